@@ -1,0 +1,50 @@
+# connreset.doctor — developer entry points.  `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+ROOT := $(CURDIR)
+COLL := $(ROOT)/.build/ansible_collections/connreset/doctor
+VENV := $(ROOT)/.venv
+PY_VERSION := 3.11
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_TEST_CONTENT_ROOT := $(COLL)
+export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.build
+export PYTHONPATH := $(ROOT)/.build
+export ANSIBLE_FORCE_COLOR := 0
+export PY_COLORS := 0
+
+.PHONY: test setup sanity units system integration lint docs-check diagnose molecule demo bench clean
+
+## Everything CI runs, in order; stops at the first failure.
+test: setup sanity units system integration lint
+	@echo "== make test: all stages passed"
+
+setup:
+	@bash tests/utils/setup.sh
+
+sanity: setup
+	@echo "== ansible-test sanity (no ignore files)"
+	@test ! -e tests/sanity || ! ls tests/sanity/ignore-*.txt >/dev/null 2>&1 || { echo "tests/sanity/ignore-*.txt must not exist"; exit 1; }
+	cd $(COLL) && ansible-test sanity --local --python $(PY_VERSION) --color no
+
+units: setup
+	@echo "== unit tests"
+	pytest -q -p no:cacheprovider tests/unit
+
+system: setup
+	@echo "== system tests (real sshd, tcpdmatch, namespaces, cgroups)"
+	pytest -q -p no:cacheprovider tests/system
+
+integration: setup
+	@echo "== ansible-test integration against localhost"
+	cd $(COLL) && ansible-test integration --local --python $(PY_VERSION) --color no
+
+lint: setup
+	@echo "== ansible-lint (production profile)"
+	ansible-lint --offline --profile production
+
+## The main job: diagnose localhost (or INVENTORY=path) and write connreset-report/.
+diagnose: setup
+	ansible-playbook $(if $(INVENTORY),-i $(INVENTORY),) connreset.doctor.diagnose
+
+clean:
+	rm -rf .build tests/output connreset-report .pytest_cache

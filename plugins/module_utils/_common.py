@@ -1,0 +1,319 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Plumbing shared by every collector.  Private to this collection: no stable API.
+
+The contract (see docs/development.md):
+
+* a collector is ``collect(system, params) -> dict``; ``params`` is the validated
+  option dict of its module; the dict it returns carries ``status``
+  (``ok`` | ``partial`` | ``unknown``) and ``reason`` (``None`` when ``ok``) plus its data;
+* it touches the host only through ``System``: read files, list directories, find and run
+  binaries, read environment variables.  ``System`` has no way to write, by construction;
+* :func:`run_collector` adds ``elapsed_s`` and turns a blown time budget into
+  ``{status: unknown, reason: timeout}``, so one slow command cannot stall a host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import gzip
+import os
+import subprocess
+import time
+
+OK = 'ok'
+PARTIAL = 'partial'
+UNKNOWN = 'unknown'
+
+# Directories searched for binaries on top of PATH: a non-root user's PATH often lacks sbin.
+SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin']
+
+# The C locale keeps every tool's output in the format the parsers know.
+C_LOCALE = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C', 'SYSTEMD_PAGER': '', 'PAGER': 'cat', 'SYSTEMD_COLORS': '0'}
+
+
+class BudgetExceeded(Exception):
+    """Raised when a collector runs past its time budget."""
+
+
+class CommandResult:
+    """Outcome of one command: ``rc`` is None when the binary could not be run at all."""
+
+    def __init__(self, argv, rc, out, err, error=None):
+        self.argv = argv
+        self.rc = rc
+        self.out = out
+        self.err = err
+        self.error = error
+
+    @property
+    def ok(self):
+        return self.rc == 0
+
+    def describe(self):
+        """One line saying why this command did not give an answer, for a fact's ``reason``."""
+        if self.error:
+            return self.error
+        text = (self.err or self.out or '').strip().splitlines()
+        detail = text[-1] if text else 'no output'
+        return '%s exited with %s: %s' % (os.path.basename(self.argv[0]), self.rc, detail)
+
+
+class System:
+    """Read-only view of the host, with an optional deadline.
+
+    ``module`` is an AnsibleModule (used for ``get_bin_path``); without one, binaries are
+    searched on PATH plus :data:`SBIN_DIRS`, which keeps collectors usable from unit tests
+    and from controller-side code.
+    """
+
+    def __init__(self, module=None, deadline=None, environ=None):
+        self._module = module
+        self.deadline = deadline
+        self.environ = os.environ if environ is None else environ
+        self._which = {}
+
+    # -- time ---------------------------------------------------------------------------
+    def remaining(self):
+        """Seconds left before the deadline, or None when there is none."""
+        if self.deadline is None:
+            return None
+        return self.deadline - time.monotonic()
+
+    def check_deadline(self):
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise BudgetExceeded()
+
+    def _timeout(self, timeout):
+        left = self.remaining()
+        if left is None:
+            return timeout
+        if left <= 0:
+            raise BudgetExceeded()
+        return min(timeout, left) if timeout else left
+
+    # -- identity and environment -------------------------------------------------------
+    @property
+    def euid(self):
+        return os.geteuid()
+
+    def getenv(self, name, default=None):
+        return self.environ.get(name, default)
+
+    # -- files --------------------------------------------------------------------------
+    def exists(self, path):
+        return os.path.exists(path)
+
+    def isdir(self, path):
+        return os.path.isdir(path)
+
+    def listdir(self, path):
+        """Sorted names in ``path``; raises OSError."""
+        return sorted(os.listdir(path))
+
+    def readlink(self, path):
+        return os.readlink(path)
+
+    def read(self, path, max_bytes=16 * 1024 * 1024):
+        """Whole text of a file (decoded leniently); raises OSError (ENOENT, EACCES, ...)."""
+        self.check_deadline()
+        opener = gzip.open if path.endswith('.gz') else open
+        with opener(path, 'rb') as handle:
+            data = handle.read(max_bytes)
+        return data.decode('utf-8', 'replace')
+
+    def read_or_none(self, path):
+        """Text of a file, or None when it is missing or unreadable."""
+        try:
+            return self.read(path)
+        except (IOError, OSError):
+            return None
+
+    def lines(self, path):
+        """Iterate over the lines of a (possibly gzipped) file without loading it whole.
+
+        Checks the deadline every 4096 lines; raises OSError when it cannot be opened.
+        """
+        opener = gzip.open if path.endswith('.gz') else open
+        with opener(path, 'rb') as handle:
+            for count, raw in enumerate(handle):
+                if not count & 4095:
+                    self.check_deadline()
+                yield raw.decode('utf-8', 'replace').rstrip('\n')
+
+    # -- commands -----------------------------------------------------------------------
+    def which(self, name):
+        """Absolute path of a binary, or None."""
+        if name not in self._which:
+            if self._module is not None:
+                path = self._module.get_bin_path(name, opt_dirs=SBIN_DIRS)
+            else:
+                path = None
+                dirs = self.environ.get('PATH', '').split(os.pathsep) + SBIN_DIRS
+                for directory in dirs:
+                    candidate = os.path.join(directory, name)
+                    if directory and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                        path = candidate
+                        break
+            self._which[name] = path
+        return self._which[name]
+
+    def run(self, argv, timeout=15, data=None):
+        """Run ``argv`` (a list; ``argv[0]`` a name or a path) in the C locale.
+
+        Returns a :class:`CommandResult`; ``rc`` is None when the binary is missing or timed
+        out (``error`` says which).  Raises :class:`BudgetExceeded` when the collector's
+        deadline passes first.
+        """
+        argv = list(argv)
+        binary = argv[0] if os.path.isabs(argv[0]) else self.which(argv[0])
+        if not binary:
+            return CommandResult(argv, None, '', '', error='%s not found' % argv[0])
+        argv[0] = binary
+        limit = self._timeout(timeout)
+        env = dict(os.environ)
+        env.update(C_LOCALE)
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True)
+        except OSError as exc:
+            return CommandResult(argv, None, '', '', error='%s could not run: %s' % (argv[0], exc.strerror))
+        try:
+            out, err = proc.communicate(input=data.encode() if data is not None else None, timeout=limit)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            left = self.remaining()
+            if left is not None and left <= 0:
+                raise BudgetExceeded()
+            return CommandResult(argv, None, '', '', error='%s timed out after %.0f s' % (os.path.basename(argv[0]), limit))
+        return CommandResult(argv, proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'))
+
+    def stream(self, argv, timeout=60):
+        """Yield stdout lines of ``argv`` as they come (for journals too big to hold).
+
+        The generator's ``result`` attribute is not available; call :meth:`run_stream`
+        when the return code matters.
+        """
+        return self.run_stream(argv, timeout)[1]
+
+    def run_stream(self, argv, timeout=60):
+        """Start ``argv`` and return ``(status, lines)``.
+
+        ``lines`` yields decoded stdout lines; once it is exhausted, ``status`` (a dict) holds
+        ``rc`` and ``err`` (stderr text).  ``status['error']`` is set when the binary is
+        missing.  The process is killed when the deadline or ``timeout`` passes.
+        """
+        argv = list(argv)
+        status = {'rc': None, 'err': '', 'error': None}
+        binary = argv[0] if os.path.isabs(argv[0]) else self.which(argv[0])
+        if not binary:
+            status['error'] = '%s not found' % argv[0]
+            return status, iter(())
+        argv[0] = binary
+        limit = self._timeout(timeout)
+        env = dict(os.environ)
+        env.update(C_LOCALE)
+        started = time.monotonic()
+
+        def generate():
+            try:
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, env=env, close_fds=True)
+            except OSError as exc:
+                status['error'] = '%s could not run: %s' % (argv[0], exc.strerror)
+                return
+            try:
+                for count, raw in enumerate(proc.stdout):
+                    if not count & 1023:
+                        if time.monotonic() - started > limit:
+                            status['error'] = '%s timed out after %.0f s' % (os.path.basename(argv[0]), limit)
+                            self.check_deadline()
+                            return
+                    yield raw.decode('utf-8', 'replace').rstrip('\n')
+                status['err'] = proc.stderr.read().decode('utf-8', 'replace')
+                status['rc'] = proc.wait()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                proc.stdout.close()
+                proc.stderr.close()
+
+        return status, generate()
+
+
+def result(status=OK, reason=None, **data):
+    """A collector's fact: ``status``, ``reason`` and the data keys."""
+    fact = {'status': status, 'reason': reason}
+    fact.update(data)
+    return fact
+
+
+def unknown(reason, **data):
+    return result(UNKNOWN, reason, **data)
+
+
+def worst_status(statuses):
+    """Combine parts: all ok → ok; all unknown → unknown; otherwise partial."""
+    statuses = list(statuses)
+    if not statuses or all(s == OK for s in statuses):
+        return OK
+    if all(s == UNKNOWN for s in statuses):
+        return UNKNOWN
+    return PARTIAL
+
+
+def summarize(parts):
+    """Status and reason for a fact assembled from named parts.
+
+    ``parts`` maps a part's name to ``(status, reason)``; the reason lists each part that is
+    not ok as ``name: reason``.
+    """
+    status = worst_status(s for s, _r in parts.values())
+    reasons = ['%s: %s' % (name, reason) for name, (s, reason) in sorted(parts.items()) if s != OK and reason]
+    return status, ('; '.join(reasons) or None)
+
+
+def permission_hint(path, exc):
+    """Actionable text for an OSError met while reading ``path``."""
+    if getattr(exc, 'errno', None) in (errno.EACCES, errno.EPERM):
+        return 'no permission to read %s: run with become: true' % path
+    if getattr(exc, 'errno', None) == errno.ENOENT:
+        return '%s does not exist' % path
+    return 'cannot read %s: %s' % (path, getattr(exc, 'strerror', None) or exc)
+
+
+def run_collector(name, collect, system, params, budget=None):
+    """Run one collector under an optional time budget (seconds).
+
+    Returns its fact with ``elapsed_s`` added.  Over budget → ``status: unknown``,
+    ``reason: timeout``, ``budget_s``.  Any other exception is reported as ``unknown`` with
+    the error text (a collector bug must not cost the other collectors' results).
+    """
+    started = time.monotonic()
+    if budget:
+        system.deadline = started + budget
+    try:
+        fact = collect(system, params)
+    except BudgetExceeded:
+        fact = unknown('timeout', budget_s=budget)
+    except Exception as exc:  # pylint: disable=broad-except
+        fact = unknown('internal error in the %s collector: %s: %s' % (name, type(exc).__name__, exc))
+    finally:
+        system.deadline = None
+    fact['elapsed_s'] = round(time.monotonic() - started, 4)
+    return fact
+
+
+def controller_address(system):
+    """The address the controller connects from (first field of SSH_CONNECTION), or None."""
+    value = system.getenv('SSH_CONNECTION') or system.getenv('SSH_CLIENT')
+    if not value:
+        return None
+    return value.split()[0]

@@ -1,0 +1,293 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Reading logs: one home for log-line prefixes, ``since`` and log sources.  Private.
+
+Formats understood by :func:`split_line` (the prefix before the message):
+
+* journalctl ``-o short-iso``:      ``2024-05-01T12:34:56+0000 host sshd[12]: msg``
+* journalctl ``-o short-iso-precise`` / rsyslog RFC 3339:
+  ``2024-05-01T12:34:56.123456+00:00 host sshd[12]: msg``
+* classic syslog (``-o short``, auth.log, kern.log, messages): ``May  1 12:34:56 host sshd[12]: msg``
+* dmesg raw: ``[ 1234.567890] msg`` and ``<6>[ 1234.567890] msg``
+* dmesg ``-T``: ``[Wed May  1 12:34:56 2024] msg``
+* journalctl ``-k``/kern.log lines carry ``kernel: [ 1234.5] msg`` or ``kernel: msg``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import calendar
+import re
+import time
+
+from ansible_collections.connreset.doctor.plugins.module_utils._common import (
+    OK, PARTIAL, UNKNOWN, permission_hint,
+)
+
+MONTHS = {m: i for i, m in enumerate(('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'), 1)}
+
+_ISO = re.compile(
+    r'^(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)[T ](?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?P<frac>[.,]\d+)?'
+    r'(?P<tz>Z|[+-]\d\d:?\d\d)?\s+(?P<rest>.*)$')
+_SYSLOG = re.compile(r'^(?P<mon>[A-Z][a-z]{2})\s+(?P<d>\d{1,2})\s+(?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?:\.\d+)?\s+(?P<rest>.*)$')
+_DMESG_RAW = re.compile(r'^(?:<\d+>)?\[\s*(?P<up>\d+\.\d+)\]\s?(?P<msg>.*)$')
+_DMESG_T = re.compile(r'^\[(?:[A-Z][a-z]{2}\s+)?(?P<mon>[A-Z][a-z]{2})\s+(?P<d>\d{1,2})\s+(?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)\s+(?P<y>\d{4})\]\s?(?P<msg>.*)$')
+# "host ident[pid]: message" or "host ident: message"
+_HOST_IDENT = re.compile(r'^(?P<host>\S+)\s+(?P<ident>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?:\s?(?P<msg>.*)$')
+_KERNEL_UPTIME = re.compile(r'^\[\s*(?P<up>\d+\.\d+)\]\s?(?P<msg>.*)$')
+_SINCE = re.compile(r'^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|m|min|h|hour|hours|d|day|days|w|week|weeks)\s*$')
+_UNIT_SECONDS = {'s': 1, 'sec': 1, 'm': 60, 'min': 60, 'h': 3600, 'hour': 3600, 'hours': 3600,
+                 'd': 86400, 'day': 86400, 'days': 86400, 'w': 604800, 'week': 604800, 'weeks': 604800}
+
+
+class LogLine:
+    """One parsed log line.  ``time`` is epoch seconds (float) or None when unknown."""
+
+    __slots__ = ('time', 'host', 'ident', 'pid', 'message', 'source', 'lineno', 'raw')
+
+    def __init__(self, time_, host, ident, pid, message, source=None, lineno=None, raw=None):
+        self.time = time_
+        self.host = host
+        self.ident = ident
+        self.pid = pid
+        self.message = message
+        self.source = source
+        self.lineno = lineno
+        self.raw = raw
+
+    def iso_time(self):
+        return iso(self.time)
+
+    def __repr__(self):
+        return 'LogLine(%r, %r, %r, %r, %r)' % (self.time, self.host, self.ident, self.pid, self.message)
+
+
+def iso(epoch):
+    """Epoch seconds → ``YYYY-MM-DDTHH:MM:SSZ`` (UTC), None stays None."""
+    if epoch is None:
+        return None
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
+
+
+def _tz_offset(tz):
+    if not tz or tz == 'Z':
+        return 0
+    sign = -1 if tz[0] == '-' else 1
+    digits = tz[1:].replace(':', '')
+    return sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60)
+
+
+def _syslog_epoch(mon, day, hh, mi, ss, now, year=None):
+    """Classic syslog has no year: take the latest year that does not put the line in the future."""
+    month = MONTHS.get(mon)
+    if month is None:
+        return None
+    if year is None:
+        year = time.gmtime(now).tm_year
+        epoch = calendar.timegm((year, month, int(day), int(hh), int(mi), int(ss), 0, 0, 0))
+        if epoch > now + 86400:
+            epoch = calendar.timegm((year - 1, month, int(day), int(hh), int(mi), int(ss), 0, 0, 0))
+        return float(epoch)
+    return float(calendar.timegm((int(year), month, int(day), int(hh), int(mi), int(ss), 0, 0, 0)))
+
+
+def split_line(line, now=None, boot_time=None):
+    """Parse one log line into a :class:`LogLine`; None for a line with no known prefix.
+
+    ``now`` (epoch) resolves syslog's missing year; ``boot_time`` (epoch) turns dmesg's
+    seconds-since-boot into a time (else ``time`` is None for such lines).
+    Times are taken as UTC when the line has no zone (syslog files written in local time
+    are then off by the zone: good enough for a lookback window measured in days).
+    """
+    if now is None:
+        now = time.time()
+    match = _ISO.match(line)
+    if match:
+        g = match.groupdict()
+        epoch = calendar.timegm((int(g['y']), int(g['mo']), int(g['d']), int(g['h']), int(g['mi']), int(g['s']), 0, 0, 0))
+        epoch = float(epoch) - _tz_offset(g['tz'])
+        if g['frac']:
+            epoch += float('0.' + g['frac'][1:])
+        return _with_ident(epoch, g['rest'], boot_time)
+    match = _SYSLOG.match(line)
+    if match:
+        g = match.groupdict()
+        return _with_ident(_syslog_epoch(g['mon'], g['d'], g['h'], g['mi'], g['s'], now), g['rest'], boot_time)
+    match = _DMESG_RAW.match(line)
+    if match:
+        up = float(match.group('up'))
+        return LogLine(boot_time + up if boot_time is not None else None, None, 'kernel', None, match.group('msg'))
+    match = _DMESG_T.match(line)
+    if match:
+        g = match.groupdict()
+        return LogLine(_syslog_epoch(g['mon'], g['d'], g['h'], g['mi'], g['s'], now, g['y']), None, 'kernel', None, g['msg'])
+    return None
+
+
+def _with_ident(epoch, rest, boot_time):
+    match = _HOST_IDENT.match(rest)
+    if not match:
+        return LogLine(epoch, None, None, None, rest)
+    g = match.groupdict()
+    msg = g['msg']
+    if g['ident'] == 'kernel':
+        inner = _KERNEL_UPTIME.match(msg)
+        if inner:
+            msg = inner.group('msg')
+    return LogLine(epoch, g['host'], g['ident'], int(g['pid']) if g['pid'] else None, msg)
+
+
+def parse_since(value, now=None):
+    """``since`` option → epoch seconds.
+
+    Accepts a duration (``7d``, ``24h``, ``90m``, ``3600s``, ``2w``), an ISO date or date-time
+    (``2024-05-01``, ``2024-05-01T12:00:00Z``) or epoch seconds (``@1714557600``).
+    Raises ValueError with a message that says what is accepted.
+    """
+    if now is None:
+        now = time.time()
+    text = str(value).strip()
+    match = _SINCE.match(text)
+    if match:
+        return now - float(match.group('n')) * _UNIT_SECONDS[match.group('unit')]
+    if text.startswith('@') and re.match(r'^@\d+(\.\d+)?$', text):
+        return float(text[1:])
+    match = re.match(r'^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d))?)?\s*(Z|[+-]\d\d:?\d\d)?$', text)
+    if match:
+        y, mo, d, h, mi, s, tz = match.groups()
+        epoch = calendar.timegm((int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), 0, 0, 0))
+        return float(epoch) - _tz_offset(tz)
+    raise ValueError("cannot read since=%r: use a duration such as '7d', '24h' or '30m', "
+                     "a date such as '2024-05-01' or '2024-05-01T12:00:00Z', or '@<epoch seconds>'" % (value,))
+
+
+def boot_time(system):
+    """Epoch of the last boot from /proc/stat ``btime``, or None."""
+    text = system.read_or_none('/proc/stat')
+    if text:
+        for line in text.splitlines():
+            if line.startswith('btime '):
+                try:
+                    return float(line.split()[1])
+                except (IndexError, ValueError):
+                    return None
+    return None
+
+
+# What journalctl says on stderr when it could not read everything.
+_JOURNAL_NO_PERMISSION = ('insufficient permissions', 'not seeing messages from other users', 'Permission denied')
+_JOURNAL_ABSENT = ('No journal files were found', 'No journal files were opened')
+
+
+def journal_reason(rc, err, euid):
+    """(status, reason) for a journalctl run; status ok when the whole journal was readable."""
+    err = err or ''
+    if any(text in err for text in _JOURNAL_ABSENT) and not any(text in err for text in _JOURNAL_NO_PERMISSION):
+        return UNKNOWN, 'no systemd journal on this host (journalctl found no journal files)'
+    if any(text in err for text in _JOURNAL_NO_PERMISSION):
+        status = UNKNOWN if 'No journal files were opened' in err else PARTIAL
+        return status, ('no permission to read the whole journal: add the user to systemd-journal or adm, '
+                        'or use become: true')
+    if rc not in (0, None):
+        lines = err.strip().splitlines()
+        return UNKNOWN, 'journalctl exited with %s: %s' % (rc, lines[-1] if lines else 'no output')
+    return OK, None
+
+
+class LogScan:
+    """Iterate over log lines from several sources and remember how each source went.
+
+    ``sources`` records ``{name, status, reason, lines}`` for each source tried, so a fact can
+    say which logs were read and why others were not.  Lines older than ``since`` (epoch) are
+    skipped when their time is known.
+    """
+
+    def __init__(self, system, since=None, now=None):
+        self.system = system
+        self.since = since
+        self.now = time.time() if now is None else now
+        self.sources = []
+        self._boot = None
+        self._boot_read = False
+
+    @property
+    def boot(self):
+        if not self._boot_read:
+            self._boot = boot_time(self.system)
+            self._boot_read = True
+        return self._boot
+
+    def _keep(self, entry):
+        return self.since is None or entry.time is None or entry.time >= self.since
+
+    def _parse(self, lines, name, record):
+        boot = self.boot
+        for lineno, line in enumerate(lines, 1):
+            entry = split_line(line, self.now, boot)
+            record['lines'] += 1
+            if entry is None:
+                # an unknown prefix: keep the text so continuation lines are not lost
+                entry = LogLine(None, None, None, None, line)
+            entry.source = name
+            entry.lineno = lineno
+            entry.raw = line
+            if self._keep(entry):
+                yield entry
+
+    def file(self, path):
+        """Lines of one file (plain or .gz)."""
+        record = {'name': path, 'status': OK, 'reason': None, 'lines': 0}
+        self.sources.append(record)
+        try:
+            yield from self._parse(self.system.lines(path), path, record)
+        except (IOError, OSError) as exc:
+            record['status'] = UNKNOWN
+            record['reason'] = permission_hint(path, exc)
+
+    def journal(self, args, name='journal', timeout=60):
+        """Lines of ``journalctl --no-pager -q -o short-iso [--since] ARGS``."""
+        record = {'name': name, 'status': OK, 'reason': None, 'lines': 0}
+        self.sources.append(record)
+        if not self.system.which('journalctl'):
+            record['status'] = UNKNOWN
+            record['reason'] = 'journalctl not found (not a systemd host)'
+            return
+        argv = ['journalctl', '--no-pager', '-o', 'short-iso']
+        if self.since is not None:
+            argv.append('--since=@%d' % int(self.since))
+        status, lines = self.system.run_stream(argv + list(args), timeout=timeout)
+        yield from self._parse(lines, name, record)
+        if status['error']:
+            record['status'], record['reason'] = UNKNOWN, status['error']
+        else:
+            record['status'], record['reason'] = journal_reason(status['rc'], status['err'], self.system.euid)
+
+    def dmesg(self):
+        """Kernel ring buffer via ``dmesg`` (raw timestamps resolved with btime)."""
+        record = {'name': 'dmesg', 'status': OK, 'reason': None, 'lines': 0}
+        self.sources.append(record)
+        res = self.system.run(['dmesg'], timeout=20)
+        if res.rc != 0:
+            record['status'] = UNKNOWN
+            if res.rc is None:
+                record['reason'] = res.describe()
+            elif 'Operation not permitted' in res.err or 'ermission' in res.err:
+                record['reason'] = 'no permission to read the kernel log (kernel.dmesg_restrict=1): use become: true'
+            else:
+                record['reason'] = res.describe()
+            return
+        yield from self._parse(res.out.splitlines(), 'dmesg', record)
+
+    def status(self):
+        """(status, reason) over all sources tried: ok when one full source was read."""
+        if not self.sources:
+            return UNKNOWN, 'no log source was tried'
+        if any(s['status'] == OK for s in self.sources):
+            return OK, None
+        reasons = '; '.join('%s: %s' % (s['name'], s['reason']) for s in self.sources if s['reason'])
+        if any(s['status'] == PARTIAL for s in self.sources):
+            return PARTIAL, reasons
+        return UNKNOWN, reasons
