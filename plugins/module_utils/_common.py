@@ -40,6 +40,14 @@ class BudgetExceeded(Exception):
     """Raised when a collector runs past its time budget."""
 
 
+class OptionError(ValueError):
+    """A module option has a value the collector cannot use.
+
+    The message says what is wrong and how to fix it; modules turn it into ``fail_json``.
+    :func:`run_collector` lets it through instead of reporting it as a collector error.
+    """
+
+
 class CommandResult:
     """Outcome of one command: ``rc`` is None when the binary could not be run at all."""
 
@@ -303,6 +311,8 @@ def run_collector(name, collect, system, params, budget=None):
         fact = collect(system, params)
     except BudgetExceeded:
         fact = unknown('timeout', budget_s=budget)
+    except OptionError:
+        raise
     except Exception as exc:  # pylint: disable=broad-except
         fact = unknown('internal error in the %s collector: %s: %s' % (name, type(exc).__name__, exc))
     finally:

@@ -24,7 +24,7 @@ import re
 import time
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
-    OK, PARTIAL, UNKNOWN, permission_hint,
+    OK, PARTIAL, UNKNOWN, OptionError, permission_hint,
 )
 
 MONTHS = {m: i for i, m in enumerate(('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'), 1)}
@@ -145,7 +145,7 @@ def parse_since(value, now=None):
 
     Accepts a duration (``7d``, ``24h``, ``90m``, ``3600s``, ``2w``), an ISO date or date-time
     (``2024-05-01``, ``2024-05-01T12:00:00Z``) or epoch seconds (``@1714557600``).
-    Raises ValueError with a message that says what is accepted.
+    Raises OptionError (a ValueError) with a message that says what is accepted.
     """
     if now is None:
         now = time.time()
@@ -160,7 +160,7 @@ def parse_since(value, now=None):
         y, mo, d, h, mi, s, tz = match.groups()
         epoch = calendar.timegm((int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), 0, 0, 0))
         return float(epoch) - _tz_offset(tz)
-    raise ValueError("cannot read since=%r: use a duration such as '7d', '24h' or '30m', "
+    raise OptionError("cannot read since=%r: use a duration such as '7d', '24h' or '30m', "
                      "a date such as '2024-05-01' or '2024-05-01T12:00:00Z', or '@<epoch seconds>'" % (value,))
 
 
