@@ -131,9 +131,18 @@ class System:
         """Whole text of a file (decoded leniently); raises OSError (ENOENT, EACCES, ...)."""
         self.check_deadline()
         opener = gzip.open if path.endswith('.gz') else open
+        # Read in 64 KiB chunks: /proc/sys files allocate a kernel buffer the size of the read
+        # request, and a 16 MiB read() of one fails there with ENOMEM.
+        chunks = []
+        left = max_bytes
         with opener(path, 'rb') as handle:
-            data = handle.read(max_bytes)
-        return data.decode('utf-8', 'replace')
+            while left > 0:
+                chunk = handle.read(min(left, 65536))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+        return b''.join(chunks).decode('utf-8', 'replace')
 
     def read_or_none(self, path):
         """Text of a file, or None when it is missing or unreadable."""
