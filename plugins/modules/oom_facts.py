@@ -1,0 +1,333 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: oom_facts
+short_description: Find out-of-memory kills (kernel, memory cgroup, systemd-oomd) and read memory pressure
+version_added: 1.0.0
+description:
+  - Reads the kernel log (the journal, C(dmesg), C(/var/log/kern.log), C(/var/log/messages),
+    C(/var/log/syslog)) or only the files given in O(log_files), and reports one entry per
+    process killed by the kernel OOM killer (global or memory cgroup) or cgroup killed by
+    systemd-oomd, merging the lines that describe one kill (the C(oom-kill:) summary, the
+    C(Killed process) line, the C(oom_reaper) line).
+  - Processes only named in the OOM report's task table or as the allocating task
+    (C(invoked oom-killer)) were not killed and are not counted.
+  - Reports systemd unit results caused by OOM kills, whether the watched processes (sshd by
+    default) were killed, the kernel's own OOM kill counter from C(/proc/vmstat), and the
+    memory situation now (meminfo, pressure stall information, load).
+  - When no log could be read, RV(ansible_facts.connreset_oom.kills) is V(null) (not an empty
+    list) and the status says why; reading the kernel log usually needs C(become=true)
+    (C(kernel.dmesg_restrict=1), journal permissions, C(adm) group for log files).
+  - Reads only; never changes the host.
+author: connreset.doctor contributors (@connreset)
+options:
+  since:
+    description:
+      - How far back to look in the logs, as a duration (V(7d), V(24h), V(30m)), a date or
+        date-time (V(2024-05-01), V(2024-05-01T12:00:00Z)) or V(@<epoch seconds>).
+    type: str
+    default: 7d
+  log_files:
+    description:
+      - Read only these files (plain or C(.gz)) instead of the host's journal, C(dmesg) and
+        default log files, for example to analyse logs copied from another host.
+      - Lines in C(dmesg) format are timed with this host's boot time.
+    type: list
+    elements: path
+  watch:
+    description:
+      - Process names to report in RV(ansible_facts.connreset_oom.watched_killed) when the OOM
+        killer took them; C(sshd) also matches kills in C(ssh.service) and C(sshd.service).
+    type: list
+    elements: str
+    default: [sshd, sshd-session]
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, so check mode runs exactly like a normal run.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is no diff.
+  facts:
+    support: full
+    description: Returns C(ansible_facts.connreset_oom).
+  platform:
+    platforms: posix
+    description: Linux (reads C(/proc) and the kernel log).
+notes:
+  - The kernel's own log lines are the only record of which process was killed; the
+    C(/proc/vmstat) counter only says how many (Linux 4.13 or later).
+  - systemd records C(Failed with result 'oom-kill') only on cgroup v2 hosts; on cgroup v1 a
+    unit whose process was OOM-killed fails with C(result 'signal').
+seealso:
+  - name: Linux OOM killer (mm/oom_kill.c)
+    description: Where the kernel messages parsed here come from.
+    link: https://www.kernel.org/doc/gorman/html/understand/understand016.html
+'''
+
+EXAMPLES = r'''
+- name: Look for OOM kills in the last 7 days
+  connreset.doctor.oom_facts:
+  become: true
+
+- name: Analyse a kernel log copied from another host, over the last 30 days
+  connreset.doctor.oom_facts:
+    log_files:
+      - /tmp/evidence/kern.log
+      - /tmp/evidence/kern.log.1
+    since: 30d
+
+- name: Fail when sshd was OOM-killed
+  ansible.builtin.assert:
+    that: ansible_facts.connreset_oom.watched_killed | default([], true) | length == 0
+    fail_msg: "OOM killer took {{ ansible_facts.connreset_oom.watched_killed }}"
+'''
+
+RETURN = r'''
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: dict
+  contains:
+    connreset_oom:
+      description: OOM kills and memory state.
+      returned: always
+      type: dict
+      contains:
+        status:
+          description: V(ok), V(partial) (some sources unreadable) or V(unknown) (nothing readable).
+          type: str
+          returned: always
+          sample: ok
+        reason:
+          description: Why the status is not V(ok), with what to do about it; V(null) when V(ok).
+          type: str
+          returned: always
+          sample: "log: dmesg: no permission to read the kernel log (kernel.dmesg_restrict=1): use become: true"
+        elapsed_s:
+          description: Seconds the collector took.
+          type: float
+          returned: always
+          sample: 0.21
+        kills:
+          description:
+            - One entry per killed process (kernel) or cgroup (systemd-oomd), oldest first.
+            - V(null) when no log source could be read; V([]) when the logs were read and hold no kill.
+          type: list
+          elements: dict
+          returned: always
+          sample:
+            - time: "2024-05-01T12:34:56Z"
+              scope: memcg
+              pid: 1234
+              process: sshd
+              cgroup: /system.slice/ssh.service
+              unit: ssh.service
+              rss_kb: 39160
+              uid: 0
+              oom_score_adj: 0
+              constraint: CONSTRAINT_MEMCG
+              source: "journal:812"
+              evidence:
+                - "2024-05-01T12:34:56+0000 host kernel: Memory cgroup out of memory: Killed process 1234 (sshd) ..."
+          contains:
+            time:
+              description: When (ISO 8601 UTC), V(null) when the line had no usable time.
+              type: str
+              sample: "2024-05-01T12:34:56Z"
+            scope:
+              description: V(global) (the whole machine ran out), V(memcg) (a memory cgroup limit) or V(oomd) (systemd-oomd).
+              type: str
+              sample: memcg
+            pid:
+              description: PID of the killed process; V(null) for systemd-oomd (it kills whole cgroups).
+              type: int
+              sample: 1234
+            process:
+              description: Command name of the killed process (may contain spaces and parentheses).
+              type: str
+              sample: sshd
+            cgroup:
+              description: The killed task's cgroup when the log names it, else V(null).
+              type: str
+              sample: /system.slice/ssh.service
+            unit:
+              description: The systemd unit derived from the cgroup, else V(null).
+              type: str
+              sample: ssh.service
+            rss_kb:
+              description: Resident memory of the process when killed (anon + file + shmem), kB.
+              type: int
+              sample: 39160
+            uid:
+              description: User ID of the killed process when logged.
+              type: int
+              sample: 0
+            oom_score_adj:
+              description: The process's oom_score_adj when logged (Linux 5.1 or later).
+              type: int
+              sample: 0
+            constraint:
+              description: The C(oom-kill:) summary's constraint (Linux 4.19 or later).
+              type: str
+              sample: CONSTRAINT_MEMCG
+            source:
+              description: Where the first line of the kill was read, as C(source:line).
+              type: str
+              sample: "dmesg:1432"
+            evidence:
+              description: Up to 4 raw log lines of this kill.
+              type: list
+              elements: str
+              sample: ["[ 3062.595832] Memory cgroup out of memory: Killed process 18572 (python3) total-vm:42264kB, ..."]
+        unit_results:
+          description:
+            - systemd unit results caused by OOM kills; V(null) when no log source could be read.
+            - C(result) is V(oom-kill) (C(Failed with result 'oom-kill')), V(oom-killed-process)
+              (C(A process of this unit has been killed by the OOM killer)) or V(oomd-kill)
+              (C(systemd-oomd killed N process(es) in this unit)).
+          type: list
+          elements: dict
+          returned: always
+          sample:
+            - unit: ssh.service
+              time: "2024-05-01T12:34:57Z"
+              result: oom-kill
+              source: "journal:815"
+              line: "2024-05-01T12:34:57+0000 host systemd[1]: ssh.service: Failed with result 'oom-kill'."
+        watched_killed:
+          description: Names from O(watch) that were killed (by process name or unit); V(null) when no log could be read.
+          type: list
+          elements: str
+          returned: always
+          sample: [sshd]
+        vmstat_oom_kill:
+          description: The kernel's count of OOM kills since boot (C(/proc/vmstat) C(oom_kill)); V(null) before Linux 4.13.
+          type: int
+          returned: always
+          sample: 1
+        vmstat_reason:
+          description: Why RV(ansible_facts.connreset_oom.vmstat_oom_kill) is V(null), else V(null).
+          type: str
+          returned: always
+          sample: null
+        memory:
+          description: Memory now.
+          type: dict
+          returned: always
+          sample:
+            status: ok
+            reason: null
+            mem_total_kb: 4028776
+            mem_available_kb: 2511132
+            swap_total_kb: 0
+            swap_free_kb: 0
+            psi: {some: {avg10: 0.0, avg60: 0.0, avg300: 0.0, total: 0}, full: {avg10: 0.0, avg60: 0.0, avg300: 0.0, total: 0}}
+            psi_reason: null
+            load: [0.52, 0.31, 0.2]
+            cpus: 2
+            load_per_cpu: [0.26, 0.155, 0.1]
+          contains:
+            status:
+              description: V(ok) when C(/proc/meminfo) was read, else V(unknown).
+              type: str
+              sample: ok
+            reason:
+              description: Why not V(ok).
+              type: str
+              sample: null
+            mem_total_kb:
+              description: MemTotal, kB.
+              type: int
+              sample: 4028776
+            mem_available_kb:
+              description: MemAvailable, kB.
+              type: int
+              sample: 2511132
+            swap_total_kb:
+              description: SwapTotal, kB.
+              type: int
+              sample: 0
+            swap_free_kb:
+              description: SwapFree, kB.
+              type: int
+              sample: 0
+            psi:
+              description:
+                - Memory pressure stall information (C(/proc/pressure/memory)) as
+                  C({some: {avg10, avg60, avg300, total}, full: {...}}); averages in percent, total in microseconds.
+                - V(null) when the kernel has no PSI (see RV(ansible_facts.connreset_oom.memory.psi_reason)).
+              type: dict
+              sample: {some: {avg10: 0.0, avg60: 0.0, avg300: 0.0, total: 0}}
+            psi_reason:
+              description: Why RV(ansible_facts.connreset_oom.memory.psi) is V(null).
+              type: str
+              sample: null
+            load:
+              description: Load averages over 1, 5 and 15 minutes.
+              type: list
+              elements: float
+              sample: [0.52, 0.31, 0.2]
+            cpus:
+              description: Number of CPUs (C(/proc/cpuinfo)).
+              type: int
+              sample: 2
+            load_per_cpu:
+              description: Load averages divided by RV(ansible_facts.connreset_oom.memory.cpus).
+              type: list
+              elements: float
+              sample: [0.26, 0.155, 0.1]
+        log:
+          description: How reading the logs went.
+          type: dict
+          returned: always
+          sample:
+            status: unknown
+            reason: "journal: no systemd journal on this host (journalctl found no journal files); dmesg: no permission ..."
+            since: "2024-04-24T12:00:00Z"
+            sources: [{name: dmesg, status: unknown, reason: "no permission ...", lines: 0}]
+          contains:
+            status:
+              description: V(ok) when one source was read in full.
+              type: str
+              sample: ok
+            reason:
+              description: Which sources could not be read, and why.
+              type: str
+              sample: null
+            since:
+              description: Start of the window looked at (ISO 8601 UTC).
+              type: str
+              sample: "2024-04-24T12:00:00Z"
+            sources:
+              description: Each source tried, with C(name), C(status), C(reason) and C(lines) read.
+              type: list
+              elements: dict
+              sample: [{name: dmesg, status: ok, reason: null, lines: 1520}]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._oom import ARGUMENT_SPEC, collect, validate
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    error = validate(module.params)
+    if error:
+        module.fail_json(msg=error)
+    fact = run_collector('oom', collect, System(module), module.params, budget=120)
+    module.exit_json(changed=False, ansible_facts={'connreset_oom': fact})
+
+
+if __name__ == '__main__':
+    main()
