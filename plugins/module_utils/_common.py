@@ -127,6 +127,10 @@ class System:
     def readlink(self, path):
         return os.readlink(path)
 
+    def stat(self, path):
+        """``os.stat`` of a path (mode bits, owner...); raises OSError."""
+        return os.stat(path)
+
     def read(self, path, max_bytes=16 * 1024 * 1024):
         """Whole text of a file (decoded leniently); raises OSError (ENOENT, EACCES, ...)."""
         self.check_deadline()
