@@ -1,0 +1,729 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Where exactly does an SSH connection die?  Probe phase by phase, then classify.
+
+One attempt walks the phases of an SSH connection and stops at the first that fails:
+
+``dns``          getaddrinfo (bounded by ``connect_timeout``: it runs in a helper thread);
+``tcp_connect``  our own socket, ``connect_timeout``;
+``banner``       we read the server's identification line ourselves, with a deadline, so text
+                 sent *instead of* a banner ("Exceeded MaxStartups", OpenSSH < 9.8; "Not allowed
+                 at this time", OpenSSH >= 9.8) and the exact moment of a reset are seen;
+``kex``          paramiko's Transport over the same socket (the bytes we read are replayed to
+                 it), key exchange bounded by ``kex_timeout``;
+``auth``         only with ``username`` + ``key_file``/``password``;
+``session``      ``exec true``, then a larger transfer (``head -c N /dev/zero``) so a reset after
+                 N bytes shows.
+
+Each attempt gives ``{attempt, phase, outcome, error, banner, elapsed_s, timings, address}``;
+:func:`summarize` (pure) turns the attempt records into the classification of
+docs/development.md "Probe result (ssh_probe) contract".  This file runs on the controller
+(the module is used with ``delegate_to: localhost``); paramiko is optional at import time so
+the pure functions stay usable without it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import logging
+import re
+import socket
+import threading
+import time
+import traceback
+
+try:
+    import paramiko
+    HAS_PARAMIKO = True
+    PARAMIKO_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - depends on the controller's environment
+    paramiko = None
+    HAS_PARAMIKO = False
+    PARAMIKO_IMPORT_ERROR = traceback.format_exc()
+
+PHASES = ('dns', 'tcp_connect', 'banner', 'kex', 'auth', 'session')
+OUTCOMES = ('ok', 'refused', 'timeout', 'reset', 'closed', 'banner_text', 'hang', 'auth_failed', 'error')
+CLASSIFICATIONS = (
+    'ok', 'dns_failure', 'refused', 'connect_timeout', 'reset_at_connect', 'reset_at_banner',
+    'reset_at_banner_delayed', 'maxstartups', 'closed_at_banner', 'banner_timeout', 'kex_hang',
+    'reset_during_kex', 'auth_failed', 'reset_mid_session', 'intermittent_reset',
+    # Not (yet) in the development.md vocabulary: a stall after key exchange (auth/session), and a
+    # failure that is not a network symptom (algorithm mismatch, remote command failed, ...).
+    'session_hang', 'probe_error',
+)
+
+# libwrap (TCP wrappers) makes sshd's child wait before it drops a denied client: the client
+# sees a reset ~5 s after connecting (measured: 5.0 s, Debian 12 / OpenSSH 9.2p1).
+DELAYED_RESET_WINDOW = (4.0, 7.0)
+
+# Text sshd writes before closing a connection it drops: drop_connection() in sshd.c,
+# "Exceeded MaxStartups\r\n" (OpenSSH 8.x - 9.7), "Not allowed at this time\r\n" (9.8+, also
+# for PerSourcePenalties).  Older sshd closes without a word.
+MAXSTARTUPS_TEXT = re.compile(r'Exceeded MaxStartups|Not allowed at this time', re.I)
+
+# Limits on what we accept before the identification line (RFC 4253 4.2 allows other lines
+# first; sshd's own limit is 1024 lines, we stop much earlier).
+BANNER_MAX_BYTES = 8192
+BANNER_MAX_LINES = 20
+
+LIMITS = {
+    'attempts': (1, 20),
+    'delay': (0.0, 60.0),
+    'port': (1, 65535),
+    'timeout': (0.1, 300.0),
+    'transfer_bytes': (0, 64 * 1024 * 1024),
+}
+TIMEOUT_OPTIONS = ('connect_timeout', 'banner_timeout', 'kex_timeout', 'auth_timeout', 'session_timeout')
+
+ARGUMENT_SPEC = dict(
+    host=dict(type='str', required=True),
+    port=dict(type='int', default=22),
+    connect_timeout=dict(type='float', default=5.0),
+    banner_timeout=dict(type='float', default=10.0),
+    kex_timeout=dict(type='float', default=10.0),
+    auth_timeout=dict(type='float', default=10.0),
+    session_timeout=dict(type='float', default=10.0),
+    attempts=dict(type='int', default=1),
+    delay=dict(type='float', default=1.0),
+    username=dict(type='str'),
+    key_file=dict(type='path'),
+    password=dict(type='str', no_log=True),
+    transfer_bytes=dict(type='int', default=262144),
+)
+
+# Likely causes per classification, most likely first (cause ids of the finding contract).
+CAUSES = {
+    'ok': [],
+    'dns_failure': ['configuration'],
+    'refused': ['sshd_down', 'firewall'],
+    'connect_timeout': ['conntrack', 'firewall', 'listen_queue'],
+    'reset_at_connect': ['firewall', 'conntrack'],
+    'reset_at_banner': ['firewall', 'sshd_rate_limit', 'resource_exhaustion'],
+    'reset_at_banner_delayed': ['tcp_wrappers'],
+    'maxstartups': ['sshd_rate_limit', 'resource_exhaustion'],
+    'closed_at_banner': ['sshd_rate_limit', 'resource_exhaustion', 'configuration'],
+    'banner_timeout': ['resource_exhaustion', 'listen_queue', 'tcp_wrappers'],
+    'kex_hang': ['mtu', 'firewall'],
+    'reset_during_kex': ['firewall', 'resource_exhaustion', 'conntrack'],
+    'auth_failed': ['configuration'],
+    'reset_mid_session': ['firewall', 'conntrack', 'resource_exhaustion'],
+    'intermittent_reset': ['sshd_rate_limit', 'firewall', 'conntrack', 'resource_exhaustion'],
+    'session_hang': ['mtu', 'firewall'],
+    'probe_error': ['configuration'],
+}
+
+DETAILS = {
+    'ok': '{ok_text}',
+    'dns_failure': 'The name {host} does not resolve: {error}.',
+    'refused': ('{refused_text}The TCP connection to port {port} is refused: nothing listens there (sshd not running '
+                'or on another port) or a firewall answers with a reset/ICMP reject for every packet.'),
+    'connect_timeout': ('The TCP handshake to port {port} never completes: packets to it are dropped '
+                        '(firewall DROP, full conntrack table or a ct count limit, full listen queue).'),
+    'reset_at_connect': 'The TCP handshake to port {port} is answered with a reset.',
+    'reset_at_banner': ('The connection is accepted and then reset at once, before sshd sends its '
+                        'banner: a firewall rule resetting established connections, sshd dropping '
+                        'every new connection (MaxStartups full), or sshd unable to fork.'),
+    'reset_at_banner_delayed': ('The connection is reset about {banner_s:.1f} s after it was accepted, '
+                                'before any banner: the signature of TCP wrappers (hosts.deny) denying '
+                                'this client in sshd.'),
+    'maxstartups': ('sshd refuses new unauthenticated connections ({evidence}): MaxStartups (or, on '
+                    'OpenSSH >= 9.8, PerSourcePenalties) is dropping connections.'),
+    'closed_at_banner': ('The connection is closed before the SSH banner{text}: sshd dropped it (old '
+                         'sshd under MaxStartups closes silently), could not start a session process, '
+                         'or something other than sshd listens on port {port}.'),
+    'banner_timeout': ('The TCP connection is accepted but no SSH banner arrives within {timeout} s: '
+                       'sshd is hung or overloaded, its listen queue is full, or a slow lookup '
+                       '(TCP wrappers with host names) delays it.'),
+    'kex_hang': ('The banner arrives but key exchange makes no progress within {timeout} s: large '
+                 'packets are lost (path-MTU black hole) or a middlebox drops the flow.'),
+    'reset_during_kex': 'The connection dies during key exchange ({outcome}: {error}).',
+    'auth_failed': 'SSH works up to authentication, which fails: {error}.',
+    'reset_mid_session': ('The connection dies after key exchange, in phase {phase} ({outcome}: {error}): '
+                          'a firewall/conntrack rule resetting established flows or the session '
+                          'process being killed.'),
+    'intermittent_reset': ('{failed} of {total} attempts failed ({counts}), the others worked: '
+                           'rate limiting or a resource limit rather than a hard block.'),
+    'session_hang': ('After authentication the session makes no progress within {timeout} s: large '
+                     'packets are lost (path-MTU black hole) or the remote command hangs.'),
+    'probe_error': 'The probe failed in phase {phase}: {error}.',
+}
+
+
+class ProbeConfigError(Exception):
+    """An option value the probe cannot work with (the module turns it into fail_json)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# options
+# ---------------------------------------------------------------------------------------------
+def validate_params(params):
+    """List of messages about bad option values (empty when all is fine). Pure."""
+    errors = []
+    low, high = LIMITS['attempts']
+    if not low <= params['attempts'] <= high:
+        errors.append('attempts must be between %d and %d (got %s): probes are sequential and '
+                      'bounded; use a few attempts to see intermittent failures' % (low, high, params['attempts']))
+    low, high = LIMITS['delay']
+    if not low <= params['delay'] <= high:
+        errors.append('delay must be between %s and %s seconds (got %s)' % (low, high, params['delay']))
+    low, high = LIMITS['port']
+    if not low <= params['port'] <= high:
+        errors.append('port must be between %d and %d (got %s)' % (low, high, params['port']))
+    low, high = LIMITS['timeout']
+    for name in TIMEOUT_OPTIONS:
+        if not low <= params[name] <= high:
+            errors.append('%s must be between %s and %s seconds (got %s)' % (name, low, high, params[name]))
+    low, high = LIMITS['transfer_bytes']
+    if not low <= params['transfer_bytes'] <= high:
+        errors.append('transfer_bytes must be between %d and %d (got %s)' % (low, high, params['transfer_bytes']))
+    if not (params.get('host') or '').strip():
+        errors.append('host must be a host name or address')
+    username = params.get('username')
+    if (params.get('key_file') or params.get('password')) and not username:
+        errors.append('key_file/password need username: set username to probe authentication '
+                      'and a session, or drop them to probe up to key exchange')
+    if username and not (params.get('key_file') or params.get('password')):
+        errors.append('username needs key_file or password: without credentials the probe stops '
+                      'after key exchange (drop username for that)')
+    return errors
+
+
+def time_budget(params):
+    """Upper bound, in seconds, of the whole probe (attempts x phase timeouts + delays). Pure."""
+    per_attempt = params['connect_timeout'] * 2 + params['banner_timeout'] + params['kex_timeout']
+    if params.get('username'):
+        per_attempt += params['auth_timeout'] + params['session_timeout']
+    return params['attempts'] * per_attempt + (params['attempts'] - 1) * params['delay']
+
+
+# ---------------------------------------------------------------------------------------------
+# pure helpers: banner bytes, exceptions
+# ---------------------------------------------------------------------------------------------
+def split_banner(data):
+    """Split what the server sent before key exchange. Pure.
+
+    Returns ``(ident, text_lines, rest)``: ``ident`` the ``SSH-...`` identification line without
+    its line end (None when not complete yet), ``text_lines`` the other lines sent before it
+    (decoded, stripped; a trailing unterminated fragment included), ``rest`` the bytes after the
+    identification line.
+    """
+    text = []
+    pos = 0
+    while True:
+        end = data.find(b'\n', pos)
+        if end < 0:
+            tail = data[pos:].rstrip(b'\r')
+            if tail and not tail.startswith(b'SSH-'):
+                text.append(_decode(tail))
+            return None, text, b''
+        line = data[pos:end].rstrip(b'\r')
+        if line.startswith(b'SSH-'):
+            return _decode(line), text, data[end + 1:]
+        if line.strip():
+            text.append(_decode(line))
+        pos = end + 1
+
+
+def _decode(raw):
+    return raw.decode('utf-8', 'replace').strip()
+
+
+def exception_outcome(exc):
+    """Map an exception from a socket/paramiko call to ``(outcome, error text)``. Pure."""
+    text = describe_exception(exc)
+    if isinstance(exc, socket.timeout):
+        return 'timeout', text
+    if isinstance(exc, ConnectionRefusedError):
+        return 'refused', text
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+        return 'reset', text
+    if isinstance(exc, EOFError):
+        return 'closed', text
+    if isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE):
+        return 'reset', text
+    if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
+        return 'refused', text
+    if isinstance(exc, OSError) and exc.errno == errno.ETIMEDOUT:
+        return 'timeout', text
+    lowered = text.lower()
+    if 'connection reset' in lowered or 'errno 104' in lowered:
+        return 'reset', text
+    return 'error', text
+
+
+def describe_exception(exc):
+    """One line: the exception's class and message (``EOFError`` has no message of its own)."""
+    if isinstance(exc, EOFError) and not str(exc):
+        return 'EOF: the server closed the connection'
+    if isinstance(exc, socket.timeout) and not str(exc):
+        return 'timed out'
+    name = type(exc).__name__
+    message = str(exc) or repr(exc)
+    return '%s: %s' % (name, message)
+
+
+# ---------------------------------------------------------------------------------------------
+# classification (pure: attempt records -> summary)
+# ---------------------------------------------------------------------------------------------
+def _banner_seconds(attempt):
+    value = (attempt.get('timings') or {}).get('banner')
+    return value if value is not None else attempt.get('elapsed_s') or 0.0
+
+
+def classify_attempt(attempt, delayed_window=DELAYED_RESET_WINDOW):
+    """Classification of one attempt record (without looking at the other attempts). Pure."""
+    phase = attempt.get('phase')
+    outcome = attempt.get('outcome')
+    if outcome == 'ok':
+        return 'ok'
+    if phase == 'dns':
+        return 'dns_failure'
+    if phase == 'tcp_connect':
+        if outcome == 'timeout':
+            return 'connect_timeout'
+        if outcome == 'reset':
+            return 'reset_at_connect'
+        # refused, and also ICMP unreachable (EHOSTUNREACH, ENETUNREACH): an active "no".
+        return 'refused'
+    if phase == 'banner':
+        if outcome == 'banner_text':
+            if MAXSTARTUPS_TEXT.search(attempt.get('banner') or ''):
+                return 'maxstartups'
+            return 'closed_at_banner'
+        if outcome in ('reset', 'closed'):
+            low, high = delayed_window
+            if low <= _banner_seconds(attempt) <= high:
+                return 'reset_at_banner_delayed'
+            return 'reset_at_banner' if outcome == 'reset' else 'closed_at_banner'
+        if outcome in ('timeout', 'hang'):
+            return 'banner_timeout'
+        return 'probe_error'
+    if phase == 'kex':
+        if outcome in ('timeout', 'hang'):
+            return 'kex_hang'
+        if outcome in ('reset', 'closed'):
+            return 'reset_during_kex'
+        return 'probe_error'
+    # auth, session
+    if outcome == 'auth_failed':
+        return 'auth_failed'
+    if outcome in ('reset', 'closed'):
+        return 'reset_mid_session'
+    if outcome in ('timeout', 'hang'):
+        return 'session_hang'
+    return 'probe_error'
+
+
+def _is_instant_drop(attempt, classification, delayed_window):
+    """An attempt dropped at the banner at once (what MaxStartups does to the unlucky ones)."""
+    if classification == 'maxstartups':
+        return True
+    return classification in ('reset_at_banner', 'closed_at_banner') and \
+        _banner_seconds(attempt) < delayed_window[0] and not attempt.get('banner')
+
+
+def summarize(attempts, delayed_window=DELAYED_RESET_WINDOW, host=None, port=None, timeouts=None):
+    """Summary of a host's attempts: ``{classification, phase, outcome, intermittent, counts,
+    likely_causes, detail}``.  Pure.
+
+    ``delayed_window`` (seconds since the TCP connection was up) is when a reset/close at the
+    banner counts as TCP wrappers' delayed drop; tests scale it down.  ``timeouts`` maps phase
+    to the timeout used, for the detail sentence.
+    """
+    counts = {}
+    for attempt in attempts:
+        counts[attempt['outcome']] = counts.get(attempt['outcome'], 0) + 1
+    if not attempts:
+        return dict(classification='probe_error', phase=None, outcome=None, intermittent=False,
+                    counts={}, likely_causes=list(CAUSES['probe_error']), detail='No attempt was made.')
+    classes = [classify_attempt(a, delayed_window) for a in attempts]
+    intermittent = len(set(classes)) > 1
+    failed = [(a, c) for a, c in zip(attempts, classes) if c != 'ok']
+    n_ok = len(attempts) - len(failed)
+
+    if not failed:
+        representative, classification = attempts[-1], 'ok'
+    else:
+        # The most frequent failure; on a tie the first one seen.
+        tally = {}
+        for _attempt, cls in failed:
+            tally[cls] = tally.get(cls, 0) + 1
+        top = max(tally.values())
+        classification = [c for _a, c in failed if tally[c] == top][0]
+        representative = [a for a, c in failed if c == classification][0]
+        if n_ok:
+            if all(_is_instant_drop(a, c, delayed_window) for a, c in failed):
+                classification = 'maxstartups'
+            elif all(a['outcome'] in ('reset', 'closed', 'banner_text') for a, _c in failed):
+                classification = 'intermittent_reset'
+        elif any(c == 'maxstartups' for _a, c in failed) and \
+                all(_is_instant_drop(a, c, delayed_window) for a, c in failed):
+            # Text from sshd on some attempts, an instant drop on the others: same cause.
+            classification = 'maxstartups'
+            representative = [a for a, c in failed if c == 'maxstartups'][0]
+
+    causes = list(CAUSES[classification])
+    if classification == 'intermittent_reset' and \
+            all(_is_instant_drop(a, c, delayed_window) or c == 'reset_at_banner_delayed' for a, c in failed) and \
+            any(c == 'reset_at_banner_delayed' for _a, c in failed):
+        causes = ['tcp_wrappers'] + [c for c in causes if c != 'tcp_wrappers']
+    detail = _detail(classification, representative, attempts, failed, counts, host, port, timeouts or {})
+    return dict(
+        classification=classification,
+        phase=representative.get('phase'),
+        outcome=representative.get('outcome'),
+        intermittent=intermittent,
+        counts=counts,
+        likely_causes=causes,
+        detail=detail,
+    )
+
+
+def _detail(classification, attempt, attempts, failed, counts, host, port, timeouts):
+    phase = attempt.get('phase')
+    values = dict(
+        host=host or 'the host', port=port if port is not None else 22, phase=phase,
+        outcome=attempt.get('outcome'), error=(attempt.get('error') or 'no error text').rstrip('.'),
+        banner_s=_banner_seconds(attempt), timeout=timeouts.get(phase, '?'),
+        failed=len(failed), total=len(attempts),
+        counts=', '.join('%s %d' % (k, v) for k, v in sorted(counts.items())),
+        text=' (server said: %r)' % attempt['banner'] if attempt.get('banner') else '',
+        refused_text='',
+        ok_text='SSH works end to end: authentication, a command and a data transfer succeeded.',
+    )
+    if phase == 'kex':
+        values['ok_text'] = ('Reached key exchange: SSH works up to authentication (no credentials '
+                             'given, so authentication and a session were not probed).')
+    if classification == 'refused' and attempt.get('outcome') != 'refused':
+        values['refused_text'] = 'The network answered "%s". ' % values['error']
+    if classification == 'maxstartups':
+        texts = sorted(set(a['banner'] for a, _c in failed if a.get('banner') and MAXSTARTUPS_TEXT.search(a['banner'])))
+        if texts:
+            values['evidence'] = 'server said %s' % ' / '.join(repr(t) for t in texts)
+        else:
+            values['evidence'] = '%d of %d attempts dropped at once before the banner' % (len(failed), len(attempts))
+    sentence = DETAILS[classification].format(**values)
+    if classification not in ('intermittent_reset', 'ok') and len(failed) != len(attempts):
+        sentence += ' (%d of %d attempts failed; %s.)' % (len(failed), len(attempts), values['counts'])
+    return sentence
+
+
+# ---------------------------------------------------------------------------------------------
+# the probe (I/O)
+# ---------------------------------------------------------------------------------------------
+class ReplaySocket:
+    """A socket whose first ``recv`` calls return bytes we already read (the banner), so
+    paramiko sees the stream from its start.  Everything else goes to the real socket."""
+
+    def __init__(self, sock, replay):
+        self._sock = sock
+        self._replay = replay
+
+    def recv(self, n, *args):
+        if self._replay:
+            out, self._replay = self._replay[:n], self._replay[n:]
+            return out
+        return self._sock.recv(n, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class _Attempt:
+    """Builds one attempt record while the phases run."""
+
+    def __init__(self, number):
+        self.start = time.monotonic()
+        self.record = dict(attempt=number, phase='dns', outcome='error', error=None, banner=None,
+                           elapsed_s=None, address=None, timings=dict((p, None) for p in PHASES))
+        self._phase_start = self.start
+
+    def enter(self, phase):
+        self.record['phase'] = phase
+        self._phase_start = time.monotonic()
+
+    def end_phase(self):
+        self.record['timings'][self.record['phase']] = round(time.monotonic() - self._phase_start, 4)
+
+    def finish(self, outcome, error=None):
+        self.end_phase()
+        self.record['outcome'] = outcome
+        self.record['error'] = error
+        self.record['elapsed_s'] = round(time.monotonic() - self.start, 4)
+        return self.record
+
+
+def resolve(host, port, timeout):
+    """getaddrinfo bounded in time (it has no timeout of its own): a list of sockaddr tuples
+    ``(family, sockaddr)``; raises socket.timeout or socket.gaierror."""
+    box = {}
+
+    def worker():
+        try:
+            box['result'] = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
+        except Exception as exc:  # pylint: disable=broad-except
+            box['error'] = exc
+
+    thread = threading.Thread(target=worker, name='ssh_probe-dns')
+    thread.daemon = True
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise socket.timeout('name resolution did not answer within %s s' % timeout)
+    if 'error' in box:
+        raise box['error']
+    return [(info[0], info[4]) for info in box['result']]
+
+
+def read_banner(sock, timeout):
+    """Read up to and including the server's identification line, within ``timeout`` seconds.
+
+    Returns ``(outcome, banner, error, data)``; outcome ``ok`` (banner = the SSH- line, data =
+    every byte read, to replay to paramiko), ``banner_text`` (the server sent other text and
+    then closed, reset or went silent; banner = that text), ``reset``, ``closed``, ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    data = b''
+    while True:
+        ident, text, _rest = split_banner(data)
+        if ident is not None:
+            return 'ok', ident, None, data
+        left = deadline - time.monotonic()
+        failure = None
+        if len(data) > BANNER_MAX_BYTES or len(text) > BANNER_MAX_LINES:
+            failure = ('error', 'no SSH identification line in the first %d bytes / %d lines'
+                       % (BANNER_MAX_BYTES, BANNER_MAX_LINES))
+        elif left <= 0:
+            failure = ('timeout', 'no SSH banner within %s s' % timeout)
+        else:
+            sock.settimeout(left)
+            try:
+                chunk = sock.recv(4096)
+            except socket.timeout:
+                failure = ('timeout', 'no SSH banner within %s s' % timeout)
+            except OSError as exc:
+                failure = exception_outcome(exc)
+            else:
+                if chunk:
+                    data += chunk
+                    continue
+                failure = ('closed', 'EOF: the server closed the connection before its SSH banner')
+        outcome, error = failure
+        if text:
+            return 'banner_text', '\n'.join(text), '%s (after text instead of an SSH banner)' % error, data
+        return outcome, None, error, data
+
+
+def _kex(transport, timeout):
+    """Run the client side of key exchange; ``(outcome, error)``."""
+    done = threading.Event()
+    transport.start_client(event=done)
+    done.wait(timeout)
+    if done.is_set() and transport.is_active():
+        return 'ok', None
+    if not done.is_set() and transport.is_active():
+        return 'hang', 'key exchange made no progress within %s s' % timeout
+    exc = transport.get_exception()
+    if exc is None:
+        return 'closed', 'key exchange failed: the transport shut down'
+    return exception_outcome(exc)
+
+
+def _auth(transport, username, pkey, password):
+    try:
+        if pkey is not None:
+            transport.auth_publickey(username, pkey)
+        else:
+            transport.auth_password(username, password)
+    except paramiko.AuthenticationException as exc:
+        if not transport.is_active():
+            inner = transport.get_exception()
+            if inner is not None and not isinstance(inner, paramiko.AuthenticationException):
+                return exception_outcome(inner)
+            return 'closed', describe_exception(exc)
+        if 'timeout' in str(exc).lower():
+            return 'hang', describe_exception(exc)
+        return 'auth_failed', describe_exception(exc)
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        return _transport_failure(transport, exc)
+    if not transport.is_authenticated():
+        return 'auth_failed', 'authentication did not complete'
+    return 'ok', None
+
+
+def _transport_failure(transport, exc):
+    inner = transport.get_exception()
+    if inner is not None:
+        return exception_outcome(inner)
+    return exception_outcome(exc)
+
+
+def _run_command(transport, command, deadline, expect_bytes=None):
+    """Exec ``command`` on a new channel; returns ``(outcome, error)``.  With ``expect_bytes``
+    the command's output must be that many bytes."""
+    left = max(deadline - time.monotonic(), 0.1)
+    channel = transport.open_session(timeout=left)
+    try:
+        channel.settimeout(max(deadline - time.monotonic(), 0.1))
+        channel.exec_command(command)
+        received = 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return 'hang', '%r: no progress after %d bytes' % (command, received)
+            channel.settimeout(left)
+            chunk = channel.recv(65536)
+            if not chunk:
+                break
+            received += len(chunk)
+        if not channel.status_event.wait(max(deadline - time.monotonic(), 0.1)):
+            return 'hang', '%r: no exit status after %d bytes' % (command, received)
+        status = channel.exit_status
+        if status == -1:
+            # Closed without an exit status: the transport died (paramiko closes the channels
+            # just before it marks itself inactive) or the server closed the channel.
+            wait_until = min(deadline, time.monotonic() + 1.0)
+            while transport.is_active() and time.monotonic() < wait_until:
+                time.sleep(0.02)
+            if not transport.is_active():
+                outcome, error = _transport_failure(transport, EOFError())
+                return outcome, '%s (%r stopped after %d bytes)' % (error, command, received)
+            return 'closed', '%r: channel closed without exit status after %d bytes' % (command, received)
+        if expect_bytes is not None and received != expect_bytes:
+            return 'closed', '%r ended after %d of %d bytes (exit status %s)' % (command, received, expect_bytes, status)
+        if status != 0:
+            return 'error', '%r exited with status %s' % (command, status)
+        return 'ok', None
+    finally:
+        channel.close()
+
+
+def _session(transport, timeout, transfer_bytes):
+    deadline = time.monotonic() + timeout
+    try:
+        outcome, error = _run_command(transport, 'true', deadline)
+        if outcome == 'ok' and transfer_bytes:
+            outcome, error = _run_command(transport, 'head -c %d /dev/zero' % transfer_bytes, deadline,
+                                          expect_bytes=transfer_bytes)
+    except socket.timeout:
+        return 'hang', 'session made no progress within %s s' % timeout
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        return _transport_failure(transport, exc)
+    return outcome, error
+
+
+def load_key(path):
+    """A paramiko private key from ``path``; raises ProbeConfigError with a fix."""
+    try:
+        return paramiko.PKey.from_path(path)
+    except paramiko.PasswordRequiredException:
+        raise ProbeConfigError('key_file %s is encrypted: use an unencrypted key made for the probe' % path) from None
+    except (IOError, OSError) as exc:
+        raise ProbeConfigError('cannot read key_file %s: %s' % (path, exc)) from exc
+    except (paramiko.SSHException, ValueError) as exc:
+        raise ProbeConfigError('key_file %s is not a private key paramiko can load: %s' % (path, exc)) from exc
+
+
+def probe_once(params, number=1, pkey=None):
+    """One attempt, phase by phase; returns the attempt record."""
+    att = _Attempt(number)
+    host, port = params['host'], params['port']
+    try:
+        addresses = resolve(host, port, params['connect_timeout'])
+    except socket.timeout as exc:
+        return att.finish('timeout', str(exc))
+    except (socket.gaierror, OSError, UnicodeError) as exc:
+        return att.finish('error', describe_exception(exc))
+    if not addresses:
+        return att.finish('error', 'no address for %s' % host)
+    family, sockaddr = addresses[0]
+    att.record['address'] = sockaddr[0]
+    att.end_phase()
+
+    att.enter('tcp_connect')
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    transport = None
+    try:
+        sock.settimeout(params['connect_timeout'])
+        try:
+            sock.connect(sockaddr)
+        except socket.timeout:
+            return att.finish('timeout', 'TCP connect to %s port %s timed out after %s s'
+                              % (sockaddr[0], port, params['connect_timeout']))
+        except OSError as exc:
+            return att.finish(*exception_outcome(exc))
+        att.end_phase()
+
+        att.enter('banner')
+        outcome, banner, error, data = read_banner(sock, params['banner_timeout'])
+        att.record['banner'] = banner
+        if outcome != 'ok':
+            return att.finish(outcome, error)
+        att.end_phase()
+
+        att.enter('kex')
+        sock.settimeout(None)
+        transport = paramiko.Transport(ReplaySocket(sock, data))
+        transport.banner_timeout = params['banner_timeout']
+        # paramiko's own handshake/auth limits must not fire before ours (they look like EOF).
+        transport.handshake_timeout = params['kex_timeout'] + params['auth_timeout'] + 5
+        transport.auth_timeout = params['auth_timeout']
+        outcome, error = _kex(transport, params['kex_timeout'])
+        if outcome != 'ok' or not params.get('username'):
+            return att.finish(outcome, error)
+        att.end_phase()
+
+        att.enter('auth')
+        outcome, error = _auth(transport, params['username'], pkey, params.get('password'))
+        if outcome != 'ok':
+            return att.finish(outcome, error)
+        att.end_phase()
+
+        att.enter('session')
+        return att.finish(*_session(transport, params['session_timeout'], params['transfer_bytes']))
+    except Exception as exc:  # pylint: disable=broad-except
+        # Anything unexpected is data about this attempt, never a traceback for the user.
+        return att.finish('error', describe_exception(exc))
+    finally:
+        if transport is not None:
+            transport.close()
+        sock.close()
+
+
+def _quiet_paramiko():
+    logger = logging.getLogger('paramiko')
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+
+
+def probe(params, delayed_window=DELAYED_RESET_WINDOW, sleep=time.sleep):
+    """Run ``attempts`` sequential attempts (one connection at a time) and summarize them.
+
+    Returns ``{host, port, attempts, summary}``; raises ProbeConfigError for bad options.
+    """
+    errors = validate_params(params)
+    if errors:
+        raise ProbeConfigError('; '.join(errors))
+    if not HAS_PARAMIKO:
+        raise ProbeConfigError('paramiko is not installed on the controller')
+    _quiet_paramiko()
+    pkey = load_key(params['key_file']) if params.get('key_file') else None
+    attempts = []
+    for number in range(1, params['attempts'] + 1):
+        if number > 1 and params['delay']:
+            sleep(params['delay'])
+        attempts.append(probe_once(params, number, pkey))
+    timeouts = dict(dns=params['connect_timeout'], tcp_connect=params['connect_timeout'],
+                    banner=params['banner_timeout'], kex=params['kex_timeout'],
+                    auth=params['auth_timeout'], session=params['session_timeout'])
+    summary = summarize(attempts, delayed_window, host=params['host'], port=params['port'], timeouts=timeouts)
+    return dict(host=params['host'], port=params['port'], attempts=attempts, summary=summary)
+
+
+def collect(system, params):  # pylint: disable=unused-argument
+    """The collection entry point (``system`` unused: the probe talks to the network only)."""
+    return probe(params)

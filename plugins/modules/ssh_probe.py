@@ -1,0 +1,249 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: ssh_probe
+short_description: Find the exact phase where SSH connections to a host die
+version_added: 1.0.0
+description:
+  - Opens fresh SSH connections to O(host) with paramiko's transport layer over a socket of its
+    own (not Ansible's connection, no ControlPersist) and records, per attempt, the phase reached
+    (C(dns), C(tcp_connect), C(banner), C(kex), C(auth), C(session)), the outcome, the exact error
+    text, the server's banner or the text it sent instead, and per-phase timings.
+  - Classifies the attempts (for example C(refused), C(reset_at_banner_delayed) for TCP wrappers,
+    C(maxstartups), C(kex_hang) for a path-MTU black hole, C(intermittent_reset)) and ranks the
+    likely causes. See docs/probe.md for what each classification means.
+  - Without O(username) the probe stops after key exchange. With O(username) and O(key_file) or
+    O(password) it also authenticates, runs C(true) and transfers O(transfer_bytes) bytes
+    (C(head -c N /dev/zero)) so resets in the middle of a session show.
+  - Attempts are sequential, one connection at a time, bounded in number and time. Run it on the
+    controller (C(delegate_to: localhost)) so it sees the network path Ansible uses.
+  - The probe does not verify the server's host key; it only diagnoses transport problems. Do not
+    send a valuable password through it to a host you do not trust.
+author: connreset.doctor contributors (@connreset)
+requirements:
+  - paramiko >= 3.4 on the host the module runs on (the controller)
+options:
+  host:
+    description: Host name or address to probe.
+    type: str
+    required: true
+  port:
+    description: TCP port of sshd.
+    type: int
+    default: 22
+  connect_timeout:
+    description: Seconds for name resolution and, separately, for the TCP handshake.
+    type: float
+    default: 5.0
+  banner_timeout:
+    description:
+      - Seconds to wait for the server's SSH identification line after the TCP connection is up.
+      - Keep it above 5 seconds, or the delayed reset of TCP wrappers (about 5 s) looks like a banner
+        timeout.
+    type: float
+    default: 10.0
+  kex_timeout:
+    description: Seconds for key exchange; no progress within it is reported as a C(hang).
+    type: float
+    default: 10.0
+  auth_timeout:
+    description: Seconds for authentication (only with O(username)).
+    type: float
+    default: 10.0
+  session_timeout:
+    description: Seconds for the whole session phase (C(true), then the transfer).
+    type: float
+    default: 10.0
+  attempts:
+    description:
+      - Number of sequential attempts, 1 to 20. Several attempts show intermittent failures
+        (MaxStartups drops, rate limits).
+    type: int
+    default: 1
+  delay:
+    description: Seconds between attempts, 0 to 60.
+    type: float
+    default: 1.0
+  username:
+    description:
+      - User to authenticate as. Needs O(key_file) or O(password). Without it the probe stops after
+        key exchange.
+    type: str
+  key_file:
+    description: Unencrypted private key for O(username).
+    type: path
+  password:
+    description: Password for O(username) (used when O(key_file) is not given).
+    type: str
+  transfer_bytes:
+    description:
+      - Bytes to transfer in the session phase (C(head -c N /dev/zero) on the server), 0 to 64 MiB;
+        0 runs only C(true).
+    type: int
+    default: 262144
+attributes:
+  check_mode:
+    support: full
+    description: The probe only opens connections; it runs in check mode too and changes nothing.
+  diff_mode:
+    support: none
+  facts:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - sshd's MaxStartups (default 10:30:100) drops unauthenticated connections past its start value;
+    many forks connecting through one bastion can trigger it. See docs/probe.md.
+'''
+
+EXAMPLES = r'''
+- name: Where do connections to this host die?
+  connreset.doctor.ssh_probe:
+    host: "{{ ansible_host | default(inventory_hostname) }}"
+    port: "{{ ansible_port | default(22) }}"
+    attempts: 5
+    delay: 0.5
+  delegate_to: localhost
+  register: probe
+
+- name: Show the verdict
+  ansible.builtin.debug:
+    msg: "{{ probe.probe.summary.classification }}: {{ probe.probe.summary.detail }}"
+
+- name: Probe through authentication and a 1 MiB transfer
+  connreset.doctor.ssh_probe:
+    host: 192.0.2.10
+    username: probe
+    key_file: ~/.ssh/id_probe
+    transfer_bytes: 1048576
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+probe:
+  description: The probe result (docs/development.md "Probe result (ssh_probe) contract").
+  returned: always
+  type: dict
+  contains:
+    host:
+      description: The host probed.
+      type: str
+      sample: 192.0.2.10
+    port:
+      description: The port probed.
+      type: int
+      sample: 22
+    attempts:
+      description: One record per attempt, in order.
+      type: list
+      elements: dict
+      contains:
+        attempt:
+          description: Attempt number, from 1.
+          type: int
+          sample: 1
+        phase:
+          description:
+            - Phase reached, where the attempt stopped (or the last phase probed when it succeeded).
+            - One of C(dns), C(tcp_connect), C(banner), C(kex), C(auth), C(session).
+          type: str
+          sample: banner
+        outcome:
+          description:
+            - How the phase ended. One of C(ok), C(refused), C(timeout), C(reset), C(closed),
+              C(banner_text) (the server sent text instead of an SSH banner), C(hang) (no progress in
+              key exchange, authentication or the session), C(auth_failed), C(error).
+          type: str
+          sample: reset
+        error:
+          description: The exact error text, null when the attempt succeeded.
+          type: str
+          sample: "ConnectionResetError: [Errno 104] Connection reset by peer"
+        banner:
+          description: The server's SSH identification line, or the text it sent instead; null when nothing.
+          type: str
+          sample: SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3
+        address:
+          description: The address connected to (first result of name resolution), null when resolution failed.
+          type: str
+          sample: 192.0.2.10
+        elapsed_s:
+          description: Seconds the attempt took.
+          type: float
+          sample: 5.004
+        timings:
+          description: Seconds spent in each phase; null for phases not reached.
+          type: dict
+          sample: {dns: 0.001, tcp_connect: 0.0004, banner: 5.002, kex: null, auth: null, session: null}
+    summary:
+      description: Verdict over all attempts.
+      type: dict
+      contains:
+        classification:
+          description:
+            - One of C(ok), C(dns_failure), C(refused), C(connect_timeout), C(reset_at_connect),
+              C(reset_at_banner), C(reset_at_banner_delayed), C(maxstartups), C(closed_at_banner),
+              C(banner_timeout), C(kex_hang), C(reset_during_kex), C(auth_failed),
+              C(reset_mid_session), C(intermittent_reset), C(session_hang) (no progress after
+              authentication), C(probe_error) (a failure that is not a network symptom).
+          type: str
+          sample: reset_at_banner_delayed
+        phase:
+          description: Phase of the attempt that represents the verdict.
+          type: str
+          sample: banner
+        outcome:
+          description: Outcome of that attempt.
+          type: str
+          sample: reset
+        intermittent:
+          description: True when the attempts disagree (for example 3 of 10 reset, the others fine).
+          type: bool
+          sample: false
+        counts:
+          description: Number of attempts per outcome.
+          type: dict
+          sample: {ok: 7, banner_text: 3}
+        likely_causes:
+          description:
+            - Cause ids of the finding contract, most likely first (C(sshd_down), C(sshd_rate_limit),
+              C(resource_exhaustion), C(tcp_wrappers), C(mtu), C(conntrack), C(idle_timeout),
+              C(listen_queue), C(firewall), C(configuration)).
+          type: list
+          elements: str
+          sample: [tcp_wrappers]
+        detail:
+          description: One sentence for a person.
+          type: str
+          sample: >-
+            The connection is reset about 5.0 s after it was accepted, before any banner: the
+            signature of TCP wrappers (hosts.deny) denying this client in sshd.
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.connreset.doctor.plugins.module_utils import _probe
+
+
+def main():
+    module = AnsibleModule(argument_spec=_probe.ARGUMENT_SPEC, supports_check_mode=True)
+    if not _probe.HAS_PARAMIKO:
+        module.fail_json(msg=missing_required_lib('paramiko'), exception=_probe.PARAMIKO_IMPORT_ERROR)
+    try:
+        result = _probe.probe(module.params)
+    except _probe.ProbeConfigError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, probe=result)
+
+
+if __name__ == '__main__':
+    main()
