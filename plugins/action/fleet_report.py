@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Action plugin for connreset.doctor.fleet_report: runs on the controller only.
+
+Two jobs, both on the controller's file system:
+
+* ``host_doc`` given: store one host document as ``<dest>/hosts/<host>.json`` (the diagnose
+  role's per-host step; no module is shipped anywhere, so it costs milliseconds per host);
+* otherwise: merge every ``<src>/hosts/*.json``, add the engine's cross-host findings, write
+  the report files, build the console summary and evaluate the gates.
+
+The work is in :func:`run_report` / :func:`store_host_doc` (plain functions, unit tested);
+the ActionModule only validates options and maps the outcome to a task result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.connreset.doctor.plugins.plugin_utils import _report
+
+ARGUMENT_SPEC = {
+    'src': {'type': 'path', 'default': 'connreset-report'},
+    'dest': {'type': 'path'},
+    'formats': {'type': 'list', 'elements': 'str', 'default': ['json', 'md', 'html', 'junit'],
+                'choices': list(_report.FORMATS)},
+    'fail_on': {'type': 'str', 'default': 'none', 'choices': list(_report.GATE_LEVELS)},
+    'fail_query': {'type': 'str'},
+    'enforce': {'type': 'bool', 'default': True},
+    'prometheus_file': {'type': 'path'},
+    'summary': {'type': 'bool', 'default': True},
+    'host_doc': {'type': 'dict'},
+}
+
+
+def collection_version():
+    """The collection's version from MANIFEST.json (installed) or galaxy.yml (checkout)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        with open(os.path.join(root, 'MANIFEST.json'), 'r', encoding='utf-8') as handle:
+            return str(json.load(handle)['collection_info']['version'])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        with open(os.path.join(root, 'galaxy.yml'), 'r', encoding='utf-8') as handle:
+            for line in handle:
+                if line.startswith('version:'):
+                    return line.split(':', 1)[1].strip().strip('"\'')
+    except OSError:
+        pass
+    return 'unknown'
+
+
+def _fleet_findings_function():
+    """The engine's cross-host check, or None while the engine is not installed."""
+    try:
+        from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine
+    except ImportError:
+        return None
+    return getattr(_engine, 'fleet_findings', None)
+
+
+def store_host_doc(dest, doc, write=True):
+    """Write one host document to ``<dest>/hosts/<host>.json``; returns the path."""
+    if not isinstance(doc, dict) or not doc.get('host'):
+        raise _report.ReportError('host_doc must be a host document with a "host" key '
+                                  '(the output of the connreset.doctor.diagnose_host filter)')
+    path = os.path.join(os.path.abspath(dest), 'hosts', _report.host_file_name(doc['host']))
+    if write:
+        _report.write_atomic(path, json.dumps(doc, indent=1, sort_keys=True, default=str) + '\n')
+    return path
+
+
+def run_report(src, dest=None, formats=('json', 'md', 'html', 'junit'), fail_on='none', fail_query=None,
+               prometheus_file=None, write=True, fleet_findings=None, version=None, generated_at=None):
+    """Merge ``<src>/hosts/*.json`` and write the report.  Returns a dict for the task result.
+
+    ``fleet_findings``: ``host_docs -> {host: [finding]}`` (the engine's cross-host check);
+    ``write=False`` (check mode) computes everything and writes nothing.
+    """
+    src = os.path.abspath(src)
+    dest = os.path.abspath(dest or src)
+    docs, errors = _report.load_host_docs(src)
+    fleet = fleet_findings(docs) if (fleet_findings is not None and docs) else {}
+    report = _report.build_report(docs, fleet=fleet, version=version or collection_version(),
+                                  generated_at=generated_at, errors=errors)
+    gates = _report.evaluate_gates(report, fail_on=fail_on, fail_query=fail_query)
+    files = {}
+    wanted = list(dict.fromkeys(formats or []))
+    if prometheus_file and 'prom' not in wanted:
+        wanted.append('prom')
+    for fmt in wanted:
+        text = _report.render(report, fmt, fail_on=fail_on)
+        targets = []
+        if fmt in formats:
+            targets.append((fmt, os.path.join(dest, _report.FILE_NAMES[fmt])))
+        if fmt == 'prom' and prometheus_file:
+            targets.append(('prometheus_file', os.path.abspath(prometheus_file)))
+        for key, path in targets:
+            if write:
+                _report.write_atomic(path, text)
+            files[key] = path
+    return {
+        'report_dir': dest,
+        'files': files,
+        'summary': report['summary'],
+        'gate': gates,
+        'summary_lines': _report.console_summary(report, gates),
+        'fleet_check': fleet_findings is not None,
+    }
+
+
+class ActionModule(ActionBase):
+    """Merge per-host documents into the fleet report; see the module documentation."""
+
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        write = not self._task.check_mode
+        dest = args['dest'] or args['src']
+        try:
+            if args['host_doc'] is not None:
+                path = store_host_doc(dest, args['host_doc'], write=write)
+                result.update(changed=write, path=path, host=args['host_doc']['host'])
+                return result
+            outcome = run_report(args['src'], dest=dest, formats=args['formats'], fail_on=args['fail_on'],
+                                 fail_query=args['fail_query'], prometheus_file=args['prometheus_file'],
+                                 write=write, fleet_findings=_fleet_findings_function())
+        except _report.ReportError as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        except OSError as exc:
+            result.update(failed=True, msg='cannot write the report: %s' % exc)
+            return result
+        if not args['summary']:
+            outcome.pop('summary_lines')
+        result.update(outcome)
+        result['changed'] = write
+        if outcome['gate']['failed'] and args['enforce']:
+            result.update(failed=True, msg=outcome['gate']['msg'])
+        else:
+            result['msg'] = 'report for %d host(s) in %s; gate: %s' % (
+                outcome['summary']['hosts'], outcome['report_dir'],
+                'FAILED (not enforced)' if outcome['gate']['failed'] else 'passed')
+        return result

@@ -1,0 +1,232 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: fleet_report
+short_description: Merge per-host diagnoses into the fleet report (JSON, Markdown, HTML, JUnit, Prometheus)
+version_added: 1.0.0
+description:
+  - Reads every C(<src>/hosts/*.json) written by the C(connreset.doctor.diagnose) role
+    (one host document per host, the output of the C(connreset.doctor.diagnose_host) filter), adds the
+    engine's cross-host findings (for example different MTUs on one subnet) and writes C(report.json),
+    C(report.md), C(report.html), C(junit.xml) and optionally a Prometheus textfile.
+  - With O(host_doc), stores one host document as C(<dest>/hosts/<host>.json) instead; the diagnose
+    role uses this for its per-host step.
+  - Evaluates the gates O(fail_on) and O(fail_query) and fails listing what matched.
+  - Runs on the controller only (action plugin), whatever host the task targets; every file is
+    written atomically (temporary file and rename). Nothing is written on any managed host.
+  - The report layout is specified by C(docs/report.schema.json) and described in C(docs/report.md).
+author: connreset.doctor contributors (@connreset)
+options:
+  src:
+    description:
+      - Report directory holding C(hosts/*.json).
+      - A relative path is relative to the directory C(ansible-playbook) runs in.
+    type: path
+    default: connreset-report
+  dest:
+    description:
+      - Directory the report files are written to. Defaults to O(src).
+      - With O(host_doc), the report directory the host document goes to (under C(hosts/)).
+    type: path
+  formats:
+    description:
+      - Report files to write into O(dest).
+      - V(json) is C(report.json), V(md) C(report.md), V(html) C(report.html) (one self-contained
+        file), V(junit) C(junit.xml), V(prom) C(report.prom) (Prometheus text format).
+    type: list
+    elements: str
+    choices: [json, md, html, junit, prom]
+    default: [json, md, html, junit]
+  fail_on:
+    description:
+      - Fail when any finding has this severity or a higher one, or when any host was unreachable
+        (a host that could not be diagnosed cannot pass a gate). V(none) disables this gate.
+      - Also the level from which findings are JUnit C(<failure>)s; with V(none) that level is V(high).
+    type: str
+    choices: [none, info, low, medium, high, critical]
+    default: none
+  fail_query:
+    description:
+      - A JMESPath expression evaluated over the C(report.json) document. The task fails when the
+        result is not empty (not null, false, 0, an empty string, list or object), listing the result.
+      - "Example: V(hosts[?score > `60`].host)."
+    type: str
+  enforce:
+    description:
+      - When V(false), the gates are evaluated and returned in RV(gate) but do not fail the task
+        (the diagnose role prints the summary first, then fails).
+    type: bool
+    default: true
+  prometheus_file:
+    description:
+      - Also write the Prometheus metrics to this path, for node_exporter's textfile collector
+        (for example C(/var/lib/node_exporter/textfile/connreset.prom)). Written atomically.
+    type: path
+  summary:
+    description:
+      - Return RV(summary_lines), the compact console table (hosts, level, score, top finding).
+    type: bool
+    default: true
+  host_doc:
+    description:
+      - A host document (output of the C(connreset.doctor.diagnose_host) filter) to store as
+        C(<dest>/hosts/<host>.json). When set, no report is built and the gates are not evaluated.
+    type: dict
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode the report is computed and the gates evaluated but no file is written; the diagnose
+        role sets C(check_mode=false) on this task so C(--check) still writes the report.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action:
+    support: full
+seealso:
+  - name: Report files and gating
+    description: docs/report.md in the collection.
+    link: https://github.com/connreset/doctor/blob/main/docs/report.md
+notes:
+  - Needs the C(jmespath) Python library on the controller for O(fail_query).
+'''
+
+EXAMPLES = r'''
+- name: Merge the per-host files written by sliced jobs and fail on high findings
+  connreset.doctor.fleet_report:
+    src: /srv/reports/connreset
+    fail_on: high
+  run_once: true
+  delegate_to: localhost
+
+- name: Fail when any host scores above 60, also export Prometheus metrics
+  connreset.doctor.fleet_report:
+    src: connreset-report
+    formats: [json, html]
+    fail_query: "hosts[?score > `60`].host"
+    prometheus_file: /var/lib/node_exporter/textfile/connreset.prom
+  run_once: true
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+report_dir:
+  description: Absolute path of the directory the report files were written to.
+  returned: when O(host_doc) is not set
+  type: str
+  sample: /home/ops/connreset-report
+files:
+  description: Files written (or, in check mode, that would be written), by format; C(prometheus_file) for O(prometheus_file).
+  returned: when O(host_doc) is not set
+  type: dict
+  sample: {"json": "/home/ops/connreset-report/report.json", "html": "/home/ops/connreset-report/report.html"}
+summary:
+  description: The C(summary) object of C(report.json).
+  returned: when O(host_doc) is not set
+  type: dict
+  contains:
+    hosts:
+      description: Number of hosts in the report.
+      type: int
+      sample: 120
+    reachable:
+      description: Hosts that could be diagnosed.
+      type: int
+      sample: 118
+    unreachable:
+      description: Hosts that could not be reached.
+      type: int
+      sample: 2
+    by_level:
+      description: Number of hosts per level (V(ok), V(unknown) or a severity).
+      type: dict
+      sample: {"critical": 1, "high": 4, "ok": 115}
+    by_cause:
+      description: Number of hosts with at least one finding of each cause.
+      type: dict
+      sample: {"sshd_rate_limit": 3, "mtu": 2}
+    top_findings:
+      description: Up to 10 findings, worst first, with the number of hosts and up to 5 example hosts.
+      type: list
+      elements: dict
+      sample: [{"id": "CRD-SSHD-002", "title": "sshd drops connections past MaxStartups", "cause": "sshd_rate_limit",
+                "severity": "high", "hosts": 3, "example_hosts": ["web1", "web2", "web3"]}]
+gate:
+  description: Outcome of the gates.
+  returned: when O(host_doc) is not set
+  type: dict
+  contains:
+    failed:
+      description: Whether a gate matched.
+      type: bool
+      sample: false
+    level:
+      description: O(fail_on) and the findings (or unreachable hosts) that matched it.
+      type: dict
+      sample: {"fail_on": "high", "matched": [{"host": "web1", "id": "CRD-SSHD-002", "severity": "high", "title": "..."}]}
+    query:
+      description: O(fail_query) and its result (null when empty).
+      type: dict
+      sample: {"expression": "hosts[?score > `60`].host", "result": ["web1"]}
+    msg:
+      description: What matched, in one line.
+      type: str
+      sample: "fail_on=high matched 1 item(s): web1: high CRD-SSHD-002 (...)"
+summary_lines:
+  description: The console summary table, one line per item (at most 25 hosts, worst first).
+  returned: when O(summary=true) and O(host_doc) is not set
+  type: list
+  elements: str
+  sample: ["connreset.doctor: 1 host(s), 1 reachable, 0 unreachable; levels: ok 1", "HOST       LEVEL     SCORE  TOP FINDING"]
+fleet_check:
+  description: Whether the engine's cross-host check (fleet findings) ran.
+  returned: when O(host_doc) is not set
+  type: bool
+  sample: true
+path:
+  description: The host document file written.
+  returned: when O(host_doc) is set
+  type: str
+  sample: /home/ops/connreset-report/hosts/web1.json
+host:
+  description: The host of the stored document.
+  returned: when O(host_doc) is set
+  type: str
+  sample: web1
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            src=dict(type='path', default='connreset-report'),
+            dest=dict(type='path'),
+            formats=dict(type='list', elements='str', default=['json', 'md', 'html', 'junit'],
+                         choices=['json', 'md', 'html', 'junit', 'prom']),
+            fail_on=dict(type='str', default='none', choices=['none', 'info', 'low', 'medium', 'high', 'critical']),
+            fail_query=dict(type='str'),
+            enforce=dict(type='bool', default=True),
+            prometheus_file=dict(type='path'),
+            summary=dict(type='bool', default=True),
+            host_doc=dict(type='dict'),
+        ),
+        supports_check_mode=True,
+    )
+    module.fail_json(msg='connreset.doctor.fleet_report runs on the controller only (action plugin); '
+                         'this module file holds its documentation and is never executed')
+
+
+if __name__ == '__main__':
+    main()

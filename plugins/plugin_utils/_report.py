@@ -1,0 +1,823 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fleet report: per-host documents in, report dict and its renderings out.  Controller only.
+
+Everything here is pure (data in, text out) except :func:`load_host_docs` and
+:func:`write_atomic`, which the ``fleet_report`` action uses to read ``hosts/*.json`` and write
+the report files.  The report layout is specified by ``docs/report.schema.json`` and described
+for users in ``docs/report.md``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import json
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+
+SCHEMA_VERSION = 1
+TOOL_NAME = 'connreset.doctor'
+
+# Lowest to highest; the same order as the engine's SEVERITIES (docs/development.md).
+SEVERITIES = ('info', 'low', 'medium', 'high', 'critical')
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES, start=1)}
+# Gate levels: ``none`` disables the level gate.
+GATE_LEVELS = ('none',) + SEVERITIES
+FORMATS = ('json', 'md', 'html', 'junit', 'prom')
+FILE_NAMES = {
+    'json': 'report.json',
+    'md': 'report.md',
+    'html': 'report.html',
+    'junit': 'junit.xml',
+    'prom': 'report.prom',
+}
+# JUnit marks findings at or above this severity as <failure> when no gate level is set.
+JUNIT_DEFAULT_LEVEL = 'high'
+TOP_FINDINGS = 10
+CONSOLE_ROWS = 25
+
+
+class ReportError(Exception):
+    """Input the report cannot use (unreadable host file, bad option, bad query)."""
+
+
+def severity_rank(severity):
+    """Rank of a severity or host level; anything outside the scale (``ok``, ``none``) is 0."""
+    return SEVERITY_RANK.get(str(severity or '').lower(), 0)
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace('+00:00', 'Z')
+
+
+# --------------------------------------------------------------------------------------------
+# Input
+# --------------------------------------------------------------------------------------------
+
+_SAFE_NAME = re.compile(r'[^A-Za-z0-9._@+-]')
+
+
+def host_file_name(host):
+    """File name for a host's document: the inventory name with path-unsafe characters replaced."""
+    name = _SAFE_NAME.sub('_', str(host))
+    if name in ('', '.', '..'):
+        name = '_' + name
+    return name + '.json'
+
+
+def load_host_docs(src):
+    """Read every ``<src>/hosts/*.json``.
+
+    Returns ``(docs, errors)``: errors are ``{file, reason}`` for files that are not a host
+    document, reported rather than raised so one bad file does not hide the fleet.
+    """
+    hosts_dir = os.path.join(src, 'hosts')
+    if not os.path.isdir(hosts_dir):
+        raise ReportError('%s does not exist: run the diagnose role (connreset.doctor.diagnose) first, '
+                          'or point src at the report directory it wrote' % hosts_dir)
+    docs, errors = [], []
+    for name in sorted(os.listdir(hosts_dir)):
+        if not name.endswith('.json') or name.startswith('.'):
+            continue
+        path = os.path.join(hosts_dir, name)
+        try:
+            with open(path, 'r', encoding='utf-8') as handle:
+                doc = json.load(handle)
+        except (OSError, ValueError) as exc:
+            errors.append({'file': path, 'reason': str(exc)})
+            continue
+        if not isinstance(doc, dict) or not doc.get('host'):
+            errors.append({'file': path, 'reason': 'not a host document (no "host" key)'})
+            continue
+        docs.append(doc)
+    return docs, errors
+
+
+# --------------------------------------------------------------------------------------------
+# Report dict
+# --------------------------------------------------------------------------------------------
+
+def _findings(doc):
+    findings = doc.get('findings')
+    return [f for f in findings if isinstance(f, dict)] if isinstance(findings, list) else []
+
+
+def _host_level(doc):
+    """Host level: the engine's ``level``, raised to the worst finding (fleet findings included)."""
+    level = doc.get('level')
+    worst = max((severity_rank(f.get('severity')) for f in _findings(doc)), default=0)
+    if worst > severity_rank(level):
+        return SEVERITIES[worst - 1]
+    if level:
+        return str(level)
+    return 'ok' if doc.get('reachable', True) else 'unknown'
+
+
+def _score(doc):
+    score = doc.get('score')
+    return score if isinstance(score, (int, float)) and not isinstance(score, bool) else 0
+
+
+def merge_fleet_findings(docs, fleet):
+    """Append the engine's cross-host findings ``{host: [finding]}`` to the host documents."""
+    if not fleet:
+        return docs
+    merged = []
+    for doc in docs:
+        extra = fleet.get(doc.get('host')) or []
+        if extra:
+            doc = dict(doc)
+            known = {(f.get('id'), json.dumps(f.get('evidence'), sort_keys=True, default=str)) for f in _findings(doc)}
+            new = [f for f in extra
+                   if (f.get('id'), json.dumps(f.get('evidence'), sort_keys=True, default=str)) not in known]
+            doc['findings'] = _findings(doc) + [dict(f, scope='fleet') for f in new]
+        merged.append(doc)
+    return merged
+
+
+def _top_findings(docs):
+    by_id = {}
+    for doc in docs:
+        for finding in _findings(doc):
+            key = finding.get('id') or finding.get('title') or '?'
+            entry = by_id.get(key)
+            if entry is None:
+                entry = by_id[key] = {
+                    'id': str(key),
+                    'title': str(finding.get('title') or key),
+                    'cause': str(finding.get('cause') or 'unknown'),
+                    'severity': str(finding.get('severity') or 'info'),
+                    'hosts': 0,
+                    'example_hosts': [],
+                    '_seen': set(),
+                }
+            if severity_rank(finding.get('severity')) > severity_rank(entry['severity']):
+                entry['severity'] = str(finding.get('severity'))
+            host = doc['host']
+            if host not in entry['_seen']:
+                entry['_seen'].add(host)
+                entry['hosts'] += 1
+                if len(entry['example_hosts']) < 5:
+                    entry['example_hosts'].append(host)
+    ranked = sorted(by_id.values(), key=lambda e: (-severity_rank(e['severity']), -e['hosts'], e['id']))
+    for entry in ranked:
+        del entry['_seen']
+    return ranked[:TOP_FINDINGS]
+
+
+def build_report(host_docs, fleet=None, version='0.0.0', generated_at=None, errors=None):
+    """The ``report.json`` dict.
+
+    ``host_docs``: the engine's per-host documents (``diagnose_host`` filter output);
+    ``fleet``: ``{host: [finding]}`` from the engine's ``fleet_findings`` (cross-host findings),
+    merged into the hosts; ``errors``: unreadable host files, kept in ``summary.errors``.
+    """
+    docs = merge_fleet_findings([dict(d) for d in host_docs], fleet or {})
+    by_level = {}
+    by_cause = {}
+    unreachable = 0
+    for doc in docs:
+        doc['level'] = _host_level(doc)
+        doc['score'] = _score(doc)
+        by_level[doc['level']] = by_level.get(doc['level'], 0) + 1
+        if doc.get('reachable') is False:
+            unreachable += 1
+        for cause in sorted({str(f.get('cause') or 'unknown') for f in _findings(doc)}):
+            by_cause[cause] = by_cause.get(cause, 0) + 1
+    docs.sort(key=lambda d: (-d['score'], -severity_rank(d['level']), str(d['host'])))
+    summary = {
+        'hosts': len(docs),
+        'reachable': len(docs) - unreachable,
+        'unreachable': unreachable,
+        'by_level': dict(sorted(by_level.items(), key=lambda kv: (-severity_rank(kv[0]), kv[0]))),
+        'by_cause': dict(sorted(by_cause.items(), key=lambda kv: (-kv[1], kv[0]))),
+        'top_findings': _top_findings(docs),
+    }
+    if errors:
+        summary['errors'] = list(errors)
+    return {
+        'schema_version': SCHEMA_VERSION,
+        'generated_at': generated_at or now_iso(),
+        'tool': {'name': TOOL_NAME, 'version': str(version)},
+        'summary': summary,
+        'hosts': docs,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Gates
+# --------------------------------------------------------------------------------------------
+
+def _unreachable_label(doc):
+    info = doc.get('unreachable') or {}
+    if isinstance(info, dict):
+        return str(info.get('classification') or info.get('msg') or 'unreachable')
+    return str(info)
+
+
+def gate_level(report, fail_on):
+    """Findings at or above ``fail_on``, plus every unreachable host (it cannot pass a gate).
+
+    Returns a list of ``{host, id, severity, title}``; empty when ``fail_on`` is ``none``.
+    """
+    fail_on = (fail_on or 'none').lower()
+    if fail_on not in GATE_LEVELS:
+        raise ReportError('fail_on must be one of %s, got %r' % (', '.join(GATE_LEVELS), fail_on))
+    if fail_on == 'none':
+        return []
+    threshold = severity_rank(fail_on)
+    matched = []
+    for doc in report['hosts']:
+        if doc.get('reachable') is False:
+            matched.append({'host': doc['host'], 'id': 'unreachable', 'severity': 'unreachable',
+                            'title': 'host could not be diagnosed: %s' % _unreachable_label(doc)})
+        for finding in _findings(doc):
+            if severity_rank(finding.get('severity')) >= threshold:
+                matched.append({'host': doc['host'], 'id': finding.get('id'),
+                                'severity': finding.get('severity'), 'title': finding.get('title')})
+    return matched
+
+
+def _is_empty(value):
+    return value is None or value is False or value == 0 or value == '' or value == [] or value == {}
+
+
+def gate_query(report, query):
+    """Evaluate a JMESPath query over the report; returns the result or None when it is empty.
+
+    Empty means null, false, 0, "" or an empty list/object, so both ``hosts[?score > `50`].host``
+    and ``length(hosts[?score > `50`])`` work as gates.
+    """
+    if not query:
+        return None
+    try:
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+    except ImportError:  # pragma: no cover - jmespath is a collection requirement
+        raise ReportError('fail_query needs the jmespath Python library on the controller: pip install jmespath')
+    try:
+        result = jmespath.search(query, report)
+    except JMESPathError as exc:
+        raise ReportError('fail_query %r is not a valid JMESPath expression: %s' % (query, exc))
+    return None if _is_empty(result) else result
+
+
+def evaluate_gates(report, fail_on='none', fail_query=None):
+    """``{failed, level {fail_on, matched}, query {expression, result}, msg}``."""
+    matched = gate_level(report, fail_on)
+    query_result = gate_query(report, fail_query)
+    reasons = []
+    if matched:
+        shown = ['%s: %s %s (%s)' % (m['host'], m['severity'], m['id'], m['title']) for m in matched[:20]]
+        more = '' if len(matched) <= 20 else '; ... and %d more' % (len(matched) - 20)
+        reasons.append('fail_on=%s matched %d item(s): %s%s' % (fail_on, len(matched), '; '.join(shown), more))
+    if query_result is not None:
+        text = json.dumps(query_result, sort_keys=True, default=str)
+        if len(text) > 2000:
+            text = text[:2000] + '...'
+        reasons.append('fail_query %s matched: %s' % (fail_query, text))
+    return {
+        'failed': bool(reasons),
+        'level': {'fail_on': fail_on or 'none', 'matched': matched},
+        'query': {'expression': fail_query or None, 'result': query_result},
+        'msg': ' | '.join(reasons) if reasons else 'no gate matched',
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Renderers
+# --------------------------------------------------------------------------------------------
+
+def render_json(report):
+    return json.dumps(report, indent=2, sort_keys=False, default=str) + '\n'
+
+
+def _md_escape(value):
+    text = str(value if value is not None else '')
+    return text.replace('\\', '\\\\').replace('|', '\\|').replace('\n', ' ').replace('\r', ' ')
+
+
+def _top_title(doc):
+    findings = sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity')))
+    if findings:
+        return '%s %s' % (findings[0].get('id') or '', findings[0].get('title') or '')
+    if doc.get('reachable') is False:
+        return 'unreachable: %s' % _unreachable_label(doc)
+    return ''
+
+
+def render_markdown(report):
+    summary = report['summary']
+    out = ['# connreset.doctor report', '',
+           'Generated %s by %s %s.' % (report['generated_at'], report['tool']['name'], report['tool']['version']), '',
+           '## Fleet summary', '',
+           '- Hosts: %d (reachable %d, unreachable %d)' % (summary['hosts'], summary['reachable'], summary['unreachable'])]
+    if summary['by_level']:
+        out.append('- By level: ' + ', '.join('%s %d' % kv for kv in summary['by_level'].items()))
+    if summary['by_cause']:
+        out.append('- Hosts by cause: ' + ', '.join('%s %d' % kv for kv in summary['by_cause'].items()))
+    for error in summary.get('errors', []):
+        out.append('- Unreadable host file %s: %s' % (error['file'], error['reason']))
+    if summary['top_findings']:
+        out += ['', '### Top findings', '', '| Severity | ID | Finding | Cause | Hosts |', '|---|---|---|---|---|']
+        for top in summary['top_findings']:
+            out.append('| %s | %s | %s | %s | %d (%s) |' % (
+                _md_escape(top['severity']), _md_escape(top['id']), _md_escape(top['title']),
+                _md_escape(top['cause']), top['hosts'], _md_escape(', '.join(top['example_hosts']))))
+    out += ['', '## Hosts', '']
+    if not report['hosts']:
+        out.append('No host documents were found.')
+    else:
+        out += ['| Host | Level | Score | Findings | Top finding |', '|---|---|---:|---:|---|']
+        for doc in report['hosts']:
+            out.append('| %s | %s | %s | %d | %s |' % (_md_escape(doc['host']), _md_escape(doc['level']),
+                                                     doc['score'], len(_findings(doc)), _md_escape(_top_title(doc))))
+    for doc in report['hosts']:
+        out += ['', '### %s' % doc['host'], '',
+                '- Level: %s, score %s' % (doc['level'], doc['score'])]
+        if doc.get('reachable') is False:
+            info = doc.get('unreachable') or {}
+            out.append('- Unreachable (%s): %s' % (_unreachable_label(doc),
+                                                    info.get('msg', '') if isinstance(info, dict) else info))
+        probe = doc.get('probe') or {}
+        if isinstance(probe, dict) and isinstance(probe.get('summary'), dict):
+            out.append('- SSH probe: %s' % probe['summary'].get('classification'))
+        findings = sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity')))
+        if not findings:
+            out.append('- No findings.')
+        for finding in findings:
+            out += ['', '#### [%s] %s: %s' % (finding.get('severity'), finding.get('id'), finding.get('title')), '',
+                    '- Cause: %s%s' % (finding.get('cause'), ' (fleet-wide check)' if finding.get('scope') == 'fleet' else '')]
+            if finding.get('explanation'):
+                out.append('- Why: %s' % str(finding['explanation']).strip())
+            if finding.get('remedy'):
+                out.append('- Remedy: %s' % str(finding['remedy']).strip())
+            if finding.get('fix'):
+                out.append('- Automatic fix: `connreset.doctor.remediate` with `%s`' % finding['fix'])
+            if finding.get('evidence') not in (None, {}, []):
+                out += ['- Evidence:', '', '```json',
+                        json.dumps(finding['evidence'], indent=2, sort_keys=True, default=str), '```']
+    return '\n'.join(out) + '\n'
+
+
+def render_junit(report, fail_on='none'):
+    """JUnit XML: one testcase per host, one <failure> per finding at or above the gate level.
+
+    The gate level is ``fail_on``, or ``high`` when ``fail_on`` is ``none``; unreachable hosts
+    are <error>s carrying their classification.  Lower findings go to <system-out>.
+    """
+    level = fail_on if fail_on and fail_on != 'none' else JUNIT_DEFAULT_LEVEL
+    threshold = severity_rank(level)
+    suites = ET.Element('testsuites', name=TOOL_NAME)
+    suite = ET.SubElement(suites, 'testsuite', name=TOOL_NAME, timestamp=report['generated_at'])
+    ET.SubElement(ET.SubElement(suite, 'properties'), 'property', name='gate_level', value=level)
+    failures = errors = 0
+    for doc in sorted(report['hosts'], key=lambda d: str(d['host'])):
+        case = ET.SubElement(suite, 'testcase', classname=TOOL_NAME + '.hosts', name=str(doc['host']))
+        if doc.get('reachable') is False:
+            errors += 1
+            info = doc.get('unreachable') or {}
+            error = ET.SubElement(case, 'error', type=_unreachable_label(doc),
+                                  message='unreachable: %s' % _unreachable_label(doc))
+            error.text = str(info.get('msg', '') if isinstance(info, dict) else info)
+        below = []
+        failed = False
+        for finding in sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity'))):
+            line = '[%s] %s %s' % (finding.get('severity'), finding.get('id'), finding.get('title'))
+            if severity_rank(finding.get('severity')) >= threshold:
+                failed = True
+                failure = ET.SubElement(case, 'failure', type=str(finding.get('id')), message=line)
+                failure.text = '\n'.join([
+                    'cause: %s' % finding.get('cause'),
+                    'explanation: %s' % (finding.get('explanation') or ''),
+                    'remedy: %s' % (finding.get('remedy') or ''),
+                    'evidence: %s' % json.dumps(finding.get('evidence'), sort_keys=True, default=str),
+                ])
+            else:
+                below.append(line)
+        failures += failed
+        out = ET.SubElement(case, 'system-out')
+        out.text = 'level %s, score %s\n%s' % (doc['level'], doc['score'], '\n'.join(below))
+    suite.set('tests', str(len(report['hosts'])))
+    suite.set('failures', str(failures))
+    suite.set('errors', str(errors))
+    suite.set('skipped', '0')
+    suites.set('tests', str(len(report['hosts'])))
+    suites.set('failures', str(failures))
+    suites.set('errors', str(errors))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding='unicode') + '\n'
+
+
+def _prom_label(value):
+    return str(value).replace('\\', '\\\\').replace('\n', '\\n').replace('"', '\\"')
+
+
+def render_prometheus(report):
+    """Prometheus text exposition format for node_exporter's textfile collector."""
+    lines = [
+        '# HELP connreset_host_score Connection-reset risk score of the host, 0 (none) to 100 (worst).',
+        '# TYPE connreset_host_score gauge',
+    ]
+    for doc in report['hosts']:
+        lines.append('connreset_host_score{host="%s"} %s' % (_prom_label(doc['host']), doc['score']))
+    lines += ['# HELP connreset_host_reachable 1 when the host could be diagnosed, 0 when it was unreachable.',
+              '# TYPE connreset_host_reachable gauge']
+    for doc in report['hosts']:
+        lines.append('connreset_host_reachable{host="%s"} %d' % (_prom_label(doc['host']),
+                                                                 0 if doc.get('reachable') is False else 1))
+    lines += ['# HELP connreset_findings Number of findings per host, cause and severity.',
+              '# TYPE connreset_findings gauge']
+    for doc in report['hosts']:
+        counts = {}
+        for finding in _findings(doc):
+            key = (str(finding.get('cause') or 'unknown'), str(finding.get('severity') or 'info'))
+            counts[key] = counts.get(key, 0) + 1
+        for (cause, severity), count in sorted(counts.items()):
+            lines.append('connreset_findings{host="%s",cause="%s",severity="%s"} %d' % (
+                _prom_label(doc['host']), _prom_label(cause), _prom_label(severity), count))
+    generated = report['generated_at']
+    try:
+        stamp = datetime.datetime.fromisoformat(generated.replace('Z', '+00:00')).timestamp()
+    except ValueError:
+        stamp = None
+    if stamp is not None:
+        lines += ['# HELP connreset_report_timestamp_seconds When the report was generated (Unix time).',
+                  '# TYPE connreset_report_timestamp_seconds gauge',
+                  'connreset_report_timestamp_seconds %d' % stamp]
+    return '\n'.join(lines) + '\n'
+
+
+def html_data(report):
+    """The slim data the HTML page embeds: no raw facts (they would not scale to 10,000 hosts)."""
+    hosts = []
+    for doc in report['hosts']:
+        probe = doc.get('probe') if isinstance(doc.get('probe'), dict) else {}
+        summary = probe.get('summary') if isinstance(probe.get('summary'), dict) else {}
+        unreachable = doc.get('unreachable')
+        hosts.append({
+            'host': str(doc['host']),
+            'score': doc['score'],
+            'level': doc['level'],
+            'reachable': doc.get('reachable') is not False,
+            'unreachable': unreachable if isinstance(unreachable, dict) else None,
+            'probe': summary.get('classification'),
+            'findings': [{k: f.get(k) for k in ('id', 'title', 'cause', 'severity', 'evidence', 'explanation',
+                                                 'remedy', 'fix', 'scope') if f.get(k) is not None}
+                         for f in sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity')))],
+        })
+    return {'generated_at': report['generated_at'], 'tool': report['tool'], 'summary': report['summary'],
+            'severities': list(SEVERITIES), 'hosts': hosts}
+
+
+def _json_for_script(data):
+    # Inside <script>, "</" would end the element: escape it (and the HTML comment openers).
+    return (json.dumps(data, separators=(',', ':'), default=str)
+            .replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026'))
+
+
+def render_html(report):
+    """One self-contained HTML file: inline CSS and JS, the data embedded as JSON."""
+    template = HTML_TEMPLATE
+    title = 'connreset.doctor report %s' % report['generated_at']
+    return (template.replace('@@TITLE@@', html.escape(title))
+            .replace('@@DATA@@', _json_for_script(html_data(report))))
+
+
+def console_summary(report, gates=None, rows=CONSOLE_ROWS):
+    """The compact table printed at the end of the play: hosts x level x score x top finding."""
+    summary = report['summary']
+    lines = ['connreset.doctor: %d host(s), %d reachable, %d unreachable; levels: %s' % (
+        summary['hosts'], summary['reachable'], summary['unreachable'],
+        ', '.join('%s %d' % kv for kv in summary['by_level'].items()) or '-')]
+    shown = report['hosts'][:rows]
+    if shown:
+        width = max(4, max(len(str(d['host'])) for d in shown))
+        lines.append('%-*s  %-8s  %5s  %s' % (width, 'HOST', 'LEVEL', 'SCORE', 'TOP FINDING'))
+        for doc in shown:
+            top = _top_title(doc)
+            if len(top) > 80:
+                top = top[:77] + '...'
+            lines.append('%-*s  %-8s  %5s  %s' % (width, doc['host'], doc['level'], doc['score'], top or '-'))
+        if len(report['hosts']) > rows:
+            lines.append('... and %d more host(s): see report.md / report.html' % (len(report['hosts']) - rows))
+    if gates is not None:
+        lines.append('gate: %s' % ('FAILED: ' + gates['msg'] if gates['failed'] else 'passed'))
+    return lines
+
+
+RENDERERS = {
+    'json': render_json,
+    'md': render_markdown,
+    'html': render_html,
+    'prom': render_prometheus,
+}
+
+
+def render(report, fmt, fail_on='none'):
+    if fmt == 'junit':
+        return render_junit(report, fail_on)
+    if fmt not in RENDERERS:
+        raise ReportError('unknown report format %r: use one of %s' % (fmt, ', '.join(FORMATS)))
+    return RENDERERS[fmt](report)
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+
+def write_atomic(path, text, mode=0o644):
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename,
+    so readers (a textfile collector, a CI job) never see a half-written file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# HTML page.  Rows, heatmap and details are rendered by the script from the embedded JSON, one
+# page of hosts at a time, and a host's details only when opened: the page stays responsive with
+# 10,000 hosts.  No external assets.
+# --------------------------------------------------------------------------------------------
+
+HTML_TEMPLATE = r'''<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>@@TITLE@@</title>
+<style>
+:root { --fg: #1d2330; --muted: #5b6477; --line: #d8dce5; --bg: #f6f7fa; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
+       background: var(--bg); margin: 0; padding: 1.5rem 2rem; }
+h1 { font-size: 1.4rem; margin: 0 0 .2rem; } h2 { font-size: 1.1rem; margin: 1.6rem 0 .6rem; }
+.muted { color: var(--muted); }
+.cards { display: flex; flex-wrap: wrap; gap: .8rem; margin-top: 1rem; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem 1rem; min-width: 8rem; }
+.card b { display: block; font-size: 1.5rem; }
+table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
+th, td { padding: .3rem .6rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+th.sortable { cursor: pointer; user-select: none; white-space: nowrap; }
+th.sortable:hover { background: #eef1f7; }
+th[aria-sort="descending"]::after { content: " \25BE"; } th[aria-sort="ascending"]::after { content: " \25B4"; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.sev { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: .8rem; font-weight: 600; }
+.sev-critical { background: #7a0019; color: #fff; } .sev-high { background: #d1342f; color: #fff; }
+.sev-medium { background: #f08c2e; color: #fff; } .sev-low { background: #f4d03f; color: #222; }
+.sev-info { background: #9fc5e8; color: #222; } .sev-ok { background: #58b368; color: #fff; }
+.sev-unknown, .sev-unreachable { background: #6c6c6c; color: #fff; }
+.controls { display: flex; gap: .6rem; align-items: center; margin: .6rem 0; flex-wrap: wrap; }
+.controls input { padding: .3rem .5rem; min-width: 16rem; }
+.heat td.cell { width: 2.2rem; min-width: 2.2rem; height: 1.4rem; padding: 0; border: 1px solid #fff; }
+.heat th.cause { writing-mode: vertical-rl; transform: rotate(180deg); font-weight: 500; font-size: .8rem; }
+.heat .h-critical { background: #7a0019; } .heat .h-high { background: #d1342f; } .heat .h-medium { background: #f08c2e; }
+.heat .h-low { background: #f4d03f; } .heat .h-info { background: #9fc5e8; } .heat .h-none { background: #eef0f4; }
+details.host { background: #fff; border: 1px solid var(--line); border-radius: 6px; margin: .4rem 0; padding: .4rem .8rem; }
+details.host > summary { cursor: pointer; font-weight: 600; }
+.finding { border-left: 4px solid var(--line); margin: .6rem 0; padding: .2rem .8rem; }
+.finding.s-critical, .finding.s-high { border-color: #d1342f; } .finding.s-medium { border-color: #f08c2e; }
+pre { background: #f1f3f7; padding: .5rem; overflow: auto; max-height: 20rem; font-size: .8rem; }
+a.hostlink { color: inherit; }
+</style>
+</head>
+<body>
+<header>
+<h1>connreset.doctor report</h1>
+<div class="muted" id="generated"></div>
+<noscript><p>This report renders with JavaScript; the same data is in report.json and report.md.</p></noscript>
+<div class="cards" id="summary-cards"></div>
+</header>
+<section>
+<h2>Top findings</h2>
+<table id="top-findings"><thead><tr><th>Severity</th><th>ID</th><th>Finding</th><th>Cause</th><th>Hosts</th></tr></thead><tbody></tbody></table>
+</section>
+<section>
+<h2>Hosts</h2>
+<div class="controls">
+<input id="filter" type="search" placeholder="Filter: host, level, cause or finding ID">
+<button id="prev" type="button">&larr; Previous</button>
+<span id="page-info" class="muted"></span>
+<button id="next" type="button">Next &rarr;</button>
+<label class="muted">Rows <select id="page-size"><option>25</option><option selected>100</option><option>500</option></select></label>
+</div>
+<table id="hosts-table">
+<thead><tr>
+<th class="sortable" data-key="host">Host</th>
+<th class="sortable" data-key="level">Level</th>
+<th class="sortable" data-key="score" aria-sort="descending">Score</th>
+<th class="sortable" data-key="count">Findings</th>
+<th>Top finding</th>
+<th class="sortable" data-key="probe">SSH probe</th>
+</tr></thead>
+<tbody></tbody>
+</table>
+</section>
+<section>
+<h2>Cause &times; host heatmap <span class="muted">(hosts of the current page; colour = worst severity)</span></h2>
+<table id="heatmap" class="heat"><thead></thead><tbody></tbody></table>
+</section>
+<section>
+<h2>Host details <span class="muted">(hosts of the current page)</span></h2>
+<div id="details"></div>
+</section>
+<script type="application/json" id="report-data">@@DATA@@</script>
+<script>
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('report-data').textContent);
+  var SEV = {};
+  data.severities.forEach(function (s, i) { SEV[s] = i + 1; });
+  function rank(s) { return SEV[s] || 0; }
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) { Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); }); }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function badge(level) { return el('span', {'class': 'sev sev-' + (level || 'unknown')}, level || 'unknown'); }
+  var hosts = data.hosts;
+  hosts.forEach(function (h, i) {
+    h._i = i;
+    h._count = h.findings.length;
+    h._search = (h.host + ' ' + h.level + ' ' + h.findings.map(function (f) { return f.cause + ' ' + f.id; }).join(' ')).toLowerCase();
+    h._causes = {};
+    h.findings.forEach(function (f) {
+      if (rank(f.severity) >= rank(h._causes[f.cause] || '')) { h._causes[f.cause] = f.severity; }
+    });
+  });
+  var causes = Object.keys(data.summary.by_cause);
+
+  // Summary
+  document.getElementById('generated').textContent = 'Generated ' + data.generated_at + ' by ' + data.tool.name + ' ' + data.tool.version;
+  var cards = document.getElementById('summary-cards');
+  function card(label, value) {
+    var c = el('div', {'class': 'card'});
+    c.appendChild(el('b', null, value));
+    c.appendChild(el('span', {'class': 'muted'}, label));
+    cards.appendChild(c);
+  }
+  card('hosts', data.summary.hosts);
+  card('reachable', data.summary.reachable);
+  card('unreachable', data.summary.unreachable);
+  Object.keys(data.summary.by_level).forEach(function (l) { card('level ' + l, data.summary.by_level[l]); });
+  var topBody = document.querySelector('#top-findings tbody');
+  if (!data.summary.top_findings.length) { var r0 = el('tr'); r0.appendChild(el('td', {colspan: 5}, 'No findings.')); topBody.appendChild(r0); }
+  data.summary.top_findings.forEach(function (t) {
+    var tr = el('tr');
+    var td = el('td'); td.appendChild(badge(t.severity)); tr.appendChild(td);
+    tr.appendChild(el('td', null, t.id)); tr.appendChild(el('td', null, t.title)); tr.appendChild(el('td', null, t.cause));
+    tr.appendChild(el('td', {'class': 'num'}, t.hosts + ' (' + t.example_hosts.join(', ') + (t.hosts > t.example_hosts.length ? ', ...' : '') + ')'));
+    topBody.appendChild(tr);
+  });
+
+  // State: filter, sort, page
+  var state = {key: 'score', dir: -1, page: 0, size: 100, filter: ''};
+  var view = hosts.slice();
+  function compare(a, b) {
+    var x, y;
+    if (state.key === 'host') { x = a.host; y = b.host; }
+    else if (state.key === 'level') { x = rank(a.level); y = rank(b.level); }
+    else if (state.key === 'count') { x = a._count; y = b._count; }
+    else if (state.key === 'probe') { x = a.probe || ''; y = b.probe || ''; }
+    else { x = a.score; y = b.score; }
+    if (x < y) { return -state.dir; }
+    if (x > y) { return state.dir; }
+    return a._i - b._i;
+  }
+  function refilter() {
+    var q = state.filter.toLowerCase();
+    view = q ? hosts.filter(function (h) { return h._search.indexOf(q) >= 0; }) : hosts.slice();
+    view.sort(compare);
+    state.page = 0;
+  }
+  function pageHosts() { return view.slice(state.page * state.size, (state.page + 1) * state.size); }
+  function topText(h) {
+    if (h.findings.length) { return h.findings[0].id + ' ' + h.findings[0].title; }
+    if (!h.reachable) { return 'unreachable: ' + ((h.unreachable && (h.unreachable.classification || h.unreachable.msg)) || ''); }
+    return '';
+  }
+  function renderTable(rows) {
+    var body = document.querySelector('#hosts-table tbody');
+    body.textContent = '';
+    rows.forEach(function (h) {
+      var tr = el('tr', {'data-host': h.host});
+      var th = el('td'); var a = el('a', {'class': 'hostlink', href: '#host-' + h._i}, h.host); th.appendChild(a); tr.appendChild(th);
+      var lv = el('td'); lv.appendChild(badge(h.reachable ? h.level : 'unreachable')); tr.appendChild(lv);
+      tr.appendChild(el('td', {'class': 'num'}, h.score));
+      tr.appendChild(el('td', {'class': 'num'}, h._count));
+      tr.appendChild(el('td', null, topText(h)));
+      tr.appendChild(el('td', null, h.probe || ''));
+      body.appendChild(tr);
+    });
+    if (!rows.length) { var r = el('tr'); r.appendChild(el('td', {colspan: 6}, 'No hosts.')); body.appendChild(r); }
+    var pages = Math.max(1, Math.ceil(view.length / state.size));
+    document.getElementById('page-info').textContent = 'page ' + (state.page + 1) + ' of ' + pages + ' (' + view.length + ' hosts)';
+    document.getElementById('prev').disabled = state.page === 0;
+    document.getElementById('next').disabled = state.page >= pages - 1;
+    document.querySelectorAll('#hosts-table th.sortable').forEach(function (h) {
+      if (h.getAttribute('data-key') === state.key) { h.setAttribute('aria-sort', state.dir < 0 ? 'descending' : 'ascending'); }
+      else { h.removeAttribute('aria-sort'); }
+    });
+  }
+  function renderHeatmap(rows) {
+    var head = document.querySelector('#heatmap thead');
+    var body = document.querySelector('#heatmap tbody');
+    head.textContent = ''; body.textContent = '';
+    var hr = el('tr'); hr.appendChild(el('th', null, 'Host'));
+    causes.forEach(function (c) { hr.appendChild(el('th', {'class': 'cause', title: c}, c)); });
+    head.appendChild(hr);
+    var fr = el('tr'); fr.appendChild(el('th', {'class': 'muted'}, 'hosts in fleet'));
+    causes.forEach(function (c) { fr.appendChild(el('td', {'class': 'num muted'}, data.summary.by_cause[c])); });
+    head.appendChild(fr);
+    if (!causes.length) { var e = el('tr'); e.appendChild(el('td', null, 'No findings in the fleet.')); body.appendChild(e); }
+    rows.forEach(function (h) {
+      var tr = el('tr', {'data-host': h.host});
+      tr.appendChild(el('th', null, h.host));
+      causes.forEach(function (c) {
+        var s = h._causes[c];
+        tr.appendChild(el('td', {'class': 'cell h-' + (s || 'none'), title: h.host + ' / ' + c + ': ' + (s || 'no finding')}));
+      });
+      body.appendChild(tr);
+    });
+  }
+  function fillDetails(box, h) {
+    if (!h.reachable && h.unreachable) {
+      box.appendChild(el('p', null, 'Unreachable (' + (h.unreachable.classification || 'unknown') + '): ' + (h.unreachable.msg || '')));
+    }
+    if (h.probe) { box.appendChild(el('p', {'class': 'muted'}, 'SSH probe: ' + h.probe)); }
+    if (!h.findings.length) { box.appendChild(el('p', null, 'No findings.')); }
+    h.findings.forEach(function (f) {
+      var d = el('div', {'class': 'finding s-' + f.severity});
+      var t = el('p'); t.appendChild(badge(f.severity));
+      t.appendChild(document.createTextNode(' ' + f.id + ': ' + f.title + ' (' + f.cause + (f.scope === 'fleet' ? ', fleet-wide' : '') + ')'));
+      d.appendChild(t);
+      if (f.explanation) { d.appendChild(el('p', null, f.explanation)); }
+      if (f.remedy) { var p = el('p'); p.appendChild(el('b', null, 'Remedy: ')); p.appendChild(document.createTextNode(f.remedy)); d.appendChild(p); }
+      if (f.fix) { d.appendChild(el('p', {'class': 'muted'}, 'Automatic fix: connreset.doctor.remediate with ' + f.fix)); }
+      if (f.evidence !== undefined) { d.appendChild(el('pre', null, JSON.stringify(f.evidence, null, 2))); }
+      box.appendChild(d);
+    });
+  }
+  function renderDetails(rows) {
+    var box = document.getElementById('details');
+    box.textContent = '';
+    rows.forEach(function (h) {
+      var d = el('details', {'class': 'host', id: 'host-' + h._i});
+      var s = el('summary'); s.appendChild(badge(h.reachable ? h.level : 'unreachable'));
+      s.appendChild(document.createTextNode(' ' + h.host + ' \u2014 score ' + h.score + ', ' + h._count + ' finding(s)'));
+      d.appendChild(s);
+      d.addEventListener('toggle', function () {
+        if (d.open && !d._filled) { d._filled = true; var body = el('div'); fillDetails(body, h); d.appendChild(body); }
+      });
+      box.appendChild(d);
+    });
+  }
+  function render() { var rows = pageHosts(); renderTable(rows); renderHeatmap(rows); renderDetails(rows); }
+
+  document.querySelectorAll('#hosts-table th.sortable').forEach(function (th) {
+    th.addEventListener('click', function () {
+      var key = th.getAttribute('data-key');
+      if (state.key === key) { state.dir = -state.dir; } else { state.key = key; state.dir = (key === 'host' || key === 'probe') ? 1 : -1; }
+      view.sort(compare); state.page = 0; render();
+    });
+  });
+  document.getElementById('prev').addEventListener('click', function () { if (state.page > 0) { state.page--; render(); } });
+  document.getElementById('next').addEventListener('click', function () { if ((state.page + 1) * state.size < view.length) { state.page++; render(); } });
+  document.getElementById('page-size').addEventListener('change', function (ev) { state.size = parseInt(ev.target.value, 10); state.page = 0; render(); });
+  var timer = null;
+  document.getElementById('filter').addEventListener('input', function (ev) {
+    clearTimeout(timer);
+    timer = setTimeout(function () { state.filter = ev.target.value.trim(); refilter(); render(); }, 150);
+  });
+  document.addEventListener('click', function (ev) {
+    var a = ev.target.closest ? ev.target.closest('a.hostlink') : null;
+    if (a) { var d = document.querySelector(a.getAttribute('href')); if (d) { d.open = true; } }
+  });
+  refilter();
+  render();
+  document.body.setAttribute('data-rendered', 'true');
+}());
+</script>
+</body>
+</html>
+'''

@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The fleet_report action: run_report/store_host_doc on a temporary directory, and the
+ActionModule itself with a real Task object (no connection is ever used)."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+from ansible.playbook.task import Task
+from ansible.template import Templar
+from ansible.parsing.dataloader import DataLoader
+
+from ansible_collections.connreset.doctor.plugins.action import fleet_report
+from ansible_collections.connreset.doctor.plugins.plugin_utils import _report
+
+GENERATED = '2026-11-22T05:30:00Z'
+
+
+def doc(host, score, level, findings=(), reachable=True, unreachable=None):
+    return {
+        'schema_version': 1, 'host': host, 'generated_at': GENERATED, 'reachable': reachable,
+        'unreachable': unreachable, 'facts': {}, 'probe': None, 'findings': list(findings),
+        'score': score, 'level': level,
+    }
+
+
+def finding(fid, cause, severity):
+    return {'id': fid, 'title': 'title of %s' % fid, 'cause': cause, 'severity': severity,
+            'evidence': {'value': 1}, 'explanation': 'why', 'remedy': 'what to do', 'fix': None}
+
+
+@pytest.fixture
+def report_dir(tmp_path):
+    for host_doc in (
+        doc('web1', 60, 'high', [finding('CRD-SSHD-002', 'sshd_rate_limit', 'high')]),
+        doc('web2', 20, 'low', [finding('CRD-TCP-004', 'idle_timeout', 'low')]),
+        doc('ok1', 0, 'ok'),
+    ):
+        fleet_report.store_host_doc(str(tmp_path), host_doc)
+    return tmp_path
+
+
+def test_store_host_doc_writes_one_file(tmp_path):
+    path = fleet_report.store_host_doc(str(tmp_path), doc('web/1', 0, 'ok'))
+    assert path == str(tmp_path / 'hosts' / 'web_1.json')
+    assert json.loads((tmp_path / 'hosts' / 'web_1.json').read_text())['host'] == 'web/1'
+
+
+def test_store_host_doc_check_mode_writes_nothing(tmp_path):
+    path = fleet_report.store_host_doc(str(tmp_path), doc('a', 0, 'ok'), write=False)
+    assert path.endswith('/hosts/a.json') and not os.path.exists(path)
+
+
+@pytest.mark.parametrize('bad', [None, {}, {'findings': []}, ['host']])
+def test_store_host_doc_rejects_non_documents(tmp_path, bad):
+    with pytest.raises(_report.ReportError, match='diagnose_host filter'):
+        fleet_report.store_host_doc(str(tmp_path), bad)
+
+
+def test_run_report_writes_all_formats(report_dir, tmp_path_factory):
+    prom = tmp_path_factory.mktemp('textfile') / 'connreset.prom'
+    out = fleet_report.run_report(str(report_dir), formats=['json', 'md', 'html', 'junit', 'prom'],
+                                  prometheus_file=str(prom), version='1.0.0', generated_at=GENERATED)
+    assert set(out['files']) == {'json', 'md', 'html', 'junit', 'prom', 'prometheus_file'}
+    for path in out['files'].values():
+        assert os.path.getsize(path) > 0
+    report = json.loads((report_dir / 'report.json').read_text())
+    assert [h['host'] for h in report['hosts']] == ['web1', 'web2', 'ok1']
+    assert report['tool']['version'] == '1.0.0'
+    ET.parse(str(report_dir / 'junit.xml'))
+    assert prom.read_text() == (report_dir / 'report.prom').read_text()
+    assert out['gate']['failed'] is False and out['fleet_check'] is False
+    assert out['summary_lines'][0].startswith('connreset.doctor: 3 host(s)')
+
+
+def test_run_report_prometheus_file_only(report_dir, tmp_path_factory):
+    prom = tmp_path_factory.mktemp('textfile') / 'c.prom'
+    out = fleet_report.run_report(str(report_dir), formats=['json'], prometheus_file=str(prom))
+    assert set(out['files']) == {'json', 'prometheus_file'}
+    assert not (report_dir / 'report.prom').exists()
+    assert 'connreset_host_score{host="web1"} 60' in prom.read_text()
+
+
+def test_run_report_check_mode_writes_nothing(report_dir):
+    out = fleet_report.run_report(str(report_dir), write=False)
+    assert sorted(os.listdir(str(report_dir))) == ['hosts']
+    assert out['files']['json'] == str(report_dir / 'report.json')
+
+
+def test_run_report_separate_dest(report_dir, tmp_path_factory):
+    dest = tmp_path_factory.mktemp('out')
+    out = fleet_report.run_report(str(report_dir), dest=str(dest), formats=['md'])
+    assert out['report_dir'] == str(dest) and (dest / 'report.md').exists()
+
+
+def test_run_report_uses_fleet_findings(report_dir):
+    seen = []
+
+    def fleet(docs):
+        seen.append(sorted(d['host'] for d in docs))
+        return {'ok1': [finding('CRD-MTU-003', 'mtu', 'medium')]}
+
+    out = fleet_report.run_report(str(report_dir), formats=['json'], fleet_findings=fleet, fail_on='medium')
+    assert seen == [['ok1', 'web1', 'web2']]
+    report = json.loads((report_dir / 'report.json').read_text())
+    ok1 = [h for h in report['hosts'] if h['host'] == 'ok1'][0]
+    assert ok1['level'] == 'medium' and ok1['findings'][0]['scope'] == 'fleet'
+    assert [(m['host'], m['id']) for m in out['gate']['level']['matched']] == [
+        ('web1', 'CRD-SSHD-002'), ('ok1', 'CRD-MTU-003')]
+
+
+def test_run_report_gates(report_dir):
+    out = fleet_report.run_report(str(report_dir), formats=[], fail_on='high', fail_query='hosts[?score > `10`].host')
+    assert out['gate']['failed'] is True
+    assert out['gate']['query']['result'] == ['web1', 'web2']
+    assert 'web1: high CRD-SSHD-002' in out['gate']['msg']
+    assert out['files'] == {}
+
+
+def test_run_report_missing_src(tmp_path):
+    with pytest.raises(_report.ReportError, match='does not exist'):
+        fleet_report.run_report(str(tmp_path / 'missing'))
+
+
+def test_collection_version_reads_galaxy_yml():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(fleet_report.__file__))))
+    with open(os.path.join(root, 'galaxy.yml'), encoding='utf-8') as handle:
+        expected = [line.split(':', 1)[1].strip() for line in handle if line.startswith('version:')][0]
+    assert fleet_report.collection_version() == expected
+
+
+# --- the ActionModule --------------------------------------------------------------------------
+
+def make_action(args, check_mode=False):
+    task = Task()
+    task.action = 'connreset.doctor.fleet_report'
+    task.args = args
+    task.check_mode = check_mode
+    play_context = MagicMock()
+    play_context.check_mode = check_mode
+    loader = DataLoader()
+    return fleet_report.ActionModule(task, MagicMock(), play_context, loader, Templar(loader=loader), None)
+
+
+def test_action_builds_report(report_dir):
+    result = make_action({'src': str(report_dir), 'formats': ['json', 'html']}).run(task_vars={})
+    assert not result.get('failed'), result
+    assert result['changed'] is True
+    assert result['summary']['hosts'] == 3
+    assert os.path.exists(result['files']['html'])
+    assert 'gate: passed' in result['msg']
+
+
+def test_action_gate_fails_task(report_dir):
+    result = make_action({'src': str(report_dir), 'formats': [], 'fail_on': 'high'}).run(task_vars={})
+    assert result['failed'] is True
+    assert result['msg'].startswith('fail_on=high matched 1 item(s): web1: high CRD-SSHD-002')
+    assert result['summary_lines'][-1].startswith('gate: FAILED')
+
+
+def test_action_gate_not_enforced(report_dir):
+    result = make_action({'src': str(report_dir), 'formats': [], 'fail_on': 'low', 'enforce': False,
+                          'summary': False}).run(task_vars={})
+    assert not result.get('failed')
+    assert result['gate']['failed'] is True and 'FAILED (not enforced)' in result['msg']
+    assert 'summary_lines' not in result
+
+
+def test_action_stores_host_doc(tmp_path):
+    result = make_action({'dest': str(tmp_path), 'host_doc': doc('db1', 1, 'low')}).run(task_vars={})
+    assert result['path'] == str(tmp_path / 'hosts' / 'db1.json') and result['host'] == 'db1'
+    assert json.loads((tmp_path / 'hosts' / 'db1.json').read_text())['score'] == 1
+
+
+def test_action_check_mode_writes_nothing(report_dir):
+    result = make_action({'src': str(report_dir)}, check_mode=True).run(task_vars={})
+    assert result['changed'] is False and not result.get('failed')
+    assert not (report_dir / 'report.json').exists()
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'src': '/nonexistent/connreset'}, 'does not exist'),
+    ({'formats': ['pdf']}, 'value of formats must be one or more of'),
+    ({'fail_on': 'severe'}, 'value of fail_on must be one of'),
+    ({'fail_query': 'hosts[?'}, 'not a valid JMESPath expression'),
+    ({'bogus': 1}, 'bogus'),
+])
+def test_action_bad_options(report_dir, args, message):
+    args = dict({'src': str(report_dir)}, **args)
+    try:
+        result = make_action(args).run(task_vars={})
+    except AnsibleActionFail as exc:  # option validation: the task executor turns it into a failed result
+        result = {'failed': True, 'msg': str(exc)}
+    assert result['failed'] is True
+    assert message in result['msg']
