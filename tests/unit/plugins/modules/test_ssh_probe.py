@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""connreset.doctor.ssh_probe's main(): options, check mode, result shape, missing paramiko."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import socket
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+pytest.importorskip('paramiko')
+
+from ansible_collections.connreset.doctor.plugins.module_utils import _probe  # noqa: E402
+from ansible_collections.connreset.doctor.plugins.modules import ssh_probe  # noqa: E402
+
+
+def closed_port():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def run_main(monkeypatch, capsys, args):
+    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args})))
+    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
+    with pytest.raises(SystemExit):
+        ssh_probe.main()
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_closed_port_refused(monkeypatch, capsys, check_mode):
+    port = closed_port()
+    args = {'host': '127.0.0.1', 'port': port, 'attempts': 2, 'delay': 0, '_ansible_check_mode': check_mode}
+    result = run_main(monkeypatch, capsys, args)
+    assert result.get('failed') is not True, result
+    assert result['changed'] is False
+    assert 'ansible_facts' not in result
+    probe = result['probe']
+    assert (probe['host'], probe['port']) == ('127.0.0.1', port)
+    assert [a['attempt'] for a in probe['attempts']] == [1, 2]
+    for att in probe['attempts']:
+        assert set(att) == {'attempt', 'phase', 'outcome', 'error', 'banner', 'elapsed_s', 'timings', 'address'}
+        assert set(att['timings']) == set(_probe.PHASES)
+        assert (att['phase'], att['outcome']) == ('tcp_connect', 'refused')
+        assert isinstance(att['elapsed_s'], float)
+    summary = probe['summary']
+    assert set(summary) == {'classification', 'phase', 'outcome', 'intermittent', 'counts', 'likely_causes', 'detail'}
+    assert summary['classification'] == 'refused'
+    assert summary['counts'] == {'refused': 2}
+    assert summary['intermittent'] is False
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'attempts': 0}, 'attempts must be between 1 and 20'),
+    ({'attempts': 50}, 'attempts must be between 1 and 20'),
+    ({'delay': 3600}, 'delay must be between 0.0 and 60.0'),
+    ({'connect_timeout': 0}, 'connect_timeout must be between'),
+    ({'username': 'probe'}, 'username needs key_file or password'),
+    ({'key_file': '/nonexistent'}, 'need username'),
+])
+def test_bad_options_fail_with_a_fix(monkeypatch, capsys, args, message):
+    base = {'host': '127.0.0.1', 'port': closed_port()}
+    base.update(args)
+    result = run_main(monkeypatch, capsys, base)
+    assert result['failed'] is True
+    assert message in result['msg']
+
+
+def test_unreadable_key_file_fails(monkeypatch, capsys, tmp_path):
+    result = run_main(monkeypatch, capsys, {'host': '127.0.0.1', 'port': closed_port(), 'username': 'probe',
+                                            'key_file': str(tmp_path / 'missing')})
+    assert result['failed'] is True
+    assert 'cannot read key_file' in result['msg']
+
+
+def test_password_is_not_logged(monkeypatch, capsys):
+    result = run_main(monkeypatch, capsys, {'host': '127.0.0.1', 'port': closed_port(), 'username': 'probe',
+                                            'password': 'hunter2-secret'})
+    assert 'hunter2-secret' not in json.dumps(result)
+    assert result['probe']['summary']['classification'] == 'refused'
+
+
+def test_missing_host_fails(monkeypatch, capsys):
+    result = run_main(monkeypatch, capsys, {'port': 22})
+    assert result['failed'] is True
+    assert 'host' in result['msg']
+
+
+def test_without_paramiko(monkeypatch, capsys):
+    monkeypatch.setattr(_probe, 'HAS_PARAMIKO', False)
+    monkeypatch.setattr(_probe, 'PARAMIKO_IMPORT_ERROR', 'ImportError: No module named paramiko')
+    result = run_main(monkeypatch, capsys, {'host': '127.0.0.1'})
+    assert result['failed'] is True
+    assert 'paramiko' in result['msg']
