@@ -343,16 +343,21 @@ def parse_entries(entries):
 
 
 def watched_killed(watch, kills, unit_results):
-    """Names in ``watch`` that were killed: by process name, or by the unit/cgroup they run in."""
+    """Names in ``watch`` that were killed.
+
+    A kernel kill matches by process name; a systemd-oomd kill (a whole cgroup) and a unit
+    result (systemd stops the unit after an OOM kill with ``OOMPolicy=stop``) match by unit.
+    """
     found = []
     for name in watch or []:
         units = set(WATCH_UNITS.get(name, ())) | {name + '.service'}
         hit = False
         for kill in kills or []:
-            if kill.get('process') == name or kill.get('unit') in units:
-                hit = True
-            elif kill.get('cgroup') and kill['cgroup'].rstrip('/').rsplit('/', 1)[-1] in units:
-                hit = True
+            if kill.get('process'):
+                # the kernel names the process: another process of ssh.service is not sshd
+                hit = hit or kill['process'] == name
+            elif kill.get('unit') in units:
+                hit = True      # systemd-oomd killed the whole unit's cgroup
         for unit in unit_results or []:
             if unit.get('unit') in units:
                 hit = True

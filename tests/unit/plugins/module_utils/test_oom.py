@@ -1,0 +1,378 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Parsers and collect() of _oom on real kernel / systemd log samples (origins: samples/oom/ORIGINS.md)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+
+import pytest
+
+from ansible_collections.connreset.doctor.plugins.module_utils import _oom
+from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult
+from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogLine, LogScan
+
+SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'oom')
+NOW = 1800000000.0          # 2027-01-15: after every sample's date, so syslog years resolve to 2026
+BOOT = 1763788000.0         # a boot time for dmesg-format samples
+
+
+class FakeSystem:
+    """Files (missing → ENOENT, None → EACCES), commands by name → CommandResult, journal lines."""
+
+    def __init__(self, files=None, commands=None, journal=None, binaries=('dmesg', 'journalctl')):
+        self.files = dict(files or {})
+        self.files.setdefault('/proc/stat', 'cpu 1 2 3\nbtime %d\n' % BOOT)
+        self.commands = commands or {}
+        self.journal = journal
+        self.binaries = binaries
+        self.euid = 0
+
+    def _get(self, path):
+        if path not in self.files:
+            raise OSError(errno.ENOENT, 'No such file or directory')
+        if self.files[path] is None:
+            raise OSError(errno.EACCES, 'Permission denied')
+        return self.files[path]
+
+    def read(self, path):
+        return self._get(path)
+
+    def read_or_none(self, path):
+        try:
+            return self._get(path)
+        except OSError:
+            return None
+
+    def lines(self, path):
+        return iter(self._get(path).splitlines())
+
+    def exists(self, path):
+        return path in self.files
+
+    def which(self, name):
+        return '/usr/bin/' + name if name in self.binaries else None
+
+    def run(self, argv, timeout=15):
+        return self.commands.get(argv[0], CommandResult(argv, None, '', '', error='%s not found' % argv[0]))
+
+    def run_stream(self, argv, timeout=60):
+        lines, rc, err = self.journal
+        status = {'rc': rc, 'err': err, 'error': None}
+        return status, iter(lines)
+
+    def remaining(self):
+        return None
+
+    def check_deadline(self):
+        return None
+
+
+def _sample(name):
+    with open(os.path.join(SAMPLES, name)) as handle:
+        return handle.read()
+
+
+def _kills_of(name):
+    path = os.path.join(SAMPLES, name)
+    scan = LogScan(FakeSystem({path: _sample(name)}), since=None, now=NOW)
+    return _oom.parse_entries(scan.file(path))
+
+
+def _brief(kill):
+    return (kill['pid'], kill['process'], kill['scope'], kill['rss_kb'], kill['cgroup'], kill['unit'])
+
+
+@pytest.mark.parametrize('sample, expected', [
+    # Linux 6.18 memcg (cgroup v1): call trace, memcg stats, task table, oom-kill: summary, kill → ONE kill
+    ('dmesg-6.18-memcg-v1.txt', [(18572, 'python3', 'memcg', 32512 + 6648, '/crd-sample-5293', None)]),
+    # 4.x global: "Kill process ... score ... or sacrifice child" + "Killed process" → one kill
+    ('syslog-4.x-global.log', [(27438, 'R', 'global', 1041924 + 4, None, None)]),
+    # RHEL 7 3.10 memcg with ", UID 0," after the name: 5 kills, 10 lines
+    ('syslog-3.10-rhel7-memcg.log', [(42452, 'memcg_test_1', 'memcg', 260, None, None),
+                                     (42453, 'memcg_test_1', 'memcg', 260, None, None),
+                                     (42474, 'memcg_test_1', 'memcg', 96, None, None),
+                                     (42471, 'memcg_test_1', 'memcg', 96, None, None),
+                                     (42468, 'memcg_test_1', 'memcg', 96, None, None)]),
+    # RHEL 6 2.6.32 "Killed process PID, UID N, (name)"; the lone mysqld line has no scope line → global
+    ('syslog-2.6.32-rhel6.log', [(11726, 'mysqld', 'global', 2539268 + 768, None, None),
+                                 (21578, 'redis-server', 'global', 9066596 + 64, None, None)]),
+    # 5.x Ubuntu: Killed + oom_reaper per process → 4 kills, "(resolved)" keeps its parentheses
+    ('syslog-5.x-ubuntu-reaper.log', [(15784, 'python3', 'global', 7316, None, None),
+                                      (15925, '(resolved)', 'global', 7648, None, None),
+                                      (15783, 'python3', 'global', 7316, None, None),
+                                      (15934, '(resolved)', 'global', 7648, None, None)]),
+    ('dmesg-5.x-netdata-memcg.txt', [(4971, 'netdata', 'memcg', 7560, None, None)]),
+    # memcg context without a kill line: nothing was killed in the excerpt
+    ('syslog-4.x-nomad-task-in.log', []),
+    # systemd-oomd kills cgroups, no pid
+    ('journal-systemd-oomd.log', [
+        (None, None, 'oomd', None,
+         '/testsuite.slice/testsuite-55.slice/testsuite-55-workload.slice/testsuite-55-testbloat.service',
+         'testsuite-55-testbloat.service'),
+        (None, None, 'oomd', None,
+         '/user.slice/user-1001.slice/user@1001.service/app.slice/app-org.gnome.Terminal.slice/'
+         'vte-spawn-dbb4a75e-031f-480d-924b-5de5af7579d2.scope',
+         'vte-spawn-dbb4a75e-031f-480d-924b-5de5af7579d2.scope')]),
+    ('dmesg-systemd-oomd-marked.txt', [(None, None, 'oomd', None, '/system.slice/systemd-journald.service',
+                                        'systemd-journald.service')]),
+])
+def test_samples_one_entry_per_kill(sample, expected):
+    kills, _units = _kills_of(sample)
+    assert [_brief(k) for k in kills] == expected
+
+
+def test_dmesg_618_details():
+    kills, units = _kills_of('dmesg-6.18-memcg-v1.txt')
+    kill = kills[0]
+    assert kill['uid'] == 0 and kill['oom_score_adj'] == 0 and kill['constraint'] == 'CONSTRAINT_MEMCG'
+    assert kill['source'].endswith('dmesg-6.18-memcg-v1.txt:77')     # the oom-kill: summary line
+    assert len(kill['evidence']) == 2
+    assert kill['time'] == '2025-11-22T05:57:42Z'                     # BOOT + 3062.595813
+    assert units == []
+
+
+def test_unit_results_from_systemd():
+    _kills, units = _kills_of('journal-systemd-oomd.log')
+    assert [(u['unit'], u['result']) for u in units] == [
+        ('testsuite-55-testbloat.service', 'oomd-kill'),
+        ('vte-spawn-dbb4a75e-031f-480d-924b-5de5af7579d2.scope', 'oomd-kill')]
+    # "Failed with result 'signal'" is not an OOM result
+    assert all(u['result'] != 'signal' for u in units)
+
+
+@pytest.mark.parametrize('message, kind, fields', [
+    # names with spaces and parentheses: up to the LAST ") total-vm" / ") score"
+    ('Out of memory: Killed process 4242 (Web Content) total-vm:3273868kB, anon-rss:1052156kB, file-rss:0kB, '
+     'shmem-rss:4476kB, UID:1000 pgtables:4720kB oom_score_adj:167', 'killed',
+     {'pid': 4242, 'process': 'Web Content', 'scope': 'global', 'rss_kb': 1056632, 'uid': 1000, 'oom_score_adj': 167}),
+    ('Out of memory: Killed process 77 ((sd-pam)) total-vm:168424kB, anon-rss:4064kB, file-rss:3584kB, shmem-rss:0kB',
+     'killed', {'pid': 77, 'process': '(sd-pam)'}),
+    ('Memory cgroup out of memory: Kill process 900 (tmux: server) score 12 or sacrifice child', 'kill',
+     {'pid': 900, 'process': 'tmux: server', 'scope': 'memcg'}),
+    ('Out of memory (oom_kill_allocating_task): Killed process 5 (a) b) total-vm:1kB, anon-rss:1kB, file-rss:0kB, '
+     'shmem-rss:0kB, UID:0 pgtables:1kB oom_score_adj:0', 'killed', {'pid': 5, 'process': 'a) b', 'scope': 'global'}),
+    ('Kill process 1235 (worker) sharing same memory', 'killed', {'pid': 1235, 'process': 'worker'}),
+    ('oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,'
+     'task_memcg=/system.slice/ssh.service,task=sshd,pid=812,uid=0', 'summary',
+     {'pid': 812, 'process': 'sshd', 'scope': 'global', 'cgroup': '/system.slice/ssh.service'}),
+    ('oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/a,task_memcg=/a/b,'
+     'task=odd,name,pid=9,uid=1000', 'summary', {'pid': 9, 'process': 'odd,name', 'uid': 1000, 'scope': 'memcg'}),
+    ('oom_reaper: reaped process 15784 (python3), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB', 'reaped',
+     {'pid': 15784, 'process': 'python3'}),
+    ("ssh.service: Failed with result 'oom-kill'.", 'unit', {'unit': 'ssh.service', 'result': 'oom-kill'}),
+    ('ssh.service: A process of this unit has been killed by the OOM killer.', 'unit',
+     {'unit': 'ssh.service', 'result': 'oom-killed-process'}),
+    ('Task in /system.slice/ssh.service killed as a result of limit of /system.slice/ssh.service', 'task_in',
+     {'cgroup': '/system.slice/ssh.service'}),
+    ('sshd invoked oom-killer: gfp_mask=0x14200ca(GFP_HIGHUSER_MOVABLE), nodemask=(null), order=0, oom_score_adj=0',
+     'invoked', {'process': 'sshd'}),
+])
+def test_classify(message, kind, fields):
+    event = _oom.classify(message)
+    assert event['kind'] == kind
+    for key, value in fields.items():
+        assert event[key] == value, key
+
+
+@pytest.mark.parametrize('message', [
+    '[  18572]     0 18572    10566     9790     8128     1662         0   122880        0             0 python3',
+    '[ pid ]   uid  tgid total_vm      rss nr_ptes nr_pmds swapents oom_score_adj name',
+    'oom killer 12 (x) has mm pinned by 13 (y)',
+    "ssh.service: Failed with result 'signal'.",
+    'Considered 19 cgroups for killing, top candidates were:',
+    'Memory pressure for /system.slice is 85.03% > 80.00% for > 2s with reclaim activity',
+    'memory: usage 32768kB, limit 32768kB, failcnt 93',
+    '',
+])
+def test_classify_ignores_non_kills(message):
+    event = _oom.classify(message)
+    assert event is None or event['kind'] == 'invoked'
+
+
+def _entry(message, source='journal', lineno=1, epoch=NOW - 100, raw=None):
+    return LogLine(epoch, 'host', 'kernel', None, message, source=source, lineno=lineno, raw=raw or message)
+
+
+def test_invoked_and_task_table_do_not_count_but_kill_does():
+    lines = [
+        'sshd invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0',
+        '[    812]     0   812     3000     1500     1000      500         0    61440        0         -1000 sshd',
+        '[   4242]  1000  4242   818467   263033   262000     1033         0  4833280        0           167 Web Content',
+        'oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,'
+        'task_memcg=/user.slice/user-1000.slice/session-2.scope,task=Web Content,pid=4242,uid=1000',
+        'Out of memory: Killed process 4242 (Web Content) total-vm:3273868kB, anon-rss:1052156kB, file-rss:0kB, '
+        'shmem-rss:4476kB, UID:1000 pgtables:4720kB oom_score_adj:167',
+        'oom_reaper: reaped process 4242 (Web Content), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB',
+    ]
+    kills, _units = _oom.parse_entries(_entry(m, lineno=i) for i, m in enumerate(lines, 1))
+    assert [_brief(k) for k in kills] == [
+        (4242, 'Web Content', 'global', 1056632, '/user.slice/user-1000.slice/session-2.scope', 'session-2.scope')]
+    assert len(kills[0]['evidence']) == 3
+    assert _oom.watched_killed(['sshd', 'sshd-session'], kills, []) == []
+
+
+def test_task_in_context_gives_cgroup_to_old_memcg_kill():
+    # constructed: the nomad sample's context line followed by the 3.10 kill lines' format
+    lines = [
+        'Task in /system.slice/ssh.service killed as a result of limit of /system.slice/ssh.service',
+        'memory: usage 40960kB, limit 40960kB, failcnt 31',
+        'Memory cgroup out of memory: Kill process 812 (sshd) score 1000 or sacrifice child',
+        'Killed process 812 (sshd) total-vm:72296kB, anon-rss:5960kB, file-rss:1164kB, shmem-rss:0kB',
+    ]
+    kills, _units = _oom.parse_entries(_entry(m, lineno=i) for i, m in enumerate(lines, 1))
+    assert [_brief(k) for k in kills] == [(812, 'sshd', 'memcg', 7124, '/system.slice/ssh.service', 'ssh.service')]
+    assert _oom.watched_killed(['sshd', 'sshd-session'], kills, []) == ['sshd']
+
+
+def test_same_kill_in_two_sources_counts_once():
+    line = ('Memory cgroup out of memory: Killed process 4971 (netdata) total-vm:47820kB, anon-rss:7560kB, '
+            'file-rss:0kB, shmem-rss:0kB, UID:201 pgtables:100kB oom_score_adj:1000')
+    entries = [_entry(line, source='journal', lineno=10, epoch=NOW - 100),
+               _entry(line, source='/var/log/kern.log', lineno=5000, epoch=NOW - 99)]
+    kills, _units = _oom.parse_entries(entries)
+    assert len(kills) == 1 and kills[0]['source'] == 'journal:10'
+
+
+def test_same_pid_far_apart_is_two_kills():
+    line = 'Out of memory: Killed process 100 (java) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB'
+    kills, _units = _oom.parse_entries([_entry(line, epoch=NOW - 5000), _entry(line, lineno=2, epoch=NOW - 100)])
+    assert len(kills) == 2
+
+
+def test_untimed_lines_merge_by_line_distance():
+    a = 'Out of memory: Kill process 7 (x) score 9 or sacrifice child'
+    b = 'Killed process 7 (x) total-vm:10kB, anon-rss:4kB, file-rss:0kB'
+    kills, _units = _oom.parse_entries([_entry(a, lineno=1, epoch=None), _entry(b, lineno=2, epoch=None),
+                                        _entry(b, lineno=900, epoch=None)])
+    assert len(kills) == 2 and kills[0]['time'] is None
+
+
+@pytest.mark.parametrize('path, unit', [
+    ('/system.slice/ssh.service', 'ssh.service'),
+    ('/user.slice/user-1000.slice/session-3.scope', 'session-3.scope'),
+    ('/user.slice/user-1000.slice', 'user-1000.slice'),
+    ('/crd-sample-5293', None),
+    ('/', None),
+    (None, None),
+])
+def test_unit_of_cgroup(path, unit):
+    assert _oom.unit_of_cgroup(path) == unit
+
+
+def test_watched_killed_by_unit_result():
+    units = [{'unit': 'ssh.service', 'result': 'oom-kill'}]
+    assert _oom.watched_killed(['sshd', 'sshd-session', 'nginx'], [], units) == ['sshd', 'sshd-session']
+    assert _oom.watched_killed(['sshd'], [{'process': 'sshd-session', 'unit': None, 'cgroup': None}], []) == []
+    # another process of ssh.service (a user's command in a session without pam_systemd) is not sshd
+    assert _oom.watched_killed(['sshd'], [{'process': 'python3', 'unit': 'ssh.service', 'cgroup': None}], []) == []
+    # systemd-oomd kills the whole cgroup
+    assert _oom.watched_killed(['sshd'], [{'process': None, 'unit': 'ssh.service', 'cgroup': '/system.slice/ssh.service'}],
+                               []) == ['sshd']
+    assert _oom.watched_killed(['sshd-session'], [{'process': 'sshd-session', 'unit': None, 'cgroup': None}], []) == [
+        'sshd-session']
+
+
+# /proc files from Linux 6.18 (development machine) and a kernel without PSI / oom_kill counter
+MEMINFO = ('MemTotal:       24684084 kB\nMemFree:        23800000 kB\nMemAvailable:   24192076 kB\n'
+           'SwapTotal:             0 kB\nSwapFree:              0 kB\n')
+PSI = 'some avg10=0.00 avg60=0.00 avg300=0.00 total=803\nfull avg10=1.50 avg60=0.25 avg300=0.05 total=568\n'
+VMSTAT = 'nr_free_pages 5950000\npgfault 15745\noom_kill 3\n'
+
+
+def test_memory_parsers():
+    assert _oom.parse_meminfo(MEMINFO)['MemAvailable'] == 24192076
+    psi = _oom.parse_psi(PSI)
+    assert psi['full'] == {'avg10': 1.5, 'avg60': 0.25, 'avg300': 0.05, 'total': 568}
+    assert _oom.parse_psi('') is None
+    assert _oom.parse_loadavg('0.35 0.39 0.21 1/180 4242\n') == [0.35, 0.39, 0.21]
+    assert _oom.parse_loadavg('garbage') is None
+    assert _oom.count_cpus('processor\t: 0\nmodel\t: x\n\nprocessor\t: 1\n') == 2
+    assert _oom.parse_vmstat_oom_kill(VMSTAT) == 3
+    assert _oom.parse_vmstat_oom_kill('pgfault 1\n') is None
+
+
+def _proc(**override):
+    files = {'/proc/meminfo': MEMINFO, '/proc/pressure/memory': PSI, '/proc/loadavg': '1.0 0.5 0.25 1/1 1\n',
+             '/proc/cpuinfo': 'processor\t: 0\nprocessor\t: 1\n', '/proc/vmstat': VMSTAT}
+    files.update(override)
+    return dict((k, v) for k, v in files.items() if v is not False)
+
+
+def test_collect_nothing_readable_is_null_not_empty():
+    dmesg = CommandResult(['dmesg'], 1, '', 'dmesg: read kernel buffer failed: Operation not permitted\n')
+    system = FakeSystem(_proc(**{'/var/log/kern.log': None}), commands={'dmesg': dmesg},
+                        journal=([], 0, 'No journal files were found.\n'))
+    fact = _oom.collect(system, {'since': '7d', 'log_files': None, 'watch': ['sshd']})
+    assert fact['kills'] is None and fact['unit_results'] is None and fact['watched_killed'] is None
+    # the memory part was read: the fact is partial, its log part unknown
+    assert fact['status'] == 'partial' and fact['log']['status'] == 'unknown'
+    assert 'dmesg_restrict' in fact['reason'] and 'no permission to read /var/log/kern.log' in fact['reason']
+    assert 'counted 3 OOM kill(s) since boot' in fact['log']['reason']
+    assert fact['vmstat_oom_kill'] == 3
+    assert [s['name'] for s in fact['log']['sources']] == ['journal', 'dmesg', '/var/log/kern.log']
+
+
+def test_collect_dmesg_as_root_finds_kill_and_memory():
+    dmesg = CommandResult(['dmesg'], 0, _sample('dmesg-6.18-memcg-v1.txt'), '')
+    system = FakeSystem(_proc(), commands={'dmesg': dmesg}, binaries=('dmesg',))
+    fact = _oom.collect(system, {'since': '3650d', 'log_files': None, 'watch': ['sshd', 'python3']})
+    assert fact['status'] == 'ok' and fact['reason'] is None
+    assert [(k['pid'], k['process'], k['scope']) for k in fact['kills']] == [(18572, 'python3', 'memcg')]
+    assert fact['watched_killed'] == ['python3']
+    assert fact['kills'][0]['source'] == 'dmesg:77'
+    memory = fact['memory']
+    assert memory['mem_total_kb'] == 24684084 and memory['cpus'] == 2 and memory['load_per_cpu'] == [0.5, 0.25, 0.125]
+    assert memory['psi']['some']['total'] == 803
+    assert fact['log']['sources'][0]['reason'] == 'journalctl not found (not a systemd host)'
+
+
+def test_collect_journal_ok_skips_dmesg_and_reads_unit_results():
+    lines = ['2026-11-20T10:00:00+0000 host kernel: Memory cgroup out of memory: Killed process 812 (sshd) '
+             'total-vm:72296kB, anon-rss:5960kB, file-rss:1164kB, shmem-rss:0kB, UID:0 pgtables:80kB oom_score_adj:-1000',
+             '2026-11-20T10:00:01+0000 host systemd[1]: ssh.service: A process of this unit has been killed by the OOM killer.',
+             "2026-11-20T10:00:01+0000 host systemd[1]: ssh.service: Failed with result 'oom-kill'."]
+    system = FakeSystem(_proc(), journal=(lines, 0, ''))
+    fact = _oom.collect(system, {'since': '@1763000000', 'log_files': None, 'watch': ['sshd']})
+    assert fact['status'] == 'ok'
+    assert [s['name'] for s in fact['log']['sources']] == ['journal']
+    assert [(u['unit'], u['result']) for u in fact['unit_results']] == [
+        ('ssh.service', 'oom-killed-process'), ('ssh.service', 'oom-kill')]
+    assert fact['watched_killed'] == ['sshd']
+    assert fact['kills'][0]['oom_score_adj'] == -1000
+
+
+def test_collect_log_files_only_and_since_window():
+    path = os.path.join(SAMPLES, 'syslog-3.10-rhel7-memcg.log')
+    system = FakeSystem(_proc(**{path: _sample('syslog-3.10-rhel7-memcg.log')}))
+    old = _oom.collect(system, {'since': '2026-01-01', 'log_files': [path], 'watch': []})
+    assert len(old['kills']) == 5 and old['log']['sources'][0]['name'] == path
+    recent = _oom.collect(system, {'since': '2026-09-01', 'log_files': [path], 'watch': []})
+    assert recent['kills'] == [] and recent['status'] == 'ok'
+
+
+def test_collect_without_psi_and_vmstat_counter():
+    path = os.path.join(SAMPLES, 'syslog-4.x-global.log')
+    system = FakeSystem(_proc(**{'/proc/pressure/memory': False, '/proc/vmstat': 'pgfault 1\n',
+                                 path: _sample('syslog-4.x-global.log')}))
+    fact = _oom.collect(system, {'since': '3650d', 'log_files': [path], 'watch': ['sshd']})
+    assert fact['memory']['psi'] is None and 'PSI' in fact['memory']['psi_reason']
+    assert fact['vmstat_oom_kill'] is None and '4.13' in fact['vmstat_reason']
+    assert fact['status'] == 'ok' and fact['watched_killed'] == []
+
+
+@pytest.mark.parametrize('params, fragment', [
+    ({'since': 'yesterday', 'watch': []}, "cannot read since='yesterday'"),
+    ({'since': '7d', 'watch': ['/usr/sbin/sshd']}, 'not a process name'),
+])
+def test_validate_rejects(params, fragment):
+    assert fragment in _oom.validate(params)
+
+
+def test_validate_accepts_defaults():
+    assert _oom.validate({'since': '7d', 'watch': ['sshd', 'sshd-session']}) is None
