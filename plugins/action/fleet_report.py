@@ -35,6 +35,7 @@ ARGUMENT_SPEC = {
     'prometheus_file': {'type': 'path'},
     'summary': {'type': 'bool', 'default': True},
     'host_doc': {'type': 'dict'},
+    'hosts': {'type': 'list', 'elements': 'str'},
 }
 
 
@@ -56,13 +57,13 @@ def collection_version():
     return 'unknown'
 
 
-def _fleet_findings_function():
-    """The engine's cross-host check, or None while the engine is not installed."""
+def _fleet_check_function():
+    """The engine's cross-host check (docs in, docs with fleet findings, score and level out)."""
     try:
         from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine
     except ImportError:
         return None
-    return getattr(_engine, 'fleet_findings', None)
+    return getattr(_engine, 'apply_fleet_findings', None)
 
 
 def store_host_doc(dest, doc, write=True):
@@ -77,17 +78,20 @@ def store_host_doc(dest, doc, write=True):
 
 
 def run_report(src, dest=None, formats=('json', 'md', 'html', 'junit'), fail_on='none', fail_query=None,
-               prometheus_file=None, write=True, fleet_findings=None, version=None, generated_at=None):
+               prometheus_file=None, write=True, fleet_check=None, version=None, generated_at=None, hosts=None):
     """Merge ``<src>/hosts/*.json`` and write the report.  Returns a dict for the task result.
 
-    ``fleet_findings``: ``host_docs -> {host: [finding]}`` (the engine's cross-host check);
-    ``write=False`` (check mode) computes everything and writes nothing.
+    ``fleet_check``: ``host_docs -> host_docs`` with the cross-host findings added and score and
+    level recomputed (the engine's ``apply_fleet_findings``); ``write=False`` (check mode)
+    computes everything and writes nothing; ``hosts``: merge only these hosts' documents (the
+    hosts of the play), a missing one is listed in ``summary.errors``.
     """
     src = os.path.abspath(src)
     dest = os.path.abspath(dest or src)
-    docs, errors = _report.load_host_docs(src)
-    fleet = fleet_findings(docs) if (fleet_findings is not None and docs) else {}
-    report = _report.build_report(docs, fleet=fleet, version=version or collection_version(),
+    docs, errors = _report.load_host_docs(src, hosts=hosts)
+    if fleet_check is not None and docs:
+        docs = fleet_check(docs)
+    report = _report.build_report(docs, version=version or collection_version(),
                                   generated_at=generated_at, errors=errors)
     gates = _report.evaluate_gates(report, fail_on=fail_on, fail_query=fail_query)
     files = {}
@@ -111,7 +115,7 @@ def run_report(src, dest=None, formats=('json', 'md', 'html', 'junit'), fail_on=
         'summary': report['summary'],
         'gate': gates,
         'summary_lines': _report.console_summary(report, gates),
-        'fleet_check': fleet_findings is not None,
+        'fleet_check': fleet_check is not None,
     }
 
 
@@ -135,7 +139,7 @@ class ActionModule(ActionBase):
                 return result
             outcome = run_report(args['src'], dest=dest, formats=args['formats'], fail_on=args['fail_on'],
                                  fail_query=args['fail_query'], prometheus_file=args['prometheus_file'],
-                                 write=write, fleet_findings=_fleet_findings_function())
+                                 write=write, fleet_check=_fleet_check_function(), hosts=args['hosts'])
         except _report.ReportError as exc:
             result.update(failed=True, msg=str(exc))
             return result

@@ -81,6 +81,14 @@ options:
       - A host document (output of the C(connreset.doctor.diagnose_host) filter) to store as
         C(<dest>/hosts/<host>.json). When set, no report is built and the gates are not evaluated.
     type: dict
+  hosts:
+    description:
+      - Merge only the documents of these hosts (inventory names) instead of every file in C(hosts/).
+        The diagnose role passes the hosts of the play, so documents left by earlier runs for hosts no
+        longer targeted are not reported. A listed host without a document is reported in
+        C(summary.errors).
+    type: list
+    elements: str
 attributes:
   check_mode:
     support: full
@@ -221,6 +229,7 @@ def main():
             prometheus_file=dict(type='path'),
             summary=dict(type='bool', default=True),
             host_doc=dict(type='dict'),
+            hosts=dict(type='list', elements='str'),
         ),
         supports_check_mode=True,
     )

@@ -70,24 +70,30 @@ def host_file_name(host):
     return name + '.json'
 
 
-def load_host_docs(src):
-    """Read every ``<src>/hosts/*.json``.
+def load_host_docs(src, hosts=None):
+    """Read ``<src>/hosts/*.json`` (only the files of ``hosts`` when given).
 
     Returns ``(docs, errors)``: errors are ``{file, reason}`` for files that are not a host
-    document, reported rather than raised so one bad file does not hide the fleet.
+    document, or for hosts of ``hosts`` without one, reported rather than raised so one bad
+    file does not hide the fleet.
     """
     hosts_dir = os.path.join(src, 'hosts')
     if not os.path.isdir(hosts_dir):
         raise ReportError('%s does not exist: run the diagnose role (connreset.doctor.diagnose) first, '
                           'or point src at the report directory it wrote' % hosts_dir)
+    if hosts is None:
+        names = sorted(n for n in os.listdir(hosts_dir) if n.endswith('.json') and not n.startswith('.'))
+    else:
+        names = sorted({host_file_name(h) for h in hosts})
     docs, errors = [], []
-    for name in sorted(os.listdir(hosts_dir)):
-        if not name.endswith('.json') or name.startswith('.'):
-            continue
+    for name in names:
         path = os.path.join(hosts_dir, name)
         try:
             with open(path, 'r', encoding='utf-8') as handle:
                 doc = json.load(handle)
+        except FileNotFoundError:
+            errors.append({'file': path, 'reason': 'no host document: the host failed before its diagnosis was stored'})
+            continue
         except (OSError, ValueError) as exc:
             errors.append({'file': path, 'reason': str(exc)})
             continue
@@ -221,7 +227,8 @@ def _unreachable_label(doc):
 
 
 def gate_level(report, fail_on):
-    """Findings at or above ``fail_on``, plus every unreachable host (it cannot pass a gate).
+    """Findings at or above ``fail_on``; an unreachable host always matches (it cannot pass a
+    gate), through its own findings or, when none reaches ``fail_on``, as ``unreachable``.
 
     Returns a list of ``{host, id, severity, title}``; empty when ``fail_on`` is ``none``.
     """
@@ -233,13 +240,13 @@ def gate_level(report, fail_on):
     threshold = severity_rank(fail_on)
     matched = []
     for doc in report['hosts']:
-        if doc.get('reachable') is False:
-            matched.append({'host': doc['host'], 'id': 'unreachable', 'severity': 'unreachable',
-                            'title': 'host could not be diagnosed: %s' % _unreachable_label(doc)})
-        for finding in _findings(doc):
-            if severity_rank(finding.get('severity')) >= threshold:
-                matched.append({'host': doc['host'], 'id': finding.get('id'),
-                                'severity': finding.get('severity'), 'title': finding.get('title')})
+        found = [{'host': doc['host'], 'id': finding.get('id'), 'severity': finding.get('severity'),
+                  'title': finding.get('title')}
+                 for finding in _findings(doc) if severity_rank(finding.get('severity')) >= threshold]
+        if doc.get('reachable') is False and not found:
+            found.append({'host': doc['host'], 'id': 'unreachable', 'severity': 'unreachable',
+                          'title': 'host could not be diagnosed: %s' % _unreachable_label(doc)})
+        matched.extend(found)
     return matched
 
 

@@ -102,20 +102,23 @@ def test_run_report_separate_dest(report_dir, tmp_path_factory):
     assert out['report_dir'] == str(dest) and (dest / 'report.md').exists()
 
 
-def test_run_report_uses_fleet_findings(report_dir):
+def test_run_report_uses_fleet_check(report_dir):
     seen = []
 
     def fleet(docs):
         seen.append(sorted(d['host'] for d in docs))
-        return {'ok1': [finding('CRD-MTU-003', 'mtu', 'medium')]}
+        for doc_ in docs:
+            if doc_['host'] == 'ok1':
+                doc_['findings'].append(dict(finding('CRD-MTU-004', 'mtu', 'medium'), scope='fleet'))
+        return docs
 
-    out = fleet_report.run_report(str(report_dir), formats=['json'], fleet_findings=fleet, fail_on='medium')
+    out = fleet_report.run_report(str(report_dir), formats=['json'], fleet_check=fleet, fail_on='medium')
     assert seen == [['ok1', 'web1', 'web2']]
     report = json.loads((report_dir / 'report.json').read_text())
     ok1 = [h for h in report['hosts'] if h['host'] == 'ok1'][0]
     assert ok1['level'] == 'medium' and ok1['findings'][0]['scope'] == 'fleet'
     assert [(m['host'], m['id']) for m in out['gate']['level']['matched']] == [
-        ('web1', 'CRD-SSHD-002'), ('ok1', 'CRD-MTU-003')]
+        ('web1', 'CRD-SSHD-002'), ('ok1', 'CRD-MTU-004')]
 
 
 def test_run_report_gates(report_dir):
@@ -202,3 +205,11 @@ def test_action_bad_options(report_dir, args, message):
         result = {'failed': True, 'msg': str(exc)}
     assert result['failed'] is True
     assert message in result['msg']
+
+
+def test_run_report_only_listed_hosts(report_dir):
+    out = fleet_report.run_report(str(report_dir), formats=['json'], hosts=['web1', 'ok1', 'new1'])
+    report = json.loads((report_dir / 'report.json').read_text())
+    assert [h['host'] for h in report['hosts']] == ['web1', 'ok1']
+    assert out['summary']['errors'] == [{'file': str(report_dir / 'hosts' / 'new1.json'),
+                                         'reason': 'no host document: the host failed before its diagnosis was stored'}]

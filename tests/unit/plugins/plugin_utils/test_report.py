@@ -142,7 +142,7 @@ def test_schema_validates_sample_reports(schema):
     (lambda r: r['hosts'][0].update(score=101), 'score'),
     (lambda r: r['summary'].pop('by_cause'), 'by_cause'),
     (lambda r: r.update(schema_version=2), 'schema_version'),
-    (lambda r: r['hosts'][0]['findings'][0].update(id='SSHD-2'), 'id'),
+    (lambda r: r['hosts'][0]['findings'][0].update(id='SSHD 2'), 'id'),
 ])
 def test_schema_rejects_broken_reports(schema, mutate, path):
     report = _report.build_report(fleet_docs(), generated_at=GENERATED)
