@@ -1,0 +1,569 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Firewall facts: rules that reset, reject or drop ssh traffic, ban lists, and whether the
+controller is blocked right now.  Private.
+
+Sources and formats:
+
+* ``iptables-legacy-save`` / ``iptables-nft-save`` (and ``ip6tables-*``), iptables 1.8.x:
+  ``*table`` sections holding ``-A CHAIN match... -j TARGET [target options]`` lines; plain
+  ``iptables-save`` when the per-backend variants are missing (its header says ``(nf_tables)``
+  or ``(legacy)``).
+* ``nft -j list ruleset`` (libnftables-json(5), nftables 1.0.6): ``{"nftables": [{"metainfo":..},
+  {"table":..}, {"set": {.., "elem": [..]}}, {"rule": {"family", "table", "chain", "handle",
+  "expr": [{"match": {"op", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}},
+  {"reject": {"type": "tcp reset"}}]}}]}``; ``nft -a list ruleset`` gives each rule's text
+  (``... # handle 6``).  Tables that iptables-nft manages are read from iptables-nft-save only.
+* ``fail2ban-client status`` (``|- Number of jail: 1`` / ```- Jail list: sshd, recidive``) and
+  ``fail2ban-client status JAIL`` (```- Banned IP list: 192.0.2.1 198.51.100.7``).
+* sshguard: its nft backend's ``table ip sshguard`` / ``table ip6 sshguard`` set ``attackers``;
+  its iptables backend's chain ``sshguard`` (``-A sshguard -s 192.0.2.1/32 -j DROP``).
+* crowdsec: ``cscli decisions list -o json`` → a list of alerts with ``decisions [{value, scope,
+  type, origin, scenario, duration}]`` (``null`` when none).
+
+Rules reported: any REJECT with tcp-reset; REJECT/DROP of TCP to one of ``ports`` or of all TCP
+(no port match); DROP/REJECT of conntrack INVALID packets.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import json
+import re
+import shlex
+
+from ansible_collections.connreset.doctor.plugins.module_utils._common import (
+    OK, PARTIAL, UNKNOWN, OptionError, controller_address, result, summarize,
+)
+
+ARGUMENT_SPEC = dict(
+    ports=dict(type='list', elements='int', default=[22]),
+    clients=dict(type='list', elements='str', default=None),
+)
+
+RESET = 'reject_tcp_reset'
+REJECT = 'reject'
+DROP = 'drop'
+_NO_ROOT = ('Permission denied', 'Operation not permitted', 'you must be root', 'must be run as root')
+
+
+# -- addresses --------------------------------------------------------------------------------
+def to_network(text):
+    """An address or CIDR (``192.0.2.1``, ``192.0.2.0/24``, ``192.0.2.1/32``) → ip_network, or None."""
+    try:
+        return ipaddress.ip_network(u'%s' % str(text).strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def address_in(client, networks):
+    """True when ``client`` (an address) lies in one of ``networks`` (strings)."""
+    addr = to_network(client)
+    if addr is None:
+        return False
+    for text in networks or []:
+        net = to_network(text)
+        if net is not None and net.version == addr.version and addr.subnet_of(net):
+            return True
+    return False
+
+
+# -- ports ------------------------------------------------------------------------------------
+def _port_specs(text):
+    """``22`` / ``22,2222`` / ``1000:2000`` → list of ints and ``'lo-hi'`` strings."""
+    specs = []
+    for part in str(text).split(','):
+        part = part.strip()
+        if not part:
+            continue
+        if ':' in part or '-' in part:
+            low, _sep, high = part.replace('-', ':').partition(':')
+            specs.append('%s-%s' % (low or 0, high or 65535))
+        else:
+            try:
+                specs.append(int(part))
+            except ValueError:
+                specs.append(part)   # a service name such as "ssh"
+    return specs
+
+
+def ports_hit(specs, ports):
+    """True when the rule's port specs cover one of ``ports`` (None specs = all ports)."""
+    if specs is None:
+        return True
+    for spec in specs:
+        if isinstance(spec, int) and spec in ports:
+            return True
+        if isinstance(spec, str):
+            if spec == 'ssh' and 22 in ports:
+                return True
+            match = re.match(r'^(\d+)-(\d+)$', spec)
+            if match and any(int(match.group(1)) <= p <= int(match.group(2)) for p in ports):
+                return True
+    return False
+
+
+def classify(rule, ports):
+    """Keep a rule (a dict from the parsers) when it matters for ssh; returns it completed or None."""
+    action = rule.get('action')
+    if action not in (RESET, REJECT, DROP):
+        return None
+    if rule.get('negated_ports'):
+        return None
+    invalid = rule.get('invalid', False)
+    tcp = rule.get('protocol') in (None, 'tcp', 'all', '6')
+    keep = action == RESET or invalid or (tcp and ports_hit(rule.get('target_ports'), ports))
+    if not keep:
+        return None
+    return rule
+
+
+# -- iptables-save ----------------------------------------------------------------------------
+def parse_iptables_save(text, backend, family):
+    """``iptables-save`` text → list of rule dicts (every ``-A`` line, classified later)."""
+    rules = []
+    table = None
+    for lineno, line in enumerate((text or '').splitlines(), 1):
+        line = line.strip()
+        if line.startswith('*'):
+            table = line[1:].strip()
+            continue
+        if not line.startswith('-A '):
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            words = line.split()
+        rule = _iptables_rule(words)
+        rule.update(backend=backend, family=family, table=table, rule=line, line=lineno)
+        rules.append(rule)
+    return rules
+
+
+def _iptables_rule(words):
+    rule = {'chain': words[1] if len(words) > 1 else None, 'action': None, 'protocol': None, 'target_ports': None,
+            'negated_ports': False, 'established_only': False, 'invalid': False, 'sources': [], 'negated_sources': False,
+            'target': None}
+    states = []
+    i = 2
+    negate = False
+    reject_with = None
+    while i < len(words):
+        word = words[i]
+        value = words[i + 1] if i + 1 < len(words) else ''
+        if word == '!':
+            negate = True
+            i += 1
+            continue
+        if word in ('-p', '--protocol'):
+            rule['protocol'] = None if negate else value.lower()
+            i += 2
+        elif word in ('-s', '--source', '--src'):
+            rule['sources'] = [s for s in value.split(',') if s]
+            rule['negated_sources'] = negate
+            i += 2
+        elif word in ('--dport', '--dports', '--destination-port', '--destination-ports'):
+            rule['target_ports'] = _port_specs(value)
+            rule['negated_ports'] = negate
+            i += 2
+        elif word in ('--ctstate', '--state'):
+            if not negate:
+                states = [s.upper() for s in value.split(',')]
+            i += 2
+        elif word in ('-j', '--jump', '-g', '--goto'):
+            rule['target'] = value
+            i += 2
+        elif word == '--reject-with':
+            reject_with = value
+            i += 2
+        else:
+            i += 1
+        negate = False
+    target = rule['target']
+    if target == 'REJECT':
+        rule['action'] = RESET if reject_with == 'tcp-reset' else REJECT
+    elif target == 'DROP':
+        rule['action'] = DROP
+    rule['established_only'] = 'ESTABLISHED' in states and 'NEW' not in states
+    rule['invalid'] = states == ['INVALID']
+    return rule
+
+
+def iptables_tables(text):
+    """Table names in an iptables-save output."""
+    return set(line[1:].strip() for line in (text or '').splitlines() if line.startswith('*'))
+
+
+def save_backend(text, default):
+    """Backend from an ``iptables-save`` header (``(nf_tables)`` → iptables-nft)."""
+    for line in (text or '').splitlines():
+        if line.startswith('# Generated by'):
+            if '(nf_tables)' in line:
+                return 'iptables-nft'
+            return 'iptables-legacy'
+    return default
+
+
+# -- nft -j -----------------------------------------------------------------------------------
+def parse_nft_json(text):
+    """``nft -j list ruleset`` → (rules, sets) or raises ValueError.
+
+    ``sets`` maps ``(family, table, name)`` to a list of element strings (addresses/CIDRs/ranges).
+    """
+    data = json.loads(text)
+    items = data.get('nftables') if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ValueError('no "nftables" list in the JSON')
+    sets = {}
+    rules = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if 'set' in item:
+            s = item['set']
+            sets[(s.get('family'), s.get('table'), s.get('name'))] = [_elem_text(e) for e in s.get('elem') or []]
+        elif 'rule' in item:
+            rules.append(item['rule'])
+    return [_nft_rule(r, sets) for r in rules], sets
+
+
+def _elem_text(elem):
+    """A set element / match right-hand side → text (address, CIDR, ``a-b`` range, port)."""
+    if isinstance(elem, dict):
+        if 'elem' in elem:
+            return _elem_text(elem['elem'].get('val'))
+        if 'prefix' in elem:
+            return '%s/%s' % (elem['prefix'].get('addr'), elem['prefix'].get('len'))
+        if 'range' in elem:
+            low, high = elem['range']
+            return '%s-%s' % (_elem_text(low), _elem_text(high))
+    return str(elem)
+
+
+def _right_values(right, sets, family, table):
+    """Right-hand side of a match → list of texts (named sets resolved)."""
+    if isinstance(right, str) and right.startswith('@'):
+        return list(sets.get((family, table, right[1:]), []))
+    if isinstance(right, dict) and 'set' in right:
+        return [_elem_text(e) for e in right['set']]
+    if isinstance(right, list):
+        return [_elem_text(e) for e in right]
+    return [_elem_text(right)]
+
+
+def _nft_rule(raw, sets):
+    family, table = raw.get('family'), raw.get('table')
+    rule = {'backend': 'nft', 'family': family, 'table': table, 'chain': raw.get('chain'), 'handle': raw.get('handle'),
+            'rule': None, 'action': None, 'protocol': None, 'target_ports': None, 'negated_ports': False,
+            'established_only': False, 'invalid': False, 'sources': [], 'negated_sources': False, 'target': None,
+            'xt': False}
+    for expr in raw.get('expr') or []:
+        if not isinstance(expr, dict):
+            continue
+        if 'match' in expr:
+            _nft_match(rule, expr['match'], sets, family, table)
+        elif 'drop' in expr:
+            rule['action'] = DROP
+        elif 'reject' in expr:
+            kind = (expr['reject'] or {}).get('type') if isinstance(expr['reject'], dict) else None
+            rule['action'] = RESET if kind == 'tcp reset' else REJECT
+        elif 'xt' in expr:
+            rule['xt'] = True
+        elif 'jump' in expr or 'goto' in expr:
+            rule['target'] = (expr.get('jump') or expr.get('goto') or {}).get('target')
+        elif 'accept' in expr:
+            rule['target'] = 'accept'
+    return rule
+
+
+def _nft_match(rule, match, sets, family, table):
+    left = match.get('left') or {}
+    right = match.get('right')
+    negated = match.get('op') == '!='
+    payload = left.get('payload') if isinstance(left, dict) else None
+    if payload:
+        proto, field = payload.get('protocol'), payload.get('field')
+        if field == 'dport' and proto in ('tcp', 'th'):
+            rule['protocol'] = 'tcp' if proto == 'tcp' else rule['protocol']
+            rule['target_ports'] = [_port_value(v) for v in _right_values(right, sets, family, table)]
+            rule['negated_ports'] = negated
+        elif field == 'dport':
+            rule['protocol'] = proto
+        elif field == 'saddr' and proto in ('ip', 'ip6'):
+            rule['sources'] = _right_values(right, sets, family, table)
+            rule['negated_sources'] = negated
+        elif field == 'protocol' and proto == 'ip' or field == 'nexthdr' and proto == 'ip6':
+            rule['protocol'] = str(right).lower()
+    elif isinstance(left, dict) and 'meta' in left and left['meta'].get('key') == 'l4proto':
+        rule['protocol'] = str(right).lower()
+    elif isinstance(left, dict) and 'ct' in left and left['ct'].get('key') == 'state' and not negated:
+        states = [s.lower() for s in (right if isinstance(right, list) else _right_values(right, sets, family, table))]
+        rule['established_only'] = 'established' in states and 'new' not in states
+        rule['invalid'] = states == ['invalid']
+
+
+def _port_value(text):
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def nft_rule_texts(text):
+    """``nft -a list ruleset`` → {(family, table, chain, handle): rule text}."""
+    texts = {}
+    family = table = chain = None
+    for line in (text or '').splitlines():
+        stripped = line.strip()
+        match = re.match(r'^table (\S+) (\S+) \{', stripped)
+        if match:
+            family, table = match.groups()
+            continue
+        match = re.match(r'^chain (\S+) \{', stripped)
+        if match:
+            chain = match.group(1)
+            continue
+        match = re.match(r'^(.*\S)\s+# handle (\d+)$', stripped)
+        if match and chain and not stripped.startswith(('set ', 'map ', 'chain ', 'table ')):
+            texts[(family, table, chain, int(match.group(2)))] = match.group(1)
+    return texts
+
+
+# -- fail2ban, sshguard, crowdsec -------------------------------------------------------------
+def parse_fail2ban_status(text):
+    """``fail2ban-client status`` → list of jail names, or None when the output has no jail list."""
+    for line in (text or '').splitlines():
+        match = re.search(r'Jail list:\s*(.*)$', line)
+        if match:
+            return [j.strip() for j in match.group(1).split(',') if j.strip()]
+    return None
+
+
+def parse_fail2ban_jail(text):
+    """``fail2ban-client status JAIL`` → {banned: [..], currently_banned, total_banned, currently_failed}."""
+    jail = {'banned': None, 'currently_banned': None, 'total_banned': None, 'currently_failed': None}
+    for line in (text or '').splitlines():
+        match = re.search(r'(Currently banned|Total banned|Currently failed|Banned IP list):\s*(.*)$', line)
+        if not match:
+            continue
+        key, value = match.group(1), match.group(2).strip()
+        if key == 'Banned IP list':
+            jail['banned'] = value.split()
+        else:
+            try:
+                jail[key.lower().replace(' ', '_')] = int(value)
+            except ValueError:
+                pass
+    return jail
+
+
+def parse_cscli_decisions(text):
+    """``cscli decisions list -o json`` → list of {value, scope, type, origin, scenario, duration}."""
+    data = json.loads(text or 'null')
+    decisions = []
+    for alert in data or []:
+        if not isinstance(alert, dict):
+            continue
+        items = alert.get('decisions') if 'decisions' in alert else [alert]
+        for decision in items or []:
+            decisions.append(dict((k, decision.get(k)) for k in ('value', 'scope', 'type', 'origin', 'scenario', 'duration')))
+    return decisions
+
+
+def _no_root(res):
+    text = '%s %s' % (res.err or '', res.out or '')
+    return any(marker in text for marker in _NO_ROOT)
+
+
+# -- collection -------------------------------------------------------------------------------
+def _read_iptables(system, parts):
+    """(rules, nft_managed_tables) from every iptables backend present."""
+    rules = []
+    managed = set()
+    runs = []
+    variants = [('iptables-legacy-save', 'iptables-legacy', 'ip'), ('ip6tables-legacy-save', 'iptables-legacy', 'ip6'),
+                ('iptables-nft-save', 'iptables-nft', 'ip'), ('ip6tables-nft-save', 'iptables-nft', 'ip6')]
+    present = [v for v in variants if system.which(v[0])]
+    if not present:
+        present = [(b, None, f) for b, f in (('iptables-save', 'ip'), ('ip6tables-save', 'ip6')) if system.which(b)]
+    if not present:
+        parts['iptables'] = (OK, None)   # no iptables at all: nothing to read
+        return rules, managed, []
+    problems = []
+    for binary, backend, family in present:
+        res = system.run([binary], timeout=15)
+        if not res.ok:
+            problems.append('%s: %s' % (binary, 'needs root (use become: true)' if _no_root(res) else res.describe()))
+            continue
+        backend = backend or save_backend(res.out, 'iptables-legacy')
+        runs.append(binary)
+        if backend == 'iptables-nft':
+            managed.update((family, t) for t in iptables_tables(res.out))
+        rules.extend(parse_iptables_save(res.out, backend, family))
+    if problems:
+        parts['iptables'] = (UNKNOWN if not runs else PARTIAL, '; '.join(problems))
+    else:
+        parts['iptables'] = (OK, None)
+    return rules, managed, runs
+
+
+def _read_nft(system, parts, managed):
+    """(rules, sets) from nft, skipping tables iptables-nft manages."""
+    if not system.which('nft'):
+        parts['nft'] = (OK, None)   # no nftables userspace: nothing to read
+        return [], {}
+    res = system.run(['nft', '-j', 'list', 'ruleset'], timeout=15)
+    if not res.ok:
+        parts['nft'] = (UNKNOWN, 'nft -j list ruleset: %s' % ('needs root (use become: true)' if _no_root(res) else res.describe()))
+        return None, {}
+    try:
+        rules, sets = parse_nft_json(res.out) if res.out.strip() else ([], {})
+    except ValueError as exc:
+        parts['nft'] = (UNKNOWN, 'nft -j output is not the expected JSON: %s' % exc)
+        return None, {}
+    texts = nft_rule_texts(system.run(['nft', '-a', 'list', 'ruleset'], timeout=15).out)
+    kept = []
+    for rule in rules:
+        if (rule['family'], rule['table']) in managed or rule['xt']:
+            continue
+        rule['rule'] = texts.get((rule['family'], rule['table'], rule['chain'], rule['handle']))
+        kept.append(rule)
+    parts['nft'] = (OK, None)
+    return kept, sets
+
+
+def read_fail2ban(system):
+    fact = {'present': False, 'running': False, 'jails': [], 'status': OK, 'reason': None}
+    if not system.which('fail2ban-client'):
+        return fact
+    fact['present'] = True
+    res = system.run(['fail2ban-client', 'status'], timeout=10)
+    jails = parse_fail2ban_status(res.out) if res.ok else None
+    if jails is None:
+        fact.update(running=None, jails=None, status=UNKNOWN)
+        text = '%s %s' % (res.err, res.out)
+        if 'ermission denied' in text or 'you must be root' in text:
+            fact['reason'] = 'no permission to talk to the fail2ban socket: use become: true'
+        elif 'Is fail2ban running' in text or 'Failed to access socket' in text:
+            fact['reason'] = 'fail2ban-server socket not reachable (is fail2ban running?): %s' % res.describe()
+        else:
+            fact['reason'] = res.describe()
+        return fact
+    fact['running'] = True
+    problems = []
+    for name in jails:
+        res = system.run(['fail2ban-client', 'status', name], timeout=10)
+        jail = parse_fail2ban_jail(res.out) if res.ok else {'banned': None}
+        jail['name'] = name
+        if not res.ok:
+            problems.append('%s: %s' % (name, res.describe()))
+        fact['jails'].append(jail)
+    if problems:
+        fact.update(status=PARTIAL, reason='; '.join(problems))
+    return fact
+
+
+def read_sshguard(system, rules, sets):
+    """sshguard presence and its blocks (nft set ``attackers`` in table sshguard, iptables chain sshguard)."""
+    present = bool(system.which('sshguard'))
+    blocked = []
+    for (family, table, name), elements in sorted(sets.items(), key=lambda kv: str(kv[0])):
+        if table == 'sshguard':
+            present = True
+            blocked.extend(elements)
+    for rule in rules or []:
+        if (rule.get('chain') or '').lower() == 'sshguard' or rule.get('table') == 'sshguard':
+            present = True
+            if rule.get('backend') != 'nft' and rule['action'] in (DROP, REJECT, RESET):
+                blocked.extend(rule['sources'])
+    return {'present': present, 'blocked': sorted(set(blocked))}
+
+
+def read_crowdsec(system):
+    fact = {'present': False, 'decisions': [], 'status': OK, 'reason': None}
+    if not system.which('cscli'):
+        return fact
+    fact['present'] = True
+    res = system.run(['cscli', 'decisions', 'list', '-o', 'json'], timeout=20)
+    if not res.ok:
+        fact.update(decisions=None, status=UNKNOWN,
+                    reason='cscli decisions list: %s' % ('needs root (use become: true)' if _no_root(res) else res.describe()))
+        return fact
+    try:
+        fact['decisions'] = parse_cscli_decisions(res.out)
+    except ValueError as exc:
+        fact.update(decisions=None, status=UNKNOWN, reason='cscli output is not JSON: %s' % exc)
+    return fact
+
+
+def find_blocks(clients, rules, fail2ban, sshguard, crowdsec):
+    blocked = []
+    for client in clients:
+        for jail in fail2ban.get('jails') or []:
+            if address_in(client, jail.get('banned')):
+                blocked.append({'client': client, 'by': 'fail2ban:%s' % jail['name'], 'detail': 'banned in jail %s' % jail['name']})
+        if address_in(client, sshguard.get('blocked')):
+            blocked.append({'client': client, 'by': 'sshguard', 'detail': 'in sshguard\'s block list'})
+        for decision in crowdsec.get('decisions') or []:
+            if (decision.get('type') or 'ban') == 'ban' and address_in(client, [decision.get('value')]):
+                blocked.append({'client': client, 'by': 'crowdsec', 'detail': '%s %s (%s, %s)' % (
+                    decision.get('type'), decision.get('value'), decision.get('scenario'), decision.get('duration'))})
+        for rule in rules or []:
+            if not rule['negated_sources'] and address_in(client, rule['sources']):
+                rule.setdefault('matches_clients', []).append(client)
+                blocked.append({'client': client, 'by': 'rule', 'detail': '%s %s %s/%s: %s' % (
+                    rule['backend'], rule['family'], rule['table'], rule['chain'], rule['rule'])})
+    return blocked
+
+
+def _public(rule):
+    keys = ('backend', 'family', 'table', 'chain', 'rule', 'action', 'target_ports', 'established_only', 'invalid',
+            'sources', 'negated_sources', 'matches_clients')
+    out = dict((k, rule.get(k)) for k in keys)
+    out['matches_clients'] = out['matches_clients'] or []
+    return out
+
+
+def validate(params):
+    for port in params.get('ports') or []:
+        if not 0 < port < 65536:
+            raise OptionError('ports: %s is not a TCP port (1-65535); give the port(s) sshd listens on' % port)
+    for client in params.get('clients') or []:
+        if to_network(client) is None:
+            raise OptionError('clients: %r is not an IP address or CIDR; give the addresses ssh connects from' % client)
+
+
+def collect(system, params):
+    validate(params)
+    ports = params.get('ports') or [22]
+    clients = params.get('clients')
+    if clients is None:
+        controller = controller_address(system)
+        clients = [controller] if controller else []
+    parts = {}
+    ipt_rules, managed, _runs = _read_iptables(system, parts)
+    nft_rules, sets = _read_nft(system, parts, managed)
+    all_rules = ipt_rules + (nft_rules or [])
+    rules = [r for r in (classify(r, ports) for r in all_rules) if r is not None]
+    fail2ban = read_fail2ban(system)
+    parts['fail2ban'] = (fail2ban['status'], fail2ban['reason'])
+    sshguard = read_sshguard(system, all_rules, sets)
+    crowdsec = read_crowdsec(system)
+    parts['crowdsec'] = (crowdsec['status'], crowdsec['reason'])
+    # a saddr-restricted drop in sshguard's or fail2ban's chains is a ban, whatever its ports
+    blocking = [r for r in all_rules if r['action'] in (DROP, REJECT, RESET) and r['sources']]
+    blocked = find_blocks(clients, blocking, fail2ban, sshguard, crowdsec)
+    readable = parts.get('iptables', (OK,))[0] == OK and parts.get('nft', (OK,))[0] == OK
+    status, reason = summarize(parts)
+    if not clients:
+        reason = (reason + '; ' if reason else '') + ('clients: none given and SSH_CONNECTION is not set, '
+                                                      'so blocked lists nothing')
+        status = PARTIAL if status == OK else status
+    return result(status, reason, rules=[_public(r) for r in rules] if readable or rules else None,
+                  backends=sorted(set(r['backend'] for r in all_rules)), ports=ports, clients=clients,
+                  fail2ban=fail2ban, sshguard=sshguard, crowdsec=crowdsec,
+                  blocked=blocked if readable or blocked else None)
