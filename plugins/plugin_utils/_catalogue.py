@@ -1,0 +1,466 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The findings catalogue: the ONE place where findings are defined.
+
+Every finding the engine (``_engine.py``) can emit is described here once: a stable ``id``
+(``CRD-<AREA>-<NNN>``; coverage findings use ``CRD-COV-<AREA>``), a ``title``, a ``cause``,
+a default ``severity``, an ``explanation`` (why this ends in a reset and what the client
+prints), a concrete ``remedy`` and the remediate role's switch (``fix``) or None.
+
+The engine copies ``title``/``explanation``/``remedy``/``fix`` verbatim; host specifics go
+into the finding's ``evidence`` and one-line ``summary``.  ``docs/findings.md`` is generated
+from this module by ``tests/utils/gen_findings_doc.py``.
+
+Score (0-100) of a host: the sum of :data:`SEVERITY_WEIGHTS` over its findings, capped at 100.
+Level: the highest severity present, ``ok`` when nothing is above ``info``.
+"""
+
+from __future__ import annotations
+
+import re
+
+CAUSES = (
+    'sshd_down', 'sshd_rate_limit', 'resource_exhaustion', 'tcp_wrappers', 'mtu', 'conntrack',
+    'idle_timeout', 'listen_queue', 'firewall', 'configuration', 'coverage',
+)
+
+# Lowest first: the index is the rank.
+SEVERITIES = ('info', 'low', 'medium', 'high', 'critical')
+
+# Remediate role switches (roles/remediate): a finding's ``fix`` is one of these or None.
+FIX_SWITCHES = (
+    'sshd_service', 'sshd_restart_policy', 'sshd_maxstartups', 'sshd_penalty_exempt', 'keepalive',
+    'conntrack_max', 'mtu_probing', 'wrappers_allow', 'unban',
+)
+
+# Score weight of one finding of each severity; the host score is the capped sum.
+SEVERITY_WEIGHTS = {'critical': 60, 'high': 30, 'medium': 12, 'low': 4, 'info': 0}
+SCORE_CAP = 100
+
+ID_PATTERN = re.compile(r'^CRD-(?:[A-Z]+-[0-9]{3}|COV-[A-Z]+)$')
+
+# Collector areas: fact key -> (short area name used in coverage ids, human name).
+AREAS = {
+    'connreset_sshd': ('SSHD', 'sshd'),
+    'connreset_oom': ('OOM', 'OOM kills'),
+    'connreset_tcp_wrappers': ('WRAP', 'TCP wrappers'),
+    'connreset_mtu': ('MTU', 'MTU'),
+    'connreset_conntrack': ('CT', 'conntrack'),
+    'connreset_tcp': ('TCP', 'kernel TCP counters'),
+    'connreset_firewall': ('FW', 'firewall'),
+}
+
+_SSH_RESET = ('`kex_exchange_identification: read: Connection reset by peer` followed by '
+              '`Connection reset by H port 22`')
+
+
+def _f(fid, title, cause, severity, fix, explanation, remedy):
+    return {
+        'id': fid, 'title': title, 'cause': cause, 'severity': severity, 'fix': fix,
+        'explanation': ' '.join(explanation.split()), 'remedy': ' '.join(remedy.split()),
+    }
+
+
+FINDINGS = [
+    # -- sshd ---------------------------------------------------------------------------
+    _f('CRD-SSHD-001', 'sshd is not running', 'sshd_down', 'critical', 'sshd_service',
+       """Nothing listens on the SSH port, so the kernel answers every SYN with a RST: the OpenSSH
+       client prints `connect to host H port 22: Connection refused`, paramiko raises `Unable to
+       connect to port 22`, and Ansible marks the host UNREACHABLE instantly. Sessions that were
+       open when the daemon died keep working only until they close.""",
+       """Find out why it stopped (`journalctl -u ssh -b`, `systemctl status ssh`), check the
+       configuration with `sshd -t`, then start and enable it: `systemctl enable --now ssh`
+       (the unit is `sshd` on RHEL-like systems)."""),
+    _f('CRD-SSHD-002', 'sshd configuration is invalid', 'configuration', 'critical', None,
+       """`sshd -t` rejects the configuration. The running daemon keeps its old configuration, but
+       the next restart, reload or reboot fails and leaves nothing listening: clients then see
+       `Connection refused`. With systemd's `ExecStartPre=/usr/sbin/sshd -t` a reload is refused
+       too.""",
+       """Run `sshd -t` and fix the line it names (also files under `/etc/ssh/sshd_config.d/`);
+       run `sshd -t` again before any `systemctl reload ssh`."""),
+    _f('CRD-SSHD-003', 'sshd keeps crashing or restarting', 'sshd_down', 'medium', 'sshd_restart_policy',
+       """The SSH service failed or was restarted by systemd (crashes, `Main process exited`,
+       `Scheduled restart job`, NRestarts > 0). While the listener is down new connections get
+       `Connection refused`; when the listener is killed, every pre-auth child and every session
+       it still owns dies with it, so clients in the middle of a task see `Connection reset by H
+       port 22` or `Shared connection to H closed`. After five quick restarts systemd gives up
+       (`Start request repeated too quickly`) and the host stays unreachable.""",
+       """Read why the process exited: `journalctl -u ssh -b | grep -E 'exited|Failed|restart'`
+       and the kernel log (OOM, segfault). Let systemd bring sshd back and protect it from the
+       OOM killer with a drop-in: `[Service]` `Restart=on-failure`, `RestartSec=2s`,
+       `OOMScoreAdjust=-1000`; then `systemctl daemon-reload` and `systemctl reset-failed ssh`."""),
+    _f('CRD-SSHD-004', 'sshd dropped connections past MaxStartups', 'sshd_rate_limit', 'low', 'sshd_maxstartups',
+       """sshd logs `drop connection #N from [A]:P on [B]:22 past MaxStartups`: too many connections
+       were still in the unauthenticated phase, so sshd closed new ones at once. The client
+       prints """ + _SSH_RESET + """ (sometimes `Connection closed by remote host`); a raw TCP
+       client reads `Exceeded MaxStartups` (OpenSSH 9.8+: `Not allowed at this time`). Ansible
+       with many forks, slow authentication (DNS, LDAP, PAM) or port scanners fill the slots.""",
+       """Raise the limit in `/etc/ssh/sshd_config.d/` (for example `MaxStartups 100:30:200`), check
+       slow logins (`UseDNS no`, PAM/LDAP timeouts), and lower Ansible's `forks` or use
+       `ControlPersist` so fewer connections are opened at once; `systemctl reload ssh`."""),
+    _f('CRD-SSHD-005', 'sshd refused connections under PerSourcePenalties', 'sshd_rate_limit', 'low',
+       'sshd_penalty_exempt',
+       """OpenSSH 9.8+ penalises a source address that failed authentication, timed out in
+       LoginGraceTime or crashed a child (`PerSourcePenalties`); while the penalty lasts sshd
+       drops the source's new connections right after accept (log: `drop connection #N from
+       [A]:P on [B]:22 penalty: ...`). The client prints """ + _SSH_RESET + """ or `Connection
+       closed by H port 22`. A controller behind NAT shares one address with everything else,
+       so one failing job locks out all Ansible runs.""",
+       """Exempt the controller(s): `PerSourcePenaltyExemptList 192.0.2.10/32` (comma-separated
+       CIDRs) in `/etc/ssh/sshd_config.d/`, fix the failing logins that earned the penalty, and
+       `systemctl reload ssh`."""),
+    _f('CRD-SSHD-006', 'MaxStartups is lower than Ansible opens at once', 'sshd_rate_limit', 'medium',
+       'sshd_maxstartups',
+       """MaxStartups' first number is how many unauthenticated connections sshd accepts before it
+       starts dropping new ones at random. Ansible opens one connection per fork (default 5,
+       often raised), plus one per `async`/`delegate_to`; above the limit sshd drops them and
+       the client prints """ + _SSH_RESET + """.""",
+       """Set `MaxStartups` above the concurrency you expect, e.g. `MaxStartups 100:30:200`, in
+       `/etc/ssh/sshd_config.d/`, then `sshd -t && systemctl reload ssh`."""),
+    _f('CRD-SSHD-007', 'PerSourcePenalties active without an exemption for the controller',
+       'sshd_rate_limit', 'low', 'sshd_penalty_exempt',
+       """OpenSSH 9.8+ enables PerSourcePenalties by default. No exempt list covers the Ansible
+       controller, so a few failed or slow logins (a wrong key in a loop, a LoginGraceTime
+       overrun under load) make sshd refuse the controller's next connections for up to
+       minutes: the client prints """ + _SSH_RESET + """ or `Connection closed by H port 22`.""",
+       """Add the controller address to `PerSourcePenaltyExemptList` (for example
+       `PerSourcePenaltyExemptList 192.0.2.10/32`) in `/etc/ssh/sshd_config.d/` and
+       `systemctl reload ssh`."""),
+    _f('CRD-SSHD-008', 'LoginGraceTime is very short', 'configuration', 'low', None,
+       """sshd closes a connection that has not authenticated within LoginGraceTime (log:
+       `Timeout before authentication for A port P`). On a loaded host or with slow DNS/PAM a
+       short grace time cuts Ansible's connections during key exchange or authentication: the
+       client prints `Connection closed by H port 22` or `Connection reset by H port 22`. On
+       OpenSSH 9.8+ each overrun also earns a PerSourcePenalty (`grace-exceeded`).""",
+       """Use the default (`LoginGraceTime 120`) or at least 30 seconds and remove the cause of slow
+       logins (`UseDNS no`, PAM/LDAP timeouts); `systemctl reload ssh`."""),
+    # -- OOM ----------------------------------------------------------------------------
+    _f('CRD-OOM-001', 'The OOM killer killed sshd', 'resource_exhaustion', 'high', 'sshd_restart_policy',
+       """The kernel's OOM killer chose an sshd process (`Out of memory: Killed process N (sshd)` or
+       a memory cgroup OOM). A killed session process resets that session (`Connection reset by
+       H port 22`, `Shared connection to H closed`); a killed listener leaves nothing on port 22
+       (`Connection refused`) until systemd restarts it, if it does.""",
+       """Find the memory hog in the kernel log (`journalctl -k | grep -i -A20 'invoked
+       oom-killer'`), cap it (`MemoryMax=` on its unit) or add memory/swap, and shield sshd:
+       systemd drop-in `OOMScoreAdjust=-1000` and `Restart=on-failure` for the ssh unit."""),
+    _f('CRD-OOM-002', 'The OOM killer killed processes', 'resource_exhaustion', 'medium', None,
+       """The host ran out of memory (or a cgroup hit its limit) and the kernel killed processes.
+       Tasks whose remote Python process was killed fail with `MODULE FAILURE` or `Shared
+       connection to H closed`; while the host is thrashing before the kill, sshd answers late
+       and connections time out or are reset during the banner exchange.""",
+       """Read which process was killed and why (`journalctl -k | grep -i -B5 -A20 oom`), add memory
+       or swap, put limits on the hog (`MemoryMax=`), and protect sshd with
+       `OOMScoreAdjust=-1000`."""),
+    # -- TCP wrappers -------------------------------------------------------------------
+    _f('CRD-WRAP-001', 'TCP wrappers deny the controller', 'tcp_wrappers', 'critical', 'wrappers_allow',
+       """sshd is linked with libwrap and `/etc/hosts.allow`/`/etc/hosts.deny` deny the controller's
+       address for the sshd daemon. libwrap closes the accepted connection before the banner,
+       after its ~5 s delay: the client prints """ + _SSH_RESET + """ after about five seconds
+       (`Connection timed out during banner exchange` when ConnectTimeout is 5 or less), paramiko
+       `Error reading SSH protocol banner[Errno 104]`. sshd's own log shows nothing; libwrap logs
+       `refused connect from A` to syslog.""",
+       """Allow the controller before the deny rule: `echo 'sshd: 192.0.2.10' >> /etc/hosts.allow`
+       (first match wins: hosts.allow is read before hosts.deny); check with
+       `tcpdmatch sshd 192.0.2.10`."""),
+    _f('CRD-WRAP-002', 'TCP wrappers verdict for the controller is unknown', 'tcp_wrappers', 'info', None,
+       """The hosts.allow/hosts.deny rules for sshd use host names, `KNOWN`/`PARANOID` or other
+       patterns that need name resolution, so whether the controller is allowed depends on DNS
+       at connection time. When reverse DNS fails or is slow, libwrap denies: the client prints
+       """ + _SSH_RESET + """ after ~5 s.""",
+       """Write the rules with addresses or networks (`sshd: 192.0.2.0/24`) instead of names, or
+       make sure forward and reverse DNS for the controller agree; check with
+       `tcpdmatch sshd <controller address>`."""),
+    _f('CRD-WRAP-003', 'Malformed TCP wrappers rules', 'tcp_wrappers', 'low', None,
+       """libwrap skips lines it cannot parse (it logs `warning: /etc/hosts.allow, line N: ...`).
+       A skipped allow line means the deny rule below applies after all, so the controller may be
+       denied although the file looks right: the client prints """ + _SSH_RESET + """ after ~5 s.""",
+       """Fix the lines named in the evidence (`daemon_list : client_list [: option]`), then verify
+       with `tcpdchk -v` and `tcpdmatch sshd <controller address>`."""),
+    _f('CRD-WRAP-004', 'TCP wrappers refused connections', 'tcp_wrappers', 'high', 'wrappers_allow',
+       """The log holds libwrap refusals for sshd (`sshd[N]: refused connect from A (A)`): those
+       clients had their connection closed before the SSH banner and printed """ + _SSH_RESET + """
+       after ~5 s.""",
+       """Check which addresses were refused (evidence) and allow the legitimate ones in
+       `/etc/hosts.allow` (`sshd: 192.0.2.10`); check with `tcpdmatch sshd <address>`."""),
+    # -- MTU ----------------------------------------------------------------------------
+    _f('CRD-MTU-001', 'Path-MTU black hole towards the controller', 'mtu', 'high', 'mtu_probing',
+       """Full-size packets on the path between this host and the controller are dropped without
+       the ICMP `fragmentation needed` message that path-MTU discovery relies on. Small packets
+       pass, so TCP connects and the banner arrives, then the first large packet (the key
+       exchange) vanishes: the client stops after `SSH2_MSG_KEXINIT sent` and hangs (ConnectTimeout
+       does not cover key exchange); with ServerAliveInterval it ends in `Connection to H port 22
+       timed out`, or a middlebox resets it.""",
+       """Make the MTU consistent along the path (`ip link set dev IF mtu 1500` on every hop of the
+       subnet, or the tunnel MTU everywhere), let ICMP type 3 code 4 through firewalls, and enable
+       packetization-layer PMTU discovery: `sysctl -w net.ipv4.tcp_mtu_probing=1` (persist in
+       `/etc/sysctl.d/`)."""),
+    _f('CRD-MTU-002', 'TCP MTU probing is off on a reduced-MTU path', 'mtu', 'low', 'mtu_probing',
+       """The path to the controller has a smaller MTU than the interface (tunnel, VPN, PPPoE) and
+       `net.ipv4.tcp_mtu_probing=0`, so TCP depends entirely on ICMP `fragmentation needed`
+       messages. If any hop filters them, large SSH packets are lost and sessions hang after
+       `SSH2_MSG_KEXINIT sent` or during large transfers.""",
+       """Enable MTU probing: `sysctl -w net.ipv4.tcp_mtu_probing=1` (persist in `/etc/sysctl.d/`),
+       or clamp the MSS on the tunnel (`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST
+       SYN -j TCPMSS --clamp-mss-to-pmtu`)."""),
+    _f('CRD-MTU-003', 'Reduced interface MTU on the route to the controller', 'mtu', 'low', None,
+       """The interface that carries traffic to the controller has an MTU below 1500. That is normal
+       for tunnels, but if other devices on the path assume 1500 and ICMP is filtered, full-size
+       packets from the other side are dropped: sessions hang after `SSH2_MSG_KEXINIT sent`.""",
+       """Check that the MTU is intended (`ip link show IF`) and the same on every host of the
+       subnet; enable `net.ipv4.tcp_mtu_probing=1`."""),
+    _f('CRD-MTU-004', 'Interface MTU differs from the rest of its subnet', 'mtu', 'medium', None,
+       """Hosts on the same subnet use different interface MTUs. A host with the larger MTU sends
+       frames the others (or the switch) drop silently; no ICMP is generated inside one L2
+       segment, so path-MTU discovery cannot help: SSH connections hang after `SSH2_MSG_KEXINIT
+       sent` or stall during file transfers, only between some pairs of hosts.""",
+       """Set one MTU for the whole subnet (`ip link set dev IF mtu N`, and in the network
+       configuration: netplan `mtu:`, ifupdown `mtu N`, NetworkManager `802-3-ethernet.mtu`)."""),
+    # -- conntrack ----------------------------------------------------------------------
+    _f('CRD-CT-001', 'Connection tracking table nearly full', 'conntrack', 'medium', 'conntrack_max',
+       """`nf_conntrack_count` is close to `nf_conntrack_max`. When the table is full the kernel
+       drops packets of new connections (`nf_conntrack: table full, dropping packet`): the client
+       retransmits its SYN and prints `connect to host H port 22: Connection timed out`, or an
+       established connection whose entry expired is dropped as INVALID or reset.""",
+       """Raise the limit (`sysctl -w net.netfilter.nf_conntrack_max=262144`, persist in
+       `/etc/sysctl.d/`; also raise `nf_conntrack_buckets`), find who fills it
+       (`conntrack -L | awk '{print $5}' | sort | uniq -c | sort -n | tail`), shorten
+       `nf_conntrack_tcp_timeout_time_wait`."""),
+    _f('CRD-CT-002', 'Connection tracking dropped packets', 'conntrack', 'high', 'conntrack_max',
+       """The conntrack statistics count drops, early drops or failed inserts, or the kernel logged
+       `nf_conntrack: table full, dropping packet`. Each drop is a lost SYN (`Connection timed
+       out`) or a lost packet of an established session (stalls, then resets by middleboxes).""",
+       """Raise `net.netfilter.nf_conntrack_max` (and `nf_conntrack_buckets`), exempt SSH from
+       tracking where possible (`nft add rule inet raw prerouting tcp dport 22 notrack`), and watch
+       `conntrack -S` for drop/early_drop/insert_failed."""),
+    # -- kernel TCP ---------------------------------------------------------------------
+    _f('CRD-TCP-001', 'Listen queue overflows', 'listen_queue', 'low', None,
+       """The kernel counted ListenOverflows/ListenDrops: a listening socket's accept queue was full
+       and completed handshakes were dropped. With `net.ipv4.tcp_abort_on_overflow=1` the kernel
+       answers them with a RST, so clients see `Connection reset by peer` right after connecting;
+       with the default 0 the client retransmits and sees delays or `Connection timed out`.""",
+       """Find the slow listener (`ss -ltn` Recv-Q vs Send-Q), raise `net.core.somaxconn` and
+       `net.ipv4.tcp_max_syn_backlog`, keep `net.ipv4.tcp_abort_on_overflow=0`
+       (`sysctl -w net.ipv4.tcp_abort_on_overflow=0`)."""),
+    _f('CRD-TCP-002', 'The SSH listen queue is full', 'listen_queue', 'high', None,
+       """The accept queue of sshd's listening socket holds as many connections as its backlog
+       (Recv-Q >= Send-Q in `ss -ltn`): sshd is not accepting fast enough (stopped, swapping,
+       stuck). New connections are dropped (`Connection timed out`) or, with
+       `tcp_abort_on_overflow=1`, reset (`Connection reset by peer`).""",
+       """Check the listener with `ss -ltnp 'sport = :22'` and `systemctl status ssh`; if it is
+       stuck, restart it; look for memory pressure or a stopped process (`ps -o stat= -p PID`)."""),
+    # -- idle timeouts ------------------------------------------------------------------
+    _f('CRD-IDLE-001', 'No keepalive shorter than the path idle timeout', 'idle_timeout', 'medium', 'keepalive',
+       """A NAT gateway, load balancer or firewall on the path forgets connections that are idle
+       longer than its idle timeout, then drops or resets their next packet. Neither sshd's
+       ClientAlive messages nor the kernel's TCP keepalive fire before that timeout, so a quiet
+       session (a long task without output, `async` polling, `pause`) ends with `client_loop:
+       send disconnect: Connection reset by peer`, `Connection reset by H port 22` or
+       `Broken pipe`.""",
+       """Send keepalives more often than the path forgets: `ClientAliveInterval 60` and
+       `ClientAliveCountMax 3` in `/etc/ssh/sshd_config.d/`, and/or
+       `sysctl -w net.ipv4.tcp_keepalive_time=120` (with `TCPKeepAlive yes`); on the controller add
+       `-o ServerAliveInterval=60` to `ansible_ssh_common_args`."""),
+    # -- firewall -----------------------------------------------------------------------
+    _f('CRD-FW-001', 'Firewall resets every connection to the SSH port', 'firewall', 'critical', None,
+       """A firewall rule answers packets to the SSH port with `reject with tcp-reset`. The client
+       cannot tell that from a dead daemon: `connect to host H port 22: Connection refused`
+       (paramiko `Unable to connect to port 22`), although sshd is running.""",
+       """Remove or narrow the rule named in the evidence (`nft -a list ruleset` then `nft delete
+       rule ... handle N`, or `iptables -D CHAIN N`), or add an accept rule for the controller
+       before it; persist the change in the firewall's configuration."""),
+    _f('CRD-FW-002', 'Firewall resets established SSH connections', 'firewall', 'high', None,
+       """A rule rejects packets of established connections to the SSH port with a TCP reset. The
+       handshake succeeds and the next packet is answered with a RST: `connect to host H port 22:
+       Connection reset by peer` or, later in the session, `Connection reset by H port 22`.""",
+       """Remove or narrow the rule named in the evidence (`nft -a list ruleset`, `iptables -S`),
+       or accept the controller before it; persist the change."""),
+    _f('CRD-FW-003', 'Firewall drops conntrack INVALID packets', 'conntrack', 'low', None,
+       """A rule drops packets conntrack classifies as INVALID. That is usually right, but when a
+       connection's conntrack entry is gone (the table was full, the entry timed out while the
+       session was idle, or a failover moved it) every packet of the still-open SSH session is
+       INVALID and dropped: the session stalls and ends in `Broken pipe` or
+       `Connection reset by H port 22`.""",
+       """Keep conntrack entries alive longer than sessions idle (keepalives below
+       `nf_conntrack_tcp_timeout_established`), keep the table from filling, and if sessions die
+       after idle periods log the INVALID drops first (`nft add rule ... ct state invalid log
+       prefix "ct-invalid "`)."""),
+    _f('CRD-FW-004', 'The controller is banned', 'firewall', 'critical', 'unban',
+       """fail2ban, sshguard, CrowdSec or a block rule bans the controller's address. Depending on
+       the ban action the client sees `Connection refused` (REJECT tcp-reset or icmp-port-
+       unreachable), `Connection timed out` (DROP) or `Connection reset by peer`, for every
+       connection until the ban expires.""",
+       """Unban the address (`fail2ban-client set sshd unbanip 192.0.2.10`, `sshguard` whitelist
+       `-w`, `cscli decisions delete --ip 192.0.2.10`) and whitelist the controller (fail2ban
+       `ignoreip`, CrowdSec whitelist parser) so repeated Ansible logins are not banned again."""),
+    _f('CRD-FW-005', 'Connection-count limit on the SSH port', 'firewall', 'medium', None,
+       """A rule limits concurrent or new connections to the SSH port (`ct count over N`,
+       `-m connlimit`, `-m hashlimit`/`limit rate`). Ansible opens one connection per fork at
+       once; the connections over the limit are dropped (`Connection timed out`) or rejected
+       (`Connection refused` / `Connection reset by peer`).""",
+       """Raise the limit above Ansible's forks, exempt the controller before the limit rule, or
+       lower `forks`/use `ControlPersist`."""),
+    # -- probe correlations -------------------------------------------------------------
+    _f('CRD-PROBE-001', 'TCP wrappers deny the controller (confirmed by the probe)', 'tcp_wrappers',
+       'critical', 'wrappers_allow',
+       """The probe's connection was reset at the banner after ~5 s, libwrap's delay, and the
+       host's hosts.allow/hosts.deny deny the controller for sshd. This is the cause of
+       """ + _SSH_RESET + """ from this controller.""",
+       """Allow the controller in `/etc/hosts.allow` (`sshd: 192.0.2.10`) before the deny rule;
+       check with `tcpdmatch sshd 192.0.2.10`."""),
+    _f('CRD-PROBE-002', 'Path-MTU black hole (confirmed by the probe)', 'mtu', 'critical', 'mtu_probing',
+       """The probe's connection hung in key exchange (the first large packet) and the host's MTU
+       facts show a black hole, a reduced path MTU or an MTU that differs from its subnet: large
+       packets are lost, so SSH stops after `SSH2_MSG_KEXINIT sent`.""",
+       """Make the MTU consistent along the path, let ICMP `fragmentation needed` through, and set
+       `net.ipv4.tcp_mtu_probing=1`."""),
+    _f('CRD-PROBE-003', 'MaxStartups drops (confirmed by the probe)', 'sshd_rate_limit', 'high',
+       'sshd_maxstartups',
+       """The probe was refused at the banner the way MaxStartups refuses (`Exceeded MaxStartups`
+       or an instant reset) and sshd logged drops past MaxStartups: connections are being
+       refused because too many are unauthenticated at once.""",
+       """Raise `MaxStartups` (e.g. `100:30:200`), find slow logins, lower Ansible's forks or use
+       `ControlPersist`."""),
+    _f('CRD-PROBE-004', 'sshd is down (confirmed by the probe)', 'sshd_down', 'critical', 'sshd_service',
+       """The probe's connection was refused and sshd is not running on the host: nothing listens
+       on the SSH port, so every client gets `Connection refused`.""",
+       """Check why it stopped (`journalctl -u ssh -b`), `sshd -t`, then
+       `systemctl enable --now ssh`."""),
+    _f('CRD-PROBE-005', 'Firewall reset rule refuses SSH (confirmed by the probe)', 'firewall', 'critical',
+       None,
+       """The probe's connection was refused although sshd is running and listening, and a firewall
+       rule rejects the SSH port with a TCP reset: `Connection refused` here comes from the
+       firewall, not from a dead daemon.""",
+       """Remove or narrow the reset rule named in the evidence (`nft -a list ruleset` then `nft delete
+       rule inet filter input handle N`, or `iptables -D INPUT N`), or accept the controller before it;
+       persist the change."""),
+    _f('CRD-PROBE-006', 'Connection tracking pressure (confirmed by the probe)', 'conntrack', 'high',
+       'conntrack_max',
+       """The probe's TCP connect timed out and the host's conntrack table is (nearly) full, has
+       dropped packets, or a `ct count`/connlimit rule limits the SSH port: new connections'
+       SYNs are dropped, so clients print `Connection timed out`.""",
+       """Raise `net.netfilter.nf_conntrack_max`, find what fills the table (`conntrack -L`),
+       raise or narrow connection-count limits on the SSH port."""),
+    _f('CRD-PROBE-007', 'The probe saw SSH connections fail', 'coverage', 'high', None,
+       """The controller-side probe could not complete an SSH handshake with this host; the
+       classification (evidence) says where the connection died: `refused` is what the client prints
+       as `Connection refused`, `reset_at_banner*` as `kex_exchange_identification: read: Connection
+       reset by peer`, `kex_hang` as a hang after `SSH2_MSG_KEXINIT sent`. The host's facts do not
+       explain it (they are missing or show nothing matching), so the probe is the main
+       evidence. The cause given is the one the probe's classification points to.""",
+       """Follow the classification: `refused` → sshd down or a tcp-reset rule; `connect_timeout`
+       → filtering, conntrack or the host is down; `reset_at_banner*` → TCP wrappers,
+       MaxStartups or PerSourcePenalties; `kex_hang` → MTU; `reset_mid_session`/`intermittent_reset`
+       → middleboxes, idle timeouts, crashes. Re-run the diagnosis with `become: true` so the
+       host's facts can be read."""),
+    # -- unreachable hosts (Ansible's own error) ----------------------------------------
+    _f('CRD-REACH-001', 'Ansible could not connect: connection refused', 'sshd_down', 'critical', 'sshd_service',
+       """Ansible marked the host UNREACHABLE with `connect to host H port 22: Connection refused`:
+       nothing accepted the connection. Either sshd is not running/listening on that port, or a
+       firewall rule answers with `reject with tcp-reset` (indistinguishable on the client).""",
+       """On the host's console: `systemctl status ssh`, `ss -ltnp | grep :22`, `sshd -t`,
+       `nft list ruleset | grep -i reset`; start sshd or remove the reset rule."""),
+    _f('CRD-REACH-002', 'Ansible could not connect: timeout', 'firewall', 'critical', None,
+       """Ansible marked the host UNREACHABLE with `Connection timed out` (during connect or during
+       banner exchange). During connect: SYNs are dropped (firewall DROP, full conntrack table,
+       host down, routing). During banner exchange with ConnectTimeout <= 5: TCP wrappers
+       (which wait ~5 s before closing) or a starved sshd.""",
+       """Check reachability (`nc -vz H 22`), firewall DROP rules and bans, `conntrack -S`, and
+       hosts.allow/hosts.deny; re-run with a larger `timeout` to tell a slow sshd from a
+       filter."""),
+    _f('CRD-REACH-003', 'Ansible could not connect: reset before the SSH banner', 'sshd_rate_limit',
+       'critical', None,
+       """Ansible marked the host UNREACHABLE with """ + _SSH_RESET + """: the TCP connection was
+       accepted and then closed before the server's banner. After ~5 s that is TCP wrappers
+       denying the controller; instantly it is MaxStartups, PerSourcePenalties, a ban or a
+       tcp-reset rule on established packets.""",
+       """Run the probe (`connreset.doctor.ssh_probe`) to time the reset; check hosts.allow/
+       hosts.deny (`tcpdmatch sshd <controller>`), sshd's log for `past MaxStartups`/`penalty`,
+       and firewall bans."""),
+    _f('CRD-REACH-004', 'Ansible lost the connection: reset mid-session', 'firewall', 'critical', None,
+       """The connection was established and later reset (`Connection reset by H port 22`,
+       `Broken pipe`, paramiko `Socket exception: Connection reset by peer (104)`): a firewall
+       reset rule after N bytes, a middlebox idle timeout, an OOM kill or crash of the session
+       process, or an sshd restart.""",
+       """Check the host's kernel log for OOM kills (`journalctl -k | grep -i oom`), sshd's log for
+       crashes (`journalctl -u ssh`), firewall rules with tcp-reset (`nft list ruleset | grep -i reset`),
+       and keepalives against idle timeouts on the path (`sshd -T | grep -i clientalive`)."""),
+    _f('CRD-REACH-005', 'Ansible could not authenticate', 'configuration', 'high', None,
+       """Ansible connected but authentication failed (`Permission denied (publickey,password)`).
+       Not a reset, but repeated failures earn PerSourcePenalties (OpenSSH 9.8+) and fail2ban
+       bans that later look like resets.""",
+       """Check `ansible_user`, the key (`ssh -v -i KEY user@H`), `authorized_keys` and
+       `AllowUsers`/`AllowGroups`."""),
+    _f('CRD-REACH-006', 'Ansible could not resolve the host name', 'configuration', 'high', None,
+       """The controller could not resolve the inventory name (`Could not resolve hostname H: Name
+       or service not known`): no connection was attempted.""",
+       """Fix DNS or set `ansible_host` to an address in the inventory."""),
+    _f('CRD-REACH-007', 'Ansible could not connect (no detail)', 'coverage', 'high', None,
+       """Ansible marked the host UNREACHABLE without a recognisable reason. Often ssh's own error
+       was hidden: with `-o LogLevel=ERROR` (Molecule adds it) OpenSSH prints nothing for resets
+       and Ansible says only `Failed to connect to the host via ssh:`.""",
+       """Re-run with `-vvvv` or without `LogLevel=ERROR` in `ansible_ssh_common_args`, and run the
+       probe (`connreset.doctor.ssh_probe`) to see where the connection dies."""),
+]
+
+# One coverage finding per collector area: what an unread part can hide.
+_COVERAGE_HIDES = {
+    'connreset_sshd': 'sshd\'s state and its log (`drop connection #N ... past MaxStartups`, `penalty:`, '
+                      '`Main process exited`)',
+    'connreset_oom': 'OOM kills of sshd (`Out of memory: Killed process N (sshd)`)',
+    'connreset_tcp_wrappers': 'a hosts.deny rule that makes libwrap close connections before the banner '
+                              '(`kex_exchange_identification: read: Connection reset by peer` after ~5 s)',
+    'connreset_mtu': 'a path-MTU black hole (`SSH2_MSG_KEXINIT sent`, then a hang)',
+    'connreset_conntrack': 'a full conntrack table (`nf_conntrack: table full, dropping packet`, clients see '
+                           '`Connection timed out`)',
+    'connreset_tcp': 'accept-queue overflows (`ListenOverflows`) that turn into `Connection reset by peer`',
+    'connreset_firewall': 'tcp-reset rules and bans (`Connection refused` with sshd running)',
+}
+for _key, (_area, _name) in AREAS.items():
+    FINDINGS.append(_f(
+        'CRD-COV-%s' % _area, 'Could not check %s' % _name, 'coverage', 'info', None,
+        """Part of the %s facts could not be read (no permission, missing binary, no systemd,
+        container, or the collector did not run), so %s would go unnoticed. Causes in this area
+        are neither confirmed nor ruled out: unknown is not healthy.""" % (_name, _COVERAGE_HIDES[_key]),
+        """Follow the reason in the evidence: usually run the diagnosis with `become: true` (the
+        journal, `/proc/net/nf_conntrack`, `nft list ruleset` and `fail2ban-client` need root), install
+        the named tool, or enable the collector; then run it again."""))
+del _key, _area, _name
+
+# Findings whose severity (or cause) the engine sets from what was measured.
+SEVERITY_NOTES = {
+    'CRD-SSHD-003': 'medium; high when the unit failed, hit its start limit (`Start request repeated too '
+                    'quickly`) or NRestarts >= `restarts_high`.',
+    'CRD-SSHD-004': 'by drops in the log: low >= `startup_drops_low`, medium >= `startup_drops_medium`, '
+                    'high >= `startup_drops_high`.',
+    'CRD-SSHD-005': 'by drops in the log: low >= `startup_drops_low`, medium >= `startup_drops_medium`, '
+                    'high >= `startup_drops_high`.',
+    'CRD-WRAP-001': 'critical; high when it is unknown whether sshd uses libwrap.',
+    'CRD-CT-001': 'medium at fill >= `conntrack_fill_warn`, high at fill >= `conntrack_fill_crit`.',
+    'CRD-CT-002': 'high when packets were dropped or the table was full; medium for early_drop/insert_failed '
+                  'only.',
+    'CRD-TCP-001': 'low; high when `net.ipv4.tcp_abort_on_overflow=1` (overflows become resets).',
+    'CRD-FW-003': 'low; medium when conntrack counted INVALID packets.',
+    'CRD-PROBE-007': 'high; the cause is the one the probe classification points to.',
+}
+for _fid, _note in SEVERITY_NOTES.items():
+    for _item in FINDINGS:
+        if _item['id'] == _fid:
+            _item['severity_note'] = _note
+for _item in FINDINGS:
+    if _item['id'].startswith('CRD-REACH-'):
+        _item['severity_note'] = '%s; the cause is refined from the probe classification when a probe ran.' % (
+            _item['severity'])
+del _fid, _note, _item
+
+CATALOGUE = {item['id']: item for item in FINDINGS}
+
+
+def definition(fid):
+    """The catalogue entry for ``fid``; raises KeyError for an unknown id."""
+    return CATALOGUE[fid]
+
+
+def severity_rank(severity):
+    return SEVERITIES.index(severity)

@@ -1,0 +1,1071 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The risk engine: collector facts (and the probe) in, findings out.  Pure: no I/O.
+
+The engine knows risk, nothing about how facts were read (see docs/development.md).  Every
+threshold lives in :data:`DEFAULT_THRESHOLDS`; callers pass overrides only.  Any fact may be
+missing or null: a check that cannot be made yields a coverage finding ("could not check X:
+reason"), never silence and never an exception.
+
+Entry points: :func:`evaluate_host`, :func:`diagnose_host`, :func:`fleet_findings`,
+:func:`apply_fleet_findings`, :func:`classify_unreachable`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import ipaddress
+import re
+from collections import Counter
+
+from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import (
+    AREAS, CATALOGUE, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, severity_rank,
+)
+
+SCHEMA_VERSION = 1
+
+# Default idle timeouts (seconds) of common middleboxes, selected with ``path_idle_preset``.
+IDLE_TIMEOUT_PRESETS = {
+    'aws-nlb': 350,          # Network Load Balancer TCP listener default (configurable 60-6000 s)
+    'aws-nat-gateway': 350,  # fixed; the gateway then answers the next packet with RST
+    'azure-lb': 240,         # Azure Load Balancer default 4 min (configurable 4-30 min)
+    'azure-nat-gateway': 240,  # default 4 min (configurable 4-120 min)
+    'gcp-nat': 1200,         # Cloud NAT tcpEstablishedIdleTimeoutSec default 1200 s
+}
+
+DEFAULT_THRESHOLDS = {
+    # conntrack fill = count / max: warn at 75 % (medium), critical at 90 % (high) - the usual
+    # two-step capacity alert; at 100 % new connections are dropped.
+    'conntrack_fill_warn': 0.75,
+    'conntrack_fill_crit': 0.90,
+    # Log-counted drops past MaxStartups / PerSourcePenalties: >= low, >= medium, >= high.
+    'startup_drops_low': 1,
+    'startup_drops_medium': 10,
+    'startup_drops_high': 100,
+    # NRestarts (systemd) from which a restarting sshd is "high" rather than "medium".
+    'restarts_high': 3,
+    # Connections Ansible opens at once (its default forks is 5; 10 leaves room for async and
+    # delegation).  MaxStartups' start below this -> finding.
+    'expected_concurrency': 10,
+    # LoginGraceTime below this many seconds (0 = unlimited, not flagged) -> finding.
+    'login_grace_min_s': 30,
+    # Interface MTU below this on the route to the controller -> finding.
+    'min_mtu': 1500,
+    # Idle timeout (s) of the network path (NAT, load balancer); None = not checked unless a
+    # preset is chosen.  An explicit path_idle_timeout wins over path_idle_preset.
+    'path_idle_timeout': None,
+    'path_idle_preset': None,
+    'idle_timeout_presets': IDLE_TIMEOUT_PRESETS,
+    # SSH ports assumed when sshd's configuration could not be read.
+    'ssh_ports_default': [22],
+}
+
+THRESHOLD_DOCS = {
+    'conntrack_fill_warn': 'conntrack count/max at or above which CRD-CT-001 is raised (medium).',
+    'conntrack_fill_crit': 'conntrack count/max at or above which CRD-CT-001 is high.',
+    'startup_drops_low': 'MaxStartups/penalty drops in the log at or above which CRD-SSHD-004/005 is low.',
+    'startup_drops_medium': 'Drops at or above which CRD-SSHD-004/005 is medium.',
+    'startup_drops_high': 'Drops at or above which CRD-SSHD-004/005 is high.',
+    'restarts_high': 'systemd NRestarts at or above which CRD-SSHD-003 is high.',
+    'expected_concurrency': 'Connections Ansible opens at once; MaxStartups start below it raises CRD-SSHD-006.',
+    'login_grace_min_s': 'LoginGraceTime (s) below which CRD-SSHD-008 is raised (0 = unlimited, ignored).',
+    'min_mtu': 'Interface MTU below which CRD-MTU-003 is raised for the route to the controller.',
+    'path_idle_timeout': 'Idle timeout (s) of the network path; null = not checked (CRD-IDLE-001).',
+    'path_idle_preset': 'Name of a preset in idle_timeout_presets, used when path_idle_timeout is null.',
+    'idle_timeout_presets': 'Known middlebox idle timeouts (s).',
+    'ssh_ports_default': 'SSH ports assumed when the sshd configuration could not be read.',
+}
+
+PROBE_FAILURE_CAUSES = {
+    'dns_failure': 'configuration',
+    'refused': 'sshd_down',
+    'connect_timeout': 'firewall',
+    'reset_at_connect': 'firewall',
+    'reset_at_banner': 'sshd_rate_limit',
+    'reset_at_banner_delayed': 'tcp_wrappers',
+    'maxstartups': 'sshd_rate_limit',
+    'closed_at_banner': 'sshd_rate_limit',
+    'banner_timeout': 'resource_exhaustion',
+    'kex_hang': 'mtu',
+    'reset_during_kex': 'firewall',
+    'auth_failed': 'configuration',
+    'reset_mid_session': 'firewall',
+    'intermittent_reset': 'firewall',
+}
+
+UNREACHABLE_FINDING = {
+    'refused': 'CRD-REACH-001',
+    'timeout': 'CRD-REACH-002',
+    'reset_banner': 'CRD-REACH-003',
+    'reset_mid_session': 'CRD-REACH-004',
+    'auth': 'CRD-REACH-005',
+    'dns': 'CRD-REACH-006',
+    'other': 'CRD-REACH-007',
+}
+
+SSHD_PROCESS_NAMES = ('sshd', 'sshd-session', 'sshd-auth')
+SSHD_UNITS = ('ssh.service', 'sshd.service', 'ssh.socket', 'sshd.socket')
+
+
+# -- small helpers ----------------------------------------------------------------------
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value):
+    return value if isinstance(value, list) else []
+
+
+def _num(value):
+    """A number from an int/float/numeric string; None for anything else (bool is not a number)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value) if '.' in value else int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _count(value):
+    """Count of a log-derived event kind ({count, last, samples}) or a plain number; None = unknown."""
+    if isinstance(value, dict):
+        return _num(value.get('count'))
+    if isinstance(value, list):
+        return len(value)
+    return _num(value)
+
+
+def _samples(value):
+    return _list(_dict(value).get('samples'))[-5:]
+
+
+_DURATION = re.compile(r'(\d+)\s*([smhdw]?)', re.I)
+_UNIT_S = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
+
+
+def duration_s(value):
+    """sshd time format (``120``, ``2m``, ``1h30m``) in seconds; None when unreadable."""
+    number = _num(value)
+    if number is not None:
+        return number
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    parts = _DURATION.findall(text)
+    if not parts or _DURATION.sub('', text).strip():
+        return None
+    return sum(int(n) * _UNIT_S[u.lower()] for n, u in parts)
+
+
+def _ip(text):
+    try:
+        return ipaddress.ip_address(str(text).strip().strip('[]'))
+    except ValueError:
+        return None
+
+
+def _address_in(address, cidr_list):
+    """True/False whether ``address`` is in any of the comma/space separated CIDRs; None when unknown."""
+    addr = _ip(address)
+    if addr is None:
+        return None
+    if isinstance(cidr_list, str):
+        items = re.split(r'[\s,]+', cidr_list)
+    else:
+        items = [str(i) for i in _list(cidr_list)]
+    for item in items:
+        if not item or item.lower() == 'none':
+            continue
+        try:
+            if addr in ipaddress.ip_network(item, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _status(part):
+    """Status of a fact or sub-part: ok/partial/unknown, or None when it carries none."""
+    status = _dict(part).get('status')
+    return status if status in ('ok', 'partial', 'unknown') else None
+
+
+# -- finding construction ---------------------------------------------------------------
+class _Context:
+    """What one host evaluation accumulates: findings and coverage gaps per area."""
+
+    def __init__(self, facts, probe, thresholds, controller):
+        self.facts = facts
+        self.probe = probe
+        self.t = thresholds
+        self.controller = controller
+        self.findings = {}
+        self.gaps = {}
+
+    def fact(self, key):
+        return _dict(self.facts.get(key))
+
+    def has(self, key):
+        return isinstance(self.facts.get(key), dict)
+
+    def emit(self, fid, evidence, severity=None, summary=None, cause=None):
+        """Record finding ``fid``; the most severe emission of one id wins."""
+        entry = CATALOGUE[fid]
+        finding = {
+            'id': fid,
+            'title': entry['title'],
+            'cause': cause or entry['cause'],
+            'severity': severity or entry['severity'],
+            'evidence': evidence,
+            'explanation': entry['explanation'],
+            'remedy': entry['remedy'],
+            'fix': entry['fix'],
+        }
+        if summary:
+            finding['summary'] = summary
+        old = self.findings.get(fid)
+        if old is None or severity_rank(finding['severity']) > severity_rank(old['severity']):
+            self.findings[fid] = finding
+        return finding
+
+    def gap(self, key, what, reason):
+        """Record that ``what`` (in fact ``key``) could not be checked, and why."""
+        reason = reason or 'no reason given by the collector'
+        item = {'check': what, 'reason': reason}
+        items = self.gaps.setdefault(key, [])
+        if item not in items:
+            items.append(item)
+
+    def supersede(self, fid, old_ids):
+        """Fold the evidence of ``old_ids`` into ``fid`` (a confirmed finding) and drop them."""
+        target = self.findings[fid]
+        for old in old_ids:
+            if old in self.findings and old != fid:
+                target['evidence'].setdefault('supersedes', {})[old] = self.findings.pop(old)['evidence']
+
+
+def _reason_of(part, fallback):
+    return _dict(part).get('reason') or fallback
+
+
+def _subpart_gaps(ctx, key, fact):
+    """Coverage for a collector's own status and its sub-parts' statuses (two levels deep)."""
+    name = AREAS[key][1]
+    status = _status(fact)
+    if status == 'unknown':
+        ctx.gap(key, name, _reason_of(fact, 'the %s collector returned status unknown' % name))
+        return False
+    found_sub = False
+
+    def walk(obj, path, depth):
+        nonlocal found_sub
+        for sub_key, sub in sorted(_dict(obj).items()):
+            if not isinstance(sub, dict):
+                continue
+            sub_status = _status(sub)
+            if sub_status in ('unknown', 'partial'):
+                found_sub = True
+                ctx.gap(key, '%s %s' % (name, '.'.join(path + [sub_key])),
+                        _reason_of(sub, 'status %s' % sub_status))
+            elif depth < 2:
+                walk(sub, path + [sub_key], depth + 1)
+
+    walk(fact, [], 1)
+    if status == 'partial' and not found_sub:
+        ctx.gap(key, name, _reason_of(fact, 'the %s collector returned status partial' % name))
+    return True
+
+
+# -- area checks ------------------------------------------------------------------------
+def _ssh_ports(ctx):
+    values = _dict(_dict(ctx.fact('connreset_sshd').get('config')).get('values'))
+    raw = values.get('port')
+    ports = [int(_num(p)) for p in (raw if isinstance(raw, list) else [raw]) if _num(p) is not None]
+    return ports or [int(p) for p in ctx.t['ssh_ports_default']]
+
+
+def _drops_severity(ctx, count):
+    if count >= ctx.t['startup_drops_high']:
+        return 'high'
+    if count >= ctx.t['startup_drops_medium']:
+        return 'medium'
+    if count >= ctx.t['startup_drops_low']:
+        return 'low'
+    return None
+
+
+def _check_sshd(ctx):
+    key = 'connreset_sshd'
+    if not ctx.has(key):
+        ctx.gap(key, 'sshd', 'the sshd facts were not collected (collector skipped or failed)')
+        return
+    sshd = ctx.fact(key)
+    if not _subpart_gaps(ctx, key, sshd):
+        return
+    service = _dict(sshd.get('service'))
+    config = _dict(sshd.get('config'))
+    values = _dict(config.get('values'))
+    events = _dict(sshd.get('events'))
+
+    running = sshd.get('running')
+    if running is False:
+        ctx.emit('CRD-SSHD-001', {
+            'running': running, 'active_state': service.get('active_state'),
+            'sub_state': service.get('sub_state'), 'result': service.get('result'),
+            'listening': sshd.get('listening')},
+            summary='sshd is not running (state %s)' % (service.get('active_state') or 'unknown'))
+    elif running is None:
+        ctx.gap(key, 'whether sshd is running', _reason_of(service, 'sshd.running is null'))
+
+    if config.get('valid') is False:
+        ctx.emit('CRD-SSHD-002', {'valid': False, 'error': config.get('error')},
+                 summary='sshd -t: %s' % (config.get('error') or 'configuration rejected'))
+    elif config.get('valid') is None:
+        ctx.gap(key, 'the sshd configuration', _reason_of(config, 'sshd.config.valid is null'))
+
+    # Crash loop / restarts.
+    n_restarts = _num(service.get('n_restarts'))
+    crashes = _count(events.get('crashes'))
+    restarts = _count(events.get('restarts'))
+    failed = service.get('active_state') == 'failed'
+    texts = ' '.join(str(s) for s in _samples(events.get('crashes')) + _samples(events.get('restarts')))
+    start_limit = (service.get('result') == 'start-limit-hit'
+                   or 'Start request repeated too quickly' in texts)
+    if failed or start_limit or (n_restarts or 0) > 0 or (crashes or 0) > 0 or (restarts or 0) > 0:
+        high = start_limit or failed or (n_restarts or 0) >= ctx.t['restarts_high']
+        ctx.emit('CRD-SSHD-003', {
+            'active_state': service.get('active_state'), 'result': service.get('result'),
+            'n_restarts': n_restarts, 'exec_main_status': service.get('exec_main_status'),
+            'crashes': crashes, 'restarts': restarts, 'start_limit_hit': start_limit,
+            'samples': (_samples(events.get('crashes')) + _samples(events.get('restarts')))[-5:]},
+            severity='high' if high else 'medium',
+            summary='sshd failed/restarted: NRestarts=%s, crashes=%s, restarts=%s%s' % (
+                n_restarts, crashes, restarts, ', start limit hit' if start_limit else ''))
+    if n_restarts is None and service.get('manager') == 'systemd':
+        ctx.gap(key, 'systemd NRestarts of sshd', _reason_of(service, 'service.n_restarts is null'))
+
+    # Log events: MaxStartups and penalty drops, libwrap refusals.
+    if events and _status(events) != 'unknown':
+        for kind, fid, label in (('maxstartups_drops', 'CRD-SSHD-004', 'past MaxStartups'),
+                                 ('penalties', 'CRD-SSHD-005', 'under PerSourcePenalties')):
+            count = _count(events.get(kind))
+            if count is None:
+                ctx.gap(key, 'sshd log: drops %s' % label, _reason_of(events, 'events.%s is null' % kind))
+                continue
+            severity = _drops_severity(ctx, count)
+            if severity:
+                ctx.emit(fid, {kind: count, 'last': _dict(events.get(kind)).get('last'),
+                               'since': events.get('since'), 'samples': _samples(events.get(kind))},
+                         severity=severity, summary='%d connections dropped %s' % (count, label))
+        refusals = _count(events.get('wrap_refusals'))
+        if refusals:
+            ctx.emit('CRD-WRAP-004', {'wrap_refusals': refusals, 'since': events.get('since'),
+                                      'samples': _samples(events.get('wrap_refusals'))},
+                     summary='libwrap refused %d connections to sshd' % refusals)
+    elif not events:
+        ctx.gap(key, 'sshd log events', 'sshd.events missing')
+
+    # Configuration checks.
+    if config.get('valid') is not False and values:
+        _check_sshd_values(ctx, key, sshd, values)
+    elif not values and config.get('valid') is not False:
+        ctx.gap(key, 'sshd settings (sshd -T)', _reason_of(config, 'sshd.config.values missing'))
+
+
+def _check_sshd_values(ctx, key, sshd, values):
+    maxstartups = _dict(values.get('maxstartups'))
+    start = _num(maxstartups.get('start'))
+    if start is None:
+        ctx.gap(key, 'MaxStartups', 'config.values.maxstartups.start is null')
+    elif start < ctx.t['expected_concurrency']:
+        ctx.emit('CRD-SSHD-006', {'maxstartups': maxstartups,
+                                  'expected_concurrency': ctx.t['expected_concurrency']},
+                 summary='MaxStartups starts dropping at %d unauthenticated connections (< %d)' % (
+                     start, ctx.t['expected_concurrency']))
+
+    penalties = values.get('persourcepenalties')
+    if penalties is not None and str(penalties).strip().lower() not in ('no', ''):
+        exempt = values.get('persourcepenaltyexemptlist')
+        exempt_text = '' if exempt is None else (
+            ','.join(str(e) for e in exempt) if isinstance(exempt, list) else str(exempt))
+        empty = exempt_text.strip().lower() in ('', 'none')
+        covered = None if empty else _address_in(ctx.controller, exempt_text)
+        if empty or covered is False:
+            ctx.emit('CRD-SSHD-007', {'persourcepenalties': penalties,
+                                      'persourcepenaltyexemptlist': exempt,
+                                      'controller': ctx.controller, 'version': sshd.get('version')},
+                     summary='PerSourcePenalties on; exempt list %s the controller' % (
+                         'is empty, so it does not cover' if empty else 'does not cover'))
+        elif covered is None:
+            ctx.gap(key, 'PerSourcePenaltyExemptList vs the controller',
+                    'controller address unknown: pass `controller` to diagnose_host')
+
+    grace = duration_s(values.get('logingracetime'))
+    if grace is None:
+        if values.get('logingracetime') is not None:
+            ctx.gap(key, 'LoginGraceTime', 'unreadable value %r' % values.get('logingracetime'))
+    elif 0 < grace < ctx.t['login_grace_min_s']:
+        ctx.emit('CRD-SSHD-008', {'logingracetime': values.get('logingracetime'), 'seconds': grace,
+                                  'minimum': ctx.t['login_grace_min_s']},
+                 summary='LoginGraceTime is %ss' % grace)
+
+
+def _is_sshd_kill(kill):
+    kill = _dict(kill)
+    process = str(kill.get('process') or '')
+    unit = str(kill.get('unit') or '')
+    cgroup = str(kill.get('cgroup') or '')
+    return (process in SSHD_PROCESS_NAMES or unit in SSHD_UNITS
+            or any('/%s' % u in cgroup for u in ('ssh.service', 'sshd.service')))
+
+
+def _check_oom(ctx):
+    key = 'connreset_oom'
+    if not ctx.has(key):
+        ctx.gap(key, 'OOM kills', 'the OOM facts were not collected (collector skipped or failed)')
+        return
+    oom = ctx.fact(key)
+    if not _subpart_gaps(ctx, key, oom):
+        return
+    kills = oom.get('kills')
+    watched = _list(oom.get('watched_killed'))
+    log = _dict(oom.get('log'))
+    if kills is None and not watched:
+        vmstat = _num(oom.get('vmstat_oom_kill'))
+        ctx.gap(key, 'OOM kills in the kernel log', _reason_of(log, 'oom.kills is null'))
+        if vmstat:
+            ctx.emit('CRD-OOM-002', {'vmstat_oom_kill': vmstat, 'log': log},
+                     summary='the kernel counted %d OOM kills since boot; the log that names them '
+                             'could not be read' % vmstat)
+        return
+    kills = _list(kills)
+    sshd_kills = [k for k in kills if _is_sshd_kill(k)]
+    other = [k for k in kills if not _is_sshd_kill(k)]
+    if sshd_kills or watched:
+        ctx.emit('CRD-OOM-001', {'kills': (sshd_kills or [])[-5:], 'watched_killed': watched,
+                                 'since': log.get('since'), 'memory': oom.get('memory')},
+                 summary='%d OOM kill(s) of sshd' % max(len(sshd_kills), len(watched)))
+    if other:
+        names = Counter(str(_dict(k).get('process')) for k in other)
+        ctx.emit('CRD-OOM-002', {'kills': other[-5:], 'count': len(other), 'processes': dict(names),
+                                 'since': log.get('since'), 'memory': oom.get('memory')},
+                 summary='%d OOM kill(s): %s' % (len(other), ', '.join(sorted(names))))
+
+
+def _check_wrappers(ctx):
+    key = 'connreset_tcp_wrappers'
+    if not ctx.has(key):
+        ctx.gap(key, 'TCP wrappers', 'the TCP wrappers facts were not collected (collector skipped or failed)')
+        return
+    wrap = ctx.fact(key)
+    if not _subpart_gaps(ctx, key, wrap):
+        return
+    in_use = wrap.get('libwrap_in_use')
+    if in_use is None:
+        in_use = _dict(ctx.fact('connreset_sshd')).get('libwrap')
+    errors = _list(wrap.get('errors'))
+    if errors:
+        ctx.emit('CRD-WRAP-003', {'errors': [
+            {'file': _dict(e).get('file'), 'line': _dict(e).get('line'), 'text': _dict(e).get('text'),
+             'reason': _dict(e).get('reason')} for e in errors[:20]]},
+            summary=', '.join('%s:%s' % (_dict(e).get('file'), _dict(e).get('line')) for e in errors[:5]))
+    if in_use is False:
+        return
+    verdicts = [_dict(v) for v in _list(wrap.get('verdicts'))]
+    sshd_verdicts = [v for v in verdicts if str(v.get('daemon') or 'sshd') in ('sshd', 'ALL')] or verdicts
+    denied = [v for v in sshd_verdicts if v.get('access') == 'denied']
+    unknown = [v for v in sshd_verdicts if v.get('access') == 'unknown']
+    if in_use is None and (denied or unknown):
+        ctx.gap(key, 'whether sshd uses libwrap', _reason_of(wrap, 'libwrap_in_use is null'))
+    if denied:
+        ctx.emit('CRD-WRAP-001', {'verdicts': denied, 'libwrap_in_use': in_use},
+                 severity='critical' if in_use else 'high',
+                 summary='%s denies %s' % ('%s:%s' % (denied[0].get('file'), denied[0].get('line')),
+                                           ', '.join(str(v.get('client')) for v in denied)))
+    if unknown:
+        ctx.emit('CRD-WRAP-002', {'verdicts': unknown, 'libwrap_in_use': in_use},
+                 summary='verdict for %s depends on name resolution' % ', '.join(
+                     str(v.get('client')) for v in unknown))
+    if not verdicts and in_use:
+        ctx.gap(key, 'TCP wrappers verdict for the controller',
+                'no verdicts: the controller address was not known to the collector')
+
+
+def _path_mismatch(target, interfaces):
+    """(dev_mtu, path_mtu) when the target's path MTU is below its device MTU, else None."""
+    target = _dict(target)
+    probe = _dict(target.get('probe'))
+    path = _num(probe.get('path_mtu')) or _num(target.get('mtu'))
+    dev_mtu = _num(_dict(interfaces.get(str(target.get('dev')))).get('mtu'))
+    if path and dev_mtu and path < dev_mtu:
+        return dev_mtu, path
+    return None
+
+
+def _check_mtu(ctx):
+    key = 'connreset_mtu'
+    if not ctx.has(key):
+        ctx.gap(key, 'MTU', 'the MTU facts were not collected (collector skipped or failed)')
+        return
+    mtu = ctx.fact(key)
+    if not _subpart_gaps(ctx, key, mtu):
+        return
+    interfaces = {str(_dict(i).get('name')): _dict(i) for i in _list(mtu.get('interfaces'))}
+    targets = [_dict(t) for t in _list(mtu.get('targets'))]
+    probing = _num(mtu.get('tcp_mtu_probing'))
+    for target in targets:
+        probe = _dict(target.get('probe'))
+        if probe.get('blackhole') is True:
+            ctx.emit('CRD-MTU-001', {'target': target.get('target'), 'dev': target.get('dev'),
+                                     'probe': probe, 'tcp_mtu_probing': probing},
+                     summary='large packets to %s are lost (path MTU %s)' % (
+                         target.get('target'), probe.get('path_mtu')))
+        elif probe.get('blackhole') is None and _status(probe) in ('unknown', 'partial'):
+            ctx.gap(key, 'path MTU to %s' % target.get('target'), _reason_of(probe, 'probe status unknown'))
+        mismatch = _path_mismatch(target, interfaces)
+        if mismatch and probing == 0:
+            ctx.emit('CRD-MTU-002', {'target': target.get('target'), 'dev': target.get('dev'),
+                                     'dev_mtu': mismatch[0], 'path_mtu': mismatch[1], 'tcp_mtu_probing': 0},
+                     summary='path MTU %s < %s on %s and tcp_mtu_probing=0' % (
+                         mismatch[1], mismatch[0], target.get('dev')))
+        elif mismatch and probing is None:
+            ctx.gap(key, 'net.ipv4.tcp_mtu_probing', 'tcp_mtu_probing is null')
+        dev = interfaces.get(str(target.get('dev')))
+        dev_mtu = _num(_dict(dev).get('mtu'))
+        if dev_mtu is not None and dev_mtu < ctx.t['min_mtu'] and target.get('dev') != 'lo':
+            ctx.emit('CRD-MTU-003', {'target': target.get('target'), 'dev': target.get('dev'),
+                                     'mtu': dev_mtu, 'kind': _dict(dev).get('kind')},
+                     summary='%s has MTU %s' % (target.get('dev'), dev_mtu))
+    if not targets:
+        ctx.gap(key, 'route and path MTU to the controller',
+                _reason_of(mtu, 'no targets: the controller address was not known to the collector'))
+
+
+def _table_full_count(value):
+    if isinstance(value, (dict, list)):
+        return _count(value)
+    return _num(value)
+
+
+def _check_conntrack(ctx):
+    key = 'connreset_conntrack'
+    if not ctx.has(key):
+        ctx.gap(key, 'conntrack', 'the conntrack facts were not collected (collector skipped or failed)')
+        return
+    ct = ctx.fact(key)
+    if not _subpart_gaps(ctx, key, ct):
+        return
+    if ct.get('loaded') is False:
+        return
+    count, limit = _num(ct.get('count')), _num(ct.get('max'))
+    fill = _num(ct.get('fill'))
+    if fill is None and count is not None and limit:
+        fill = float(count) / limit
+    if fill is None:
+        ctx.gap(key, 'conntrack table fill', _reason_of(ct, 'count/max not readable'))
+    elif fill >= ctx.t['conntrack_fill_warn']:
+        ctx.emit('CRD-CT-001', {'count': count, 'max': limit, 'fill': round(fill, 4),
+                                'buckets': ct.get('buckets'), 'shared_netns': ct.get('shared_netns')},
+                 severity='high' if fill >= ctx.t['conntrack_fill_crit'] else 'medium',
+                 summary='conntrack table %d%% full (%s/%s)' % (round(fill * 100), count, limit))
+    stats = _dict(ct.get('stats'))
+    full = _table_full_count(ct.get('table_full_events'))
+    drops = {k: _num(stats.get(k)) for k in ('drop', 'early_drop', 'insert_failed')}
+    bad = {k: v for k, v in drops.items() if v}
+    if bad or full:
+        severity = 'high' if (full or drops.get('drop')) else 'medium'
+        ctx.emit('CRD-CT-002', {'stats': bad, 'table_full_events': full,
+                                'samples': _samples(ct.get('table_full_events'))},
+                 severity=severity,
+                 summary='conntrack %s' % ', '.join(
+                     ['%s=%s' % kv for kv in sorted(bad.items())]
+                     + (['%s "table full" log lines' % full] if full else [])))
+    if not stats:
+        ctx.gap(key, 'conntrack drop statistics', _reason_of(ct, 'conntrack.stats missing'))
+
+
+def _check_tcp(ctx):
+    key = 'connreset_tcp'
+    if not ctx.has(key):
+        ctx.gap(key, 'kernel TCP counters', 'the TCP facts were not collected (collector skipped or failed)')
+        return
+    tcp = ctx.fact(key)
+    if not _subpart_gaps(ctx, key, tcp):
+        return
+    counters = _dict(tcp.get('counters'))
+    sysctls = _dict(tcp.get('sysctls'))
+    abort = _num(sysctls.get('tcp_abort_on_overflow'))
+    overflows, listen_drops = _num(counters.get('ListenOverflows')), _num(counters.get('ListenDrops'))
+    if overflows is None and listen_drops is None:
+        ctx.gap(key, 'ListenOverflows/ListenDrops', _reason_of(tcp, 'counters missing'))
+    elif (overflows or 0) > 0 or (listen_drops or 0) > 0:
+        ctx.emit('CRD-TCP-001', {'ListenOverflows': overflows, 'ListenDrops': listen_drops,
+                                 'tcp_abort_on_overflow': abort, 'uptime_s': tcp.get('uptime_s'),
+                                 'rates': _dict(tcp.get('rates')).get('ListenOverflows')},
+                 severity='high' if abort == 1 else 'low',
+                 summary='%s accept-queue overflows since boot (tcp_abort_on_overflow=%s)' % (
+                     overflows if overflows is not None else listen_drops, abort))
+    ports = _ssh_ports(ctx)
+    for listener in _list(tcp.get('listeners')):
+        listener = _dict(listener)
+        recv_q, backlog = _num(listener.get('recv_q')), _num(listener.get('backlog'))
+        if _num(listener.get('port')) in ports and recv_q is not None and backlog and recv_q >= backlog:
+            ctx.emit('CRD-TCP-002', {'listener': listener},
+                     summary='%s:%s accept queue %s/%s' % (listener.get('address'), listener.get('port'),
+                                                           recv_q, backlog))
+
+
+def path_idle_timeout(thresholds):
+    """The idle timeout (s) to check against, and where it came from; (None, None) when unset."""
+    explicit = _num(thresholds.get('path_idle_timeout'))
+    if explicit:
+        return explicit, 'path_idle_timeout'
+    preset = thresholds.get('path_idle_preset')
+    if preset:
+        presets = _dict(thresholds.get('idle_timeout_presets'))
+        if preset not in presets:
+            raise ValueError('unknown path_idle_preset %r: choose one of %s' % (preset, ', '.join(sorted(presets))))
+        return presets[preset], 'preset %s' % preset
+    return None, None
+
+
+def _check_idle(ctx):
+    idle, origin = path_idle_timeout(ctx.t)
+    if idle is None:
+        return
+    values = _dict(_dict(ctx.fact('connreset_sshd').get('config')).get('values'))
+    sysctls = _dict(ctx.fact('connreset_tcp').get('sysctls'))
+    interval = duration_s(values.get('clientaliveinterval'))
+    count_max = _num(values.get('clientalivecountmax'))
+    tcp_keepalive = str(values.get('tcpkeepalive') or 'yes').lower() != 'no'
+    ka_time = _num(sysctls.get('tcp_keepalive_time'))
+    if interval is None and ka_time is None:
+        ctx.gap('connreset_sshd', 'keepalives against the path idle timeout',
+                'neither ClientAliveInterval nor tcp_keepalive_time could be read')
+        return
+    client_alive_ok = interval is not None and 0 < interval < idle
+    kernel_ok = tcp_keepalive and ka_time is not None and ka_time < idle
+    if client_alive_ok or kernel_ok:
+        return
+    if interval is None or (tcp_keepalive and ka_time is None):
+        ctx.gap('connreset_sshd', 'keepalives against the path idle timeout',
+                'ClientAliveInterval or tcp_keepalive_time unknown')
+        return
+    ctx.emit('CRD-IDLE-001', {
+        'path_idle_timeout': idle, 'source': origin, 'clientaliveinterval': interval,
+        'clientalivecountmax': count_max,
+        'clientalive_gives_up_after_s': interval * count_max if interval and count_max else None,
+        'tcpkeepalive': values.get('tcpkeepalive'), 'tcp_keepalive_time': ka_time,
+        'tcp_keepalive_intvl': sysctls.get('tcp_keepalive_intvl')},
+        summary='idle sessions die after %ss (%s): ClientAliveInterval=%s, tcp_keepalive_time=%s%s' % (
+            idle, origin, interval if interval else '0 (off)', ka_time,
+            '' if tcp_keepalive else ' (TCPKeepAlive no)'))
+
+
+_INVALID_RULE = re.compile(r'(ct\s+state\s+invalid|ctstate\s+INVALID|--state\s+INVALID|state\s+INVALID)', re.I)
+_RESET_RULE = re.compile(r'tcp[- ]reset', re.I)
+_LIMIT_RULE = re.compile(r'(ct\s+count|connlimit|hashlimit|limit\s+rate|-m\s+limit|--limit\b)', re.I)
+
+
+def _rule_ports(rule):
+    ports = rule.get('target_ports')
+    if ports is None:
+        return None
+    if not isinstance(ports, list):
+        ports = [ports]
+    out = set()
+    for port in ports:
+        text = str(port)
+        if re.match(r'^\d+[-:]\d+$', text):
+            low, high = (int(x) for x in re.split(r'[-:]', text))
+            out.update(range(low, min(high, 65535) + 1))
+        elif text.isdigit():
+            out.add(int(text))
+    return out
+
+
+def _is_reset(rule):
+    action = str(rule.get('action') or '').lower()
+    return 'reset' in action or bool(_RESET_RULE.search(str(rule.get('rule') or '')))
+
+
+def _is_drop(rule):
+    action = str(rule.get('action') or '').lower()
+    return action.startswith(('drop', 'reject')) or bool(
+        re.search(r'\b(drop|reject)\b', str(rule.get('rule') or ''), re.I))
+
+
+def _check_firewall(ctx):
+    key = 'connreset_firewall'
+    if not ctx.has(key):
+        ctx.gap(key, 'firewall', 'the firewall facts were not collected (collector skipped or failed)')
+        return
+    fw = ctx.fact(key)
+    if not _subpart_gaps(ctx, key, fw):
+        return
+    ports = set(_ssh_ports(ctx))
+    rules = [_dict(r) for r in _list(fw.get('rules'))]
+    if fw.get('rules') is None:
+        ctx.gap(key, 'firewall rules', _reason_of(fw, 'firewall.rules is null'))
+    matched = {'CRD-FW-001': [], 'CRD-FW-002': [], 'CRD-FW-003': [], 'CRD-FW-005': []}
+    for rule in rules:
+        rule_ports = _rule_ports(rule)
+        on_ssh = bool(rule_ports and rule_ports & ports)
+        text = str(rule.get('rule') or '')
+        where = {k: rule.get(k) for k in ('backend', 'family', 'table', 'chain', 'rule', 'action',
+                                          'target_ports', 'established_only')}
+        if on_ssh and _LIMIT_RULE.search(text) and _is_drop(rule):
+            matched['CRD-FW-005'].append(where)  # only connections over the limit are hit
+        elif on_ssh and _is_reset(rule):
+            matched['CRD-FW-002' if rule.get('established_only') else 'CRD-FW-001'].append(where)
+        if _INVALID_RULE.search(text) and _is_drop(rule) and (rule_ports is None or rule_ports & ports):
+            matched['CRD-FW-003'].append(where)
+    invalid = _num(_dict(ctx.fact('connreset_conntrack').get('stats')).get('invalid'))
+    for fid, hits in matched.items():
+        if not hits:
+            continue
+        evidence = {'rules': hits, 'ssh_ports': sorted(ports)}
+        severity = None
+        if fid == 'CRD-FW-003':
+            evidence['conntrack_invalid'] = invalid
+            severity = 'medium' if invalid else 'low'
+        ctx.emit(fid, evidence, severity=severity, summary='; '.join(
+            '%s %s/%s: %s' % (h.get('backend'), h.get('table'), h.get('chain'), h.get('rule')) for h in hits[:3]))
+    blocked = _list(fw.get('blocked'))
+    if blocked:
+        ctx.emit('CRD-FW-004', {'blocked': blocked},
+                 summary='%s banned by %s' % (', '.join(str(_dict(b).get('client')) for b in blocked),
+                                              ', '.join(sorted({str(_dict(b).get('by')) for b in blocked}))))
+    elif fw.get('blocked') is None:
+        ctx.gap(key, 'bans of the controller', _reason_of(fw, 'firewall.blocked is null'))
+
+
+# -- probe correlation ------------------------------------------------------------------
+def _probe_summary(probe):
+    summary = _dict(_dict(probe).get('summary'))
+    return summary.get('classification'), summary
+
+
+def _probe_evidence(probe, summary):
+    attempts = _list(_dict(probe).get('attempts'))
+    return {'classification': summary.get('classification'), 'phase': summary.get('phase'),
+            'outcome': summary.get('outcome'), 'intermittent': summary.get('intermittent'),
+            'counts': summary.get('counts'), 'detail': summary.get('detail'),
+            'attempts': [{k: _dict(a).get(k) for k in ('attempt', 'phase', 'outcome', 'error', 'elapsed_s')}
+                         for a in attempts[-5:]]}
+
+
+def _correlate_probe(ctx, reachable):
+    classification, summary = _probe_summary(ctx.probe)
+    if not classification or classification == 'ok':
+        return
+    pev = _probe_evidence(ctx.probe, summary)
+    found = ctx.findings
+    sshd = ctx.fact('connreset_sshd')
+    confirmed = None
+    if classification == 'reset_at_banner_delayed' and 'CRD-WRAP-001' in found:
+        confirmed = ('CRD-PROBE-001', ['CRD-WRAP-001', 'CRD-WRAP-004'],
+                     {'wrappers': found['CRD-WRAP-001']['evidence']})
+    elif classification == 'kex_hang' and any(f in found for f in ('CRD-MTU-001', 'CRD-MTU-002', 'CRD-MTU-003',
+                                                                    'CRD-MTU-004')):
+        confirmed = ('CRD-PROBE-002', ['CRD-MTU-001', 'CRD-MTU-002', 'CRD-MTU-003', 'CRD-MTU-004'], {})
+    elif classification == 'maxstartups' and 'CRD-SSHD-004' in found:
+        confirmed = ('CRD-PROBE-003', ['CRD-SSHD-004', 'CRD-SSHD-006'], {})
+    elif classification == 'refused' and sshd.get('running') is False:
+        confirmed = ('CRD-PROBE-004', ['CRD-SSHD-001'], {})
+    elif classification == 'refused' and sshd.get('running') is True and 'CRD-FW-001' in found:
+        confirmed = ('CRD-PROBE-005', ['CRD-FW-001'], {})
+    elif classification == 'connect_timeout' and any(f in found for f in ('CRD-CT-001', 'CRD-CT-002', 'CRD-FW-005')):
+        confirmed = ('CRD-PROBE-006', ['CRD-CT-001', 'CRD-CT-002', 'CRD-FW-005'], {})
+    if confirmed:
+        fid, old, extra = confirmed
+        evidence = {'probe': pev}
+        evidence.update(extra)
+        ctx.emit(fid, evidence, summary='probe: %s; %s' % (
+            classification, '; '.join(found[o].get('summary', o) for o in old if o in found)))
+        ctx.supersede(fid, old)
+        return
+    if not reachable:
+        return  # the CRD-REACH finding carries the probe as its evidence
+    # Nothing in the facts explains the probe's failure: the probe is the evidence.
+    ctx.emit('CRD-PROBE-007', {'probe': pev, 'facts_available': bool(ctx.facts)},
+             cause=PROBE_FAILURE_CAUSES.get(classification, 'coverage'),
+             summary='probe: %s at %s (%s)' % (classification, summary.get('phase'),
+                                               summary.get('detail') or summary.get('outcome')))
+
+
+# -- unreachable hosts ------------------------------------------------------------------
+_UNREACHABLE_RULES = [
+    ('dns', re.compile(r'Could not resolve hostname|Name or service not known|Temporary failure in name '
+                       r'resolution|nodename nor servname|No address associated with hostname', re.I)),
+    ('auth', re.compile(r'Permission denied \(|Too many authentication failures|Authentication failed|'
+                        r'Host key verification failed|Invalid/incorrect password|'
+                        r'no matching (host key type|key exchange method)', re.I)),
+    ('reset_banner', re.compile(r'(kex|ssh)_exchange_identification|Error reading SSH protocol banner|'
+                                r'connect to host \S+ port \d+: Connection reset by peer', re.I)),
+    ('refused', re.compile(r'Connection refused|Unable to connect to port', re.I)),
+    ('timeout', re.compile(r'timed out|Operation timed out|No route to host|Network is unreachable|'
+                           r'No existing session|Timeout', re.I)),
+    ('reset_mid_session', re.compile(r'Connection reset by|Broken pipe|Socket exception: Connection reset|'
+                                     r'Connection reset by peer|Shared connection to \S+ closed', re.I)),
+]
+
+UNREACHABLE_HINTS = {
+    'refused': 'nothing accepted the connection: sshd down/not listening, or a tcp-reset firewall rule',
+    'timeout': 'SYNs or the banner never arrived: DROP rule, ban, full conntrack table, host down; '
+               '"during banner exchange" with ConnectTimeout <= 5 is typical of TCP wrappers',
+    'reset_banner': 'closed before the banner: TCP wrappers (~5 s), MaxStartups/PerSourcePenalties (instant)',
+    'reset_mid_session': 'reset after the session was up: reset rule, middlebox idle timeout, OOM kill, restart',
+    'auth': 'authentication failed: not a reset, but failures earn bans and penalties',
+    'dns': 'the controller could not resolve the name',
+    'other': 'no recognisable reason; with LogLevel=ERROR ssh hides resets: re-run with -vvvv or '
+             'without LogLevel=ERROR, and run the probe',
+}
+
+
+def classify_unreachable(msg):
+    """Class of Ansible's UNREACHABLE message: refused, timeout, reset_banner, reset_mid_session,
+    auth, dns or other."""
+    text = str(msg or '')
+    for name, pattern in _UNREACHABLE_RULES:
+        if pattern.search(text):
+            return name
+    return 'other'
+
+
+def _unreachable_finding(ctx, unreachable):
+    msg = _dict(unreachable).get('msg') if isinstance(unreachable, dict) else unreachable
+    classification = classify_unreachable(msg)
+    evidence = {'msg': msg, 'classification': classification, 'hint': UNREACHABLE_HINTS[classification]}
+    probe_class, summary = _probe_summary(ctx.probe)
+    cause = None
+    if probe_class:
+        evidence['probe'] = _probe_evidence(ctx.probe, summary)
+        cause = PROBE_FAILURE_CAUSES.get(probe_class)
+    first = (str(msg or '').strip().splitlines() or [''])[-1][:200]
+    ctx.emit(UNREACHABLE_FINDING[classification], evidence, cause=cause,
+             summary='UNREACHABLE (%s)%s: %s' % (
+                 classification, '; probe: %s' % probe_class if probe_class else '', first))
+    return classification
+
+
+# -- public API -------------------------------------------------------------------------
+def merge_thresholds(overrides=None):
+    """DEFAULT_THRESHOLDS updated with ``overrides``; raises ValueError on an unknown name or bad value."""
+    merged = copy.deepcopy(DEFAULT_THRESHOLDS)
+    for name, value in _dict(overrides).items():
+        if name not in DEFAULT_THRESHOLDS:
+            raise ValueError('unknown threshold %r: known thresholds are %s' % (
+                name, ', '.join(sorted(DEFAULT_THRESHOLDS))))
+        default = DEFAULT_THRESHOLDS[name]
+        if name == 'idle_timeout_presets':
+            if not isinstance(value, dict) or any(_num(v) is None for v in value.values()):
+                raise ValueError('idle_timeout_presets must map preset names to seconds')
+            merged[name].update(value)
+            continue
+        if name == 'ssh_ports_default':
+            if not isinstance(value, list) or any(_num(v) is None for v in value):
+                raise ValueError('ssh_ports_default must be a list of port numbers')
+        elif name == 'path_idle_preset':
+            if value is not None and not isinstance(value, str):
+                raise ValueError('path_idle_preset must be a preset name or null')
+        elif value is None and default is None:
+            pass
+        elif _num(value) is None:
+            raise ValueError('threshold %s must be a number, got %r' % (name, value))
+        else:
+            value = _num(value)
+        merged[name] = value
+    path_idle_timeout(merged)  # validates the preset name
+    return merged
+
+
+def score(findings):
+    """Capped sum of severity weights (see _catalogue.SEVERITY_WEIGHTS)."""
+    return min(SCORE_CAP, sum(SEVERITY_WEIGHTS[f['severity']] for f in findings))
+
+
+def level(findings):
+    """Highest severity present; 'ok' when nothing is above info."""
+    worst = max((severity_rank(f['severity']) for f in findings), default=0)
+    return SEVERITIES[worst] if worst > 0 else 'ok'
+
+
+def sort_findings(findings):
+    return sorted(findings, key=lambda f: (-severity_rank(f['severity']), f['id']))
+
+
+def _coverage_findings(ctx):
+    for key, items in ctx.gaps.items():
+        area, name = AREAS[key]
+        ctx.emit('CRD-COV-%s' % area, {'unchecked': items},
+                 summary='; '.join('could not check %s: %s' % (i['check'], i['reason']) for i in items))
+
+
+def evaluate_host(facts, probe=None, unreachable=None, thresholds=None, controller=None):
+    """Findings, score and level of one host.
+
+    ``facts``: dict with any subset of the collector keys (connreset_sshd, ...), values may be
+    None; ``probe``: the ssh_probe result or None; ``unreachable``: None or {msg} (Ansible's
+    UNREACHABLE message); ``thresholds``: overrides of DEFAULT_THRESHOLDS; ``controller``: the
+    controller's address as the host sees it (for exempt lists).
+    """
+    t = merge_thresholds(thresholds)
+    facts = _dict(facts)
+    ctx = _Context(facts, _dict(probe), t, controller or _controller_from_facts(facts))
+    reachable = not unreachable
+    if unreachable:
+        _unreachable_finding(ctx, unreachable)
+    if reachable or any(isinstance(facts.get(k), dict) for k in AREAS):
+        for check in (_check_sshd, _check_oom, _check_wrappers, _check_mtu, _check_conntrack,
+                      _check_tcp, _check_firewall, _check_idle):
+            check(ctx)
+        _coverage_findings(ctx)
+    _correlate_probe(ctx, reachable)
+    findings = sort_findings(ctx.findings.values())
+    return {'findings': findings, 'score': score(findings), 'level': level(findings)}
+
+
+def _controller_from_facts(facts):
+    for key in ('connreset_sshd', 'connreset_tcp_wrappers', 'connreset_firewall', 'connreset_mtu'):
+        value = _dict(facts.get(key)).get('controller')
+        if isinstance(value, str) and _ip(value):
+            return value
+    return None
+
+
+def diagnose_host(data):
+    """The per-host document the report consumes (schema_version 1)."""
+    data = _dict(data)
+    facts = _dict(data.get('facts'))
+    unreachable = data.get('unreachable') or None
+    if isinstance(unreachable, str):
+        unreachable = {'msg': unreachable}
+    result = evaluate_host(facts, probe=data.get('probe'), unreachable=unreachable,
+                           thresholds=data.get('thresholds'), controller=data.get('controller'))
+    return {
+        'schema_version': SCHEMA_VERSION,
+        'host': data.get('host'),
+        'generated_at': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'reachable': not unreachable,
+        'unreachable': None if not unreachable else {
+            'msg': _dict(unreachable).get('msg'),
+            'classification': classify_unreachable(_dict(unreachable).get('msg'))},
+        'facts': facts,
+        'probe': data.get('probe'),
+        'findings': result['findings'],
+        'score': result['score'],
+        'level': result['level'],
+    }
+
+
+_SKIP_NETS = [ipaddress.ip_network(n) for n in ('127.0.0.0/8', '169.254.0.0/16', '::1/128', 'fe80::/10')]
+
+
+def _host_networks(doc):
+    """{network: [(interface, mtu)]} of one host doc, without loopback and link-local networks."""
+    out = {}
+    mtu = _dict(_dict(_dict(doc).get('facts')).get('connreset_mtu'))
+    for iface in _list(mtu.get('interfaces')):
+        iface = _dict(iface)
+        value = _num(iface.get('mtu'))
+        if value is None or iface.get('name') == 'lo':
+            continue
+        for addr in _list(iface.get('addresses')):
+            network = _dict(addr).get('network')
+            try:
+                net = ipaddress.ip_network(str(network), strict=False)
+            except ValueError:
+                continue
+            if any(net.version == s.version and net.subnet_of(s) for s in _SKIP_NETS):
+                continue
+            out.setdefault(str(net), []).append((iface.get('name'), value))
+    return out
+
+
+def fleet_findings(host_docs):
+    """Findings that need several hosts: MTU differing from the subnet's majority (CRD-MTU-004).
+
+    ``host_docs``: list of diagnose_host docs, or {host: doc}.  Returns {host: [findings]}.
+    """
+    docs = list(host_docs.values()) if isinstance(host_docs, dict) else _list(host_docs)
+    subnets = {}
+    for doc in docs:
+        host = _dict(doc).get('host')
+        for network, entries in _host_networks(doc).items():
+            for iface, mtu in entries:
+                subnets.setdefault(network, []).append({'host': host, 'interface': iface, 'mtu': mtu})
+    result = {}
+    for network, members in sorted(subnets.items()):
+        if len({m['host'] for m in members}) < 2:
+            continue
+        counts = Counter(m['mtu'] for m in members).most_common()
+        if len(counts) < 2:
+            continue
+        tie = counts[0][1] == counts[1][1]
+        majority = None if tie else counts[0][0]
+        for member in members:
+            if majority is not None and member['mtu'] == majority:
+                continue
+            entry = CATALOGUE['CRD-MTU-004']
+            finding = {
+                'id': 'CRD-MTU-004', 'title': entry['title'], 'cause': entry['cause'],
+                'severity': entry['severity'],
+                'evidence': {'network': network, 'interface': member['interface'], 'mtu': member['mtu'],
+                             'majority_mtu': majority,
+                             'hosts': sorted(({'host': m['host'], 'interface': m['interface'], 'mtu': m['mtu']}
+                                              for m in members), key=lambda m: str(m['host']))},
+                'explanation': entry['explanation'], 'remedy': entry['remedy'], 'fix': entry['fix'],
+                'summary': '%s on %s: MTU %s, subnet majority %s' % (
+                    member['interface'], network, member['mtu'],
+                    majority if majority is not None else 'none (tie)'),
+            }
+            existing = result.setdefault(member['host'], [])
+            if not any(f['evidence']['network'] == network for f in existing):
+                existing.append(finding)
+    return result
+
+
+def apply_fleet_findings(host_docs):
+    """Add fleet findings to each doc (in place) and recompute score/level; returns the docs.
+
+    A host whose probe hung in key exchange and whose MTU differs from its subnet gets the
+    confirmed CRD-PROBE-002 instead.
+    """
+    docs = list(host_docs.values()) if isinstance(host_docs, dict) else _list(host_docs)
+    extra = fleet_findings(docs)
+    for doc in docs:
+        added = extra.get(doc.get('host'))
+        if not added:
+            continue
+        findings = [f for f in _list(doc.get('findings')) if f.get('id') != 'CRD-MTU-004']
+        classification, summary = _probe_summary(doc.get('probe'))
+        if classification == 'kex_hang':
+            confirmed = [f for f in findings if f.get('id') == 'CRD-PROBE-002']
+            entry = CATALOGUE['CRD-PROBE-002']
+            if confirmed:
+                confirmed[0]['evidence'].setdefault('supersedes', {})['CRD-MTU-004'] = [f['evidence'] for f in added]
+            else:
+                findings = [f for f in findings if not (f.get('id') == 'CRD-PROBE-007'
+                                                        and f['evidence'].get('probe', {}).get('classification')
+                                                        == 'kex_hang')]
+                findings.append({
+                    'id': 'CRD-PROBE-002', 'title': entry['title'], 'cause': entry['cause'],
+                    'severity': entry['severity'],
+                    'evidence': {'probe': _probe_evidence(doc.get('probe'), summary),
+                                 'supersedes': {'CRD-MTU-004': [f['evidence'] for f in added]}},
+                    'explanation': entry['explanation'], 'remedy': entry['remedy'], 'fix': entry['fix'],
+                    'summary': 'probe: kex_hang; %s' % '; '.join(f['summary'] for f in added)})
+        else:
+            findings.extend(added)
+        doc['findings'] = sort_findings(findings)
+        doc['score'] = score(doc['findings'])
+        doc['level'] = level(doc['findings'])
+    return host_docs

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The diagnose filters: classify_unreachable's table, diagnose_host's document shape."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.connreset.doctor.plugins.filter.diagnose import FilterModule
+from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import (
+    CONTROLLER, MAXSTARTUPS_LINE, event, facts, probe,
+)
+
+FILTERS = FilterModule().filters()
+
+# Ansible 2.19 UNREACHABLE messages (OpenSSH 9.2p1 client unless noted), see
+# /work/shared/notes/symptoms.md for how each was produced.
+UNREACHABLE = [
+    ('Failed to connect to the host via ssh: ssh: connect to host 10.88.0.11 port 22: Connection refused', 'refused'),
+    ('Failed to connect to the host via ssh: kex_exchange_identification: read: Connection reset by peer\r\n'
+     'Connection reset by 10.88.0.11 port 22', 'reset_banner'),
+    ('Failed to connect to the host via ssh: kex_exchange_identification: Connection closed by remote host\r\n'
+     'Connection closed by 10.88.0.11 port 22', 'reset_banner'),
+    ('Failed to connect to the host via ssh: ssh_exchange_identification: read: Connection reset by peer',
+     'reset_banner'),  # OpenSSH < 8.3
+    ('Failed to connect to the host via ssh: Connection timed out during banner exchange\r\n'
+     'Connection to 10.88.0.11 port 22 timed out', 'timeout'),
+    ('Failed to connect to the host via ssh: ssh: connect to host 10.88.0.11 port 22: Connection timed out',
+     'timeout'),
+    ('Failed to connect to the host via ssh: Connection to 10.88.0.11 port 22 timed out', 'timeout'),
+    ('Failed to connect to the host via ssh: ssh: connect to host 10.88.0.11 port 22: No route to host', 'timeout'),
+    ('Failed to connect to the host via ssh: ssh: connect to host 10.88.0.11 port 22: Connection reset by peer',
+     'reset_banner'),  # REJECT tcp-reset on ESTABLISHED only
+    ('Failed to connect to the host via ssh: Connection reset by 10.88.0.11 port 22', 'reset_mid_session'),
+    ('Failed to connect to the host via ssh: client_loop: send disconnect: Broken pipe', 'reset_mid_session'),
+    ('Failed to connect to the host via ssh: root@10.88.0.11: Permission denied (publickey,password).', 'auth'),
+    ('Failed to connect to the host via ssh: Host key verification failed.', 'auth'),
+    ('Failed to connect to the host via ssh: ssh: Could not resolve hostname web9: Name or service not known',
+     'dns'),
+    ('Failed to connect to the host via ssh: ssh: Could not resolve hostname web9: Temporary failure in name '
+     'resolution', 'dns'),
+    ('Failed to connect to the host via ssh: ', 'other'),  # LogLevel=ERROR hides the reason
+    ('', 'other'),
+    (None, 'other'),
+    # paramiko 3.x / 5.x texts (library use, e.g. testinfra's paramiko backend)
+    ('Error reading SSH protocol banner[Errno 104] Connection reset by peer', 'reset_banner'),
+    ('Unable to connect to port 22 on 10.88.0.11', 'refused'),
+    ('Socket exception: Connection reset by peer (104)', 'reset_mid_session'),
+    ('timed out', 'timeout'),
+]
+
+
+@pytest.mark.parametrize('msg, expected', UNREACHABLE)
+def test_classify_unreachable(msg, expected):
+    assert FILTERS['classify_unreachable'](msg) == expected
+
+
+def test_classify_unreachable_accepts_the_result_dict():
+    assert FILTERS['classify_unreachable']({'unreachable': True, 'msg': UNREACHABLE[0][0]}) == 'refused'
+
+
+def test_classify_unreachable_rejects_other_types():
+    with pytest.raises(AnsibleFilterError, match='expects a string'):
+        FILTERS['classify_unreachable'](42)
+
+
+def test_diagnose_host_document_shape():
+    data = {'host': 'web1', 'facts': facts(**{'connreset_sshd.events.maxstartups_drops': event(12, MAXSTARTUPS_LINE)}),
+            'probe': probe('ok', 'session', 'ok'), 'unreachable': None, 'thresholds': None, 'controller': CONTROLLER}
+    doc = FILTERS['diagnose_host'](data)
+    assert sorted(doc) == sorted(['schema_version', 'host', 'generated_at', 'reachable', 'unreachable', 'facts',
+                                  'probe', 'findings', 'score', 'level'])
+    assert doc['schema_version'] == 1 and doc['host'] == 'web1' and doc['reachable'] is True
+    assert doc['unreachable'] is None
+    assert doc['facts'] == data['facts'] and doc['probe'] == data['probe']
+    stamp = datetime.datetime.strptime(doc['generated_at'], '%Y-%m-%dT%H:%M:%SZ')
+    assert abs((datetime.datetime.utcnow() - stamp).total_seconds()) < 60
+    assert [f['id'] for f in doc['findings']] == ['CRD-SSHD-004']
+    assert doc['findings'][0]['summary'] == '12 connections dropped past MaxStartups'
+    assert doc['findings'][0]['evidence']['samples'] == [MAXSTARTUPS_LINE]
+    assert (doc['score'], doc['level']) == (12, 'medium')
+
+
+def test_diagnose_host_unreachable():
+    msg = 'Failed to connect to the host via ssh: ssh: connect to host web2 port 22: Connection refused'
+    doc = FILTERS['diagnose_host']({'host': 'web2', 'facts': {}, 'probe': None, 'unreachable': {'msg': msg}})
+    assert doc['reachable'] is False
+    assert doc['unreachable'] == {'msg': msg, 'classification': 'refused'}
+    assert [f['id'] for f in doc['findings']] == ['CRD-REACH-001']
+    assert doc['level'] == 'critical'
+
+
+def test_diagnose_host_bad_input():
+    with pytest.raises(AnsibleFilterError, match='expects a dictionary'):
+        FILTERS['diagnose_host']('web1')
+    with pytest.raises(AnsibleFilterError, match="unknown threshold 'nope'"):
+        FILTERS['diagnose_host']({'host': 'web1', 'facts': {}, 'thresholds': {'nope': 1}})

@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fact samples for the engine tests, shaped by the fact-key contract of docs/development.md.
+
+The baseline is a healthy Debian 12 host (OpenSSH 9.2p1, kernel 6.1, systemd 252, nftables
+1.0.6); log lines are copied from those programs' output (OpenSSH 9.2p1 sshd.c / 9.8p1
+srclimit.c log formats, kernel 6.1 oom_kill.c / nf_conntrack_core.c, systemd 252 unit
+messages).  The controller is 192.0.2.10, the host 192.0.2.21 (RFC 5737 addresses).
+"""
+
+from __future__ import annotations
+
+import copy
+
+CONTROLLER = '192.0.2.10'
+
+HEALTHY = {
+    'connreset_sshd': {
+        'status': 'ok', 'reason': None, 'elapsed_s': 0.21,
+        'service': {'manager': 'systemd', 'unit': 'ssh.service', 'active_state': 'active',
+                    'sub_state': 'running', 'main_pid': 612, 'n_restarts': 0, 'exec_main_status': 0,
+                    'result': 'success', 'started_at': '2026-11-21T06:02:11Z', 'status': 'ok', 'reason': None},
+        'running': True,
+        'processes': [{'pid': 612, 'name': 'sshd', 'cmdline': 'sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups'}],
+        'listening': [{'address': '0.0.0.0', 'port': 22}, {'address': '::', 'port': 22}],
+        'config': {'status': 'ok', 'reason': None, 'valid': True, 'error': None, 'values': {
+            # `sshd -T` of Debian 12's default sshd_config (OpenSSH 9.2p1): no PerSourcePenalties yet.
+            'maxstartups': {'start': 10, 'rate': 30, 'full': 100},
+            'persourcepenalties': None, 'persourcepenaltyexemptlist': None,
+            'maxsessions': 10, 'logingracetime': 120, 'clientaliveinterval': 0, 'clientalivecountmax': 3,
+            'tcpkeepalive': 'yes', 'usedns': 'no', 'port': [22], 'listenaddress': ['[::]:22', '0.0.0.0:22']}},
+        'version': 'OpenSSH_9.2p1 Debian-2+deb12u3',
+        'libwrap': True,
+        'listener': {'pid': 612, 'startups': 0, 'startups_max': 100, 'oom_score_adj': 0},
+        'events': {'status': 'ok', 'reason': None, 'sources': ['journal'], 'since': '2026-11-21T05:00:00Z',
+                   'crashes': {'count': 0, 'last': None, 'samples': []},
+                   'restarts': {'count': 0, 'last': None, 'samples': []},
+                   'maxstartups_drops': {'count': 0, 'last': None, 'samples': []},
+                   'penalties': {'count': 0, 'last': None, 'samples': []},
+                   'wrap_refusals': {'count': 0, 'last': None, 'samples': []}},
+    },
+    'connreset_oom': {
+        'status': 'ok', 'reason': None, 'elapsed_s': 0.05, 'kills': [], 'unit_results': {},
+        'watched_killed': [], 'vmstat_oom_kill': 0,
+        'memory': {'mem_total_kb': 2014856, 'mem_available_kb': 1322012, 'swap_total_kb': 0,
+                   'swap_free_kb': 0, 'psi': None, 'load': [0.12, 0.2, 0.18], 'cpus': 2},
+        'log': {'status': 'ok', 'reason': None, 'sources': ['journal'], 'since': '2026-11-21T05:00:00Z'},
+    },
+    'connreset_tcp_wrappers': {
+        'status': 'ok', 'reason': None, 'elapsed_s': 0.02, 'libwrap_in_use': True,
+        'rules': [{'file': '/etc/hosts.allow', 'line': 3, 'daemons': ['sshd'], 'clients': ['192.0.2.0/24']}],
+        'errors': [],
+        'verdicts': [{'client': CONTROLLER, 'daemon': 'sshd', 'access': 'granted', 'file': '/etc/hosts.allow',
+                      'line': 3, 'reason': 'sshd: 192.0.2.0/24'}],
+    },
+    'connreset_mtu': {
+        'status': 'ok', 'reason': None, 'elapsed_s': 1.3,
+        'interfaces': [
+            {'name': 'lo', 'mtu': 65536, 'state': 'UNKNOWN', 'kind': None, 'addresses': [
+                {'address': '127.0.0.1', 'prefixlen': 8, 'family': 'inet', 'network': '127.0.0.0/8'}]},
+            {'name': 'eth0', 'mtu': 1500, 'state': 'UP', 'kind': 'veth', 'addresses': [
+                {'address': '192.0.2.21', 'prefixlen': 24, 'family': 'inet', 'network': '192.0.2.0/24'},
+                {'address': 'fe80::1c2b:3aff:fe4d:5e6f', 'prefixlen': 64, 'family': 'inet6',
+                 'network': 'fe80::/64'}]},
+        ],
+        'routes': [],
+        'targets': [{'target': CONTROLLER, 'dev': 'eth0', 'src': '192.0.2.21', 'mtu': None,
+                     'probe': {'path_mtu': 1500, 'blackhole': False, 'probes': [], 'status': 'ok', 'reason': None}}],
+        'tcp_mtu_probing': 0, 'tcp_base_mss': 1024,
+    },
+    'connreset_conntrack': {
+        'status': 'ok', 'reason': None, 'elapsed_s': 0.01, 'loaded': True, 'count': 1204, 'max': 262144,
+        'fill': 0.0046, 'buckets': 65536,
+        'stats': {'drop': 0, 'early_drop': 0, 'insert_failed': 0, 'invalid': 0, 'search_restart': 3},
+        'timeouts': {'tcp_timeout_established': 432000},
+        'table_full_events': {'count': 0, 'last': None, 'samples': []},
+        'shared_netns': False, 'ena_allowance': None,
+    },
+    'connreset_tcp': {
+        'status': 'ok', 'reason': None, 'elapsed_s': 0.01,
+        'counters': {'EstabResets': 12, 'OutRsts': 40, 'ListenOverflows': 0, 'ListenDrops': 0},
+        'uptime_s': 86400, 'rates': {},
+        'sysctls': {'tcp_keepalive_time': 7200, 'tcp_keepalive_intvl': 75, 'tcp_keepalive_probes': 9,
+                    'tcp_abort_on_overflow': 0, 'somaxconn': 4096, 'tcp_max_syn_backlog': 512,
+                    'tcp_syncookies': 1, 'tcp_fin_timeout': 60},
+        'listeners': [{'address': '0.0.0.0', 'port': 22, 'recv_q': 0, 'backlog': 128}],
+        'states': {'ESTAB': 3, 'LISTEN': 2},
+    },
+    'connreset_firewall': {
+        'status': 'ok', 'reason': None, 'elapsed_s': 0.08,
+        'rules': [
+            {'backend': 'nftables', 'family': 'inet', 'table': 'filter', 'chain': 'input',
+             'rule': 'ct state established,related accept', 'action': 'accept', 'target_ports': None,
+             'established_only': True},
+            {'backend': 'nftables', 'family': 'inet', 'table': 'filter', 'chain': 'input',
+             'rule': 'tcp dport 22 accept', 'action': 'accept', 'target_ports': [22], 'established_only': False},
+        ],
+        'fail2ban': {'present': False, 'running': False, 'jails': []},
+        'sshguard': {'present': False}, 'crowdsec': {'present': False},
+        'blocked': [],
+    },
+}
+
+
+def facts(**patch):
+    """A deep copy of HEALTHY with dotted paths replaced: facts(**{'connreset_sshd.running': False})."""
+    data = copy.deepcopy(HEALTHY)
+    for path, value in patch.items():
+        node = data
+        parts = path.split('.')
+        for part in parts[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if isinstance(node, list):
+            node[int(parts[-1])] = value
+        else:
+            node[parts[-1]] = value
+    return data
+
+
+def probe(classification, phase='banner', outcome='reset', intermittent=False, elapsed=0.01, error=None):
+    """A probe result shaped like connreset.doctor.ssh_probe's (docs/development.md)."""
+    attempt = {'attempt': 1, 'phase': phase, 'outcome': outcome, 'error': error, 'banner': None,
+               'elapsed_s': elapsed, 'timings': {'tcp_connect': 0.001}}
+    return {'host': '192.0.2.21', 'port': 22, 'attempts': [attempt],
+            'summary': {'classification': classification, 'phase': phase, 'outcome': outcome,
+                        'intermittent': intermittent, 'counts': {outcome: 3}, 'likely_causes': [],
+                        'detail': error}}
+
+
+def event(count, *samples):
+    return {'count': count, 'last': '2026-11-22T04:58:01Z' if count else None, 'samples': list(samples)}
+
+
+# Real log lines (origin in the comment).
+# OpenSSH 9.2p1 sshd.c drop_connection(): "drop connection #%d from [%s]:%d on [%s]:%d past MaxStartups"
+MAXSTARTUPS_LINE = ('2026-11-22T04:58:01.118231+00:00 h1 sshd[612]: drop connection #10 from '
+                    '[192.0.2.10]:51514 on [192.0.2.21]:22 past MaxStartups')
+# OpenSSH 9.8p1 srclimit.c: "drop connection #%d from [%s]:%d on [%s]:%d penalty: %s"
+PENALTY_LINE = ('2026-11-22T04:58:01.118231+00:00 h1 sshd[612]: drop connection #0 from [192.0.2.10]:51514 '
+                'on [192.0.2.21]:22 penalty: failed authentication')
+# libwrap via sshd (syslog, tcpd 7.6.q-32): "refused connect from %s"
+WRAP_LINE = '2026-11-22T04:58:06.420101+00:00 h1 sshd[4123]: refused connect from 192.0.2.10 (192.0.2.10)'
+# systemd 252
+RESTART_LINE = '2026-11-22T04:50:01.000000+00:00 h1 systemd[1]: ssh.service: Scheduled restart job, restart counter is at 1.'
+START_LIMIT_LINE = ('2026-11-22T04:50:05.000000+00:00 h1 systemd[1]: ssh.service: Start request repeated too '
+                    'quickly.')
+CRASH_LINE = ('2026-11-22T04:50:00.000000+00:00 h1 systemd[1]: ssh.service: Main process exited, '
+              'code=killed, status=9/KILL')
+# kernel 6.1 nf_conntrack_core.c (net_ratelimit'ed)
+TABLE_FULL_LINE = '[183321.402113] nf_conntrack: nf_conntrack: table full, dropping packet'
+# kernel 6.1 oom_kill.c __oom_kill_process()
+OOM_SSHD = {'time': '2026-11-22T04:40:12Z', 'scope': 'global', 'pid': 612, 'process': 'sshd',
+            'cgroup': '/system.slice/ssh.service', 'unit': 'ssh.service', 'rss_kb': 5120, 'source': 'journal'}
+OOM_OTHER = {'time': '2026-11-22T04:40:12Z', 'scope': 'memcg', 'pid': 9321, 'process': 'stress-ng-vm',
+             'cgroup': '/system.slice/stress.service', 'unit': 'stress.service', 'rss_kb': 1843200,
+             'source': 'journal'}
+# Debian 12's default PerSourcePenalties as printed by `sshd -T` of OpenSSH 9.8p1
+PENALTIES_ON = ('crash:90 authfail:5 noauth:1 grace-exceeded:10 max:600 min:15 max-sources4:65536 '
+                'max-sources6:65536 overflow:permissive overflow6:permissive')
+
+NFT_INPUT = {'backend': 'nftables', 'family': 'inet', 'table': 'filter', 'chain': 'input'}
+
+
+def rule(text, action, ports, established=False, backend=None):
+    data = dict(NFT_INPUT)
+    if backend:
+        data.update({'backend': backend, 'family': 'ipv4', 'table': 'filter', 'chain': 'INPUT'})
+    data.update({'rule': text, 'action': action, 'target_ports': ports, 'established_only': established})
+    return data
+
+
+def with_rules(*rules):
+    return {'connreset_firewall.rules': copy.deepcopy(HEALTHY['connreset_firewall']['rules']) + list(rules)}
+
+
+def mtu_host(host, mtu, network='192.0.2.0/24', address='192.0.2.21'):
+    """A diagnose_host input whose eth0 has ``mtu`` on ``network``."""
+    data = facts()
+    eth0 = data['connreset_mtu']['interfaces'][1]
+    eth0['mtu'] = mtu
+    eth0['addresses'][0].update({'address': address, 'network': network})
+    return {'host': host, 'facts': data, 'probe': None, 'unreachable': None, 'controller': CONTROLLER}

@@ -1,0 +1,539 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The risk engine: every catalogue finding has a trigger and a near miss in CASES."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from ansible_collections.connreset.doctor.plugins.plugin_utils import _catalogue, _engine
+from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import (
+    CONTROLLER, CRASH_LINE, HEALTHY, MAXSTARTUPS_LINE, OOM_OTHER, OOM_SSHD, PENALTIES_ON, PENALTY_LINE,
+    RESTART_LINE, START_LIMIT_LINE, TABLE_FULL_LINE, WRAP_LINE, event, facts, mtu_host, probe, rule, with_rules,
+)
+
+BLACKHOLE = {'path_mtu': None, 'blackhole': True, 'probes': [{'size': 1472, 'ok': False}, {'size': 548, 'ok': True}],
+             'status': 'ok', 'reason': None}
+REDUCED_PATH = {'path_mtu': 1400, 'blackhole': False, 'probes': [], 'status': 'ok', 'reason': None}
+RESET_ALL_22 = rule('tcp dport 22 reject with tcp reset', 'reject', [22])
+RESET_EST_22 = rule('tcp dport 22 ct state established reject with tcp reset', 'reject', [22], established=True)
+UNKNOWN_AREA = {'status': 'unknown', 'reason': 'no permission to read /proc/net/nf_conntrack: use become: true'}
+
+# Unreachable messages as Ansible 2.19 prints them (OpenSSH 9.2p1 client, BatchMode, ConnectTimeout=5).
+MSG_REFUSED = 'Failed to connect to the host via ssh: ssh: connect to host 192.0.2.21 port 22: Connection refused'
+MSG_TIMEOUT = 'Failed to connect to the host via ssh: ssh: connect to host 192.0.2.21 port 22: Connection timed out'
+MSG_BANNER_TIMEOUT = 'Failed to connect to the host via ssh: Connection timed out during banner exchange'
+MSG_RESET_BANNER = ('Failed to connect to the host via ssh: kex_exchange_identification: read: Connection reset by peer'
+                    '\r\nConnection reset by 192.0.2.21 port 22')
+MSG_RESET_MID = 'Failed to connect to the host via ssh: Connection reset by 192.0.2.21 port 22'
+MSG_AUTH = 'Failed to connect to the host via ssh: root@192.0.2.21: Permission denied (publickey,password).'
+MSG_DNS = ('Failed to connect to the host via ssh: ssh: Could not resolve hostname web9: '
+           'Name or service not known')
+MSG_EMPTY = 'Failed to connect to the host via ssh: '
+
+
+def case(patch=None, probe_=None, unreachable=None, thresholds=None, controller=CONTROLLER, fleet=None):
+    return {'patch': patch or {}, 'probe': probe_, 'unreachable': unreachable, 'thresholds': thresholds,
+            'controller': controller, 'fleet': fleet}
+
+
+def area(key, value):
+    return {key: value}
+
+
+# finding id -> (trigger, near miss).  The near miss is the closest healthy variant.
+CASES = {
+    'CRD-SSHD-001': (case({'connreset_sshd.running': False, 'connreset_sshd.service.active_state': 'inactive',
+                           'connreset_sshd.service.sub_state': 'dead'}),
+                     case({'connreset_sshd.service.sub_state': 'reloading'})),
+    'CRD-SSHD-002': (case({'connreset_sshd.config.valid': False,
+                           'connreset_sshd.config.error': '/etc/ssh/sshd_config: line 14: Bad configuration '
+                                                          'option: MaxStartup'}),
+                     case({'connreset_sshd.config.error': None})),
+    'CRD-SSHD-003': (case({'connreset_sshd.service.n_restarts': 1,
+                           'connreset_sshd.events.restarts': event(1, RESTART_LINE)}),
+                     case({'connreset_sshd.service.n_restarts': 0, 'connreset_sshd.events.restarts': event(0)})),
+    'CRD-SSHD-004': (case({'connreset_sshd.events.maxstartups_drops': event(1, MAXSTARTUPS_LINE)}),
+                     case({'connreset_sshd.events.maxstartups_drops': event(0)})),
+    'CRD-SSHD-005': (case({'connreset_sshd.events.penalties': event(3, PENALTY_LINE)}),
+                     case({'connreset_sshd.events.penalties': event(0)})),
+    'CRD-SSHD-006': (case({'connreset_sshd.config.values.maxstartups': {'start': 5, 'rate': 50, 'full': 10}}),
+                     case({'connreset_sshd.config.values.maxstartups': {'start': 10, 'rate': 30, 'full': 100}})),
+    'CRD-SSHD-007': (case({'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON}),
+                     case({'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON,
+                           'connreset_sshd.config.values.persourcepenaltyexemptlist': '192.0.2.0/24'})),
+    'CRD-SSHD-008': (case({'connreset_sshd.config.values.logingracetime': 5}),
+                     case({'connreset_sshd.config.values.logingracetime': 30})),
+    'CRD-OOM-001': (case({'connreset_oom.kills': [OOM_SSHD], 'connreset_oom.vmstat_oom_kill': 1}),
+                    case({'connreset_oom.kills': [dict(OOM_SSHD, process='ssh', unit='session-3.scope',
+                                                       cgroup='/user.slice/user-0.slice/session-3.scope')]})),
+    'CRD-OOM-002': (case({'connreset_oom.kills': [OOM_OTHER], 'connreset_oom.vmstat_oom_kill': 1}),
+                    case({'connreset_oom.kills': [], 'connreset_oom.vmstat_oom_kill': 0})),
+    'CRD-WRAP-001': (case({'connreset_tcp_wrappers.verdicts.0.access': 'denied',
+                           'connreset_tcp_wrappers.verdicts.0.file': '/etc/hosts.deny',
+                           'connreset_tcp_wrappers.verdicts.0.line': 18}),
+                     case({'connreset_tcp_wrappers.verdicts.0.access': 'denied',
+                           'connreset_tcp_wrappers.libwrap_in_use': False, 'connreset_sshd.libwrap': False})),
+    'CRD-WRAP-002': (case({'connreset_tcp_wrappers.verdicts.0.access': 'unknown',
+                           'connreset_tcp_wrappers.verdicts.0.reason': 'sshd: .example.com needs a reverse lookup'}),
+                     case({'connreset_tcp_wrappers.verdicts.0.access': 'granted'})),
+    'CRD-WRAP-003': (case({'connreset_tcp_wrappers.errors': [
+                         {'file': '/etc/hosts.allow', 'line': 7, 'text': 'sshd 192.0.2.10',
+                          'reason': 'missing ":" between daemon list and client list'}]}),
+                     case({'connreset_tcp_wrappers.errors': []})),
+    'CRD-WRAP-004': (case({'connreset_sshd.events.wrap_refusals': event(2, WRAP_LINE, WRAP_LINE)}),
+                     case({'connreset_sshd.events.wrap_refusals': event(0)})),
+    'CRD-MTU-001': (case({'connreset_mtu.targets.0.probe': BLACKHOLE}),
+                    case({'connreset_mtu.targets.0.probe': REDUCED_PATH, 'connreset_mtu.tcp_mtu_probing': 1})),
+    'CRD-MTU-002': (case({'connreset_mtu.targets.0.probe': REDUCED_PATH}),
+                    case({'connreset_mtu.targets.0.probe': REDUCED_PATH, 'connreset_mtu.tcp_mtu_probing': 1})),
+    'CRD-MTU-003': (case({'connreset_mtu.interfaces.1.mtu': 1400,
+                          'connreset_mtu.targets.0.probe.path_mtu': 1400}),
+                    case({'connreset_mtu.interfaces.1.mtu': 1500})),
+    'CRD-MTU-004': (case(fleet=[mtu_host('a', 9000), mtu_host('b', 1500, address='192.0.2.22'),
+                                mtu_host('c', 1500, address='192.0.2.23')]),
+                    case(fleet=[mtu_host('a', 9000, network='198.51.100.0/24', address='198.51.100.5'),
+                                mtu_host('b', 1500, address='192.0.2.22'),
+                                mtu_host('c', 1500, address='192.0.2.23')])),
+    'CRD-CT-001': (case({'connreset_conntrack.count': 200000, 'connreset_conntrack.fill': 0.763}),
+                   case({'connreset_conntrack.count': 194000, 'connreset_conntrack.fill': 0.74})),
+    'CRD-CT-002': (case({'connreset_conntrack.stats.drop': 17,
+                         'connreset_conntrack.table_full_events': event(4, TABLE_FULL_LINE)}),
+                   case({'connreset_conntrack.stats.search_restart': 5000})),
+    'CRD-TCP-001': (case({'connreset_tcp.counters.ListenOverflows': 3, 'connreset_tcp.counters.ListenDrops': 3}),
+                    case({'connreset_tcp.counters.EstabResets': 90000})),
+    'CRD-TCP-002': (case({'connreset_tcp.listeners': [{'address': '0.0.0.0', 'port': 22, 'recv_q': 129,
+                                                      'backlog': 128}]}),
+                    case({'connreset_tcp.listeners': [{'address': '0.0.0.0', 'port': 22, 'recv_q': 0, 'backlog': 128},
+                                                      {'address': '0.0.0.0', 'port': 8080, 'recv_q': 129,
+                                                       'backlog': 128}]})),
+    'CRD-IDLE-001': (case(thresholds={'path_idle_preset': 'aws-nat-gateway'}),
+                     case({'connreset_sshd.config.values.clientaliveinterval': 60},
+                          thresholds={'path_idle_preset': 'aws-nat-gateway'})),
+    'CRD-FW-001': (case(with_rules(RESET_ALL_22)),
+                   case(with_rules(rule('tcp dport 80 reject with tcp reset', 'reject', [80])))),
+    'CRD-FW-002': (case(with_rules(RESET_EST_22)),
+                   case(with_rules(rule('tcp dport 2222 ct state established reject with tcp reset', 'reject',
+                                        [2222], established=True)))),
+    'CRD-FW-003': (case(with_rules(rule('ct state invalid drop', 'drop', None))),
+                   case(with_rules(rule('ct state invalid log prefix "ct-invalid "', 'log', None)))),
+    'CRD-FW-004': (case({'connreset_firewall.blocked': [{'client': CONTROLLER, 'by': 'fail2ban',
+                                                         'detail': 'jail sshd'}]}),
+                   case({'connreset_firewall.fail2ban': {'present': True, 'running': True, 'jails': ['sshd']}})),
+    'CRD-FW-005': (case(with_rules(rule('-A INPUT -p tcp -m tcp --dport 22 -m connlimit --connlimit-above 3 '
+                                        '--connlimit-mask 32 -j DROP', 'DROP', [22], backend='iptables'))),
+                   case(with_rules(rule('-A INPUT -p tcp -m tcp --dport 80 -m connlimit --connlimit-above 3 '
+                                        '--connlimit-mask 32 -j DROP', 'DROP', [80], backend='iptables')))),
+    'CRD-PROBE-001': (case({'connreset_tcp_wrappers.verdicts.0.access': 'denied'},
+                           probe_=probe('reset_at_banner_delayed', elapsed=5.01)),
+                      case(probe_=probe('reset_at_banner_delayed', elapsed=5.01))),
+    'CRD-PROBE-002': (case({'connreset_mtu.targets.0.probe': BLACKHOLE}, probe_=probe('kex_hang', 'kex', 'hang')),
+                      case(probe_=probe('kex_hang', 'kex', 'hang'))),
+    'CRD-PROBE-003': (case({'connreset_sshd.events.maxstartups_drops': event(5, MAXSTARTUPS_LINE)},
+                           probe_=probe('maxstartups', outcome='banner_text')),
+                      case(probe_=probe('maxstartups', outcome='banner_text'))),
+    'CRD-PROBE-004': (case({'connreset_sshd.running': False}, probe_=probe('refused', 'tcp_connect', 'refused')),
+                      case(probe_=probe('refused', 'tcp_connect', 'refused'))),
+    'CRD-PROBE-005': (case(with_rules(RESET_ALL_22), probe_=probe('refused', 'tcp_connect', 'refused')),
+                      case(with_rules(RESET_EST_22), probe_=probe('refused', 'tcp_connect', 'refused'))),
+    'CRD-PROBE-006': (case({'connreset_conntrack.fill': 0.93, 'connreset_conntrack.count': 243800},
+                           probe_=probe('connect_timeout', 'tcp_connect', 'timeout')),
+                      case(probe_=probe('connect_timeout', 'tcp_connect', 'timeout'))),
+    'CRD-PROBE-007': (case(probe_=probe('intermittent_reset', 'session', 'reset', intermittent=True)),
+                      case(probe_=probe('ok', 'session', 'ok'))),
+    'CRD-REACH-001': (case(unreachable={'msg': MSG_REFUSED}), case(unreachable={'msg': MSG_TIMEOUT})),
+    'CRD-REACH-002': (case(unreachable={'msg': MSG_BANNER_TIMEOUT}), case(unreachable={'msg': MSG_REFUSED})),
+    'CRD-REACH-003': (case(unreachable={'msg': MSG_RESET_BANNER}), case(unreachable={'msg': MSG_RESET_MID})),
+    'CRD-REACH-004': (case(unreachable={'msg': MSG_RESET_MID}), case(unreachable={'msg': MSG_RESET_BANNER})),
+    'CRD-REACH-005': (case(unreachable={'msg': MSG_AUTH}), case()),
+    'CRD-REACH-006': (case(unreachable={'msg': MSG_DNS}), case(unreachable={'msg': MSG_REFUSED})),
+    'CRD-REACH-007': (case(unreachable={'msg': MSG_EMPTY}), case(unreachable={'msg': MSG_AUTH})),
+    'CRD-COV-SSHD': (case({'connreset_sshd.events': {'status': 'unknown', 'reason': 'no permission to read the '
+                                                     'journal: add the user to systemd-journal or use become: true'}}),
+                     case()),
+    'CRD-COV-OOM': (case(area('connreset_oom', UNKNOWN_AREA)), case()),
+    'CRD-COV-WRAP': (case(area('connreset_tcp_wrappers', None)), case()),
+    'CRD-COV-MTU': (case({'connreset_mtu.targets.0.probe': {'path_mtu': None, 'blackhole': None, 'probes': [],
+                                                           'status': 'unknown', 'reason': 'ping not found'}}),
+                    case()),
+    'CRD-COV-CT': (case(area('connreset_conntrack', UNKNOWN_AREA)), case({'connreset_conntrack.loaded': False})),
+    'CRD-COV-TCP': (case({'connreset_tcp.counters': {}}), case()),
+    'CRD-COV-FW': (case({'connreset_firewall.fail2ban': {'status': 'unknown', 'reason': 'fail2ban-client needs '
+                                                         'root: use become: true'}}), case()),
+}
+
+
+def run(spec):
+    """Ids emitted for one case (the fleet cases look at host 'a')."""
+    if spec['fleet']:
+        docs = [_engine.diagnose_host(copy.deepcopy(h)) for h in spec['fleet']]
+        _engine.apply_fleet_findings(docs)
+        return {f['id'] for f in docs[0]['findings']}, docs[0]
+    data = facts(**spec['patch'])
+    result = _engine.evaluate_host(data, probe=spec['probe'], unreachable=spec['unreachable'],
+                                   thresholds=spec['thresholds'], controller=spec['controller'])
+    return {f['id'] for f in result['findings']}, result
+
+
+def test_every_catalogue_finding_has_a_case():
+    assert sorted(CASES) == sorted(_catalogue.CATALOGUE)
+
+
+def test_healthy_host_has_no_findings():
+    result = _engine.evaluate_host(copy.deepcopy(HEALTHY), controller=CONTROLLER)
+    assert result == {'findings': [], 'score': 0, 'level': 'ok'}
+
+
+@pytest.mark.parametrize('fid', sorted(CASES))
+def test_trigger(fid):
+    ids, result = run(CASES[fid][0])
+    assert fid in ids, result
+    finding = next(f for f in result['findings'] if f['id'] == fid)
+    entry = _catalogue.CATALOGUE[fid]
+    for key in ('title', 'explanation', 'remedy', 'fix'):
+        assert finding[key] == entry[key]
+    assert finding['severity'] in _catalogue.SEVERITIES
+    assert finding['cause'] in _catalogue.CAUSES
+    assert isinstance(finding['evidence'], dict) and finding['evidence']
+    assert set(finding) <= {'id', 'title', 'cause', 'severity', 'evidence', 'explanation', 'remedy', 'fix',
+                            'summary'}
+
+
+@pytest.mark.parametrize('fid', sorted(CASES))
+def test_near_miss(fid):
+    ids, result = run(CASES[fid][1])
+    assert fid not in ids, result
+
+
+# -- severities that scale with what was measured -------------------------------------------
+@pytest.mark.parametrize('count, severity', [(1, 'low'), (9, 'low'), (10, 'medium'), (99, 'medium'), (100, 'high')])
+def test_maxstartups_drop_severity(count, severity):
+    _ids, result = run(case({'connreset_sshd.events.maxstartups_drops': event(count, MAXSTARTUPS_LINE)}))
+    assert [f['severity'] for f in result['findings'] if f['id'] == 'CRD-SSHD-004'] == [severity]
+
+
+@pytest.mark.parametrize('patch, severity', [
+    ({'connreset_sshd.service.n_restarts': 1}, 'medium'),
+    ({'connreset_sshd.service.n_restarts': 3}, 'high'),
+    ({'connreset_sshd.events.crashes': event(1, CRASH_LINE)}, 'medium'),
+    ({'connreset_sshd.events.restarts': event(6, RESTART_LINE, START_LIMIT_LINE)}, 'high'),
+    ({'connreset_sshd.service.active_state': 'failed', 'connreset_sshd.service.result': 'start-limit-hit',
+      'connreset_sshd.running': False}, 'high'),
+])
+def test_crash_loop_severity(patch, severity):
+    _ids, result = run(case(patch))
+    assert [f['severity'] for f in result['findings'] if f['id'] == 'CRD-SSHD-003'] == [severity]
+
+
+@pytest.mark.parametrize('fill, severity', [(0.75, 'medium'), (0.899, 'medium'), (0.90, 'high'), (1.0, 'high')])
+def test_conntrack_fill_severity(fill, severity):
+    _ids, result = run(case({'connreset_conntrack.fill': fill}))
+    assert [f['severity'] for f in result['findings'] if f['id'] == 'CRD-CT-001'] == [severity]
+
+
+def test_conntrack_fill_computed_from_count_and_max():
+    _ids, result = run(case({'connreset_conntrack.fill': None, 'connreset_conntrack.count': 240000}))
+    finding = next(f for f in result['findings'] if f['id'] == 'CRD-CT-001')
+    assert finding['severity'] == 'high' and finding['evidence']['fill'] == round(240000 / 262144, 4)
+
+
+def test_conntrack_early_drop_only_is_medium():
+    _ids, result = run(case({'connreset_conntrack.stats.early_drop': 4}))
+    assert [f['severity'] for f in result['findings'] if f['id'] == 'CRD-CT-002'] == ['medium']
+
+
+@pytest.mark.parametrize('abort, severity', [(0, 'low'), (1, 'high'), (None, 'low')])
+def test_listen_overflow_severity_follows_abort_on_overflow(abort, severity):
+    _ids, result = run(case({'connreset_tcp.counters.ListenOverflows': 7,
+                             'connreset_tcp.sysctls.tcp_abort_on_overflow': abort}))
+    assert [f['severity'] for f in result['findings'] if f['id'] == 'CRD-TCP-001'] == [severity]
+
+
+def test_invalid_drop_rule_is_medium_when_conntrack_counted_invalid():
+    _ids, result = run(case(dict(with_rules(rule('ct state invalid drop', 'drop', None)),
+                                 **{'connreset_conntrack.stats.invalid': 311})))
+    assert [f['severity'] for f in result['findings'] if f['id'] == 'CRD-FW-003'] == ['medium']
+
+
+def test_sshd_oom_kill_watched_killed_alone_is_enough():
+    ids, _result = run(case({'connreset_oom.watched_killed': [OOM_SSHD]}))
+    assert 'CRD-OOM-001' in ids
+
+
+@pytest.mark.parametrize('process', ['sshd', 'sshd-session', 'sshd-auth'])
+def test_sshd_oom_kill_process_names(process):
+    ids, _result = run(case({'connreset_oom.kills': [dict(OOM_SSHD, process=process, unit=None, cgroup='/')]}))
+    assert 'CRD-OOM-001' in ids and 'CRD-OOM-002' not in ids
+
+
+def test_oom_vmstat_without_log_still_reports_and_says_what_is_unknown():
+    ids, result = run(case({'connreset_oom.kills': None, 'connreset_oom.vmstat_oom_kill': 4,
+                            'connreset_oom.log': {'status': 'unknown', 'reason': 'dmesg_restrict=1: use become: true'}}))
+    assert {'CRD-OOM-002', 'CRD-COV-OOM'} <= ids
+    cov = next(f for f in result['findings'] if f['id'] == 'CRD-COV-OOM')
+    assert 'dmesg_restrict=1' in cov['summary']
+
+
+def test_penalty_exempt_list_not_covering_controller():
+    ids, _result = run(case({'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON,
+                             'connreset_sshd.config.values.persourcepenaltyexemptlist': '10.0.0.0/8,172.16.0.0/12'}))
+    assert 'CRD-SSHD-007' in ids
+
+
+def test_penalty_exempt_list_with_unknown_controller_is_coverage():
+    ids, result = run(case({'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON,
+                            'connreset_sshd.config.values.persourcepenaltyexemptlist': '10.0.0.0/8'},
+                           controller=None))
+    assert 'CRD-SSHD-007' not in ids and 'CRD-COV-SSHD' in ids
+
+
+@pytest.mark.parametrize('value, seconds', [(120, 120), ('120', 120), ('2m', 120), ('1h30m', 5400), ('0', 0),
+                                            ('bogus', None), (None, None), ('', None)])
+def test_duration(value, seconds):
+    assert _engine.duration_s(value) == seconds
+
+
+@pytest.mark.parametrize('grace, found', [('10s', True), (29, True), (0, False), (120, False)])
+def test_login_grace(grace, found):
+    ids, _result = run(case({'connreset_sshd.config.values.logingracetime': grace}))
+    assert ('CRD-SSHD-008' in ids) is found
+
+
+# -- idle timeout ---------------------------------------------------------------------------
+@pytest.mark.parametrize('patch, thresholds, found', [
+    ({}, {'path_idle_timeout': 350}, True),
+    ({}, {}, False),  # no path idle timeout declared: not checked
+    ({'connreset_tcp.sysctls.tcp_keepalive_time': 120}, {'path_idle_timeout': 350}, False),
+    ({'connreset_tcp.sysctls.tcp_keepalive_time': 120, 'connreset_sshd.config.values.tcpkeepalive': 'no'},
+     {'path_idle_timeout': 350}, True),
+    ({'connreset_sshd.config.values.clientaliveinterval': 300}, {'path_idle_preset': 'azure-lb'}, True),
+    ({'connreset_sshd.config.values.clientaliveinterval': 300}, {'path_idle_preset': 'aws-nlb'}, False),
+    ({'connreset_sshd.config.values.clientaliveinterval': 900}, {'path_idle_preset': 'gcp-nat'}, False),
+    ({'connreset_sshd.config.values.clientaliveinterval': 900},
+     {'path_idle_preset': 'gcp-nat', 'path_idle_timeout': 600}, True),
+])
+def test_idle_timeout(patch, thresholds, found):
+    ids, _result = run(case(patch, thresholds=thresholds))
+    assert ('CRD-IDLE-001' in ids) is found
+
+
+def test_idle_timeout_unknown_values_are_coverage():
+    ids, _result = run(case({'connreset_sshd.config.values.clientaliveinterval': None,
+                             'connreset_tcp.sysctls.tcp_keepalive_time': None},
+                            thresholds={'path_idle_timeout': 350}))
+    assert 'CRD-IDLE-001' not in ids and 'CRD-COV-SSHD' in ids
+
+
+# -- coverage: unknown is never healthy -----------------------------------------------------
+@pytest.mark.parametrize('key', sorted(_catalogue.AREAS))
+@pytest.mark.parametrize('value', [None, 'missing', UNKNOWN_AREA])
+def test_unknown_area_gives_coverage_finding(key, value):
+    data = facts()
+    if value == 'missing':
+        del data[key]
+    else:
+        data[key] = copy.deepcopy(value)
+    result = _engine.evaluate_host(data, controller=CONTROLLER)
+    fid = 'CRD-COV-%s' % _catalogue.AREAS[key][0]
+    cov = [f for f in result['findings'] if f['id'] == fid]
+    assert len(cov) == 1
+    assert cov[0]['severity'] == 'info' and cov[0]['cause'] == 'coverage'
+    assert cov[0]['summary'].startswith('could not check ')
+    if value == UNKNOWN_AREA:
+        assert UNKNOWN_AREA['reason'] in cov[0]['summary']
+    assert result['level'] == 'ok' and result['score'] == 0
+
+
+def test_partial_subpart_reason_is_reported():
+    reason = 'journalctl not found and /var/log/auth.log unreadable: use become: true'
+    ids, result = run(case({'connreset_sshd.status': 'partial', 'connreset_sshd.reason': reason,
+                            'connreset_sshd.events': {'status': 'unknown', 'reason': reason, 'crashes': None,
+                                                      'restarts': None, 'maxstartups_drops': None,
+                                                      'penalties': None, 'wrap_refusals': None}}))
+    cov = next(f for f in result['findings'] if f['id'] == 'CRD-COV-SSHD')
+    assert cov['evidence']['unchecked'] == [{'check': 'sshd events', 'reason': reason}]
+    assert ids == {'CRD-COV-SSHD'}
+
+
+def test_null_counts_are_unknown_not_zero():
+    ids, result = run(case({'connreset_sshd.events.maxstartups_drops': None,
+                            'connreset_conntrack.stats': {'drop': None, 'early_drop': None, 'insert_failed': None},
+                            'connreset_conntrack.count': None, 'connreset_conntrack.fill': None}))
+    assert {'CRD-COV-SSHD', 'CRD-COV-CT'} <= ids
+    text = ' '.join(f.get('summary', '') for f in result['findings'])
+    assert 'MaxStartups' in text and 'conntrack table fill' in text
+
+
+def _paths(node, prefix=''):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = '%s.%s' % (prefix, key) if prefix else key
+            yield path
+            yield from _paths(value, path)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            path = '%s.%d' % (prefix, index)
+            yield path
+            yield from _paths(value, path)
+
+
+ALL_PATHS = sorted(set(_paths(HEALTHY)))
+
+
+@pytest.mark.parametrize('junk', [None, 'garbage', [], {}, -1, True])
+def test_any_fact_may_be_null_or_garbage(junk):
+    """No crash whatever single value is replaced; the output stays well formed."""
+    for path in ALL_PATHS:
+        data = facts(**{path: junk})
+        result = _engine.evaluate_host(data, probe=probe('kex_hang', 'kex', 'hang'), controller=CONTROLLER)
+        assert 0 <= result['score'] <= 100, path
+        for finding in result['findings']:
+            assert finding['id'] in _catalogue.CATALOGUE, path
+
+
+@pytest.mark.parametrize('facts_value', [None, {}, [], 'text', {'connreset_sshd': 'text', 'connreset_oom': [1]}])
+def test_whole_facts_garbage(facts_value):
+    result = _engine.evaluate_host(facts_value)
+    assert {f['id'] for f in result['findings']} == {'CRD-COV-%s' % a for a, _n in _catalogue.AREAS.values()}
+
+
+# -- score, level, order --------------------------------------------------------------------
+def test_score_level_and_order():
+    _ids, result = run(case(dict(with_rules(RESET_EST_22), **{
+        'connreset_sshd.events.maxstartups_drops': event(12, MAXSTARTUPS_LINE),
+        'connreset_tcp.counters.ListenOverflows': 2, 'connreset_oom': UNKNOWN_AREA})))
+    assert [(f['id'], f['severity']) for f in result['findings']] == [
+        ('CRD-FW-002', 'high'), ('CRD-SSHD-004', 'medium'), ('CRD-TCP-001', 'low'), ('CRD-COV-OOM', 'info')]
+    assert result['score'] == 30 + 12 + 4 + 0
+    assert result['level'] == 'high'
+
+
+def test_score_is_capped():
+    _ids, result = run(case(dict(with_rules(RESET_ALL_22), **{
+        'connreset_sshd.running': False, 'connreset_firewall.blocked': [{'client': CONTROLLER, 'by': 'sshguard',
+                                                                         'detail': None}]})))
+    assert result['score'] == 100 and result['level'] == 'critical'
+
+
+@pytest.mark.parametrize('severities, expected', [
+    ([], 'ok'), (['info'], 'ok'), (['info', 'low'], 'low'), (['medium', 'critical', 'low'], 'critical')])
+def test_level(severities, expected):
+    assert _engine.level([{'severity': s} for s in severities]) == expected
+
+
+# -- thresholds -----------------------------------------------------------------------------
+def test_threshold_override_changes_result():
+    patch = {'connreset_conntrack.fill': 0.6}
+    assert 'CRD-CT-001' not in run(case(patch))[0]
+    assert 'CRD-CT-001' in run(case(patch, thresholds={'conntrack_fill_warn': 0.5}))[0]
+
+
+@pytest.mark.parametrize('overrides, message', [
+    ({'conntrack_fill': 0.5}, "unknown threshold 'conntrack_fill'"),
+    ({'conntrack_fill_warn': 'high'}, 'must be a number'),
+    ({'path_idle_preset': 'aws-elb'}, "unknown path_idle_preset 'aws-elb'"),
+    ({'idle_timeout_presets': {'corp-fw': 'long'}}, 'map preset names to seconds'),
+])
+def test_bad_thresholds(overrides, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _engine.merge_thresholds(overrides)
+
+
+def test_custom_preset_and_defaults_untouched():
+    merged = _engine.merge_thresholds({'idle_timeout_presets': {'corp-fw': 1800}, 'path_idle_preset': 'corp-fw'})
+    assert _engine.path_idle_timeout(merged) == (1800, 'preset corp-fw')
+    assert 'corp-fw' not in _engine.DEFAULT_THRESHOLDS['idle_timeout_presets']
+
+
+def test_every_threshold_is_documented():
+    assert sorted(_engine.THRESHOLD_DOCS) == sorted(_engine.DEFAULT_THRESHOLDS)
+
+
+# -- probe correlation ----------------------------------------------------------------------
+def test_confirmed_wrappers_supersede_and_carry_both_evidences():
+    ids, result = run(CASES['CRD-PROBE-001'][0])
+    assert 'CRD-WRAP-001' not in ids
+    finding = next(f for f in result['findings'] if f['id'] == 'CRD-PROBE-001')
+    assert finding['severity'] == 'critical'
+    assert finding['evidence']['probe']['classification'] == 'reset_at_banner_delayed'
+    assert finding['evidence']['wrappers']['verdicts'][0]['access'] == 'denied'
+    assert 'CRD-WRAP-001' in finding['evidence']['supersedes']
+
+
+def test_unexplained_probe_failure_carries_the_probe_cause():
+    _ids, result = run(CASES['CRD-PROBE-001'][1])
+    finding = next(f for f in result['findings'] if f['id'] == 'CRD-PROBE-007')
+    assert finding['cause'] == 'tcp_wrappers' and finding['severity'] == 'high'
+
+
+def test_refused_with_running_sshd_and_no_rule_is_not_called_sshd_down():
+    ids, _result = run(CASES['CRD-PROBE-004'][1])
+    assert 'CRD-PROBE-004' not in ids and 'CRD-PROBE-007' in ids
+
+
+def test_kex_hang_with_fleet_mtu_mismatch_is_confirmed():
+    hosts = [mtu_host('a', 9000), mtu_host('b', 1500, address='192.0.2.22'),
+             mtu_host('c', 1500, address='192.0.2.23')]
+    hosts[0]['probe'] = probe('kex_hang', 'kex', 'hang')
+    hosts[0]['facts']['connreset_mtu']['tcp_mtu_probing'] = 1  # no per-host MTU finding
+    docs = [_engine.diagnose_host(h) for h in hosts]
+    assert {f['id'] for f in docs[0]['findings']} == {'CRD-PROBE-007'}
+    _engine.apply_fleet_findings(docs)
+    ids = [f['id'] for f in docs[0]['findings']]
+    assert ids == ['CRD-PROBE-002']
+    assert docs[0]['level'] == 'critical' and docs[0]['score'] == 60
+    assert docs[0]['findings'][0]['evidence']['supersedes']['CRD-MTU-004'][0]['majority_mtu'] == 1500
+
+
+def test_per_host_path_mtu_below_interface_mtu_confirms_kex_hang():
+    hosts = [mtu_host('a', 9000)]
+    hosts[0]['probe'] = probe('kex_hang', 'kex', 'hang')
+    doc = _engine.diagnose_host(hosts[0])
+    assert [f['id'] for f in doc['findings']] == ['CRD-PROBE-002']
+    assert 'CRD-MTU-002' in doc['findings'][0]['evidence']['supersedes']
+
+
+def test_unreachable_host_with_probe_and_no_facts():
+    result = _engine.evaluate_host({}, probe=probe('reset_at_banner_delayed', elapsed=5.0),
+                                   unreachable={'msg': MSG_RESET_BANNER})
+    assert [f['id'] for f in result['findings']] == ['CRD-REACH-003']
+    finding = result['findings'][0]
+    assert finding['cause'] == 'tcp_wrappers'  # refined by the probe
+    assert finding['evidence']['probe']['classification'] == 'reset_at_banner_delayed'
+    assert finding['evidence']['msg'] == MSG_RESET_BANNER
+    assert result['level'] == 'critical'
+
+
+# -- fleet ----------------------------------------------------------------------------------
+def test_fleet_mtu_mismatch_evidence():
+    hosts = [mtu_host('a', 9000), mtu_host('b', 1500, address='192.0.2.22'),
+             mtu_host('c', 1500, address='192.0.2.23')]
+    docs = [_engine.diagnose_host(h) for h in hosts]
+    result = _engine.fleet_findings({d['host']: d for d in docs})
+    assert sorted(result) == ['a']
+    finding = result['a'][0]
+    assert finding['evidence']['majority_mtu'] == 1500 and finding['evidence']['mtu'] == 9000
+    assert finding['evidence']['hosts'] == [{'host': 'a', 'interface': 'eth0', 'mtu': 9000},
+                                            {'host': 'b', 'interface': 'eth0', 'mtu': 1500},
+                                            {'host': 'c', 'interface': 'eth0', 'mtu': 1500}]
+
+
+def test_fleet_tie_flags_every_host():
+    docs = [_engine.diagnose_host(h) for h in (mtu_host('a', 9000), mtu_host('b', 1500, address='192.0.2.22'))]
+    result = _engine.fleet_findings(docs)
+    assert sorted(result) == ['a', 'b'] and result['a'][0]['evidence']['majority_mtu'] is None
+
+
+def test_fleet_ignores_link_local_loopback_and_missing_facts():
+    hosts = [mtu_host('a', 1500), mtu_host('b', 1500, address='192.0.2.22')]
+    hosts[1]['facts']['connreset_mtu']['interfaces'][1]['addresses'][1]['network'] = 'fe80::/64'
+    hosts[1]['facts']['connreset_mtu']['interfaces'][0]['mtu'] = 16384
+    docs = [_engine.diagnose_host(h) for h in hosts]
+    docs.append(_engine.diagnose_host({'host': 'down', 'unreachable': {'msg': MSG_TIMEOUT}}))
+    docs.append({'host': 'junk', 'facts': {'connreset_mtu': {'interfaces': [{'name': 'eth0', 'mtu': 'x'}]}}})
+    assert _engine.fleet_findings(docs) == {}
