@@ -56,10 +56,11 @@ MERGE_WINDOW_S = 60
 MERGE_LINES = 400
 MAX_EVIDENCE = 4
 
-# Units the watch names also match (the unit OpenSSH runs in on Debian/Ubuntu and on RHEL/SUSE).
+# Units the watch names also match (the unit OpenSSH runs in on Debian/Ubuntu and on RHEL/SUSE):
+# a unit result or a systemd-oomd kill of ssh.service means the listener is gone.  Per-connection
+# processes (sshd-session) are matched by name only.
 WATCH_UNITS = {
     'sshd': ('ssh.service', 'sshd.service', 'ssh.socket', 'sshd.socket'),
-    'sshd-session': ('ssh.service', 'sshd.service'),
 }
 
 _SCOPE_PREFIX = r'(?:(?P<prefix>Out of memory|Memory cgroup out of memory)(?: \(oom_kill_allocating_task\))?: )?'

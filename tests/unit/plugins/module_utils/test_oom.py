@@ -267,7 +267,7 @@ def test_unit_of_cgroup(path, unit):
 
 def test_watched_killed_by_unit_result():
     units = [{'unit': 'ssh.service', 'result': 'oom-kill'}]
-    assert _oom.watched_killed(['sshd', 'sshd-session', 'nginx'], [], units) == ['sshd', 'sshd-session']
+    assert _oom.watched_killed(['sshd', 'sshd-session', 'nginx'], [], units) == ['sshd']
     assert _oom.watched_killed(['sshd'], [{'process': 'sshd-session', 'unit': None, 'cgroup': None}], []) == []
     # another process of ssh.service (a user's command in a session without pam_systemd) is not sshd
     assert _oom.watched_killed(['sshd'], [{'process': 'python3', 'unit': 'ssh.service', 'cgroup': None}], []) == []
