@@ -518,6 +518,11 @@ def read_banner(sock, timeout):
         return outcome, None, error, data
 
 
+def _saved_error(transport):
+    """The exception that ended paramiko's transport thread (socket error, EOF...), or None."""
+    return getattr(transport, 'saved_exception', None)
+
+
 def _kex(transport, timeout):
     """Run the client side of key exchange; ``(outcome, error)``."""
     done = threading.Event()
@@ -527,7 +532,7 @@ def _kex(transport, timeout):
         return 'ok', None
     if not done.is_set() and transport.is_active():
         return 'hang', 'key exchange made no progress within %s s' % timeout
-    exc = transport.get_exception()
+    exc = _saved_error(transport)
     if exc is None:
         return 'closed', 'key exchange failed: the transport shut down'
     return exception_outcome(exc)
@@ -541,7 +546,7 @@ def _auth(transport, username, pkey, password):
             transport.auth_password(username, password)
     except paramiko.AuthenticationException as exc:
         if not transport.is_active():
-            inner = transport.get_exception()
+            inner = _saved_error(transport)
             if inner is not None and not isinstance(inner, paramiko.AuthenticationException):
                 return exception_outcome(inner)
             return 'closed', describe_exception(exc)
@@ -556,7 +561,7 @@ def _auth(transport, username, pkey, password):
 
 
 def _transport_failure(transport, exc):
-    inner = transport.get_exception()
+    inner = _saved_error(transport)
     if inner is not None:
         return exception_outcome(inner)
     return exception_outcome(exc)

@@ -25,7 +25,7 @@ description:
     O(password) it also authenticates, runs C(true) and transfers O(transfer_bytes) bytes
     (C(head -c N /dev/zero)) so resets in the middle of a session show.
   - Attempts are sequential, one connection at a time, bounded in number and time. Run it on the
-    controller (C(delegate_to: localhost)) so it sees the network path Ansible uses.
+    controller (with O(ignore:delegate_to=localhost)) so it sees the network path Ansible uses.
   - The probe does not verify the server's host key; it only diagnoses transport problems. Do not
     send a valuable password through it to a host you do not trust.
 author: connreset.doctor contributors (@connreset)
@@ -96,10 +96,14 @@ attributes:
     description: The probe only opens connections; it runs in check mode too and changes nothing.
   diff_mode:
     support: none
+    description: Nothing to diff.
   facts:
     support: none
+    description: Returns its result as C(probe), not as facts.
   platform:
+    support: full
     platforms: posix
+    description: Runs where paramiko is installed, normally the controller (C(delegate_to) localhost).
 notes:
   - sshd's MaxStartups (default 10:30:100) drops unauthenticated connections past its start value;
     many forks connecting through one bastion can trigger it. See docs/probe.md.
