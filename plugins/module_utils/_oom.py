@@ -467,25 +467,21 @@ def _scan_logs(system, scan, log_files):
     """Yield log entries from the sources to read; ``scan.sources`` records each."""
     if log_files:
         for path in log_files:
-            for entry in scan.file(path):
-                yield entry
+            yield from scan.file(path)
         return
     # the kernel's messages, PID 1's unit results and systemd-oomd: one bounded journal query
     journal_ok = False
     if system.which('journalctl'):
-        for entry in scan.journal(['_TRANSPORT=kernel', '+', '_PID=1', '+', '_COMM=systemd-oomd'], name='journal'):
-            yield entry
+        yield from scan.journal(['_TRANSPORT=kernel', '+', '_PID=1', '+', '_COMM=systemd-oomd'], name='journal')
         journal_ok = scan.sources[-1]['status'] == OK
     else:
         scan.sources.append({'name': 'journal', 'status': UNKNOWN, 'lines': 0,
                              'reason': 'journalctl not found (not a systemd host)'})
     if not journal_ok:
-        for entry in scan.dmesg():
-            yield entry
+        yield from scan.dmesg()
     for path in DEFAULT_LOG_FILES:
         if system.exists(path):
-            for entry in scan.file(path):
-                yield entry
+            yield from scan.file(path)
 
 
 def log_part(scan):

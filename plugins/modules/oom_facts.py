@@ -60,6 +60,7 @@ attributes:
     support: full
     description: Returns C(ansible_facts.connreset_oom).
   platform:
+    support: full
     platforms: posix
     description: Linux (reads C(/proc) and the kernel log).
 notes:
@@ -262,8 +263,8 @@ ansible_facts:
               sample: 0
             psi:
               description:
-                - Memory pressure stall information (C(/proc/pressure/memory)) as
-                  C({some: {avg10, avg60, avg300, total}, full: {...}}); averages in percent, total in microseconds.
+                - "Memory pressure stall information (C(/proc/pressure/memory)) as
+                  C({some: {avg10, avg60, avg300, total}, full: {...}}); averages in percent, total in microseconds."
                 - V(null) when the kernel has no PSI (see RV(ansible_facts.connreset_oom.memory.psi_reason)).
               type: dict
               sample: {some: {avg10: 0.0, avg60: 0.0, avg300: 0.0, total: 0}}

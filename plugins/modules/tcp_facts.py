@@ -18,7 +18,7 @@ description:
     C(TCPAbortOnData), C(TCPAbortOnTimeout), optionally sampled twice to give rates.
   - Reads TCP keepalive, backlog and retry sysctls, the accept queue of the listening sockets on
     O(ports) (C(ss -Hltn); C(/proc/net/tcp) when C(ss) is missing) and counts sockets per TCP state.
-  - All of these are per network namespace: the values are those of the namespace the module runs in.
+  - All of these are per network namespace; the values are those of the namespace the module runs in.
   - Needs no privileges. Reads only; never changes the host.
 author: connreset.doctor contributors (@connreset)
 options:
@@ -46,6 +46,7 @@ attributes:
     support: full
     description: Returns C(ansible_facts.connreset_tcp).
   platform:
+    support: full
     platforms: posix
     description: Linux (reads C(/proc/net)).
 notes:

@@ -67,7 +67,7 @@ def netns():
         subprocess.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'], check=True, timeout=20)
         yield name
     finally:
-        subprocess.run(['ip', 'netns', 'del', name], timeout=30)
+        subprocess.run(['ip', 'netns', 'del', name], timeout=30, check=False)
 
 
 def collect_in(name):
