@@ -358,3 +358,36 @@ def test_render_every_format(fmt):
 def test_render_unknown_format():
     with pytest.raises(_report.ReportError, match='unknown report format'):
         _report.render(_report.build_report([], generated_at=GENERATED), 'pdf')
+
+
+# --- with the real engine: its documents are what the report merges --------------------------
+
+def _mtu_facts(mtu):
+    return {'connreset_mtu': {'status': 'ok', 'reason': None, 'elapsed_s': 0.01, 'interfaces': [
+        {'name': 'eth0', 'mtu': mtu, 'state': 'UP', 'kind': None,
+         'addresses': [{'address': '10.0.0.%d' % (mtu % 200), 'prefixlen': 24, 'family': 'inet',
+                        'network': '10.0.0.0/24'}]}]}}
+
+
+def test_engine_documents_validate_and_merge(schema):
+    from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine
+
+    docs = [
+        _engine.diagnose_host({'host': 'a', 'facts': _mtu_facts(1500), 'probe': None, 'unreachable': None}),
+        _engine.diagnose_host({'host': 'b', 'facts': _mtu_facts(1500), 'probe': None, 'unreachable': None}),
+        _engine.diagnose_host({'host': 'c', 'facts': _mtu_facts(9001), 'probe': None, 'unreachable': None}),
+        _engine.diagnose_host({'host': 'gone', 'facts': {}, 'probe': None, 'unreachable': {
+            'msg': 'Failed to connect to the host via ssh: kex_exchange_identification: read: Connection reset by peer'}}),
+    ]
+    docs = _engine.apply_fleet_findings(json.loads(json.dumps(docs)))
+    report = _report.build_report(docs, version='1.0.0')
+    schema.validate(json.loads(_report.render_json(report)))
+    by_host = {h['host']: h for h in report['hosts']}
+    assert 'CRD-MTU-004' in [f['id'] for f in by_host['c']['findings']]
+    assert 'CRD-MTU-004' not in [f['id'] for f in by_host['a']['findings']]
+    assert by_host['gone']['reachable'] is False
+    assert by_host['gone']['unreachable']['classification'] == 'reset_banner'
+    gates = _report.evaluate_gates(report, fail_on='critical')
+    assert ('gone', 'CRD-REACH-003') in [(m['host'], m['id']) for m in gates['level']['matched']]
+    root = ET.fromstring(_report.render_junit(report).encode())
+    assert root.find("testsuite/testcase[@name='gone']/error").get('type') == 'reset_banner'
