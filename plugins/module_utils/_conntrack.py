@@ -265,21 +265,17 @@ def ena_allowance(system):
 def _scan_logs(system, scan, log_files):
     if log_files:
         for path in log_files:
-            for entry in scan.file(path):
-                yield entry
+            yield from scan.file(path)
         return
     journal_ok = False
     if system.which('journalctl'):
-        for entry in scan.journal(['_TRANSPORT=kernel'], name='journal'):
-            yield entry
+        yield from scan.journal(['_TRANSPORT=kernel'], name='journal')
         journal_ok = scan.sources[-1]['status'] == OK
     if not journal_ok:
-        for entry in scan.dmesg():
-            yield entry
+        yield from scan.dmesg()
     for path in DEFAULT_LOG_FILES:
         if system.exists(path):
-            for entry in scan.file(path):
-                yield entry
+            yield from scan.file(path)
 
 
 def table_full_events(system, since, log_files):

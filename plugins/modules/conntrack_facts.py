@@ -53,6 +53,7 @@ attributes:
     support: full
     description: Returns C(ansible_facts.connreset_conntrack).
   platform:
+    support: full
     platforms: posix
     description: Linux targets.
 notes:

@@ -49,6 +49,7 @@ attributes:
     support: full
     description: Returns C(ansible_facts.connreset_firewall).
   platform:
+    support: full
     platforms: posix
     description: Linux targets with iptables and/or nftables.
 notes:

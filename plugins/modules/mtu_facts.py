@@ -60,6 +60,7 @@ attributes:
     support: full
     description: Returns C(ansible_facts.connreset_mtu).
   platform:
+    support: full
     platforms: posix
     description: Linux targets (iproute2, /proc, /sys).
 notes:

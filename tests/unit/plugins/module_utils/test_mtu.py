@@ -52,18 +52,19 @@ IP_ADDR = (
     '"broadcast":"192.0.2.255","scope":"global","label":"eth0","valid_life_time":4294967295,'
     '"preferred_life_time":4294967295}]}]')
 
-# `ip route show table all` (iproute2 6.1): routes added with `mtu lock 1300`, `mtu 1400`, IPv6 `mtu 1280`.
-IP_ROUTE = """\
-10.9.0.0/24 dev v0 proto kernel scope link src 10.9.0.1 
-10.10.0.0/16 dev v0 scope link mtu lock 1300 
-10.11.0.0/16 dev v0 scope link mtu 1400 
-default via 192.0.2.1 dev eth0 mtu 1450 
-local 10.9.0.1 dev v0 table local proto kernel scope host src 10.9.0.1 
-broadcast 10.9.0.255 dev v0 table local proto kernel scope link src 10.9.0.1 
-fd99::/64 dev v0 metric 1024 mtu 1280 pref medium
-fe80::/64 dev v0 proto kernel metric 256 pref medium
-multicast ff00::/8 dev v0 table local proto kernel metric 256 pref medium
-"""
+# `ip route show table all` (iproute2 6.1): routes added with `mtu lock 1300`, `mtu 1400`, a default route with
+# `mtu 1450` and an IPv6 route with `mtu 1280`.
+IP_ROUTE = '\n'.join([
+    '10.9.0.0/24 dev v0 proto kernel scope link src 10.9.0.1 ',
+    '10.10.0.0/16 dev v0 scope link mtu lock 1300 ',
+    '10.11.0.0/16 dev v0 scope link mtu 1400 ',
+    'default via 192.0.2.1 dev eth0 mtu 1450 ',
+    'local 10.9.0.1 dev v0 table local proto kernel scope host src 10.9.0.1 ',
+    'broadcast 10.9.0.255 dev v0 table local proto kernel scope link src 10.9.0.1 ',
+    'fd99::/64 dev v0 metric 1024 mtu 1280 pref medium',
+    'fe80::/64 dev v0 proto kernel metric 256 pref medium',
+    'multicast ff00::/8 dev v0 table local proto kernel metric 256 pref medium',
+]) + '\n'
 
 # `ip -j route get` (iproute2 6.1): plain, a route with an mtu metric, a PMTU learned from ICMP.
 ROUTE_GET_PLAIN = '[{"dst":"8.8.8.8","gateway":"192.0.2.1","dev":"eth0","prefsrc":"192.0.2.2","flags":[],"uid":0,"cache":[]}]'

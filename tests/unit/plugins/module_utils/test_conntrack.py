@@ -1,0 +1,324 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests for _conntrack with real kernel / conntrack-tools / ethtool outputs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+
+import pytest
+
+from ansible_collections.connreset.doctor.plugins.module_utils import _conntrack
+from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError
+
+# /proc/net/stat/nf_conntrack, kernel 3.x (no search_restart column; prometheus/procfs test fixture).
+STAT_3X = """\
+entries  searched found new invalid ignore delete delete_list insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete
+0000002b  0003159f 02e6786a 00142562 0001bf93 00e1a051 00142537 000b8fe0 000b900b 00000000 00000000 00000000 0001b46a  00000000 00000000 00000000
+"""
+# kernel 4.x, 4 CPUs (prometheus/procfs test fixture).
+STAT_4X = """\
+entries  searched found new invalid ignore delete delete_list insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart
+00000021  00000000 00000000 00000000 00000003 0000588a 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000000
+00000021  00000000 00000000 00000000 00000002 000056a4 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000002
+00000021  00000000 00000000 00000000 00000001 000058d4 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000001
+00000021  00000000 00000000 00000000 0000002f 00005688 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000004
+"""
+# kernel 6.18 (this lab machine, 2 CPUs) with made-up non-zero drops in CPU 1's row to check the sums.
+STAT_6X = """\
+entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart
+00000005  00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000000
+00000005  00000001 00000000 00000000 0000000a 00000000 00000000 00000000 00000000 00000002 00000010 00000003 00000000  00000000 00000000 00000000 00000006
+"""
+
+# conntrack -S, conntrack-tools 1.4.7 on kernel 6.18 (this machine), then with counts.
+CONNTRACK_S_6X = """\
+cpu=0   \tfound=0 invalid=0 insert=0 insert_failed=0 drop=0 early_drop=0 error=0 search_restart=0 clash_resolve=0 chaintoolong=0 
+cpu=1   \tfound=0 invalid=5 insert=0 insert_failed=1 drop=2 early_drop=0 error=3 search_restart=4 clash_resolve=0 chaintoolong=0 
+"""
+CONNTRACK_S_OLD = """\
+cpu=0   \tfound=0 invalid=5 insert=0 insert_failed=0 drop=0 early_drop=0 error=0 search_restart=0 
+"""
+
+# ethtool -S on an ENA interface (AWS EC2 user guide, "Troubleshoot the ENA driver"), trimmed.
+ETHTOOL_ENA = """\
+NIC statistics:
+\ttx_timeout: 0
+\tsuspend: 0
+\tresume: 0
+\twd_expired: 0
+\tinterface_up: 1
+\tinterface_down: 0
+\tadmin_q_pause: 0
+\tbw_in_allowance_exceeded: 0
+\tbw_out_allowance_exceeded: 0
+\tpps_allowance_exceeded: 0
+\tconntrack_allowance_available: 450878
+\tconntrack_allowance_exceeded: 0
+\tlinklocal_allowance_exceeded: 0
+\tqueue_0_tx_cnt: 4329
+\tqueue_0_tx_bytes: 1075749
+\tqueue_0_tx_queue_stop: 0
+"""
+ETHTOOL_I_ENA = """\
+driver: ena
+version: 2.12.3g
+firmware-version:
+expansion-rom-version:
+bus-info: 0000:00:05.0
+supports-statistics: yes
+"""
+
+# Kernel log lines: CentOS 8 (kernel 4.18) and CentOS 6 (2.6.32) /var/log/messages, dmesg raw.
+LOG_CENTOS8 = 'Jul  8 10:03:53 centos8 kernel: nf_conntrack: nf_conntrack: table full, dropping packet'
+LOG_CENTOS6 = 'Jul  8 09:51:16 centos6 kernel: nf_conntrack: table full, dropping packet.'
+LOG_OLD = 'Mar  3 01:02:03 box kernel: ip_conntrack: table full, dropping packet.'
+LOG_OTHER = 'Jul  8 10:03:54 centos8 kernel: e1000: eth0 NIC Link is Up 1000 Mbps Full Duplex'
+
+
+@pytest.mark.parametrize('text, expected', [
+    (STAT_3X, {'entries': 0x2b, 'invalid': 0x1bf93, 'drop': 0, 'early_drop': 0, 'insert_failed': 0, 'icmp_error': 0x1b46a,
+               'searched': 0x3159f}),
+    (STAT_4X, {'entries': 33, 'invalid': 53, 'ignore': 0x588a + 0x56a4 + 0x58d4 + 0x5688, 'search_restart': 7,
+               'drop': 0}),
+    (STAT_6X, {'entries': 5, 'clashres': 1, 'invalid': 10, 'insert_failed': 2, 'drop': 16, 'early_drop': 3,
+               'search_restart': 6, 'chainlength': 0}),
+])
+def test_parse_stat_file_by_header(text, expected):
+    totals = _conntrack.parse_stat_file(text)
+    for key, value in expected.items():
+        assert totals[key] == value, key
+
+
+@pytest.mark.parametrize('text', ['', 'entries\n', 'garbage line\n00000001 00000002\n', STAT_4X.splitlines()[0]])
+def test_parse_stat_file_rejects(text):
+    assert _conntrack.parse_stat_file(text) is None
+
+
+def test_parse_stat_file_skips_malformed_row():
+    text = STAT_6X + '00000005 zz\n'
+    assert _conntrack.parse_stat_file(text)['drop'] == 16
+
+
+def test_contract_stats_3x_has_null_search_restart():
+    stats = _conntrack.contract_stats(_conntrack.parse_stat_file(STAT_3X))
+    assert stats['search_restart'] is None and stats['invalid'] == 0x1bf93 and 'entries' not in stats
+
+
+@pytest.mark.parametrize('text, expected', [
+    (CONNTRACK_S_6X, {'invalid': 5, 'insert_failed': 1, 'drop': 2, 'icmp_error': 3, 'search_restart': 4, 'clashres': 0,
+                      'chainlength': 0, 'found': 0}),
+    (CONNTRACK_S_OLD, {'invalid': 5, 'search_restart': 0}),
+])
+def test_parse_conntrack_s(text, expected):
+    totals = _conntrack.parse_conntrack_s(text)
+    for key, value in expected.items():
+        assert totals[key] == value, key
+
+
+@pytest.mark.parametrize('text', ['', 'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted\n'])
+def test_parse_conntrack_s_empty(text):
+    assert _conntrack.parse_conntrack_s(text) is None
+
+
+def test_parse_ethtool_ena():
+    assert _conntrack.parse_ethtool_stats(ETHTOOL_ENA) == {
+        'bw_in_allowance_exceeded': 0, 'bw_out_allowance_exceeded': 0, 'pps_allowance_exceeded': 0,
+        'conntrack_allowance_available': 450878, 'conntrack_allowance_exceeded': 0, 'linklocal_allowance_exceeded': 0}
+    assert _conntrack.parse_ethtool_driver(ETHTOOL_I_ENA) == 'ena'
+    assert _conntrack.parse_ethtool_stats('no stats available\n') == {}
+
+
+@pytest.mark.parametrize('line, hit', [
+    (LOG_CENTOS8, True), (LOG_CENTOS6, True), (LOG_OLD, True), (LOG_OTHER, False),
+    ('Jul  8 10:03:53 h kernel: [ 5.1] nf_conntrack: default automatic helper assignment has been turned off', False),
+])
+def test_table_full_pattern(line, hit):
+    assert bool(_conntrack.TABLE_FULL.search(line)) is hit
+
+
+class FakeStat:
+    def __init__(self, mode):
+        self.st_mode = mode
+
+
+class FakeSystem:
+    def __init__(self, files=None, commands=None, binaries=(), links=None, modes=None, euid=0):
+        self.files = files or {}
+        self.commands = commands or {}
+        self.binaries = binaries
+        self.links = links or {}
+        self.modes = modes or {}
+        self.euid = euid
+
+    def which(self, name):
+        return '/usr/sbin/' + name if name in self.binaries else None
+
+    def exists(self, path):
+        return path in self.files
+
+    def read(self, path):
+        if path not in self.files:
+            raise OSError(errno.ENOENT, 'No such file or directory', path)
+        if self.files[path] is PermissionError:
+            raise OSError(errno.EACCES, 'Permission denied', path)
+        return self.files[path]
+
+    def read_or_none(self, path):
+        try:
+            return self.read(path)
+        except OSError:
+            return None
+
+    def lines(self, path):
+        return iter(self.read(path).splitlines())
+
+    def stat(self, path):
+        if path not in self.modes:
+            raise OSError(errno.ENOENT, 'No such file or directory', path)
+        return FakeStat(0o100000 | self.modes[path])
+
+    def listdir(self, path):
+        prefix = path.rstrip('/') + '/'
+        return sorted(set(p[len(prefix):].split('/')[0] for p in list(self.files) + list(self.links) if p.startswith(prefix)))
+
+    def readlink(self, path):
+        if path not in self.links:
+            raise OSError(errno.ENOENT, 'No such file or directory', path)
+        return self.links[path]
+
+    def run(self, argv, timeout=15, data=None):
+        rc, out, err = self.commands.get(tuple(argv), (1, '', '%s: not in fake table' % argv[0]))
+        return CommandResult(list(argv), rc, out, err)
+
+
+NF = '/proc/sys/net/netfilter/'
+
+
+def loaded_files(count='1843\n', maximum='262144\n', stat=STAT_6X):
+    files = {NF + 'nf_conntrack_count': count, NF + 'nf_conntrack_max': maximum, NF + 'nf_conntrack_buckets': '65536\n',
+             '/proc/stat': 'cpu  1 2 3\nbtime 1700000000\n', '/sys/class/net/lo/mtu': '65536\n'}
+    for name, value in (('established', 432000), ('close_wait', 60), ('time_wait', 120), ('syn_sent', 120),
+                        ('syn_recv', 60), ('fin_wait', 120), ('last_ack', 30), ('close', 10),
+                        ('unacknowledged', 300), ('max_retrans', 300)):
+        files[NF + 'nf_conntrack_tcp_timeout_' + name] = '%d\n' % value
+    if stat is not None:
+        files['/proc/net/stat/nf_conntrack'] = stat
+    return files
+
+
+def test_collect_loaded_initial_netns(tmp_path):
+    log = tmp_path / 'kern.log'
+    log.write_text('\n'.join([LOG_CENTOS8, LOG_OTHER, LOG_CENTOS8]) + '\n')
+    files = loaded_files()
+    files[str(log)] = log.read_text()
+    system = FakeSystem(files, modes={NF + 'nf_conntrack_max': 0o644})
+    fact = _conntrack.collect(system, {'since': '@0', 'log_files': [str(log)]})
+    assert fact['status'] == 'ok', fact['reason']
+    assert fact['loaded'] is True and fact['count'] == 1843 and fact['max'] == 262144 and fact['buckets'] == 65536
+    assert fact['fill'] == round(1843 / 262144.0, 4)
+    assert fact['stats']['drop'] == 16 and fact['stats_source'] == '/proc/net/stat/nf_conntrack'
+    assert fact['timeouts']['established'] == 432000 and fact['timeouts']['max_retrans'] == 300
+    assert fact['shared_netns'] is False and '0644' in fact['netns_method']
+    events = fact['table_full_events']
+    assert events['count'] == 2 and events['samples'] == [LOG_CENTOS8, LOG_CENTOS8] and events['last'].endswith('10:03:53Z')
+    assert fact['ena_allowance'] == {}
+
+
+def test_collect_child_netns_and_conntrack_s_fallback(tmp_path):
+    log = tmp_path / 'messages'
+    log.write_text(LOG_OTHER + '\n')
+    files = loaded_files(stat=None)
+    files[str(log)] = log.read_text()
+    system = FakeSystem(files, commands={('conntrack', '-S'): (0, CONNTRACK_S_6X, '')}, binaries=('conntrack',),
+                        modes={NF + 'nf_conntrack_max': 0o444})
+    fact = _conntrack.collect(system, {'since': '7d', 'log_files': [str(log)]})
+    assert fact['shared_netns'] is True and fact['stats_source'] == 'conntrack -S' and fact['stats']['drop'] == 2
+    assert fact['table_full_events']['count'] == 0 and fact['status'] == 'ok'
+
+
+def test_collect_stats_unreadable_is_unknown_not_zero(tmp_path):
+    log = tmp_path / 'messages'
+    log.write_text('')
+    files = loaded_files(stat='garbage\n')
+    files[str(log)] = ''
+    system = FakeSystem(files, commands={('conntrack', '-S'): (1, '', 'conntrack v1.4.7 (conntrack-tools): '
+                                                                       'Operation failed: Operation not permitted\n')},
+                        binaries=('conntrack',), modes={NF + 'nf_conntrack_max': 0o644}, euid=1000)
+    fact = _conntrack.collect(system, {'since': '7d', 'log_files': [str(log)]})
+    assert fact['stats'] is None and fact['status'] == 'partial'
+    assert 'unknown format' in fact['reason'] and 'become' in fact['reason']
+
+
+def test_collect_not_loaded(tmp_path):
+    log = tmp_path / 'kern.log'
+    log.write_text(LOG_CENTOS6 + '\n')
+    system = FakeSystem({str(log): log.read_text(), '/proc/modules': 'ext4 737280 1 - Live 0x0000000000000000\n'})
+    fact = _conntrack.collect(system, {'since': '@0', 'log_files': [str(log)]})
+    assert fact['loaded'] is False and fact['status'] == 'ok'
+    assert fact['count'] is None and fact['max'] is None and fact['stats'] is None and fact['shared_netns'] is None
+    assert fact['table_full_events']['count'] == 1
+
+
+def test_collect_loaded_by_proc_modules():
+    system = FakeSystem({'/proc/modules': 'nf_conntrack 172032 4 nf_nat,xt_conntrack, Live 0x0000000000000000\n'})
+    assert _conntrack.is_loaded(system) == (True, '/proc/modules')
+
+
+def test_collect_count_unreadable_is_null(tmp_path):
+    log = tmp_path / 'kern.log'
+    log.write_text('')
+    files = loaded_files()
+    files[NF + 'nf_conntrack_count'] = PermissionError
+    files[str(log)] = ''
+    fact = _conntrack.collect(FakeSystem(files, modes={NF + 'nf_conntrack_max': 0o644}),
+                              {'since': '7d', 'log_files': [str(log)]})
+    assert fact['count'] is None and fact['fill'] is None and fact['status'] == 'partial'
+    assert 'no permission' in fact['reason']
+
+
+def test_collect_logs_unreadable_count_is_null():
+    files = loaded_files()
+    fact = _conntrack.collect(FakeSystem(files, modes={NF + 'nf_conntrack_max': 0o644}),
+                              {'since': '7d', 'log_files': ['/var/log/does-not-exist.log']})
+    assert fact['table_full_events']['count'] is None and fact['table_full_events']['status'] == 'unknown'
+    assert fact['status'] == 'partial' and 'does not exist' in fact['reason']
+
+
+@pytest.mark.parametrize('stats_out, rc, expected', [
+    (ETHTOOL_ENA, 0, {'eth0': {'bw_in_allowance_exceeded': 0, 'bw_out_allowance_exceeded': 0, 'pps_allowance_exceeded': 0,
+                               'conntrack_allowance_available': 450878, 'conntrack_allowance_exceeded': 0,
+                               'linklocal_allowance_exceeded': 0}}),
+    ('NIC statistics:\n\ttx_timeout: 0\n', 0, {'eth0': None}),
+])
+def test_ena_allowance(stats_out, rc, expected):
+    system = FakeSystem({'/sys/class/net/lo/mtu': '65536\n'},
+                        commands={('ethtool', '-S', 'eth0'): (rc, stats_out, '')}, binaries=('ethtool',),
+                        links={'/sys/class/net/eth0/device/driver': '../../../../bus/pci/drivers/ena'})
+    allowance, status, reason = _conntrack.ena_allowance(system)
+    assert allowance == expected
+    assert (status, reason is None) == (('ok', True) if expected['eth0'] else ('unknown', False))
+
+
+def test_ena_without_ethtool():
+    system = FakeSystem(links={'/sys/class/net/ens5/device/driver': '../../../../bus/pci/drivers/ena'})
+    allowance, status, reason = _conntrack.ena_allowance(system)
+    assert allowance == {'ens5': None} and status == 'unknown' and 'install ethtool' in reason
+
+
+def test_bad_since():
+    with pytest.raises(OptionError, match='since'):
+        _conntrack.collect(FakeSystem(), {'since': 'last tuesday'})
+
+
+@pytest.mark.skipif(not os.path.exists('/proc/net/stat/nf_conntrack'), reason='this kernel has no conntrack stats file')
+def test_this_kernels_stat_file_parses():
+    """The running kernel's own file, whatever its version, parses by header."""
+    with open('/proc/net/stat/nf_conntrack') as handle:
+        totals = _conntrack.parse_stat_file(handle.read())
+    assert totals is not None and 'entries' in totals and 'drop' in totals
