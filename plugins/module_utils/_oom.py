@@ -73,7 +73,7 @@ _KILLED = re.compile(
 _KILLED_RHEL6 = re.compile(
     _SCOPE_PREFIX + r'Killed process (?P<pid>\d+), UID (?P<uid1>\d+), \((?P<name>.*)\) total-vm:(?P<vm>\d+)kB(?P<rest>.*)$')
 # "Out of memory: Kill process 1234 (java) score 900 or sacrifice child" (≤ 5.0)
-_KILL = re.compile(_SCOPE_PREFIX + r'Kill process (?P<pid>\d+) \((?P<name>.*)\) score (?P<score>-?\d+) or sacrifice child\s*$')
+_KILL = re.compile(_SCOPE_PREFIX + r'[Kk]ill process (?P<pid>\d+) \((?P<name>.*)\) score (?P<score>-?\d+) or sacrifice child\s*$')
 # "Kill process 1235 (worker) sharing same memory" (≤ 4.x): a further process really killed.
 _KILL_SHARING = re.compile(r'^Kill process (?P<pid>\d+) \((?P<name>.*)\) sharing same memory\s*$')
 _REAPED = re.compile(r'^oom_reaper: reaped process (?P<pid>\d+) \((?P<name>.*)\),? now anon-rss:(?P<anon>\d+)kB')
@@ -87,6 +87,8 @@ _OOMD = re.compile(r'^(?:Killed (?P<killed>/\S*) due to|Marked (?P<marked>/\S*) 
 _UNIT_OOM_PROCESS = re.compile(r'^(?P<unit>\S+\.[a-z]+): A process of this unit has been killed by the OOM killer\.?$')
 _UNIT_RESULT = re.compile(r"^(?P<unit>\S+\.[a-z]+): Failed with result '(?P<result>oom-kill)'\.?$")
 _UNIT_OOMD = re.compile(r'^(?P<unit>\S+\.[a-z]+): systemd-oomd killed (?:some|\d+) process(?:\(es\)|es)? in this unit\.?$')
+# Every message classify() knows holds one of these: a cheap filter for big log files.
+_KEYWORDS = ('rocess', 'oom', 'OOM', 'Task in', 'Killed', 'Marked')
 _INNER_IDENT = re.compile(r'^(?P<ident>systemd(?:-oomd)?)\[\d+\]: (?P<msg>.*)$')
 _UNIT_SUFFIXES = ('.service', '.scope', '.slice', '.socket', '.mount', '.swap', '.target')
 
@@ -149,7 +151,7 @@ def classify(message):
     ``invoked`` (start of an OOM report), ``oomd`` (systemd-oomd kill) and ``unit``
     (systemd unit result).
     """
-    if not message:
+    if not message or not any(word in message for word in _KEYWORDS):
         return None
     msg = message.strip()
     for regex in (_KILLED, _KILLED_RHEL6):
@@ -234,7 +236,7 @@ class KillFolder:
         return pos[0] == entry.source and entry.lineno is not None and abs(entry.lineno - pos[1]) <= MERGE_LINES
 
     def _find(self, entry, key, value):
-        for kill in reversed(self.kills[-50:]):
+        for kill in reversed(self.kills[-200:]):
             if self._same(kill, entry, key, value):
                 return kill
         return None
@@ -263,7 +265,7 @@ class KillFolder:
 
     def add(self, entry):
         message = entry.message
-        inner = _INNER_IDENT.match(message or '')
+        inner = _INNER_IDENT.match(message) if message and message.startswith('systemd') else None
         if inner and entry.ident in (None, 'kernel'):
             # ``journalctl -o short-monotonic`` / console copies: "[ 77.7] systemd-oomd[659]: msg"
             message = inner.group('msg')
@@ -469,10 +471,12 @@ def _scan_logs(system, scan, log_files):
         for path in log_files:
             yield from scan.file(path)
         return
-    # the kernel's messages, PID 1's unit results and systemd-oomd: one bounded journal query
+    # the kernel's messages (all boots since ``since``), the service managers' unit results (PID 1
+    # and user managers) and systemd-oomd: one journal query, bounded by --since
     journal_ok = False
     if system.which('journalctl'):
-        yield from scan.journal(['_TRANSPORT=kernel', '+', '_PID=1', '+', '_COMM=systemd-oomd'], name='journal')
+        yield from scan.journal(['_TRANSPORT=kernel', '+', '_PID=1', '+', '_COMM=systemd', '+', '_COMM=systemd-oomd'],
+                                name='journal')
         journal_ok = scan.sources[-1]['status'] == OK
     else:
         scan.sources.append({'name': 'journal', 'status': UNKNOWN, 'lines': 0,

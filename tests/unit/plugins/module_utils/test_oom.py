@@ -62,6 +62,7 @@ class FakeSystem:
         return self.commands.get(argv[0], CommandResult(argv, None, '', '', error='%s not found' % argv[0]))
 
     def run_stream(self, argv, timeout=60):
+        self.streamed = argv
         lines, rc, err = self.journal
         status = {'rc': rc, 'err': err, 'error': None}
         return status, iter(lines)
@@ -158,6 +159,9 @@ def test_unit_results_from_systemd():
     ('Out of memory (oom_kill_allocating_task): Killed process 5 (a) b) total-vm:1kB, anon-rss:1kB, file-rss:0kB, '
      'shmem-rss:0kB, UID:0 pgtables:1kB oom_score_adj:0', 'killed', {'pid': 5, 'process': 'a) b', 'scope': 'global'}),
     ('Kill process 1235 (worker) sharing same memory', 'killed', {'pid': 1235, 'process': 'worker'}),
+    # 2.6.3x spelling
+    ('Out of memory: kill process 2107 (mysqld) score 372 or sacrifice child', 'kill',
+     {'pid': 2107, 'process': 'mysqld', 'scope': 'global'}),
     ('oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,'
      'task_memcg=/system.slice/ssh.service,task=sshd,pid=812,uid=0', 'summary',
      {'pid': 812, 'process': 'sshd', 'scope': 'global', 'cgroup': '/system.slice/ssh.service'}),
@@ -340,6 +344,10 @@ def test_collect_journal_ok_skips_dmesg_and_reads_unit_results():
     system = FakeSystem(_proc(), journal=(lines, 0, ''))
     fact = _oom.collect(system, {'since': '@1763000000', 'log_files': None, 'watch': ['sshd']})
     assert fact['status'] == 'ok'
+    # one bounded query: kernel messages of every boot since `since`, service managers, systemd-oomd
+    assert system.streamed[:4] == ['journalctl', '--no-pager', '-o', 'short-iso']
+    assert '--since=@1763000000' in system.streamed
+    assert system.streamed[-7:] == ['_TRANSPORT=kernel', '+', '_PID=1', '+', '_COMM=systemd', '+', '_COMM=systemd-oomd']
     assert [s['name'] for s in fact['log']['sources']] == ['journal']
     assert [(u['unit'], u['result']) for u in fact['unit_results']] == [
         ('ssh.service', 'oom-killed-process'), ('ssh.service', 'oom-kill')]
