@@ -1,0 +1,258 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Differential test: our hosts_access evaluator against libwrap's own, ``tcpdmatch -d``.
+
+Seeded random hosts.allow / hosts.deny pairs (reproducible: the seed is fixed) are written to
+temporary directories; ``tcpdmatch -d <daemon>[@server] <client>`` (Debian's tcpd, which
+reads the two files from the current directory) decides each client, and so do
+``parse()`` + ``evaluate()``.  The grammar covers everything that needs no name service:
+daemon lists, ALL/KNOWN/UNKNOWN/LOCAL/PARANOID, EXCEPT nesting, trailing-dot prefixes,
+net/mask and /len, [v6] and [v6]/len, wildcards, /file patterns, user@host, daemon@host,
+hostname patterns (which cannot match: given an address, tcpdmatch predicts what happens
+when the client's name lookup fails, so no DNS query is made), continuation lines, comments,
+malformed lines and options (allow, deny, twist, spawn, severity, bad options...).
+
+Clients are addresses only, so tcpdmatch makes no name lookups; each call has a timeout.
+
+Debian's tcpdmatch prints the matched rule through syslog(), and its libwrap calls the
+fortified ``__syslog_chk``, which bypasses tcpdmatch's own stdout syslog: a tiny
+LD_PRELOAD shim (built with cc when available) routes it back, so we can also compare the
+deciding rule (``matched:  hosts.allow line N``, N the rule's last physical line).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import random
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_wrappers as tw
+
+TCPDMATCH = shutil.which('tcpdmatch') or next(
+    (p for p in ('/usr/sbin/tcpdmatch', '/usr/bin/tcpdmatch') if os.path.exists(p)), None)
+SEED = 20261122
+PAIRS = 300
+
+pytestmark = pytest.mark.skipif(TCPDMATCH is None, reason='tcpdmatch not installed (Debian package tcpd)')
+
+CLIENTS_V4 = ['10.1.2.3', '10.1.9.9', '10.2.0.1', '192.168.1.10', '172.16.5.4', '11.0.0.1', '127.0.0.1']
+CLIENTS_V6 = ['2001:db8::1', '2001:db8:1::5', 'fe80::1', '::1', '::ffff:10.1.2.3']
+# tcpdmatch looks up the name of a server given as daemon@address (a DNS query): without
+# @server the server endpoint is "unknown", and daemon@host patterns still get exercised.
+SERVERS = [None]
+DAEMONS = ['sshd', 'in.ftpd']
+
+SHIM_C = r'''
+#include <stdarg.h>
+#include <syslog.h>
+void __syslog_chk(int pri, int flag, const char *fmt, ...) { va_list ap; va_start(ap, fmt); vsyslog(pri, fmt, ap); va_end(ap); }
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap) { vsyslog(pri, fmt, ap); }
+'''
+
+ADDRESS_PATTERNS = [
+    '10.1.2.3', '10.1.9.9', '192.168.1.10', '[2001:db8::1]', '[2001:DB8:0::1]', '[::1]', '[fe80::1]',
+    '10.', '10.1.', '10.1.2.', '192.168.', '172.16.5.', '11.', '127.',
+    '10.0.0.0/255.0.0.0', '10.1.0.0/16', '10.1.2.0/24', '0.0.0.0/0', '10.1.2.3/32', '10.1.0.0/8',
+    '10.1.2.3/255.255.255.255', '192.168.0.0/255.255.0.0', '172.16.0.0/12', '10.0.0.0/255.255.0.0',
+    '[2001:db8::]/32', '[2001:db8:1::]/48', '[::]/0', '[2001:db8::1]/128', '[fe80::]/10', '[::ffff:0:0]/96',
+    '10.1.*', '10.?.2.3', '*.3', '2001:db8:*', '*', '10.1.2.?', '*:*', 'fe80*',
+    'ALL', 'KNOWN', 'UNKNOWN', 'LOCAL', 'PARANOID', 'unknown',
+    '.example.com', 'host.example.com', 'localhost', 'example.', 'paranoid',
+    # corner cases: suffix patterns on addresses, case, malformed masks and brackets
+    '.3', '.2.3', '.1', '2001:DB8:*', '[2001:DB8::1]', '10.1.2.3.', '10.1.2.3x', 'ALL/8', '0.0.0.0/0',
+    '0.0.0.0/0.0.0.0', '10.0.0.0/08', '10.0.0.0/8x', '10.0.0.0/33', '010.0.0.0/8', '0x0a.0.0.0/8',
+    '10.1.2.3/255.255.255.255', '[::]/0', '[2001:db8::]/032', '[2001:db8::]/129', '[::ffff:10.1.2.3]',
+    '[::ffff:10.0.0.0]/104', '[2001:db8::1', 'EXCEPT', 'FE80*', 'Fe80::*', '10.0.0.0/255.0.255.0', '*.*.*.?', '???*',
+]
+DAEMON_PATTERNS = ['sshd', 'SSHD', 'ALL', 'in.ftpd', 'in.telnetd', 'ss*', 's?hd', 'KNOWN', 'in.*', '.ftpd',
+                   'sshd@ALL', 'sshd@10.0.0.1', 'sshd@10.0.0.0/8', 'ALL@192.0.2.', 'sshd@UNKNOWN', 'sshd@KNOWN',
+                   'ALL@[::1]']
+OPTIONS = ['allow', 'deny', 'DENY', 'ALLOW', 'spawn echo %a', 'severity auth.info', 'severity local0.notice',
+           'severity notice', 'severity bogus', 'severity authpriv.info', 'twist /bin/echo 421 go away', 'bogus',
+           'keepalive', 'keepalive 1', 'nice 5', 'nice x', 'nice', 'umask 022', 'umask 999', 'linger 5',
+           'linger', 'setenv FOO bar', 'banners /nonexistent', 'user root', 'severity=auth.warning',
+           'spawn = echo x', 'twist', '', 'spawn echo a\\:b', 'twist /bin/false', 'allow:', 'deny ',
+           'severity LOCAL7.ERR', 'severity daemon.warn', 'umask 0077', 'nice -5', 'rfc931 x', 'umask -1',
+           'linger 5x', 'setenv']
+
+
+def build_shim(tmp):
+    compiler = shutil.which('cc') or shutil.which('gcc')
+    if not compiler:
+        return None
+    source = os.path.join(tmp, 'shim.c')
+    with open(source, 'w') as handle:
+        handle.write(SHIM_C)
+    target = os.path.join(tmp, 'shim.so')
+    proc = subprocess.run([compiler, '-shared', '-fPIC', '-O2', '-o', target, source],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=False)
+    return target if proc.returncode == 0 else None
+
+
+class Grammar:
+    def __init__(self, rng, tmp):
+        self.rng = rng
+        self.tmp = tmp
+        self.files = {}
+
+    def client_pattern(self, depth=0):
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.08 and depth == 0:
+            return self.pattern_file()
+        if roll < 0.13:
+            return rng.choice(['root', 'ALL', 'KNOWN', 'UNKNOWN', 'r*']) + '@' + rng.choice(ADDRESS_PATTERNS)
+        return rng.choice(ADDRESS_PATTERNS)
+
+    def pattern_file(self):
+        rng = self.rng
+        path = os.path.join(self.tmp, 'patterns-%d' % len(self.files))
+        if rng.random() < 0.1:
+            return path + '-missing'
+        lines = []
+        for _ in range(rng.randint(0, 3)):
+            lines.append(' '.join(self.client_pattern(depth=1) for _ in range(rng.randint(0, 3))))
+        text = '\n'.join(lines) + ('\n' if lines and rng.random() < 0.8 else '')
+        with open(path, 'w') as handle:
+            handle.write(text)
+        self.files[path] = text
+        return path
+
+    def plist(self, item):
+        rng = self.rng
+        parts = [item() for _ in range(rng.randint(1, 3))]
+        for _ in range(rng.choice([0, 0, 0, 1, 1, 2])):
+            parts.append('EXCEPT')
+            parts.extend(item() for _ in range(rng.randint(1, 2)))
+        out = parts[0]
+        for part in parts[1:]:
+            out += rng.choice([' ', ', ', ',', '\t', ' , '])
+            out += part
+        return out
+
+    def rule(self):
+        rng = self.rng
+        line = self.plist(lambda: rng.choice(DAEMON_PATTERNS)) + rng.choice([':', ': ', ' : ', '\t:\t'])
+        line += self.plist(self.client_pattern)
+        if rng.random() < 0.35:
+            count = rng.choice([1, 1, 1, 2, 3])
+            line += ' : ' + ' : '.join(rng.choice(OPTIONS) for _ in range(count))
+        elif rng.random() < 0.05:
+            line += ':'
+        if rng.random() < 0.04:
+            line += ', 2001:db8::' + rng.choice(['1', '/32'])
+        if rng.random() < 0.2:
+            spaces = [m.start() for m in re.finditer(' ', line)]
+            if spaces:
+                cut = rng.choice(spaces)
+                line = line[:cut] + ' \\\n' + line[cut:]
+        return line
+
+    def table(self):
+        rng = self.rng
+        lines = []
+        for _ in range(rng.randint(0, 5)):
+            roll = rng.random()
+            if roll < 0.08:
+                lines.append('# ' + self.rule().replace('\n', ' '))
+            elif roll < 0.12:
+                lines.append('')
+            elif roll < 0.15:
+                lines.append('  # indented: ALL')
+            elif roll < 0.18:
+                lines.append('sshd ALL no colon')
+            elif roll < 0.20:
+                lines.append(self.rule().replace('\n', '') + '\r')
+            elif roll < 0.21:
+                lines.append(rng.choice(['sshd:', ': ALL', 'ALL EXCEPT: ALL', 'sshd: ALL EXCEPT', 'sshd : : allow']))
+            else:
+                lines.append(self.rule())
+        text = '\n'.join(lines)
+        if lines and rng.random() < 0.9:
+            text += '\n'
+        return text
+
+
+def run_tcpdmatch(cwd, daemon, client, shim):
+    env = dict(os.environ, LC_ALL='C', LANG='C')
+    if shim:
+        env['LD_PRELOAD'] = shim
+    proc = subprocess.run([TCPDMATCH, '-d', daemon, client], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=10, check=False)
+    out = proc.stdout.decode('utf-8', 'replace')
+    access = re.search(r'^access:\s+(\S+)', out, re.M)
+    matched = re.search(r'^matched:\s+(\S+) line (\d+)', out, re.M)
+    return (access.group(1) if access else 'rc=%s %s' % (proc.returncode, proc.stderr.decode()[-200:]),
+            (matched.group(1), int(matched.group(2))) if matched else None)
+
+
+def ours(allow_text, deny_text, daemon, server, client, files):
+    allow, allow_errors = tw.parse(allow_text, 'hosts.allow')
+    deny, deny_errors = tw.parse(deny_text, 'hosts.deny')
+    stops = {'allow': tw.table_stop(allow_errors), 'deny': tw.table_stop(deny_errors)}
+    present = {}
+    for path in tw.pattern_files(allow + deny):
+        present[path] = files.get(path)
+    verdict = tw.evaluate(allow, deny, daemon, tw.normalize_client(client), hostname=None, user=None,
+                          server_addr=server, server_name=None, files=present, stops=stops)
+    access = verdict['access']
+    if access == tw.DENIED and any(o['name'] == 'twist' for o in verdict['options']) \
+            and 'twist' in verdict['reason'] and 'invalid' not in verdict['reason']:
+        access = 'delegated'
+    matched = (verdict['file'], verdict['end_line']) if verdict['file'] else None
+    return access, matched, verdict
+
+
+def test_differential_against_tcpdmatch(tmp_path):
+    started = time.monotonic()
+    shim = build_shim(str(tmp_path))
+    rng = random.Random(SEED)
+    compared = rule_compared = 0
+    disagreements = []
+    counts = {}
+    for pair in range(PAIRS):
+        workdir = tmp_path / ('pair-%03d' % pair)
+        workdir.mkdir()
+        grammar = Grammar(rng, str(workdir))
+        allow_text, deny_text = grammar.table(), grammar.table()
+        if rng.random() < 0.08:
+            deny_text = 'ALL: ALL\n'
+        (workdir / 'hosts.allow').write_text(allow_text)
+        if rng.random() < 0.95:
+            (workdir / 'hosts.deny').write_text(deny_text)
+        else:
+            deny_text = ''
+        clients = rng.sample(CLIENTS_V4, 3) + rng.sample(CLIENTS_V6, 2)
+        for client in clients:
+            daemon = rng.choice(DAEMONS)
+            server = rng.choice(SERVERS)
+            arg = daemon + ('@' + server if server else '')
+            theirs, their_rule = run_tcpdmatch(str(workdir), arg, client, shim)
+            mine, my_rule, verdict = ours(allow_text, deny_text, daemon, server, client, grammar.files)
+            compared += 1
+            counts[theirs] = counts.get(theirs, 0) + 1
+            same = theirs == mine
+            if shim and same:
+                rule_compared += 1
+                same = their_rule == my_rule
+            if not same:
+                disagreements.append('pair %d: tcpdmatch -d %s %s → %s %s; ours → %s %s (%s)\n'
+                                     '--- hosts.allow\n%s--- hosts.deny\n%s--- pattern files\n%s'
+                                     % (pair, arg, client, theirs, their_rule, mine, my_rule, verdict['reason'],
+                                        allow_text, deny_text, grammar.files))
+    elapsed = time.monotonic() - started
+    print('tcpdmatch differential: %d verdicts compared (%d with the deciding rule), %d disagreements, '
+          'tcpdmatch said %s, %.1f s' % (compared, rule_compared, len(disagreements), counts, elapsed))
+    assert not disagreements, '%d of %d verdicts differ; first ones:\n%s' % (
+        len(disagreements), compared, '\n'.join(disagreements[:5]))
+    # The grammar must reach every outcome, or the comparison proves little.
+    assert counts.get('granted') and counts.get('denied') and counts.get('delegated'), counts
