@@ -127,7 +127,7 @@ DETAILS = {
     'reset_at_banner': ('The connection is accepted and then reset at once, before sshd sends its '
                         'banner: a firewall rule resetting established connections, sshd dropping '
                         'every new connection (MaxStartups full), or sshd unable to fork.'),
-    'reset_at_banner_delayed': ('The connection is reset about {banner_s:.1f} s after it was accepted, '
+    'reset_at_banner_delayed': ('The connection is dropped ({outcome}) {banner_s:.1f} s after it was accepted, '
                                 'before any banner: the signature of TCP wrappers (hosts.deny) denying '
                                 'this client in sshd.'),
     'maxstartups': ('sshd refuses new unauthenticated connections ({evidence}): MaxStartups (or, on '

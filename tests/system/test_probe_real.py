@@ -10,19 +10,25 @@ privilege-separation directory ``/run/sshd``; rather than creating it on the mac
 a private mount namespace (``unshare --mount``) with its own tmpfs on /run.  The network is the
 machine's loopback: nothing leaves 127.0.0.1.  Teardown kills the sshd process group.
 
-TCP wrappers (hosts.deny) cannot be tested here: libwrap reads the machine-wide /etc/hosts.deny,
-which a test must not change (the lab does that one in its own /etc overlay).
+The fault-injection tests (TCP wrappers, firewall resets, a path-MTU black hole) run sshd *and*
+the probe inside a network namespace the test creates and deletes: nftables rules and the
+``nf_conntrack_acct`` sysctl are set in that namespace only.  libwrap reads /etc/hosts.deny; the
+machine's file is never touched: a hosts.deny written by the test is bind-mounted over it inside
+sshd's private mount namespace.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import itertools
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -58,6 +64,12 @@ class Sshd:
     def __init__(self, tmp, extra=''):
         self.tmp = tmp
         self.port = free_port()
+        self.write_config(extra)
+        self.proc = self.spawn([])
+        self._wait_ready()
+
+    def write_config(self, extra):
+        tmp = self.tmp
         keygen(tmp / 'host_key')
         keygen(tmp / 'client_key')
         shutil.copy(str(tmp / 'client_key.pub'), str(tmp / 'authorized_keys'))
@@ -76,12 +88,15 @@ class Sshd:
             'LogLevel VERBOSE',
             extra,
         ]) + '\n')
-        script = ('mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd && '
-                  'exec %s -D -e -f %s' % (SSHD, tmp / 'sshd_config'))
+
+    def spawn(self, prefix, setup=''):
+        """Start sshd in a private mount namespace with its own /run (so /run/sshd exists there
+        only); ``setup`` runs first in that namespace (bind mounts)."""
+        script = ('mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd && %s'
+                  'exec %s -D -e -f %s' % (setup, SSHD, self.tmp / 'sshd_config'))
         with open(str(self.log), 'wb') as log:
-            self.proc = subprocess.Popen(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script],
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_ready()
+            return subprocess.Popen(prefix + ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script],
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def _wait_ready(self):
         deadline = time.monotonic() + 10
@@ -213,3 +228,152 @@ def test_stopped_sshd_is_refused(sshd):
     result = _probe.probe(params(server.port))
     assert result['summary']['classification'] == 'refused'
     assert result['summary']['likely_causes'] == ['sshd_down', 'firewall']
+
+
+# ---------------------------------------------------------------------------------------------
+# fault injection in a network namespace of our own
+# ---------------------------------------------------------------------------------------------
+_NETNS_SEQ = itertools.count()
+NETNS_PORT = 2222
+PROBE_IN_NETNS = (
+    'import json, sys\n'
+    'from ansible_collections.connreset.doctor.plugins.module_utils import _probe\n'
+    'params, window = json.loads(sys.argv[1]), tuple(json.loads(sys.argv[2]))\n'
+    'print(json.dumps(_probe.probe(params, delayed_window=window)))\n'
+)
+
+
+def ip(*args, **kwargs):
+    return subprocess.run(['ip'] + list(args), check=True, timeout=15, capture_output=True, text=True, **kwargs)
+
+
+class NetnsSshd(Sshd):
+    """sshd on 127.0.0.1:2222 inside a fresh network namespace; probes run in it too."""
+
+    def __init__(self, tmp, extra='', hosts_deny=None):  # pylint: disable=super-init-not-called
+        self.tmp = tmp
+        self.port = NETNS_PORT
+        self.netns = 'crdprobe%d-%d' % (os.getpid(), next(_NETNS_SEQ))
+        self.proc = None
+        ip('netns', 'add', self.netns)
+        try:
+            ip('-n', self.netns, 'link', 'set', 'lo', 'up')
+            self.write_config(extra)
+            setup = ''
+            if hosts_deny is not None:
+                # libwrap reads /etc/hosts.allow then /etc/hosts.deny: shadow both, in sshd's
+                # private mount namespace only.
+                (tmp / 'hosts.allow').write_text('# ssh_probe test: nothing allowed explicitly\n')
+                (tmp / 'hosts.deny').write_text(hosts_deny)
+                setup = ('mount --bind %s /etc/hosts.allow && mount --bind %s /etc/hosts.deny && '
+                         % (tmp / 'hosts.allow', tmp / 'hosts.deny'))
+            self.proc = self.spawn(['ip', 'netns', 'exec', self.netns], setup)
+            self._wait_listening()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_listening(self):
+        deadline = time.monotonic() + 10
+        while 'Server listening on 127.0.0.1 port %d' % self.port not in self.log.read_text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError('sshd did not start in %s: %s' % (self.netns, self.log.read_text()))
+            time.sleep(0.05)
+
+    def run(self, *argv, **kwargs):
+        return subprocess.run(['ip', 'netns', 'exec', self.netns] + list(argv), check=True, timeout=30,
+                              capture_output=True, text=True, **kwargs)
+
+    def nft(self, ruleset):
+        self.run('nft', '-f', '-', input=ruleset)
+
+    def probe(self, window=_probe.DELAYED_RESET_WINDOW, **over):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        proc = self.run(sys.executable, '-c', PROBE_IN_NETNS, json.dumps(params(self.port, **over)),
+                        json.dumps(list(window)), env=env)
+        return json.loads(proc.stdout)
+
+    def stop(self):
+        if self.proc is not None:
+            super(NetnsSshd, self).stop()
+        subprocess.run(['ip', 'netns', 'del', self.netns], timeout=15, capture_output=True)
+
+
+@pytest.fixture
+def netns_sshd(tmp_path):
+    for tool in ('ip', 'nft'):
+        if shutil.which(tool) is None:
+            pytest.skip('needs %s (iproute2, nftables)' % tool)
+    started = []
+
+    def start(**kwargs):
+        server = NetnsSshd(tmp_path, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def test_netns_baseline_ok(netns_sshd):
+    server = netns_sshd()
+    result = server.probe(username='root', key_file=str(server.tmp / 'client_key'))
+    assert result['summary']['classification'] == 'ok', result
+    assert result['attempts'][0]['phase'] == 'session'
+
+
+def test_tcp_wrappers_deny_is_delayed_reset(netns_sshd):
+    # Debian 12's sshd links libwrap: a denied client is dropped ~5 s after connecting.
+    server = netns_sshd(hosts_deny='sshd: ALL\n')
+    result = server.probe(banner_timeout=10.0)
+    att = result['attempts'][0]
+    assert att['phase'] == 'banner' and att['outcome'] in ('reset', 'closed'), (att, server.log.read_text())
+    assert 4.0 <= att['timings']['banner'] <= 7.0, att
+    assert result['summary']['classification'] == 'reset_at_banner_delayed'
+    assert result['summary']['likely_causes'] == ['tcp_wrappers']
+
+
+def test_established_tcp_reset_rule(netns_sshd):
+    server = netns_sshd()
+    server.nft('table inet crdprobe {\n'
+               '  chain input { type filter hook input priority 0; policy accept;\n'
+               '    tcp dport %d ct state established reject with tcp reset\n  }\n}\n' % NETNS_PORT)
+    result = server.probe(attempts=2, delay=0.1)
+    # The RST answers the handshake's final ACK: on a fast path it is processed before connect()
+    # returns (as the OpenSSH client reports: "connect to host ... Connection reset by peer"),
+    # on a slower one the first read gets it.
+    for att in result['attempts']:
+        assert att['outcome'] == 'reset' and att['phase'] in ('tcp_connect', 'banner'), att
+        assert att['elapsed_s'] < 1.0
+    assert result['summary']['classification'] in ('reset_at_connect', 'reset_at_banner')
+    assert result['summary']['likely_causes'][0] == 'firewall'
+
+
+def test_large_packets_dropped_is_kex_hang(netns_sshd):
+    # A path-MTU black hole: sshd's small banner passes, its KEXINIT (> 1000 bytes) never arrives.
+    server = netns_sshd()
+    server.nft('table inet crdprobe {\n'
+               '  chain output { type filter hook output priority 0; policy accept;\n'
+               '    tcp sport %d meta length > 1000 drop\n  }\n}\n' % NETNS_PORT)
+    result = server.probe(kex_timeout=2.0)
+    att = result['attempts'][0]
+    assert att['banner'].startswith('SSH-2.0-OpenSSH_'), att
+    assert (att['phase'], att['outcome']) == ('kex', 'hang'), att
+    assert result['summary']['classification'] == 'kex_hang'
+    assert result['summary']['likely_causes'][0] == 'mtu'
+
+
+def test_reset_after_n_bytes_is_reset_mid_session(netns_sshd):
+    # Reset the flow once it carried 100 kB (ct bytes needs conntrack accounting: enabled in
+    # this namespace only).
+    server = netns_sshd()
+    server.run('sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_acct=1')
+    server.nft('table inet crdprobe {\n'
+               '  chain input { type filter hook input priority 0; policy accept;\n'
+               '    tcp dport %d ct bytes > 100000 reject with tcp reset\n  }\n}\n' % NETNS_PORT)
+    result = server.probe(username='root', key_file=str(server.tmp / 'client_key'), transfer_bytes=1048576)
+    att = result['attempts'][0]
+    assert (att['phase'], att['outcome']) == ('session', 'reset'), att
+    assert 'head -c 1048576' in att['error']
+    assert result['summary']['classification'] == 'reset_mid_session'

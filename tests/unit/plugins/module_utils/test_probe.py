@@ -314,12 +314,12 @@ def test_close_at_once(server):
 
 
 def test_delayed_reset_is_tcp_wrappers(server):
-    # libwrap's ~5 s delay, scaled: a reset 0.6 s after accept with a 0.4-1.2 s window.
+    # libwrap's ~5 s delay, scaled: a reset 0.6 s after accept with a 0.4-2.5 s window.
     srv = server(delayed_reset(0.6))
-    result = run(srv.port, window=(0.4, 1.2))
+    result = run(srv.port, window=(0.4, 2.5), banner_timeout=3.0)
     att = only_attempt(result)
     assert (att['phase'], att['outcome']) == ('banner', 'reset')
-    assert 0.5 <= att['timings']['banner'] <= 1.2
+    assert 0.55 <= att['timings']['banner'] <= 2.5
     assert result['summary']['classification'] == 'reset_at_banner_delayed'
     assert result['summary']['likely_causes'] == ['tcp_wrappers']
 
@@ -461,7 +461,8 @@ def test_attempts_are_sequential(server):
 def test_unresolvable_name_is_dns_failure():
     result = _probe.probe(params(22, host='no-such-host.invalid'))
     att = only_attempt(result)
-    assert (att['phase'], att['outcome']) == ('dns', 'error')
+    # NXDOMAIN from the resolver ('error'), or a resolver that does not answer in time ('timeout')
+    assert att['phase'] == 'dns' and att['outcome'] in ('error', 'timeout')
     assert att['address'] is None
     assert result['summary']['classification'] == 'dns_failure'
 
