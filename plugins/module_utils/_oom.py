@@ -38,7 +38,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
-    OK, PARTIAL, UNKNOWN, permission_hint, result, summarize,
+    OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogScan, iso, parse_since
 
@@ -499,7 +499,10 @@ def log_part(scan):
 
 
 def collect(system, params):
-    """The ``connreset_oom`` fact."""
+    """The ``connreset_oom`` fact; raises OptionError for bad options."""
+    error = validate(params)
+    if error:
+        raise OptionError(error)
     since = parse_since(params.get('since') or '7d')
     log_files = params.get('log_files') or None
     watch = params.get('watch')

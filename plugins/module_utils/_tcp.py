@@ -24,7 +24,7 @@ import struct
 import time
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
-    OK, PARTIAL, UNKNOWN, permission_hint, result, summarize,
+    OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
 )
 
 ARGUMENT_SPEC = dict(
@@ -279,7 +279,10 @@ def _proc_tcp(system):
 
 
 def collect(system, params):
-    """The ``connreset_tcp`` fact."""
+    """The ``connreset_tcp`` fact; raises OptionError for bad options."""
+    error = validate(params)
+    if error:
+        raise OptionError(error)
     ports = params.get('ports')
     if ports is None:
         ports = [22]

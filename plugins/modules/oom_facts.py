@@ -317,16 +317,16 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector
-from ansible_collections.connreset.doctor.plugins.module_utils._oom import ARGUMENT_SPEC, collect, validate
+from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._oom import ARGUMENT_SPEC, collect
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    error = validate(module.params)
-    if error:
-        module.fail_json(msg=error)
-    fact = run_collector('oom', collect, System(module), module.params, budget=120)
+    try:
+        fact = run_collector('oom', collect, System(module), module.params, budget=120)
+    except OptionError as exc:
+        module.fail_json(msg=str(exc))
     module.exit_json(changed=False, ansible_facts={'connreset_oom': fact})
 
 

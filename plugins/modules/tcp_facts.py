@@ -189,17 +189,17 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector
-from ansible_collections.connreset.doctor.plugins.module_utils._tcp import ARGUMENT_SPEC, MAX_SAMPLE_SECONDS, collect, validate
+from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._tcp import ARGUMENT_SPEC, MAX_SAMPLE_SECONDS, collect
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    error = validate(module.params)
-    if error:
-        module.fail_json(msg=error)
     budget = 30 + min(max(module.params['sample_seconds'] or 0, 0), MAX_SAMPLE_SECONDS)
-    fact = run_collector('tcp', collect, System(module), module.params, budget=budget)
+    try:
+        fact = run_collector('tcp', collect, System(module), module.params, budget=budget)
+    except OptionError as exc:
+        module.fail_json(msg=str(exc))
     module.exit_json(changed=False, ansible_facts={'connreset_tcp': fact})
 
 

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _oom
-from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult
+from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogLine, LogScan
 
 SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'oom')
@@ -384,3 +384,8 @@ def test_validate_rejects(params, fragment):
 
 def test_validate_accepts_defaults():
     assert _oom.validate({'since': '7d', 'watch': ['sshd', 'sshd-session']}) is None
+
+
+def test_collect_raises_option_error_for_the_aggregate():
+    with pytest.raises(OptionError, match='since'):
+        _oom.collect(FakeSystem(_proc()), {'since': 'soon', 'log_files': None, 'watch': []})

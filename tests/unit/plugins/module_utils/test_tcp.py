@@ -13,7 +13,7 @@ import errno
 import pytest
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _tcp
-from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult
+from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError
 
 # Linux 3.x/4.x (< 4.14: still has TCPPrequeued), prometheus/node_exporter collector/fixtures/proc/net
 SNMP_NODE_EXPORTER = (
@@ -338,3 +338,8 @@ def test_collect_sampled_rates(monkeypatch):
     assert fact['counters']['EstabResets'] == 29
     assert fact['rates']['EstabResets'] > 0 and 'CurrEstab' not in fact['rates']
     assert fact['rates_reason'] is None
+
+
+def test_collect_raises_option_error_for_the_aggregate():
+    with pytest.raises(OptionError, match='sample_seconds'):
+        _tcp.collect(FakeSystem(_files()), {'ports': [22], 'sample_seconds': 100})
