@@ -427,6 +427,13 @@ for _key, (_area, _name) in AREAS.items():
         journal, `/proc/net/nf_conntrack`, `nft list ruleset` and `fail2ban-client` need root), install
         the named tool, or enable the collector; then run it again."""))
 del _key, _area, _name
+FINDINGS.append(_f(
+    'CRD-COV-PROBE', 'Could not probe sshd from the controller', 'coverage', 'info', None,
+    """The controller-side probe (`connreset.doctor.ssh_probe`) could not run (paramiko missing, bad
+    options, local error), so where connections die (`Connection refused`, a reset at the banner,
+    a hang after `SSH2_MSG_KEXINIT sent`) was not measured from the controller.""",
+    """Read the probe's detail in the evidence; install paramiko on the controller
+    (`pip install paramiko`) or set `diagnose_probe: false` to skip it knowingly."""))
 
 # Findings whose severity (or cause) the engine sets from what was measured.
 SEVERITY_NOTES = {

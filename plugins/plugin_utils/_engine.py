@@ -22,7 +22,7 @@ import re
 from collections import Counter
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import (
-    AREAS, CATALOGUE, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, severity_rank,
+    AREAS, CATALOGUE, CAUSES, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, severity_rank,
 )
 
 SCHEMA_VERSION = 1
@@ -107,6 +107,8 @@ UNREACHABLE_FINDING = {
 }
 
 SSHD_PROCESS_NAMES = ('sshd', 'sshd-session', 'sshd-auth')
+SERVICE_PORTS = {'ssh': 22}
+MTU_FINDINGS = ('CRD-MTU-001', 'CRD-MTU-002', 'CRD-MTU-003', 'CRD-MTU-004')
 SSHD_UNITS = ('ssh.service', 'sshd.service', 'ssh.socket', 'sshd.socket')
 
 
@@ -446,17 +448,24 @@ def _check_oom(ctx):
                              'could not be read' % vmstat)
         return
     kills = _list(kills)
+    # watched_killed: names from the collector's `watch` option (default sshd, sshd-session) that
+    # were killed, by process name or through their unit's result.
+    watched_sshd = [w for w in watched if _is_sshd_kill(w if isinstance(w, dict) else {'process': w})]
+    watched_other = [w for w in watched if w not in watched_sshd]
     sshd_kills = [k for k in kills if _is_sshd_kill(k)]
     other = [k for k in kills if not _is_sshd_kill(k)]
-    if sshd_kills or watched:
-        ctx.emit('CRD-OOM-001', {'kills': (sshd_kills or [])[-5:], 'watched_killed': watched,
+    if sshd_kills or watched_sshd:
+        ctx.emit('CRD-OOM-001', {'kills': sshd_kills[-5:], 'watched_killed': watched,
+                                 'unit_results': oom.get('unit_results'),
                                  'since': log.get('since'), 'memory': oom.get('memory')},
-                 summary='%d OOM kill(s) of sshd' % max(len(sshd_kills), len(watched)))
-    if other:
+                 summary='%d OOM kill(s) of sshd' % max(len(sshd_kills), len(watched_sshd)))
+    if other or watched_other:
         names = Counter(str(_dict(k).get('process')) for k in other)
         ctx.emit('CRD-OOM-002', {'kills': other[-5:], 'count': len(other), 'processes': dict(names),
+                                 'watched_killed': watched_other,
                                  'since': log.get('since'), 'memory': oom.get('memory')},
-                 summary='%d OOM kill(s): %s' % (len(other), ', '.join(sorted(names))))
+                 summary='%d OOM kill(s): %s' % (len(other), ', '.join(sorted(set(names) | {
+                     str(w) for w in watched_other}))))
 
 
 def _check_wrappers(ctx):
@@ -479,9 +488,8 @@ def _check_wrappers(ctx):
     if in_use is False:
         return
     verdicts = [_dict(v) for v in _list(wrap.get('verdicts'))]
-    sshd_verdicts = [v for v in verdicts if str(v.get('daemon') or 'sshd') in ('sshd', 'ALL')] or verdicts
-    denied = [v for v in sshd_verdicts if v.get('access') == 'denied']
-    unknown = [v for v in sshd_verdicts if v.get('access') == 'unknown']
+    denied = [v for v in verdicts if v.get('access') == 'denied']
+    unknown = [v for v in verdicts if v.get('access') == 'unknown']
     if in_use is None and (denied or unknown):
         ctx.gap(key, 'whether sshd uses libwrap', _reason_of(wrap, 'libwrap_in_use is null'))
     if denied:
@@ -494,8 +502,8 @@ def _check_wrappers(ctx):
                  summary='verdict for %s depends on name resolution' % ', '.join(
                      str(v.get('client')) for v in unknown))
     if not verdicts and in_use:
-        ctx.gap(key, 'TCP wrappers verdict for the controller',
-                'no verdicts: the controller address was not known to the collector')
+        ctx.gap(key, 'TCP wrappers verdict for the controller', wrap.get('clients_note')
+                or 'no verdicts: the controller address was not known to the collector')
 
 
 def _path_mismatch(target, interfaces):
@@ -522,6 +530,9 @@ def _check_mtu(ctx):
     probing = _num(mtu.get('tcp_mtu_probing'))
     for target in targets:
         probe = _dict(target.get('probe'))
+        if _status(target) == 'unknown':
+            ctx.gap(key, 'route to %s' % target.get('target'), _reason_of(target, 'target status unknown'))
+            continue
         if probe.get('blackhole') is True:
             ctx.emit('CRD-MTU-001', {'target': target.get('target'), 'dev': target.get('dev'),
                                      'probe': probe, 'tcp_mtu_probing': probing},
@@ -616,7 +627,8 @@ def _check_tcp(ctx):
     for listener in _list(tcp.get('listeners')):
         listener = _dict(listener)
         recv_q, backlog = _num(listener.get('recv_q')), _num(listener.get('backlog'))
-        if _num(listener.get('port')) in ports and recv_q is not None and backlog and recv_q >= backlog:
+        full = listener.get('overflowing') is True or (recv_q is not None and backlog and recv_q >= backlog)
+        if _num(listener.get('port')) in ports and full:
             ctx.emit('CRD-TCP-002', {'listener': listener},
                      summary='%s:%s accept queue %s/%s' % (listener.get('address'), listener.get('port'),
                                                            recv_q, backlog))
@@ -688,6 +700,8 @@ def _rule_ports(rule):
             out.update(range(low, min(high, 65535) + 1))
         elif text.isdigit():
             out.add(int(text))
+        elif text in SERVICE_PORTS:
+            out.add(SERVICE_PORTS[text])
     return out
 
 
@@ -725,7 +739,8 @@ def _check_firewall(ctx):
             matched['CRD-FW-005'].append(where)  # only connections over the limit are hit
         elif on_ssh and _is_reset(rule):
             matched['CRD-FW-002' if rule.get('established_only') else 'CRD-FW-001'].append(where)
-        if _INVALID_RULE.search(text) and _is_drop(rule) and (rule_ports is None or rule_ports & ports):
+        invalid_rule = rule.get('invalid') is True or bool(_INVALID_RULE.search(text))
+        if invalid_rule and _is_drop(rule) and (rule_ports is None or rule_ports & ports):
             matched['CRD-FW-003'].append(where)
     invalid = _num(_dict(ctx.fact('connreset_conntrack').get('stats')).get('invalid'))
     for fid, hits in matched.items():
@@ -762,8 +777,19 @@ def _probe_evidence(probe, summary):
                          for a in attempts[-5:]]}
 
 
+def _probe_cause(summary):
+    for cause in _list(summary.get('likely_causes')):
+        if cause in CAUSES and cause != 'coverage':
+            return cause
+    return PROBE_FAILURE_CAUSES.get(summary.get('classification'), 'coverage')
+
+
 def _correlate_probe(ctx, reachable):
     classification, summary = _probe_summary(ctx.probe)
+    if classification == 'probe_error':
+        ctx.emit('CRD-COV-PROBE', {'probe': _probe_evidence(ctx.probe, summary)},
+                 summary='could not probe sshd from the controller: %s' % (summary.get('detail') or 'probe error'))
+        return
     if not classification or classification == 'ok':
         return
     pev = _probe_evidence(ctx.probe, summary)
@@ -773,9 +799,8 @@ def _correlate_probe(ctx, reachable):
     if classification == 'reset_at_banner_delayed' and 'CRD-WRAP-001' in found:
         confirmed = ('CRD-PROBE-001', ['CRD-WRAP-001', 'CRD-WRAP-004'],
                      {'wrappers': found['CRD-WRAP-001']['evidence']})
-    elif classification == 'kex_hang' and any(f in found for f in ('CRD-MTU-001', 'CRD-MTU-002', 'CRD-MTU-003',
-                                                                    'CRD-MTU-004')):
-        confirmed = ('CRD-PROBE-002', ['CRD-MTU-001', 'CRD-MTU-002', 'CRD-MTU-003', 'CRD-MTU-004'], {})
+    elif classification == 'kex_hang' and any(f in found for f in MTU_FINDINGS):
+        confirmed = ('CRD-PROBE-002', list(MTU_FINDINGS), {})
     elif classification == 'maxstartups' and 'CRD-SSHD-004' in found:
         confirmed = ('CRD-PROBE-003', ['CRD-SSHD-004', 'CRD-SSHD-006'], {})
     elif classification == 'refused' and sshd.get('running') is False:
@@ -796,7 +821,7 @@ def _correlate_probe(ctx, reachable):
         return  # the CRD-REACH finding carries the probe as its evidence
     # Nothing in the facts explains the probe's failure: the probe is the evidence.
     ctx.emit('CRD-PROBE-007', {'probe': pev, 'facts_available': bool(ctx.facts)},
-             cause=PROBE_FAILURE_CAUSES.get(classification, 'coverage'),
+             cause=_probe_cause(summary),
              summary='probe: %s at %s (%s)' % (classification, summary.get('phase'),
                                                summary.get('detail') or summary.get('outcome')))
 
@@ -848,7 +873,8 @@ def _unreachable_finding(ctx, unreachable):
     cause = None
     if probe_class:
         evidence['probe'] = _probe_evidence(ctx.probe, summary)
-        cause = PROBE_FAILURE_CAUSES.get(probe_class)
+        if probe_class not in ('ok', 'probe_error'):
+            cause = _probe_cause(summary)
     first = (str(msg or '').strip().splitlines() or [''])[-1][:200]
     ctx.emit(UNREACHABLE_FINDING[classification], evidence, cause=cause,
              summary='UNREACHABLE (%s)%s: %s' % (
@@ -934,8 +960,14 @@ def evaluate_host(facts, probe=None, unreachable=None, thresholds=None, controll
 
 
 def _controller_from_facts(facts):
-    for key in ('connreset_sshd', 'connreset_tcp_wrappers', 'connreset_firewall', 'connreset_mtu'):
-        value = _dict(facts.get(key)).get('controller')
+    """The controller's address as the collectors saw it (SSH_CONNECTION), or None."""
+    wrap = _dict(facts.get('connreset_tcp_wrappers'))
+    candidates = []
+    if wrap.get('clients_source') == 'controller':
+        candidates += _list(wrap.get('clients'))
+    candidates += _list(_dict(facts.get('connreset_firewall')).get('clients'))[:1]
+    candidates += [_dict(t).get('target') for t in _list(_dict(facts.get('connreset_mtu')).get('targets'))[:1]]
+    for value in candidates:
         if isinstance(value, str) and _ip(value):
             return value
     return None

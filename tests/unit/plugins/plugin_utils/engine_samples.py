@@ -50,6 +50,8 @@ HEALTHY = {
     },
     'connreset_tcp_wrappers': {
         'status': 'ok', 'reason': None, 'elapsed_s': 0.02, 'libwrap_in_use': True,
+        'libwrap_binaries': ['/usr/sbin/sshd'], 'daemon': 'sshd', 'clients': [CONTROLLER],
+        'clients_source': 'controller', 'clients_note': None,
         'rules': [{'file': '/etc/hosts.allow', 'line': 3, 'daemons': ['sshd'], 'clients': ['192.0.2.0/24']}],
         'errors': [],
         'verdicts': [{'client': CONTROLLER, 'daemon': 'sshd', 'access': 'granted', 'file': '/etc/hosts.allow',
@@ -90,13 +92,15 @@ HEALTHY = {
     },
     'connreset_firewall': {
         'status': 'ok', 'reason': None, 'elapsed_s': 0.08,
+        # The collector keeps only drop/reject/reset rules that can hit ssh: here a drop of one
+        # foreign network on port 22 (iptables-save of iptables 1.8.9 nf_tables).
         'rules': [
-            {'backend': 'nftables', 'family': 'inet', 'table': 'filter', 'chain': 'input',
-             'rule': 'ct state established,related accept', 'action': 'accept', 'target_ports': None,
-             'established_only': True},
-            {'backend': 'nftables', 'family': 'inet', 'table': 'filter', 'chain': 'input',
-             'rule': 'tcp dport 22 accept', 'action': 'accept', 'target_ports': [22], 'established_only': False},
+            {'backend': 'iptables-nft', 'family': 'ipv4', 'table': 'filter', 'chain': 'INPUT',
+             'rule': '-A INPUT -s 203.0.113.0/24 -p tcp -m tcp --dport 22 -j DROP', 'action': 'drop',
+             'target_ports': [22], 'established_only': False, 'invalid': False, 'sources': ['203.0.113.0/24'],
+             'negated_sources': False, 'matches_clients': []},
         ],
+        'backends': ['iptables-nft'], 'ports': [22], 'clients': [CONTROLLER],
         'fail2ban': {'present': False, 'running': False, 'jails': []},
         'sshguard': {'present': False}, 'crowdsec': {'present': False},
         'blocked': [],
@@ -119,13 +123,15 @@ def facts(**patch):
     return data
 
 
-def probe(classification, phase='banner', outcome='reset', intermittent=False, elapsed=0.01, error=None):
+def probe(classification, phase='banner', outcome='reset', intermittent=False, elapsed=0.01, error=None,
+          likely_causes=()):
     """A probe result shaped like connreset.doctor.ssh_probe's (docs/development.md)."""
     attempt = {'attempt': 1, 'phase': phase, 'outcome': outcome, 'error': error, 'banner': None,
                'elapsed_s': elapsed, 'timings': {'tcp_connect': 0.001}}
     return {'host': '192.0.2.21', 'port': 22, 'attempts': [attempt],
             'summary': {'classification': classification, 'phase': phase, 'outcome': outcome,
-                        'intermittent': intermittent, 'counts': {outcome: 3}, 'likely_causes': [],
+                        'intermittent': intermittent, 'counts': {outcome: 3},
+                        'likely_causes': list(likely_causes),
                         'detail': error}}
 
 
@@ -167,7 +173,8 @@ def rule(text, action, ports, established=False, backend=None):
     data = dict(NFT_INPUT)
     if backend:
         data.update({'backend': backend, 'family': 'ipv4', 'table': 'filter', 'chain': 'INPUT'})
-    data.update({'rule': text, 'action': action, 'target_ports': ports, 'established_only': established})
+    data.update({'rule': text, 'action': action, 'target_ports': ports, 'established_only': established,
+                 'invalid': False, 'sources': [], 'negated_sources': False, 'matches_clients': []})
     return data
 
 

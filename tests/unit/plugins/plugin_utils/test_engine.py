@@ -20,8 +20,15 @@ from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine
 BLACKHOLE = {'path_mtu': None, 'blackhole': True, 'probes': [{'size': 1472, 'ok': False}, {'size': 548, 'ok': True}],
              'status': 'ok', 'reason': None}
 REDUCED_PATH = {'path_mtu': 1400, 'blackhole': False, 'probes': [], 'status': 'ok', 'reason': None}
-RESET_ALL_22 = rule('tcp dport 22 reject with tcp reset', 'reject', [22])
-RESET_EST_22 = rule('tcp dport 22 ct state established reject with tcp reset', 'reject', [22], established=True)
+# Rules as the firewall collector reports them (nftables 1.0.6 `nft -j list ruleset`).
+RESET_ALL_22 = rule('tcp dport 22 reject with tcp reset', 'reject_tcp_reset', [22])
+RESET_EST_22 = rule('tcp dport 22 ct state established reject with tcp reset', 'reject_tcp_reset', [22],
+                    established=True)
+# tcp_wrappers collector error entry (hosts.allow line without the ':' separator).
+WRAP_ERROR = {'file': '/etc/hosts.allow', 'line': 7, 'text': 'sshd 192.0.2.10',
+              'reason': 'missing ":" between daemon list and client list'}
+NO_PING = {'path_mtu': None, 'blackhole': None, 'probes': 0, 'status': 'unknown',
+           'reason': 'ping not found: install iputils-ping to probe the path MTU'}
 UNKNOWN_AREA = {'status': 'unknown', 'reason': 'no permission to read /proc/net/nf_conntrack: use become: true'}
 
 # Unreachable messages as Ansible 2.19 prints them (OpenSSH 9.2p1 client, BatchMode, ConnectTimeout=5).
@@ -51,6 +58,9 @@ CASES = {
     'CRD-SSHD-001': (case({'connreset_sshd.running': False, 'connreset_sshd.service.active_state': 'inactive',
                            'connreset_sshd.service.sub_state': 'dead'}),
                      case({'connreset_sshd.service.sub_state': 'reloading'})),
+    'CRD-COV-PROBE': (case(probe_=probe('probe_error', None, None, error='paramiko is not installed on the '
+                                        'controller: pip install paramiko')),
+                      case(probe_=probe('ok', 'session', 'ok'))),
     'CRD-SSHD-002': (case({'connreset_sshd.config.valid': False,
                            'connreset_sshd.config.error': '/etc/ssh/sshd_config: line 14: Bad configuration '
                                                           'option: MaxStartup'}),
@@ -82,9 +92,7 @@ CASES = {
     'CRD-WRAP-002': (case({'connreset_tcp_wrappers.verdicts.0.access': 'unknown',
                            'connreset_tcp_wrappers.verdicts.0.reason': 'sshd: .example.com needs a reverse lookup'}),
                      case({'connreset_tcp_wrappers.verdicts.0.access': 'granted'})),
-    'CRD-WRAP-003': (case({'connreset_tcp_wrappers.errors': [
-                         {'file': '/etc/hosts.allow', 'line': 7, 'text': 'sshd 192.0.2.10',
-                          'reason': 'missing ":" between daemon list and client list'}]}),
+    'CRD-WRAP-003': (case({'connreset_tcp_wrappers.errors': [WRAP_ERROR]}),
                      case({'connreset_tcp_wrappers.errors': []})),
     'CRD-WRAP-004': (case({'connreset_sshd.events.wrap_refusals': event(2, WRAP_LINE, WRAP_LINE)}),
                      case({'connreset_sshd.events.wrap_refusals': event(0)})),
@@ -116,9 +124,9 @@ CASES = {
                      case({'connreset_sshd.config.values.clientaliveinterval': 60},
                           thresholds={'path_idle_preset': 'aws-nat-gateway'})),
     'CRD-FW-001': (case(with_rules(RESET_ALL_22)),
-                   case(with_rules(rule('tcp dport 80 reject with tcp reset', 'reject', [80])))),
+                   case(with_rules(rule('tcp dport 80 reject with tcp reset', 'reject_tcp_reset', [80])))),
     'CRD-FW-002': (case(with_rules(RESET_EST_22)),
-                   case(with_rules(rule('tcp dport 2222 ct state established reject with tcp reset', 'reject',
+                   case(with_rules(rule('tcp dport 2222 ct state established reject with tcp reset', 'reject_tcp_reset',
                                         [2222], established=True)))),
     'CRD-FW-003': (case(with_rules(rule('ct state invalid drop', 'drop', None))),
                    case(with_rules(rule('ct state invalid log prefix "ct-invalid "', 'log', None)))),
@@ -158,9 +166,7 @@ CASES = {
                      case()),
     'CRD-COV-OOM': (case(area('connreset_oom', UNKNOWN_AREA)), case()),
     'CRD-COV-WRAP': (case(area('connreset_tcp_wrappers', None)), case()),
-    'CRD-COV-MTU': (case({'connreset_mtu.targets.0.probe': {'path_mtu': None, 'blackhole': None, 'probes': [],
-                                                           'status': 'unknown', 'reason': 'ping not found'}}),
-                    case()),
+    'CRD-COV-MTU': (case({'connreset_mtu.targets.0.probe': NO_PING}), case()),
     'CRD-COV-CT': (case(area('connreset_conntrack', UNKNOWN_AREA)), case({'connreset_conntrack.loaded': False})),
     'CRD-COV-TCP': (case({'connreset_tcp.counters': {}}), case()),
     'CRD-COV-FW': (case({'connreset_firewall.fail2ban': {'status': 'unknown', 'reason': 'fail2ban-client needs '
@@ -287,7 +293,10 @@ def test_penalty_exempt_list_not_covering_controller():
 
 def test_penalty_exempt_list_with_unknown_controller_is_coverage():
     ids, result = run(case({'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON,
-                            'connreset_sshd.config.values.persourcepenaltyexemptlist': '10.0.0.0/8'},
+                            'connreset_sshd.config.values.persourcepenaltyexemptlist': '10.0.0.0/8',
+                            # not run over ssh: no collector knows the controller either
+                            'connreset_tcp_wrappers.clients_source': 'none', 'connreset_tcp_wrappers.clients': [],
+                            'connreset_firewall.clients': [], 'connreset_mtu.targets': []},
                            controller=None))
     assert 'CRD-SSHD-007' not in ids and 'CRD-COV-SSHD' in ids
 
@@ -537,3 +546,67 @@ def test_fleet_ignores_link_local_loopback_and_missing_facts():
     docs.append(_engine.diagnose_host({'host': 'down', 'unreachable': {'msg': MSG_TIMEOUT}}))
     docs.append({'host': 'junk', 'facts': {'connreset_mtu': {'interfaces': [{'name': 'eth0', 'mtu': 'x'}]}}})
     assert _engine.fleet_findings(docs) == {}
+
+
+# -- shapes of the real collectors ----------------------------------------------------------
+def test_watched_killed_names_from_the_oom_collector():
+    # watched_killed lists names of the collector's `watch` option (default sshd, sshd-session).
+    ids, _result = run(case({'connreset_oom.watched_killed': ['sshd-session']}))
+    assert 'CRD-OOM-001' in ids
+    ids, result = run(case({'connreset_oom.watched_killed': ['postgres']}))
+    assert 'CRD-OOM-001' not in ids and 'CRD-OOM-002' in ids
+    assert 'postgres' in next(f['summary'] for f in result['findings'] if f['id'] == 'CRD-OOM-002')
+
+
+def test_mtu_target_without_route_is_coverage():
+    ids, result = run(case({'connreset_mtu.targets.0': {
+        'target': CONTROLLER, 'dev': None, 'src': None, 'gateway': None, 'mtu': None, 'mtu_source': None,
+        'probe': None, 'status': 'unknown', 'reason': 'no route toward 192.0.2.10: RTNETLINK answers: '
+                                                      'Network is unreachable'}}))
+    assert ids == {'CRD-COV-MTU'}
+    assert 'Network is unreachable' in result['findings'][0]['summary']
+
+
+def test_firewall_invalid_flag_and_service_port_name():
+    invalid = dict(rule('-A INPUT -m conntrack --ctstate INVALID -j DROP', 'drop', None, backend='iptables'))
+    invalid['rule'] = '-A INPUT -m state --state NEW -j DROP'  # the flag alone must be enough
+    invalid['invalid'] = True
+    named = rule('tcp dport ssh reject with tcp reset', 'reject_tcp_reset', ['ssh'])
+    ids, _result = run(case(with_rules(invalid, named)))
+    assert {'CRD-FW-003', 'CRD-FW-001'} <= ids
+
+
+def test_several_rules_are_all_in_the_evidence():
+    other = rule('tcp dport 20-30 reject with tcp reset', 'reject_tcp_reset', ['20-30'])
+    _ids, result = run(case(with_rules(RESET_ALL_22, other)))
+    finding = next(f for f in result['findings'] if f['id'] == 'CRD-FW-001')
+    assert [r['rule'] for r in finding['evidence']['rules']] == [RESET_ALL_22['rule'], other['rule']]
+
+
+def test_listener_overflowing_flag():
+    ids, _result = run(case({'connreset_tcp.listeners': [{'address': '0.0.0.0', 'port': 22, 'recv_q': None,
+                                                         'backlog': None, 'overflowing': True}]}))
+    assert 'CRD-TCP-002' in ids
+
+
+def test_wrappers_without_client_say_why():
+    ids, result = run(case({'connreset_tcp_wrappers.verdicts': [], 'connreset_tcp_wrappers.clients': [],
+                            'connreset_tcp_wrappers.clients_source': 'none',
+                            'connreset_tcp_wrappers.clients_note': 'no client address to evaluate: SSH_CONNECTION '
+                                                                   'is not set'}))
+    assert ids == {'CRD-COV-WRAP'}
+    assert 'SSH_CONNECTION' in result['findings'][0]['summary']
+
+
+def test_controller_address_taken_from_the_collectors():
+    patch = {'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON,
+             'connreset_sshd.config.values.persourcepenaltyexemptlist': '192.0.2.0/28'}
+    assert 'CRD-SSHD-007' not in run(case(patch, controller=None))[0]  # 192.0.2.10 is in the list
+    patch['connreset_tcp_wrappers.clients'] = ['192.0.2.99']
+    assert 'CRD-SSHD-007' in run(case(patch, controller=None))[0]
+
+
+def test_probe_likely_cause_wins_over_the_default_map():
+    _ids, result = run(case(probe_=probe('reset_at_banner', likely_causes=['tcp_wrappers', 'sshd_rate_limit'])))
+    finding = next(f for f in result['findings'] if f['id'] == 'CRD-PROBE-007')
+    assert finding['cause'] == 'tcp_wrappers'
