@@ -1,0 +1,1103 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""sshd health: service state, processes, listeners, effective config, version, libwrap, log events.
+
+Pure parsers (text → data) plus :func:`collect`.  Formats come from the tools themselves:
+
+* ``systemctl show -p ...``: ``Key=Value`` lines;
+* ``ss -Hltnp``: ``LISTEN 0 128 127.0.0.1:22 0.0.0.0:* users:(("sshd",pid=5081,fd=4))``;
+* ``/proc/net/tcp`` and ``/proc/net/tcp6``: hex addresses, each 32-bit word in host (little-endian) order;
+* ``sshd -T``: lower-case ``key value`` lines, repeated keys for multi-valued options;
+* ``sshd -t``: ``FILE line N: text`` or ``FILE: line N: text`` on stderr;
+* OpenSSH log lines (sshd.c, srclimit.c of OpenSSH 7.x–10.x), systemd unit messages and
+  libwrap's ``refused connect from``.
+
+Counting rules for log events (documented in the module):
+
+* ``maxstartups_drops``: drops are grouped in throttling episodes per logging process (an episode
+  starts at ``beginning MaxStartups throttling`` and ends at ``exited MaxStartups throttling after
+  T, N connections dropped``).  An episode counts ``max(per-connection drop lines, largest N of its
+  summaries)``: at LogLevel INFO sshd logs only the first drop of an episode (and one every
+  5 minutes) but its summaries carry the full count; at VERBOSE every drop has a line and the
+  summary repeats the same connections.  An episode still open at the end of the log counts what
+  was seen (a lower bound).
+* ``penalties``: connections refused because of a PerSourcePenalties penalty (``drop connection
+  #N ... penalty: <reason>`` or ``... too many penalised addresses``); penalties imposed
+  (``new ... active penalty``, ``activating ... penalty``) are reported as ``imposed``.
+* ``crashes``: the service's main process ended abnormally (``Main process exited, code=killed`` or
+  ``code=dumped``, or ``code=exited`` with a non-zero status), or the unit ``Failed with result``
+  signal/core-dump/oom-kill/exit-code/watchdog/timeout.  The ``Failed with result`` line that systemd
+  logs within 10 s after ``Main process exited`` for the same unit is the same crash.
+* ``restarts``: automatic restarts (``Scheduled restart job, restart counter is at N``) plus stops
+  (``Stopped <sshd unit>``, or sshd's own ``Received signal N; terminating.`` when no systemd line
+  describes the same stop within 10 s) that were not part of an automatic restart.  ``gave_up``
+  counts ``Start request repeated too quickly``; ``reloads`` counts ``Received SIGHUP; restarting.``.
+* ``wrap_refusals``: libwrap's ``refused connect from CLIENT`` logged by sshd.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.connreset.doctor.plugins.module_utils._common import (
+    OK, PARTIAL, UNKNOWN, OptionError, controller_address, result, summarize,
+)
+from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogScan, iso, parse_since
+
+ARGUMENT_SPEC = dict(
+    since=dict(type='str', default='7d'),
+    log_files=dict(type='list', elements='path'),
+    config_file=dict(type='path', default='/etc/ssh/sshd_config'),
+    sshd_path=dict(type='path'),
+)
+
+UNITS = ('ssh.service', 'sshd.service')
+SHOW_PROPERTIES = ('ActiveState', 'SubState', 'MainPID', 'NRestarts', 'ExecMainStatus', 'ExecMainCode', 'Result',
+                   'ActiveEnterTimestamp', 'ExecMainStartTimestamp', 'LoadState')
+SYSLOG_FILES = ('/var/log/auth.log', '/var/log/secure', '/var/log/messages')
+SESSION_BINARIES = ('/usr/lib/openssh/sshd-session', '/usr/libexec/openssh/sshd-session', '/usr/libexec/sshd-session',
+                    '/usr/lib/ssh/sshd-session')
+SSHD_COMMS = ('sshd', 'sshd-session', 'sshd-auth')
+# Unit descriptions of sshd across distributions (Debian/Ubuntu, RHEL/Fedora, SUSE, Arch).
+SSHD_DESCRIPTIONS = ('OpenBSD Secure Shell server', 'OpenSSH server daemon', 'OpenSSH Daemon', 'OpenSSH Server',
+                     'OpenSSH Daemon.', 'Secure Shell server')
+SAME_EVENT_S = 10.0
+MAX_SAMPLES = 5
+CONFIG_KEYS = ('maxstartups', 'persourcepenalties', 'persourcepenaltyexemptlist', 'maxsessions', 'logingracetime',
+               'clientaliveinterval', 'clientalivecountmax', 'tcpkeepalive', 'usedns', 'port', 'listenaddress')
+# sshd -T prints these keys once per value.
+MULTI_KEYS = ('port', 'listenaddress', 'hostkey', 'hostcertificate', 'acceptenv', 'subsystem', 'include', 'setenv',
+              'permitlisten', 'permitopen', 'authorizedkeysfile', 'channeltimeout', 'ipqos', 'rekeylimit')
+EXEC_MAIN_CODES = {'1': 'exited', '2': 'killed', '3': 'dumped', '4': 'trapped', '5': 'stopped', '6': 'continued'}
+CRASH_RESULTS = ('signal', 'core-dump', 'oom-kill', 'exit-code', 'watchdog', 'timeout')
+
+
+# ---------------------------------------------------------------------------------------------
+# service managers
+# ---------------------------------------------------------------------------------------------
+def parse_systemctl_show(text):
+    """``systemctl show -p A,B`` output → {Key: value}."""
+    props = {}
+    for line in (text or '').splitlines():
+        key, sep, value = line.partition('=')
+        if sep and key:
+            props[key.strip()] = value.strip()
+    return props
+
+
+def _int_or_none(value):
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+_SYSTEMD_TIME = re.compile(r'^\w{3} (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) (\S+)$')
+
+
+def systemd_timestamp(value):
+    """``Sun 2024-05-05 10:11:12 UTC`` → ``2024-05-05T10:11:12Z``; other zones kept as printed; empty → None."""
+    value = (value or '').strip()
+    if not value or value == 'n/a':
+        return None
+    match = _SYSTEMD_TIME.match(value)
+    if match and match.group(3) in ('UTC', 'GMT'):
+        return '%sT%sZ' % (match.group(1), match.group(2))
+    return value
+
+
+def service_from_show(props, unit):
+    """One unit's ``systemctl show`` properties → the ``service`` fact (manager systemd)."""
+    active = props.get('ActiveState') or None
+    code = props.get('ExecMainCode')
+    main_pid = _int_or_none(props.get('MainPID'))
+    service = {
+        'manager': 'systemd',
+        'unit': unit,
+        'load_state': props.get('LoadState') or None,
+        'active_state': active,
+        'sub_state': props.get('SubState') or None,
+        'main_pid': main_pid if main_pid else None,
+        'n_restarts': _int_or_none(props.get('NRestarts')),
+        'exec_main_status': _int_or_none(props.get('ExecMainStatus')),
+        'exec_main_code': EXEC_MAIN_CODES.get(code, code or None),
+        'result': props.get('Result') or None,
+        'started_at': systemd_timestamp(props.get('ActiveEnterTimestamp')),
+        'exec_main_started_at': systemd_timestamp(props.get('ExecMainStartTimestamp')),
+        'status': OK,
+        'reason': None,
+    }
+    return service
+
+
+def pick_unit(shows):
+    """``[(unit, props)]`` → (unit, props) of the first loaded unit, or (None, None)."""
+    for unit, props in shows:
+        if props.get('LoadState') == 'loaded':
+            return unit, props
+    return None, None
+
+
+def _empty_service(manager, status, reason, unit=None):
+    return {'manager': manager, 'unit': unit, 'active_state': None, 'sub_state': None, 'main_pid': None,
+            'n_restarts': None, 'exec_main_status': None, 'result': None, 'started_at': None,
+            'status': status, 'reason': reason}
+
+
+def parse_openrc_status(rc, out):
+    """``rc-service sshd status`` → active_state (``* status: started`` / ``stopped`` / ``crashed``)."""
+    match = re.search(r'status:\s*(\w+)', out or '')
+    state = match.group(1) if match else None
+    if state == 'started':
+        return 'active', state
+    if state in ('stopped', 'crashed', 'inactive'):
+        return ('failed' if state == 'crashed' else 'inactive'), state
+    if rc == 0:
+        return 'active', state
+    return None, state
+
+
+def _pid_alive(system, pid):
+    return pid is not None and system.exists('/proc/%d' % pid)
+
+
+def collect_service(system):
+    """The ``service`` fact: systemd, OpenRC, SysV init, or none."""
+    if system.isdir('/run/systemd/system'):
+        if not system.which('systemctl'):
+            return _empty_service('systemd', UNKNOWN, 'systemd runs but systemctl was not found')
+        shows = []
+        errors = []
+        for unit in UNITS:
+            res = system.run(['systemctl', 'show', unit, '-p', ','.join(SHOW_PROPERTIES)], timeout=10)
+            if res.rc == 0:
+                shows.append((unit, parse_systemctl_show(res.out)))
+            else:
+                errors.append(res.describe())
+        unit, props = pick_unit(shows)
+        if unit is None:
+            if errors:
+                return _empty_service('systemd', UNKNOWN, 'systemctl show failed: %s' % '; '.join(errors))
+            return _empty_service('systemd', UNKNOWN, 'neither ssh.service nor sshd.service is loaded: '
+                                  'sshd is not installed as a systemd unit (socket activation or a custom unit?)')
+        return service_from_show(props, unit)
+    init = (system.read_or_none('/proc/1/comm') or '').strip() or None
+    if system.isdir('/run/openrc') and system.which('rc-service'):
+        res = system.run(['rc-service', 'sshd', 'status'], timeout=10)
+        if res.rc is None:
+            return _empty_service('openrc', UNKNOWN, res.describe(), unit='sshd')
+        active, state = parse_openrc_status(res.rc, res.out + res.err)
+        service = _empty_service('openrc', OK if active else UNKNOWN,
+                                 None if active else 'rc-service sshd status said: %s' % (res.out + res.err).strip(),
+                                 unit='sshd')
+        service.update(active_state=active, sub_state=state)
+        return service
+    script = next((p for p in ('/etc/init.d/ssh', '/etc/init.d/sshd') if system.exists(p)), None)
+    pid = _int_or_none((system.read_or_none('/run/sshd.pid') or system.read_or_none('/var/run/sshd.pid') or '').strip())
+    if init == 'init' and script:
+        res = system.run([script, 'status'], timeout=10)
+        alive = _pid_alive(system, pid)
+        service = _empty_service('sysv', OK if res.rc is not None else UNKNOWN,
+                                 None if res.rc is not None else res.describe(), unit=os.path.basename(script))
+        # LSB: status exit code 0 = running, 1/2 = dead with pid/lock file left behind, 3 = not running
+        if res.rc == 0:
+            service['active_state'] = 'active'
+        elif res.rc in (1, 2):
+            service['active_state'] = 'failed'
+        elif res.rc == 3:
+            service['active_state'] = 'inactive'
+        service['main_pid'] = pid if alive else None
+        return service
+    reason = ('no service manager runs sshd here: PID 1 is %r (not systemd, OpenRC or SysV init), so sshd, '
+              'if running, was started by hand, by a container entrypoint or by a supervisor; service state '
+              'and restart history cannot be read' % (init or 'unknown'))
+    service = _empty_service('none', UNKNOWN, reason)
+    if pid is not None:
+        service['main_pid'] = pid if _pid_alive(system, pid) else None
+        service['pidfile_pid'] = pid
+    return service
+
+
+# ---------------------------------------------------------------------------------------------
+# processes
+# ---------------------------------------------------------------------------------------------
+_LISTENER_TITLE = re.compile(r'\[listener\]\s+(\d+)\s+of\s+(\d+)-(\d+)\s+startups')
+
+
+def parse_listener_title(args):
+    """``sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups`` → (startups, begin, full) or None."""
+    match = _LISTENER_TITLE.search(args or '')
+    if not match:
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+def classify_process(args, parent_is_sshd):
+    """Role of one sshd process from its title: listener, session, preauth or other."""
+    args = args or ''
+    if '[listener]' in args:
+        return 'listener'
+    if any(tag in args for tag in ('[accepted]', '[net]', '[preauth]', '[auth]')):
+        return 'preauth'
+    if '@' in args or '[priv]' in args:
+        return 'session'
+    if not parent_is_sshd:
+        # OpenSSH < 9.x keeps the listener's command line as its title: "/usr/sbin/sshd -D"
+        return 'listener'
+    return 'other'
+
+
+def parse_stat(text):
+    """``/proc/PID/stat`` → (state, ppid); the comm field may hold spaces and parentheses."""
+    if not text:
+        return None, None
+    tail = text[text.rfind(')') + 2:].split()
+    if len(tail) < 2:
+        return None, None
+    return tail[0], _int_or_none(tail[1])
+
+
+def scan_processes(system):
+    """sshd processes from /proc: (processes, status, reason)."""
+    try:
+        pids = [int(name) for name in system.listdir('/proc') if name.isdigit()]
+    except (IOError, OSError) as exc:
+        return None, UNKNOWN, 'cannot list /proc: %s' % exc
+    found = {}
+    for pid in pids:
+        comm = system.read_or_none('/proc/%d/comm' % pid)
+        if comm is None:
+            continue
+        comm = comm.strip()
+        cmdline = (system.read_or_none('/proc/%d/cmdline' % pid) or '').replace('\0', ' ').strip()
+        if comm not in SSHD_COMMS and not re.match(r'^(\S*/)?sshd(-session|-auth)?(\s|:|$)', cmdline):
+            continue
+        state, ppid = parse_stat(system.read_or_none('/proc/%d/stat' % pid))
+        if state in ('Z', 'X', None):
+            continue
+        found[pid] = {'pid': pid, 'ppid': ppid, 'comm': comm, 'args': cmdline}
+    processes = []
+    for pid in sorted(found):
+        proc = found[pid]
+        proc['role'] = classify_process(proc['args'], proc['ppid'] in found)
+        processes.append(proc)
+    hidden = _proc_hidepid(system) and system.euid != 0
+    if hidden:
+        return processes, PARTIAL, ('/proc is mounted with hidepid: processes of other users are invisible '
+                                    'to this user; use become: true')
+    return processes, OK, None
+
+
+def _proc_hidepid(system):
+    mounts = system.read_or_none('/proc/self/mounts') or ''
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) > 3 and fields[1] == '/proc':
+            return bool(re.search(r'hidepid=(?!0\b|off\b)', fields[3]))
+    return False
+
+
+def pick_listener(processes):
+    """The listener among ``processes``: a ``[listener]`` title, else the parent-most sshd."""
+    listeners = [p for p in processes if p['role'] == 'listener']
+    titled = [p for p in listeners if '[listener]' in p['args']]
+    if titled:
+        return titled[0]
+    if listeners:
+        return listeners[0]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# listening sockets
+# ---------------------------------------------------------------------------------------------
+def _split_hostport(text):
+    host, _sep, port = text.rpartition(':')
+    host = host.strip('[]')
+    if '%' in host:
+        host = host.split('%', 1)[0]
+    return host, _int_or_none(port)
+
+
+def parse_ss_listen(text):
+    """``ss -Hltnp`` → [{address, port, pids, processes}] (pids empty when ss could not see them)."""
+    sockets = []
+    for line in (text or '').splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        # with -H the first field is the state (LISTEN) unless ss was given -l only on old versions
+        local = fields[3] if fields[0] == 'LISTEN' else fields[2]
+        address, port = _split_hostport(local)
+        if port is None:
+            continue
+        users = ' '.join(fields[5:]) if fields[0] == 'LISTEN' else ' '.join(fields[4:])
+        pids = [int(p) for p in re.findall(r'pid=(\d+)', users)]
+        names = re.findall(r'\("([^"]*)"', users)
+        sockets.append({'address': address, 'port': port, 'pids': pids, 'processes': names})
+    return sockets
+
+
+def hex_to_ip(value):
+    """/proc/net/tcp address (8 hex digits) or tcp6 address (32 hex digits) → text."""
+    if len(value) == 8:
+        raw = bytes.fromhex(value)[::-1]
+        return '.'.join(str(b) for b in raw)
+    if len(value) == 32:
+        words = [bytes.fromhex(value[i:i + 8])[::-1] for i in range(0, 32, 8)]
+        raw = b''.join(words)
+        if raw[:12] == b'\0' * 10 + b'\xff\xff':
+            return '::ffff:' + '.'.join(str(b) for b in raw[12:])
+        groups = ['%x' % int.from_bytes(raw[i:i + 2], 'big') for i in range(0, 16, 2)]
+        return _compress_v6(groups)
+    raise ValueError('not a /proc/net address: %r' % value)
+
+
+def _compress_v6(groups):
+    best_start, best_len = -1, 0
+    start = None
+    for i, group in enumerate(groups + ['x']):
+        if group == '0':
+            if start is None:
+                start = i
+        else:
+            if start is not None and i - start > best_len and i - start > 1:
+                best_start, best_len = start, i - start
+            start = None
+    if best_len:
+        left = ':'.join(groups[:best_start])
+        right = ':'.join(groups[best_start + best_len:])
+        return left + '::' + right
+    return ':'.join(groups)
+
+
+def parse_proc_net_tcp(text):
+    """``/proc/net/tcp`` or ``tcp6`` → listening sockets [{address, port, inode}] (state 0A)."""
+    sockets = []
+    for line in (text or '').splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10 or fields[3] != '0A':
+            continue
+        addr, _sep, port = fields[1].partition(':')
+        try:
+            sockets.append({'address': hex_to_ip(addr), 'port': int(port, 16), 'inode': int(fields[9])})
+        except ValueError:
+            continue
+    return sockets
+
+
+def socket_inodes(system, pids):
+    """{inode: pid} for sockets held by ``pids`` (needs permission to read /proc/PID/fd)."""
+    inodes = {}
+    for pid in pids:
+        try:
+            fds = system.listdir('/proc/%d/fd' % pid)
+        except (IOError, OSError):
+            continue
+        for fd in fds:
+            try:
+                target = system.readlink('/proc/%d/fd/%s' % (pid, fd))
+            except (IOError, OSError):
+                continue
+            match = re.match(r'^socket:\[(\d+)\]$', target)
+            if match:
+                inodes[int(match.group(1))] = pid
+    return inodes
+
+
+def collect_listening(system, sshd_pids, config_ports):
+    """(listening [{address, port}], source, status, reason)."""
+    fallback_ports = set(config_ports or []) or {22}
+
+    def unique(entries):
+        seen, out = set(), []
+        for entry in entries:
+            key = (entry['address'], entry['port'])
+            if key not in seen:
+                seen.add(key)
+                out.append({'address': entry['address'], 'port': entry['port']})
+        return out
+
+    res = system.run(['ss', '-Hltnp'], timeout=10) if system.which('ss') else None
+    if res is not None and res.rc == 0:
+        sockets = parse_ss_listen(res.out)
+        owned = [s for s in sockets if set(s['pids']) & set(sshd_pids) or
+                 any(name.startswith('sshd') for name in s['processes'])]
+        if owned or not sshd_pids or system.euid == 0:
+            return unique(owned), 'ss', OK, None
+        by_port = [s for s in sockets if not s['pids'] and s['port'] in fallback_ports]
+        return unique(by_port), 'ss', PARTIAL, ('ss could not name the processes owning the sockets (needs root): '
+                                                'listeners matched by port %s only; use become: true'
+                                                % ', '.join(str(p) for p in sorted(fallback_ports)))
+    sockets = []
+    unreadable = []
+    for path in ('/proc/net/tcp', '/proc/net/tcp6'):
+        text = system.read_or_none(path)
+        if text is None:
+            unreadable.append(path)
+        else:
+            sockets.extend(parse_proc_net_tcp(text))
+    if not sockets and unreadable:
+        return None, None, UNKNOWN, 'ss failed (%s) and %s cannot be read' % (
+            res.describe() if res is not None else 'ss not found', ', '.join(unreadable))
+    inodes = socket_inodes(system, sshd_pids)
+    if inodes:
+        return unique(s for s in sockets if s['inode'] in inodes), 'proc', OK, None
+    by_port = [s for s in sockets if s['port'] in fallback_ports]
+    if not sshd_pids:
+        return [], 'proc', OK, None
+    return unique(by_port), 'proc', PARTIAL, ('cannot map sockets to sshd (reading /proc/PID/fd needs root): '
+                                              'listeners matched by port %s only; use become: true'
+                                              % ', '.join(str(p) for p in sorted(fallback_ports)))
+
+
+# ---------------------------------------------------------------------------------------------
+# configuration
+# ---------------------------------------------------------------------------------------------
+def parse_sshd_T(text):
+    """``sshd -T`` output → {key: value}; keys in MULTI_KEYS (or repeated) become lists."""
+    raw = {}
+    for line in (text or '').splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        key, _sep, value = line.partition(' ')
+        key = key.lower()
+        value = value.strip()
+        if key in MULTI_KEYS:
+            raw.setdefault(key, []).append(value)
+        elif key in raw:
+            if not isinstance(raw[key], list):
+                raw[key] = [raw[key]]
+            raw[key].append(value)
+        else:
+            raw[key] = value
+    return raw
+
+
+def parse_maxstartups(value):
+    """``10:30:100`` → {start: 10, rate: 30, full: 100}; ``10`` → start = full = 10, rate 30
+    (servconf.c keeps the default rate; with start == full every connection past it is dropped)."""
+    if value is None:
+        return None
+    parts = str(value).strip().split(':')
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        return None
+    if len(numbers) == 3:
+        return {'start': numbers[0], 'rate': numbers[1], 'full': numbers[2]}
+    if len(numbers) == 1:
+        return {'start': numbers[0], 'rate': 30, 'full': numbers[0]}
+    return None
+
+
+_TIME_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
+
+
+def parse_sshd_time(value):
+    """OpenSSH time format (``120``, ``2m``, ``1h30m``, ``90s``) → seconds, or None."""
+    text = str(value or '').strip().lower()
+    if not text:
+        return None
+    if re.match(r'^\d+(\.\d+)?$', text):
+        number = float(text)
+        return int(number) if number.is_integer() else number
+    total = 0
+    pos = 0
+    for match in re.finditer(r'(\d+)([smhdw]?)', text):
+        if match.start() != pos:
+            return None
+        total += int(match.group(1)) * _TIME_UNITS[match.group(2)]
+        pos = match.end()
+    return total if pos == len(text) else None
+
+
+def parse_penalties(value):
+    """``persourcepenalties`` value → dict (numbers in seconds), ``False`` for ``no``, None when absent."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.lower() in ('no', 'none'):
+        return False
+    out = {}
+    for token in re.split(r'[\s,]+', text):
+        if not token:
+            continue
+        key, sep, val = token.partition(':')
+        if not sep:
+            out[key] = True
+            continue
+        if key.startswith('max-sources'):
+            out[key] = _int_or_none(val)
+        elif key.startswith('overflow'):
+            out[key] = val
+        else:
+            seconds = parse_sshd_time(val)
+            out[key] = seconds if seconds is not None else val
+    return out
+
+
+def _bool(value):
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in ('yes', 'true'):
+        return True
+    if text in ('no', 'false'):
+        return False
+    return None
+
+
+def typed_config(raw):
+    """``parse_sshd_T`` result → the typed ``config.values``."""
+    raw = raw or {}
+    ports = [p for p in (_int_or_none(v) for v in _as_list(raw.get('port'))) if p is not None]
+    exempt = raw.get('persourcepenaltyexemptlist')
+    return {
+        'maxstartups': parse_maxstartups(raw.get('maxstartups')),
+        'persourcepenalties': parse_penalties(raw.get('persourcepenalties')),
+        'persourcepenaltyexemptlist': (None if exempt in (None, '', 'none') else
+                                       [e for e in re.split(r'[\s,]+', str(exempt)) if e]),
+        'maxsessions': _int_or_none(raw.get('maxsessions')),
+        'logingracetime': parse_sshd_time(raw.get('logingracetime')),
+        'clientaliveinterval': parse_sshd_time(raw.get('clientaliveinterval')),
+        'clientalivecountmax': _int_or_none(raw.get('clientalivecountmax')),
+        'tcpkeepalive': _bool(raw.get('tcpkeepalive')),
+        'usedns': _bool(raw.get('usedns')),
+        'port': ports if 'port' in raw else None,
+        'listenaddress': _as_list(raw.get('listenaddress')) if 'listenaddress' in raw else None,
+        'persourcemaxstartups': (None if raw.get('persourcemaxstartups') in (None, 'none')
+                                 else _int_or_none(raw.get('persourcemaxstartups'))),
+    }
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+_CONFIG_ERROR = re.compile(r'^(?P<file>/\S*?|\S+?):? line (?P<line>\d+): (?P<text>.*)$')
+
+
+def parse_sshd_t_errors(text):
+    """``sshd -t`` stderr → [{file, line, text}] for the lines that name a config file and line."""
+    errors = []
+    for raw in (text or '').splitlines():
+        line = raw.strip()
+        line = re.sub(r'^sshd: ', '', line)
+        match = _CONFIG_ERROR.match(line)
+        if match:
+            errors.append({'file': match.group('file'), 'line': int(match.group('line')), 'text': match.group('text')})
+    return errors
+
+
+_NEEDS_ROOT = ('no hostkeys available', 'Permission denied', 'must be run as root', 'Could not load host key')
+
+
+def config_verdict(rc, err, euid):
+    """``sshd -t`` result → (valid, error, errors, reason)."""
+    err = (err or '').strip()
+    if rc == 0:
+        return True, None, [], None
+    errors = parse_sshd_t_errors(err)
+    if errors or 'Bad configuration option' in err or 'terminating' in err and 'bad configuration' in err:
+        return False, err, errors, None
+    if 'Missing privilege separation directory' in err:
+        return None, err, [], ('sshd -t cannot check the configuration: %s (the service creates it when it starts; '
+                               'sshd is probably not running)' % err.splitlines()[-1])
+    if euid != 0 and any(text in err for text in _NEEDS_ROOT):
+        return None, err, [], 'sshd -t needs root to read the host keys: use become: true'
+    return None, err, [], 'sshd -t exited with %s: %s' % (rc, err.splitlines()[-1] if err else 'no output')
+
+
+def collect_config(system, sshd, config_file, addr, hostname):
+    """The ``config`` fact."""
+    values = dict((key, None) for key in CONFIG_KEYS)
+    config = {'status': UNKNOWN, 'reason': None, 'file': config_file, 'valid': None, 'error': None, 'errors': [],
+              'values': values, 'raw': None}
+    if not sshd:
+        config['reason'] = 'sshd not found: give sshd_path'
+        return config
+    if not system.exists(config_file):
+        config['reason'] = '%s does not exist: give config_file' % config_file
+        config['valid'] = False
+        config['error'] = '%s: No such file or directory' % config_file
+        return config
+    check = system.run([sshd, '-t', '-f', config_file], timeout=15)
+    if check.rc is None:
+        config['reason'] = check.describe()
+        return config
+    valid, error, errors, valid_reason = config_verdict(check.rc, check.err, system.euid)
+    config.update(valid=valid, error=error, errors=errors)
+    spec = 'user=root,host=%s,addr=%s' % (hostname or 'localhost', addr or '127.0.0.1')
+    dump = system.run([sshd, '-T', '-f', config_file, '-C', spec], timeout=15)
+    if dump.rc == 0 and dump.out.strip():
+        raw = parse_sshd_T(dump.out)
+        config['raw'] = raw
+        config['values'] = typed_config(raw)
+        config['connection_spec'] = spec
+        config['status'] = OK if valid is not None else PARTIAL
+        config['reason'] = valid_reason
+        return config
+    err = (dump.err or '').strip()
+    if valid is False:
+        config['reason'] = 'the configuration is invalid, so sshd -T cannot print it: see config.errors'
+    elif valid_reason:
+        config['reason'] = valid_reason.replace('sshd -t', 'sshd -T')
+    elif system.euid != 0:
+        config['reason'] = 'sshd -T needs root to read the host keys: use become: true'
+    else:
+        config['reason'] = 'sshd -T exited with %s: %s' % (dump.rc, err.splitlines()[-1] if err else 'no output')
+    return config
+
+
+# ---------------------------------------------------------------------------------------------
+# version and libwrap
+# ---------------------------------------------------------------------------------------------
+_VERSION = re.compile(r'OpenSSH_(?P<v>(?P<major>\d+)\.(?P<minor>\d+)(?P<p>p\d+)?)(?P<rest>[^,]*)')
+
+
+def parse_version(text):
+    """``OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.11`` → (``9.2p1``, [9, 2], full text) or (None, None, None)."""
+    match = _VERSION.search(text or '')
+    if not match:
+        return None, None, None
+    return match.group('v'), [int(match.group('major')), int(match.group('minor'))], match.group(0).strip()
+
+
+def collect_version(system, sshd):
+    """(version, version_info, full, reason)."""
+    if not sshd:
+        return None, None, None, 'sshd not found'
+    res = system.run([sshd, '-V'], timeout=10)
+    version, info, full = parse_version(res.err + '\n' + res.out)
+    if version and not re.search(r'p\d+$', version):
+        # sshd -V of portable OpenSSH prints SSH_VERSION without the portable suffix (OpenSSH_9.2);
+        # the client of the same package prints the full release (OpenSSH_9.2p1 Debian-2+deb12u3)
+        client = system.run(['ssh', '-V'], timeout=10)
+        c_version, c_info, c_full = parse_version(client.err + '\n' + client.out)
+        if c_info == info:
+            version, full = c_version, c_full
+    if version is None:
+        return None, None, None, 'cannot read the OpenSSH version from sshd -V: %s' % res.describe()
+    return version, info, full, None
+
+
+def elf_links_libwrap(data):
+    """True when an ELF's bytes name libwrap.so (its DT_NEEDED strings live in .dynstr)."""
+    if isinstance(data, bytes):
+        return b'libwrap.so' in data
+    return 'libwrap.so' in data
+
+
+def session_binaries(system, sshd):
+    candidates = list(SESSION_BINARIES)
+    if sshd:
+        candidates.insert(0, os.path.join(os.path.dirname(sshd), 'sshd-session'))
+    seen = []
+    for path in candidates:
+        if path not in seen and system.exists(path):
+            seen.append(path)
+    return seen
+
+
+def collect_libwrap(system, sshd):
+    """(libwrap True/False/None, binaries [{path, libwrap, method}], reason)."""
+    if not sshd:
+        return None, [], 'sshd not found'
+    binaries = []
+    for path in [sshd] + session_binaries(system, sshd):
+        entry = {'path': path, 'libwrap': None, 'method': None}
+        res = system.run(['ldd', path], timeout=10) if system.which('ldd') else None
+        if res is not None and res.rc == 0:
+            entry.update(libwrap='libwrap.so' in res.out, method='ldd')
+        else:
+            text = system.read_or_none(path)
+            if text is not None:
+                entry.update(libwrap=elf_links_libwrap(text), method='elf')
+        binaries.append(entry)
+    answers = [b['libwrap'] for b in binaries]
+    if any(answers):
+        return True, binaries, None
+    if None in answers:
+        return None, binaries, 'cannot read %s' % ', '.join(b['path'] for b in binaries if b['libwrap'] is None)
+    return False, binaries, None
+
+
+# ---------------------------------------------------------------------------------------------
+# log events
+# ---------------------------------------------------------------------------------------------
+EVENT_KINDS = ('crashes', 'restarts', 'maxstartups_drops', 'penalties', 'wrap_refusals')
+
+_DROP = re.compile(r'drop connection #(?P<n>\d+) from \[(?P<raddr>[^\]]*)\]:(?P<rport>\d+) '
+                   r'on \[(?P<laddr>[^\]]*)\]:(?P<lport>\d+) (?P<reason>.+?)\s*$')
+_DROP_OLD = re.compile(r'^(?:debug1: )?drop connection #\d+\s*$')
+_BEGIN = re.compile(r'beginning MaxStartups throttling')
+_IN = re.compile(r'in MaxStartups throttling for (?P<t>\S+), (?P<n>\d+) connections dropped')
+_EXIT = re.compile(r'exited MaxStartups throttling after (?P<t>\S+), (?P<n>\d+) connections dropped')
+_PEN_NEW = re.compile(r'(?P<fam>ipv4|ipv6): new (?P<addr>\S+) (?P<state>active|deferred) penalty of '
+                      r'(?P<secs>[\d.]+) seconds for (?P<reason>penalty: .+?)\s*$')
+_PEN_ACT = re.compile(r'(?P<addr>\S+): activating (?P<fam>ipv4|ipv6) penalty of (?P<secs>[\d.]+) seconds for '
+                      r'(?P<reason>penalty: .+?)\s*$')
+_WRAP = re.compile(r'refused connect from (?P<client>\S+)(?: \((?P<addr>[^)]*)\))?')
+_UNIT_PREFIX = r'^(?:(?P<unit>[\w@.:\\-]+\.service): )?'
+_MAIN_EXIT = re.compile(_UNIT_PREFIX + r'[Mm]ain process exited, code=(?P<code>\w+), status=(?P<status>\S+?)\.?$')
+_FAILED = re.compile(_UNIT_PREFIX + r"Failed with result '(?P<result>[\w-]+)'")
+_FAILED_OLD = re.compile(r'^(?:Unit (?P<unit>\S+\.service) entered failed state|(?P<unit2>\S+\.service) failed)\.?$')
+_SCHEDULED = re.compile(_UNIT_PREFIX + r'Scheduled restart job, restart counter is at (?P<n>\d+)')
+_TOO_QUICK = re.compile(_UNIT_PREFIX + r'Start request repeated too quickly')
+_STOPPED = re.compile(r'^Stopped (?:(?P<unit>\S+\.service) - )?(?P<desc>.+?)\.?$')
+_TERMINATING = re.compile(r'^Received signal (?P<sig>\d+); terminating\.?$')
+_SIGHUP = re.compile(r'^Received SIGHUP; restarting\.?$')
+
+
+def is_sshd_unit(unit):
+    return bool(unit) and bool(re.match(r'^sshd?(@.*)?\.service$', unit))
+
+
+def _sshd_ident(entry):
+    return entry.ident is None or entry.ident.startswith('sshd')
+
+
+def _systemd_ident(entry):
+    return entry.ident is None or entry.ident in ('systemd', 'init')
+
+
+class _Kind:
+    def __init__(self):
+        self.count = 0
+        self.last = None
+        self.samples = []
+
+    def sample(self, entry):
+        if entry.time is not None and (self.last is None or entry.time >= self.last):
+            self.last = entry.time
+        raw = (entry.raw if entry.raw is not None else entry.message).rstrip('\r')
+        self.samples.append(raw)
+        if len(self.samples) > MAX_SAMPLES:
+            del self.samples[0]
+
+    def as_dict(self):
+        return {'count': self.count, 'last': iso(self.last), 'samples': list(self.samples)}
+
+
+def _close_enough(first, second):
+    if first is None or second is None:
+        return True
+    return 0 <= second - first <= SAME_EVENT_S
+
+
+class EventCounter:
+    """Feed :class:`LogLine` entries in log order; :meth:`result` applies the counting rules."""
+
+    def __init__(self):
+        self.kinds = dict((name, _Kind()) for name in EVENT_KINDS)
+        self._episodes = {}
+        self.episodes = 0
+        self._pending_crash = {}
+        self._auto_restart = {}
+        self._last_terminating = None
+        self._last_stopped = None
+        self.crash_results = {}
+        self.penalty_reasons = {}
+        self.penalties_imposed = 0
+        self.automatic = 0
+        self.manual = 0
+        self.gave_up = 0
+        self.reloads = 0
+
+    # -- MaxStartups episodes -----------------------------------------------------------------
+    def _episode(self, key, create=True):
+        if key not in self._episodes and create:
+            self._episodes[key] = {'lines': 0, 'summary': 0}
+            self.episodes += 1
+        return self._episodes.get(key)
+
+    def _close_episode(self, key):
+        episode = self._episodes.pop(key, None)
+        if episode:
+            self.kinds['maxstartups_drops'].count += max(episode['lines'], episode['summary'])
+
+    def feed(self, entry):
+        message = (entry.message or '').rstrip('\r').strip()
+        if not message:
+            return
+        if _sshd_ident(entry):
+            self._feed_sshd(entry, message)
+        if _systemd_ident(entry):
+            self._feed_systemd(entry, message)
+
+    def _feed_sshd(self, entry, message):
+        key = (entry.source, entry.pid)
+        drop = _DROP.search(message)
+        if drop:
+            reason = drop.group('reason')
+            if reason.lower() == 'past maxstartups':
+                self._episode(key)['lines'] += 1
+                self.kinds['maxstartups_drops'].sample(entry)
+            else:
+                kind = self.kinds['penalties']
+                kind.count += 1
+                kind.sample(entry)
+                self.penalty_reasons[reason] = self.penalty_reasons.get(reason, 0) + 1
+            return
+        if _DROP_OLD.search(message):
+            self._episode(key)['lines'] += 1
+            self.kinds['maxstartups_drops'].sample(entry)
+            return
+        if _BEGIN.search(message):
+            self._close_episode(key)
+            self._episode(key)
+            self.kinds['maxstartups_drops'].sample(entry)
+            return
+        summary = _IN.search(message) or _EXIT.search(message)
+        if summary:
+            episode = self._episode(key)
+            episode['summary'] = max(episode['summary'], int(summary.group('n')))
+            self.kinds['maxstartups_drops'].sample(entry)
+            if summary.re is _EXIT:
+                self._close_episode(key)
+            return
+        penalty = _PEN_NEW.search(message) or _PEN_ACT.search(message)
+        if penalty:
+            if penalty.re is _PEN_ACT or penalty.group('state') == 'active':
+                self.penalties_imposed += 1
+            self.kinds['penalties'].sample(entry)
+            return
+        wrap = _WRAP.search(message)
+        if wrap:
+            kind = self.kinds['wrap_refusals']
+            kind.count += 1
+            kind.sample(entry)
+            return
+        if _TERMINATING.search(message):
+            if self._last_stopped is not None and _close_enough(entry.time, self._last_stopped) and entry.time is not None:
+                return
+            self._last_terminating = entry.time if entry.time is not None else -1.0
+            self._stop(entry)
+            return
+        if _SIGHUP.search(message):
+            self.reloads += 1
+
+    def _stop(self, entry):
+        kind = self.kinds['restarts']
+        kind.count += 1
+        self.manual += 1
+        kind.sample(entry)
+
+    def _feed_systemd(self, entry, message):
+        match = _MAIN_EXIT.search(message)
+        if match:
+            unit = match.group('unit') or 'ssh.service'
+            if not is_sshd_unit(unit):
+                return
+            code, status = match.group('code'), match.group('status')
+            if code in ('killed', 'dumped') or (code == 'exited' and not status.startswith('0')):
+                kind = self.kinds['crashes']
+                kind.count += 1
+                kind.sample(entry)
+                label = '%s %s' % (code, status)
+                self.crash_results[label] = self.crash_results.get(label, 0) + 1
+                self._pending_crash[unit] = entry.time
+            return
+        match = _FAILED.search(message) or _FAILED_OLD.search(message)
+        if match:
+            groups = match.groupdict()
+            unit = groups.get('unit') or groups.get('unit2') or 'ssh.service'
+            if not is_sshd_unit(unit):
+                return
+            result_ = groups.get('result') or 'failed'
+            if result_ not in CRASH_RESULTS and result_ != 'failed':
+                return
+            kind = self.kinds['crashes']
+            if unit in self._pending_crash and _close_enough(self._pending_crash[unit], entry.time):
+                del self._pending_crash[unit]
+                kind.sample(entry)
+                return
+            kind.count += 1
+            kind.sample(entry)
+            self.crash_results[result_] = self.crash_results.get(result_, 0) + 1
+            return
+        match = _SCHEDULED.search(message)
+        if match:
+            unit = match.group('unit') or 'ssh.service'
+            if not is_sshd_unit(unit):
+                return
+            kind = self.kinds['restarts']
+            kind.count += 1
+            self.automatic += 1
+            kind.sample(entry)
+            self._auto_restart[unit] = entry.time
+            return
+        match = _TOO_QUICK.search(message)
+        if match:
+            if is_sshd_unit(match.group('unit') or 'ssh.service'):
+                self.gave_up += 1
+                self.kinds['restarts'].sample(entry)
+            return
+        match = _STOPPED.search(message)
+        if match:
+            unit = match.group('unit')
+            desc = match.group('desc')
+            if not (is_sshd_unit(unit) or desc.rstrip('.') in SSHD_DESCRIPTIONS or is_sshd_unit(desc)):
+                return
+            unit = unit or 'ssh.service'
+            if unit in self._auto_restart and _close_enough(self._auto_restart[unit], entry.time):
+                del self._auto_restart[unit]
+                return
+            self._last_stopped = entry.time
+            if (self._last_terminating is not None and entry.time is not None and self._last_terminating >= 0 and
+                    _close_enough(self._last_terminating, entry.time)):
+                self._last_terminating = None
+                return
+            self._stop(entry)
+
+    def result(self):
+        for key in list(self._episodes):
+            self._close_episode(key)
+        kinds = dict((name, kind.as_dict()) for name, kind in self.kinds.items())
+        kinds['crashes']['results'] = dict(self.crash_results)
+        kinds['restarts'].update(automatic=self.automatic, manual=self.manual, gave_up=self.gave_up,
+                                 reloads=self.reloads)
+        kinds['maxstartups_drops']['episodes'] = self.episodes
+        kinds['penalties'].update(reasons=dict(self.penalty_reasons), imposed=self.penalties_imposed)
+        return kinds
+
+
+def count_events(entries):
+    """Counting rules over an iterable of :class:`LogLine` → {kind: {count, last, samples, ...}}."""
+    counter = EventCounter()
+    for entry in entries:
+        counter.feed(entry)
+    return counter.result()
+
+
+JOURNAL_MATCHES = ['_SYSTEMD_UNIT=ssh.service', '+', '_SYSTEMD_UNIT=sshd.service', '+', 'UNIT=ssh.service', '+',
+                   'UNIT=sshd.service', '+', '_COMM=sshd', '+', '_COMM=sshd-session']
+
+
+def _null_kinds():
+    return dict((name, {'count': None, 'last': None, 'samples': []}) for name in EVENT_KINDS)
+
+
+def collect_events(system, since, log_files):
+    """The ``events`` fact."""
+    scan = LogScan(system, since=since)
+    counter = EventCounter()
+    if log_files:
+        for path in log_files:
+            for entry in scan.file(path):
+                counter.feed(entry)
+    else:
+        if system.which('journalctl') and (system.isdir('/run/systemd/system') or system.isdir('/var/log/journal')
+                                          or system.isdir('/run/log/journal')):
+            for entry in scan.journal(JOURNAL_MATCHES, name='journal'):
+                counter.feed(entry)
+        for path in SYSLOG_FILES:
+            if system.exists(path):
+                for entry in scan.file(path):
+                    counter.feed(entry)
+    sources = [dict(s) for s in scan.sources]
+    if not sources:
+        status, reason = UNKNOWN, ('no log to read: no systemd journal and none of %s exists; give log_files '
+                                   '(for example a copied auth.log) or check where sshd logs (sshd -E, SyslogFacility)'
+                                   % ', '.join(SYSLOG_FILES))
+    else:
+        status, reason = scan.status()
+    events = {'status': status, 'reason': reason, 'sources': sources, 'since': iso(since)}
+    if status == UNKNOWN:
+        events.update(_null_kinds())
+    else:
+        events.update(counter.result())
+    return events
+
+
+# ---------------------------------------------------------------------------------------------
+# the fact
+# ---------------------------------------------------------------------------------------------
+def validate(params):
+    """Error message for bad options, or None."""
+    try:
+        parse_since(params.get('since') or '7d')
+    except ValueError as exc:
+        return 'option since: %s' % exc
+    return None
+
+
+def collect(system, params):
+    """The ``connreset_sshd`` fact."""
+    error = validate(params)
+    if error:
+        raise OptionError(error)
+    since = parse_since(params.get('since') or '7d')
+    sshd = params.get('sshd_path') or system.which('sshd')
+    if params.get('sshd_path') and not system.exists(params['sshd_path']):
+        raise OptionError('option sshd_path: %s does not exist; give the path of the sshd binary '
+                          '(for example /usr/sbin/sshd) or leave it out to search PATH and sbin' % params['sshd_path'])
+    config_file = params.get('config_file') or '/etc/ssh/sshd_config'
+
+    service = collect_service(system)
+    processes, proc_status, proc_reason = scan_processes(system)
+    running = None
+    if processes is not None:
+        running = bool(processes) if processes or proc_status == OK else None
+    listener_proc = pick_listener(processes or [])
+    listener = {'pid': None, 'startups': None, 'startups_begin': None, 'startups_max': None, 'oom_score_adj': None}
+    if listener_proc:
+        listener['pid'] = listener_proc['pid']
+        title = parse_listener_title(listener_proc['args'])
+        if title:
+            listener.update(startups=title[0], startups_begin=title[1], startups_max=title[2])
+        listener['oom_score_adj'] = _int_or_none(system.read_or_none('/proc/%d/oom_score_adj' % listener_proc['pid']))
+
+    hostname = (system.read_or_none('/proc/sys/kernel/hostname') or '').strip() or None
+    addr = controller_address(system) or '127.0.0.1'
+    config = collect_config(system, sshd, config_file, addr, hostname)
+
+    sshd_pids = [p['pid'] for p in processes or []]
+    listening, listen_source, listen_status, listen_reason = collect_listening(
+        system, sshd_pids, (config['values'] or {}).get('port'))
+
+    version, version_info, version_full, version_reason = collect_version(system, sshd)
+    libwrap, libwrap_binaries, libwrap_reason = collect_libwrap(system, sshd)
+    events = collect_events(system, since, params.get('log_files'))
+
+    status, reason = summarize({
+        'service': (service['status'], service['reason']),
+        'processes': (proc_status, proc_reason),
+        'listening': (listen_status, listen_reason),
+        'config': (config['status'], config['reason']),
+        'events': (events['status'], events['reason']),
+        'version': (OK if version else UNKNOWN, version_reason),
+        'libwrap': (OK if libwrap is not None else UNKNOWN, libwrap_reason),
+    })
+    return result(
+        status, reason,
+        sshd_path=sshd,
+        service=service,
+        running=running,
+        processes=processes,
+        listening=listening,
+        listen_source=listen_source,
+        config=config,
+        version=version,
+        version_info=version_info,
+        version_full=version_full,
+        libwrap=libwrap,
+        libwrap_binaries=libwrap_binaries,
+        listener=listener,
+        events=events,
+    )
+
+
+__all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'parse_systemctl_show', 'service_from_show', 'pick_unit',
+           'parse_ss_listen', 'parse_proc_net_tcp', 'hex_to_ip', 'classify_process', 'parse_listener_title',
+           'parse_sshd_T', 'typed_config', 'parse_maxstartups', 'parse_penalties', 'parse_sshd_t_errors',
+           'config_verdict', 'parse_version', 'elf_links_libwrap', 'count_events', 'EventCounter']
