@@ -54,6 +54,8 @@ DEFAULT_LOG_FILES = ['/var/log/kern.log', '/var/log/messages', '/var/log/syslog'
 MERGE_WINDOW_S = 60
 # ... and, when a line has no time, this many lines apart in the same source.
 MERGE_LINES = 400
+# Syslog files have local time without a zone (read as UTC); zones reach UTC+14.
+MAX_ZONE_OFFSET_S = 14 * 3600
 MAX_EVIDENCE = 4
 
 # Units the watch names also match (the unit OpenSSH runs in on Debian/Ubuntu and on RHEL/SUSE):
@@ -227,17 +229,22 @@ class KillFolder:
         self._seen_units = set()
         self._position = {}
 
-    def _same(self, kill, entry, key, value):
+    def _same(self, kill, entry, key, value, process=None):
         if kill.get(key) != value:
             return False
         pos = self._position[id(kill)]
         if kill['_epoch'] is not None and entry.time is not None:
-            return abs(kill['_epoch'] - entry.time) <= MERGE_WINDOW_S
+            delta = abs(kill['_epoch'] - entry.time)
+            if pos[0] != entry.source and process is not None and kill.get('process') == process:
+                # the same kill read from two sources (journal and kern.log, dmesg and kern.log):
+                # syslog files carry local time without a zone, so allow any zone's offset
+                return delta <= MAX_ZONE_OFFSET_S + MERGE_WINDOW_S
+            return delta <= MERGE_WINDOW_S
         return pos[0] == entry.source and entry.lineno is not None and abs(entry.lineno - pos[1]) <= MERGE_LINES
 
-    def _find(self, entry, key, value):
+    def _find(self, entry, key, value, process=None):
         for kill in reversed(self.kills[-200:]):
-            if self._same(kill, entry, key, value):
+            if self._same(kill, entry, key, value, process):
                 return kill
         return None
 
@@ -295,7 +302,7 @@ class KillFolder:
                 kill = self._new(entry, scope='oomd', cgroup=event['cgroup'], unit=unit_of_cgroup(event['cgroup']))
             self._evidence(kill, entry)
             return
-        kill = self._find(entry, 'pid', event['pid'])
+        kill = self._find(entry, 'pid', event['pid'], event.get('process'))
         if kill is not None and kill['scope'] == 'oomd':
             kill = None
         if kill is None:

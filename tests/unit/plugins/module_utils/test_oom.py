@@ -389,3 +389,18 @@ def test_validate_accepts_defaults():
 def test_collect_raises_option_error_for_the_aggregate():
     with pytest.raises(OptionError, match='since'):
         _oom.collect(FakeSystem(_proc()), {'since': 'soon', 'log_files': None, 'watch': []})
+
+
+def test_same_kill_in_journal_and_local_time_kern_log_counts_once():
+    # kern.log written in UTC+2 without a zone is read as UTC: the same kill looks 2 h later
+    line = ('Out of memory: Killed process 812 (sshd) total-vm:12000kB, anon-rss:4000kB, file-rss:2000kB, '
+            'shmem-rss:0kB, UID:0 pgtables:60kB oom_score_adj:0')
+    entries = [_entry(line, source='journal', lineno=3, epoch=NOW - 10000),
+               _entry(line, source='/var/log/kern.log', lineno=70, epoch=NOW - 10000 + 7200)]
+    kills, _units = _oom.parse_entries(entries)
+    assert len(kills) == 1
+    # a different process with a recycled pid hours later in the other source is another kill
+    other = line.replace('(sshd)', '(java)')
+    kills, _units = _oom.parse_entries(entries + [_entry(other, source='/var/log/kern.log', lineno=90,
+                                                         epoch=NOW - 10000 + 7300)])
+    assert [k['process'] for k in kills] == ['sshd', 'java']
