@@ -17,33 +17,45 @@ from ansible_collections.connreset.doctor.plugins.module_utils import _conntrack
 from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError
 
 # /proc/net/stat/nf_conntrack, kernel 3.x (no search_restart column; prometheus/procfs test fixture).
-STAT_3X = """\
-entries  searched found new invalid ignore delete delete_list insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete
-0000002b  0003159f 02e6786a 00142562 0001bf93 00e1a051 00142537 000b8fe0 000b900b 00000000 00000000 00000000 0001b46a  00000000 00000000 00000000
-"""
+STAT_3X = '\n'.join([
+    'entries  searched found new invalid ignore delete delete_list insert insert_failed drop early_drop'
+    ' icmp_error  expect_new expect_create expect_delete',
+    '0000002b  0003159f 02e6786a 00142562 0001bf93 00e1a051 00142537 000b8fe0 000b900b 00000000 00000000'
+    ' 00000000 0001b46a  00000000 00000000 00000000',
+]) + '\n'
 # kernel 4.x, 4 CPUs (prometheus/procfs test fixture).
-STAT_4X = """\
-entries  searched found new invalid ignore delete delete_list insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart
-00000021  00000000 00000000 00000000 00000003 0000588a 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000000
-00000021  00000000 00000000 00000000 00000002 000056a4 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000002
-00000021  00000000 00000000 00000000 00000001 000058d4 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000001
-00000021  00000000 00000000 00000000 0000002f 00005688 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000004
-"""
+STAT_4X = '\n'.join([
+    'entries  searched found new invalid ignore delete delete_list insert insert_failed drop early_drop'
+    ' icmp_error  expect_new expect_create expect_delete search_restart',
+    '00000021  00000000 00000000 00000000 00000003 0000588a 00000000 00000000 00000000 00000000 00000000'
+    ' 00000000 00000000  00000000 00000000 00000000 00000000',
+    '00000021  00000000 00000000 00000000 00000002 000056a4 00000000 00000000 00000000 00000000 00000000'
+    ' 00000000 00000000  00000000 00000000 00000000 00000002',
+    '00000021  00000000 00000000 00000000 00000001 000058d4 00000000 00000000 00000000 00000000 00000000'
+    ' 00000000 00000000  00000000 00000000 00000000 00000001',
+    '00000021  00000000 00000000 00000000 0000002f 00005688 00000000 00000000 00000000 00000000 00000000'
+    ' 00000000 00000000  00000000 00000000 00000000 00000004',
+]) + '\n'
 # kernel 6.18 (this lab machine, 2 CPUs) with made-up non-zero drops in CPU 1's row to check the sums.
-STAT_6X = """\
-entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart
-00000005  00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000000
-00000005  00000001 00000000 00000000 0000000a 00000000 00000000 00000000 00000000 00000002 00000010 00000003 00000000  00000000 00000000 00000000 00000006
-"""
+STAT_6X = '\n'.join([
+    'entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop'
+    ' icmp_error  expect_new expect_create expect_delete search_restart',
+    '00000005  00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000'
+    ' 00000000 00000000  00000000 00000000 00000000 00000000',
+    '00000005  00000001 00000000 00000000 0000000a 00000000 00000000 00000000 00000000 00000002 00000010'
+    ' 00000003 00000000  00000000 00000000 00000000 00000006',
+]) + '\n'
 
 # conntrack -S, conntrack-tools 1.4.7 on kernel 6.18 (this machine), then with counts.
-CONNTRACK_S_6X = """\
-cpu=0   \tfound=0 invalid=0 insert=0 insert_failed=0 drop=0 early_drop=0 error=0 search_restart=0 clash_resolve=0 chaintoolong=0 
-cpu=1   \tfound=0 invalid=5 insert=0 insert_failed=1 drop=2 early_drop=0 error=3 search_restart=4 clash_resolve=0 chaintoolong=0 
-"""
-CONNTRACK_S_OLD = """\
-cpu=0   \tfound=0 invalid=5 insert=0 insert_failed=0 drop=0 early_drop=0 error=0 search_restart=0 
-"""
+CONNTRACK_S_6X = '\n'.join([
+    'cpu=0   \tfound=0 invalid=0 insert=0 insert_failed=0 drop=0 early_drop=0 error=0 search_restart=0'
+    ' clash_resolve=0 chaintoolong=0 ',
+    'cpu=1   \tfound=0 invalid=5 insert=0 insert_failed=1 drop=2 early_drop=0 error=3 search_restart=4'
+    ' clash_resolve=0 chaintoolong=0 ',
+]) + '\n'
+CONNTRACK_S_OLD = '\n'.join([
+    'cpu=0   \tfound=0 invalid=5 insert=0 insert_failed=0 drop=0 early_drop=0 error=0 search_restart=0 ',
+]) + '\n'
 
 # ethtool -S on an ENA interface (AWS EC2 user guide, "Troubleshoot the ENA driver"), trimmed.
 ETHTOOL_ENA = """\
@@ -247,8 +259,8 @@ def test_collect_stats_unreadable_is_unknown_not_zero(tmp_path):
     log.write_text('')
     files = loaded_files(stat='garbage\n')
     files[str(log)] = ''
-    system = FakeSystem(files, commands={('conntrack', '-S'): (1, '', 'conntrack v1.4.7 (conntrack-tools): '
-                                                                       'Operation failed: Operation not permitted\n')},
+    denied = 'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted\n'
+    system = FakeSystem(files, commands={('conntrack', '-S'): (1, '', denied)},
                         binaries=('conntrack',), modes={NF + 'nf_conntrack_max': 0o644}, euid=1000)
     fact = _conntrack.collect(system, {'since': '7d', 'log_files': [str(log)]})
     assert fact['stats'] is None and fact['status'] == 'partial'

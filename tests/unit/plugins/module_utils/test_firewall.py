@@ -356,8 +356,8 @@ def full_system(env=None, f2b_status=(F2B_STATUS, '', 0)):
 
 
 def test_collect_everything():
-    fact = _firewall.collect(full_system(), {'ports': [22], 'clients': ['192.0.2.50', '203.0.113.88', '198.18.3.4',
-                                                                       '192.0.2.99', '10.1.1.1']})
+    clients = ['192.0.2.50', '203.0.113.88', '198.18.3.4', '192.0.2.99', '10.1.1.1']
+    fact = _firewall.collect(full_system(), {'ports': [22], 'clients': clients})
     assert fact['status'] == 'ok', fact['reason']
     assert fact['backends'] == ['iptables-legacy', 'iptables-nft', 'nft']
     nft_rules = [r for r in fact['rules'] if r['backend'] == 'nft']
