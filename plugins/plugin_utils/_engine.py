@@ -240,10 +240,10 @@ class _Context:
     def gap(self, key, what, reason):
         """Record that ``what`` (in fact ``key``) could not be checked, and why."""
         reason = reason or 'no reason given by the collector'
-        item = {'check': what, 'reason': reason}
         items = self.gaps.setdefault(key, [])
-        if item not in items:
-            items.append(item)
+        # One line per reason: a sub-part that could not be read explains its dependent checks.
+        if not any(item['reason'] == reason for item in items):
+            items.append({'check': what, 'reason': reason})
 
     def supersede(self, fid, old_ids):
         """Fold the evidence of ``old_ids`` into ``fid`` (a confirmed finding) and drop them."""
@@ -322,7 +322,9 @@ def _check_sshd(ctx):
             'running': running, 'active_state': service.get('active_state'),
             'sub_state': service.get('sub_state'), 'result': service.get('result'),
             'listening': sshd.get('listening')},
-            summary='sshd is not running (state %s)' % (service.get('active_state') or 'unknown'))
+            summary='sshd is not running (%s)' % (
+                'unit %s' % service.get('active_state') if service.get('active_state')
+                else 'no sshd process; service state unknown'))
     elif running is None:
         ctx.gap(key, 'whether sshd is running', _reason_of(service, 'sshd.running is null'))
 
@@ -339,6 +341,7 @@ def _check_sshd(ctx):
     failed = service.get('active_state') == 'failed'
     texts = ' '.join(str(s) for s in _samples(events.get('crashes')) + _samples(events.get('restarts')))
     start_limit = (service.get('result') == 'start-limit-hit'
+                   or bool(_num(_dict(events.get('restarts')).get('gave_up')))
                    or 'Start request repeated too quickly' in texts)
     if failed or start_limit or (n_restarts or 0) > 0 or (crashes or 0) > 0 or (restarts or 0) > 0:
         high = start_limit or failed or (n_restarts or 0) >= ctx.t['restarts_high']
@@ -374,11 +377,33 @@ def _check_sshd(ctx):
     elif not events:
         ctx.gap(key, 'sshd log events', 'sshd.events missing')
 
-    # Configuration checks.
-    if config.get('valid') is not False and values:
+    # Configuration checks (not on a configuration sshd rejected or that could not be read).
+    if config.get('valid') is not False and values and _status(config) != 'unknown':
         _check_sshd_values(ctx, key, sshd, values)
     elif not values and config.get('valid') is not False:
         ctx.gap(key, 'sshd settings (sshd -T)', _reason_of(config, 'sshd.config.values missing'))
+
+
+def _penalties_enabled(value):
+    """PerSourcePenalties as the collector types it (dict = on, False = no, None = absent/pre-9.8)
+    or as sshd -T prints it."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, (dict, list)) or value is True:
+        return True
+    return str(value).strip().lower() not in ('no', 'none', '', 'false')
+
+
+def _yes(value, default=True):
+    """sshd yes/no as bool (the collector types it; sshd -T prints yes/no); default when unknown."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if value is not None else ''
+    if text in ('yes', 'true'):
+        return True
+    if text in ('no', 'false'):
+        return False
+    return default
 
 
 def _check_sshd_values(ctx, key, sshd, values):
@@ -393,7 +418,7 @@ def _check_sshd_values(ctx, key, sshd, values):
                      start, ctx.t['expected_concurrency']))
 
     penalties = values.get('persourcepenalties')
-    if penalties is not None and str(penalties).strip().lower() not in ('no', ''):
+    if _penalties_enabled(penalties):
         exempt = values.get('persourcepenaltyexemptlist')
         exempt_text = '' if exempt is None else (
             ','.join(str(e) for e in exempt) if isinstance(exempt, list) else str(exempt))
@@ -656,7 +681,7 @@ def _check_idle(ctx):
     sysctls = _dict(ctx.fact('connreset_tcp').get('sysctls'))
     interval = duration_s(values.get('clientaliveinterval'))
     count_max = _num(values.get('clientalivecountmax'))
-    tcp_keepalive = str(values.get('tcpkeepalive') or 'yes').lower() != 'no'
+    tcp_keepalive = _yes(values.get('tcpkeepalive'))
     ka_time = _num(sysctls.get('tcp_keepalive_time'))
     if interval is None and ka_time is None:
         ctx.gap('connreset_sshd', 'keepalives against the path idle timeout',

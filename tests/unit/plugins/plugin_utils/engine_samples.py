@@ -26,11 +26,13 @@ HEALTHY = {
         'processes': [{'pid': 612, 'name': 'sshd', 'cmdline': 'sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups'}],
         'listening': [{'address': '0.0.0.0', 'port': 22}, {'address': '::', 'port': 22}],
         'config': {'status': 'ok', 'reason': None, 'valid': True, 'error': None, 'values': {
-            # `sshd -T` of Debian 12's default sshd_config (OpenSSH 9.2p1): no PerSourcePenalties yet.
+            # `sshd -T` of Debian 12's default sshd_config (OpenSSH 9.2p1), typed by the sshd
+            # collector: times in seconds, yes/no as bools; no PerSourcePenalties before 9.8.
             'maxstartups': {'start': 10, 'rate': 30, 'full': 100},
             'persourcepenalties': None, 'persourcepenaltyexemptlist': None,
             'maxsessions': 10, 'logingracetime': 120, 'clientaliveinterval': 0, 'clientalivecountmax': 3,
-            'tcpkeepalive': 'yes', 'usedns': 'no', 'port': [22], 'listenaddress': ['[::]:22', '0.0.0.0:22']}},
+            'tcpkeepalive': True, 'usedns': False, 'port': [22], 'listenaddress': ['[::]:22', '0.0.0.0:22'],
+            'persourcemaxstartups': None}},
         'version': 'OpenSSH_9.2p1 Debian-2+deb12u3',
         'libwrap': True,
         'listener': {'pid': 612, 'startups': 0, 'startups_max': 100, 'oom_score_adj': 0},
@@ -162,9 +164,12 @@ OOM_SSHD = {'time': '2026-11-22T04:40:12Z', 'scope': 'global', 'pid': 612, 'proc
 OOM_OTHER = {'time': '2026-11-22T04:40:12Z', 'scope': 'memcg', 'pid': 9321, 'process': 'stress-ng-vm',
              'cgroup': '/system.slice/stress.service', 'unit': 'stress.service', 'rss_kb': 1843200,
              'source': 'journal'}
-# Debian 12's default PerSourcePenalties as printed by `sshd -T` of OpenSSH 9.8p1
-PENALTIES_ON = ('crash:90 authfail:5 noauth:1 grace-exceeded:10 max:600 min:15 max-sources4:65536 '
-                'max-sources6:65536 overflow:permissive overflow6:permissive')
+# The default PerSourcePenalties of OpenSSH 9.8p1 as `sshd -T` prints it, and as the sshd
+# collector types it (seconds).
+PENALTIES_ON_TEXT = ('crash:90 authfail:5 noauth:1 grace-exceeded:10 max:600 min:15 max-sources4:65536 '
+                     'max-sources6:65536 overflow:permissive overflow6:permissive')
+PENALTIES_ON = {'crash': 90, 'authfail': 5, 'noauth': 1, 'grace-exceeded': 10, 'max': 600, 'min': 15,
+                'max-sources4': 65536, 'max-sources6': 65536, 'overflow': 'permissive', 'overflow6': 'permissive'}
 
 NFT_INPUT = {'backend': 'nftables', 'family': 'inet', 'table': 'filter', 'chain': 'input'}
 

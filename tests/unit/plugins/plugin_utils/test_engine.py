@@ -7,13 +7,16 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
 import re
 
 import pytest
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils import _catalogue, _engine
 from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import (
-    CONTROLLER, CRASH_LINE, HEALTHY, MAXSTARTUPS_LINE, OOM_OTHER, OOM_SSHD, PENALTIES_ON, PENALTY_LINE,
+    CONTROLLER, CRASH_LINE, HEALTHY, MAXSTARTUPS_LINE, OOM_OTHER, OOM_SSHD, PENALTIES_ON, PENALTIES_ON_TEXT,
+    PENALTY_LINE,
     RESTART_LINE, START_LIMIT_LINE, TABLE_FULL_LINE, WRAP_LINE, event, facts, mtu_host, probe, rule, with_rules,
 )
 
@@ -76,7 +79,7 @@ CASES = {
                      case({'connreset_sshd.config.values.maxstartups': {'start': 10, 'rate': 30, 'full': 100}})),
     'CRD-SSHD-007': (case({'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON}),
                      case({'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON,
-                           'connreset_sshd.config.values.persourcepenaltyexemptlist': '192.0.2.0/24'})),
+                           'connreset_sshd.config.values.persourcepenaltyexemptlist': ['192.0.2.0/24']})),
     'CRD-SSHD-008': (case({'connreset_sshd.config.values.logingracetime': 5}),
                      case({'connreset_sshd.config.values.logingracetime': 30})),
     'CRD-OOM-001': (case({'connreset_oom.kills': [OOM_SSHD], 'connreset_oom.vmstat_oom_kill': 1}),
@@ -610,3 +613,58 @@ def test_probe_likely_cause_wins_over_the_default_map():
     _ids, result = run(case(probe_=probe('reset_at_banner', likely_causes=['tcp_wrappers', 'sshd_rate_limit'])))
     finding = next(f for f in result['findings'] if f['id'] == 'CRD-PROBE-007')
     assert finding['cause'] == 'tcp_wrappers'
+
+
+@pytest.mark.parametrize('penalties, exempt, found', [
+    (PENALTIES_ON, None, True),
+    (PENALTIES_ON_TEXT, 'none', True),          # raw sshd -T text
+    (PENALTIES_ON_TEXT, '192.0.2.10/32', False),
+    (PENALTIES_ON, ['10.0.0.0/8', '192.0.2.0/24'], False),
+    (False, None, False),                        # PerSourcePenalties no
+    ('no', None, False),
+    (None, None, False),                         # OpenSSH < 9.8
+])
+def test_penalty_forms(penalties, exempt, found):
+    ids, _result = run(case({'connreset_sshd.config.values.persourcepenalties': penalties,
+                             'connreset_sshd.config.values.persourcepenaltyexemptlist': exempt}))
+    assert ('CRD-SSHD-007' in ids) is found
+
+
+@pytest.mark.parametrize('tcpkeepalive, found', [(True, False), ('yes', False), (False, True), ('no', True),
+                                                 (None, False)])
+def test_tcpkeepalive_forms(tcpkeepalive, found):
+    ids, _result = run(case({'connreset_sshd.config.values.tcpkeepalive': tcpkeepalive,
+                             'connreset_tcp.sysctls.tcp_keepalive_time': 120},
+                            thresholds={'path_idle_timeout': 350}))
+    assert ('CRD-IDLE-001' in ids) is found
+
+
+def test_restart_gave_up_is_a_start_limit():
+    restarts = dict(event(5, RESTART_LINE), automatic=5, manual=0, gave_up=1, reloads=0)
+    _ids, result = run(case({'connreset_sshd.events.restarts': restarts}))
+    finding = next(f for f in result['findings'] if f['id'] == 'CRD-SSHD-003')
+    assert finding['severity'] == 'high' and finding['evidence']['start_limit_hit'] is True
+
+
+# -- real collector output ------------------------------------------------------------------
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
+
+
+def test_real_facts_of_the_build_machine():
+    """fixtures/facts_debian12_no_sshd.json: every collector's output (reset_facts' gather(), all
+    collectors, default options) on the build machine: Debian 12, root, no systemd as PID 1, no
+    journal, sshd installed but not running, not run over SSH (no SSH_CONNECTION), memcg OOM
+    kills left by the OOM system tests."""
+    with open(os.path.join(FIXTURES, 'facts_debian12_no_sshd.json'), encoding='utf-8') as handle:
+        data = json.load(handle)
+    result = _engine.evaluate_host(data)
+    by_id = {f['id']: f for f in result['findings']}
+    assert sorted(by_id) == ['CRD-COV-FW', 'CRD-COV-MTU', 'CRD-COV-SSHD', 'CRD-COV-WRAP', 'CRD-OOM-002',
+                             'CRD-SSHD-001']
+    assert by_id['CRD-SSHD-001']['summary'] == 'sshd is not running (no sshd process; service state unknown)'
+    assert 'Missing privilege separation directory' in by_id['CRD-COV-SSHD']['summary']
+    assert 'no systemd journal' in by_id['CRD-COV-SSHD']['summary']
+    for fid in ('CRD-COV-FW', 'CRD-COV-MTU', 'CRD-COV-WRAP'):
+        assert 'SSH_CONNECTION is not set' in by_id[fid]['summary']
+    assert by_id['CRD-OOM-002']['evidence']['count'] == len(data['connreset_oom']['kills'])
+    assert (result['score'], result['level']) == (72, 'critical')
