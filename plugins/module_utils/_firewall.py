@@ -513,7 +513,9 @@ def find_blocks(clients, rules, fail2ban, sshguard, crowdsec):
                 blocked.append({'client': client, 'by': 'crowdsec', 'detail': '%s %s (%s, %s)' % (
                     decision.get('type'), decision.get('value'), decision.get('scenario'), decision.get('duration'))})
         for rule in rules or []:
-            if not rule['negated_sources'] and address_in(client, rule['sources']):
+            inside = address_in(client, rule['sources'])
+            # ``! -s 10.0.0.0/8 ... -j DROP`` / ``ip saddr != @allowed drop``: everyone else is blocked
+            if inside != rule['negated_sources']:
                 rule.setdefault('matches_clients', []).append(client)
                 blocked.append({'client': client, 'by': 'rule', 'detail': '%s %s %s/%s: %s' % (
                     rule['backend'], rule['family'], rule['table'], rule['chain'], rule['rule'])})
@@ -554,8 +556,9 @@ def collect(system, params):
     sshguard = read_sshguard(system, all_rules, sets)
     crowdsec = read_crowdsec(system)
     parts['crowdsec'] = (crowdsec['status'], crowdsec['reason'])
-    # a saddr-restricted drop in sshguard's or fail2ban's chains is a ban, whatever its ports
-    blocking = [r for r in all_rules if r['action'] in (DROP, REJECT, RESET) and r['sources']]
+    # source-restricted drops/rejects of ssh (or of everything: fail2ban's and sshguard's chains) are bans;
+    # with a negated source (an allow-list) they block every other client
+    blocking = [r for r in rules if r['sources'] and not r['invalid']]
     blocked = find_blocks(clients, blocking, fail2ban, sshguard, crowdsec)
     readable = parts.get('iptables', (OK,))[0] == OK and parts.get('nft', (OK,))[0] == OK
     status, reason = summarize(parts)
