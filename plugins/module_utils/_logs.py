@@ -30,14 +30,13 @@ from ansible_collections.connreset.doctor.plugins.module_utils._common import (
 MONTHS = {m: i for i, m in enumerate(('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'), 1)}
 
 _ISO = re.compile(
-    r'^(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)[T ](?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?P<frac>[.,]\d+)?'
-    r'(?P<tz>Z|[+-]\d\d:?\d\d)?\s+(?P<rest>.*)$')
-_SYSLOG = re.compile(r'^(?P<mon>[A-Z][a-z]{2})\s+(?P<d>\d{1,2})\s+(?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?:\.\d+)?\s+(?P<rest>.*)$')
-_DMESG_RAW = re.compile(r'^(?:<\d+>)?\[\s*(?P<up>\d+\.\d+)\]\s?(?P<msg>.*)$')
-_DMESG_T = re.compile(r'^\[(?:[A-Z][a-z]{2}\s+)?(?P<mon>[A-Z][a-z]{2})\s+(?P<d>\d{1,2})\s+(?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)\s+(?P<y>\d{4})\]\s?(?P<msg>.*)$')
+    r'(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)([.,]\d+)?(Z|[+-]\d\d:?\d\d)?\s+(.*)$')
+_SYSLOG = re.compile(r'([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)(?:\.\d+)?\s+(.*)$')
+_DMESG_RAW = re.compile(r'(?:<\d+>)?\[\s*(\d+\.\d+)\]\s?(.*)$')
+_DMESG_T = re.compile(r'\[(?:[A-Z][a-z]{2}\s+)?([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)\s+(\d{4})\]\s?(.*)$')
 # "host ident[pid]: message" or "host ident: message"
-_HOST_IDENT = re.compile(r'^(?P<host>\S+)\s+(?P<ident>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?:\s?(?P<msg>.*)$')
-_KERNEL_UPTIME = re.compile(r'^\[\s*(?P<up>\d+\.\d+)\]\s?(?P<msg>.*)$')
+_HOST_IDENT = re.compile(r'(\S+)\s+([^\s\[:]+)(?:\[(\d+)\])?:\s?(.*)$')
+_KERNEL_UPTIME = re.compile(r'\[\s*\d+\.\d+\]\s?(.*)$')
 _SINCE = re.compile(r'^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|m|min|h|hour|hours|d|day|days|w|week|weeks)\s*$')
 _UNIT_SECONDS = {'s': 1, 'sec': 1, 'm': 60, 'min': 60, 'h': 3600, 'hour': 3600, 'hours': 3600,
                  'd': 86400, 'day': 86400, 'days': 86400, 'w': 604800, 'week': 604800, 'weeks': 604800}
@@ -94,6 +93,20 @@ def _syslog_epoch(mon, day, hh, mi, ss, now, year=None):
     return float(calendar.timegm((int(year), month, int(day), int(hh), int(mi), int(ss), 0, 0, 0)))
 
 
+_EPOCH_CACHE = {}
+_EPOCH_CACHE_MAX = 8192
+
+
+def _cached_epoch(key, compute):
+    """Epoch for a timestamp text: logs repeat the same second many times, and timegm is slow."""
+    epoch = _EPOCH_CACHE.get(key)
+    if epoch is None:
+        if len(_EPOCH_CACHE) >= _EPOCH_CACHE_MAX:
+            _EPOCH_CACHE.clear()
+        epoch = _EPOCH_CACHE[key] = compute()
+    return epoch
+
+
 def split_line(line, now=None, boot_time=None):
     """Parse one log line into a :class:`LogLine`; None for a line with no known prefix.
 
@@ -104,26 +117,33 @@ def split_line(line, now=None, boot_time=None):
     """
     if now is None:
         now = time.time()
-    match = _ISO.match(line)
-    if match:
-        g = match.groupdict()
-        epoch = calendar.timegm((int(g['y']), int(g['mo']), int(g['d']), int(g['h']), int(g['mi']), int(g['s']), 0, 0, 0))
-        epoch = float(epoch) - _tz_offset(g['tz'])
-        if g['frac']:
-            epoch += float('0.' + g['frac'][1:])
-        return _with_ident(epoch, g['rest'], boot_time)
+    first = line[:1]
+    if first.isdigit():
+        match = _ISO.match(line)
+        if match:
+            y, mo, d, h, mi, sec, frac, tz, rest = match.groups()
+            epoch = _cached_epoch((y, mo, d, h, mi, sec, tz), lambda: float(calendar.timegm(
+                (int(y), int(mo), int(d), int(h), int(mi), int(sec), 0, 0, 0))) - _tz_offset(tz))
+            if frac:
+                epoch += float('0.' + frac[1:])
+            return _with_ident(epoch, rest, boot_time)
+        return None
+    if first == '[' or first == '<':
+        match = _DMESG_RAW.match(line)
+        if match:
+            up = float(match.group(1))
+            return LogLine(boot_time + up if boot_time is not None else None, None, 'kernel', None, match.group(2))
+        match = _DMESG_T.match(line)
+        if match:
+            mon, d, h, mi, sec, y, msg = match.groups()
+            return LogLine(_syslog_epoch(mon, d, h, mi, sec, now, y), None, 'kernel', None, msg)
+        return None
     match = _SYSLOG.match(line)
     if match:
-        g = match.groupdict()
-        return _with_ident(_syslog_epoch(g['mon'], g['d'], g['h'], g['mi'], g['s'], now), g['rest'], boot_time)
-    match = _DMESG_RAW.match(line)
-    if match:
-        up = float(match.group('up'))
-        return LogLine(boot_time + up if boot_time is not None else None, None, 'kernel', None, match.group('msg'))
-    match = _DMESG_T.match(line)
-    if match:
-        g = match.groupdict()
-        return LogLine(_syslog_epoch(g['mon'], g['d'], g['h'], g['mi'], g['s'], now, g['y']), None, 'kernel', None, g['msg'])
+        mon, d, h, mi, sec, rest = match.groups()
+        day = int(now // 86400)
+        epoch = _cached_epoch((mon, d, h, mi, sec, day), lambda: _syslog_epoch(mon, d, h, mi, sec, now))
+        return _with_ident(epoch, rest, boot_time)
     return None
 
 
@@ -131,13 +151,12 @@ def _with_ident(epoch, rest, boot_time):
     match = _HOST_IDENT.match(rest)
     if not match:
         return LogLine(epoch, None, None, None, rest)
-    g = match.groupdict()
-    msg = g['msg']
-    if g['ident'] == 'kernel':
+    host, ident, pid, msg = match.groups()
+    if ident == 'kernel' and msg[:1] == '[':
         inner = _KERNEL_UPTIME.match(msg)
         if inner:
-            msg = inner.group('msg')
-    return LogLine(epoch, g['host'], g['ident'], int(g['pid']) if g['pid'] else None, msg)
+            msg = inner.group(1)
+    return LogLine(epoch, host, ident, int(pid) if pid else None, msg)
 
 
 def parse_since(value, now=None):
@@ -203,12 +222,18 @@ class LogScan:
     ``sources`` records ``{name, status, reason, lines}`` for each source tried, so a fact can
     say which logs were read and why others were not.  Lines older than ``since`` (epoch) are
     skipped when their time is known.
+
+    ``keywords`` (optional): only lines containing one of these substrings are parsed and
+    yielded; the others are counted and skipped.  A collector that looks for a few message
+    kinds in a large journal passes the fixed parts of those messages: a substring test costs
+    a fraction of parsing the line.
     """
 
-    def __init__(self, system, since=None, now=None):
+    def __init__(self, system, since=None, now=None, keywords=None):
         self.system = system
         self.since = since
         self.now = time.time() if now is None else now
+        self.keywords = tuple(keywords) if keywords else None
         self.sources = []
         self._boot = None
         self._boot_read = False
@@ -225,9 +250,12 @@ class LogScan:
 
     def _parse(self, lines, name, record):
         boot = self.boot
+        keywords = self.keywords
+        lineno = 0
         for lineno, line in enumerate(lines, 1):
+            if keywords is not None and not any(k in line for k in keywords):
+                continue
             entry = split_line(line, self.now, boot)
-            record['lines'] += 1
             if entry is None:
                 # an unknown prefix: keep the text so continuation lines are not lost
                 entry = LogLine(None, None, None, None, line)
@@ -236,6 +264,7 @@ class LogScan:
             entry.raw = line
             if self._keep(entry):
                 yield entry
+        record['lines'] += lineno
 
     def file(self, path):
         """Lines of one file (plain or .gz)."""

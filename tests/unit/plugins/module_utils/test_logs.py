@@ -129,3 +129,14 @@ def test_logscan_journal_missing_binary():
     assert list(scan.journal(['-k'])) == []
     assert scan.status()[0] == 'unknown'
     assert 'journalctl not found' in scan.status()[1]
+
+
+def test_logscan_keywords_skip_other_lines_but_count_them(tmp_path):
+    log = tmp_path / 'auth.log'
+    log.write_text('May  9 00:00:00 h sshd[1]: Accepted publickey for root\n'
+                   'May  9 00:00:01 h sshd[1]: drop connection #0 from [1.2.3.4]:5 on [5.6.7.8]:22 past MaxStartups\n'
+                   'May  9 00:00:02 h sshd[1]: Connection closed\n')
+    scan = _logs.LogScan(System(environ={}), now=NOW, keywords=('MaxStartups', 'refused connect'))
+    got = [(e.lineno, e.pid) for e in scan.file(str(log))]
+    assert got == [(2, 1)]
+    assert scan.sources[0]['lines'] == 3
