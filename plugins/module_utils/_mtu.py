@@ -44,6 +44,7 @@ IPV4_OVERHEAD = 28   # IPv4 header 20 + ICMP header 8
 IPV6_OVERHEAD = 48   # IPv6 header 40 + ICMPv6 header 8
 IPV4_MIN = 552       # smallest packet probed over IPv4 (RFC 1191's plateau table floor ~ 576 - 24)
 IPV6_MIN = 1280      # IPv6 minimum link MTU (RFC 8200)
+IP_MAX = 65535       # largest IPv4 packet (16-bit total length)
 
 _ROUTE_MTU = re.compile(r'(?:^|\s)mtu\s+(?P<lock>lock\s+)?(?P<mtu>\d+)(?:\s|$)')
 _ROUTE_DEV = re.compile(r'(?:^|\s)dev\s+(?P<dev>\S+)')
@@ -210,6 +211,10 @@ def probe_path_mtu(ping, upper, family, max_probes=12, dev_mtu=None):
 
     if upper is None or upper < lower:
         return done(UNKNOWN, 'route MTU %s is unknown or below the %s-byte probe floor' % (upper, lower))
+    # an IPv4 packet is at most 65535 bytes (loopback's MTU is 65536)
+    upper = min(upper, IP_MAX) if family == 4 else upper
+    if dev_mtu is not None and family == 4:
+        dev_mtu = min(dev_mtu, IP_MAX)
     size = upper
     # Phase 1: follow ICMP / local limits down from the route MTU.
     while state['probes'] < max_probes:

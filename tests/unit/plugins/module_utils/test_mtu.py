@@ -247,6 +247,16 @@ def test_probe_local_limit_is_not_remote():
     assert not probe['blackhole'] and calls == [1500, 1400]
 
 
+def test_probe_loopback_ipv4_is_capped_at_65535():
+    sizes = []
+
+    def ping(size):
+        sizes.append(size)
+        return ('reply', None) if size <= 65535 else ('local_too_big', 65535)
+    probe = _mtu.probe_path_mtu(ping, 65536, 4, dev_mtu=65536)
+    assert sizes == [65535] and probe['path_mtu'] == 65535 and probe['icmp_mtu'] is None
+
+
 def test_probe_target_ignores_echo():
     probe = _mtu.probe_path_mtu(path(1400, icmp=False, answers_small=False), 1500, 4)
     assert probe['status'] == 'unknown' and probe['path_mtu'] is None and 'drops ICMP echo' in probe['reason']
