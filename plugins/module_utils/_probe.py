@@ -59,6 +59,9 @@ CLASSIFICATIONS = (
 # libwrap (TCP wrappers) makes sshd's child wait before it drops a denied client: the client
 # sees a reset ~5 s after connecting (measured: 5.0 s, Debian 12 / OpenSSH 9.2p1).
 DELAYED_RESET_WINDOW = (4.0, 7.0)
+# sshd drops a connection past MaxStartups in its accept loop, before forking: the client sees
+# the close/reset within milliseconds; allow for a loaded host.
+INSTANT_DROP_S = 1.0
 
 # Text sshd writes before closing a connection it drops: drop_connection() in sshd.c,
 # "Exceeded MaxStartups\r\n" (OpenSSH 8.x - 9.7), "Not allowed at this time\r\n" (9.8+, also
@@ -101,7 +104,7 @@ CAUSES = {
     'dns_failure': ['configuration'],
     'refused': ['sshd_down', 'firewall'],
     'connect_timeout': ['conntrack', 'firewall', 'listen_queue'],
-    'reset_at_connect': ['firewall', 'conntrack'],
+    'reset_at_connect': ['firewall', 'sshd_rate_limit', 'resource_exhaustion', 'conntrack'],
     'reset_at_banner': ['firewall', 'sshd_rate_limit', 'resource_exhaustion'],
     'reset_at_banner_delayed': ['tcp_wrappers'],
     'maxstartups': ['sshd_rate_limit', 'resource_exhaustion'],
@@ -123,7 +126,9 @@ DETAILS = {
                 'or on another port) or a firewall answers with a reset/ICMP reject for every packet.'),
     'connect_timeout': ('The TCP handshake to port {port} never completes: packets to it are dropped '
                         '(firewall DROP, full conntrack table or a ct count limit, full listen queue).'),
-    'reset_at_connect': 'The TCP handshake to port {port} is answered with a reset.',
+    'reset_at_connect': ('The connection to port {port} is reset right after the TCP handshake (connect() '
+                         'itself returned ECONNRESET): a firewall rule resetting established connections, '
+                         'sshd dropping new connections, or sshd unable to fork.'),
     'reset_at_banner': ('The connection is accepted and then reset at once, before sshd sends its '
                         'banner: a firewall rule resetting established connections, sshd dropping '
                         'every new connection (MaxStartups full), or sshd unable to fork.'),
@@ -319,11 +324,15 @@ def classify_attempt(attempt, delayed_window=DELAYED_RESET_WINDOW):
 
 
 def _is_instant_drop(attempt, classification, delayed_window):
-    """An attempt dropped at the banner at once (what MaxStartups does to the unlucky ones)."""
+    """An attempt dropped at the banner at once (what MaxStartups does to the unlucky ones):
+    within INSTANT_DROP_S of the connection (or half the delayed window, when scaled down)."""
     if classification == 'maxstartups':
         return True
-    return classification in ('reset_at_banner', 'closed_at_banner') and \
-        _banner_seconds(attempt) < delayed_window[0] and not attempt.get('banner')
+    if classification == 'reset_at_connect':
+        # ECONNRESET from connect(): established, then reset before connect() returned.
+        return True
+    return classification in ('reset_at_banner', 'closed_at_banner') and not attempt.get('banner') and \
+        _banner_seconds(attempt) < min(INSTANT_DROP_S, delayed_window[0] / 2.0)
 
 
 def summarize(attempts, delayed_window=DELAYED_RESET_WINDOW, host=None, port=None, timeouts=None):
