@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The registry of collectors and the aggregate run behind ``reset_facts``.  Private."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.connreset.doctor.plugins.module_utils import (
+    _conntrack, _firewall, _mtu, _oom, _sshd, _tcp, _tcp_wrappers,
+)
+from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, run_collector
+
+# name → module_utils file.  Order is the order collectors run in; the fact key is
+# ``connreset_<name>`` and the single-collector module is ``connreset.doctor.<name>_facts``.
+COLLECTORS = (
+    ('sshd', _sshd),
+    ('oom', _oom),
+    ('tcp_wrappers', _tcp_wrappers),
+    ('mtu', _mtu),
+    ('conntrack', _conntrack),
+    ('tcp', _tcp),
+    ('firewall', _firewall),
+)
+NAMES = tuple(name for name, _m in COLLECTORS)
+DEFAULT_BUDGET = 20.0
+
+
+def fact_key(name):
+    return 'connreset_%s' % name
+
+
+def resolve_subset(subset):
+    """``gather_subset`` → ordered list of collector names, as ``setup`` reads it.
+
+    ``all`` adds every collector, ``NAME`` adds one, ``!NAME`` removes one, ``!all`` removes
+    all (so ``['!all', 'sshd']`` is just sshd).  Only exclusions → start from ``all``.
+    Raises OptionError naming the bad entries and the valid ones.
+    """
+    entries = [str(e).strip() for e in (subset or [])]
+    bad = [e for e in entries if e.lstrip('!') not in NAMES + ('all',)]
+    if bad:
+        raise OptionError('gather_subset has unknown entries %s: use all, %s, or any of them prefixed with ! to exclude'
+                          % (', '.join(repr(b) for b in bad), ', '.join(NAMES)))
+    chosen = set()
+    if not entries or all(e.startswith('!') for e in entries):
+        chosen = set(NAMES)
+    for entry in entries:
+        name = entry.lstrip('!')
+        members = NAMES if name == 'all' else (name,)
+        if entry.startswith('!'):
+            chosen.difference_update(members)
+        else:
+            chosen.update(members)
+    return [name for name in NAMES if name in chosen]
+
+
+def validate_options(name, options):
+    """Check one collector's sub-options against its own ARGUMENT_SPEC; return them with defaults."""
+    module = dict(COLLECTORS)[name]
+    result = ArgumentSpecValidator(module.ARGUMENT_SPEC).validate(dict(options or {}))
+    if result.error_messages:
+        raise OptionError('%s: %s (these are the options of connreset.doctor.%s_facts)'
+                          % (name, '; '.join(result.error_messages), name))
+    return result.validated_parameters
+
+
+def gather(system, subset, options, budget=DEFAULT_BUDGET):
+    """Run the chosen collectors one after the other, each under ``budget`` seconds.
+
+    Returns the ``ansible_facts`` dict: one ``connreset_<name>`` per collector that ran, plus
+    ``connreset_meta`` with timings.  Options are validated before anything runs.
+    """
+    names = resolve_subset(subset)
+    params = dict((name, validate_options(name, (options or {}).get(name))) for name in names)
+    started = time.monotonic()
+    facts = {}
+    for name in names:
+        facts[fact_key(name)] = run_collector(name, dict(COLLECTORS)[name].collect, system, params[name], budget)
+    facts['connreset_meta'] = {
+        'gather_subset': names,
+        'budget_s': budget,
+        'elapsed_s': round(time.monotonic() - started, 4),
+        'collectors': dict((name, {'status': facts[fact_key(name)]['status'],
+                                   'elapsed_s': facts[fact_key(name)]['elapsed_s']}) for name in names),
+    }
+    return facts

@@ -1,0 +1,205 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: reset_facts
+short_description: Gather every connection-reset fact of a host in one module call
+version_added: 1.0.0
+description:
+  - Runs any subset of the collection's collectors (sshd, OOM kills, TCP wrappers, MTU, conntrack,
+    kernel TCP counters, firewall) in B(one) module call, so a fleet pays one round trip per host.
+  - Returns the same facts, under the same keys, as the single-collector modules
+    (M(connreset.doctor.sshd_facts) returns C(connreset_sshd), and so on), plus C(connreset_meta)
+    with each collector's time.
+  - Each collector runs under its own time budget; one that runs over it (a huge journal, a path-MTU
+    probe into a black hole) reports C(status=unknown) with C(reason=timeout) and the others still run.
+  - Read-only. It never changes the host, in check mode or not.
+author: connreset.doctor contributors (@connreset)
+options:
+  gather_subset:
+    description:
+      - Which collectors to run, as for M(ansible.builtin.setup).
+      - V(all) runs every collector; a name (V(sshd), V(oom), V(tcp_wrappers), V(mtu), V(conntrack),
+        V(tcp), V(firewall)) adds one; V(!name) excludes one; V(!all) excludes all.
+      - A list of exclusions only starts from V(all).
+    type: list
+    elements: str
+    default: [all]
+  budget:
+    description:
+      - Time budget of each collector, in seconds.
+    type: float
+    default: 20
+  sshd:
+    description:
+      - Options of the sshd collector, exactly as for M(connreset.doctor.sshd_facts).
+    type: dict
+    default: {}
+  oom:
+    description:
+      - Options of the OOM collector, exactly as for M(connreset.doctor.oom_facts).
+    type: dict
+    default: {}
+  tcp_wrappers:
+    description:
+      - Options of the TCP wrappers collector, exactly as for M(connreset.doctor.tcp_wrappers_facts).
+    type: dict
+    default: {}
+  mtu:
+    description:
+      - Options of the MTU collector, exactly as for M(connreset.doctor.mtu_facts).
+    type: dict
+    default: {}
+  conntrack:
+    description:
+      - Options of the conntrack collector, exactly as for M(connreset.doctor.conntrack_facts).
+    type: dict
+    default: {}
+  tcp:
+    description:
+      - Options of the kernel TCP collector, exactly as for M(connreset.doctor.tcp_facts).
+    type: dict
+    default: {}
+  firewall:
+    description:
+      - Options of the firewall collector, exactly as for M(connreset.doctor.firewall_facts).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; behaves the same in check mode.
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - Most collectors see more as root (C(become=true)); without it, what they cannot read is
+    reported as C(unknown) or C(partial) with the reason, never as healthy.
+seealso:
+  - module: connreset.doctor.sshd_facts
+  - module: connreset.doctor.oom_facts
+  - module: connreset.doctor.tcp_wrappers_facts
+  - module: connreset.doctor.mtu_facts
+  - module: connreset.doctor.conntrack_facts
+  - module: connreset.doctor.tcp_facts
+  - module: connreset.doctor.firewall_facts
+'''
+
+EXAMPLES = r'''
+- name: Gather everything (what the diagnose role does)
+  connreset.doctor.reset_facts:
+  become: true
+
+- name: Only sshd and OOM history, looking back one day in a copied log
+  connreset.doctor.reset_facts:
+    gather_subset: [sshd, oom]
+    sshd:
+      since: 24h
+    oom:
+      since: 24h
+      log_files: [/tmp/sosreport/var/log/kern.log]
+
+- name: Everything but the firewall, with a tighter budget per collector
+  connreset.doctor.reset_facts:
+    gather_subset: ['!firewall']
+    budget: 5
+'''
+
+RETURN = r'''
+ansible_facts:
+  description: One fact per collector that ran, plus C(connreset_meta).
+  returned: always
+  type: dict
+  contains:
+    connreset_sshd:
+      description: As returned by M(connreset.doctor.sshd_facts).
+      returned: when the sshd collector ran
+      type: dict
+    connreset_oom:
+      description: As returned by M(connreset.doctor.oom_facts).
+      returned: when the oom collector ran
+      type: dict
+    connreset_tcp_wrappers:
+      description: As returned by M(connreset.doctor.tcp_wrappers_facts).
+      returned: when the tcp_wrappers collector ran
+      type: dict
+    connreset_mtu:
+      description: As returned by M(connreset.doctor.mtu_facts).
+      returned: when the mtu collector ran
+      type: dict
+    connreset_conntrack:
+      description: As returned by M(connreset.doctor.conntrack_facts).
+      returned: when the conntrack collector ran
+      type: dict
+    connreset_tcp:
+      description: As returned by M(connreset.doctor.tcp_facts).
+      returned: when the tcp collector ran
+      type: dict
+    connreset_firewall:
+      description: As returned by M(connreset.doctor.firewall_facts).
+      returned: when the firewall collector ran
+      type: dict
+    connreset_meta:
+      description: What ran and how long each collector took on the host.
+      returned: always
+      type: dict
+      contains:
+        gather_subset:
+          description: The collectors that ran, in order.
+          type: list
+          elements: str
+          sample: [sshd, oom, tcp_wrappers, mtu, conntrack, tcp, firewall]
+        budget_s:
+          description: The time budget each collector had, in seconds.
+          type: float
+          sample: 20.0
+        elapsed_s:
+          description: Time spent in all collectors together, in seconds.
+          type: float
+          sample: 0.142
+        collectors:
+          description: Per collector, its C(status) and C(elapsed_s).
+          type: dict
+          sample: {sshd: {status: ok, elapsed_s: 0.061}, oom: {status: partial, elapsed_s: 0.02}}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.connreset.doctor.plugins.module_utils._collectors import DEFAULT_BUDGET, gather
+from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System
+
+COLLECTOR_OPTION = dict(type='dict', default={})
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            gather_subset=dict(type='list', elements='str', default=['all']),
+            budget=dict(type='float', default=DEFAULT_BUDGET),
+            sshd=COLLECTOR_OPTION, oom=COLLECTOR_OPTION, tcp_wrappers=COLLECTOR_OPTION, mtu=COLLECTOR_OPTION,
+            conntrack=COLLECTOR_OPTION, tcp=COLLECTOR_OPTION, firewall=COLLECTOR_OPTION,
+        ),
+        supports_check_mode=True,
+    )
+    if module.params['budget'] <= 0:
+        module.fail_json(msg='budget must be a positive number of seconds per collector, got %s' % module.params['budget'])
+    try:
+        facts = gather(System(module), module.params['gather_subset'], module.params, module.params['budget'])
+    except OptionError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, ansible_facts=facts)
+
+
+if __name__ == '__main__':
+    main()
