@@ -92,15 +92,19 @@ options:
 attributes:
   check_mode:
     support: full
-    details:
+    description:
       - In check mode the report is computed and the gates evaluated but no file is written; the diagnose
         role sets C(check_mode=false) on this task so C(--check) still writes the report.
   diff_mode:
     support: none
+    description: Nothing to diff.
   platform:
+    support: full
     platforms: posix
+    description: Runs on the controller, whatever host the task targets.
   action:
     support: full
+    description: Implemented by an action plugin running on the controller.
 seealso:
   - name: Report files and gating
     description: docs/report.md in the collection.

@@ -342,15 +342,16 @@ def render_markdown(report):
     else:
         out += ['| Host | Level | Score | Findings | Top finding |', '|---|---|---:|---:|---|']
         for doc in report['hosts']:
-            out.append('| %s | %s | %s | %d | %s |' % (_md_escape(doc['host']), _md_escape(doc['level']),
-                                                     doc['score'], len(_findings(doc)), _md_escape(_top_title(doc))))
+            out.append('| %s | %s | %s | %d | %s |' % (
+                _md_escape(doc['host']), _md_escape(doc['level']), doc['score'], len(_findings(doc)),
+                _md_escape(_top_title(doc))))
     for doc in report['hosts']:
         out += ['', '### %s' % doc['host'], '',
                 '- Level: %s, score %s' % (doc['level'], doc['score'])]
         if doc.get('reachable') is False:
             info = doc.get('unreachable') or {}
-            out.append('- Unreachable (%s): %s' % (_unreachable_label(doc),
-                                                    info.get('msg', '') if isinstance(info, dict) else info))
+            msg = info.get('msg', '') if isinstance(info, dict) else info
+            out.append('- Unreachable (%s): %s' % (_unreachable_label(doc), msg))
         probe = doc.get('probe') or {}
         if isinstance(probe, dict) and isinstance(probe.get('summary'), dict):
             out.append('- SSH probe: %s' % probe['summary'].get('classification'))
@@ -460,6 +461,9 @@ def render_prometheus(report):
     return '\n'.join(lines) + '\n'
 
 
+HTML_FINDING_KEYS = ('id', 'title', 'cause', 'severity', 'evidence', 'explanation', 'remedy', 'fix', 'summary', 'scope')
+
+
 def html_data(report):
     """The slim data the HTML page embeds: no raw facts (they would not scale to 10,000 hosts)."""
     hosts = []
@@ -474,8 +478,7 @@ def html_data(report):
             'reachable': doc.get('reachable') is not False,
             'unreachable': unreachable if isinstance(unreachable, dict) else None,
             'probe': summary.get('classification'),
-            'findings': [{k: f.get(k) for k in ('id', 'title', 'cause', 'severity', 'evidence', 'explanation',
-                                                 'remedy', 'fix', 'scope') if f.get(k) is not None}
+            'findings': [{k: f.get(k) for k in HTML_FINDING_KEYS if f.get(k) is not None}
                          for f in sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity')))],
         })
     return {'generated_at': report['generated_at'], 'tool': report['tool'], 'summary': report['summary'],

@@ -129,7 +129,7 @@ def test_dom_has_host_table_and_heatmap(page, tmp_path):
     assert 'h-medium' in cells['tcp_wrappers']['attrs']['class']
     assert 'h-none' in cells['sshd_down']['attrs']['class']
 
-    top = [r for r in table(dom, 'top-findings')[1:]]
+    top = table(dom, 'top-findings')[1:]
     assert top[0]['cells'][1]['text'] in ('CRD-OOM-001', 'CRD-REACH-001')
     assert dom.count('<details class="host"') == 5
 
