@@ -899,6 +899,7 @@ class EventCounter:
             if not is_sshd_unit(unit):
                 return
             code, status = match.group('code'), match.group('status')
+            self._pending_crash.pop(unit, None)
             if code in ('killed', 'dumped') or (code == 'exited' and not status.startswith('0')):
                 kind = self.kinds['crashes']
                 kind.count += 1
@@ -918,12 +919,13 @@ class EventCounter:
                 return
             kind = self.kinds['crashes']
             if unit in self._pending_crash and _close_enough(self._pending_crash[unit], entry.time):
-                del self._pending_crash[unit]
+                # the unit's failure line for the crash just counted (systemd < 236 prints two)
                 kind.sample(entry)
                 return
             kind.count += 1
             kind.sample(entry)
             self.crash_results[result_] = self.crash_results.get(result_, 0) + 1
+            self._pending_crash[unit] = entry.time
             return
         match = _SCHEDULED.search(message)
         if match:
