@@ -935,7 +935,7 @@ def collect(system, params):
     pattern_texts = _read_pattern_files(system, tables['allow'] + tables['deny'], errors, as_root)
 
     paths = [params['sshd_path']] if params.get('sshd_path') else (
-        [system.which('sshd')] + [p for p in SSHD_CANDIDATES])
+        [system.which('sshd')] + list(SSHD_CANDIDATES))
     seen = []
     for path in paths:
         if path and path not in seen:

@@ -71,6 +71,7 @@ attributes:
     support: full
     description: Returns C(ansible_facts.connreset_tcp_wrappers).
   platform:
+    support: full
     platforms: posix
     description: Any host with TCP wrappers files; linkage check needs C(ldd) or read access to the sshd binary.
 notes:

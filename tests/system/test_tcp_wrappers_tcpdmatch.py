@@ -119,8 +119,8 @@ class Grammar:
         if rng.random() < 0.1:
             return path + '-missing'
         lines = []
-        for _ in range(rng.randint(0, 3)):
-            lines.append(' '.join(self.client_pattern(depth=1) for _ in range(rng.randint(0, 3))))
+        for _unused in range(rng.randint(0, 3)):
+            lines.append(' '.join(self.client_pattern(depth=1) for _unused in range(rng.randint(0, 3))))
         text = '\n'.join(lines) + ('\n' if lines and rng.random() < 0.8 else '')
         with open(path, 'w') as handle:
             handle.write(text)
@@ -129,10 +129,10 @@ class Grammar:
 
     def plist(self, item):
         rng = self.rng
-        parts = [item() for _ in range(rng.randint(1, 3))]
-        for _ in range(rng.choice([0, 0, 0, 1, 1, 2])):
+        parts = [item() for _unused in range(rng.randint(1, 3))]
+        for _unused in range(rng.choice([0, 0, 0, 1, 1, 2])):
             parts.append('EXCEPT')
-            parts.extend(item() for _ in range(rng.randint(1, 2)))
+            parts.extend(item() for _unused in range(rng.randint(1, 2)))
         out = parts[0]
         for part in parts[1:]:
             out += rng.choice([' ', ', ', ',', '\t', ' , '])
@@ -145,7 +145,7 @@ class Grammar:
         line += self.plist(self.client_pattern)
         if rng.random() < 0.35:
             count = rng.choice([1, 1, 1, 2, 3])
-            line += ' : ' + ' : '.join(rng.choice(OPTIONS) for _ in range(count))
+            line += ' : ' + ' : '.join(rng.choice(OPTIONS) for _unused in range(count))
         elif rng.random() < 0.05:
             line += ':'
         if rng.random() < 0.04:
@@ -160,7 +160,7 @@ class Grammar:
     def table(self):
         rng = self.rng
         lines = []
-        for _ in range(rng.randint(0, 5)):
+        for _unused in range(rng.randint(0, 5)):
             roll = rng.random()
             if roll < 0.08:
                 lines.append('# ' + self.rule().replace('\n', ' '))
