@@ -867,6 +867,9 @@ _UNREACHABLE_RULES = [
                                      r'Connection reset by peer|Shared connection to \S+ closed', re.I)),
 ]
 
+# Ansible 2.19 prefixes: "Task failed: Failed to connect to the host via ssh: ssh: connect to ..."
+_UNREACHABLE_PREFIX = re.compile(r'^(Task failed: )?(Failed to connect to the host via ssh: )?(ssh: )?')
+
 UNREACHABLE_HINTS = {
     'refused': 'nothing accepted the connection: sshd down/not listening, or a tcp-reset firewall rule',
     'timeout': 'SYNs or the banner never arrived: DROP rule, ban, full conntrack table, host down; '
@@ -900,7 +903,7 @@ def _unreachable_finding(ctx, unreachable):
         evidence['probe'] = _probe_evidence(ctx.probe, summary)
         if probe_class not in ('ok', 'probe_error'):
             cause = _probe_cause(summary)
-    first = (str(msg or '').strip().splitlines() or [''])[-1][:200]
+    first = _UNREACHABLE_PREFIX.sub('', (str(msg or '').strip().splitlines() or [''])[-1])[:200] or '(no detail)'
     ctx.emit(UNREACHABLE_FINDING[classification], evidence, cause=cause,
              summary='UNREACHABLE (%s)%s: %s' % (
                  classification, '; probe: %s' % probe_class if probe_class else '', first))

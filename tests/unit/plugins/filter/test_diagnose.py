@@ -46,6 +46,17 @@ UNREACHABLE = [
     ('Failed to connect to the host via ssh: ssh: Could not resolve hostname web9: Temporary failure in name '
      'resolution', 'dns'),
     ('Failed to connect to the host via ssh: ', 'other'),  # LogLevel=ERROR hides the reason
+    # ansible-core 2.19 against the connreset lab (tests/lab/lab): wrappers-deny, maxstartups,
+    # reset-rule (tcp-reset on established), pmtu-blackhole (ServerAliveInterval=3), sshd-down.
+    ('Task failed: Failed to connect to the host via ssh: kex_exchange_identification: read: Connection reset by '
+     'peer\r\nConnection reset by 10.213.14.11 port 22', 'reset_banner'),
+    ('Task failed: Failed to connect to the host via ssh: kex_exchange_identification: Connection closed by remote '
+     'host\r\nConnection closed by 10.213.14.12 port 22', 'reset_banner'),
+    ('Task failed: Failed to connect to the host via ssh: ssh: connect to host 10.213.14.13 port 22: Connection '
+     'reset by peer', 'reset_banner'),
+    ('Task failed: Failed to connect to the host via ssh: Connection to 10.213.14.11 port 22 timed out', 'timeout'),
+    ('Task failed: Failed to connect to the host via ssh: ssh: connect to host 10.213.14.13 port 22: Connection '
+     'refused', 'refused'),
     ('', 'other'),
     (None, 'other'),
     # paramiko 3.x / 5.x texts (library use, e.g. testinfra's paramiko backend)

@@ -668,3 +668,41 @@ def test_real_facts_of_the_build_machine():
         assert 'SSH_CONNECTION is not set' in by_id[fid]['summary']
     assert by_id['CRD-OOM-002']['evidence']['count'] == len(data['connreset_oom']['kills'])
     assert (result['score'], result['level']) == (72, 'critical')
+
+
+def _lab_probe(name):
+    """fixtures/lab_probes.json: ssh_probe results and Ansible's UNREACHABLE messages from the
+    connreset lab (tests/lab/lab, light hosts: OpenSSH 9.2p1 sshd, ansible-core 2.19 controller)
+    with the faults pmtu-blackhole, sshd-down and banned injected."""
+    with open(os.path.join(FIXTURES, 'lab_probes.json'), encoding='utf-8') as handle:
+        return json.load(handle)[name]
+
+
+def test_lab_kex_hang_with_black_hole_facts_is_confirmed():
+    lab = _lab_probe('kex_hang_pmtu_blackhole')
+    ids, result = run(case({'connreset_mtu.targets.0.probe': BLACKHOLE}, probe_=lab['probe']))
+    assert 'CRD-PROBE-002' in ids and 'CRD-MTU-001' not in ids
+    finding = next(f for f in result['findings'] if f['id'] == 'CRD-PROBE-002')
+    assert finding['evidence']['probe']['attempts'][0]['error'] == 'key exchange made no progress within 10.0 s'
+
+
+def test_lab_kex_hang_unreachable():
+    lab = _lab_probe('kex_hang_pmtu_blackhole')
+    result = _engine.evaluate_host({}, probe=lab['probe'], unreachable={'msg': lab['unreachable_msg']})
+    assert [(f['id'], f['cause']) for f in result['findings']] == [('CRD-REACH-002', 'mtu')]
+    assert result['findings'][0]['summary'] == ('UNREACHABLE (timeout); probe: kex_hang: '
+                                                'Connection to 10.213.14.11 port 22 timed out')
+
+
+@pytest.mark.parametrize('name', ['refused_sshd_down', 'refused_banned'])
+def test_lab_refused_unreachable(name):
+    lab = _lab_probe(name)
+    result = _engine.evaluate_host({}, probe=lab['probe'], unreachable={'msg': lab['unreachable_msg']})
+    assert [f['id'] for f in result['findings']] == ['CRD-REACH-001']
+    assert result['findings'][0]['evidence']['probe']['classification'] == 'refused'
+
+
+def test_lab_refused_with_facts_showing_sshd_down_is_confirmed():
+    lab = _lab_probe('refused_sshd_down')
+    ids, _result = run(case({'connreset_sshd.running': False}, probe_=lab['probe']))
+    assert 'CRD-PROBE-004' in ids and 'CRD-SSHD-001' not in ids
