@@ -71,6 +71,8 @@ MAXSTARTUPS_TEXT = re.compile(r'Exceeded MaxStartups|Not allowed at this time', 
 # Limits on what we accept before the identification line (RFC 4253 4.2 allows other lines
 # first; sshd's own limit is 1024 lines, we stop much earlier).
 BANNER_MAX_BYTES = 8192
+# Addresses of a name tried in turn at tcp_connect (the OpenSSH client tries them all).
+MAX_ADDRESSES = 3
 BANNER_MAX_LINES = 20
 
 LIMITS = {
@@ -199,7 +201,7 @@ def validate_params(params):
 
 def time_budget(params):
     """Upper bound, in seconds, of the whole probe (attempts x phase timeouts + delays). Pure."""
-    per_attempt = params['connect_timeout'] * 2 + params['banner_timeout'] + params['kex_timeout']
+    per_attempt = params['connect_timeout'] * (1 + MAX_ADDRESSES) + params['banner_timeout'] + params['kex_timeout']
     if params.get('username'):
         per_attempt += params['auth_timeout'] + params['session_timeout']
     return params['attempts'] * per_attempt + (params['attempts'] - 1) * params['delay']
@@ -485,7 +487,12 @@ def resolve(host, port, timeout):
         raise socket.timeout('name resolution did not answer within %s s' % timeout)
     if 'error' in box:
         raise box['error']
-    return [(info[0], info[4]) for info in box['result']]
+    seen, out = set(), []
+    for info in box['result']:
+        if info[4][0] not in seen:
+            seen.add(info[4][0])
+            out.append((info[0], info[4]))
+    return out
 
 
 def read_banner(sock, timeout):
@@ -654,22 +661,37 @@ def probe_once(params, number=1, pkey=None):
         return att.finish('error', describe_exception(exc))
     if not addresses:
         return att.finish('error', 'no address for %s' % host)
-    family, sockaddr = addresses[0]
-    att.record['address'] = sockaddr[0]
     att.end_phase()
 
     att.enter('tcp_connect')
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock, failures = None, []
+    # Like the OpenSSH client: try the addresses in order until one connects (at most
+    # MAX_ADDRESSES, each bounded by connect_timeout).
+    for family, sockaddr in addresses[:MAX_ADDRESSES]:
+        att.record['address'] = sockaddr[0]
+        try:
+            candidate = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:  # e.g. IPv6 disabled: EAFNOSUPPORT
+            failures.append(('error', '%s (%s)' % (describe_exception(exc), sockaddr[0])))
+            continue
+        candidate.settimeout(params['connect_timeout'])
+        try:
+            candidate.connect(sockaddr)
+        except socket.timeout:
+            failures.append(('timeout', 'TCP connect to %s port %s timed out after %s s'
+                             % (sockaddr[0], port, params['connect_timeout'])))
+        except OSError as exc:
+            outcome, error = exception_outcome(exc)
+            failures.append((outcome, '%s (%s port %s)' % (error, sockaddr[0], port)))
+        else:
+            sock = candidate
+            break
+        candidate.close()
+    if sock is None:
+        outcome = failures[-1][0]
+        return att.finish(outcome, '; '.join(error for _outcome, error in failures))
     transport = None
     try:
-        sock.settimeout(params['connect_timeout'])
-        try:
-            sock.connect(sockaddr)
-        except socket.timeout:
-            return att.finish('timeout', 'TCP connect to %s port %s timed out after %s s'
-                              % (sockaddr[0], port, params['connect_timeout']))
-        except OSError as exc:
-            return att.finish(*exception_outcome(exc))
         att.end_phase()
 
         att.enter('banner')

@@ -41,7 +41,9 @@ options:
     type: int
     default: 22
   connect_timeout:
-    description: Seconds for name resolution and, separately, for the TCP handshake.
+    description:
+      - Seconds for name resolution and, separately, for each TCP handshake. Like the OpenSSH
+        client, the probe tries the addresses of a name in turn (at most 3) until one connects.
     type: float
     default: 5.0
   banner_timeout:
@@ -177,7 +179,7 @@ probe:
           type: str
           sample: SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3
         address:
-          description: The address connected to (first result of name resolution), null when resolution failed.
+          description: The address connected to (or the last one tried), null when name resolution failed.
           type: str
           sample: 192.0.2.10
         elapsed_s:

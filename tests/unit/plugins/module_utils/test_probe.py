@@ -461,6 +461,27 @@ def test_attempts_are_sequential(server):
     assert live['max'] == 1
 
 
+def test_name_with_several_addresses_tries_each(server, monkeypatch):
+    """'localhost' may resolve to ::1 first while sshd listens on 127.0.0.1 only: like the OpenSSH
+    client, the probe tries the next address and reports the one that answered."""
+    srv = server(send_then_close(b'Exceeded MaxStartups\r\n'))
+    dead = closed_port()
+    monkeypatch.setattr(_probe, 'resolve', lambda host, port, timeout: [
+        (socket.AF_INET, ('127.0.0.1', dead)), (socket.AF_INET, ('127.0.0.1', srv.port))])
+    att = only_attempt(run(srv.port, host='sshd.example'))
+    assert (att['phase'], att['outcome']) == ('banner', 'banner_text')
+    assert att['address'] == '127.0.0.1'
+
+
+def test_all_addresses_refused_lists_each(monkeypatch):
+    dead = [closed_port(), closed_port()]
+    monkeypatch.setattr(_probe, 'resolve', lambda host, port, timeout: [
+        (socket.AF_INET, ('127.0.0.1', dead[0])), (socket.AF_INET, ('127.0.0.1', dead[1]))])
+    att = only_attempt(run(22, host='sshd.example'))
+    assert (att['phase'], att['outcome']) == ('tcp_connect', 'refused')
+    assert att['error'].count('Connection refused') == 2
+
+
 def test_unresolvable_name_is_dns_failure():
     result = _probe.probe(params(22, host='no-such-host.invalid'))
     att = only_attempt(result)
@@ -497,8 +518,10 @@ def test_good_options_have_no_errors():
 
 
 def test_time_budget_is_bounded():
-    assert _probe.time_budget(params(22, attempts=3, delay=1.0)) == pytest.approx(3 * (4 + 1.5 + 1.5) + 2)
-    assert _probe.time_budget(params(22, username='u', password='p')) == pytest.approx(4 + 1.5 + 1.5 + 2 + 3)
+    # dns + up to MAX_ADDRESSES connects, banner, kex (+ auth, session), delays between attempts
+    assert _probe.MAX_ADDRESSES == 3
+    assert _probe.time_budget(params(22, attempts=3, delay=1.0)) == pytest.approx(3 * (8 + 1.5 + 1.5) + 2)
+    assert _probe.time_budget(params(22, username='u', password='p')) == pytest.approx(8 + 1.5 + 1.5 + 2 + 3)
 
 
 def test_bad_key_file(tmp_path):
