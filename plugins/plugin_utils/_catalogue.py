@@ -234,6 +234,24 @@ FINDINGS = [
        """Raise `net.netfilter.nf_conntrack_max` (and `nf_conntrack_buckets`), exempt SSH from
        tracking where possible (`nft add rule inet raw prerouting tcp dport 22 notrack`), and watch
        `conntrack -S` for drop/early_drop/insert_failed."""),
+    _f('CRD-CT-003', 'AWS ENA conntrack allowance exceeded', 'conntrack', 'high', None,
+       """The ENA driver counts `conntrack_allowance_exceeded`: the EC2 hypervisor tracks this instance's
+       connections (for security groups) in a table sized by instance type, and dropped packets once it
+       was full, before they reached Linux. New SSH connections then end in `connect to host H port 22:
+       Connection timed out`; established ones stall. Nothing shows in the guest's own conntrack.""",
+       """Check `ethtool -S IF | grep allowance` over time; move to a larger instance type, reduce tracked
+       flows (security-group rules allowing all traffic in both directions are untracked; lower the
+       security group's `tcpEstablishedTimeout` connection-tracking setting), and spread load."""),
+    _f('CRD-CT-004', 'Conntrack forgets idle SSH sessions before any keepalive', 'idle_timeout', 'medium',
+       'keepalive',
+       """`nf_conntrack_tcp_timeout_established` was lowered below the interval of every keepalive
+       (ClientAliveInterval, the kernel's TCP keepalive), and the firewall drops packets conntrack
+       classifies INVALID. An SSH session idle longer than that timeout loses its conntrack entry; its
+       next packet is INVALID and dropped, so the session stalls and ends in `client_loop: send
+       disconnect: Broken pipe` or `Connection reset by H port 22`.""",
+       """Send keepalives more often than the timeout (`ClientAliveInterval 60` in
+       `/etc/ssh/sshd_config.d/`, `net.ipv4.tcp_keepalive_time` below it) or restore the default
+       `sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000`."""),
     # -- kernel TCP ---------------------------------------------------------------------
     _f('CRD-TCP-001', 'Listen queue overflows', 'listen_queue', 'low', None,
        """The kernel counted ListenOverflows/ListenDrops: a listening socket's accept queue was full

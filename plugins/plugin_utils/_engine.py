@@ -625,6 +625,20 @@ def _check_conntrack(ctx):
                      + (['%s "table full" log lines' % full] if full else [])))
     if not stats:
         ctx.gap(key, 'conntrack drop statistics', _reason_of(ct, 'conntrack.stats missing'))
+    _check_ena(ctx, ct)
+
+
+def _check_ena(ctx, ct):
+    """AWS ENA allowance counters ({iface: {counter: n}} or {iface: None}); absent off EC2."""
+    exceeded = {}
+    for iface, counters in sorted(_dict(ct.get('ena_allowance')).items()):
+        value = _num(_dict(counters).get('conntrack_allowance_exceeded'))
+        if value:
+            exceeded[iface] = {k: v for k, v in _dict(counters).items() if 'allowance' in str(k)}
+    if exceeded:
+        ctx.emit('CRD-CT-003', {'ena_allowance': exceeded},
+                 summary='; '.join('%s: conntrack_allowance_exceeded=%s' % (i, c.get('conntrack_allowance_exceeded'))
+                                   for i, c in exceeded.items()))
 
 
 def _check_tcp(ctx):
@@ -673,7 +687,43 @@ def path_idle_timeout(thresholds):
     return None, None
 
 
+def _keepalive_horizon(ctx):
+    """(seconds before the first keepalive of an idle session or None when none is sent, evidence)."""
+    values = _dict(_dict(ctx.fact('connreset_sshd').get('config')).get('values'))
+    sysctls = _dict(ctx.fact('connreset_tcp').get('sysctls'))
+    interval = duration_s(values.get('clientaliveinterval'))
+    ka_time = _num(sysctls.get('tcp_keepalive_time'))
+    kernel = _yes(values.get('tcpkeepalive'))
+    candidates = [v for v in (interval if interval else None, ka_time if kernel else None) if v]
+    evidence = {'clientaliveinterval': interval, 'tcpkeepalive': values.get('tcpkeepalive'),
+                'tcp_keepalive_time': ka_time}
+    known = interval is not None and (ka_time is not None or not kernel)
+    return (min(candidates) if candidates else None), known, evidence
+
+
+def _check_conntrack_idle(ctx):
+    ct = ctx.fact('connreset_conntrack')
+    established = _num(_dict(ct.get('timeouts')).get('established'))
+    if established is None or ct.get('loaded') is False:
+        return
+    invalid_drops = ctx.findings.get('CRD-FW-003')
+    if not invalid_drops:
+        return
+    horizon, known, evidence = _keepalive_horizon(ctx)
+    if horizon is not None and horizon < established:
+        return
+    if horizon is None and not known:
+        ctx.gap('connreset_conntrack', 'conntrack established timeout vs keepalives',
+                'ClientAliveInterval or tcp_keepalive_time unknown')
+        return
+    evidence.update({'nf_conntrack_tcp_timeout_established': established,
+                     'invalid_drop_rules': invalid_drops['evidence']['rules']})
+    ctx.emit('CRD-CT-004', evidence, summary='conntrack forgets idle connections after %ss; first keepalive %s' % (
+        established, 'after %ss' % horizon if horizon else 'never'))
+
+
 def _check_idle(ctx):
+    _check_conntrack_idle(ctx)
     idle, origin = path_idle_timeout(ctx.t)
     if idle is None:
         return
@@ -978,6 +1028,7 @@ def evaluate_host(facts, probe=None, unreachable=None, thresholds=None, controll
     if unreachable:
         _unreachable_finding(ctx, unreachable)
     if reachable or any(isinstance(facts.get(k), dict) for k in AREAS):
+        # _check_idle last: it reads what the firewall check found.
         for check in (_check_sshd, _check_oom, _check_wrappers, _check_mtu, _check_conntrack,
                       _check_tcp, _check_firewall, _check_idle):
             check(ctx)

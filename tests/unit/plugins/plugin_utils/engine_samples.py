@@ -78,9 +78,10 @@ HEALTHY = {
         'status': 'ok', 'reason': None, 'elapsed_s': 0.01, 'loaded': True, 'count': 1204, 'max': 262144,
         'fill': 0.0046, 'buckets': 65536,
         'stats': {'drop': 0, 'early_drop': 0, 'insert_failed': 0, 'invalid': 0, 'search_restart': 3},
-        'timeouts': {'tcp_timeout_established': 432000},
+        'timeouts': {'established': 432000, 'close_wait': 60, 'time_wait': 120, 'syn_sent': 120, 'syn_recv': 60,
+                     'fin_wait': 120, 'last_ack': 30, 'close': 10, 'unacknowledged': 300, 'max_retrans': 300},
         'table_full_events': {'count': 0, 'last': None, 'samples': []},
-        'shared_netns': False, 'ena_allowance': None,
+        'shared_netns': False, 'ena_allowance': {},
     },
     'connreset_tcp': {
         'status': 'ok', 'reason': None, 'elapsed_s': 0.01,

@@ -32,6 +32,11 @@ WRAP_ERROR = {'file': '/etc/hosts.allow', 'line': 7, 'text': 'sshd 192.0.2.10',
               'reason': 'missing ":" between daemon list and client list'}
 NO_PING = {'path_mtu': None, 'blackhole': None, 'probes': 0, 'status': 'unknown',
            'reason': 'ping not found: install iputils-ping to probe the path MTU'}
+# `ethtool -S ens5` on an EC2 Nitro instance (ENA driver 2.8): the allowance counters.
+ENA_EXCEEDED = {'bw_in_allowance_exceeded': 0, 'bw_out_allowance_exceeded': 0, 'pps_allowance_exceeded': 0,
+                'conntrack_allowance_exceeded': 1523, 'linklocal_allowance_exceeded': 0,
+                'conntrack_allowance_available': 0}
+INVALID_DROP = rule('ct state invalid drop', 'drop', None)
 UNKNOWN_AREA = {'status': 'unknown', 'reason': 'no permission to read /proc/net/nf_conntrack: use become: true'}
 
 # Unreachable messages as Ansible 2.19 prints them (OpenSSH 9.2p1 client, BatchMode, ConnectTimeout=5).
@@ -116,6 +121,12 @@ CASES = {
     'CRD-CT-002': (case({'connreset_conntrack.stats.drop': 17,
                          'connreset_conntrack.table_full_events': event(4, TABLE_FULL_LINE)}),
                    case({'connreset_conntrack.stats.search_restart': 5000})),
+    'CRD-CT-003': (case({'connreset_conntrack.ena_allowance': {'ens5': ENA_EXCEEDED}}),
+                   case({'connreset_conntrack.ena_allowance': {'ens5': dict(ENA_EXCEEDED,
+                                                                            conntrack_allowance_exceeded=0)}})),
+    'CRD-CT-004': (case(dict(with_rules(INVALID_DROP), **{'connreset_conntrack.timeouts.established': 300})),
+                   case(dict(with_rules(INVALID_DROP), **{'connreset_conntrack.timeouts.established': 300,
+                                                          'connreset_sshd.config.values.clientaliveinterval': 60}))),
     'CRD-TCP-001': (case({'connreset_tcp.counters.ListenOverflows': 3, 'connreset_tcp.counters.ListenDrops': 3}),
                     case({'connreset_tcp.counters.EstabResets': 90000})),
     'CRD-TCP-002': (case({'connreset_tcp.listeners': [{'address': '0.0.0.0', 'port': 22, 'recv_q': 129,
@@ -131,7 +142,7 @@ CASES = {
     'CRD-FW-002': (case(with_rules(RESET_EST_22)),
                    case(with_rules(rule('tcp dport 2222 ct state established reject with tcp reset', 'reject_tcp_reset',
                                         [2222], established=True)))),
-    'CRD-FW-003': (case(with_rules(rule('ct state invalid drop', 'drop', None))),
+    'CRD-FW-003': (case(with_rules(INVALID_DROP)),
                    case(with_rules(rule('ct state invalid log prefix "ct-invalid "', 'log', None)))),
     'CRD-FW-004': (case({'connreset_firewall.blocked': [{'client': CONTROLLER, 'by': 'fail2ban',
                                                          'detail': 'jail sshd'}]}),
@@ -264,7 +275,7 @@ def test_listen_overflow_severity_follows_abort_on_overflow(abort, severity):
 
 
 def test_invalid_drop_rule_is_medium_when_conntrack_counted_invalid():
-    _ids, result = run(case(dict(with_rules(rule('ct state invalid drop', 'drop', None)),
+    _ids, result = run(case(dict(with_rules(INVALID_DROP),
                                  **{'connreset_conntrack.stats.invalid': 311})))
     assert [f['severity'] for f in result['findings'] if f['id'] == 'CRD-FW-003'] == ['medium']
 
@@ -706,3 +717,26 @@ def test_lab_refused_with_facts_showing_sshd_down_is_confirmed():
     lab = _lab_probe('refused_sshd_down')
     ids, _result = run(case({'connreset_sshd.running': False}, probe_=lab['probe']))
     assert 'CRD-PROBE-004' in ids and 'CRD-SSHD-001' not in ids
+
+
+KA = 'connreset_tcp.sysctls.tcp_keepalive_time'
+EST = 'connreset_conntrack.timeouts.established'
+
+
+@pytest.mark.parametrize('patch, found', [
+    ({EST: 300}, True),                                   # Debian defaults: first keepalive after 2 h
+    ({EST: 432000, 'connreset_sshd.config.values.tcpkeepalive': False}, True),  # no keepalive at all
+    ({EST: 432000}, False),
+    ({EST: 300, KA: 120}, False),
+    ({EST: 300, KA: 120, 'connreset_sshd.config.values.tcpkeepalive': False}, True),
+    ({EST: 300, 'connreset_sshd.config.values.clientaliveinterval': 240}, False),
+    ({EST: None}, False),
+])
+def test_conntrack_established_timeout(patch, found):
+    ids, _result = run(case(dict(with_rules(INVALID_DROP), **patch)))
+    assert ('CRD-CT-004' in ids) is found
+
+
+def test_conntrack_established_timeout_with_unknown_keepalive_is_coverage():
+    ids, _result = run(case(dict(with_rules(INVALID_DROP), **{EST: 300, KA: None})))
+    assert 'CRD-CT-004' not in ids and 'CRD-COV-CT' in ids
