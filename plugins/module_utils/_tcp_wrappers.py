@@ -585,16 +585,18 @@ class Context(object):
     lookup fails (libwrap's "unknown"), PARANOID_NAME when the name does not map back to
     the address, NOT_RESOLVED when not looked up.  ``user``: the IDENT user name (None:
     unknown).  ``server_addr``/``server_name``: the endpoint the client connected to (None:
-    unknown, as in tcpdmatch without @server).  ``files``: path → text of /file patterns,
+    unknown, as in tcpdmatch without @server); ``server_port``: the port the client connected
+    to (Debian matches numeric daemon patterns against it; None: unknown).  ``files``: path → text of /file patterns,
     None for a missing file, or an OSError-like string when unreadable.
     """
 
     def __init__(self, daemon, client, hostname=NOT_RESOLVED, user=NOT_RESOLVED,
-                 server_addr=NOT_RESOLVED, server_name=NOT_RESOLVED, files=None):
+                 server_addr=NOT_RESOLVED, server_name=NOT_RESOLVED, files=None, server_port=NOT_RESOLVED):
         self.daemon = daemon
         self.client = {'addr': client, 'name': hostname, 'label': 'client'}
         self.server = {'addr': server_addr, 'name': server_name, 'label': 'server'}
         self.user = user
+        self.server_port = server_port
         self.files = files or {}
 
 
@@ -688,12 +690,25 @@ def file_error(reason, certain=False):
     return _FileError(reason, certain)
 
 
+def _daemon_match(tok, ctx):
+    """A daemon pattern: a process name pattern, or (Debian) the server port number.
+
+    A real sshd with ``2299: ALL`` in hosts.deny refuses connections to port 2299 and not
+    to 2298; tcpdmatch, which has no port, never matches such a token.
+    """
+    if tok.isdigit():
+        if ctx.server_port is NOT_RESOLVED:
+            return _Unknown('needs the server port: rule uses port pattern %s' % tok)
+        return ctx.server_port is not None and int(tok) == int(ctx.server_port)
+    return string_match(tok, ctx.daemon, 'daemon')
+
+
 def server_match(tok, ctx):
     daemon_tok, host_tok = split_at(tok[1:], '@')
     daemon_tok = tok[0] + daemon_tok if tok else daemon_tok
     if host_tok is None:
-        return string_match(tok, ctx.daemon, 'daemon')
-    return _and(string_match(daemon_tok, ctx.daemon, 'daemon'), lambda: host_match(host_tok, ctx.server, ctx))
+        return _daemon_match(tok, ctx)
+    return _and(_daemon_match(daemon_tok, ctx), lambda: host_match(host_tok, ctx.server, ctx))
 
 
 def client_match(tok, ctx):
@@ -764,7 +779,7 @@ def table_stop(errors):
 
 
 def evaluate(rules_allow, rules_deny, daemon, client, hostname=NOT_RESOLVED, user=NOT_RESOLVED,
-             server_addr=NOT_RESOLVED, server_name=NOT_RESOLVED, files=None, stops=None):
+             server_addr=NOT_RESOLVED, server_name=NOT_RESOLVED, files=None, stops=None, server_port=NOT_RESOLVED):
     """Decide access for one (daemon, client) as libwrap's hosts_access() does.
 
     ``rules_allow``/``rules_deny``: parse() results (an empty list for a missing file).
@@ -774,7 +789,7 @@ def evaluate(rules_allow, rules_deny, daemon, client, hostname=NOT_RESOLVED, use
     (running as root) may read: reaching it makes the verdict unknown.
     Returns {client, daemon, access, file, line, end_line, reason, options}.
     """
-    ctx = Context(daemon, client, hostname, user, server_addr, server_name, files)
+    ctx = Context(daemon, client, hostname, user, server_addr, server_name, files, server_port)
     stops = stops or {}
     steps = []
     for table, rules in (('allow', rules_allow), ('deny', rules_deny)):
@@ -897,6 +912,14 @@ def _read_pattern_files(system, rules, errors, as_root):
     return files
 
 
+def _server_endpoint(system):
+    """(server address, port) of the controller's connection from SSH_CONNECTION, or None."""
+    fields = (system.getenv('SSH_CONNECTION') or '').split()
+    if len(fields) == 4 and fields[3].isdigit() and normalize_client(fields[2]):
+        return normalize_client(fields[2]), int(fields[3])
+    return None
+
+
 def collect(system, params):
     daemon = params.get('daemon') or 'sshd'
     source = 'option'
@@ -943,8 +966,15 @@ def collect(system, params):
     libwrap, libwrap_checked, libwrap_reason = links_libwrap(system, seen)
     parts['libwrap'] = (OK, None) if libwrap is not None else (UNKNOWN, libwrap_reason)
 
-    verdicts = [evaluate(tables['allow'], tables['deny'], daemon, client, files=pattern_texts, stops=stops)
-                for client in normalized]
+    endpoint = _server_endpoint(system)
+    verdicts = []
+    for client in normalized:
+        extra = {}
+        if source == 'controller' and endpoint:
+            # The controller's own connection: SSH_CONNECTION names the address and port it reached.
+            extra = {'server_addr': endpoint[0], 'server_port': endpoint[1]}
+        verdicts.append(evaluate(tables['allow'], tables['deny'], daemon, client, files=pattern_texts, stops=stops,
+                                 **extra))
     status, reason = summarize(parts)
     if status != OK and all(s == UNKNOWN for name, (s, _r) in parts.items() if name != 'libwrap') \
             and parts['libwrap'][0] == OK:

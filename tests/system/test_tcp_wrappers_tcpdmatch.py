@@ -73,7 +73,7 @@ ADDRESS_PATTERNS = [
     '10.1.2.3/255.255.255.255', '[::]/0', '[2001:db8::]/032', '[2001:db8::]/129', '[::ffff:10.1.2.3]',
     '[::ffff:10.0.0.0]/104', '[2001:db8::1', 'EXCEPT', 'FE80*', 'Fe80::*', '10.0.0.0/255.0.255.0', '*.*.*.?', '???*',
 ]
-DAEMON_PATTERNS = ['sshd', 'SSHD', 'ALL', 'in.ftpd', 'in.telnetd', 'ss*', 's?hd', 'KNOWN', 'in.*', '.ftpd',
+DAEMON_PATTERNS = ['sshd', 'SSHD', '22', 'ALL', 'in.ftpd', 'in.telnetd', 'ss*', 's?hd', 'KNOWN', 'in.*', '.ftpd',
                    'sshd@ALL', 'sshd@10.0.0.1', 'sshd@10.0.0.0/8', 'ALL@192.0.2.', 'sshd@UNKNOWN', 'sshd@KNOWN',
                    'ALL@[::1]']
 OPTIONS = ['allow', 'deny', 'DENY', 'ALLOW', 'spawn echo %a', 'severity auth.info', 'severity local0.notice',
@@ -203,7 +203,8 @@ def ours(allow_text, deny_text, daemon, server, client, files):
     for path in tw.pattern_files(allow + deny):
         present[path] = files.get(path)
     verdict = tw.evaluate(allow, deny, daemon, tw.normalize_client(client), hostname=None, user=None,
-                          server_addr=server, server_name=None, files=present, stops=stops)
+                          server_addr=server, server_name=None, files=present, stops=stops,
+                          server_port=None)
     access = verdict['access']
     if access == tw.DENIED and any(o['name'] == 'twist' for o in verdict['options']) \
             and 'twist' in verdict['reason'] and 'invalid' not in verdict['reason']:

@@ -248,6 +248,7 @@ TCPDMATCH_CASES = [
     ('sshd@10.0.0.1: ALL\n', 'ALL: ALL\n', '10.1.2.3', 'denied', 'deny', 1),
     ('sshd@UNKNOWN: ALL\n', 'ALL: ALL\n', '10.1.2.3', 'granted', 'allow', 1),
     ('s?hd, ss*: 10.1.2.3\n', 'ALL: ALL\n', '10.1.2.3', 'granted', 'allow', 1),
+    ('22: 10.1.2.3\n', 'ALL: ALL\n', '10.1.2.3', 'denied', 'deny', 1),  # tcpdmatch knows no port
     # options
     ('sshd: ALL: DENY\n', '', '10.1.2.3', 'denied', 'allow', 1),
     ('', 'sshd: 10.1.2.3: allow\nALL: ALL\n', '10.1.2.3', 'granted', 'deny', 1),
@@ -273,7 +274,8 @@ TCPDMATCH_CASES = [
 
 @pytest.mark.parametrize('allow, deny, client, access, table, line', TCPDMATCH_CASES)
 def test_evaluate_like_tcpdmatch(allow, deny, client, access, table, line):
-    verdict = decide(allow, deny, client, hostname=None, user=None, server_addr=None, server_name=None)
+    verdict = decide(allow, deny, client, hostname=None, user=None, server_addr=None, server_name=None,
+                     server_port=None)
     assert verdict['access'] == access, verdict
     assert verdict['file'] == ('/etc/hosts.%s' % table if table else None), verdict
     assert verdict['line'] == line
@@ -310,6 +312,11 @@ def test_evaluate_like_tcpdmatch(allow, deny, client, access, table, line):
     ('sshd@192.0.2.1: ALL\n', 'ALL: ALL\n', '192.0.2.7', {'server_addr': '192.0.2.1'}, 'granted', None),
     ('sshd: ALL: aclexec /usr/local/bin/geoip-check %a\n', 'ALL: ALL\n', '192.0.2.7', {}, 'unknown',
      'aclexec'),
+    # port numbers as daemon patterns (real sshd 9.2p1 + libwrap 7.6.q-32 in a private mount
+    # namespace: "2299: ALL" in hosts.deny refused connections to port 2299, not to 2298)
+    ('', '2299: ALL\n', '192.0.2.7', {}, 'unknown', 'needs the server port'),
+    ('', '2299: ALL\n', '192.0.2.7', {'server_port': 2299}, 'denied', None),
+    ('', '2299: ALL\n', '192.0.2.7', {'server_port': 2298}, 'granted', None),
     # twist: the connection goes to a command, not to sshd
     ('sshd: ALL: twist /bin/echo 421 go away\n', '', '192.0.2.7', {}, 'denied', 'handed to the command'),
 ])
@@ -448,6 +455,20 @@ def test_collect_controller_address():
     assert fact['verdicts'] == [{
         'client': '198.51.100.9', 'daemon': 'sshd', 'access': 'denied', 'file': '/etc/hosts.deny', 'line': 17,
         'end_line': 17, 'reason': '/etc/hosts.deny line 17 matches in the deny file', 'options': []}]
+
+
+@pytest.mark.parametrize('deny, access', [
+    ('sshd@192.0.2.1: 198.51.100.9\n', 'denied'),
+    ('sshd@192.0.2.2: 198.51.100.9\n', 'granted'),
+    ('22: ALL\n', 'denied'),
+    ('2222: ALL\n', 'granted'),
+])
+def test_collect_uses_the_controller_connection_endpoint(deny, access):
+    system = FakeSystem(files=sshd_files(**{'/etc/hosts.deny': deny}),
+                        commands={('ldd', '/usr/sbin/sshd'): (0, LDD_SSHD, '')},
+                        env={'SSH_CONNECTION': '198.51.100.9 50022 192.0.2.1 22'})
+    fact = tw.collect(system, dict(PARAMS))
+    assert fact['verdicts'][0]['access'] == access
     assert fact['files'] == [{'path': '/etc/hosts.allow', 'exists': True, 'readable': True},
                              {'path': '/etc/hosts.deny', 'exists': True, 'readable': True}]
 
