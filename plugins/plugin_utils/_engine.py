@@ -210,6 +210,7 @@ class _Context:
         self.controller = controller
         self.findings = {}
         self.gaps = {}
+        self.not_collected = None
 
     def fact(self, key):
         return _dict(self.facts.get(key))
@@ -306,7 +307,7 @@ def _drops_severity(ctx, count):
 def _check_sshd(ctx):
     key = 'connreset_sshd'
     if not ctx.has(key):
-        ctx.gap(key, 'sshd', 'the sshd facts were not collected (collector skipped or failed)')
+        ctx.gap(key, 'sshd', ctx.not_collected or 'the sshd facts were not collected (collector skipped or failed)')
         return
     sshd = ctx.fact(key)
     if not _subpart_gaps(ctx, key, sshd):
@@ -456,7 +457,7 @@ def _is_sshd_kill(kill):
 def _check_oom(ctx):
     key = 'connreset_oom'
     if not ctx.has(key):
-        ctx.gap(key, 'OOM kills', 'the OOM facts were not collected (collector skipped or failed)')
+        ctx.gap(key, 'OOM kills', ctx.not_collected or 'the OOM facts were not collected (collector skipped or failed)')
         return
     oom = ctx.fact(key)
     if not _subpart_gaps(ctx, key, oom):
@@ -496,7 +497,7 @@ def _check_oom(ctx):
 def _check_wrappers(ctx):
     key = 'connreset_tcp_wrappers'
     if not ctx.has(key):
-        ctx.gap(key, 'TCP wrappers', 'the TCP wrappers facts were not collected (collector skipped or failed)')
+        ctx.gap(key, 'TCP wrappers', ctx.not_collected or 'the TCP wrappers facts were not collected (collector skipped or failed)')
         return
     wrap = ctx.fact(key)
     if not _subpart_gaps(ctx, key, wrap):
@@ -545,7 +546,7 @@ def _path_mismatch(target, interfaces):
 def _check_mtu(ctx):
     key = 'connreset_mtu'
     if not ctx.has(key):
-        ctx.gap(key, 'MTU', 'the MTU facts were not collected (collector skipped or failed)')
+        ctx.gap(key, 'MTU', ctx.not_collected or 'the MTU facts were not collected (collector skipped or failed)')
         return
     mtu = ctx.fact(key)
     if not _subpart_gaps(ctx, key, mtu):
@@ -593,7 +594,7 @@ def _table_full_count(value):
 def _check_conntrack(ctx):
     key = 'connreset_conntrack'
     if not ctx.has(key):
-        ctx.gap(key, 'conntrack', 'the conntrack facts were not collected (collector skipped or failed)')
+        ctx.gap(key, 'conntrack', ctx.not_collected or 'the conntrack facts were not collected (collector skipped or failed)')
         return
     ct = ctx.fact(key)
     if not _subpart_gaps(ctx, key, ct):
@@ -644,7 +645,7 @@ def _check_ena(ctx, ct):
 def _check_tcp(ctx):
     key = 'connreset_tcp'
     if not ctx.has(key):
-        ctx.gap(key, 'kernel TCP counters', 'the TCP facts were not collected (collector skipped or failed)')
+        ctx.gap(key, 'kernel TCP counters', ctx.not_collected or 'the TCP facts were not collected (collector skipped or failed)')
         return
     tcp = ctx.fact(key)
     if not _subpart_gaps(ctx, key, tcp):
@@ -794,7 +795,7 @@ def _is_drop(rule):
 def _check_firewall(ctx):
     key = 'connreset_firewall'
     if not ctx.has(key):
-        ctx.gap(key, 'firewall', 'the firewall facts were not collected (collector skipped or failed)')
+        ctx.gap(key, 'firewall', ctx.not_collected or 'the firewall facts were not collected (collector skipped or failed)')
         return
     fw = ctx.fact(key)
     if not _subpart_gaps(ctx, key, fw):
@@ -1013,17 +1014,20 @@ def _coverage_findings(ctx):
                  summary='; '.join('could not check %s: %s' % (i['check'], i['reason']) for i in items))
 
 
-def evaluate_host(facts, probe=None, unreachable=None, thresholds=None, controller=None):
+def evaluate_host(facts, probe=None, unreachable=None, thresholds=None, controller=None, failed=None):
     """Findings, score and level of one host.
 
     ``facts``: dict with any subset of the collector keys (connreset_sshd, ...), values may be
     None; ``probe``: the ssh_probe result or None; ``unreachable``: None or {msg} (Ansible's
     UNREACHABLE message); ``thresholds``: overrides of DEFAULT_THRESHOLDS; ``controller``: the
-    controller's address as the host sees it (for exempt lists).
+    controller's address as the host sees it (for exempt lists); ``failed``: None or {msg} when
+    the host was reached but fact collection failed (every uncollected area says so).
     """
     t = merge_thresholds(thresholds)
     facts = _dict(facts)
     ctx = _Context(facts, _dict(probe), t, controller or _controller_from_facts(facts))
+    if failed:
+        ctx.not_collected = 'fact collection failed: %s' % (_dict(failed).get('msg') or failed)
     reachable = not unreachable
     if unreachable:
         _unreachable_finding(ctx, unreachable)
@@ -1052,15 +1056,28 @@ def _controller_from_facts(facts):
     return None
 
 
+# The diagnose role reports a failed (not unreachable) reset_facts with this prefix.
+_COLLECTION_FAILED = 'connreset.doctor.reset_facts failed'
+
+
 def diagnose_host(data):
-    """The per-host document the report consumes (schema_version 1)."""
+    """The per-host document the report consumes (schema_version 1).
+
+    ``data``: {host, facts, probe, unreachable (None or {msg}), thresholds, controller (optional),
+    failed (optional: None or {msg} when the host was reached but collecting facts failed)}.
+    """
     data = _dict(data)
     facts = _dict(data.get('facts'))
     unreachable = data.get('unreachable') or None
     if isinstance(unreachable, str):
         unreachable = {'msg': unreachable}
+    failed = data.get('failed') or None
+    if isinstance(failed, str):
+        failed = {'msg': failed}
+    if unreachable and str(_dict(unreachable).get('msg') or '').startswith(_COLLECTION_FAILED):
+        failed, unreachable = unreachable, None  # reached, but the collection failed
     result = evaluate_host(facts, probe=data.get('probe'), unreachable=unreachable,
-                           thresholds=data.get('thresholds'), controller=data.get('controller'))
+                           thresholds=data.get('thresholds'), controller=data.get('controller'), failed=failed)
     return {
         'schema_version': SCHEMA_VERSION,
         'host': data.get('host'),

@@ -112,3 +112,17 @@ def test_diagnose_host_bad_input():
         FILTERS['diagnose_host']('web1')
     with pytest.raises(AnsibleFilterError, match="unknown threshold 'nope'"):
         FILTERS['diagnose_host']({'host': 'web1', 'facts': {}, 'thresholds': {'nope': 1}})
+
+
+@pytest.mark.parametrize('data', [
+    # what roles/diagnose passes today: the failure in `unreachable`, with its prefix
+    {'unreachable': {'msg': 'connreset.doctor.reset_facts failed: the collectors ran past the budget and timed out'}},
+    {'failed': {'msg': 'the collectors ran past the budget and timed out'}},
+    {'failed': 'the collectors ran past the budget and timed out'},
+])
+def test_failed_collection_is_not_unreachable(data):
+    doc = FILTERS['diagnose_host'](dict(data, host='web3', facts={}, probe=probe('ok', 'session', 'ok')))
+    assert doc['reachable'] is True and doc['unreachable'] is None
+    assert all(f['id'].startswith('CRD-COV-') for f in doc['findings']) and len(doc['findings']) == 7
+    for finding in doc['findings']:
+        assert 'fact collection failed: ' in finding['summary'] and 'timed out' in finding['summary']
