@@ -998,8 +998,8 @@ def collect_events(system, since, log_files):
             for entry in scan.file(path):
                 counter.feed(entry)
     else:
-        if system.which('journalctl') and (system.isdir('/run/systemd/system') or system.isdir('/var/log/journal')
-                                          or system.isdir('/run/log/journal')):
+        journal_dirs = ('/run/systemd/system', '/var/log/journal', '/run/log/journal')
+        if system.which('journalctl') and any(system.isdir(d) for d in journal_dirs):
             for entry in scan.journal(JOURNAL_MATCHES, name='journal'):
                 counter.feed(entry)
         for path in SYSLOG_FILES:

@@ -144,11 +144,17 @@ PROC_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when
    1: 0100007F:B2CA 0100007F:DC1F 06 00000000:00000000 03:00000308 00000000     0        0 0 3 00000000b3563fa3
    2: 0100007F:A4CE 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 91234 1 0000000011111111 100 0 0 10 0
 """
-PROC_TCP6 = """  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0000000000000000FFFF00000100007F:A4F1 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 158381 1 0000000042c93438 100 0 0 10 0
-   1: 00000000000000000000000001000000:A4EF 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 158379 1 000000006f0bacf1 100 0 0 10 0
-   2: 00000000000000000000000000000000:A4F0 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 158380 1 00000000ac7578d3 100 0 0 10 0
-"""
+PROC_TCP6 = (   # split only to fit the line length; the text is unchanged
+    '  sl  local_address                         remote_address                        st tx_queue '
+    'rx_queue tr tm->when retrnsmt   uid  timeout inode\n'
+    '   0: 0000000000000000FFFF00000100007F:A4F1 00000000000000000000000000000000:0000 0A '
+    '00000000:00000000 00:00000000 00000000     0        0 158381 1 0000000042c93438 100 0 0 10 0\n'
+    '   1: 00000000000000000000000001000000:A4EF 00000000000000000000000000000000:0000 0A '
+    '00000000:00000000 00:00000000 00000000     0        0 158379 1 000000006f0bacf1 100 0 0 10 0\n'
+    '   2: 00000000000000000000000000000000:A4F0 00000000000000000000000000000000:0000 0A '
+    '00000000:00000000 00:00000000 00000000     0        0 158380 1 00000000ac7578d3 100 0 0 10 0\n'
+    '\n'
+)
 
 
 @pytest.mark.parametrize('text, expected', [
@@ -360,8 +366,10 @@ JOURNAL_PERIODIC = [
 JOURNAL_98 = [
     '2026-11-20T11:00:00+0000 web1 sshd[900]: error: beginning MaxStartups throttling',
     '2026-11-20T11:00:00+0000 web1 sshd[900]: drop connection #10 from [10.0.0.9]:40001 on [10.0.0.5]:22 past Maxstartups',
-    '2026-11-20T11:00:03+0000 web1 sshd-session[1200]: srclimit_penalise: ipv4: new 192.0.2.7/32 deferred penalty of 5.000 seconds for penalty: failed authentication',
-    '2026-11-20T11:00:09+0000 web1 sshd-session[1201]: srclimit_penalise: 192.0.2.7/32: activating ipv4 penalty of 16.000 seconds for penalty: failed authentication',
+    '2026-11-20T11:00:03+0000 web1 sshd-session[1200]: srclimit_penalise: ipv4: new 192.0.2.7/32 deferred penalty of 5.000 '
+    'seconds for penalty: failed authentication',
+    '2026-11-20T11:00:09+0000 web1 sshd-session[1201]: srclimit_penalise: 192.0.2.7/32: activating ipv4 penalty of 16.000 '
+    'seconds for penalty: failed authentication',
     '2026-11-20T11:00:10+0000 web1 sshd[900]: drop connection #0 from [192.0.2.7]:5555 on [10.0.0.5]:22 penalty: failed authentication',
     '2026-11-20T11:00:11+0000 web1 sshd[900]: drop connection #0 from [192.0.2.7]:5556 on [10.0.0.5]:22 penalty: failed authentication',
     '2026-11-20T11:00:12+0000 web1 sshd[900]: srclimit_penalise: ipv6: new 2001:db8::/64 active penalty of 90.000 seconds for penalty: caused crash',
@@ -409,6 +417,9 @@ AUTH_LOG_WRAP = [
 ]
 
 
+PENALTY_REASONS = {'penalty: failed authentication': 2, 'penalty: caused crash': 1, 'too many penalised addresses': 1}
+
+
 @pytest.mark.parametrize('lines, kind, expected_count, extra', [
     (E_LOG_92, 'maxstartups_drops', 6, {'episodes': 1}),
     (AUTH_LOG_INFO, 'maxstartups_drops', 21, {'episodes': 1}),
@@ -417,8 +428,7 @@ AUTH_LOG_WRAP = [
     (JOURNAL_PERIODIC, 'maxstartups_drops', 57, {'episodes': 1}),
     (JOURNAL_98, 'maxstartups_drops', 1, {'episodes': 1}),
     (['debug1: drop connection #10'], 'maxstartups_drops', 1, {}),                     # OpenSSH < 7.6, LogLevel DEBUG
-    (JOURNAL_98, 'penalties', 4, {'imposed': 2, 'reasons': {'penalty: failed authentication': 2, 'penalty: caused crash': 1,
-                                                             'too many penalised addresses': 1}}),
+    (JOURNAL_98, 'penalties', 4, {'imposed': 2, 'reasons': PENALTY_REASONS}),
     (JOURNAL_CRASH, 'crashes', 1, {'results': {'killed 9/KILL': 1}}),
     (JOURNAL_CRASH, 'restarts', 1, {'automatic': 1, 'manual': 0, 'gave_up': 0}),
     (JOURNAL_SEGV_OOM, 'crashes', 3, {'results': {'dumped 11/SEGV': 1, 'oom-kill': 1, 'exited 255/EXCEPTION': 1}}),
