@@ -20,6 +20,12 @@ Debian's tcpdmatch prints the matched rule through syslog(), and its libwrap cal
 fortified ``__syslog_chk``, which bypasses tcpdmatch's own stdout syslog: a tiny
 LD_PRELOAD shim (built with cc when available) routes it back, so we can also compare the
 deciding rule (``matched:  hosts.allow line N``, N the rule's last physical line).
+
+A second test runs Debian's real sshd (linked with libwrap) on loopback, one per case, each in
+a private mount namespace where hosts.allow, hosts.deny and nsswitch.conf ("hosts: files": no
+DNS) are bind-mounted from a temporary directory, connects from 127.0.0.2-4 and compares what
+the client gets (SSH banner, reset/close after libwrap's delay, twist's output) with our
+verdicts: this checks what tcpdmatch cannot (port-number daemon patterns, the server endpoint).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,6 +36,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import subprocess
 import time
 
@@ -257,3 +264,128 @@ def test_differential_against_tcpdmatch(tmp_path):
         len(disagreements), compared, '\n'.join(disagreements[:5]))
     # The grammar must reach every outcome, or the comparison proves little.
     assert counts.get('granted') and counts.get('denied') and counts.get('delegated'), counts
+
+
+# ---------------------------------------------------------------------------------------
+# the real thing: Debian's sshd linked with libwrap, in a private mount namespace
+# ---------------------------------------------------------------------------------------
+SSHD = '/usr/sbin/sshd'
+REAL_CLIENTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4']
+# (hosts.allow, hosts.deny); {port} is the sshd's port.  No host name patterns: libwrap would
+# look names up (the namespace's nsswitch.conf says "files" only, so nothing leaves the machine).
+REAL_CASES = [
+    ('', 'sshd: 127.0.0.2\n'),
+    ('sshd: 127.0.0.0/255.255.255.0 EXCEPT 127.0.0.3\n', 'ALL: ALL\n'),
+    ('', '{port}: 127.0.0.3, 127.0.0.4\n'),
+    ('', 'sshd@127.0.0.1: 127.0.0.2, 127.0.0.4\n'),
+    ('sshd: 127.0.0.2: twist /bin/echo 421 go away\n', ''),
+    ('sshd: 127.0.0.2: deny\nsshd: ALL: allow\n', 'ALL: ALL\n'),
+    ('', 'sshd: 127.0.0.9\nsshd: 127.0.0.3'),          # no final newline: Debian denies the rest
+    ('sshd: 127.0.0.2 : nice x\nsshd: 127.0.0.0/24 EXCEPT 127.0.0.4\n', 'ALL: ALL\n'),
+    ('sshd: /tmp-patterns\n', 'sshd: 127.0.0.*\n'),
+]
+NAMESPACE_SCRIPT = r'''
+set -e
+mount --bind "$1/hosts.allow" /etc/hosts.allow
+mount --bind "$1/hosts.deny" /etc/hosts.deny
+mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf
+mount -t tmpfs tmpfs /run
+mkdir -p /run/sshd
+exec /usr/sbin/sshd -D -e -f /dev/null -p "$2" -o ListenAddress=127.0.0.1 -o UseDNS=no -o PidFile=none \
+    -h /etc/ssh/ssh_host_ed25519_key
+'''
+
+
+def _listening(port):
+    want = ':%04X' % port
+    with open('/proc/net/tcp') as handle:
+        return any(line.split()[1].endswith(want) and line.split()[3] == '0A' for line in handle.readlines()[1:])
+
+
+def _free_port():
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def _connect(source, port):
+    """What a client at ``source`` gets: granted (SSH banner), denied (closed/reset) or delegated."""
+    sock = socket.socket()
+    sock.settimeout(9)
+    try:
+        sock.bind((source, 0))
+        sock.connect(('127.0.0.1', port))
+        data = sock.recv(64)
+    except (ConnectionResetError, socket.timeout) as exc:
+        return 'denied' if isinstance(exc, ConnectionResetError) else 'timeout'
+    finally:
+        sock.close()
+    if data.startswith(b'SSH-'):
+        return 'granted'
+    return 'delegated' if data else 'denied'
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root (private mount namespaces, sshd)')
+@pytest.mark.skipif(not os.path.exists(SSHD) or not shutil.which('unshare'), reason='needs sshd and unshare')
+def test_real_sshd_agrees(tmp_path):
+    import concurrent.futures  # pylint: disable=import-outside-toplevel
+    if b'libwrap.so' not in open(SSHD, 'rb').read():
+        pytest.skip('%s does not link libwrap' % SSHD)
+    procs, jobs = [], []
+    try:
+        for index, (allow, deny) in enumerate(REAL_CASES):
+            port = _free_port()
+            workdir = tmp_path / ('case-%d' % index)
+            workdir.mkdir()
+            patterns = workdir / 'patterns'
+            patterns.write_text('127.0.0.3\n')
+            allow = allow.replace('/tmp-patterns', str(patterns)).replace('{port}', str(port))
+            deny = deny.replace('{port}', str(port))
+            (workdir / 'hosts.allow').write_text(allow)
+            (workdir / 'hosts.deny').write_text(deny)
+            (workdir / 'nsswitch.conf').write_text('hosts: files\n')
+            procs.append(subprocess.Popen(['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                                           NAMESPACE_SCRIPT, 'sh', str(workdir), str(port)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True))
+            jobs.append((index, port, allow, deny, {str(patterns): '127.0.0.3\n'}))
+        deadline = time.monotonic() + 10
+        while not all(_listening(port) for _i, port, _a, _d, _f in jobs):
+            assert time.monotonic() < deadline, 'sshd did not start listening'
+            assert all(proc.poll() is None for proc in procs), 'an sshd exited: %s' % [p.returncode for p in procs]
+            time.sleep(0.05)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs) * len(REAL_CLIENTS)) as pool:
+            futures = {(index, client): pool.submit(_connect, client, port)
+                       for index, port, _a, _d, _f in jobs for client in REAL_CLIENTS}
+        problems = []
+        for index, port, allow, deny, files in jobs:
+            allow_rules, allow_errors = tw.parse(allow, 'hosts.allow')
+            deny_rules, deny_errors = tw.parse(deny, 'hosts.deny')
+            stops = {'allow': tw.table_stop(allow_errors), 'deny': tw.table_stop(deny_errors)}
+            for client in REAL_CLIENTS:
+                real = futures[(index, client)].result()
+                verdict = tw.evaluate(allow_rules, deny_rules, 'sshd', client, server_addr='127.0.0.1',
+                                      server_port=port, files=files, stops=stops)
+                mine = verdict['access']
+                if mine == 'denied' and 'twist' in verdict['reason']:
+                    mine = 'delegated'
+                if real != mine:
+                    problems.append('case %d client %s: sshd says %s, ours %s (%s)\n%s---\n%s'
+                                    % (index, client, real, mine, verdict['reason'], allow, deny))
+        outcomes = [f.result() for f in futures.values()]
+        counts = dict((name, outcomes.count(name)) for name in set(outcomes))
+        print('real sshd: %d connections compared, sshd said %s' % (len(futures), counts))
+        assert not problems, '\n'.join(problems)
+        assert counts.get('granted') and counts.get('denied') and counts.get('delegated'), counts
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, 15)
+        for proc in procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
