@@ -126,3 +126,17 @@ def test_failed_collection_is_not_unreachable(data):
     assert all(f['id'].startswith('CRD-COV-') for f in doc['findings']) and len(doc['findings']) == 7
     for finding in doc['findings']:
         assert 'fact collection failed: ' in finding['summary'] and 'timed out' in finding['summary']
+
+
+@pytest.mark.parametrize('name', sorted(FILTERS))
+def test_filter_documentation_parses(name):
+    """plugins/filter/<name>.yml is what ansible-doc shows for connreset.doctor.<name>."""
+    import os
+    import yaml
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'plugins', 'filter',
+                        name + '.yml')
+    with open(path, encoding='utf-8') as handle:
+        doc = yaml.safe_load(handle)
+    assert doc['DOCUMENTATION']['name'] == name
+    assert doc['DOCUMENTATION']['options']['_input']['required'] is True
+    assert doc['EXAMPLES'].strip() and doc['RETURN']['_value']['description']
