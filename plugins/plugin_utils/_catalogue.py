@@ -239,9 +239,11 @@ FINDINGS = [
        connections (for security groups) in a table sized by instance type, and dropped packets once it
        was full, before they reached Linux. New SSH connections then end in `connect to host H port 22:
        Connection timed out`; established ones stall. Nothing shows in the guest's own conntrack.""",
-       """Check `ethtool -S IF | grep allowance` over time; move to a larger instance type, reduce tracked
-       flows (security-group rules allowing all traffic in both directions are untracked; lower the
-       security group's `tcpEstablishedTimeout` connection-tracking setting), and spread load."""),
+       """Watch `ethtool -S IF | grep allowance` over time; move to a larger instance type, reduce tracked
+       flows (security-group rules that allow all traffic in both directions are not tracked), or lower
+       the network interface's connection-tracking `tcpEstablishedTimeout`
+       (`aws ec2 modify-network-interface-attribute --connection-tracking-specification
+       TcpEstablishedTimeout=N`) so idle entries leave the table sooner."""),
     _f('CRD-CT-004', 'Conntrack forgets idle SSH sessions before any keepalive', 'idle_timeout', 'medium',
        'keepalive',
        """`nf_conntrack_tcp_timeout_established` was lowered below the interval of every keepalive
