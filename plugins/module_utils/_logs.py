@@ -180,7 +180,7 @@ def parse_since(value, now=None):
         epoch = calendar.timegm((int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), 0, 0, 0))
         return float(epoch) - _tz_offset(tz)
     raise OptionError("cannot read since=%r: use a duration such as '7d', '24h' or '30m', "
-                     "a date such as '2024-05-01' or '2024-05-01T12:00:00Z', or '@<epoch seconds>'" % (value,))
+                      "a date such as '2024-05-01' or '2024-05-01T12:00:00Z', or '@<epoch seconds>'" % (value,))
 
 
 def boot_time(system):

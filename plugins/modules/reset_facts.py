@@ -76,13 +76,17 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Read-only; behaves the same in check mode.
+    description: Reads only, so check mode runs exactly like a normal run.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
   facts:
     support: full
+    description: Returns one C(connreset_*) fact per collector that ran, and C(connreset_meta).
   platform:
+    support: full
     platforms: posix
+    description: Linux hosts; collectors that need Linux interfaces report C(unknown) elsewhere.
 notes:
   - Most collectors see more as root (C(become=true)); without it, what they cannot read is
     reported as C(unknown) or C(partial) with the reason, never as healthy.

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Write docs/facts.md from the RETURN blocks of the collector modules (their one home).
 
@@ -67,8 +66,7 @@ def rows(entries, prefix=''):
         yield '| `%s` | %s | %s | %s |' % (path, kind, one_line(spec.get('description')), sample_cell)
         if isinstance(spec.get('contains'), dict):
             child_prefix = path + ('[].' if spec.get('type') == 'list' else '.')
-            for row in rows(spec['contains'], child_prefix):
-                yield row
+            yield from rows(spec['contains'], child_prefix)
 
 
 def render():
