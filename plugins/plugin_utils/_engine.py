@@ -339,6 +339,10 @@ def _check_sshd(ctx):
     n_restarts = _num(service.get('n_restarts'))
     crashes = _count(events.get('crashes'))
     restarts = _count(events.get('restarts'))
+    restart_kinds = _dict(events.get('restarts'))
+    if 'automatic' in restart_kinds:
+        # Manual restarts (an admin, a config-management handler) are not a crash loop.
+        restarts = _num(restart_kinds.get('automatic'))
     failed = service.get('active_state') == 'failed'
     texts = ' '.join(str(s) for s in _samples(events.get('crashes')) + _samples(events.get('restarts')))
     start_limit = (service.get('result') == 'start-limit-hit'
@@ -349,7 +353,8 @@ def _check_sshd(ctx):
         ctx.emit('CRD-SSHD-003', {
             'active_state': service.get('active_state'), 'result': service.get('result'),
             'n_restarts': n_restarts, 'exec_main_status': service.get('exec_main_status'),
-            'crashes': crashes, 'restarts': restarts, 'start_limit_hit': start_limit,
+            'crashes': crashes, 'automatic_restarts': restarts, 'start_limit_hit': start_limit,
+            'manual_restarts': restart_kinds.get('manual'),
             'samples': (_samples(events.get('crashes')) + _samples(events.get('restarts')))[-5:]},
             severity='high' if high else 'medium',
             summary='sshd failed/restarted: NRestarts=%s, crashes=%s, restarts=%s%s' % (
@@ -446,12 +451,16 @@ def _check_sshd_values(ctx, key, sshd, values):
 
 
 def _is_sshd_kill(kill):
+    """A kill of sshd itself.  When the kernel names the process, the name decides: another
+    process in ssh.service's cgroup (a session's shell or module without libpam-systemd) is not
+    sshd.  Without a name (systemd-oomd kills a whole cgroup) the unit/cgroup decides."""
     kill = _dict(kill)
     process = str(kill.get('process') or '')
+    if process:
+        return process in SSHD_PROCESS_NAMES
     unit = str(kill.get('unit') or '')
     cgroup = str(kill.get('cgroup') or '')
-    return (process in SSHD_PROCESS_NAMES or unit in SSHD_UNITS
-            or any('/%s' % u in cgroup for u in ('ssh.service', 'sshd.service')))
+    return unit in SSHD_UNITS or any('/%s' % u in cgroup for u in ('ssh.service', 'sshd.service'))
 
 
 def _check_oom(ctx):

@@ -740,3 +740,28 @@ def test_conntrack_established_timeout(patch, found):
 def test_conntrack_established_timeout_with_unknown_keepalive_is_coverage():
     ids, _result = run(case(dict(with_rules(INVALID_DROP), **{EST: 300, KA: None})))
     assert 'CRD-CT-004' not in ids and 'CRD-COV-CT' in ids
+
+
+@pytest.mark.parametrize('kill, sshd', [
+    (OOM_SSHD, True),
+    (dict(OOM_SSHD, process='sshd-session'), True),
+    # a module's python3 in ssh.service's cgroup (no libpam-systemd): not sshd
+    (dict(OOM_SSHD, process='python3', pid=7001), False),
+    # systemd-oomd kills a whole cgroup: no process name, the unit decides
+    (dict(OOM_SSHD, process=None, scope='oomd'), True),
+    (dict(OOM_OTHER, process=None, scope='oomd'), False),
+])
+def test_sshd_kill_matching(kill, sshd):
+    ids, _result = run(case({'connreset_oom.kills': [kill]}))
+    assert ('CRD-OOM-001' in ids) is sshd and ('CRD-OOM-002' in ids) is (not sshd)
+
+
+@pytest.mark.parametrize('restarts, found', [
+    (dict(event(2, RESTART_LINE), automatic=2, manual=0, gave_up=0, reloads=0), True),
+    # two `systemctl restart ssh` by a handler: not a crash loop
+    (dict(event(2), automatic=0, manual=2, gave_up=0, reloads=3), False),
+    (event(2, RESTART_LINE), True),  # no breakdown: every restart counts
+])
+def test_manual_restarts_are_not_a_crash_loop(restarts, found):
+    ids, _result = run(case({'connreset_sshd.events.restarts': restarts}))
+    assert ('CRD-SSHD-003' in ids) is found
