@@ -40,6 +40,12 @@ FILE_NAMES = {
 JUNIT_DEFAULT_LEVEL = 'high'
 TOP_FINDINGS = 10
 CONSOLE_ROWS = 25
+# report.md details the worst hosts only (all are in its host table, report.html and report.json).
+MD_DETAIL_HOSTS = 500
+# Evidence longer than this (compact JSON) is cut in report.md and report.html; it is whole in
+# report.json and hosts/<host>.json.
+EVIDENCE_CHARS = 1500
+HTML_EVIDENCE_CHARS = 600
 
 
 class ReportError(Exception):
@@ -300,8 +306,33 @@ def evaluate_gates(report, fail_on='none', fail_query=None):
 # Renderers
 # --------------------------------------------------------------------------------------------
 
+def _compact(value):
+    return json.dumps(value, separators=(',', ':'), default=str)
+
+
 def render_json(report):
-    return json.dumps(report, indent=2, sort_keys=False, default=str) + '\n'
+    """report.json: the top-level keys indented, one host document per line.
+
+    Pretty-printing 10,000 host documents with ``indent`` takes Python's slow encoder and half a
+    minute; one compact line per host is fast, and still easy to grep or to read with ``jq``.
+    """
+    parts = []
+    for key, value in report.items():
+        if key == 'hosts':
+            continue
+        text = json.dumps(value, indent=2, default=str).replace('\n', '\n  ')
+        parts.append('  %s: %s' % (json.dumps(key), text))
+    hosts = ',\n'.join('    ' + _compact(doc) for doc in report.get('hosts', []))
+    parts.append('  "hosts": [%s]' % ('\n' + hosts + '\n  ' if hosts else ''))
+    return '{\n' + ',\n'.join(parts) + '\n}\n'
+
+
+def _evidence_text(evidence, pretty=True):
+    """Evidence as JSON, cut at EVIDENCE_CHARS (the full evidence stays in report.json)."""
+    text = _compact(evidence)
+    if len(text) > EVIDENCE_CHARS:
+        return text[:EVIDENCE_CHARS] + ' ... (cut; the whole evidence is in report.json)'
+    return json.dumps(evidence, indent=2, sort_keys=True, default=str) if pretty else text
 
 
 def _md_escape(value):
@@ -345,7 +376,10 @@ def render_markdown(report):
             out.append('| %s | %s | %s | %d | %s |' % (
                 _md_escape(doc['host']), _md_escape(doc['level']), doc['score'], len(_findings(doc)),
                 _md_escape(_top_title(doc))))
-    for doc in report['hosts']:
+    if len(report['hosts']) > MD_DETAIL_HOSTS:
+        out += ['', '*Details below for the %d highest-scoring hosts; the other %d are in report.html and '
+                    'report.json.*' % (MD_DETAIL_HOSTS, len(report['hosts']) - MD_DETAIL_HOSTS)]
+    for doc in report['hosts'][:MD_DETAIL_HOSTS]:
         out += ['', '### %s' % doc['host'], '',
                 '- Level: %s, score %s' % (doc['level'], doc['score'])]
         if doc.get('reachable') is False:
@@ -368,8 +402,7 @@ def render_markdown(report):
             if finding.get('fix'):
                 out.append('- Automatic fix: `connreset.doctor.remediate` with `%s`' % finding['fix'])
             if finding.get('evidence') not in (None, {}, []):
-                out += ['- Evidence:', '', '```json',
-                        json.dumps(finding['evidence'], indent=2, sort_keys=True, default=str), '```']
+                out += ['- Evidence:', '', '```json', _evidence_text(finding['evidence']), '```']
     return '\n'.join(out) + '\n'
 
 
@@ -461,16 +494,43 @@ def render_prometheus(report):
     return '\n'.join(lines) + '\n'
 
 
-HTML_FINDING_KEYS = ('id', 'title', 'cause', 'severity', 'evidence', 'explanation', 'remedy', 'fix', 'summary', 'scope')
+HTML_TEXT_KEYS = ('title', 'cause', 'explanation', 'remedy', 'fix')
+
+
+def _html_evidence(evidence):
+    text = _compact(evidence)
+    if len(text) > HTML_EVIDENCE_CHARS:
+        return {'cut': text[:HTML_EVIDENCE_CHARS] + ' ...', 'note': 'cut; the whole evidence is in report.json'}
+    return evidence
 
 
 def html_data(report):
-    """The slim data the HTML page embeds: no raw facts (they would not scale to 10,000 hosts)."""
+    """The slim data the HTML page embeds.
+
+    No raw facts, and the texts of a finding (title, explanation, remedy...) once per finding ID in
+    ``texts`` rather than once per host: with 10,000 hosts the page would otherwise weigh hundreds
+    of megabytes.  A finding keeps its own text only where it differs from the first seen.
+    """
+    texts = {}
     hosts = []
     for doc in report['hosts']:
         probe = doc.get('probe') if isinstance(doc.get('probe'), dict) else {}
         summary = probe.get('summary') if isinstance(probe.get('summary'), dict) else {}
         unreachable = doc.get('unreachable')
+        findings = []
+        for finding in sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity'))):
+            fid = str(finding.get('id') or finding.get('title') or '?')
+            shared = texts.setdefault(fid, {k: finding.get(k) for k in HTML_TEXT_KEYS if finding.get(k) is not None})
+            slim = {'id': fid, 'severity': finding.get('severity')}
+            for key in HTML_TEXT_KEYS:
+                if finding.get(key) is not None and finding.get(key) != shared.get(key):
+                    slim[key] = finding[key]
+            for key in ('summary', 'scope'):
+                if finding.get(key) is not None:
+                    slim[key] = finding[key]
+            if finding.get('evidence') is not None:
+                slim['evidence'] = _html_evidence(finding['evidence'])
+            findings.append(slim)
         hosts.append({
             'host': str(doc['host']),
             'score': doc['score'],
@@ -478,11 +538,10 @@ def html_data(report):
             'reachable': doc.get('reachable') is not False,
             'unreachable': unreachable if isinstance(unreachable, dict) else None,
             'probe': summary.get('classification'),
-            'findings': [{k: f.get(k) for k in HTML_FINDING_KEYS if f.get(k) is not None}
-                         for f in sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity')))],
+            'findings': findings,
         })
     return {'generated_at': report['generated_at'], 'tool': report['tool'], 'summary': report['summary'],
-            'severities': list(SEVERITIES), 'hosts': hosts}
+            'severities': list(SEVERITIES), 'texts': texts, 'hosts': hosts}
 
 
 def _json_for_script(data):
@@ -667,6 +726,7 @@ a.hostlink { color: inherit; }
   function badge(level) { return el('span', {'class': 'sev sev-' + (level || 'unknown')}, level || 'unknown'); }
   var hosts = data.hosts;
   hosts.forEach(function (h, i) {
+    h.findings = h.findings.map(function (f) { return Object.assign({}, data.texts[f.id] || {}, f); });
     h._i = i;
     h._count = h.findings.length;
     h._search = (h.host + ' ' + h.level + ' ' + h.findings.map(function (f) { return f.cause + ' ' + f.id; }).join(' ')).toLowerCase();
@@ -781,7 +841,8 @@ a.hostlink { color: inherit; }
       var t = el('p'); t.appendChild(badge(f.severity));
       t.appendChild(document.createTextNode(' ' + f.id + ': ' + f.title + ' (' + f.cause + (f.scope === 'fleet' ? ', fleet-wide' : '') + ')'));
       d.appendChild(t);
-      if (f.explanation) { d.appendChild(el('p', null, f.explanation)); }
+      if (f.summary) { d.appendChild(el('p', null, f.summary)); }
+      if (f.explanation) { d.appendChild(el('p', {'class': 'muted'}, f.explanation)); }
       if (f.remedy) { var p = el('p'); p.appendChild(el('b', null, 'Remedy: ')); p.appendChild(document.createTextNode(f.remedy)); d.appendChild(p); }
       if (f.fix) { d.appendChild(el('p', {'class': 'muted'}, 'Automatic fix: connreset.doctor.remediate with ' + f.fix)); }
       if (f.evidence !== undefined) { d.appendChild(el('pre', null, JSON.stringify(f.evidence, null, 2))); }

@@ -391,3 +391,39 @@ def test_engine_documents_validate_and_merge(schema):
     assert ('gone', 'CRD-REACH-003') in [(m['host'], m['id']) for m in gates['level']['matched']]
     root = ET.fromstring(_report.render_junit(report).encode())
     assert root.find("testsuite/testcase[@name='gone']/error").get('type') == 'reset_banner'
+
+
+@pytest.mark.parametrize('docs', [[], fleet_docs()])
+def test_render_json_round_trips_one_host_per_line(docs):
+    report = _report.build_report(docs, generated_at=GENERATED)
+    text = _report.render_json(report)
+    assert json.loads(text) == json.loads(json.dumps(report))
+    host_lines = [line for line in text.splitlines() if line.startswith('    {"')]
+    assert [json.loads(line.rstrip(','))['host'] for line in host_lines] == [d['host'] for d in report['hosts']]
+
+
+def test_long_evidence_is_cut_in_markdown_and_html_only():
+    big = finding('CRD-OOM-002', 'resource_exhaustion', 'medium', samples=['x' * 100] * 40)
+    report = _report.build_report([host_doc('a', 12, 'medium', [big])], generated_at=GENERATED)
+    assert '(cut; the whole evidence is in report.json)' in _report.render_markdown(report)
+    evidence = _report.html_data(report)['hosts'][0]['findings'][0]['evidence']
+    assert len(evidence['cut']) < _report.HTML_EVIDENCE_CHARS + 10
+    assert json.loads(_report.render_json(report))['hosts'][0]['findings'][0]['evidence'] == big['evidence']
+
+
+def test_markdown_details_only_the_worst_hosts(monkeypatch):
+    monkeypatch.setattr(_report, 'MD_DETAIL_HOSTS', 2)
+    text = _report.render_markdown(_report.build_report(fleet_docs(), generated_at=GENERATED))
+    assert '### db1' in text and '### web1' in text and '### ok1' not in text
+    assert '| ok1 | ok | 0 | 0 |  |' in text
+    assert 'the other 2 are in report.html' in text
+
+
+def test_html_texts_once_per_finding_id():
+    docs = [host_doc('h%d' % i, 30, 'high', [copy.deepcopy(MAXSTARTUPS)]) for i in range(3)]
+    docs[2]['findings'][0]['remedy'] = 'a host-specific remedy'
+    data = _report.html_data(_report.build_report(docs, generated_at=GENERATED))
+    assert data['texts']['CRD-SSHD-002']['remedy'] == 'Do the thing for sshd_rate_limit.'
+    by_host = {h['host']: h['findings'][0] for h in data['hosts']}
+    assert 'remedy' not in by_host['h0'] and 'explanation' not in by_host['h0']
+    assert by_host['h2']['remedy'] == 'a host-specific remedy'
