@@ -25,7 +25,9 @@ A second test runs Debian's real sshd (linked with libwrap) on loopback, one per
 a private mount namespace where hosts.allow, hosts.deny and nsswitch.conf ("hosts: files": no
 DNS) are bind-mounted from a temporary directory, connects from 127.0.0.2-4 and compares what
 the client gets (SSH banner, reset/close after libwrap's delay, twist's output) with our
-verdicts: this checks what tcpdmatch cannot (port-number daemon patterns, the server endpoint).
+verdicts: this checks what tcpdmatch cannot (port-number daemon patterns, the server endpoint,
+and, with names from the namespace's own /etc/hosts, LOCAL, KNOWN, UNKNOWN, PARANOID and
+.domain patterns).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -270,9 +272,19 @@ def test_differential_against_tcpdmatch(tmp_path):
 # the real thing: Debian's sshd linked with libwrap, in a private mount namespace
 # ---------------------------------------------------------------------------------------
 SSHD = '/usr/sbin/sshd'
-REAL_CLIENTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4']
-# (hosts.allow, hosts.deny); {port} is the sshd's port.  No host name patterns: libwrap would
-# look names up (the namespace's nsswitch.conf says "files" only, so nothing leaves the machine).
+REAL_CLIENTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']
+# Names come from the namespace's own /etc/hosts ("hosts: files" in its nsswitch.conf and no
+# "multi on", so nothing leaves the machine): 127.0.0.5's name maps back to 127.0.0.6 only,
+# which libwrap calls PARANOID; 127.0.0.4 has no name.
+REAL_HOSTS = '''127.0.0.1 localhost
+127.0.0.2 web1.example.com web1
+127.0.0.3 lonely
+127.0.0.6 liar.example.com
+127.0.0.5 liar.example.com
+'''
+REAL_NAMES = {'127.0.0.2': 'web1.example.com', '127.0.0.3': 'lonely', '127.0.0.4': None,
+              '127.0.0.5': tw.PARANOID_NAME}
+# (hosts.allow, hosts.deny); {port} is the sshd's port.
 REAL_CASES = [
     ('', 'sshd: 127.0.0.2\n'),
     ('sshd: 127.0.0.0/255.255.255.0 EXCEPT 127.0.0.3\n', 'ALL: ALL\n'),
@@ -283,12 +295,20 @@ REAL_CASES = [
     ('', 'sshd: 127.0.0.9\nsshd: 127.0.0.3'),          # no final newline: Debian denies the rest
     ('sshd: 127.0.0.2 : nice x\nsshd: 127.0.0.0/24 EXCEPT 127.0.0.4\n', 'ALL: ALL\n'),
     ('sshd: /tmp-patterns\n', 'sshd: 127.0.0.*\n'),
+    ('sshd: .example.com\n', 'ALL: ALL\n'),
+    ('sshd: LOCAL\n', 'ALL: ALL\n'),
+    ('', 'sshd: UNKNOWN\n'),
+    ('', 'sshd: PARANOID\n'),
+    ('', 'sshd: KNOWN EXCEPT web1.example.com\n'),
+    ('sshd: web?.EXAMPLE.com, lonely\n', 'ALL: ALL\n'),
 ]
 NAMESPACE_SCRIPT = r'''
 set -e
 mount --bind "$1/hosts.allow" /etc/hosts.allow
 mount --bind "$1/hosts.deny" /etc/hosts.deny
 mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf
+mount --bind "$1/hosts" /etc/hosts
+if [ -e /etc/host.conf ]; then mount --bind "$1/host.conf" /etc/host.conf; fi
 mount -t tmpfs tmpfs /run
 mkdir -p /run/sshd
 exec /usr/sbin/sshd -D -e -f /dev/null -p "$2" -o ListenAddress=127.0.0.1 -o UseDNS=no -o PidFile=none \
@@ -346,6 +366,8 @@ def test_real_sshd_agrees(tmp_path):
             (workdir / 'hosts.allow').write_text(allow)
             (workdir / 'hosts.deny').write_text(deny)
             (workdir / 'nsswitch.conf').write_text('hosts: files\n')
+            (workdir / 'hosts').write_text(REAL_HOSTS)
+            (workdir / 'host.conf').write_text('')
             procs.append(subprocess.Popen(['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
                                            NAMESPACE_SCRIPT, 'sh', str(workdir), str(port)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -367,7 +389,7 @@ def test_real_sshd_agrees(tmp_path):
             for client in REAL_CLIENTS:
                 real = futures[(index, client)].result()
                 verdict = tw.evaluate(allow_rules, deny_rules, 'sshd', client, server_addr='127.0.0.1',
-                                      server_port=port, files=files, stops=stops)
+                                      server_port=port, files=files, stops=stops, hostname=REAL_NAMES[client])
                 mine = verdict['access']
                 if mine == 'denied' and 'twist' in verdict['reason']:
                     mine = 'delegated'
