@@ -11,7 +11,7 @@ cd "$root"
 mkdir -p .cache
 
 apt_packages=(openssh-server openssh-client tcpd nftables iptables conntrack iputils-ping ethtool
-              iproute2 procps kmod util-linux psmisc debootstrap systemd-container chromium)
+              iproute2 procps kmod util-linux psmisc debootstrap systemd-container chromium shellcheck)
 stamp=.cache/apt.stamp
 want=$(printf '%s\n' "${apt_packages[@]}" | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
