@@ -594,12 +594,6 @@ def _check_mtu(ctx):
                 _reason_of(mtu, 'no targets: the controller address was not known to the collector'))
 
 
-def _table_full_count(value):
-    if isinstance(value, (dict, list)):
-        return _count(value)
-    return _num(value)
-
-
 def _check_conntrack(ctx):
     key = 'connreset_conntrack'
     if not ctx.has(key):
@@ -622,7 +616,7 @@ def _check_conntrack(ctx):
                  severity='high' if fill >= ctx.t['conntrack_fill_crit'] else 'medium',
                  summary='conntrack table %d%% full (%s/%s)' % (round(fill * 100), count, limit))
     stats = _dict(ct.get('stats'))
-    full = _table_full_count(ct.get('table_full_events'))
+    full = _count(ct.get('table_full_events'))
     drops = {k: _num(stats.get(k)) for k in ('drop', 'early_drop', 'insert_failed')}
     bad = {k: v for k, v in drops.items() if v}
     if bad or full:

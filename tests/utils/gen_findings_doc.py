@@ -74,6 +74,18 @@ def render():
             'default, Google Cloud NAT established TCP after 1200 s (`tcpEstablishedIdleTimeoutSec`).',
             'Conntrack fill: 75 % warns (medium), 90 % is high - the usual two-step capacity alert; at',
             '100 % the kernel drops new connections.', '']
+    out += ['## How findings are made', '',
+            '- Each collector area is checked on its own facts; a value that is missing or null is never',
+            '  read as healthy: the check is listed in the area\'s coverage finding (`CRD-COV-<AREA>`) with',
+            '  the collector\'s reason, one line per reason.',
+            '- The probe (`connreset.doctor.ssh_probe`) confirms causes: when its classification matches a',
+            '  fact-based finding, a `CRD-PROBE-00x` finding replaces it and carries the replaced findings\'',
+            '  evidence under `evidence.supersedes`. A probe failure the facts do not explain gives',
+            '  `CRD-PROBE-007` with the cause the probe points to.',
+            '- An UNREACHABLE host gets one `CRD-REACH-00x` finding from Ansible\'s message',
+            '  (`classify_unreachable`), with the probe in its evidence and its cause refined by the probe.',
+            '- Cross-host findings (`CRD-MTU-004`) are added by `apply_fleet_findings` when the report is',
+            '  merged; a host whose probe hung in key exchange then gets `CRD-PROBE-002` instead.', '']
     out += ['## Findings', '']
     for item in catalogue.FINDINGS:
         out += ['### %s' % item['id'], '',
