@@ -70,9 +70,8 @@ SAME_EVENT_S = 10.0
 MAX_SAMPLES = 5
 CONFIG_KEYS = ('maxstartups', 'persourcepenalties', 'persourcepenaltyexemptlist', 'maxsessions', 'logingracetime',
                'clientaliveinterval', 'clientalivecountmax', 'tcpkeepalive', 'usedns', 'port', 'listenaddress')
-# sshd -T prints these keys once per value.
-MULTI_KEYS = ('port', 'listenaddress', 'hostkey', 'hostcertificate', 'acceptenv', 'subsystem', 'include', 'setenv',
-              'permitlisten', 'permitopen', 'authorizedkeysfile', 'channeltimeout', 'ipqos', 'rekeylimit')
+# sshd -T prints these keys once per value (other keys print once, several values space-separated).
+MULTI_KEYS = ('port', 'listenaddress', 'hostkey', 'hostcertificate', 'acceptenv', 'subsystem', 'include')
 EXEC_MAIN_CODES = {'1': 'exited', '2': 'killed', '3': 'dumped', '4': 'trapped', '5': 'stopped', '6': 'continued'}
 CRASH_RESULTS = ('signal', 'core-dump', 'oom-kill', 'exit-code', 'watchdog', 'timeout')
 
@@ -125,7 +124,8 @@ def service_from_show(props, unit):
         'main_pid': main_pid if main_pid else None,
         'n_restarts': _int_or_none(props.get('NRestarts')),
         'exec_main_status': _int_or_none(props.get('ExecMainStatus')),
-        'exec_main_code': EXEC_MAIN_CODES.get(code, code or None),
+        # 0: no main process has exited yet (CLD_* codes start at 1)
+        'exec_main_code': EXEC_MAIN_CODES.get(code),
         'result': props.get('Result') or None,
         'started_at': systemd_timestamp(props.get('ActiveEnterTimestamp')),
         'exec_main_started_at': systemd_timestamp(props.get('ExecMainStartTimestamp')),

@@ -27,7 +27,8 @@ def sample(name):
 
 
 # --------------------------------------------------------------------------------------------
-# systemctl show (systemd 252, Debian 12; failed sample after six kill -9 in ~4 s, lab-hosts.md)
+# systemctl show (systemd 252, Debian 12).  SHOW_ACTIVE: a running unit; SHOW_FAILED: the values of the real
+# crash-loop sample (samples/sshd/systemctl_show_ssh_failed_crashloop_systemd252.txt) printed in a CET zone
 # --------------------------------------------------------------------------------------------
 SHOW_ACTIVE = """ActiveState=active
 SubState=running
@@ -77,11 +78,28 @@ def test_service_from_show(text, expected):
         assert service[key] == value, key
 
 
+def test_service_from_real_crash_loop():
+    # systemd 252 in a Debian 12 lab host after seven kill -9 of the listener 0.4 s apart
+    service = _sshd.service_from_show(_sshd.parse_systemctl_show(sample('systemctl_show_ssh_failed_crashloop_systemd252.txt')),
+                                      'ssh.service')
+    assert service['active_state'] == 'failed' and service['result'] == 'signal' and service['n_restarts'] == 5
+    assert service['exec_main_code'] == 'killed' and service['exec_main_status'] == 9 and service['main_pid'] is None
+    assert service['started_at'] == '2026-11-22T05:28:44Z'
+
+
+def test_exec_main_code_zero_means_no_exit_yet():
+    assert _sshd.service_from_show(_sshd.parse_systemctl_show(SHOW_ACTIVE), 'ssh.service')['exec_main_code'] is None
+
+
 def test_pick_unit_takes_the_loaded_one():
     shows = [('ssh.service', _sshd.parse_systemctl_show(SHOW_NOT_FOUND)),
              ('sshd.service', _sshd.parse_systemctl_show(SHOW_ACTIVE))]
     assert _sshd.pick_unit(shows)[0] == 'sshd.service'
     assert _sshd.pick_unit(shows[:1]) == (None, None)
+    # Debian: sshd.service is an alias of ssh.service and shows the same loaded unit; ssh.service is asked first
+    alias = _sshd.parse_systemctl_show(sample('systemctl_show_sshd_alias_systemd252.txt'))
+    assert alias['LoadState'] == 'loaded'
+    assert _sshd.pick_unit([('ssh.service', alias), ('sshd.service', alias)])[0] == 'ssh.service'
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,6 +464,20 @@ def test_event_counts(lines, kind, expected_count, extra):
     for key, value in extra.items():
         assert events[kind][key] == value, key
     assert len(events[kind]['samples']) <= 5
+
+
+def test_real_journal_crash_loop_reload_and_maxstartups_at_info():
+    # one Debian 12 systemd 252 lab host: kill -9 (automatic restart), reload (SIGHUP), MaxStartups 2:100:2 at
+    # LogLevel INFO with 2 held + 5 refused connections (one drop line, the exit summary says 5),
+    # systemctl stop/start, then seven kill -9 0.4 s apart until "Start request repeated too quickly"
+    events = count(sample('journal_systemd252_debian12_kill9_reload_maxstartups.txt').splitlines())
+    assert events['crashes']['count'] == 6 and events['crashes']['results'] == {'killed 9/KILL': 6}
+    restarts = events['restarts']
+    assert (restarts['count'], restarts['automatic'], restarts['manual'], restarts['gave_up'], restarts['reloads']) == (
+        7, 6, 1, 1, 1)
+    assert events['maxstartups_drops']['count'] == 5 and events['maxstartups_drops']['episodes'] == 1
+    assert events['maxstartups_drops']['last'] == '2026-11-22T05:28:30Z'
+    assert events['penalties']['count'] == 0 and events['wrap_refusals']['count'] == 0
 
 
 def test_event_last_and_samples():
