@@ -68,6 +68,10 @@ NOT_RESOLVED = _NotResolved()
 UNKNOWN_NAME = 'unknown'
 PARANOID_NAME = 'paranoid'
 
+# DenyHosts and fail2ban's hostsdeny action append one rule per banned address: the fact
+# lists the first MAX_RULES rules and errors (all of them are evaluated) and gives the totals.
+MAX_RULES = 500
+
 SSHD_CANDIDATES = ('/usr/sbin/sshd', '/usr/lib/openssh/sshd-session', '/usr/libexec/openssh/sshd-session',
                    '/usr/libexec/sshd-session', '/usr/sbin/sshd-session')
 
@@ -975,6 +979,7 @@ def collect(system, params):
             extra = {'server_addr': endpoint[0], 'server_port': endpoint[1]}
         verdicts.append(evaluate(tables['allow'], tables['deny'], daemon, client, files=pattern_texts, stops=stops,
                                  **extra))
+    all_rules = tables['allow'] + tables['deny']
     status, reason = summarize(parts)
     if status != OK and all(s == UNKNOWN for name, (s, _r) in parts.items() if name != 'libwrap') \
             and parts['libwrap'][0] == OK:
@@ -986,5 +991,5 @@ def collect(system, params):
     return result(status, reason, libwrap_in_use=libwrap, libwrap_binaries=libwrap_checked, daemon=daemon,
                   clients=normalized, clients_source=source, clients_note=notes, files=files,
                   rules=[dict((k, r[k]) for k in ('file', 'line', 'end_line', 'daemons', 'clients', 'options'))
-                         for r in tables['allow'] + tables['deny']],
-                  errors=errors, verdicts=verdicts)
+                         for r in all_rules[:MAX_RULES]],
+                  rules_total=len(all_rules), errors=errors[:MAX_RULES], errors_total=len(errors), verdicts=verdicts)

@@ -177,8 +177,18 @@ ansible_facts:
               description: Whether it could be read; null when it does not exist.
               type: bool
               sample: true
+        rules_total:
+          description: Number of rules in both tables (all are evaluated; C(rules) lists the first 500).
+          type: int
+          returned: always
+          sample: 2
+        errors_total:
+          description: Number of errors (C(errors) lists the first 500).
+          type: int
+          returned: always
+          sample: 0
         rules:
-          description: The rules, allow table first, in file order.
+          description: The rules, allow table first, in file order (at most 500; see C(rules_total)).
           type: list
           elements: dict
           returned: always

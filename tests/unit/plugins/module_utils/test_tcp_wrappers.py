@@ -519,6 +519,41 @@ def test_collect_missing_tables_and_no_sshd():
     assert fact['status'] == 'partial' and 'sshd_path' in fact['reason']
 
 
+# DenyHosts 2.10 appends to /etc/hosts.deny (its "# DenyHosts:" lines are comments);
+# fail2ban's action.d/hostsdeny.conf (0.8.x: 'echo "ALL: $IP" >> <file>') appends "ALL: <ip>"
+# lines, IPv6 addresses included as they are.
+DENYHOSTS = '''# /etc/hosts.deny
+# DenyHosts: Sat Nov 21 03:12:44 2026 | sshd: 203.0.113.50
+sshd: 203.0.113.50
+# DenyHosts: Sat Nov 21 04:01:02 2026 | sshd: 198.51.100.23
+sshd: 198.51.100.23
+'''
+FAIL2BAN = 'ALL: 192.0.2.200\nALL: 2001:db8::bad\n'
+
+
+@pytest.mark.parametrize('deny, client, access, line', [
+    (DENYHOSTS, '198.51.100.23', 'denied', 5),
+    (DENYHOSTS, '198.51.100.24', 'granted', None),
+    # an IPv6 address written without brackets: libwrap never matches it
+    (FAIL2BAN, '2001:db8::bad', 'granted', None),
+    (FAIL2BAN, '192.0.2.200', 'denied', 1),
+])
+def test_ban_tools(deny, client, access, line):
+    system = FakeSystem(files=sshd_files(**{'/etc/hosts.deny': deny, '/etc/hosts.allow': DEBIAN_ALLOW}))
+    fact = tw.collect(system, dict(PARAMS, clients=[client]))
+    assert (fact['verdicts'][0]['access'], fact['verdicts'][0]['line']) == (access, line)
+    if deny == FAIL2BAN:
+        assert any('without brackets' in e['reason'] and e['line'] == 2 for e in fact['errors'])
+
+
+def test_many_rules_are_evaluated_but_listed_up_to_the_cap():
+    deny = ''.join('sshd: 10.%d.%d.%d\n' % (i // 65536, i // 256 % 256, i % 256) for i in range(3000))
+    system = FakeSystem(files=sshd_files(**{'/etc/hosts.deny': deny, '/etc/hosts.allow': ''}))
+    fact = tw.collect(system, dict(PARAMS, clients=['10.0.11.183']))
+    assert fact['rules_total'] == 3000 and len(fact['rules']) == tw.MAX_RULES
+    assert fact['verdicts'][0]['access'] == 'denied' and fact['verdicts'][0]['line'] == 3000
+
+
 def test_collect_sshd_path_option():
     system = FakeSystem(files={'/opt/sshd': 'x'}, commands={('ldd', '/opt/sshd'): (0, LDD_NO_WRAP, '')})
     fact = tw.collect(system, dict(PARAMS, clients=[], sshd_path='/opt/sshd'))
