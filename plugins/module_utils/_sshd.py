@@ -263,12 +263,14 @@ def parse_stat(text):
 
 
 def scan_processes(system):
-    """sshd processes from /proc: (processes, status, reason)."""
+    """sshd processes from /proc in this network namespace: (processes, count in other namespaces, status, reason)."""
     try:
         pids = [int(name) for name in system.listdir('/proc') if name.isdigit()]
     except (IOError, OSError) as exc:
-        return None, UNKNOWN, 'cannot list /proc: %s' % exc
+        return None, None, UNKNOWN, 'cannot list /proc: %s' % exc
+    own_netns = _netns(system, 'self')
     found = {}
+    other_netns = 0
     for pid in pids:
         comm = system.read_or_none('/proc/%d/comm' % pid)
         if comm is None:
@@ -280,6 +282,11 @@ def scan_processes(system):
         state, ppid = parse_stat(system.read_or_none('/proc/%d/stat' % pid))
         if state in ('Z', 'X', None):
             continue
+        netns = _netns(system, pid) if own_netns else None
+        if netns and netns != own_netns:
+            # an sshd of a container or network namespace: not the one clients of this host reach
+            other_netns += 1
+            continue
         found[pid] = {'pid': pid, 'ppid': ppid, 'comm': comm, 'args': cmdline}
     processes = []
     for pid in sorted(found):
@@ -288,9 +295,16 @@ def scan_processes(system):
         processes.append(proc)
     hidden = _proc_hidepid(system) and system.euid != 0
     if hidden:
-        return processes, PARTIAL, ('/proc is mounted with hidepid: processes of other users are invisible '
-                                    'to this user; use become: true')
-    return processes, OK, None
+        return processes, other_netns, PARTIAL, ('/proc is mounted with hidepid: processes of other users are '
+                                                 'invisible to this user; use become: true')
+    return processes, other_netns, OK, None
+
+
+def _netns(system, pid):
+    try:
+        return system.readlink('/proc/%s/ns/net' % pid)
+    except (IOError, OSError):
+        return None
 
 
 def _proc_hidepid(system):
@@ -1046,7 +1060,7 @@ def collect(system, params):
     config_file = params.get('config_file') or '/etc/ssh/sshd_config'
 
     service = collect_service(system)
-    processes, proc_status, proc_reason = scan_processes(system)
+    processes, other_netns, proc_status, proc_reason = scan_processes(system)
     running = None
     if processes is not None:
         running = bool(processes) if processes or proc_status == OK else None
@@ -1086,6 +1100,7 @@ def collect(system, params):
         service=service,
         running=running,
         processes=processes,
+        processes_other_netns=other_netns,
         listening=listening,
         listen_source=listen_source,
         config=config,

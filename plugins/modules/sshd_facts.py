@@ -227,7 +227,7 @@ ansible_facts:
           returned: always
           sample: true
         processes:
-          description: sshd processes (zombies excluded); V(null) when C(/proc) cannot be listed.
+          description: sshd processes of this network namespace (zombies excluded); V(null) when C(/proc) cannot be listed.
           type: list
           elements: dict
           returned: always
@@ -258,6 +258,13 @@ ansible_facts:
               description: V(listener), V(session) (authenticated or privileged monitor), V(preauth) or V(other).
               type: str
               sample: listener
+        processes_other_netns:
+          description:
+            - sshd processes left out of RV(ansible_facts.connreset_sshd.processes) because they run in another
+              network namespace (containers, test hosts); V(null) when C(/proc) cannot be listed.
+          type: int
+          returned: always
+          sample: 0
         listening:
           description: TCP addresses sshd listens on; V(null) when no source could be read.
           type: list

@@ -533,6 +533,8 @@ class FakeSystem:
         return sorted(names)
 
     def readlink(self, path):
+        if path in getattr(self, 'links', {}):
+            return self.links[path]
         raise OSError(errno.EACCES, 'Permission denied')
 
     def read(self, path, max_bytes=None):
@@ -637,6 +639,17 @@ def test_collect_systemd_host_as_root():
     assert events['status'] == 'ok' and events['crashes']['count'] == 1 and events['maxstartups_drops']['count'] == 3
     journal_argv = [argv for argv in host.ran if argv[0] == 'journalctl'][0]
     assert '_COMM=sshd' in journal_argv and 'UNIT=ssh.service' in journal_argv
+
+
+def test_sshd_of_other_network_namespaces_is_not_this_hosts():
+    host = systemd_host()
+    host.files.update({'/proc/700/comm': 'sshd\n', '/proc/700/cmdline': LISTENER.replace(' ', '\0'),
+                       '/proc/700/stat': '700 (sshd) S 690 700 700 0 -1'})
+    host.links = {'/proc/self/ns/net': 'net:[4026531840]', '/proc/812/ns/net': 'net:[4026531840]',
+                  '/proc/900/ns/net': 'net:[4026531840]', '/proc/700/ns/net': 'net:[4026532999]'}
+    fact = _sshd.collect(host, {'since': '7d'})
+    assert [p['pid'] for p in fact['processes']] == [812, 900] and fact['processes_other_netns'] == 1
+    assert fact['listener']['pid'] == 812
 
 
 def test_collect_as_non_root_is_unknown_not_zero():
