@@ -411,3 +411,15 @@ def test_real_sshd_agrees(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
                 proc.wait()
+
+
+@pytest.mark.skipif(not shutil.which('strace'), reason='strace not installed')
+def test_tcpdmatch_makes_no_name_lookups(tmp_path):
+    """Given an address and no @server, tcpdmatch must not query DNS even for name patterns."""
+    (tmp_path / 'hosts.allow').write_text('sshd: .example.com, KNOWN, LOCAL, PARANOID, web1 EXCEPT UNKNOWN\n')
+    (tmp_path / 'hosts.deny').write_text('ALL: host.example.com\n')
+    proc = subprocess.run(['strace', '-f', '-e', 'trace=connect,sendto,sendmsg', TCPDMATCH, '-d', 'sshd', '192.0.2.7'],
+                          cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20, check=False)
+    trace = proc.stderr.decode('utf-8', 'replace')
+    assert 'access:' in proc.stdout.decode()
+    assert 'htons(53)' not in trace and 'AF_INET6' not in trace and 'sin_addr' not in trace, trace
