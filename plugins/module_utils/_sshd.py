@@ -640,8 +640,12 @@ def collect_config(system, sshd, config_file, addr, hostname):
         config['reason'] = 'sshd not found: give sshd_path'
         return config
     if not system.exists(config_file):
+        if system.euid != 0:
+            config['reason'] = ('%s cannot be seen by this user (missing, or a directory on its path is not '
+                                'readable): use become: true, or give config_file' % config_file)
+            return config
         config['reason'] = '%s does not exist: give config_file' % config_file
-        config['valid'] = False
+        config['valid'] = False            # sshd refuses to start without its configuration file
         config['error'] = '%s: No such file or directory' % config_file
         return config
     check = system.run([sshd, '-t', '-f', config_file], timeout=15)

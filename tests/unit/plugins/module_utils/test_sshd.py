@@ -673,6 +673,14 @@ def test_collect_bad_config_reports_errors():
     assert 'invalid' in fact['config']['reason']
 
 
+@pytest.mark.parametrize('euid, valid, reason_part', [(0, False, 'does not exist'), (1000, None, 'become')])
+def test_collect_missing_config_file(euid, valid, reason_part):
+    host = systemd_host(euid=euid)
+    config = _sshd.collect(host, {'since': '7d', 'config_file': '/etc/ssh/nope'})['config']
+    assert config['status'] == 'unknown' and config['valid'] is valid and reason_part in config['reason']
+    assert not any(argv[1:2] in (['-t'], ['-T']) for argv in host.ran)
+
+
 def test_collect_without_service_manager():
     host = systemd_host()
     host.dirs.discard('/run/systemd/system')
