@@ -269,6 +269,9 @@ TCPDMATCH_CASES = [
     ('sshd: 10.9.9.9', '', '10.1.2.3', 'granted', None, None),
     ('', 'sshd: 10.9.9.9\nsshd: 10.1.2.3', '10.1.2.3', 'denied', None, None),
     ('', 'sshd: 10.9.9.9\nsshd: 10.1.2.3', '10.9.9.9', 'denied', 'deny', 1),
+    # even stray blanks or a lone backslash after the last newline of hosts.deny deny everyone
+    ('', 'sshd: 10.9.9.9\n   ', '10.1.2.3', 'denied', None, None),
+    ('', 'sshd: 10.9.9.9\n\\', '10.1.2.3', 'denied', None, None),
 ]
 
 
