@@ -48,6 +48,7 @@ from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, controller_address, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogScan, iso, parse_since
+from ansible_collections.connreset.doctor.plugins.module_utils._tcp_wrappers import libwrap_check
 
 ARGUMENT_SPEC = dict(
     since=dict(type='str', default='7d'),
@@ -708,13 +709,6 @@ def collect_version(system, sshd):
     return version, info, full, None
 
 
-def elf_links_libwrap(data):
-    """True when an ELF's bytes name libwrap.so (its DT_NEEDED strings live in .dynstr)."""
-    if isinstance(data, bytes):
-        return b'libwrap.so' in data
-    return 'libwrap.so' in data
-
-
 def session_binaries(system, sshd):
     candidates = list(SESSION_BINARIES)
     if sshd:
@@ -727,26 +721,10 @@ def session_binaries(system, sshd):
 
 
 def collect_libwrap(system, sshd):
-    """(libwrap True/False/None, binaries [{path, libwrap, method}], reason)."""
+    """(libwrap True/False/None, binaries [{path, libwrap, method}], reason) for sshd and sshd-session."""
     if not sshd:
         return None, [], 'sshd not found'
-    binaries = []
-    for path in [sshd] + session_binaries(system, sshd):
-        entry = {'path': path, 'libwrap': None, 'method': None}
-        res = system.run(['ldd', path], timeout=10) if system.which('ldd') else None
-        if res is not None and res.rc == 0:
-            entry.update(libwrap='libwrap.so' in res.out, method='ldd')
-        else:
-            text = system.read_or_none(path)
-            if text is not None:
-                entry.update(libwrap=elf_links_libwrap(text), method='elf')
-        binaries.append(entry)
-    answers = [b['libwrap'] for b in binaries]
-    if any(answers):
-        return True, binaries, None
-    if None in answers:
-        return None, binaries, 'cannot read %s' % ', '.join(b['path'] for b in binaries if b['libwrap'] is None)
-    return False, binaries, None
+    return libwrap_check(system, [sshd] + session_binaries(system, sshd))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1121,4 +1099,4 @@ def collect(system, params):
 __all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'parse_systemctl_show', 'service_from_show', 'pick_unit',
            'parse_ss_listen', 'parse_proc_net_tcp', 'hex_to_ip', 'classify_process', 'parse_listener_title',
            'parse_sshd_T', 'typed_config', 'parse_maxstartups', 'parse_penalties', 'parse_sshd_t_errors',
-           'config_verdict', 'parse_version', 'elf_links_libwrap', 'count_events', 'EventCounter']
+           'config_verdict', 'parse_version', 'count_events', 'EventCounter']

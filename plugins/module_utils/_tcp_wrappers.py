@@ -846,36 +846,42 @@ def _walk(steps, start, ctx):
 # ---------------------------------------------------------------------------------------
 # libwrap linkage (shared with the sshd collector)
 # ---------------------------------------------------------------------------------------
-def links_libwrap(system, paths):
-    """Whether any of ``paths`` (sshd, sshd-session) links libwrap.
+def libwrap_check(system, paths):
+    """Whether any of ``paths`` (sshd, sshd-session) links libwrap — the one home of this check.
 
-    Returns (value, checked, reason): value True/False/None; checked {path: bool|None} for
-    the paths that exist; reason says why it is None.  Uses ``ldd``, falling back to finding
-    b'libwrap.so' in the ELF file (its DT_NEEDED string) when ldd is missing or fails.
+    Returns (value, binaries, reason): value True/False/None; binaries [{path, libwrap, method}]
+    for the paths that exist, method ``ldd`` or ``elf`` (b'libwrap.so' found in the file: its
+    DT_NEEDED string) when ldd is missing or fails; reason says why value is None.
     """
-    checked = {}
+    binaries = []
     problems = []
     for path in paths:
         if not path or not system.exists(path):
             continue
-        value = None
+        entry = {'path': path, 'libwrap': None, 'method': None}
         res = system.run(['ldd', path], timeout=10)
         if res.rc == 0 and res.out:
-            value = 'libwrap.so' in res.out
+            entry.update(libwrap='libwrap.so' in res.out, method='ldd')
         else:
             try:
-                value = 'libwrap.so' in system.read(path)
+                entry.update(libwrap='libwrap.so' in system.read(path), method='elf')
             except (IOError, OSError) as exc:
                 problems.append(permission_hint(path, exc))
-        checked[path] = value
-    values = [v for v in checked.values() if v is not None]
+        binaries.append(entry)
+    values = [b['libwrap'] for b in binaries if b['libwrap'] is not None]
     if any(values):
-        return True, checked, None
-    if values and len(values) == len(checked):
-        return False, checked, None
-    if not checked:
-        return None, checked, 'no sshd binary found (looked at %s): pass sshd_path' % ', '.join(p for p in paths if p)
-    return None, checked, '; '.join(problems) or 'could not tell whether sshd links libwrap'
+        return True, binaries, None
+    if values and len(values) == len(binaries):
+        return False, binaries, None
+    if not binaries:
+        return None, binaries, 'no sshd binary found (looked at %s): pass sshd_path' % ', '.join(p for p in paths if p)
+    return None, binaries, '; '.join(problems) or 'could not tell whether sshd links libwrap'
+
+
+def links_libwrap(system, paths):
+    """:func:`libwrap_check` with the binaries as ``{path: bool|None}``."""
+    value, binaries, reason = libwrap_check(system, paths)
+    return value, dict((b['path'], b['libwrap']) for b in binaries), reason
 
 
 # ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _sshd
-from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError
+from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError, System
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogLine, split_line
 
 SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'sshd')
@@ -309,18 +309,31 @@ def test_parse_version(text, expected):
     assert _sshd.parse_version(text) == expected
 
 
-def test_elf_links_libwrap_bytes():
-    dynstr = b'\x7fELF\x02\x01\x01' + b'\0' * 9 + b'libcrypt.so.1\0libwrap.so.0\0libaudit.so.1\0'
-    assert _sshd.elf_links_libwrap(dynstr) is True
-    assert _sshd.elf_links_libwrap(dynstr.replace(b'libwrap', b'libpam0')) is False
+@pytest.mark.parametrize('needed, expected', [
+    (b'libcrypt.so.1\0libwrap.so.0\0libaudit.so.1\0', True),   # Debian 12's sshd DT_NEEDED names
+    (b'libcrypt.so.1\0libpam.so.0\0libaudit.so.1\0', False),   # a build without libwrap
+])
+def test_collect_libwrap_falls_back_to_the_elf_bytes(tmp_path, needed, expected):
+    # not a loadable ELF: ldd fails, so the check reads the file's DT_NEEDED strings
+    fake = tmp_path / 'sshd'
+    fake.write_bytes(b'\x7fELF\x02\x01\x01' + b'\0' * 9 + needed)
+    value, binaries, reason = _sshd.collect_libwrap(System(), str(fake))
+    assert (value, reason) == (expected, None)
+    assert binaries[0] == {'path': str(fake), 'libwrap': expected, 'method': 'elf'}
+
+
+def test_collect_libwrap_without_sshd():
+    assert _sshd.collect_libwrap(System(), None) == (None, [], 'sshd not found')
 
 
 @pytest.mark.skipif(not os.path.exists('/usr/sbin/sshd'), reason='no /usr/sbin/sshd on this machine')
-def test_elf_links_libwrap_real_binary():
+def test_collect_libwrap_real_binary():
     with open('/usr/sbin/sshd', 'rb') as handle:
         data = handle.read()
     # Debian builds sshd --with-libwrap; other distributions do not: compare with the ELF's own DT_NEEDED list
-    assert _sshd.elf_links_libwrap(data) == (b'libwrap.so' in data)
+    value, binaries, _reason = _sshd.collect_libwrap(System(), '/usr/sbin/sshd')
+    assert value == (b'libwrap.so' in data)
+    assert binaries[0]['path'] == '/usr/sbin/sshd'
 
 
 # --------------------------------------------------------------------------------------------
