@@ -863,7 +863,25 @@ a.hostlink { color: inherit; }
       box.appendChild(d);
     });
   }
-  function render() { var rows = pageHosts(); renderTable(rows); renderHeatmap(rows); renderDetails(rows); }
+  // The view (sort, filter, page) lives in the URL fragment, e.g. #sort=host&dir=asc&filter=mtu,
+  // so a link shows the same hosts.
+  var SORT_KEYS = {host: 1, level: 1, score: 1, count: 1, probe: 1};
+  function readHash() {
+    (location.hash || '').replace(/^#/, '').split('&').forEach(function (part) {
+      var kv = part.split('='); var k = decodeURIComponent(kv[0] || ''); var v = decodeURIComponent(kv[1] || '');
+      if (k === 'sort' && SORT_KEYS[v]) { state.key = v; }
+      else if (k === 'dir') { state.dir = v === 'asc' ? 1 : -1; }
+      else if (k === 'filter') { state.filter = v; document.getElementById('filter').value = v; }
+      else if (k === 'size' && [25, 100, 500].indexOf(parseInt(v, 10)) >= 0) { state.size = parseInt(v, 10); document.getElementById('page-size').value = v; }
+      else if (k === 'page') { state.page = Math.max(0, (parseInt(v, 10) || 1) - 1); }
+    });
+  }
+  function writeHash() {
+    var h = 'sort=' + state.key + '&dir=' + (state.dir < 0 ? 'desc' : 'asc') + '&page=' + (state.page + 1) + '&size=' + state.size;
+    if (state.filter) { h += '&filter=' + encodeURIComponent(state.filter); }
+    try { history.replaceState(null, '', '#' + h); } catch (e) { /* file:// in some browsers */ }
+  }
+  function render() { var rows = pageHosts(); renderTable(rows); renderHeatmap(rows); renderDetails(rows); writeHash(); }
 
   document.querySelectorAll('#hosts-table th.sortable').forEach(function (th) {
     th.addEventListener('click', function () {
@@ -884,7 +902,10 @@ a.hostlink { color: inherit; }
     var a = ev.target.closest ? ev.target.closest('a.hostlink') : null;
     if (a) { var d = document.querySelector(a.getAttribute('href')); if (d) { d.open = true; } }
   });
+  readHash();
+  var startPage = state.page;
   refilter();
+  state.page = Math.min(startPage, Math.max(0, Math.ceil(view.length / state.size) - 1));
   render();
   document.body.setAttribute('data-rendered', 'true');
 }());

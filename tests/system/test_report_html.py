@@ -134,6 +134,23 @@ def test_dom_has_host_table_and_heatmap(page, tmp_path):
     assert dom.count('<details class="host"') == 5
 
 
+@pytest.mark.parametrize('fragment, hosts', [
+    ('sort=host&dir=asc', ['db-critical', 'gone-host', 'lb-high', 'ok-host', 'web-low']),
+    ('sort=count&dir=desc', ['db-critical', 'gone-host', 'lb-high', 'web-low', 'ok-host']),
+    ('sort=score&dir=asc', ['ok-host', 'web-low', 'lb-high', 'gone-host', 'db-critical']),
+    ('filter=tcp_wrappers', ['db-critical']),
+    ('filter=CRD-REACH', ['gone-host']),
+    ('filter=nothing-matches', []),
+])
+def test_sort_and_filter_from_the_url(page, tmp_path, fragment, hosts):
+    proc = chromium(tmp_path, '--virtual-time-budget=5000', '--dump-dom', 'file://%s#%s' % (page, fragment))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [r['attrs']['data-host'] for r in table(proc.stdout, 'hosts-table') if 'data-host' in r['attrs']]
+    assert rows == hosts
+    heat = [r['attrs']['data-host'] for r in table(proc.stdout, 'heatmap') if 'data-host' in r['attrs']]
+    assert heat == hosts
+
+
 def test_screenshot(page, tmp_path):
     shot = tmp_path / 'report.png'
     proc = chromium(tmp_path, '--virtual-time-budget=5000', '--screenshot=%s' % shot, 'file://%s' % page)
