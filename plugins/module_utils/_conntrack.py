@@ -279,7 +279,7 @@ def _scan_logs(system, scan, log_files):
 
 
 def table_full_events(system, since, log_files):
-    scan = LogScan(system, since=since)
+    scan = LogScan(system, since=since, keywords=('table full',))
     events = TableFullEvents()
     for entry in _scan_logs(system, scan, log_files):
         events.add(entry)
