@@ -8,15 +8,18 @@
   inventory, the inventory's hosts (and not the controller) with one;
 * a whole run without inventory, normally and with --check, from an empty working directory:
   connreset-report/ appears there with the same findings both times;
-* connreset.doctor.report merging what is in the directory, and a gate failing the play.
+* connreset.doctor.report merging what is in the directory, and a gate failing the play;
+* a real fleet of lab hosts with injected faults (sshd down, TCP wrappers deny, low MTU).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -90,3 +93,64 @@ def test_whole_run_and_check_mode_write_the_same_report(tmp_path):
     assert proc.returncode == 2, proc.stdout[-3000:]
     assert 'fail_query hosts[].host matched: ["localhost"]' in proc.stdout
     assert json.loads((out / 'report.json').read_text())['summary']['hosts'] == 1
+
+
+# --- a real fleet: lab hosts (tests/lab/lab) with injected faults --------------------------------
+# LAB_ID=6: its own bridge crlab6, subnet 10.213.13.0/24 and lab dir; this module brings it up and
+# always takes it down. Traffic goes only to that bridge.
+LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
+LAB_ENV = dict(os.environ, LAB_ID='6', LAB_DIR='/run/connreset-lab-6')
+LAB_NEEDS = [b for b in ('ip', 'unshare', 'nsenter', 'ssh', 'ssh-keygen', 'nft', 'iptables') if not shutil.which(b)]
+LAB_NEEDS += [p for p in ('/usr/sbin/sshd',) if not os.path.exists(p)]
+
+
+def lab(*args, timeout=120):
+    proc = subprocess.run([LAB] + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=LAB_ENV, check=False)
+    assert proc.returncode == 0, 'lab %s: %s%s' % (' '.join(args), proc.stdout, proc.stderr)
+    return proc.stdout
+
+
+@pytest.fixture(scope='module')
+def fleet(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip('the lab needs root (network namespaces, bridge, mounts)')
+    if LAB_NEEDS:
+        pytest.skip('missing for the lab: %s' % ' '.join(LAB_NEEDS))
+    directory = tmp_path_factory.mktemp('fleet')
+    try:
+        lab('up', 'ok1', 'down1', 'wrap1', 'mtu1')
+        lab('fault', 'down1', 'sshd-down')
+        lab('fault', 'wrap1', 'wrappers-deny')
+        lab('fault', 'mtu1', 'low-mtu')
+        (directory / 'inv.ini').write_text(lab('inventory'))
+        yield directory
+    finally:
+        subprocess.run([LAB, 'down'], env=LAB_ENV, capture_output=True, timeout=120, check=False)
+
+
+def test_fleet_with_faults(fleet):
+    proc = playbook(fleet, '-i', 'inv.ini', 'connreset.doctor.diagnose', '-e', 'diagnose_fail_on=critical',
+                    '-e', 'diagnose_formats=json,junit,prom')
+    # the gate: the two hosts Ansible could not reach are critical
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
+    gate = [line for line in proc.stdout.splitlines() if 'fail_on=critical matched' in line]
+    assert gate and 'down1: critical CRD-REACH-001' in gate[0] and 'wrap1: critical CRD-REACH-003' in gate[0]
+    report = json.loads((fleet / 'connreset-report' / 'report.json').read_text())
+    hosts = {h['host']: h for h in report['hosts']}
+    assert sorted(hosts) == ['down1', 'mtu1', 'ok1', 'wrap1']
+    assert report['summary']['unreachable'] == 2
+    assert hosts['down1']['unreachable']['classification'] == 'refused'
+    assert hosts['down1']['probe']['summary']['classification'] == 'refused'
+    assert hosts['wrap1']['unreachable']['classification'] == 'reset_banner'
+    assert hosts['wrap1']['probe']['summary']['classification'].startswith('reset_at_banner')
+    assert hosts['ok1']['reachable'] and hosts['ok1']['probe']['summary']['classification'] == 'ok'
+    assert hosts['ok1']['facts']['connreset_sshd']['running'] is True
+    # the cross-host check: mtu1's interface differs from ok1's on the lab subnet
+    assert 'CRD-MTU-004' in [f['id'] for f in hosts['mtu1']['findings']]
+    # unreachable hosts are JUnit errors with their classification
+    junit = ET.parse(str(fleet / 'connreset-report' / 'junit.xml')).getroot()
+    errors = {c.get('name'): c.find('error').get('type') for c in junit.iter('testcase') if c.find('error') is not None}
+    assert errors == {'down1': 'refused', 'wrap1': 'reset_banner'}
+    prom = (fleet / 'connreset-report' / 'report.prom').read_text()
+    assert 'connreset_host_reachable{host="down1"} 0' in prom
