@@ -1,0 +1,1239 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""connreset lab: real SSH test hosts on one machine, with injected faults.
+
+Every host is a network namespace ``lab-<name>`` joined by a veth pair to the bridge ``crlab0``
+(10.213.7.0/24, the controller is 10.213.7.1; no default route, nothing leaves the machine).
+
+* light hosts: own mount/PID/UTS namespaces, an overlay over /etc, a clean /root, tmpfs /run and
+  /tmp, their own /var/log and the machine's real /usr/sbin/sshd with per-host host keys.
+* systemd hosts: a cached debootstrapped Debian 12 root, an overlay per host, booted with
+  systemd-nspawn into the host's network namespace.
+
+Run ``lab --help``; docs/lab.md describes every fault and the symptom a client sees.
+Needs root. Never changes machine-wide settings: everything it makes lives in its own
+namespaces, its own bridge and veths, mounts under the lab dir, and cgroups named connreset-lab.
+"""
+
+import argparse
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+SCRIPT = os.path.realpath(__file__)
+try:
+    # LAB_ID (0-9) lets independent labs coexist (e.g. the system test next to a molecule run):
+    # each has its own bridge, /24, veth and namespace names, cgroups and lab dir.
+    LAB_ID = int(os.environ.get('LAB_ID', '0'))
+    assert 0 <= LAB_ID <= 9
+except (ValueError, AssertionError):
+    sys.exit('lab: LAB_ID must be a number 0-9')
+LAB_DIR = os.path.realpath(os.environ.get('LAB_DIR') or (
+    '/run/connreset-lab' if LAB_ID == 0 else '/run/connreset-lab-%d' % LAB_ID))
+CACHE_DIR = os.environ.get('LAB_CACHE_DIR', '/var/cache/connreset-lab')
+BRIDGE = 'crlab%d' % LAB_ID
+NET_PREFIX = '10.213.%d.' % (7 + LAB_ID)
+CONTROLLER = NET_PREFIX + '1'
+PREFIXLEN = 24
+FIRST_HOST = 11
+NS_PREFIX = 'lab-' if LAB_ID == 0 else 'lab%d-' % LAB_ID
+VETH_PREFIX = 'crl%dv' % LAB_ID
+CGROUP_NAME = 'connreset-lab' if LAB_ID == 0 else 'connreset-lab%d' % LAB_ID
+CGROUP_HIERARCHIES = ('systemd', 'unified', 'memory')
+MTU = 1500
+BLACKHOLE_MTU = 1000
+LOW_MTU = 1280
+SSH_OPTS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+            '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-o', 'BatchMode=yes',
+            '-o', 'LogLevel=INFO']
+NAME_RE = re.compile(r'^[a-z][a-z0-9]{0,10}$')
+SUITE = 'bookworm'
+ROOTFS_PACKAGES = ('systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,python3,iproute2,'
+                   'procps,iptables,nftables,tcpd')
+FAULTS = ('sshd-down', 'sshd-crashloop', 'wrappers-deny', 'maxstartups', 'pmtu-blackhole',
+          'low-mtu', 'conntrack-limit', 'reset-rule', 'banned', 'keepalive', 'oom')
+SYSTEMD_ONLY = ('sshd-crashloop',)
+
+
+class LabError(Exception):
+    """A failure with a message for the user (no traceback)."""
+
+
+def log(msg):
+    sys.stderr.write('lab: %s\n' % msg)
+    sys.stderr.flush()
+
+
+def run(argv, check=True, timeout=30, input_=None, quiet=False):
+    """Run a command (argument list) with a timeout; return CompletedProcess."""
+    try:
+        proc = subprocess.run(argv, input=input_, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise LabError('timed out after %ss: %s' % (timeout, ' '.join(argv)))
+    except FileNotFoundError:
+        raise LabError('command not found: %s' % argv[0])
+    if check and proc.returncode != 0:
+        raise LabError('%s failed (rc=%s): %s' % (' '.join(argv), proc.returncode,
+                                                  (proc.stderr or proc.stdout).strip()))
+    if not quiet and proc.returncode != 0 and not check:
+        pass
+    return proc
+
+
+# ---------------------------------------------------------------- state
+def state_path():
+    return os.path.join(LAB_DIR, 'state.json')
+
+
+def load_state():
+    try:
+        with open(state_path()) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {'hosts': {}}
+
+
+def save_state(state):
+    os.makedirs(LAB_DIR, exist_ok=True)
+    tmp = state_path() + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(state, f, indent=1, sort_keys=True)
+    os.replace(tmp, state_path())
+
+
+class Lock(object):
+    """One lab command at a time (the lock file lives beside the lab dir, not inside)."""
+
+    def __init__(self):
+        self.fd = None
+
+    def __enter__(self):
+        os.makedirs(os.path.dirname(LAB_DIR) or '/', exist_ok=True)
+        self.fd = os.open(LAB_DIR + '.lock', os.O_CREAT | os.O_RDWR, 0o600)
+        deadline = time.time() + 120
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.time() > deadline:
+                    raise LabError('another lab command holds %s.lock' % LAB_DIR)
+                time.sleep(0.1)
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
+# ---------------------------------------------------------------- process helpers
+def pid_alive(pid):
+    if not pid:
+        return False
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError):
+        return False
+
+
+def children(pid):
+    out = []
+    try:
+        for tid in os.listdir('/proc/%d/task' % pid):
+            with open('/proc/%d/task/%s/children' % (pid, tid)) as f:
+                out.extend(int(x) for x in f.read().split())
+    except OSError:
+        pass
+    return out
+
+
+def ns_init_pid(pid, depth=4):
+    """The machine PID of the first descendant of pid that is PID 1 of its own PID namespace."""
+    frontier = [pid]
+    for _level in range(depth):
+        nxt = []
+        for p in frontier:
+            for c in children(p):
+                try:
+                    with open('/proc/%d/status' % c) as f:
+                        for line in f:
+                            if line.startswith('NSpid:'):
+                                ids = line.split()[1:]
+                                if len(ids) > 1 and ids[-1] == '1':
+                                    return c
+                except OSError:
+                    continue
+                nxt.append(c)
+        frontier = nxt
+    return None
+
+
+def cmdline(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return [a.decode('utf-8', 'replace') for a in f.read().split(b'\0') if a]
+    except OSError:
+        return []
+
+
+def lab_processes():
+    """PIDs of this lab's own helper processes (inits, holders, nspawn) found by command line."""
+    found = []
+    me = os.getpid()
+    for d in os.listdir('/proc'):
+        if not d.isdigit() or int(d) == me:
+            continue
+        argv = cmdline(int(d))
+        if len(argv) >= 3 and argv[1] == SCRIPT and argv[2] in ('_init', '_hold'):
+            if LAB_DIR in argv:
+                found.append(int(d))
+        elif len(argv) >= 6 and argv[3] == INIT_MARK and argv[5].startswith(LAB_DIR + '/'):
+            found.append(int(d))
+        elif argv and argv[0].endswith('systemd-nspawn') and any(
+                a.startswith('--network-namespace-path=/run/netns/' + NS_PREFIX) for a in argv) \
+                and any(a.startswith('--directory=' + LAB_DIR) for a in argv):
+            found.append(int(d))
+    return found
+
+
+def kill_wait(pids, sig=signal.SIGKILL, timeout=5.0):
+    pids = [p for p in pids if p]
+    for p in pids:
+        try:
+            os.kill(p, sig)
+        except OSError:
+            pass
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not any(pid_alive(p) for p in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# ---------------------------------------------------------------- network
+def netns_list():
+    proc = run(['ip', 'netns', 'list'], check=False)
+    return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+
+
+def ns_has_lab_address(ns):
+    proc = run(['ip', '-n', ns, '-o', '-4', 'addr', 'show'], check=False)
+    return (' %s' % NET_PREFIX) in proc.stdout
+
+
+def ensure_bridge():
+    if run(['ip', 'link', 'show', BRIDGE], check=False).returncode != 0:
+        run(['ip', 'link', 'add', BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0'])
+    # An explicit MTU: otherwise the bridge follows its smallest port (pmtu-blackhole lowers one).
+    run(['ip', 'link', 'set', BRIDGE, 'mtu', str(MTU)])
+    addr = '%s/%d' % (CONTROLLER, PREFIXLEN)
+    if addr not in run(['ip', '-o', '-4', 'addr', 'show', 'dev', BRIDGE]).stdout:
+        run(['ip', 'addr', 'add', addr, 'dev', BRIDGE])
+    run(['ip', 'link', 'set', BRIDGE, 'up'])
+
+
+def setup_net(host):
+    ns, veth = host['netns'], host['veth']
+    run(['ip', 'netns', 'add', ns])
+    run(['ip', 'link', 'add', veth, 'mtu', str(MTU), 'type', 'veth', 'peer', 'name', 'eth0',
+         'mtu', str(MTU), 'netns', ns])
+    run(['ip', 'link', 'set', veth, 'master', BRIDGE, 'up'])
+    run(['ip', '-n', ns, 'addr', 'add', '%s/%d' % (host['address'], PREFIXLEN), 'dev', 'eth0'])
+    run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up'])
+    run(['ip', '-n', ns, 'link', 'set', 'lo', 'up'])
+
+
+def listening(pid, port=22):
+    """True when a socket listens on port in the network namespace of pid (no connection made,
+    so nothing lands in sshd's log)."""
+    want = ':%04X' % port
+    for fn in ('tcp', 'tcp6'):
+        try:
+            with open('/proc/%d/net/%s' % (pid, fn)) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[1].endswith(want) and parts[3] == '0A':
+                        return True
+        except (OSError, StopIteration):
+            continue
+    return False
+
+
+def wait_ssh(host, timeout):
+    """Poll until sshd listens in the host (bounded); return seconds taken."""
+    start = time.time()
+    while time.time() - start < timeout:
+        if host.get('init_pid') and listening(host['init_pid']):
+            return time.time() - start
+        if host.get('init_pid') and not pid_alive(host['init_pid']):
+            break
+        time.sleep(0.02)
+    raise LabError('sshd on %s (%s) not listening after %ss: %s' % (
+        host['name'], host['address'], timeout, tail(os.path.join(host['dir'], 'console.log'))))
+
+
+# ---------------------------------------------------------------- keys and files
+def keygen(path, comment, ktype='ed25519'):
+    run(['ssh-keygen', '-q', '-t', ktype, '-N', '', '-C', comment, '-f', path])
+
+
+def write(path, content, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(content)
+    os.chmod(path, mode)
+
+
+def whiteout(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not os.path.lexists(path):
+        os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+
+
+BASE_SSHD = """# connreset lab host %(name)s: base settings (faults add 00-lab-fault-*.conf before this)
+HostKey /etc/ssh/ssh_host_ed25519_key
+HostKey /etc/ssh/ssh_host_ecdsa_key
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+"""
+
+
+def prepare_etc(host, etc_upper, lower_etc):
+    """Fill the host's /etc upper layer before mounting: identity, host keys, sshd drop-in."""
+    name = host['name']
+    ssh = os.path.join(etc_upper, 'ssh')
+    os.makedirs(os.path.join(ssh, 'sshd_config.d'), exist_ok=True)
+    # The lower /etc's host keys must not be the host's identity: hide them, make new ones.
+    lower_ssh = os.path.join(lower_etc, 'ssh')
+    for fn in os.listdir(lower_ssh) if os.path.isdir(lower_ssh) else []:
+        if fn.startswith('ssh_host_'):
+            whiteout(os.path.join(ssh, fn))
+    for ktype in ('ed25519', 'ecdsa'):
+        key = os.path.join(ssh, 'ssh_host_%s_key' % ktype)
+        for p in (key, key + '.pub'):
+            if os.path.lexists(p):
+                os.unlink(p)
+        keygen(key, 'root@%s' % name, ktype)
+    write(os.path.join(ssh, 'sshd_config.d', '50-lab.conf'), BASE_SSHD % {'name': name})
+    write(os.path.join(etc_upper, 'hostname'), name + '\n')
+    try:
+        with open(os.path.join(lower_etc, 'hosts')) as f:
+            hosts = f.read()
+    except OSError:
+        hosts = '127.0.0.1\tlocalhost\n'
+    write(os.path.join(etc_upper, 'hosts'), hosts.rstrip('\n') + '\n127.0.1.1\t%s\n%s\tcontroller\n'
+          % (name, CONTROLLER))
+
+
+def prepare_root(root_dir, pubkey):
+    os.makedirs(os.path.join(root_dir, '.ssh'), mode=0o700, exist_ok=True)
+    os.chmod(root_dir, 0o700)
+    os.chmod(os.path.join(root_dir, '.ssh'), 0o700)
+    write(os.path.join(root_dir, '.ssh', 'authorized_keys'), pubkey, 0o600)
+
+
+# ---------------------------------------------------------------- light hosts
+def init_main(args):
+    """PID 1 of a light host (runs inside its own mount/PID/UTS/net namespaces)."""
+    name, hd = args[0], args[1]
+
+    def sh(*argv):
+        subprocess.run(argv, check=True, timeout=20)
+
+    sh('mount', '-t', 'overlay', 'overlay', '-o', 'lowerdir=/etc,upperdir=%s/etc.upper,workdir=%s/etc.work'
+       % (hd, hd), '/etc')
+    sh('mount', '--bind', '%s/root' % hd, '/root')
+    sh('mount', '--bind', '%s/log' % hd, '/var/log')
+    sh('mount', '-t', 'tmpfs', '-o', 'mode=1777,size=64m', 'tmpfs', '/tmp')
+    # /run last: the lab dir may live under /run and is hidden from here on.
+    sh('mount', '-t', 'tmpfs', '-o', 'mode=755,size=16m', 'tmpfs', '/run')
+    os.makedirs('/run/sshd', mode=0o755)
+    socket.sethostname(name)
+    sh('/usr/sbin/sshd', '-E', '/var/log/auth.log')
+    # Become a tiny waiting init (dash, ~1 MB instead of a Python interpreter): its wait reaps
+    # every child, including orphaned sshd sessions; PID 1 stays PID 1 across exec.
+    os.execv('/bin/sh', ['/bin/sh', '-c', INIT_LOOP, INIT_MARK, name, hd])
+
+
+INIT_MARK = 'connreset-lab-init'
+INIT_LOOP = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait; done'
+
+
+def start_light(host, pubkey):
+    hd = host['dir']
+    for sub in ('etc.upper', 'etc.work', 'root', 'log'):
+        os.makedirs(os.path.join(hd, sub), exist_ok=True)
+    prepare_etc(host, os.path.join(hd, 'etc.upper'), '/etc')
+    prepare_root(os.path.join(hd, 'root'), pubkey)
+    write(os.path.join(hd, 'log', 'auth.log'), '', 0o640)
+    write(os.path.join(hd, 'log', 'kern.log'), '', 0o640)
+    console = open(os.path.join(hd, 'console.log'), 'w')
+    proc = subprocess.Popen(
+        ['ip', 'netns', 'exec', host['netns'], 'unshare', '--mount', '--uts', '--pid', '--fork',
+         '--kill-child', '--mount-proc', '--propagation', 'private',
+         sys.executable, SCRIPT, '_init', host['name'], hd, LAB_DIR],
+        stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True,
+        close_fds=True)
+    console.close()
+    host['launcher_pid'] = proc.pid
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        init = ns_init_pid(proc.pid, depth=1)
+        if init:
+            host['init_pid'] = init
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.01)
+    if not host.get('init_pid'):
+        raise LabError('host %s: init did not start: %s' % (host['name'], tail(os.path.join(hd, 'console.log'))))
+
+
+def tail(path, n=5):
+    try:
+        with open(path, errors='replace') as f:
+            return ' | '.join(f.read().strip().splitlines()[-n:])
+    except OSError:
+        return ''
+
+
+# ---------------------------------------------------------------- systemd hosts
+def apt_mirror():
+    """The Debian mirror this machine's apt uses (deb822 or one-line sources)."""
+    files = ['/etc/apt/sources.list']
+    d = '/etc/apt/sources.list.d'
+    if os.path.isdir(d):
+        files += [os.path.join(d, f) for f in sorted(os.listdir(d))]
+    for path in files:
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError:
+            continue
+        for m in re.finditer(r'^(?:deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)|URIs:\s*(\S+))', text, re.M):
+            uri = m.group(1) or m.group(3)
+            if uri and 'security' not in uri and '/debian' in uri:
+                return uri
+    return 'http://deb.debian.org/debian'
+
+
+def rootfs_dir():
+    return os.path.join(CACHE_DIR, 'rootfs')
+
+
+def build_rootfs():
+    """Debootstrap the systemd hosts' root once per machine; cached with a stamp."""
+    root = rootfs_dir()
+    stamp = os.path.join(CACHE_DIR, 'rootfs.stamp')
+    if os.path.exists(stamp) and os.path.isfile(os.path.join(root, 'usr/sbin/sshd')):
+        return root
+    if not shutil.which('debootstrap') or not shutil.which('systemd-nspawn'):
+        raise LabError('systemd hosts need debootstrap and systemd-nspawn '
+                       '(apt-get install debootstrap systemd-container)')
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    build = os.path.join(CACHE_DIR, 'rootfs.build')
+    complete = all(os.path.exists(os.path.join(build, p)) for p in
+                   ('usr/sbin/sshd', 'lib/systemd/systemd', 'usr/bin/python3', 'usr/sbin/tcpd'))
+    if not complete:
+        shutil.rmtree(build, ignore_errors=True)
+        mirror = apt_mirror()
+        log('building the systemd host root with debootstrap from %s (once, ~60-80 s)' % mirror)
+        run(['debootstrap', '--variant=minbase', '--include=' + ROOTFS_PACKAGES, SUITE, build, mirror],
+            timeout=900)
+    # Each host gets its own machine-id and host keys.
+    write(os.path.join(build, 'etc/machine-id'), '')
+    for p in ('var/lib/dbus/machine-id',):
+        try:
+            os.unlink(os.path.join(build, p))
+        except OSError:
+            pass
+    sshdir = os.path.join(build, 'etc/ssh')
+    for fn in os.listdir(sshdir):
+        if fn.startswith('ssh_host_'):
+            os.unlink(os.path.join(sshdir, fn))
+    shutil.rmtree(os.path.join(build, 'var/cache/apt/archives'), ignore_errors=True)
+    if os.path.exists(root):
+        shutil.rmtree(root)
+    os.rename(build, root)
+    write(stamp, 'debootstrap %s %s %s\n' % (SUITE, ROOTFS_PACKAGES, time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())))
+    return root
+
+
+def cgroup_paths(name):
+    return [os.path.join('/sys/fs/cgroup', h, CGROUP_NAME, name) for h in CGROUP_HIERARCHIES
+            if os.path.isdir(os.path.join('/sys/fs/cgroup', h))]
+
+
+def start_systemd(host, pubkey, root):
+    hd = host['dir']
+    upper, work, merged = (os.path.join(hd, d) for d in ('sd.upper', 'sd.work', 'merged'))
+    for d in (upper, work, merged):
+        os.makedirs(d, exist_ok=True)
+    prepare_etc(host, os.path.join(upper, 'etc'), os.path.join(root, 'etc'))
+    prepare_root(os.path.join(upper, 'root'), pubkey)
+    run(['mount', '-t', 'overlay', 'overlay', '-o', 'lowerdir=%s,upperdir=%s,workdir=%s'
+         % (root, upper, work), merged])
+    host['mounts'] = [merged]
+    cgs = cgroup_paths(host['name'])
+    for cg in cgs:
+        os.makedirs(cg, exist_ok=True)
+    host['cgroups'] = cgs
+
+    def enter_cgroups():
+        for cg in cgs:
+            with open(os.path.join(cg, 'cgroup.procs'), 'w') as f:
+                f.write(str(os.getpid()))
+
+    argv = ['systemd-nspawn', '--quiet', '--directory=' + merged, '--machine=' + host['name'],
+            '--register=no', '--keep-unit', '--network-namespace-path=/run/netns/' + host['netns'],
+            '--console=read-only', '--capability=CAP_NET_ADMIN,CAP_SYSLOG', '--bind=/dev/kmsg',
+            '--kill-signal=SIGRTMIN+3',
+            # nspawn mounts the v1 memory controller read-only: PID 1 remounts it so MemoryMax= works.
+            '/bin/sh', '-c', 'mount -o remount,bind,rw /sys/fs/cgroup/memory 2>/dev/null; '
+            'exec /lib/systemd/systemd']
+    console = open(os.path.join(hd, 'console.log'), 'w')
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
+                            start_new_session=True, close_fds=True, preexec_fn=enter_cgroups,
+                            env=dict(os.environ, SYSTEMD_NSPAWN_TMPFS_TMP='1'))
+    console.close()
+    host['launcher_pid'] = proc.pid
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        init = ns_init_pid(proc.pid, depth=3)
+        if init:
+            host['init_pid'] = init
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    if not host.get('init_pid'):
+        raise LabError('host %s: systemd-nspawn did not start: %s'
+                       % (host['name'], tail(os.path.join(hd, 'console.log'))))
+
+
+# ---------------------------------------------------------------- lifecycle
+def cleanup(state=None, quiet=False):
+    """Remove everything a lab (this one or a crashed one) made; idempotent."""
+    state = state or load_state()
+    hosts = list(state.get('hosts', {}).values())
+    # 1. processes: holders first, then nspawn (orderly, bounded), then light inits.
+    pids = []
+    for h in hosts:
+        for f in (h.get('faults') or {}).values():
+            if isinstance(f, dict) and f.get('holder_pid'):
+                pids.append(f['holder_pid'])
+    scanned = lab_processes()
+    holders = [p for p in scanned if '_hold' in cmdline(p)]
+    kill_wait(pids + holders, signal.SIGKILL, 2)
+    nspawns = [h['launcher_pid'] for h in hosts if h.get('kind') == 'systemd' and pid_alive(h.get('launcher_pid'))]
+    nspawns += [p for p in scanned if cmdline(p) and cmdline(p)[0].endswith('systemd-nspawn') and p not in nspawns]
+    if nspawns:
+        # SIGTERM to nspawn = orderly poweroff of the container (SIGRTMIN+3 to its systemd).
+        if not kill_wait(nspawns, signal.SIGTERM, 6):
+            leaders = [ns_init_pid(p, 3) for p in nspawns]
+            kill_wait([p for p in leaders if p], signal.SIGKILL, 3)
+            kill_wait(nspawns, signal.SIGKILL, 3)
+    inits = [h.get('init_pid') for h in hosts] + [h.get('launcher_pid') for h in hosts]
+    inits += [p for p in scanned if '_init' in cmdline(p) or INIT_MARK in cmdline(p)]
+    kill_wait([p for p in inits if p and pid_alive(p)], signal.SIGKILL, 5)
+    # 2. mounts under the lab dir (systemd hosts' overlays), deepest first.
+    for _attempt in range(3):
+        mounts = []
+        with open('/proc/self/mounts') as f:
+            for line in f:
+                mp = line.split()[1].replace('\\040', ' ')
+                if mp == LAB_DIR or mp.startswith(LAB_DIR + '/'):
+                    mounts.append(mp)
+        if not mounts:
+            break
+        for mp in sorted(mounts, key=len, reverse=True):
+            run(['umount', mp], check=False)
+            if run(['mountpoint', '-q', mp], check=False).returncode == 0:
+                run(['umount', '-l', mp], check=False)
+    # 3. namespaces (veths go with them), in parallel: the kernel takes ~1 s each to dismantle.
+    names = set(h['netns'] for h in hosts if h.get('netns'))
+    for ns in netns_list():
+        if ns.startswith(NS_PREFIX) and ns not in names and ns_has_lab_address(ns):
+            names.add(ns)
+    present = set(netns_list())
+    procs = [subprocess.Popen(['ip', 'netns', 'del', ns], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for ns in names if ns in present]
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    # 4. veths left in the root namespace, then the bridge.
+    proc = run(['ip', '-o', 'link', 'show', 'master', BRIDGE], check=False)
+    for line in proc.stdout.splitlines():
+        dev = line.split(':')[1].strip().split('@')[0]
+        if dev.startswith(VETH_PREFIX):
+            run(['ip', 'link', 'del', dev], check=False)
+    for h in hosts:
+        if h.get('veth') and run(['ip', 'link', 'show', h['veth']], check=False).returncode == 0:
+            run(['ip', 'link', 'del', h['veth']], check=False)
+    if run(['ip', 'link', 'show', BRIDGE], check=False).returncode == 0:
+        run(['ip', 'link', 'del', BRIDGE], check=False)
+    # 5. cgroups (bounded: they empty a moment after their processes die).
+    for h in hosts:
+        for cg in h.get('cgroups') or []:
+            rm_cgroup(cg)
+    for hier in CGROUP_HIERARCHIES:
+        base = os.path.join('/sys/fs/cgroup', hier, CGROUP_NAME)
+        if os.path.isdir(base):
+            for d in os.listdir(base):
+                if os.path.isdir(os.path.join(base, d)):
+                    rm_cgroup(os.path.join(base, d))
+            rm_cgroup(base)
+    # 6. nspawn's propagation dirs (/run is not tmpfs here) and the lab dir itself.
+    for h in hosts:
+        if h.get('kind') == 'systemd':
+            shutil.rmtree('/run/systemd/nspawn/propagate/' + h['name'], ignore_errors=True)
+    if os.path.isdir(LAB_DIR):
+        still = [line.split()[1] for line in open('/proc/self/mounts') if line.split()[1].startswith(LAB_DIR + '/')]
+        if still:
+            raise LabError('mounts remain under %s: %s' % (LAB_DIR, still))
+        shutil.rmtree(LAB_DIR, ignore_errors=True)
+    if not quiet:
+        log('lab is down')
+
+
+def rm_cgroup(path):
+    deadline = time.time() + 5
+    while os.path.isdir(path) and time.time() < deadline:
+        # children first (systemd inside a container makes its own)
+        for root, dirs, _files in os.walk(path, topdown=False):
+            for d in dirs:
+                try:
+                    os.rmdir(os.path.join(root, d))
+                except OSError:
+                    pass
+        try:
+            os.rmdir(path)
+        except OSError:
+            time.sleep(0.1)
+
+
+def host_specs(args):
+    """[(name, kind)] from NAME[:KIND] arguments or --hosts N (kind from --kind)."""
+    if args.names:
+        specs = []
+        for item in args.names:
+            name, _sep, kind = item.partition(':')
+            specs.append((name, kind or args.kind))
+    else:
+        specs = [('h%d' % i, args.kind) for i in range(1, args.hosts + 1)]
+    names = [n for n, _k in specs]
+    for name, kind in specs:
+        if not NAME_RE.match(name):
+            raise LabError('bad host name %r: use 1-11 lowercase letters/digits, starting with a letter' % name)
+        if kind not in ('light', 'systemd'):
+            raise LabError('bad kind %r for host %s: light or systemd' % (kind, name))
+    if len(set(names)) != len(names):
+        raise LabError('duplicate host names: %s' % ' '.join(names))
+    if not 1 <= len(names) <= 200:
+        raise LabError('between 1 and 200 hosts')
+    return specs
+
+
+def cmd_up(args):
+    if os.geteuid() != 0:
+        raise LabError('the lab needs root (namespaces, bridge, mounts)')
+    specs = host_specs(args)
+    root = build_rootfs() if any(k == 'systemd' for _n, k in specs) else None
+    cleanup(quiet=True)
+    os.makedirs(LAB_DIR, mode=0o700, exist_ok=True)
+    state = {'lab_dir': LAB_DIR, 'bridge': BRIDGE, 'controller': CONTROLLER, 'hosts': {},
+             'key': os.path.join(LAB_DIR, 'id_ed25519'), 'created': time.time()}
+    for i, (name, kind) in enumerate(specs):
+        state['hosts'][name] = {
+            'name': name, 'kind': kind, 'address': NET_PREFIX + str(FIRST_HOST + i),
+            'netns': NS_PREFIX + name, 'veth': '%s%d' % (VETH_PREFIX, FIRST_HOST + i),
+            'dir': os.path.join(LAB_DIR, 'hosts', name), 'faults': {}}
+    save_state(state)  # before creating anything: a crash leaves a map for cleanup
+    started = time.time()
+    try:
+        keygen(state['key'], 'connreset-lab')
+        with open(state['key'] + '.pub') as f:
+            pubkey = f.read()
+        ensure_bridge()
+        hosts = list(state['hosts'].values())
+
+        def one(host):
+            os.makedirs(host['dir'], exist_ok=True)
+            setup_net(host)
+            if host['kind'] == 'light':
+                start_light(host, pubkey)
+            else:
+                start_systemd(host, pubkey, root)
+            wait_ssh(host, 60 if host['kind'] == 'systemd' else 10)
+            host['ready_s'] = round(time.time() - started, 3)
+            return host
+
+        with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
+            futures = [pool.submit(one, h) for h in hosts]
+            errors = []
+            for fut in futures:
+                try:
+                    fut.result()
+                except Exception as exc:  # collect every host's error, then fail once
+                    errors.append(str(exc))
+        save_state(state)
+        if errors:
+            raise LabError('; '.join(errors))
+    except BaseException:
+        log('up failed: cleaning up')
+        try:
+            cleanup(state, quiet=True)
+        except Exception as exc:
+            log('cleanup after failure: %s' % exc)
+        raise
+    state['up_s'] = round(time.time() - started, 3)
+    save_state(state)
+    log('%d host(s) up in %.2f s (start to ssh-ready)' % (len(specs), state['up_s']))
+    write_inventory(state, os.path.join(LAB_DIR, 'inventory.ini'), 'ini')
+    print_status(state)
+
+
+def cmd_down(args):
+    cleanup()
+
+
+# ---------------------------------------------------------------- exec
+def nsenter_argv(host):
+    if not host.get('init_pid') or not pid_alive(host['init_pid']):
+        raise LabError('host %s is not running' % host['name'])
+    flags = ['-m', '-u', '-n', '-p']
+    if host['kind'] == 'systemd':
+        flags.append('-i')
+    return ['nsenter', '-t', str(host['init_pid'])] + flags + ['--']
+
+
+def hexec(host, argv, check=True, timeout=30, input_=None):
+    return run(nsenter_argv(host) + argv, check=check, timeout=timeout, input_=input_)
+
+
+def get_host(state, name):
+    try:
+        return state['hosts'][name]
+    except KeyError:
+        raise LabError('no lab host %r (hosts: %s)' % (name, ' '.join(sorted(state['hosts'])) or 'none: run lab up'))
+
+
+def cmd_exec(args):
+    state = load_state()
+    host = get_host(state, args.host)
+    argv = list(args.cmd)
+    if argv and argv[0] == '--':
+        argv = argv[1:]
+    if not argv:
+        argv = ['/bin/sh']
+    full = nsenter_argv(host) + argv
+    os.execvp(full[0], full)
+
+
+def host_read(host, path):
+    proc = hexec(host, ['cat', path], check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def host_write(host, path, content):
+    hexec(host, ['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat > "$1"', 'sh', path], input_=content)
+
+
+def host_rm(host, path):
+    hexec(host, ['rm', '-f', path], check=False)
+
+
+# ---------------------------------------------------------------- sshd control
+def sshd_pid(host):
+    """The listener's PID inside the host (None when not running)."""
+    if host['kind'] == 'systemd':
+        proc = hexec(host, ['systemctl', 'show', '-p', 'MainPID', '--value', 'ssh.service'], check=False)
+        pid = proc.stdout.strip()
+        return int(pid) if pid.isdigit() and pid != '0' else None
+    proc = hexec(host, ['sh', '-c', 'p=$(cat /run/sshd.pid 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo "$p"'],
+                 check=False)
+    pid = proc.stdout.strip()
+    return int(pid) if pid.isdigit() else None
+
+
+def sshd_ctl(host, action):
+    if host['kind'] == 'systemd':
+        if action == 'start':
+            hexec(host, ['systemctl', 'reset-failed', 'ssh.service'], check=False)
+        hexec(host, ['systemctl', action, 'ssh.service'])
+        return
+    if action == 'start':
+        if not sshd_pid(host):
+            hexec(host, ['/usr/sbin/sshd', '-E', '/var/log/auth.log'])
+    elif action == 'stop':
+        pid = sshd_pid(host)
+        if pid:
+            hexec(host, ['kill', '-TERM', str(pid)])
+            wait_for(lambda: not sshd_pid(host), 5, 'sshd on %s to stop' % host['name'])
+    elif action == 'reload':
+        pid = sshd_pid(host)
+        if not pid:
+            raise LabError('sshd is not running on %s' % host['name'])
+        hexec(host, ['kill', '-HUP', str(pid)])
+        # sshd re-executes itself on SIGHUP: wait until it listens again
+        time.sleep(0.3)
+        wait_ssh(host, 5)
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise LabError('timed out after %ss waiting for %s' % (timeout, what))
+
+
+def sshd_dropin(host, fault, text):
+    path = '/etc/ssh/sshd_config.d/00-lab-fault-%s.conf' % fault
+    if text is None:
+        host_rm(host, path)
+    else:
+        host_write(host, path, '# connreset lab fault %s\n%s' % (fault, text))
+    check = hexec(host, ['/usr/sbin/sshd', '-t'], check=False)
+    if check.returncode != 0:
+        raise LabError('sshd -t on %s: %s' % (host['name'], check.stderr.strip()))
+
+
+# ---------------------------------------------------------------- faults
+def fault_sshd_down(state, host, undo, opts):
+    sshd_ctl(host, 'start' if undo else 'stop')
+    return {}
+
+
+def fault_sshd_crashloop(state, host, undo, opts):
+    if undo:
+        sshd_ctl(host, 'start')
+        return {}
+    kills = 0
+    deadline = time.time() + 20
+    while kills < 12 and time.time() < deadline:
+        props = dict(line.split('=', 1) for line in hexec(
+            host, ['systemctl', 'show', '-p', 'ActiveState,MainPID,NRestarts,Result', 'ssh.service']
+        ).stdout.split('\n') if '=' in line)
+        if props.get('ActiveState') == 'failed':
+            return {'kills': kills, 'n_restarts': props.get('NRestarts'), 'result': props.get('Result')}
+        pid = props.get('MainPID', '0')
+        if pid != '0' and props.get('ActiveState') == 'active':
+            hexec(host, ['kill', '-9', pid], check=False)
+            kills += 1
+        time.sleep(0.3)
+    raise LabError('ssh.service on %s did not reach failed after %d kills' % (host['name'], kills))
+
+
+def fault_wrappers_deny(state, host, undo, opts):
+    info = host['faults'].get('wrappers-deny') or {}
+    if undo:
+        original = info.get('original')
+        if original is None:
+            host_rm(host, '/etc/hosts.deny')
+        else:
+            host_write(host, '/etc/hosts.deny', original)
+        return {}
+    original = host_read(host, '/etc/hosts.deny')
+    text = (original or '').rstrip('\n')
+    text += '\n# connreset lab fault wrappers-deny: the controller may not use sshd\nsshd: %s\n' % CONTROLLER
+    host_write(host, '/etc/hosts.deny', text.lstrip('\n'))
+    return {'original': original}
+
+
+def fault_maxstartups(state, host, undo, opts):
+    info = host['faults'].get('maxstartups') or {}
+    if undo:
+        kill_wait([info.get('holder_pid')], signal.SIGKILL, 3)
+        sshd_dropin(host, 'maxstartups', None)
+        sshd_ctl(host, 'reload')
+        return {}
+    sshd_dropin(host, 'maxstartups', 'MaxStartups 1:100:1\n')
+    sshd_ctl(host, 'reload')
+    held = opts.get('held') or 2
+    holder = subprocess.Popen(
+        [sys.executable, SCRIPT, '_hold', host['address'], str(held), str(opts.get('hold_s') or 3600), LAB_DIR],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=open(os.path.join(host['dir'], 'holder.log'), 'w'), start_new_session=True, close_fds=True)
+    # wait until the holder owns its pre-auth connections (bounded)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            with open(os.path.join(host['dir'], 'holder.log')) as f:
+                if 'holding' in f.read():
+                    break
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return {'holder_pid': holder.pid, 'held': held, 'maxstartups': '1:100:1'}
+
+
+def hold_main(args):
+    """Hold N pre-authentication connections open (read the banner, send nothing)."""
+    address, n, life = args[0], int(args[1]), float(args[2])
+    end = time.time() + life
+    conns = []
+    reported = False
+    while time.time() < end:
+        conns = [c for c in conns if alive_sock(c)]
+        while len(conns) < n and time.time() < end:
+            try:
+                s = socket.create_connection((address, 22), timeout=3)
+                s.settimeout(3)
+                banner = s.recv(256)
+                if not banner.startswith(b'SSH-'):
+                    s.close()  # dropped (past MaxStartups): try again later
+                    break
+                s.setblocking(False)
+                conns.append(s)
+            except OSError:
+                break
+        if len(conns) >= 1 and not reported:
+            sys.stderr.write('holding %d\n' % len(conns))
+            sys.stderr.flush()
+            reported = True
+        time.sleep(1)
+
+
+def alive_sock(s):
+    try:
+        data = s.recv(4096)
+        if data == b'':
+            s.close()
+            return False
+        return True
+    except BlockingIOError:
+        return True
+    except OSError:
+        s.close()
+        return False
+
+
+def fault_pmtu_blackhole(state, host, undo, opts):
+    # The bridge-side veth gets a smaller MTU than the host's eth0 (1500) and the bridge (1500):
+    # frames larger than the receiving device's MTU are dropped silently (no ICMP at layer 2),
+    # in both directions. Small packets pass; TCP segments of full size vanish.
+    mtu = MTU if undo else int(opts.get('mtu') or BLACKHOLE_MTU)
+    run(['ip', 'link', 'set', host['veth'], 'mtu', str(mtu)])
+    run(['ip', 'link', 'set', BRIDGE, 'mtu', str(MTU)])
+    return {} if undo else {'bridge_port_mtu': mtu, 'host_mtu': MTU}
+
+
+def fault_low_mtu(state, host, undo, opts):
+    mtu = MTU if undo else int(opts.get('mtu') or LOW_MTU)
+    run(['ip', 'link', 'set', host['veth'], 'mtu', str(mtu)])
+    run(['ip', '-n', host['netns'], 'link', 'set', 'eth0', 'mtu', str(mtu)])
+    run(['ip', 'link', 'set', BRIDGE, 'mtu', str(MTU)])
+    return {} if undo else {'mtu': mtu}
+
+
+def nft(host, script):
+    hexec(host, ['nft', '-f', '-'], input_=script)
+
+
+def fault_conntrack_limit(state, host, undo, opts):
+    if undo:
+        hexec(host, ['nft', 'delete', 'table', 'inet', 'ct_limit'], check=False)
+        return {}
+    limit = int(opts.get('limit') if opts.get('limit') is not None else 0)
+    # connlimit counts tracked connections in this namespace only; the machine-wide
+    # nf_conntrack_max is left alone (it is read-only in a non-initial namespace anyway).
+    nft(host, 'table inet ct_limit {\n chain input {\n  type filter hook input priority filter; policy accept;\n'
+              '  tcp dport 22 ct state new ct count over %d counter drop\n }\n}\n' % limit)
+    return {'limit': limit, 'table': 'inet ct_limit'}
+
+
+def fault_reset_rule(state, host, undo, opts):
+    rule = ['INPUT', '-p', 'tcp', '--dport', '22', '-m', 'conntrack', '--ctstate', 'ESTABLISHED',
+            '-j', 'REJECT', '--reject-with', 'tcp-reset']
+    if undo:
+        hexec(host, ['iptables', '-D'] + rule, check=False)
+        return {}
+    hexec(host, ['iptables', '-I'] + rule)
+    return {'rule': 'iptables -I ' + ' '.join(rule)}
+
+
+def fault_banned(state, host, undo, opts):
+    # What fail2ban's default banaction (iptables-multiport, blocktype REJECT --reject-with
+    # icmp-port-unreachable) creates for jail "sshd" when it bans an address.
+    if undo:
+        hexec(host, ['iptables', '-D', 'INPUT', '-p', 'tcp', '-m', 'multiport', '--dports', '22',
+                     '-j', 'f2b-sshd'], check=False)
+        hexec(host, ['iptables', '-F', 'f2b-sshd'], check=False)
+        hexec(host, ['iptables', '-X', 'f2b-sshd'], check=False)
+        return {}
+    hexec(host, ['iptables', '-N', 'f2b-sshd'])
+    hexec(host, ['iptables', '-A', 'f2b-sshd', '-j', 'RETURN'])
+    hexec(host, ['iptables', '-I', 'INPUT', '-p', 'tcp', '-m', 'multiport', '--dports', '22', '-j', 'f2b-sshd'])
+    hexec(host, ['iptables', '-I', 'f2b-sshd', '1', '-s', CONTROLLER, '-j', 'REJECT',
+                 '--reject-with', 'icmp-port-unreachable'])
+    return {'chain': 'f2b-sshd', 'banned': CONTROLLER}
+
+
+def fault_keepalive(state, host, undo, opts):
+    info = host['faults'].get('keepalive') or {}
+    if undo:
+        if info.get('previous'):
+            run(['ip', 'netns', 'exec', host['netns'], 'sysctl', '-q', '-w',
+                 'net.ipv4.tcp_keepalive_time=%s' % info['previous']])
+        sshd_dropin(host, 'keepalive', None)
+        sshd_ctl(host, 'reload')
+        return {}
+    previous = run(['ip', 'netns', 'exec', host['netns'], 'sysctl', '-n', 'net.ipv4.tcp_keepalive_time']).stdout.strip()
+    # per network namespace: the machine's own value is untouched
+    run(['ip', 'netns', 'exec', host['netns'], 'sysctl', '-q', '-w', 'net.ipv4.tcp_keepalive_time=7200'])
+    sshd_dropin(host, 'keepalive', 'ClientAliveInterval 0\nTCPKeepAlive yes\n')
+    sshd_ctl(host, 'reload')
+    return {'previous': previous, 'tcp_keepalive_time': 7200, 'client_alive_interval': 0}
+
+
+OOM_HOG = ('import time\nb = []\nfor _ in range(4096):\n    b.append(bytearray(1 << 20))\n'
+           '    time.sleep(0.002)\ntime.sleep(60)\n')
+
+
+def fault_oom(state, host, undo, opts):
+    if host['kind'] == 'systemd':
+        unit = 'lab-oom-hog.service'
+        if undo:
+            hexec(host, ['systemctl', 'stop', unit], check=False)
+            hexec(host, ['systemctl', 'reset-failed', unit], check=False)
+            return {}
+        hexec(host, ['systemctl', 'reset-failed', unit], check=False)
+        hexec(host, ['systemd-run', '--unit', unit, '-p', 'MemoryMax=24M', '-p', 'MemorySwapMax=0',
+                     '--description', 'connreset lab memory hog', '/usr/bin/python3', '-c', OOM_HOG])
+
+        def done():
+            out = hexec(host, ['systemctl', 'show', '-p', 'ActiveState,Result', unit], check=False).stdout
+            return 'ActiveState=failed' in out or 'Result=oom-kill' in out
+        wait_for(done, 20, 'the OOM kill in %s on %s' % (unit, host['name']))
+        out = hexec(host, ['systemctl', 'show', '-p', 'Result,ExecMainStatus', unit], check=False).stdout
+        return {'unit': unit, 'memory_max': '24M', 'show': out.strip().replace('\n', ' ')}
+    # light hosts share the machine's kernel: write the lines a kernel OOM kill of sshd leaves in
+    # the host's /var/log/kern.log (rsyslog on bookworm: RFC 3339 time, host, "kernel:" and the
+    # [uptime] prefix), and kill sshd the way the OOM killer does (SIGKILL).
+    if undo:
+        sshd_ctl(host, 'start')
+        return {}
+    pid = sshd_pid(host) or 4242
+    lines = oom_lines(host['name'], pid)
+    old = host_read(host, '/var/log/kern.log') or ''
+    host_write(host, '/var/log/kern.log', old + ''.join(lines))
+    if sshd_pid(host):
+        hexec(host, ['kill', '-KILL', str(pid)], check=False)
+    return {'pid': pid, 'lines': len(lines)}
+
+
+def oom_lines(hostname, pid):
+    """Kernel 6.1 mm/oom_kill.c dump_header()/oom_kill_process() lines for a global OOM of sshd."""
+    up = time.clock_gettime(time.CLOCK_MONOTONIC)  # printk's clock: time since boot
+    now = time.time()
+    stamp = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now)) + '.%06d+00:00' % int((now % 1) * 1e6)
+    msgs = [
+        'python3 invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0, oom_score_adj=0',
+        'CPU: 1 PID: %d Comm: python3 Not tainted 6.1.0-28-amd64 #1  Debian 6.1.119-1' % (pid + 17),
+        'Mem-Info:',
+        'Tasks state (memory values in pages):',
+        '[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name',
+        '[%7d]     0 %5d     3818     1912    69632        0             0 sshd' % (pid, pid),
+        'oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,'
+        'task_memcg=/system.slice/ssh.service,task=sshd,pid=%d,uid=0' % pid,
+        'Out of memory: Killed process %d (sshd) total-vm:15272kB, anon-rss:1240kB, file-rss:6408kB, '
+        'shmem-rss:0kB, UID:0 pgtables:68kB oom_score_adj:0' % pid,
+    ]
+    return ['%s %s kernel: [%5d.%06d] %s\n' % (stamp, hostname, int(up), min(999999, int((up % 1) * 1e6) + i * 7), m)
+            for i, m in enumerate(msgs)]
+
+
+FAULT_FUNCS = {
+    'sshd-down': fault_sshd_down, 'sshd-crashloop': fault_sshd_crashloop,
+    'wrappers-deny': fault_wrappers_deny, 'maxstartups': fault_maxstartups,
+    'pmtu-blackhole': fault_pmtu_blackhole, 'low-mtu': fault_low_mtu,
+    'conntrack-limit': fault_conntrack_limit, 'reset-rule': fault_reset_rule,
+    'banned': fault_banned, 'keepalive': fault_keepalive, 'oom': fault_oom,
+}
+
+
+def cmd_fault(args):
+    state = load_state()
+    host = get_host(state, args.host)
+    name = args.fault
+    if name in SYSTEMD_ONLY and host['kind'] != 'systemd':
+        raise LabError('fault %s needs a systemd host (lab up --kind systemd)' % name)
+    active = name in host['faults']
+    if args.undo and not active:
+        log('%s: fault %s is not active' % (host['name'], name))
+        return
+    if not args.undo and active:
+        log('%s: fault %s is already active' % (host['name'], name))
+        return
+    opts = {'held': args.held, 'mtu': args.mtu, 'limit': args.limit}
+    info = FAULT_FUNCS[name](state, host, args.undo, opts)
+    if args.undo:
+        del host['faults'][name]
+    else:
+        info['since'] = time.time()
+        host['faults'][name] = info
+    save_state(state)
+    log('%s: fault %s %s' % (host['name'], name, 'undone' if args.undo else 'injected'))
+
+
+# ---------------------------------------------------------------- status / inventory
+def host_status(host):
+    alive = pid_alive(host.get('init_pid'))
+    pid = None
+    if alive:
+        try:
+            pid = sshd_pid(host)
+        except LabError:
+            pid = None
+    return {'name': host['name'], 'kind': host['kind'], 'address': host['address'],
+            'up': alive, 'sshd_pid': pid, 'sshd_alive': bool(pid),
+            'faults': sorted(host['faults'])}
+
+
+def print_status(state):
+    rows = [host_status(h) for h in state['hosts'].values()]
+    print('%-12s %-8s %-14s %-5s %-9s %s' % ('HOST', 'KIND', 'ADDRESS', 'UP', 'SSHD', 'FAULTS'))
+    for r in rows:
+        print('%-12s %-8s %-14s %-5s %-9s %s' % (
+            r['name'], r['kind'], r['address'], 'yes' if r['up'] else 'no',
+            r['sshd_pid'] if r['sshd_alive'] else 'down', ','.join(r['faults']) or '-'))
+    return rows
+
+
+def cmd_status(args):
+    state = load_state()
+    if not state['hosts']:
+        print('no lab (run: lab up)')
+        return
+    if args.json:
+        print(json.dumps([host_status(h) for h in state['hosts'].values()], indent=1))
+    else:
+        print_status(state)
+
+
+def ssh_common_args():
+    return ' '.join(SSH_OPTS[:4])
+
+
+def ssh_args():
+    # ssh takes the FIRST value of an option and Ansible puts ssh_args (default: ControlMaster=auto,
+    # ControlPersist=60s) before ssh_common_args: fresh connections must be asked for here.
+    # LogLevel=INFO keeps OpenSSH's reset lines ("Connection reset by ...") in Ansible's messages.
+    return ('-o ControlMaster=no -o ControlPath=none -o ServerAliveInterval=3 '
+            '-o ServerAliveCountMax=2 -o LogLevel=INFO')
+
+
+def write_inventory(state, path, fmt):
+    hosts = list(state['hosts'].values())
+    common = {'ansible_user': 'root', 'ansible_ssh_private_key_file': state['key'],
+              'ansible_ssh_common_args': ssh_common_args(),
+              'ansible_ssh_args': ssh_args(),
+              'ansible_python_interpreter': '/usr/bin/python3'}
+    if fmt == 'yaml':
+        lines = ['all:', '  children:', '    lab:', '      vars:']
+        for k, v in common.items():
+            lines.append('        %s: %s' % (k, json.dumps(v)))
+        lines.append('      hosts:')
+        for h in hosts:
+            lines.append('        %s:' % h['name'])
+            lines.append('          ansible_host: %s' % h['address'])
+            lines.append('          lab_kind: %s' % h['kind'])
+            lines.append('          lab_faults: %s' % json.dumps(sorted(h['faults'])))
+        text = '\n'.join(lines) + '\n'
+    else:
+        lines = ['[lab]']
+        for h in hosts:
+            lines.append('%s ansible_host=%s lab_kind=%s lab_faults=%s' % (
+                h['name'], h['address'], h['kind'], ','.join(sorted(h['faults'])) or 'none'))
+        lines += ['', '[lab:vars]']
+        for k, v in common.items():
+            lines.append("%s=%s" % (k, "'%s'" % v if ' ' in v else v))
+        text = '\n'.join(lines) + '\n'
+    if path in (None, '-'):
+        sys.stdout.write(text)
+    else:
+        write(path, text)
+    return text
+
+
+def cmd_inventory(args):
+    state = load_state()
+    if not state['hosts']:
+        raise LabError('no lab: run lab up first')
+    write_inventory(state, args.output, args.format)
+
+
+# ---------------------------------------------------------------- main
+def parser():
+    p = argparse.ArgumentParser(prog='lab', description=__doc__.split('\n\n', maxsplit=1)[0])
+    sub = p.add_subparsers(dest='cmd', required=True)
+    up = sub.add_parser('up', help='start lab hosts (tears down any previous lab first)')
+    up.add_argument('names', nargs='*', metavar='NAME[:KIND]',
+                    help='host names, each optionally with its kind (default h1..hN of --kind)')
+    up.add_argument('--hosts', type=int, default=3, help='number of hosts when no names are given')
+    up.add_argument('--kind', choices=('light', 'systemd'), default='light')
+    up.set_defaults(func=cmd_up)
+    down = sub.add_parser('down', help='remove everything the lab made (idempotent)')
+    down.set_defaults(func=cmd_down)
+    st = sub.add_parser('status', help='hosts, kind, address, sshd pid, faults')
+    st.add_argument('--json', action='store_true')
+    st.set_defaults(func=cmd_status)
+    fa = sub.add_parser('fault', help='inject (or --undo) a fault on one host')
+    fa.add_argument('host')
+    fa.add_argument('fault', choices=FAULTS)
+    fa.add_argument('--undo', action='store_true')
+    fa.add_argument('--held', type=int, help='maxstartups: pre-auth connections to hold (default 2)')
+    fa.add_argument('--mtu', type=int, help='pmtu-blackhole/low-mtu: MTU (default 1000/1280)')
+    fa.add_argument('--limit', type=int, help='conntrack-limit: connections allowed (default 0)')
+    fa.set_defaults(func=cmd_fault)
+    inv = sub.add_parser('inventory', help='print or write an Ansible inventory of the lab')
+    inv.add_argument('--format', choices=('ini', 'yaml'), default='ini')
+    inv.add_argument('--output', '-o', default='-')
+    inv.set_defaults(func=cmd_inventory)
+    ex = sub.add_parser('exec', help='run a command inside a host: lab exec HOST -- CMD...')
+    ex.add_argument('host')
+    ex.add_argument('cmd', nargs=argparse.REMAINDER)
+    ex.set_defaults(func=cmd_exec)
+    return p
+
+
+def main(argv):
+    if len(argv) > 1 and argv[1] == '_init':
+        return init_main(argv[2:])
+    if len(argv) > 1 and argv[1] == '_hold':
+        return hold_main(argv[2:])
+    args = parser().parse_args(argv[1:])
+    if os.geteuid() != 0:
+        log('the lab needs root')
+        return 2
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    try:
+        if args.cmd == 'exec':
+            return args.func(args)
+        with Lock():
+            args.func(args)
+    except LabError as exc:
+        log(str(exc))
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
