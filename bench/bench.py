@@ -1,0 +1,630 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""connreset.doctor benchmarks: speed and scale, always as ratios against a baseline of the same run.
+
+Three parts (``--parts``, default all), each printed as a table and saved in bench/results/latest.json:
+
+lab     On lab fleets (tests/lab/lab: real sshd hosts in network namespaces) of 10 and 30 light
+        hosts, interleaved (ping, naive, diagnose, ping, naive, diagnose, ...), ``--reps`` times
+        each after one discarded warm-up round: ``ansible all -m ping`` (the floor: one module
+        round trip per host), bench/naive.yml (one shell task per command, what people run by
+        hand) and the diagnose playbook (collect + probe + findings + report), all with the
+        same ansible.cfg (docs/examples/ansible.cfg: pipelining, ControlPersist; forks = fleet
+        size).  Medians, ratios, findings, and the on-target collector time of each host
+        (connreset_meta.elapsed_s from the per-host JSON files).
+report  The fleet report (json, md, html, junit) from 1,000 and 10,000 synthetic hosts' documents
+        (bench/synth.py): time, and peak memory of the child process that builds it.
+logs    The sshd events scan and the OOM kills scan over a 1,000,000-line auth.log/kern.log mix
+        (log_files), lines/s, with and without a LogScan keyword prefilter, with a check that
+        every injected MaxStartups drop and OOM kill was counted.
+
+Needs root for the lab part (namespaces).  The lab is always torn down (finally / SIGTERM / Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD = os.path.join(ROOT, '.build')
+LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
+EXAMPLE_CFG = os.path.join(ROOT, 'docs', 'examples', 'ansible.cfg')
+NAIVE = os.path.join(HERE, 'naive.yml')
+VENV_BIN = os.path.dirname(sys.executable)
+RESULTS = os.path.join(HERE, 'results', 'latest.json')
+CMD_TIMEOUT = 900          # upper bound of any one ansible run (seconds)
+LAB_UP_TIMEOUT = 600
+FORMATS = ['json', 'md', 'html', 'junit']
+SEVERITIES = ('critical', 'high', 'medium', 'low', 'info')
+# Faults that leave the host reachable (so all three commands do the same work on every host) and
+# give the diagnosis something to find: an MTU differing from the subnet, a keepalive horizon
+# of 2 h with sshd's ClientAliveInterval 0.
+DEFAULT_FAULTS = ('h2:low-mtu', 'h3:keepalive')
+
+if BUILD not in sys.path:
+    sys.path.insert(0, BUILD)
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    sys.stderr.write('bench: %s\n' % msg)
+    sys.stderr.flush()
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a is not None and b else None
+
+
+def env_for(extra=None):
+    env = dict(os.environ)
+    env['PATH'] = VENV_BIN + os.pathsep + env.get('PATH', '')
+    env['PYTHONPATH'] = BUILD + (os.pathsep + env['PYTHONPATH'] if env.get('PYTHONPATH') else '')
+    env['ANSIBLE_COLLECTIONS_PATH'] = BUILD
+    env.pop('ANSIBLE_CONFIG', None)
+    env.update(extra or {})
+    return env
+
+
+def machine():
+    info = {'python': platform.python_version(), 'kernel': platform.release(), 'cpus': os.cpu_count()}
+    try:
+        with open('/proc/meminfo', encoding='ascii') as handle:
+            info['mem_gib'] = round(int(handle.readline().split()[1]) / 1048576.0, 1)
+        with open('/etc/os-release', encoding='utf-8') as handle:
+            for line in handle:
+                if line.startswith('PRETTY_NAME='):
+                    info['os'] = line.split('=', 1)[1].strip().strip('"')
+        with open('/proc/loadavg', encoding='ascii') as handle:
+            info['loadavg_at_start'] = [float(v) for v in handle.read().split()[:3]]
+    except OSError:
+        pass
+    try:
+        import ansible.release
+        info['ansible_core'] = ansible.release.__version__
+    except ImportError:
+        info['ansible_core'] = None
+    return info
+
+
+# ============================================================================================ lab
+def lab_cmd(lab_id, argv, timeout=120, check=True):
+    proc = subprocess.run([LAB] + argv, env=dict(os.environ, LAB_ID=str(lab_id)), capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise BenchError('lab %s failed (rc=%s): %s' % (' '.join(argv), proc.returncode,
+                                                        (proc.stderr or proc.stdout).strip()[-2000:]))
+    return proc
+
+
+def parse_lab_inventory(text):
+    """(hosts [(name, address)], vars {k: v}) from ``lab inventory`` (ini)."""
+    hosts, hvars, section = [], {}, None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith('['):
+            section = line
+            continue
+        if section == '[lab]':
+            name, rest = line.split(None, 1)
+            fields = dict(f.split('=', 1) for f in rest.split() if '=' in f)
+            hosts.append((name, fields['ansible_host']))
+        elif section == '[lab:vars]':
+            key, value = line.split('=', 1)
+            hvars[key] = value.strip("'")
+    return hosts, hvars
+
+
+def write_inventory(path, hosts, hvars):
+    # the lab's ansible_ssh_args ask for a fresh connection per task (its tests need that); the
+    # benchmark uses the shipped ansible.cfg's ssh_args instead (ControlMaster/ControlPersist).
+    keep = ('ansible_user', 'ansible_ssh_private_key_file', 'ansible_ssh_common_args', 'ansible_python_interpreter')
+    lines = ['[bench]'] + ['%s ansible_host=%s' % h for h in hosts] + ['', '[bench:vars]']
+    for key in keep:
+        if key in hvars:
+            value = hvars[key]
+            lines.append("%s=%s" % (key, "'%s'" % value if ' ' in value else value))
+    with open(path, 'w', encoding='utf-8') as handle:
+        handle.write('\n'.join(lines) + '\n')
+
+
+def write_cfg(path, forks, workdir):
+    """docs/examples/ansible.cfg with forks = fleet size and paths inside the bench's temp dir."""
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(EXAMPLE_CFG)
+    cfg['defaults']['forks'] = str(forks)
+    cfg['defaults']['fact_caching_connection'] = os.path.join(workdir, 'facts')
+    cfg['defaults']['host_key_checking'] = 'False'
+    cfg['defaults']['retry_files_enabled'] = 'False'
+    cfg['ssh_connection']['control_path_dir'] = os.path.join(workdir, 'cp')
+    with open(path, 'w', encoding='utf-8') as handle:
+        cfg.write(handle)
+    return {s: dict(cfg[s]) for s in cfg.sections()}
+
+
+def timed(argv, cwd, env, timeout=CMD_TIMEOUT):
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    elapsed = time.monotonic() - started
+    return elapsed, proc
+
+
+def read_diagnose(report_dir):
+    """Findings and collector times of one diagnose run (report.json and hosts/*.json)."""
+    with open(os.path.join(report_dir, 'report.json'), encoding='utf-8') as handle:
+        report = json.load(handle)
+    by_sev = dict((s, 0) for s in SEVERITIES)
+    for doc in report['hosts']:
+        for finding in doc.get('findings') or []:
+            by_sev[finding.get('severity', 'info')] = by_sev.get(finding.get('severity', 'info'), 0) + 1
+    meta = []
+    hosts_dir = os.path.join(report_dir, 'hosts')
+    for name in sorted(os.listdir(hosts_dir)):
+        with open(os.path.join(hosts_dir, name), encoding='utf-8') as handle:
+            doc = json.load(handle)
+        m = (doc.get('facts') or {}).get('connreset_meta')
+        if m:
+            meta.append(m)
+    return {'hosts': report['summary']['hosts'], 'unreachable': report['summary']['unreachable'],
+            'findings': sum(by_sev.values()), 'findings_by_severity': by_sev,
+            'findings_above_info': sum(v for k, v in by_sev.items() if k != 'info'),
+            'ids': sorted({f['id'] for d in report['hosts'] for f in d.get('findings') or []}),
+            'meta': meta}
+
+
+def run_fleet(size, hosts, hvars, reps, workdir):
+    fdir = os.path.join(workdir, 'fleet%d' % size)
+    os.makedirs(os.path.join(fdir, 'cp'), exist_ok=True)
+    inv = os.path.join(fdir, 'inventory.ini')
+    cfgpath = os.path.join(fdir, 'ansible.cfg')
+    write_inventory(inv, hosts[:size], hvars)
+    cfg = write_cfg(cfgpath, size, fdir)
+    env = env_for({'ANSIBLE_CONFIG': cfgpath})
+    commands = {
+        'ping': lambda d: ['ansible', 'all', '-i', inv, '-m', 'ansible.builtin.ping'],
+        'naive': lambda d: ['ansible-playbook', '-i', inv, NAIVE],
+        'diagnose': lambda d: ['ansible-playbook', '-i', inv, 'connreset.doctor.diagnose',
+                               '-e', 'diagnose_report_dir=%s' % d, '-e', 'diagnose_summary=false'],
+        # the same without the controller-side probe: what the probe costs
+        'diagnose_noprobe': lambda d: ['ansible-playbook', '-i', inv, 'connreset.doctor.diagnose',
+                                       '-e', 'diagnose_report_dir=%s' % d, '-e', 'diagnose_summary=false',
+                                       '-e', 'diagnose_probe=false'],
+    }
+    times = dict((k, []) for k in commands)
+    diag = []
+    for rep in range(reps + 1):  # round 0: warm-up (ControlPersist masters, page cache), discarded
+        for name, argv in commands.items():
+            rdir = os.path.join(fdir, 'run%d-%s' % (rep, name))
+            os.makedirs(rdir)
+            elapsed, proc = timed(argv(os.path.join(rdir, 'report')), rdir, env)
+            if proc.returncode != 0:
+                raise BenchError('%s on %d hosts failed (rc=%s):\n%s' % (
+                    name, size, proc.returncode, (proc.stdout + proc.stderr)[-3000:]))
+            log('fleet %d, %s %d: %.2f s' % (size, 'warm-up' if rep == 0 else 'rep', rep, elapsed)
+                if name == 'ping' else '           %-8s %.2f s' % (name, elapsed))
+            if rep == 0:
+                continue
+            times[name].append(round(elapsed, 3))
+            if name == 'diagnose':
+                diag.append(read_diagnose(os.path.join(rdir, 'report')))
+    med = dict((k, round(median(v), 3)) for k, v in times.items())
+    # one more diagnose run, untimed, with the bench_timer callback: wall time of each task
+    rdir = os.path.join(fdir, 'profile')
+    os.makedirs(rdir)
+    tfile = os.path.join(rdir, 'timer.json')
+    penv = dict(env, ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'callback_plugins'),
+                ANSIBLE_CALLBACKS_ENABLED='bench_timer', BENCH_TIMER_FILE=tfile)
+    _e, proc = timed(commands['diagnose'](os.path.join(rdir, 'report')), rdir, penv)
+    profile = None
+    if proc.returncode == 0 and os.path.exists(tfile):
+        with open(tfile, encoding='utf-8') as handle:
+            profile = json.load(handle)
+    # the collectors on one host at a time (forks 1): on-target time without the other hosts'
+    # modules competing for the machine's cores (lab hosts share the controller's CPUs)
+    single = []
+    for _ in range(3):
+        _e, proc = timed(['ansible', hosts[0][0], '-i', inv, '-o', '-f', '1', '-m', 'connreset.doctor.reset_facts'],
+                         fdir, dict(env, ANSIBLE_CALLBACK_RESULT_FORMAT='json'))
+        text = proc.stdout
+        try:
+            single.append(json.loads(text[text.index('{'):])['ansible_facts']['connreset_meta'])
+        except (ValueError, KeyError):
+            log('single-host reset_facts gave no connreset_meta: %s' % text[-500:])
+    elapsed = [m['elapsed_s'] for d in diag for m in d['meta']]
+    per_collector = {}
+    for d in diag:
+        for m in d['meta']:
+            for cname, c in m.get('collectors', {}).items():
+                per_collector.setdefault(cname, []).append(c['elapsed_s'])
+    last = diag[-1]
+    return {
+        'hosts': size, 'forks': size, 'reps': reps, 'times_s': times, 'median_s': med,
+        'diagnose_over_ping': ratio(med['diagnose'], med['ping']),
+        'naive_over_diagnose': ratio(med['naive'], med['diagnose']),
+        'naive_over_ping': ratio(med['naive'], med['ping']),
+        'diagnose_noprobe_over_ping': ratio(med['diagnose_noprobe'], med['ping']),
+        'naive_over_diagnose_noprobe': ratio(med['naive'], med['diagnose_noprobe']),
+        'profile': profile,
+        'single_host_collector_time_s': {
+            'runs': [m['elapsed_s'] for m in single],
+            'median': round(median([m['elapsed_s'] for m in single]), 4) if single else None,
+            'per_collector_median': dict(
+                (k, round(median([m['collectors'][k]['elapsed_s'] for m in single]), 4))
+                for k in (single[0]['collectors'] if single else {}))},
+        'findings': {'diagnose': last['findings'], 'diagnose_by_severity': last['findings_by_severity'],
+                     'diagnose_above_info': last['findings_above_info'], 'diagnose_ids': last['ids'],
+                     'naive': 0, 'unreachable': last['unreachable']},
+        'collector_time_s': {
+            'median': round(median(elapsed), 4), 'max': round(max(elapsed), 4), 'samples': len(elapsed),
+            'per_collector': dict((k, {'median': round(median(v), 4), 'max': round(max(v), 4)})
+                                  for k, v in per_collector.items())},
+        'ansible_cfg': cfg,
+    }
+
+
+def bench_lab(args, workdir):
+    status = lab_cmd(args.lab_id, ['status'], check=False)
+    if 'no lab' not in status.stdout:
+        raise BenchError('lab LAB_ID=%d is in use (tests/lab/lab status shows hosts): stop it, wait, or pick '
+                         'another --lab-id' % args.lab_id)
+    sizes = sorted(args.sizes)
+    result = {'lab_id': args.lab_id, 'faults': list(args.faults), 'fleets': []}
+    try:
+        log('lab %d: up %d light hosts' % (args.lab_id, sizes[-1]))
+        up = lab_cmd(args.lab_id, ['up', '--hosts', str(sizes[-1])], timeout=LAB_UP_TIMEOUT)
+        result['lab_up'] = (up.stderr.strip().splitlines() or [''])[-1]
+        hosts, hvars = parse_lab_inventory(lab_cmd(args.lab_id, ['inventory']).stdout)
+        for spec in args.faults:
+            host, fault = spec.split(':', 1)
+            if host not in dict(hosts):
+                log('fault %s skipped: no host %s in a lab of %d' % (spec, host, len(hosts)))
+                continue
+            lab_cmd(args.lab_id, ['fault', host, fault])
+        for size in sizes:
+            if size > len(hosts):
+                raise BenchError('fleet of %d but the lab has %d hosts' % (size, len(hosts)))
+            fleet = run_fleet(size, hosts, hvars, args.reps, workdir)
+            result['fleets'].append(fleet)
+            print_lab([fleet])
+    finally:
+        log('lab %d: down' % args.lab_id)
+        down = lab_cmd(args.lab_id, ['down'], timeout=300, check=False)
+        if down.returncode != 0:
+            log('lab down failed (rc=%s): %s' % (down.returncode, down.stderr.strip()))
+    return result
+
+
+# ========================================================================================= report
+def child(argv, timeout=CMD_TIMEOUT):
+    """Run ``bench.py <argv>`` in a fresh process and return its JSON (stdout)."""
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__)] + argv, env=env_for(), capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise BenchError('bench.py %s failed (rc=%s): %s' % (' '.join(argv), proc.returncode, proc.stderr[-3000:]))
+    return json.loads(proc.stdout)
+
+
+def _gen_fleet(n, dest):
+    """Child: synthetic host inputs → engine → hosts/*.json.  Prints timings and the findings mix."""
+    sys.path.insert(0, HERE)
+    import synth
+    from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine
+    from ansible_collections.connreset.doctor.plugins.action import fleet_report
+    inputs = [synth.host_input(i) for i in range(n)]
+    started = time.monotonic()
+    docs = [_engine.diagnose_host(data) for data in inputs]
+    engine_s = time.monotonic() - started
+    by_sev = dict((s, 0) for s in SEVERITIES)
+    for doc in docs:
+        for finding in doc['findings']:
+            by_sev[finding['severity']] += 1
+    started = time.monotonic()
+    for doc in docs:
+        fleet_report.store_host_doc(dest, doc)
+    store_s = time.monotonic() - started
+    size = sum(os.path.getsize(os.path.join(dest, 'hosts', f)) for f in os.listdir(os.path.join(dest, 'hosts')))
+    print(json.dumps({'hosts': n, 'engine_s': round(engine_s, 3), 'engine_ms_per_host': round(1000 * engine_s / n, 3),
+                      'store_s': round(store_s, 3), 'host_docs_bytes': size, 'findings_by_severity': by_sev,
+                      'unreachable': sum(1 for d in docs if not d['reachable'])}))
+
+
+def _build_report(src, dest):
+    """Child: what the fleet_report action does at the end of a play, timed (all four formats)."""
+    from ansible_collections.connreset.doctor.plugins.action import fleet_report
+    from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine, _report
+    started = time.monotonic()
+    outcome = fleet_report.run_report(src, dest=dest, formats=FORMATS, fleet_check=_engine.apply_fleet_findings,
+                                      version='bench')
+    total = time.monotonic() - started
+    # the same work again, phase by phase (what dominates)
+    phases = {}
+    t = time.monotonic()
+    docs, errors = _report.load_host_docs(src)
+    phases['load'] = time.monotonic() - t
+    t = time.monotonic()
+    docs = _engine.apply_fleet_findings(docs)
+    phases['fleet_findings'] = time.monotonic() - t
+    t = time.monotonic()
+    report = _report.build_report(docs, version='bench', errors=errors)
+    phases['build'] = time.monotonic() - t
+    for fmt in FORMATS:
+        t = time.monotonic()
+        text = _report.render(report, fmt)
+        phases['render_' + fmt] = time.monotonic() - t
+        phases['bytes_' + fmt] = len(text.encode('utf-8'))
+    print(json.dumps({'total_s': round(total, 3), 'hosts': outcome['summary']['hosts'],
+                      'phases': dict((k, round(v, 3) if isinstance(v, float) else v) for k, v in phases.items())}))
+
+
+def _rusage(argv):
+    """Child: run ``argv`` (a fresh process) and add its peak RSS (RUSAGE_CHILDREN ru_maxrss, KiB)."""
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=CMD_TIMEOUT)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        sys.exit(proc.returncode)
+    data = json.loads(proc.stdout)
+    data['maxrss_kib'] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps(data))
+
+
+def bench_report(args, workdir):
+    out = []
+    for n in args.report_hosts:
+        src = os.path.join(workdir, 'report%d' % n)
+        os.makedirs(src)
+        gen = child(['_gen-fleet', str(n), src])
+        runs = []
+        for _ in range(args.report_reps if n < 5000 else 1):
+            dest = tempfile.mkdtemp(dir=workdir)
+            runs.append(child(['_rusage', sys.executable, os.path.abspath(__file__), '_build-report', src, dest]))
+            shutil.rmtree(dest)
+        best = sorted(runs, key=lambda r: r['total_s'])[len(runs) // 2]
+        entry = {'hosts': n, 'synthetic': gen, 'reps': len(runs), 'total_s': [r['total_s'] for r in runs],
+                 'median_s': best['total_s'], 'maxrss_mib': round(max(r['maxrss_kib'] for r in runs) / 1024.0, 1),
+                 'phases_s': best['phases']}
+        out.append(entry)
+        print_report([entry])
+        shutil.rmtree(src)
+    if len(out) >= 2:
+        small, big = out[0], out[-1]
+        out.append({'scaling': {'hosts_ratio': round(big['hosts'] / float(small['hosts']), 1),
+                                'time_ratio': ratio(big['median_s'], small['median_s'])}})
+    return out
+
+
+# =========================================================================================== logs
+SSHD_KEYWORDS = ('drop connection', 'MaxStartups', 'penalty', 'refused connect', 'Received signal',
+                 'Received SIGHUP', 'ain process exited', 'Failed with result', 'failed', 'Scheduled restart',
+                 'Start request repeated', 'Stopped')
+
+
+def _scan_logs(path, expect_json):
+    """Child: the collectors' log scans over ``path``, timed; prints rates and the counts found."""
+    from ansible_collections.connreset.doctor.plugins.module_utils import _oom, _sshd
+    from ansible_collections.connreset.doctor.plugins.module_utils._common import System
+    from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogScan, parse_since
+    expect = json.loads(expect_json)
+    lines = expect['lines']
+    since = parse_since('7d')
+    out = {}
+
+    def rate(name, fn):
+        started = time.monotonic()
+        value = fn()
+        elapsed = time.monotonic() - started
+        out[name] = {'s': round(elapsed, 3), 'lines_per_s': int(lines / elapsed)}
+        return value
+
+    # baseline: reading the lines (System.lines, what every file scan costs before parsing)
+    rate('read_only', lambda: sum(1 for _ in System().lines(path)))
+
+    def sshd_scan(keywords):
+        scan = LogScan(System(), since=since, keywords=keywords)
+        counter = _sshd.EventCounter()
+        for entry in scan.file(path):
+            counter.feed(entry)
+        return counter.result()
+
+    def oom_scan(keywords):
+        scan = LogScan(System(), since=since, keywords=keywords)
+        folder = _oom.KillFolder()
+        for entry in scan.file(path):
+            folder.add(entry)
+        return folder.results()
+
+    events = rate('sshd_events', lambda: _sshd.collect_events(System(), since, [path]))
+    oom = rate('oom_kills', lambda: _oom.collect(System(), {'log_files': [path], 'since': '7d'}))
+    ev_plain = rate('sshd_events_nokeywords_loop', lambda: sshd_scan(None))
+    ev_kw = rate('sshd_events_keywords', lambda: sshd_scan(SSHD_KEYWORDS))
+    kills_plain = rate('oom_kills_nokeywords_loop', lambda: oom_scan(None))
+    kills_kw = rate('oom_kills_keywords', lambda: oom_scan(_oom._KEYWORDS))  # pylint: disable=protected-access
+    out['checks'] = {
+        'maxstartups_drops_expected': expect['maxstartups_drops'],
+        'maxstartups_drops_found': events['maxstartups_drops']['count'],
+        'oom_kills_expected': expect['oom_kills'],
+        'oom_kills_found': len(oom['kills'] or []),
+        'sshd_keywords_same_result': ev_kw == ev_plain and all(events[k] == v for k, v in ev_plain.items()),
+        'oom_keywords_same_result': kills_kw == kills_plain and kills_plain[0] == oom['kills'],
+        'sshd_status': events['status'], 'oom_status': oom['status'],
+    }
+    print(json.dumps(out))
+
+
+def bench_logs(args, workdir):
+    sys.path.insert(0, HERE)
+    import synth
+    path = os.path.join(workdir, 'auth-kern.log')
+    started = time.monotonic()
+    expect = synth.write_log(path, lines=args.log_lines)
+    gen_s = time.monotonic() - started
+    runs = [child(['_scan-logs', path, json.dumps(expect)]) for _ in range(args.log_reps)]
+    os.unlink(path)
+    names = [k for k in runs[0] if k != 'checks']
+    med = dict((k, int(median([r[k]['lines_per_s'] for r in runs]))) for k in names)
+    result = {'lines': expect['lines'], 'bytes': expect['bytes'], 'generate_s': round(gen_s, 2), 'reps': len(runs),
+              'lines_per_s': med, 'checks': runs[-1]['checks'],
+              'keywords_speedup': {
+                  'sshd': ratio(med['sshd_events_keywords'], med['sshd_events_nokeywords_loop']),
+                  'oom': ratio(med['oom_kills_keywords'], med['oom_kills_nokeywords_loop'])},
+              'sshd_keywords': list(SSHD_KEYWORDS)}
+    print_logs(result)
+    return result
+
+
+# ========================================================================================= output
+def print_lab(fleets):
+    for f in fleets:
+        m = f['median_s']
+        print('\n== lab fleet: %d light hosts, forks %d, %d interleaved reps (median of each)' % (
+            f['hosts'], f['forks'], f['reps']))
+        print('%-28s %9s %12s %s' % ('command', 'median s', 'x ping', 'runs (s)'))
+        for name in ('ping', 'naive', 'diagnose', 'diagnose_noprobe'):
+            print('%-28s %9.2f %12s %s' % ({'ping': 'ansible all -m ping', 'naive': 'bench/naive.yml',
+                                             'diagnose': 'connreset.doctor.diagnose',
+                                             'diagnose_noprobe': '  ... diagnose_probe=false'}[name],
+                                            m[name], '%.2f' % (m[name] / m['ping']),
+                                            ' '.join('%.2f' % t for t in f['times_s'][name])))
+        fi = f['findings']
+        print('diagnose / ping = %.2f (target <= 1.5)   naive / diagnose = %.2f (target >= 3)' % (
+            f['diagnose_over_ping'], f['naive_over_diagnose']))
+        print('findings: diagnose %d (%s), naive 0 (raw command output only)' % (
+            fi['diagnose'], ', '.join('%s %d' % (k, v) for k, v in fi['diagnose_by_severity'].items() if v)))
+        c = f['collector_time_s']
+        print('on-target collector time per host: median %.3f s, max %.3f s (target <= 0.3 s; %d samples)' % (
+            c['median'], c['max'], c['samples']))
+        sh = f['single_host_collector_time_s']
+        if sh['median'] is not None:
+            print('  one host at a time (forks 1): median %.3f s; per collector: %s' % (
+                sh['median'], ', '.join('%s %.3f' % kv for kv in sorted(sh['per_collector_median'].items(),
+                                                                       key=lambda kv: -kv[1]))))
+        if f['profile']:
+            print('  diagnose tasks (wall s, untimed profiling run): ' + '; '.join(
+                '%s %.2f' % (t['task'].split(' : ', 1)[-1][:40], t['wall_s']) for t in f['profile']['tasks']))
+        print('  per collector (median/max s): ' + ', '.join(
+            '%s %.3f/%.3f' % (k, v['median'], v['max']) for k, v in sorted(c['per_collector'].items(),
+                                                                         key=lambda kv: -kv[1]['median'])))
+
+
+def print_report(entries):
+    for e in entries:
+        if 'scaling' in e:
+            print('10x hosts -> %.1fx time' % e['scaling']['time_ratio'])
+            continue
+        g = e['synthetic']
+        print('\n== fleet report from %d synthetic hosts (%d unreachable; findings %s)' % (
+            e['hosts'], g['unreachable'], ', '.join('%s %d' % kv for kv in g['findings_by_severity'].items())))
+        print('build + write json, md, html, junit: median %.2f s, peak RSS %.0f MiB (target <= 10 s, <= 1024 MiB)'
+              % (e['median_s'], e['maxrss_mib']))
+        p = e['phases_s']
+        print('  phases: ' + ', '.join('%s %.2f s' % (k, v) for k, v in p.items() if not k.startswith('bytes_')))
+        print('  sizes: ' + ', '.join('%s %.1f MB' % (k[6:], v / 1e6) for k, v in p.items() if k.startswith('bytes_')))
+        print('  engine (diagnose_host filter): %.2f ms per host' % g['engine_ms_per_host'])
+
+
+def print_logs(r):
+    print('\n== log scan: %d lines (%.0f MB) of auth.log + kern.log, median of %d' % (
+        r['lines'], r['bytes'] / 1e6, r['reps']))
+    base = r['lines_per_s']['read_only']
+    print('%-34s %12s %12s' % ('scan', 'lines/s', 'x read-only'))
+    for k, v in r['lines_per_s'].items():
+        print('%-34s %12d %12.2f' % (k, v, v / float(base)))
+    c = r['checks']
+    print('checks: MaxStartups drops %s/%s, OOM kills %s/%s, keyword prefilter gives the same result: sshd %s, oom %s'
+          % (c['maxstartups_drops_found'], c['maxstartups_drops_expected'], c['oom_kills_found'],
+             c['oom_kills_expected'], c['sshd_keywords_same_result'], c['oom_keywords_same_result']))
+
+
+# =========================================================================================== main
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog='bench/run', description=__doc__.split('\n\n')[0])
+    p.add_argument('--parts', default='lab,report,logs', help='comma list of lab, report, logs (default all)')
+    p.add_argument('--reps', type=int, default=5, help='interleaved repetitions per command on the lab (default 5)')
+    p.add_argument('--sizes', default='10,30', help='lab fleet sizes (default 10,30; at most 200)')
+    p.add_argument('--lab-id', type=int, default=int(os.environ.get('BENCH_LAB_ID', '9')),
+                   help='LAB_ID of the lab the benchmark brings up and tears down (default 9, env BENCH_LAB_ID)')
+    p.add_argument('--faults', default=','.join(DEFAULT_FAULTS),
+                   help='HOST:FAULT list injected before timing (default %(default)s; "" for none)')
+    p.add_argument('--report-hosts', default='1000,10000', help='synthetic fleet sizes for the report')
+    p.add_argument('--log-lines', type=int, default=1000000)
+    p.add_argument('--quick', action='store_true', help='2 reps, fleet 10, report 1000 hosts, 200k log lines')
+    p.add_argument('--output', default=RESULTS, help='results JSON (default bench/results/latest.json)')
+    args = p.parse_args(argv)
+    if args.quick:
+        args.reps, args.sizes, args.report_hosts, args.log_lines = 2, '10', '1000', 200000
+    args.parts = [x for x in args.parts.split(',') if x]
+    bad = set(args.parts) - {'lab', 'report', 'logs'}
+    if bad:
+        p.error('unknown parts %s: use lab, report, logs' % ', '.join(sorted(bad)))
+    args.sizes = [int(x) for x in args.sizes.split(',') if x]
+    args.report_hosts = [int(x) for x in args.report_hosts.split(',') if x]
+    args.faults = [x for x in args.faults.split(',') if x]
+    if not 1 <= args.reps <= 50 or not all(1 <= s <= 200 for s in args.sizes):
+        p.error('--reps must be 1-50 and --sizes 1-200')
+    args.report_reps = min(args.reps, 3)
+    args.log_reps = min(args.reps, 3)
+    return args
+
+
+def main(argv):
+    internal = {'_gen-fleet': lambda a: _gen_fleet(int(a[0]), a[1]), '_build-report': lambda a: _build_report(*a),
+                '_rusage': _rusage, '_scan-logs': lambda a: _scan_logs(*a)}
+    if argv and argv[0] in internal:
+        internal[argv[0]](argv[1:])
+        return 0
+    args = parse_args(argv)
+    if 'lab' in args.parts and os.geteuid() != 0:
+        log('the lab part needs root (network namespaces): run as root or use --parts report,logs')
+        return 2
+    # SIGTERM → SystemExit, so the finally blocks (lab down, temp dir) run as on Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    results = {'machine': machine(), 'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+               'argv': argv, 'reps': args.reps}
+    workdir = tempfile.mkdtemp(prefix='crbench-')
+    started = time.monotonic()
+    try:
+        if 'lab' in args.parts:
+            results['lab'] = bench_lab(args, workdir)
+        if 'report' in args.parts:
+            results['report'] = bench_report(args, workdir)
+        if 'logs' in args.parts:
+            results['logs'] = bench_logs(args, workdir)
+    except BenchError as exc:
+        log(str(exc))
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    results['elapsed_s'] = round(time.monotonic() - started, 1)
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    with open(args.output, 'w', encoding='utf-8') as handle:
+        json.dump(results, handle, indent=1, sort_keys=True)
+        handle.write('\n')
+    log('results in %s (%.0f s)' % (args.output, results['elapsed_s']))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
