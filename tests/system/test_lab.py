@@ -73,15 +73,17 @@ def ssh(address, *extra, timeout=25, command='true'):
     return proc.returncode, proc.stdout + proc.stderr, time.time() - start
 
 
-def leftovers():
+def leftovers(lab_id=1, lab_dir=LAB_DIR):
+    """Everything of lab LAB_ID that still exists: namespaces, links, mounts, processes, cgroups."""
     found = []
+    prefix = 'lab%d-' % lab_id
     netns = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True, check=False).stdout
     found += ['netns ' + line.split()[0] for line in netns.splitlines()
-              if line.split() and line.split()[0].startswith(NS)]
+              if line.split() and line.split()[0].startswith(prefix)]
     links = subprocess.run(['ip', '-o', 'link', 'show'], capture_output=True, text=True, check=False).stdout
-    found += ['link ' + m for m in re.findall(r'^\d+: (crlab1|crl1v\d+)[@:]', links, re.M)]
+    found += ['link ' + m for m in re.findall(r'^\d+: (crlab%d|crl%dv\d+)[@:]' % (lab_id, lab_id), links, re.M)]
     with open('/proc/mounts') as f:
-        found += ['mount ' + line.split()[1] for line in f if LAB_DIR in line]
+        found += ['mount ' + line.split()[1] for line in f if lab_dir in line]
     for d in os.listdir('/proc'):
         if d.isdigit():
             try:
@@ -90,15 +92,23 @@ def leftovers():
             except OSError:
                 continue
             ours = (b'_init' in argv or b'_hold' in argv or b'connreset-lab-init' in argv
-                    or argv[0].endswith(b'systemd-nspawn'))
-            if ours and LAB_DIR.encode() in b' '.join(argv):
+                    or argv[0].endswith(b'systemd-nspawn') or argv[0].endswith(b'unshare'))
+            if ours and lab_dir.encode() in b' '.join(argv):
                 found.append('process %s %s' % (d, b' '.join(argv[:4]).decode(errors='replace')))
     for hier in ('systemd', 'unified', 'memory'):
-        if os.path.isdir('/sys/fs/cgroup/%s/connreset-lab1' % hier):
-            found.append('cgroup %s/connreset-lab1' % hier)
-    if os.path.exists(LAB_DIR):
-        found.append('dir ' + LAB_DIR)
+        if os.path.isdir('/sys/fs/cgroup/%s/connreset-lab%d' % (hier, lab_id)):
+            found.append('cgroup %s/connreset-lab%d' % (hier, lab_id))
+    if os.path.exists(lab_dir):
+        found.append('dir ' + lab_dir)
     return found
+
+
+def wait_no_leftovers(lab_id=1, lab_dir=LAB_DIR):
+    # the kernel dismantles namespaces asynchronously: a short bounded wait
+    deadline = time.time() + 10
+    while leftovers(lab_id, lab_dir) and time.time() < deadline:
+        time.sleep(0.2)
+    return leftovers(lab_id, lab_dir)
 
 
 @pytest.fixture(scope='module')
@@ -113,11 +123,8 @@ def hosts():
         yield dict((h['name'], h) for h in state), skip_systemd
     finally:
         lab('down', timeout=60, check=False)
-        # the kernel dismantles namespaces asynchronously: a short bounded wait
-        deadline = time.time() + 10
-        while leftovers() and time.time() < deadline:
-            time.sleep(0.2)
-        assert leftovers() == [], 'lab down left: %s' % leftovers()
+        left = wait_no_leftovers()
+        assert left == [], 'lab down left: %s' % left
 
 
 def addr(hosts, name):
@@ -343,3 +350,28 @@ def test_systemd_wrappers_deny(hosts):
         assert 4 <= elapsed <= 8, elapsed
     finally:
         undo_and_check(hosts, SYSTEMD, 'wrappers-deny')
+
+
+# ------------------------------------------------------------------ crash
+def test_down_after_a_crashed_up():
+    """`up` killed with SIGKILL half-way (no trap can run): `down` still removes everything."""
+    env = dict(os.environ, LAB_ID='2', LAB_DIR='/run/connreset-lab-2')
+    down = [sys.executable, LAB, 'down']
+    subprocess.run(down, env=env, capture_output=True, timeout=60, check=False)
+    proc = subprocess.Popen([sys.executable, LAB, 'up', '--hosts', '4'], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and proc.poll() is None:
+            if any(x.startswith('process') for x in leftovers(2, '/run/connreset-lab-2')):
+                break  # namespaces and at least one host process exist
+            time.sleep(0.02)
+        made = leftovers(2, '/run/connreset-lab-2')
+        proc.kill()
+        proc.wait(timeout=10)
+        assert any(x.startswith('netns') for x in made), made
+    finally:
+        result = subprocess.run(down, env=env, capture_output=True, text=True, timeout=60, check=False)
+        left = wait_no_leftovers(2, '/run/connreset-lab-2')
+    assert result.returncode == 0, result.stderr
+    assert left == [], 'down after a crash left: %s' % left
