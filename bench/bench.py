@@ -57,8 +57,12 @@ SEVERITIES = ('critical', 'high', 'medium', 'low', 'info')
 # of 2 h with sshd's ClientAliveInterval 0.
 DEFAULT_FAULTS = ('h2:low-mtu', 'h3:keepalive')
 
-if BUILD not in sys.path:
-    sys.path.insert(0, BUILD)
+# The collection the benchmark imports and runs: a snapshot of the committed tree (git archive
+# HEAD, made by main() in the temp dir, so work in progress in a shared checkout cannot break a
+# run) or, with --code worktree, the checkout itself through .build.  Children inherit it.
+CODE = os.environ.get('BENCH_CODE') or BUILD
+if CODE not in sys.path:
+    sys.path.insert(0, CODE)
 
 
 class BenchError(Exception):
@@ -81,8 +85,9 @@ def ratio(a, b):
 def env_for(extra=None):
     env = dict(os.environ)
     env['PATH'] = VENV_BIN + os.pathsep + env.get('PATH', '')
-    env['PYTHONPATH'] = BUILD + (os.pathsep + env['PYTHONPATH'] if env.get('PYTHONPATH') else '')
-    env['ANSIBLE_COLLECTIONS_PATH'] = BUILD
+    code = os.environ.get('BENCH_CODE') or BUILD
+    env['PYTHONPATH'] = code + (os.pathsep + env['PYTHONPATH'] if env.get('PYTHONPATH') else '')
+    env['ANSIBLE_COLLECTIONS_PATH'] = code
     env.pop('ANSIBLE_CONFIG', None)
     env.update(extra or {})
     return env
@@ -328,13 +333,13 @@ def child(argv, timeout=CMD_TIMEOUT):
     return json.loads(proc.stdout)
 
 
-def _gen_fleet(n, dest):
+def _gen_fleet(n, dest, layout='subnets'):
     """Child: synthetic host inputs → engine → hosts/*.json.  Prints timings and the findings mix."""
     sys.path.insert(0, HERE)
     import synth
     from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine
     from ansible_collections.connreset.doctor.plugins.action import fleet_report
-    inputs = [synth.host_input(i) for i in range(n)]
+    inputs = [synth.host_input(i, layout=layout) for i in range(n)]
     started = time.monotonic()
     docs = [_engine.diagnose_host(data) for data in inputs]
     engine_s = time.monotonic() - started
@@ -393,24 +398,26 @@ def _rusage(argv):
 
 def bench_report(args, workdir):
     out = []
-    for n in args.report_hosts:
-        src = os.path.join(workdir, 'report%d' % n)
+    cases = [(n, 'subnets') for n in args.report_hosts] + [(n, 'one_subnet') for n in args.one_subnet_hosts]
+    for n, layout in cases:
+        src = os.path.join(workdir, 'report%d-%s' % (n, layout))
         os.makedirs(src)
-        gen = child(['_gen-fleet', str(n), src])
+        gen = child(['_gen-fleet', str(n), src, layout])
         runs = []
         for _ in range(args.report_reps if n < 5000 else 1):
             dest = tempfile.mkdtemp(dir=workdir)
             runs.append(child(['_rusage', sys.executable, os.path.abspath(__file__), '_build-report', src, dest]))
             shutil.rmtree(dest)
         best = sorted(runs, key=lambda r: r['total_s'])[len(runs) // 2]
-        entry = {'hosts': n, 'synthetic': gen, 'reps': len(runs), 'total_s': [r['total_s'] for r in runs],
+        entry = {'hosts': n, 'layout': layout, 'synthetic': gen, 'reps': len(runs), 'total_s': [r['total_s'] for r in runs],
                  'median_s': best['total_s'], 'maxrss_mib': round(max(r['maxrss_kib'] for r in runs) / 1024.0, 1),
                  'phases_s': best['phases']}
         out.append(entry)
         print_report([entry])
         shutil.rmtree(src)
-    if len(out) >= 2:
-        small, big = out[0], out[-1]
+    main = [e for e in out if e['layout'] == 'subnets']
+    if len(main) >= 2:
+        small, big = main[0], main[-1]
         out.append({'scaling': {'hosts_ratio': round(big['hosts'] / float(small['hosts']), 1),
                                 'time_ratio': ratio(big['median_s'], small['median_s'])}})
     return out
@@ -433,10 +440,12 @@ def _scan_logs(path, expect_json):
     out = {}
 
     def rate(name, fn):
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         value = fn()
-        elapsed = time.monotonic() - started
-        out[name] = {'s': round(elapsed, 3), 'lines_per_s': int(lines / elapsed)}
+        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+        # CPU time too: on a shared machine it is steadier than wall time
+        out[name] = {'s': round(elapsed, 3), 'lines_per_s': int(lines / elapsed),
+                     'cpu_s': round(cpu, 3), 'lines_per_cpu_s': int(lines / cpu)}
         return value
 
     # baseline: reading the lines (System.lines, what every file scan costs before parsing)
@@ -485,11 +494,15 @@ def bench_logs(args, workdir):
     os.unlink(path)
     names = [k for k in runs[0] if k != 'checks']
     med = dict((k, int(median([r[k]['lines_per_s'] for r in runs]))) for k in names)
+    med_cpu = dict((k, int(median([r[k]['lines_per_cpu_s'] for r in runs]))) for k in names)
     result = {'lines': expect['lines'], 'bytes': expect['bytes'], 'generate_s': round(gen_s, 2), 'reps': len(runs),
-              'lines_per_s': med, 'checks': runs[-1]['checks'],
+              'lines_per_s': med, 'lines_per_cpu_s': med_cpu, 'checks': runs[-1]['checks'],
               'keywords_speedup': {
                   'sshd': ratio(med['sshd_events_keywords'], med['sshd_events_nokeywords_loop']),
                   'oom': ratio(med['oom_kills_keywords'], med['oom_kills_nokeywords_loop'])},
+              'keywords_speedup_cpu': {
+                  'sshd': ratio(med_cpu['sshd_events_keywords'], med_cpu['sshd_events_nokeywords_loop']),
+                  'oom': ratio(med_cpu['oom_kills_keywords'], med_cpu['oom_kills_nokeywords_loop'])},
               'sshd_keywords': list(SSHD_KEYWORDS)}
     print_logs(result)
     return result
@@ -535,8 +548,9 @@ def print_report(entries):
             print('10x hosts -> %.1fx time' % e['scaling']['time_ratio'])
             continue
         g = e['synthetic']
-        print('\n== fleet report from %d synthetic hosts (%d unreachable; findings %s)' % (
-            e['hosts'], g['unreachable'], ', '.join('%s %d' % kv for kv in g['findings_by_severity'].items())))
+        print('\n== fleet report from %d synthetic hosts, %s (%d unreachable; findings %s)' % (
+            e['hosts'], {'subnets': '50 per /24', 'one_subnet': 'all in one /16, 10% jumbo MTU'}.get(
+                e.get('layout'), e.get('layout')), g['unreachable'], ', '.join('%s %d' % kv for kv in g['findings_by_severity'].items())))
         print('build + write json, md, html, junit: median %.2f s, peak RSS %.0f MiB (target <= 10 s, <= 1024 MiB)'
               % (e['median_s'], e['maxrss_mib']))
         p = e['phases_s']
@@ -549,9 +563,10 @@ def print_logs(r):
     print('\n== log scan: %d lines (%.0f MB) of auth.log + kern.log, median of %d' % (
         r['lines'], r['bytes'] / 1e6, r['reps']))
     base = r['lines_per_s']['read_only']
-    print('%-34s %12s %12s' % ('scan', 'lines/s', 'x read-only'))
+    cpu = r.get('lines_per_cpu_s') or {}
+    print('%-34s %12s %12s %14s' % ('scan', 'lines/s', 'x read-only', 'lines/CPU-s'))
     for k, v in r['lines_per_s'].items():
-        print('%-34s %12d %12.2f' % (k, v, v / float(base)))
+        print('%-34s %12d %12.2f %14s' % (k, v, v / float(base), cpu.get(k, '')))
     c = r['checks']
     print('checks: MaxStartups drops %s/%s, OOM kills %s/%s, keyword prefilter gives the same result: sshd %s, oom %s'
           % (c['maxstartups_drops_found'], c['maxstartups_drops_expected'], c['oom_kills_found'],
@@ -559,6 +574,27 @@ def print_logs(r):
 
 
 # =========================================================================================== main
+def snapshot(mode, workdir):
+    """Point BENCH_CODE at the collection to benchmark; returns what was benchmarked."""
+    def git(*argv):
+        return subprocess.run(['git', '-C', ROOT] + list(argv), capture_output=True, check=False)
+    commit = git('rev-parse', 'HEAD').stdout.decode().strip() or None
+    dirty = bool(git('status', '--porcelain', '--untracked-files=no').stdout.strip())
+    if mode == 'worktree':
+        os.environ['BENCH_CODE'] = BUILD
+        return {'mode': 'worktree', 'commit': commit, 'uncommitted_changes': dirty}
+    dest = os.path.join(workdir, 'code', 'ansible_collections', 'connreset', 'doctor')
+    os.makedirs(dest)
+    archive = subprocess.run(['git', '-C', ROOT, 'archive', '--format=tar', 'HEAD'], capture_output=True, check=False,
+                             timeout=120)
+    if archive.returncode != 0:
+        raise BenchError('git archive HEAD failed: %s (use --code worktree outside a git checkout)'
+                         % archive.stderr.decode().strip())
+    subprocess.run(['tar', '-x', '-C', dest], input=archive.stdout, check=True, timeout=120)
+    os.environ['BENCH_CODE'] = os.path.join(workdir, 'code')
+    return {'mode': 'head', 'commit': commit}
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog='bench/run', description=__doc__.split('\n\n')[0])
     p.add_argument('--parts', default='lab,report,logs', help='comma list of lab, report, logs (default all)')
@@ -569,18 +605,24 @@ def parse_args(argv):
     p.add_argument('--faults', default=','.join(DEFAULT_FAULTS),
                    help='HOST:FAULT list injected before timing (default %(default)s; "" for none)')
     p.add_argument('--report-hosts', default='1000,10000', help='synthetic fleet sizes for the report')
+    p.add_argument('--one-subnet-hosts', default='1000,2000',
+                   help='synthetic fleets with every host in one /16 (the MTU fleet check compares them all)')
     p.add_argument('--log-lines', type=int, default=1000000)
+    p.add_argument('--code', choices=('head', 'worktree'), default='head',
+                   help='benchmark the committed tree (git archive HEAD, default) or the checkout as it is')
     p.add_argument('--quick', action='store_true', help='2 reps, fleet 10, report 1000 hosts, 200k log lines')
     p.add_argument('--output', default=RESULTS, help='results JSON (default bench/results/latest.json)')
     args = p.parse_args(argv)
     if args.quick:
         args.reps, args.sizes, args.report_hosts, args.log_lines = 2, '10', '1000', 200000
+        args.one_subnet_hosts = '500'
     args.parts = [x for x in args.parts.split(',') if x]
     bad = set(args.parts) - {'lab', 'report', 'logs'}
     if bad:
         p.error('unknown parts %s: use lab, report, logs' % ', '.join(sorted(bad)))
     args.sizes = [int(x) for x in args.sizes.split(',') if x]
     args.report_hosts = [int(x) for x in args.report_hosts.split(',') if x]
+    args.one_subnet_hosts = [int(x) for x in args.one_subnet_hosts.split(',') if x]
     args.faults = [x for x in args.faults.split(',') if x]
     if not 1 <= args.reps <= 50 or not all(1 <= s <= 200 for s in args.sizes):
         p.error('--reps must be 1-50 and --sizes 1-200')
@@ -590,7 +632,7 @@ def parse_args(argv):
 
 
 def main(argv):
-    internal = {'_gen-fleet': lambda a: _gen_fleet(int(a[0]), a[1]), '_build-report': lambda a: _build_report(*a),
+    internal = {'_gen-fleet': lambda a: _gen_fleet(int(a[0]), *a[1:]), '_build-report': lambda a: _build_report(*a),
                 '_rusage': _rusage, '_scan-logs': lambda a: _scan_logs(*a)}
     if argv and argv[0] in internal:
         internal[argv[0]](argv[1:])
@@ -606,6 +648,7 @@ def main(argv):
     workdir = tempfile.mkdtemp(prefix='crbench-')
     started = time.monotonic()
     try:
+        results['code'] = snapshot(args.code, workdir)
         if 'lab' in args.parts:
             results['lab'] = bench_lab(args, workdir)
         if 'report' in args.parts:

@@ -28,7 +28,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'unit', 'plugins', 'plugin_utils'))
+# the engine tests' samples of the collection being benchmarked (bench.py's snapshot of HEAD)
+_CODE = os.environ.get('BENCH_CODE')
+_SRC = os.path.join(_CODE, 'ansible_collections', 'connreset', 'doctor') if _CODE and os.path.isdir(
+    os.path.join(_CODE, 'ansible_collections', 'connreset', 'doctor', 'tests')) else ROOT
+sys.path.insert(0, os.path.join(_SRC, 'tests', 'unit', 'plugins', 'plugin_utils'))
 
 import engine_samples as S  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -43,17 +47,23 @@ UNREACHABLE_MSGS = (
 HOSTS_PER_SUBNET = 50
 
 
-def _address(index):
-    """10.<a>.<b>.<c>: 50 hosts per /24 (index 0 → 10.0.0.11)."""
+def _address(index, layout='subnets'):
+    """10.<a>.<b>.<c>: 50 hosts per /24 (index 0 → 10.0.0.11); layout ``one_subnet``: all in 10.0.0.0/16."""
+    if layout == 'one_subnet':
+        return '10.0.%d.%d' % (index // 250, 1 + index % 250), '10.0.0.0/16'
     subnet, member = divmod(index, HOSTS_PER_SUBNET)
     return '10.%d.%d.%d' % (subnet // 256, subnet % 256, 11 + member), '10.%d.%d.0/24' % (subnet // 256, subnet % 256)
 
 
-def host_input(index, seed=20261122):
-    """The ``diagnose_host`` filter input of synthetic host ``index`` (deterministic)."""
+def host_input(index, seed=20261122, layout='subnets'):
+    """The ``diagnose_host`` filter input of synthetic host ``index`` (deterministic).
+
+    ``layout``: ``subnets`` (50 hosts per /24, one jumbo-frame host in each) or ``one_subnet``
+    (every host in one /16, as in one VPC, every 10th host with jumbo frames).
+    """
     rnd = random.Random(seed * 100003 + index)
     name = 'web%05d.example.net' % index
-    addr, network = _address(index)
+    addr, network = _address(index, layout)
     facts = copy.deepcopy(S.HEALTHY)
     eth0 = facts['connreset_mtu']['interfaces'][1]
     eth0['addresses'][0].update({'address': addr, 'network': network})
@@ -99,7 +109,10 @@ def host_input(index, seed=20261122):
         oom = facts['connreset_oom']
         oom.update(status='partial', reason='log: ' + reason, kills=None, unit_results=None, watched_killed=None)
         oom['log'].update(status='unknown', reason=reason)
-    if index % HOSTS_PER_SUBNET == 7:
+    if layout == 'one_subnet':
+        if index % 10 == 7:
+            eth0['mtu'] = 9001
+    elif index % HOSTS_PER_SUBNET == 7:
         eth0['mtu'] = 9001  # one jumbo-frame host per /24: the fleet's MTU mismatch finding
     for key in facts:
         facts[key]['elapsed_s'] = round(rnd.uniform(0.001, 0.06), 4)
