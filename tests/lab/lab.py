@@ -866,7 +866,7 @@ def fault_maxstartups(state, host, undo, opts):
         return {}
     sshd_dropin(host, 'maxstartups', 'MaxStartups 1:100:1\n')
     sshd_ctl(host, 'reload')
-    held = opts.get('held') or 2
+    held = opts.get('held') or 1
     holder = subprocess.Popen(
         [sys.executable, SCRIPT, '_hold', host['address'], str(held), str(opts.get('hold_s') or 3600), LAB_DIR],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -890,21 +890,25 @@ def hold_main(args):
     end = time.time() + life
     conns = []
     reported = False
+    next_try = 0.0
     while time.time() < end:
         conns = [c for c in conns if alive_sock(c)]
-        while len(conns) < n and time.time() < end:
+        while len(conns) < n and time.time() >= next_try:
             try:
                 s = socket.create_connection((address, 22), timeout=3)
                 s.settimeout(3)
                 banner = s.recv(256)
-                if not banner.startswith(b'SSH-'):
-                    s.close()  # dropped (past MaxStartups): try again later
-                    break
-                s.setblocking(False)
-                conns.append(s)
             except OSError:
+                next_try = time.time() + 5
                 break
-        if len(conns) >= 1 and not reported:
+            if not banner.startswith(b'SSH-'):
+                # dropped past MaxStartups: the slots are full; look again later, not in a storm
+                s.close()
+                next_try = time.time() + 10
+                break
+            s.setblocking(False)
+            conns.append(s)
+        if conns and not reported:
             sys.stderr.write('holding %d\n' % len(conns))
             sys.stderr.flush()
             reported = True
@@ -1199,7 +1203,7 @@ def parser():
     fa.add_argument('host')
     fa.add_argument('fault', choices=FAULTS)
     fa.add_argument('--undo', action='store_true')
-    fa.add_argument('--held', type=int, help='maxstartups: pre-auth connections to hold (default 2)')
+    fa.add_argument('--held', type=int, help='maxstartups: pre-auth connections to hold (default 1: fills MaxStartups 1:100:1)')
     fa.add_argument('--mtu', type=int, help='pmtu-blackhole/low-mtu: MTU (default 1000/1280)')
     fa.add_argument('--limit', type=int, help='conntrack-limit: connections allowed (default 0)')
     fa.set_defaults(func=cmd_fault)
