@@ -207,6 +207,21 @@ def lab_processes():
     return found
 
 
+def boot_id():
+    try:
+        with open('/proc/sys/kernel/random/boot_id') as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def ours(pid, state):
+    """True when pid is alive, this boot's, and its command line mentions the lab dir."""
+    if not pid or not pid_alive(pid) or state.get('boot_id') != boot_id():
+        return False
+    return LAB_DIR in ' '.join(cmdline(pid))
+
+
 def kill_wait(pids, sig=signal.SIGKILL, timeout=5.0):
     pids = [p for p in pids if p]
     for p in pids:
@@ -530,15 +545,18 @@ def cleanup(state=None, quiet=False):
     state = state or load_state()
     hosts = list(state.get('hosts', {}).values())
     # 1. processes: holders first, then nspawn (orderly, bounded), then light inits.
+    # PIDs from the state file are used only when they still name this lab's processes
+    # (same boot, command line mentioning the lab dir): never kill a recycled PID.
     pids = []
     for h in hosts:
         for f in (h.get('faults') or {}).values():
             if isinstance(f, dict) and f.get('holder_pid'):
                 pids.append(f['holder_pid'])
+    pids = [p for p in pids if ours(p, state)]
     scanned = lab_processes()
     holders = [p for p in scanned if '_hold' in cmdline(p)]
     kill_wait(pids + holders, signal.SIGKILL, 2)
-    nspawns = [h['launcher_pid'] for h in hosts if h.get('kind') == 'systemd' and pid_alive(h.get('launcher_pid'))]
+    nspawns = [h['launcher_pid'] for h in hosts if h.get('kind') == 'systemd' and ours(h.get('launcher_pid'), state)]
     nspawns += [p for p in scanned if cmdline(p) and cmdline(p)[0].endswith('systemd-nspawn') and p not in nspawns]
     if nspawns:
         # SIGTERM to nspawn = orderly poweroff of the container (SIGRTMIN+3 to its systemd).
@@ -547,6 +565,7 @@ def cleanup(state=None, quiet=False):
             kill_wait([p for p in leaders if p], signal.SIGKILL, 3)
             kill_wait(nspawns, signal.SIGKILL, 3)
     inits = [h.get('init_pid') for h in hosts] + [h.get('launcher_pid') for h in hosts]
+    inits = [p for p in inits if ours(p, state)]
     inits += [p for p in scanned if '_init' in cmdline(p) or INIT_MARK in cmdline(p)]
     kill_wait([p for p in inits if p and pid_alive(p)], signal.SIGKILL, 5)
     # 2. mounts under the lab dir (systemd hosts' overlays), deepest first.
@@ -656,7 +675,7 @@ def cmd_up(args):
     root = build_rootfs() if any(k == 'systemd' for _n, k in specs) else None
     cleanup(quiet=True)
     os.makedirs(LAB_DIR, mode=0o700, exist_ok=True)
-    state = {'lab_dir': LAB_DIR, 'bridge': BRIDGE, 'controller': CONTROLLER, 'hosts': {},
+    state = {'lab_dir': LAB_DIR, 'bridge': BRIDGE, 'boot_id': boot_id(), 'controller': CONTROLLER, 'hosts': {},
              'key': os.path.join(LAB_DIR, 'id_ed25519'), 'created': time.time()}
     for i, (name, kind) in enumerate(specs):
         state['hosts'][name] = {
@@ -714,8 +733,18 @@ def cmd_down(args):
 
 # ---------------------------------------------------------------- exec
 def nsenter_argv(host):
-    if not host.get('init_pid') or not pid_alive(host['init_pid']):
+    pid = host.get('init_pid')
+    if not pid or not pid_alive(pid):
         raise LabError('host %s is not running' % host['name'])
+    # Safety: the PID must be in the host's own network namespace and NOT in the machine's mount
+    # namespace, so a command can never land on (and a fault never write into) the machine itself.
+    try:
+        same_net = os.stat('/run/netns/' + host['netns']).st_ino == os.stat('/proc/%d/ns/net' % pid).st_ino
+        own_mnt = os.readlink('/proc/self/ns/mnt') != os.readlink('/proc/%d/ns/mnt' % pid)
+    except OSError:
+        same_net = own_mnt = False
+    if not (same_net and own_mnt):
+        raise LabError('host %s: PID %s is not the host (stale lab state? run lab down; lab up)' % (host['name'], pid))
     flags = ['-m', '-u', '-n', '-p']
     if host['kind'] == 'systemd':
         flags.append('-i')
@@ -860,7 +889,8 @@ def fault_wrappers_deny(state, host, undo, opts):
 def fault_maxstartups(state, host, undo, opts):
     info = host['faults'].get('maxstartups') or {}
     if undo:
-        kill_wait([info.get('holder_pid')], signal.SIGKILL, 3)
+        if ours(info.get('holder_pid'), state):
+            kill_wait([info.get('holder_pid')], signal.SIGKILL, 3)
         sshd_dropin(host, 'maxstartups', None)
         sshd_ctl(host, 'reload')
         return {}

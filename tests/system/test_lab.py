@@ -292,6 +292,27 @@ def test_fault_errors(hosts):
     assert proc.returncode == 1 and 'needs a systemd host' in proc.stderr
 
 
+def test_stale_pid_never_reaches_the_machine(hosts):
+    """A state file naming a PID that is not the host (recycled, forged) is refused: no command and
+    no fault may land in the machine's own namespaces."""
+    path = os.path.join(LAB_DIR, 'state.json')
+    with open(path) as f:
+        original = f.read()
+    state = json.loads(original)
+    state['hosts']['lc']['init_pid'] = os.getpid()  # alive, but in the machine's namespaces
+    try:
+        with open(path, 'w') as f:
+            json.dump(state, f)
+        proc = lab('fault', 'lc', 'wrappers-deny', check=False)
+        assert proc.returncode == 1 and 'is not the host' in proc.stderr, proc.stderr
+        with open('/etc/hosts.deny') as f:
+            assert 'connreset lab' not in f.read()
+    finally:
+        with open(path, 'w') as f:
+            f.write(original)
+    assert lab('exec', 'lc', '--', 'hostname').stdout.strip() == 'lc'
+
+
 # ------------------------------------------------------------------ systemd host
 def systemd_host(hosts):
     if hosts[1]:
