@@ -166,16 +166,19 @@ def undo_and_check(hosts, host, fault):
     assert rc == 0, 'after undo of %s on %s: %s' % (fault, host, out)
 
 
+# "instant" is generous: the 2-core test machine is often shared (load average 10-20); what tells
+# the causes apart is the lower bound (libwrap's ~5 s, a connect/alive timeout) and the message.
+INSTANT = 3
 # (fault, host, regex on the OpenSSH client's output, min s, max s, extra ssh options)
 CLIENT_SYMPTOMS = [
-    ('sshd-down', 'la', r'connect to host \S+ port 22: Connection refused', 0, 2, ()),
-    ('wrappers-deny', 'lb', r'kex_exchange_identification: read: Connection reset by peer', 4, 8,
+    ('sshd-down', 'la', r'connect to host \S+ port 22: Connection refused', 0, INSTANT, ()),
+    ('wrappers-deny', 'lb', r'kex_exchange_identification: read: Connection reset by peer', 4, 10,
      ('-o', 'ConnectTimeout=10')),
-    ('maxstartups', 'lc', r'kex_exchange_identification: (read: Connection reset by peer|Connection closed by remote host)', 0, 2, ()),
-    ('conntrack-limit', 'la', r'connect to host \S+ port 22: Connection timed out', 4, 8, ()),
-    ('reset-rule', 'lb', r'connect to host \S+ port 22: Connection reset by peer', 0, 2, ()),
-    ('banned', 'lc', r'connect to host \S+ port 22: Connection refused', 0, 2, ()),
-    ('pmtu-blackhole', 'la', r'SSH2_MSG_KEXINIT sent(.|\n)*Connection to \S+ port 22 timed out', 5, 12, ('-v',)),
+    ('maxstartups', 'lc', r'kex_exchange_identification: (read: Connection reset by peer|Connection closed by remote host)', 0, INSTANT, ()),
+    ('conntrack-limit', 'la', r'connect to host \S+ port 22: Connection timed out', 4, 10, ()),
+    ('reset-rule', 'lb', r'connect to host \S+ port 22: Connection reset by peer', 0, INSTANT, ()),
+    ('banned', 'lc', r'connect to host \S+ port 22: Connection refused', 0, INSTANT, ()),
+    ('pmtu-blackhole', 'la', r'SSH2_MSG_KEXINIT sent(.|\n)*Connection to \S+ port 22 timed out', 5, 15, ('-v',)),
 ]
 
 
@@ -340,7 +343,7 @@ def test_systemd_sshd_crashloop(hosts):
         assert props['ActiveState'] == 'failed' and props['Result'] == 'signal', props
         assert int(props['NRestarts']) >= 4, props
         rc, out, elapsed = ssh(h['address'])
-        assert rc == 255 and 'Connection refused' in out and elapsed < 2, out
+        assert rc == 255 and 'Connection refused' in out and elapsed < INSTANT, out
         journal = lab('exec', SYSTEMD, '--', 'journalctl', '-q', '--no-pager', '-u', 'ssh.service').stdout
         assert 'Start request repeated too quickly' in journal, journal
         assert 'status=9/KILL' in journal
@@ -368,7 +371,7 @@ def test_systemd_wrappers_deny(hosts):
     try:
         rc, out, elapsed = ssh(h['address'], '-o', 'ConnectTimeout=10')
         assert rc == 255 and re.search(r'Connection reset by|Connection timed out during banner', out), out
-        assert 4 <= elapsed <= 8, elapsed
+        assert 4 <= elapsed <= 10, elapsed
     finally:
         undo_and_check(hosts, SYSTEMD, 'wrappers-deny')
 
