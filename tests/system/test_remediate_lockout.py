@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The remediate role's dead man's switch, on a real sshd (one lab host, tests/lab/lab).
+
+A drop-in with ``AllowUsers nobody`` passes ``sshd -t`` but locks root out after the reload. The
+role must: reload, fail the fresh connection, let the switch on the host roll the drop-in back and
+reload sshd, reconnect, and fail the play with a message naming the rolled-back change. Afterwards
+a fresh ssh as root works and the drop-in is as it was before (absent).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
+VENV_BIN = os.path.join(ROOT, '.venv', 'bin')
+LAB_ID = '6'  # own bridge/subnet/namespaces: coexists with other labs (molecule uses 0)
+ENV = dict(os.environ, LAB_ID=LAB_ID, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build'),
+           ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1')
+DROPIN = '/etc/ssh/sshd_config.d/01-connreset-doctor.conf'
+ROLLBACK_S = 60  # a loaded 2-core machine needs ~3 s per task: arm to fresh ping can take > 30 s
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason='the lab needs root (network namespaces, mounts)'),
+    pytest.mark.skipif(not os.path.exists('/usr/sbin/sshd'), reason='openssh-server (/usr/sbin/sshd) is not installed'),
+    pytest.mark.skipif(not os.path.exists(os.path.join(VENV_BIN, 'ansible-playbook')),
+                       reason='no .venv with ansible-core (run tests/utils/setup.sh)'),
+    pytest.mark.skipif(shutil.which('ip') is None or shutil.which('unshare') is None, reason='iproute2/util-linux missing'),
+]
+
+
+def lab(*args, timeout=90):
+    return subprocess.run([LAB] + list(args), env=ENV, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope='module')
+def host(tmp_path_factory):
+    up = lab('up', 'lock1')
+    try:
+        assert up.returncode == 0, up.stderr
+        state = json.loads(lab('status', '--json').stdout)
+        inv = tmp_path_factory.mktemp('lock') / 'inventory.ini'
+        res = lab('inventory', '-o', str(inv))
+        assert res.returncode == 0, res.stderr
+        yield {'address': state[0]['address'], 'inventory': str(inv),
+               'key': '/run/connreset-lab-%s/id_ed25519' % LAB_ID}
+    finally:
+        lab('down')
+
+
+def fresh_ssh(host, *cmd):
+    return subprocess.run(
+        ['ssh', '-i', host['key'], '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+         '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-o', 'ConnectTimeout=5',
+         'root@' + host['address']] + list(cmd), capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_lockout_is_rolled_back(host, tmp_path):
+    assert fresh_ssh(host, 'true').returncode == 0
+    before = fresh_ssh(host, 'cat', DROPIN)
+    assert before.returncode != 0  # no drop-in before the run
+    playbook = tmp_path / 'lockout.yml'
+    playbook.write_text(
+        '- hosts: all\n  gather_facts: false\n  roles:\n    - role: connreset.doctor.remediate\n'
+        '      remediate_extra_sshd_config: "AllowUsers nobody"\n'
+        '      remediate_rollback_timeout: %d\n'
+        # a finding without a fix: the run changes only what the extra config asks for, and does
+        # not depend on the risk engine
+        '      remediate_findings: [{id: CRD-SSHD-002, fix: null, title: "test"}]\n' % ROLLBACK_S)
+    started = time.monotonic()
+    run = subprocess.run([os.path.join(VENV_BIN, 'ansible-playbook'), '-i', host['inventory'], str(playbook)],
+                         env=ENV, capture_output=True, text=True, timeout=400, check=False, cwd=str(tmp_path))
+    elapsed = time.monotonic() - started
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out
+    assert 'ROLLED BACK ' + DROPIN + ' (remediate_extra_sshd_config) with an sshd reload' in out, out
+    assert "The dead man's switch restored the previous files" in out, out
+    assert 'removed ' + DROPIN in out, out  # from the rollback log quoted in the message
+    # the switch waited for the confirmation, no less
+    assert elapsed > ROLLBACK_S, elapsed
+    # afterwards: a fresh connection as root works, the drop-in is gone as before
+    assert fresh_ssh(host, 'true').returncode == 0
+    assert fresh_ssh(host, 'test', '!', '-e', DROPIN).returncode == 0
+    # sshd's effective configuration no longer restricts users
+    effective = fresh_ssh(host, '/usr/sbin/sshd', '-T')
+    assert effective.returncode == 0, effective.stderr
+    assert 'allowusers nobody' not in effective.stdout.lower()
+    # the run's backup directory holds the manifest and the rollback log
+    logs = fresh_ssh(host, 'cat /var/backups/connreset-doctor/*/manifest /var/backups/connreset-doctor/*/rollback.log')
+    assert 'absent ' + DROPIN in logs.stdout
+    assert 'rolled back (status 0)' in logs.stdout
