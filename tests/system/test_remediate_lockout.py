@@ -27,6 +27,7 @@ LAB_ID = '6'  # own bridge/subnet/namespaces: coexists with other labs (molecule
 ENV = dict(os.environ, LAB_ID=LAB_ID, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build'),
            ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1')
 DROPIN = '/etc/ssh/sshd_config.d/01-connreset-doctor.conf'
+BACKUPS = '/var/log/connreset-doctor-backups'
 ROLLBACK_S = 60  # a loaded 2-core machine needs ~3 s per task: arm to fresh ping can take > 30 s
 
 pytestmark = [
@@ -73,9 +74,11 @@ def test_lockout_is_rolled_back(host, tmp_path):
         '- hosts: all\n  gather_facts: false\n  roles:\n    - role: connreset.doctor.remediate\n'
         '      remediate_extra_sshd_config: "AllowUsers nobody"\n'
         '      remediate_rollback_timeout: %d\n'
+        # light lab hosts share the machine's /var: keep the backups in the host's own /var/log
+        '      remediate_backup_dir: %s\n'
         # a finding without a fix: the run changes only what the extra config asks for, and does
         # not depend on the risk engine
-        '      remediate_findings: [{id: CRD-SSHD-002, fix: null, title: "test"}]\n' % ROLLBACK_S)
+        '      remediate_findings: [{id: CRD-SSHD-002, fix: null, title: "test"}]\n' % (ROLLBACK_S, BACKUPS))
     started = time.monotonic()
     run = subprocess.run([os.path.join(VENV_BIN, 'ansible-playbook'), '-i', host['inventory'], str(playbook)],
                          env=ENV, capture_output=True, text=True, timeout=400, check=False, cwd=str(tmp_path))
@@ -95,6 +98,6 @@ def test_lockout_is_rolled_back(host, tmp_path):
     assert effective.returncode == 0, effective.stderr
     assert 'allowusers nobody' not in effective.stdout.lower()
     # the run's backup directory holds the manifest and the rollback log
-    logs = fresh_ssh(host, 'cat /var/backups/connreset-doctor/*/manifest /var/backups/connreset-doctor/*/rollback.log')
+    logs = fresh_ssh(host, 'cat %s/*/manifest %s/*/rollback.log' % (BACKUPS, BACKUPS))
     assert 'absent ' + DROPIN in logs.stdout
     assert 'rolled back (status 0)' in logs.stdout
