@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright (c) connreset.doctor contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -251,7 +250,7 @@ def run_fleet(size, hosts, hvars, reps, workdir):
     # the collectors on one host at a time (forks 1): on-target time without the other hosts'
     # modules competing for the machine's cores (lab hosts share the controller's CPUs)
     single = []
-    for _ in range(3):
+    for _attempt in range(3):
         _e, proc = timed(['ansible', hosts[0][0], '-i', inv, '-o', '-f', '1', '-m', 'connreset.doctor.reset_facts'],
                          fdir, dict(env, ANSIBLE_CALLBACK_RESULT_FORMAT='json'))
         text = proc.stdout
@@ -407,7 +406,7 @@ def bench_report(args, workdir):
         os.makedirs(src)
         gen = child(['_gen-fleet', str(n), src, layout])
         runs = []
-        for _ in range(args.report_reps if n < 5000 else 1):
+        for _rep in range(args.report_reps if n < 5000 else 1):
             dest = tempfile.mkdtemp(dir=workdir)
             runs.append(child(['_rusage', sys.executable, os.path.abspath(__file__), '_build-report', src, dest]))
             shutil.rmtree(dest)
@@ -454,7 +453,7 @@ def _scan_logs(path, expect_json):
         return value
 
     # baseline: reading the lines (System.lines, what every file scan costs before parsing)
-    rate('read_only', lambda: sum(1 for _ in System().lines(path)))
+    rate('read_only', lambda: sum(1 for _line in System().lines(path)))
 
     def sshd_scan(keywords):
         scan = LogScan(System(), since=since, keywords=keywords)
@@ -475,8 +474,8 @@ def _scan_logs(path, expect_json):
     ev_plain = rate('sshd_events_nokeywords_loop', lambda: sshd_scan(None))
     ev_kw = rate('sshd_events_keywords', lambda: sshd_scan(getattr(_sshd, 'EVENT_KEYWORDS', SSHD_KEYWORDS)))
     kills_plain = rate('oom_kills_nokeywords_loop', lambda: oom_scan(None))
-    kills_kw = rate('oom_kills_keywords', lambda: oom_scan(getattr(_oom, 'KEYWORDS', None)
-                                                            or _oom._KEYWORDS))  # pylint: disable=protected-access
+    oom_keywords = getattr(_oom, 'KEYWORDS', None) or _oom._KEYWORDS  # pylint: disable=protected-access
+    kills_kw = rate('oom_kills_keywords', lambda: oom_scan(oom_keywords))
     out['checks'] = {
         'maxstartups_drops_expected': expect['maxstartups_drops'],
         'maxstartups_drops_found': events['maxstartups_drops']['count'],
@@ -496,7 +495,7 @@ def bench_logs(args, workdir):
     started = time.monotonic()
     expect = synth.write_log(path, lines=args.log_lines)
     gen_s = time.monotonic() - started
-    runs = [child(['_scan-logs', path, json.dumps(expect)]) for _ in range(args.log_reps)]
+    runs = [child(['_scan-logs', path, json.dumps(expect)]) for _rep in range(args.log_reps)]
     os.unlink(path)
     names = [k for k in runs[0] if k != 'checks']
     med = dict((k, int(median([r[k]['lines_per_s'] for r in runs]))) for k in names)
@@ -523,12 +522,11 @@ def print_lab(fleets):
         print('\n== lab fleet: %d light hosts, forks %d, %d interleaved reps (median of each)' % (
             f['hosts'], f['forks'], f['reps']))
         print('%-28s %9s %12s %s' % ('command', 'median s', 'x ping', 'runs (s)'))
+        labels = {'ping': 'ansible all -m ping', 'naive': 'bench/naive.yml', 'diagnose': 'connreset.doctor.diagnose',
+                  'diagnose_noprobe': '  ... diagnose_probe=false'}
         for name in ('ping', 'naive', 'diagnose', 'diagnose_noprobe'):
-            print('%-28s %9.2f %12s %s' % ({'ping': 'ansible all -m ping', 'naive': 'bench/naive.yml',
-                                             'diagnose': 'connreset.doctor.diagnose',
-                                             'diagnose_noprobe': '  ... diagnose_probe=false'}[name],
-                                            m[name], '%.2f' % (m[name] / m['ping']),
-                                            ' '.join('%.2f' % t for t in f['times_s'][name])))
+            runs = ' '.join('%.2f' % t for t in f['times_s'][name])
+            print('%-28s %9.2f %12s %s' % (labels[name], m[name], '%.2f' % (m[name] / m['ping']), runs))
         fi = f['findings']
         print('diagnose / ping = %.2f (target <= 1.5)   naive / diagnose = %.2f (target >= 3)' % (
             f['diagnose_over_ping'], f['naive_over_diagnose']))
@@ -540,14 +538,14 @@ def print_lab(fleets):
         sh = f['single_host_collector_time_s']
         if sh['median'] is not None:
             print('  one host at a time (forks 1): median %.3f s; per collector: %s' % (
-                sh['median'], ', '.join('%s %.3f' % kv for kv in sorted(sh['per_collector_median'].items(),
-                                                                       key=lambda kv: -kv[1]))))
+                sh['median'], ', '.join('%s %.3f' % kv for kv in sorted(
+                    sh['per_collector_median'].items(), key=lambda kv: -kv[1]))))
         if f['profile']:
             print('  diagnose tasks (wall s, untimed profiling run): ' + '; '.join(
                 '%s %.2f' % (t['task'].split(' : ', 1)[-1][:40], t['wall_s']) for t in f['profile']['tasks']))
         print('  per collector (median/max s): ' + ', '.join(
-            '%s %.3f/%.3f' % (k, v['median'], v['max']) for k, v in sorted(c['per_collector'].items(),
-                                                                         key=lambda kv: -kv[1]['median'])))
+            '%s %.3f/%.3f' % (k, v['median'], v['max']) for k, v in sorted(
+                c['per_collector'].items(), key=lambda kv: -kv[1]['median'])))
 
 
 def print_report(entries):
@@ -604,7 +602,7 @@ def snapshot(mode, workdir):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog='bench/run', description=__doc__.split('\n\n')[0])
+    p = argparse.ArgumentParser(prog='bench/run', description=__doc__.split('\n\n', maxsplit=1)[0])
     p.add_argument('--parts', default='lab,report,logs', help='comma list of lab, report, logs (default all)')
     p.add_argument('--reps', type=int, default=5, help='interleaved repetitions per command on the lab (default 5)')
     p.add_argument('--sizes', default='10,30', help='lab fleet sizes (default 10,30; at most 200)')

@@ -72,7 +72,7 @@ def host_input(index, seed=20261122, layout='subnets'):
     facts['connreset_conntrack']['count'] = rnd.randint(200, 30000)
     facts['connreset_conntrack']['fill'] = round(facts['connreset_conntrack']['count'] / 262144.0, 4)
     facts['connreset_tcp']['counters']['EstabResets'] = rnd.randint(0, 5000)
-    facts['connreset_oom']['memory']['load'] = [round(rnd.random() * 2, 2) for _ in range(3)]
+    facts['connreset_oom']['memory']['load'] = [round(rnd.random() * 2, 2) for _minute in range(3)]
     probe = None
     unreachable = None
     roll = rnd.random()
