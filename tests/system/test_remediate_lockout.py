@@ -30,13 +30,57 @@ DROPIN = '/etc/ssh/sshd_config.d/01-connreset-doctor.conf'
 BACKUPS = '/var/log/connreset-doctor-backups'
 ROLLBACK_S = 60  # a loaded 2-core machine needs ~3 s per task: arm to fresh ping can take > 30 s
 
-pytestmark = [
+ROLLBACK_SH = os.path.join(ROOT, 'roles', 'remediate', 'files', 'rollback.sh')
+NEEDS_LAB = [
     pytest.mark.skipif(os.geteuid() != 0, reason='the lab needs root (network namespaces, mounts)'),
     pytest.mark.skipif(not os.path.exists('/usr/sbin/sshd'), reason='openssh-server (/usr/sbin/sshd) is not installed'),
     pytest.mark.skipif(not os.path.exists(os.path.join(VENV_BIN, 'ansible-playbook')),
                        reason='no .venv with ansible-core (run tests/utils/setup.sh)'),
     pytest.mark.skipif(shutil.which('ip') is None or shutil.which('unshare') is None, reason='iproute2/util-linux missing'),
 ]
+
+
+def needs_lab(func):
+    for mark in NEEDS_LAB:
+        func = mark(func)
+    return func
+
+
+def _switch_run(tmp_path, confirm):
+    """rollback.sh on files of its own: one changed file, one new file, no reload."""
+    run, etc = tmp_path / 'run', tmp_path / 'etc'
+    etc.mkdir()
+    changed, new = etc / 'changed.conf', etc / 'new.conf'
+    changed.write_text('new content\n')
+    new.write_text('created by the run\n')
+    backup = run / ('files' + str(changed))
+    backup.parent.mkdir(parents=True)
+    backup.write_text('old content\n')
+    (run / 'manifest').write_text('# test\nfile %s\nabsent %s\n' % (changed, new))
+    if confirm:
+        (run / 'confirmed').write_text('')
+    res = subprocess.run(['/bin/sh', ROLLBACK_SH, str(run), '1'], capture_output=True, text=True, timeout=30, check=False)
+    return res, run, changed, new
+
+
+def test_switch_restores_without_confirmation(tmp_path):
+    res, run, changed, new = _switch_run(tmp_path, confirm=False)
+    assert res.returncode == 0, res.stderr
+    assert changed.read_text() == 'old content\n'
+    assert not new.exists()
+    log = (run / 'rollback.log').read_text()
+    assert 'no confirmation after 1s: rolling back' in log
+    assert 'sshd not reloaded (nothing to reload)' in log
+    assert (run / 'rolled-back').read_text() == '0\n'
+
+
+def test_switch_disarmed_by_confirmation(tmp_path):
+    res, run, changed, new = _switch_run(tmp_path, confirm=True)
+    assert res.returncode == 0, res.stderr
+    assert changed.read_text() == 'new content\n'
+    assert new.exists()
+    assert 'disarmed' in (run / 'rollback.log').read_text()
+    assert not (run / 'rolled-back').exists()
 
 
 def lab(*args, timeout=90):
@@ -65,6 +109,7 @@ def fresh_ssh(host, *cmd):
          'root@' + host['address']] + list(cmd), capture_output=True, text=True, timeout=30, check=False)
 
 
+@needs_lab
 def test_lockout_is_rolled_back(host, tmp_path):
     assert fresh_ssh(host, 'true').returncode == 0
     before = fresh_ssh(host, 'cat', DROPIN)

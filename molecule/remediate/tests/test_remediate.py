@@ -10,8 +10,6 @@ import json
 import os
 import subprocess
 
-import pytest
-
 LAB_DIR = os.environ.get('LAB_DIR') or '/run/connreset-lab-4'
 with open(os.path.join(LAB_DIR, 'state.json')) as _f:
     STATE = json.load(_f)

@@ -41,7 +41,9 @@ fi
 say "no confirmation after ${timeout}s: rolling back"
 : > "$run/rolling-back"
 status=0
-reload=
+reload_kind=
+reload_arg=
+reload_pid=
 while read -r kind a b c; do
     case "$kind" in
         file)
@@ -57,21 +59,20 @@ while read -r kind a b c; do
         mtu)
             if ip link set dev "$a" mtu "$b"; then say "mtu $a $b"; else say "FAILED mtu $a $b"; status=1; fi ;;
         reload)
-            reload="$a $b ${c:-}" ;;
+            reload_kind=$a; reload_arg=$b; reload_pid=${c:-} ;;
         ''|'#'*) ;;
         *) say "unknown manifest line: $kind $a" ;;
     esac
 done < "$run/manifest"
 
-set -- $reload
-case "${1:-}" in
+case "$reload_kind" in
     systemd)
-        if systemctl reload "$2"; then say "systemctl reload $2"; else say "FAILED systemctl reload $2"; status=1; fi ;;
+        if systemctl reload "$reload_arg"; then say "systemctl reload $reload_arg"; else say "FAILED systemctl reload $reload_arg"; status=1; fi ;;
     service)
-        if service "$2" reload; then say "service $2 reload"; else say "FAILED service $2 reload"; status=1; fi ;;
+        if service "$reload_arg" reload; then say "service $reload_arg reload"; else say "FAILED service $reload_arg reload"; status=1; fi ;;
     pid)
-        pid=$(cat "$2" 2>/dev/null || true)
-        [ -n "$pid" ] || pid=${3:-}
+        pid=$(cat "$reload_arg" 2>/dev/null || true)
+        [ -n "$pid" ] || pid=$reload_pid
         if [ -n "$pid" ] && kill -HUP "$pid"; then say "SIGHUP to sshd $pid"; else say "FAILED to signal sshd (pid '${pid}')"; status=1; fi ;;
     *) say "sshd not reloaded (nothing to reload)" ;;
 esac
