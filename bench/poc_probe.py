@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -69,6 +70,7 @@ def main(argv):
                           'action_over_ping': round(med['probe_action'] / med['ping'], 2)}, indent=1))
     finally:
         bench.lab_cmd(9, ['down'], timeout=300, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == '__main__':
