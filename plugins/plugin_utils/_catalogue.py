@@ -145,8 +145,9 @@ FINDINGS = [
        """Find the memory hog in the kernel log (`journalctl -k | grep -i -A20 'invoked
        oom-killer'`), cap it (`MemoryMax=` on its unit) or add memory/swap, and shield sshd:
        systemd drop-in `OOMScoreAdjust=-1000` and `Restart=on-failure` for the ssh unit."""),
-    _f('CRD-OOM-002', 'The OOM killer killed processes', 'resource_exhaustion', 'medium', None,
-       """The host ran out of memory (or a cgroup hit its limit) and the kernel killed processes.
+    _f('CRD-OOM-002', 'The OOM killer killed processes', 'resource_exhaustion', 'low', None,
+       """The host ran out of memory (or a cgroup hit its limit) and the kernel killed processes
+       other than sshd (low; medium when it happened many times or memory is short now).
        Tasks whose remote Python process was killed fail with `MODULE FAILURE` or `Shared
        connection to H closed`; while the host is thrashing before the kill, sshd answers late
        and connections time out or are reset during the banner exchange.""",

@@ -61,6 +61,13 @@ DEFAULT_THRESHOLDS = {
     'idle_timeout_presets': IDLE_TIMEOUT_PRESETS,
     # SSH ports assumed when sshd's configuration could not be read.
     'ssh_ports_default': [22],
+    # OOM kills of processes other than sshd (CRD-OOM-002) are low: memory pressure happened,
+    # sshd survived.  They are medium from this many kills within the lookback, or when memory is
+    # short now (MemAvailable/MemTotal below oom_mem_available_low, or PSI memory "some" avg10 at
+    # or above oom_psi_some_avg10_high percent).
+    'oom_other_kills_medium': 5,
+    'oom_mem_available_low': 0.05,
+    'oom_psi_some_avg10_high': 10.0,
 }
 
 THRESHOLD_DOCS = {
@@ -77,6 +84,9 @@ THRESHOLD_DOCS = {
     'path_idle_preset': 'Name of a preset in idle_timeout_presets, used when path_idle_timeout is null.',
     'idle_timeout_presets': 'Known middlebox idle timeouts (s).',
     'ssh_ports_default': 'SSH ports assumed when the sshd configuration could not be read.',
+    'oom_other_kills_medium': 'OOM kills of other processes from which CRD-OOM-002 is medium instead of low.',
+    'oom_mem_available_low': 'MemAvailable/MemTotal below which CRD-OOM-002 is medium (memory short now).',
+    'oom_psi_some_avg10_high': 'PSI memory "some" avg10 (%) from which CRD-OOM-002 is medium (memory short now).',
 }
 
 PROBE_FAILURE_CAUSES = {
@@ -496,11 +506,25 @@ def _check_oom(ctx):
                  summary='%d OOM kill(s) of sshd' % max(len(sshd_kills), len(watched_sshd)))
     if other or watched_other:
         names = Counter(str(_dict(k).get('process')) for k in other)
+        short = _memory_short_now(ctx, _dict(oom.get('memory')))
+        many = len(other) >= ctx.t['oom_other_kills_medium']
         ctx.emit('CRD-OOM-002', {'kills': other[-5:], 'count': len(other), 'processes': dict(names),
-                                 'watched_killed': watched_other,
+                                 'watched_killed': watched_other, 'memory_short_now': short,
                                  'since': log.get('since'), 'memory': oom.get('memory')},
+                 severity='medium' if (many or short) else None,
                  summary='%d OOM kill(s): %s' % (len(other), ', '.join(sorted(set(names) | {
                      str(w) for w in watched_other}))))
+
+
+def _memory_short_now(ctx, memory):
+    """True when memory is short now (MemAvailable low, or PSI memory pressure high); None if unknown."""
+    total, available = _num(memory.get('mem_total_kb')), _num(memory.get('mem_available_kb'))
+    avg10 = _num(_dict(_dict(memory.get('psi')).get('some')).get('avg10'))
+    if not total and avg10 is None:
+        return None
+    low = bool(total) and available is not None and available / total < ctx.t['oom_mem_available_low']
+    pressure = avg10 is not None and avg10 >= ctx.t['oom_psi_some_avg10_high']
+    return low or pressure
 
 
 def _check_wrappers(ctx):

@@ -572,6 +572,31 @@ def test_watched_killed_names_from_the_oom_collector():
     assert 'postgres' in next(f['summary'] for f in result['findings'] if f['id'] == 'CRD-OOM-002')
 
 
+@pytest.mark.parametrize('patch, thresholds, severity, short', [
+    # one kill, plenty of memory now (the HEALTHY sample: 66 % available, no PSI): low
+    ({}, None, 'low', False),
+    # many kills within the lookback: medium
+    ({'connreset_oom.kills': [OOM_OTHER] * 5}, None, 'medium', False),
+    ({'connreset_oom.kills': [OOM_OTHER] * 5}, {'oom_other_kills_medium': 6}, 'low', False),
+    # memory short now: MemAvailable under 5 % of MemTotal
+    ({'connreset_oom.memory.mem_available_kb': 90000}, None, 'medium', True),
+    # memory pressure now (PSI "some" avg10 at the threshold), MemAvailable fine
+    ({'connreset_oom.memory.psi': {'some': {'avg10': 10.0, 'avg60': 3.1, 'avg300': 1.0, 'total': 9},
+                                   'full': {'avg10': 2.0, 'avg60': 0.5, 'avg300': 0.1, 'total': 3}}},
+     None, 'medium', True),
+    ({'connreset_oom.memory.psi': {'some': {'avg10': 9.99, 'avg60': 3.1, 'avg300': 1.0, 'total': 9}}},
+     None, 'low', False),
+    # memory could not be read: severity from the kill count alone, "short now" unknown
+    ({'connreset_oom.memory': {}}, None, 'low', None),
+])
+def test_oom_other_kills_severity(patch, thresholds, severity, short):
+    patch = dict({'connreset_oom.kills': [OOM_OTHER], 'connreset_oom.vmstat_oom_kill': 1}, **patch)
+    _ids, result = run(case(patch, thresholds=thresholds))
+    finding = next(f for f in result['findings'] if f['id'] == 'CRD-OOM-002')
+    assert finding['severity'] == severity
+    assert finding['evidence']['memory_short_now'] is short
+
+
 def test_mtu_target_without_route_is_coverage():
     ids, result = run(case({'connreset_mtu.targets.0': {
         'target': CONTROLLER, 'dev': None, 'src': None, 'gateway': None, 'mtu': None, 'mtu_source': None,
