@@ -635,7 +635,7 @@ def systemd_host(euid=0, journal=None, t_rc=0, t_err=''):
 
 def test_collect_systemd_host_as_root():
     host = systemd_host(journal=JOURNAL_CRASH + JOURNAL_VERBOSE)
-    fact = _sshd.collect(host, {'since': '7d'})
+    fact = _sshd.collect(host, {'since': '2026-11-01'})
     assert fact['status'] == 'ok', fact['reason']
     assert fact['service']['unit'] == 'ssh.service' and fact['service']['n_restarts'] == 5
     assert fact['running'] is True
@@ -660,14 +660,14 @@ def test_sshd_of_other_network_namespaces_is_not_this_hosts():
                        '/proc/700/stat': '700 (sshd) S 690 700 700 0 -1'})
     host.links = {'/proc/self/ns/net': 'net:[4026531840]', '/proc/812/ns/net': 'net:[4026531840]',
                   '/proc/900/ns/net': 'net:[4026531840]', '/proc/700/ns/net': 'net:[4026532999]'}
-    fact = _sshd.collect(host, {'since': '7d'})
+    fact = _sshd.collect(host, {'since': '2026-11-01'})
     assert [p['pid'] for p in fact['processes']] == [812, 900] and fact['processes_other_netns'] == 1
     assert fact['listener']['pid'] == 812
 
 
 def test_collect_as_non_root_is_unknown_not_zero():
     host = systemd_host(euid=1000, journal=None, t_rc=1, t_err='sshd: no hostkeys available -- exiting.\n')
-    fact = _sshd.collect(host, {'since': '7d'})
+    fact = _sshd.collect(host, {'since': '2026-11-01'})
     assert fact['status'] == 'partial'
     assert fact['config']['status'] == 'unknown' and 'become' in fact['config']['reason']
     assert fact['config']['valid'] is None and fact['config']['values']['maxstartups'] is None
@@ -681,7 +681,7 @@ def test_collect_as_non_root_is_unknown_not_zero():
 def test_collect_bad_config_reports_errors():
     host = systemd_host(t_rc=255, t_err=BAD_CONFIG_ERR)
     host.commands[('sshd', '-T')] = (255, '', BAD_CONFIG_ERR)
-    fact = _sshd.collect(host, {'since': '7d'})
+    fact = _sshd.collect(host, {'since': '2026-11-01'})
     assert fact['config']['valid'] is False and len(fact['config']['errors']) == 2
     assert 'invalid' in fact['config']['reason']
 
@@ -689,7 +689,7 @@ def test_collect_bad_config_reports_errors():
 @pytest.mark.parametrize('euid, valid, reason_part', [(0, False, 'does not exist'), (1000, None, 'become')])
 def test_collect_missing_config_file(euid, valid, reason_part):
     host = systemd_host(euid=euid)
-    config = _sshd.collect(host, {'since': '7d', 'config_file': '/etc/ssh/nope'})['config']
+    config = _sshd.collect(host, {'since': '2026-11-01', 'config_file': '/etc/ssh/nope'})['config']
     assert config['status'] == 'unknown' and config['valid'] is valid and reason_part in config['reason']
     assert not any(argv[1:2] in (['-t'], ['-T']) for argv in host.ran)
 
@@ -699,7 +699,7 @@ def test_collect_without_service_manager():
     host.dirs.discard('/run/systemd/system')
     host.dirs.discard('/var/log/journal')
     host.files['/proc/1/comm'] = 'process_api\n'
-    fact = _sshd.collect(host, {'since': '7d'})
+    fact = _sshd.collect(host, {'since': '2026-11-01'})
     assert fact['service']['manager'] == 'none' and fact['service']['status'] == 'unknown'
     assert 'process_api' in fact['service']['reason']
     assert fact['events']['status'] == 'unknown' and fact['events']['maxstartups_drops']['count'] is None
@@ -721,7 +721,7 @@ def test_collect_offline_log_files_only():
 def test_collect_unreadable_log_file():
     host = systemd_host()
     host.files['/tmp/auth.log'] = None
-    events = _sshd.collect(host, {'since': '7d', 'log_files': ['/tmp/auth.log']})['events']
+    events = _sshd.collect(host, {'since': '2026-11-01', 'log_files': ['/tmp/auth.log']})['events']
     assert events['status'] == 'unknown' and 'become' in events['reason']
     assert events['wrap_refusals']['count'] is None
 
