@@ -217,7 +217,10 @@ FINDINGS = [
        segment, so path-MTU discovery cannot help: SSH connections hang after `SSH2_MSG_KEXINIT
        sent` or stall during file transfers, only between some pairs of hosts.""",
        """Set one MTU for the whole subnet (`ip link set dev IF mtu N`, and in the network
-       configuration: netplan `mtu:`, ifupdown `mtu N`, NetworkManager `802-3-ethernet.mtu`)."""),
+       configuration: netplan `mtu:`, ifupdown `mtu N`, NetworkManager `802-3-ethernet.mtu`).
+       Medium for the hosts that differ from the subnet's majority; when there is no majority (a
+       tie, e.g. two hosts) every host is flagged at low, since the facts cannot say which side
+       is wrong: compare with the switch and router MTU."""),
     # -- conntrack ----------------------------------------------------------------------
     _f('CRD-CT-001', 'Connection tracking table nearly full', 'conntrack', 'medium', 'conntrack_max',
        """`nf_conntrack_count` is close to `nf_conntrack_max`. When the table is full the kernel

@@ -1148,6 +1148,9 @@ def _host_networks(doc):
 def fleet_findings(host_docs):
     """Findings that need several hosts: MTU differing from the subnet's majority (CRD-MTU-004).
 
+    Without a majority (a tie) every member is flagged at low severity: one side is wrong, the
+    facts cannot say which.
+
     ``host_docs``: list of diagnose_host docs, or {host: doc}.  Returns {host: [findings]}.
     """
     docs = list(host_docs.values()) if isinstance(host_docs, dict) else _list(host_docs)
@@ -1172,7 +1175,8 @@ def fleet_findings(host_docs):
             entry = CATALOGUE['CRD-MTU-004']
             finding = {
                 'id': 'CRD-MTU-004', 'title': entry['title'], 'cause': entry['cause'],
-                'severity': entry['severity'],
+                # a tie names no odd host: every member is flagged, at low, since half are right
+                'severity': 'low' if tie else entry['severity'],
                 'evidence': {'network': network, 'interface': member['interface'], 'mtu': member['mtu'],
                              'majority_mtu': majority,
                              'hosts': sorted(({'host': m['host'], 'interface': m['interface'], 'mtu': m['mtu']}

@@ -550,6 +550,15 @@ def test_fleet_tie_flags_every_host():
     docs = [_engine.diagnose_host(h) for h in (mtu_host('a', 9000), mtu_host('b', 1500, address='192.0.2.22'))]
     result = _engine.fleet_findings(docs)
     assert sorted(result) == ['a', 'b'] and result['a'][0]['evidence']['majority_mtu'] is None
+    # no majority: the host that is right is flagged too, so neither is above low
+    assert [f['severity'] for h in ('a', 'b') for f in result[h]] == ['low', 'low']
+
+
+def test_fleet_majority_flags_the_odd_host_medium():
+    hosts = [mtu_host('a', 9000), mtu_host('b', 1500, address='192.0.2.22'),
+             mtu_host('c', 1500, address='192.0.2.23')]
+    result = _engine.fleet_findings([_engine.diagnose_host(h) for h in hosts])
+    assert [f['severity'] for f in result['a']] == ['medium']
 
 
 def test_fleet_ignores_link_local_loopback_and_missing_facts():
