@@ -12,10 +12,10 @@ export PYTHONPATH := $(ROOT)/.build
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: test setup sanity units system integration lint docs-check diagnose molecule demo bench clean
+.PHONY: test setup sanity units system integration lint diagnose molecule demo bench clean
 
 ## Everything CI runs, in order; stops at the first failure.
-test: setup sanity units system integration lint
+test: setup sanity units system integration lint molecule
 	@echo "== make test: all stages passed"
 
 setup:
@@ -45,6 +45,19 @@ lint: setup
 ## The main job: diagnose localhost (or INVENTORY=path) and write connreset-report/.
 diagnose: setup
 	ansible-playbook $(if $(INVENTORY),-i $(INVENTORY),) connreset.doctor.diagnose
+
+## Molecule scenarios on lab hosts (real sshd in network namespaces).
+molecule: setup
+	@echo "== molecule test --all"
+	molecule test --all
+
+## A small faulty lab fleet, diagnosed, then torn down.
+demo: setup
+	tests/lab/demo
+
+## Benchmarks on lab fleets and synthetic data (bench/run --help for options; ARGS='--quick').
+bench: setup
+	bench/run $(ARGS)
 
 clean:
 	rm -rf .build tests/output connreset-report .pytest_cache
