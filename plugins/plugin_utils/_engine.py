@@ -118,6 +118,8 @@ UNREACHABLE_FINDING = {
 
 SSHD_PROCESS_NAMES = ('sshd', 'sshd-session', 'sshd-auth')
 SERVICE_PORTS = {'ssh': 22}
+# Example hosts per MTU in a CRD-MTU-004 finding's evidence (the counts cover every host).
+FLEET_EXAMPLE_HOSTS = 5
 MTU_FINDINGS = ('CRD-MTU-001', 'CRD-MTU-002', 'CRD-MTU-003', 'CRD-MTU-004')
 SSHD_UNITS = ('ssh.service', 'sshd.service', 'ssh.socket', 'sshd.socket')
 
@@ -1161,6 +1163,7 @@ def fleet_findings(host_docs):
             for iface, mtu in entries:
                 subnets.setdefault(network, []).append({'host': host, 'interface': iface, 'mtu': mtu})
     result = {}
+    entry = CATALOGUE['CRD-MTU-004']
     for network, members in sorted(subnets.items()):
         if len({m['host'] for m in members}) < 2:
             continue
@@ -1169,22 +1172,32 @@ def fleet_findings(host_docs):
             continue
         tie = counts[0][1] == counts[1][1]
         majority = None if tie else counts[0][0]
+        # One summary of the subnet for every finding on it (not every member per finding: that
+        # grows as hosts x minority hosts, gigabytes for one large VPC subnet).
+        ordered = sorted(members, key=lambda m: (str(m['host']), str(m['interface'])))
+        examples = {}
+        for member in ordered:
+            shown = examples.setdefault(str(member['mtu']), [])
+            if len(shown) < FLEET_EXAMPLE_HOSTS:
+                shown.append({'host': member['host'], 'interface': member['interface'], 'mtu': member['mtu']})
+        subnet = {'mtu_counts': dict((str(mtu), n) for mtu, n in counts), 'members': len(members),
+                  'example_hosts': examples}
         for member in members:
             if majority is not None and member['mtu'] == majority:
                 continue
-            entry = CATALOGUE['CRD-MTU-004']
+            evidence = {'network': network, 'interface': member['interface'], 'mtu': member['mtu'],
+                        'majority_mtu': majority}
+            evidence.update(subnet)
             finding = {
                 'id': 'CRD-MTU-004', 'title': entry['title'], 'cause': entry['cause'],
                 # a tie names no odd host: every member is flagged, at low, since half are right
                 'severity': 'low' if tie else entry['severity'],
-                'evidence': {'network': network, 'interface': member['interface'], 'mtu': member['mtu'],
-                             'majority_mtu': majority,
-                             'hosts': sorted(({'host': m['host'], 'interface': m['interface'], 'mtu': m['mtu']}
-                                              for m in members), key=lambda m: str(m['host']))},
+                'evidence': evidence,
                 'explanation': entry['explanation'], 'remedy': entry['remedy'], 'fix': entry['fix'],
-                'summary': '%s on %s: MTU %s, subnet majority %s' % (
+                'summary': '%s on %s: MTU %s, subnet majority %s (%s)' % (
                     member['interface'], network, member['mtu'],
-                    majority if majority is not None else 'none (tie)'),
+                    majority if majority is not None else 'none (tie)',
+                    ', '.join('%d host(s) at %s' % (n, mtu) for mtu, n in counts)),
             }
             existing = result.setdefault(member['host'], [])
             if not any(f['evidence']['network'] == network for f in existing):

@@ -541,9 +541,23 @@ def test_fleet_mtu_mismatch_evidence():
     assert sorted(result) == ['a']
     finding = result['a'][0]
     assert finding['evidence']['majority_mtu'] == 1500 and finding['evidence']['mtu'] == 9000
-    assert finding['evidence']['hosts'] == [{'host': 'a', 'interface': 'eth0', 'mtu': 9000},
-                                            {'host': 'b', 'interface': 'eth0', 'mtu': 1500},
-                                            {'host': 'c', 'interface': 'eth0', 'mtu': 1500}]
+    assert finding['evidence']['mtu_counts'] == {'1500': 2, '9000': 1} and finding['evidence']['members'] == 3
+    assert finding['evidence']['example_hosts'] == {
+        '9000': [{'host': 'a', 'interface': 'eth0', 'mtu': 9000}],
+        '1500': [{'host': 'b', 'interface': 'eth0', 'mtu': 1500}, {'host': 'c', 'interface': 'eth0', 'mtu': 1500}]}
+    assert finding['summary'] == 'eth0 on 192.0.2.0/24: MTU 9000, subnet majority 1500 (2 host(s) at 1500, 1 host(s) at 9000)'
+
+
+def test_fleet_mtu_evidence_is_bounded_in_a_large_subnet():
+    # one /16 with every 10th host on jumbo frames: the evidence of each finding stays small
+    hosts = [mtu_host('h%03d' % i, 9001 if i % 10 == 0 else 1500, network='10.0.0.0/16',
+                      address='10.0.%d.%d' % (i // 200, i % 200 + 1)) for i in range(300)]
+    result = _engine.fleet_findings([_engine.diagnose_host(h) for h in hosts])
+    assert sorted(result) == ['h%03d' % i for i in range(0, 300, 10)]
+    evidence = result['h010'][0]['evidence']
+    assert evidence['mtu_counts'] == {'1500': 270, '9001': 30} and evidence['members'] == 300
+    assert [len(v) for v in evidence['example_hosts'].values()] == [_engine.FLEET_EXAMPLE_HOSTS] * 2
+    assert len(json.dumps(evidence)) < 1000
 
 
 def test_fleet_tie_flags_every_host():
