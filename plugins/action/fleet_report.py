@@ -4,10 +4,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Action plugin for connreset.doctor.fleet_report: runs on the controller only.
 
-Two jobs, both on the controller's file system:
+Three jobs, all on the controller's file system:
 
-* ``host_doc`` given: store one host document as ``<dest>/hosts/<host>.json`` (the diagnose
-  role's per-host step; no module is shipped anywhere, so it costs milliseconds per host);
+* ``host_results`` given: the diagnose role's per-host step in one task -- turn the registered
+  results of ``reset_facts`` and ``ssh_probe`` into the engine's input, run the engine, store the
+  host document as ``<dest>/hosts/<host>.json`` and return level, score and findings as the
+  ``connreset_report`` fact (one worker per host instead of three tasks with Jinja over the
+  whole fact dict: docs/performance.md, P2);
+* ``host_doc`` given: store one host document as ``<dest>/hosts/<host>.json``;
 * otherwise: merge every ``<src>/hosts/*.json``, add the engine's cross-host findings, write
   the report files, build the console summary and evaluate the gates.
 
@@ -36,6 +40,14 @@ ARGUMENT_SPEC = {
     'prometheus_file': {'type': 'path'},
     'summary': {'type': 'bool', 'default': True},
     'host_doc': {'type': 'dict'},
+    'host_results': {'type': 'dict', 'options': {
+        'host': {'type': 'str', 'required': True},
+        'facts': {'type': 'raw'},
+        'probe': {'type': 'raw'},
+        'probe_host': {'type': 'str'},
+        'probe_port': {'type': 'int', 'default': 22},
+        'thresholds': {'type': 'dict', 'default': {}},
+    }},
     'hosts': {'type': 'list', 'elements': 'str'},
 }
 
@@ -65,6 +77,62 @@ def _fleet_check_function():
     except ImportError:
         return None
     return getattr(_engine, 'apply_fleet_findings', None)
+
+
+# Keys of a host document that stay in its file, not in the connreset_report fact.
+_FACT_LEAVES_OUT = ('facts', 'probe')
+
+
+def host_input(results):
+    """The engine's input for one host from the diagnose role's registered results.
+
+    ``results``: {host, facts (the registered result of reset_facts), probe (the registered
+    result of ssh_probe, or None), probe_host, probe_port, thresholds}.  An unreachable host, or
+    a module that could not run (no Python, a crash: no ``connreset_meta`` came back), becomes
+    the ``unreachable`` error the engine classifies; a probe that could not run becomes a
+    ``probe_error`` probe; a skipped probe (``diagnose_probe: false``) is no probe at all.
+    """
+    facts_result = results.get('facts') if isinstance(results.get('facts'), dict) else {}
+    probe_result = results.get('probe') if isinstance(results.get('probe'), dict) else None
+    gathered = facts_result.get('ansible_facts') if isinstance(facts_result.get('ansible_facts'), dict) else {}
+    if facts_result.get('unreachable'):
+        error = {'msg': facts_result.get('msg') or 'host unreachable'}
+    elif 'connreset_meta' not in gathered:
+        error = {'msg': 'connreset.doctor.reset_facts could not run: %s' % (facts_result.get('msg') or 'no message')}
+    else:
+        error = None
+    if probe_result is None or probe_result.get('skipped'):
+        probe = None
+    elif isinstance(probe_result.get('probe'), dict):
+        probe = probe_result['probe']
+    else:
+        probe = {'host': results.get('probe_host'), 'port': results.get('probe_port'), 'attempts': [],
+                 'summary': {'classification': 'probe_error', 'phase': None, 'outcome': 'error',
+                             'intermittent': False, 'counts': {}, 'likely_causes': [],
+                             'detail': 'the probe could not run: %s' % (probe_result.get('msg') or 'no message')}}
+    return {
+        'host': results.get('host'),
+        'facts': dict((k, v) for k, v in gathered.items() if k.startswith('connreset_')),
+        'probe': probe,
+        'unreachable': error,
+        'thresholds': results.get('thresholds') or {},
+    }
+
+
+def diagnose_and_store(dest, results, write=True, engine=None):
+    """Run the engine on one host's results and store the document; (path, connreset_report fact).
+
+    Raises _report.ReportError for a bad threshold (the engine's ValueError).
+    """
+    if engine is None:
+        from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine
+        engine = _engine.diagnose_host
+    try:
+        doc = engine(host_input(results))
+    except ValueError as exc:
+        raise _report.ReportError('diagnose_thresholds: %s' % exc) from exc
+    path = store_host_doc(dest, doc, write=write)
+    return path, dict((k, v) for k, v in doc.items() if k not in _FACT_LEAVES_OUT)
 
 
 def store_host_doc(dest, doc, write=True):
@@ -149,6 +217,11 @@ class ActionModule(ActionBase):
         write = not self._task.check_mode
         dest = args['dest'] or args['src']
         try:
+            if args['host_results'] is not None:
+                path, fact = diagnose_and_store(dest, args['host_results'], write=write)
+                result.update(changed=write, path=path, host=fact['host'], level=fact['level'], score=fact['score'],
+                              ansible_facts={'connreset_report': fact})
+                return result
             if args['host_doc'] is not None:
                 path = store_host_doc(dest, args['host_doc'], write=write)
                 result.update(changed=write, path=path, host=args['host_doc']['host'])

@@ -18,8 +18,11 @@ description:
     (one host document per host, the output of the C(connreset.doctor.diagnose_host) filter), adds the
     engine's cross-host findings (for example different MTUs on one subnet) and writes C(report.json),
     C(report.md), C(report.html), C(junit.xml) and optionally a Prometheus textfile.
-  - With O(host_doc), stores one host document as C(<dest>/hosts/<host>.json) instead; the diagnose
-    role uses this for its per-host step.
+  - With O(host_results), diagnoses one host instead (the diagnose role's per-host step). It runs the
+    risk engine (as the C(connreset.doctor.diagnose_host) filter does) on the registered results of
+    C(connreset.doctor.reset_facts) and C(connreset.doctor.ssh_probe), stores the host document as
+    C(<dest>/hosts/<host>.json) and returns level, score and findings as the fact C(connreset_report).
+  - With O(host_doc), stores a host document made elsewhere as C(<dest>/hosts/<host>.json).
   - Evaluates the gates O(fail_on) and O(fail_query) and fails listing what matched.
   - Runs on the controller only (action plugin), whatever host the task targets; every file is
     written atomically (temporary file and rename). Nothing is written on any managed host.
@@ -81,6 +84,36 @@ options:
       - A host document (output of the C(connreset.doctor.diagnose_host) filter) to store as
         C(<dest>/hosts/<host>.json). When set, no report is built and the gates are not evaluated.
     type: dict
+  host_results:
+    description:
+      - One host's registered task results to diagnose and store. When set, no report is built and the
+        gates are not evaluated.
+      - An unreachable result, or a C(reset_facts) result without C(connreset_meta) (the module could not
+        run), is diagnosed from Ansible's error message; a probe result without C(probe) (the probe could
+        not run) becomes a V(probe_error) probe; a skipped probe is no probe.
+    type: dict
+    suboptions:
+      host:
+        description: Inventory name of the host.
+        type: str
+        required: true
+      facts:
+        description: The registered result of C(connreset.doctor.reset_facts) for the host (reachable or not).
+        type: raw
+      probe:
+        description: The registered result of C(connreset.doctor.ssh_probe) for the host, skipped or not.
+        type: raw
+      probe_host:
+        description: Address the probe was aimed at (for the V(probe_error) record).
+        type: str
+      probe_port:
+        description: Port the probe was aimed at.
+        type: int
+        default: 22
+      thresholds:
+        description: Overrides of the risk engine's thresholds (C(docs/findings.md)).
+        type: dict
+        default: {}
   hosts:
     description:
       - Merge only the documents of these hosts (inventory names) instead of every file in C(hosts/).
@@ -98,6 +131,9 @@ attributes:
   diff_mode:
     support: none
     description: Nothing to diff.
+  facts:
+    support: partial
+    description: With O(host_results) it sets the fact C(connreset_report) on the host; otherwise no facts.
   platform:
     support: full
     platforms: posix
@@ -134,17 +170,17 @@ EXAMPLES = r'''
 RETURN = r'''
 report_dir:
   description: Absolute path of the directory the report files were written to.
-  returned: when O(host_doc) is not set
+  returned: when neither O(host_doc) nor O(host_results) is set
   type: str
   sample: /home/ops/connreset-report
 files:
   description: Files written (or, in check mode, that would be written), by format; C(prometheus_file) for O(prometheus_file).
-  returned: when O(host_doc) is not set
+  returned: when neither O(host_doc) nor O(host_results) is set
   type: dict
   sample: {"json": "/home/ops/connreset-report/report.json", "html": "/home/ops/connreset-report/report.html"}
 summary:
   description: The C(summary) object of C(report.json).
-  returned: when O(host_doc) is not set
+  returned: when neither O(host_doc) nor O(host_results) is set
   type: dict
   contains:
     hosts:
@@ -175,7 +211,7 @@ summary:
                 "severity": "high", "hosts": 3, "example_hosts": ["web1", "web2", "web3"]}]
 gate:
   description: Outcome of the gates.
-  returned: when O(host_doc) is not set
+  returned: when neither O(host_doc) nor O(host_results) is set
   type: dict
   contains:
     failed:
@@ -196,25 +232,47 @@ gate:
       sample: "fail_on=high matched 1 item(s): web1: high CRD-SSHD-002 (...)"
 summary_lines:
   description: The console summary table, one line per item (at most 25 hosts, worst first).
-  returned: when O(summary=true) and O(host_doc) is not set
+  returned: when O(summary=true) and neither O(host_doc) nor O(host_results) is set
   type: list
   elements: str
   sample: ["connreset.doctor: 1 host(s), 1 reachable, 0 unreachable; levels: ok 1", "HOST       LEVEL     SCORE  TOP FINDING"]
 fleet_check:
   description: Whether the engine's cross-host check (fleet findings) ran.
-  returned: when O(host_doc) is not set
+  returned: when neither O(host_doc) nor O(host_results) is set
   type: bool
   sample: true
 path:
   description: The host document file written.
-  returned: when O(host_doc) is set
+  returned: when O(host_doc) or O(host_results) is set
   type: str
   sample: /home/ops/connreset-report/hosts/web1.json
 host:
   description: The host of the stored document.
-  returned: when O(host_doc) is set
+  returned: when O(host_doc) or O(host_results) is set
   type: str
   sample: web1
+level:
+  description: The host's level (V(ok) or the highest severity of its findings).
+  returned: when O(host_results) is set
+  type: str
+  sample: high
+score:
+  description: The host's risk score, 0 to 100.
+  returned: when O(host_results) is set
+  type: int
+  sample: 40
+ansible_facts:
+  description: Facts set on the host.
+  returned: when O(host_results) is set
+  type: dict
+  contains:
+    connreset_report:
+      description:
+        - The host document without its raw C(facts) and C(probe) (kept in the file), for fact caches and
+          AWX fact storage. Keys as in C(docs/report.schema.json) (C(host), C(reachable), C(unreachable),
+          C(findings), C(score), C(level), ...).
+      type: dict
+      sample: {"host": "web1", "level": "high", "score": 40, "reachable": true, "findings": []}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -233,6 +291,14 @@ def main():
             prometheus_file=dict(type='path'),
             summary=dict(type='bool', default=True),
             host_doc=dict(type='dict'),
+            host_results=dict(type='dict', options=dict(
+                host=dict(type='str', required=True),
+                facts=dict(type='raw'),
+                probe=dict(type='raw'),
+                probe_host=dict(type='str'),
+                probe_port=dict(type='int', default=22),
+                thresholds=dict(type='dict', default={}),
+            )),
             hosts=dict(type='list', elements='str'),
         ),
         supports_check_mode=True,

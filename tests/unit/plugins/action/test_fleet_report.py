@@ -213,3 +213,96 @@ def test_run_report_only_listed_hosts(report_dir):
     assert [h['host'] for h in report['hosts']] == ['web1', 'ok1']
     assert out['summary']['errors'] == [{'file': str(report_dir / 'hosts' / 'new1.json'),
                                          'reason': 'no host document: the host failed before its diagnosis was stored'}]
+
+
+# -- the diagnose role's per-host step (host_results) ----------------------------------------
+# Results as ansible-core 2.19 registers them: an unreachable host (ignore_unreachable), a module
+# that crashed (no connreset_meta), a skipped probe (diagnose_probe=false), a probe that could not
+# run (paramiko missing).
+UNREACHABLE = {'unreachable': True, 'changed': False,
+               'msg': 'Task failed: Failed to connect to the host via ssh: ssh: connect to host 192.0.2.21 '
+                      'port 22: Connection refused'}
+CRASHED = {'failed': True, 'module_stderr': '/bin/sh: 1: /usr/bin/python3: not found\n', 'rc': 127,
+           'msg': 'The module failed to execute correctly, you probably need to set the interpreter.'}
+GATHERED = {'changed': False, 'ansible_facts': {
+    'connreset_meta': {'status': 'ok', 'elapsed_s': 0.2, 'collectors': ['sshd']},
+    'connreset_sshd': {'status': 'unknown', 'reason': 'no permission: use become: true'},
+    'discovered_interpreter_python': '/usr/bin/python3'}}
+PROBE_SKIPPED = {'changed': False, 'skipped': True, 'skip_reason': 'Conditional result was False',
+                 'false_condition': 'diagnose_probe | bool'}
+PROBE_MISSING = {'failed': True, 'changed': False, 'msg': 'Failed to import the required Python library (paramiko)'}
+PROBE_OK = {'changed': False, 'probe': {'host': '192.0.2.21', 'port': 22, 'attempts': [], 'summary': {
+    'classification': 'ok', 'phase': 'kex', 'outcome': 'ok', 'intermittent': False, 'counts': {'ok': 1},
+    'likely_causes': [], 'detail': 'Reached key exchange.'}}}
+
+
+@pytest.mark.parametrize('facts, probe, unreachable, probe_class, fact_keys', [
+    (GATHERED, PROBE_OK, None, 'ok', ['connreset_meta', 'connreset_sshd']),
+    (GATHERED, PROBE_SKIPPED, None, None, ['connreset_meta', 'connreset_sshd']),
+    (GATHERED, None, None, None, ['connreset_meta', 'connreset_sshd']),
+    (GATHERED, PROBE_MISSING, None, 'probe_error', ['connreset_meta', 'connreset_sshd']),
+    (UNREACHABLE, PROBE_OK, UNREACHABLE['msg'], 'ok', []),
+    (CRASHED, PROBE_OK, 'connreset.doctor.reset_facts could not run: The module failed to execute correctly, '
+                        'you probably need to set the interpreter.', 'ok', []),
+    (None, None, 'connreset.doctor.reset_facts could not run: no message', None, []),
+])
+def test_host_input(facts, probe, unreachable, probe_class, fact_keys):
+    data = fleet_report.host_input({'host': 'web1', 'facts': facts, 'probe': probe, 'probe_host': '192.0.2.21',
+                                    'probe_port': 22, 'thresholds': None})
+    assert data['host'] == 'web1' and data['thresholds'] == {}
+    assert sorted(data['facts']) == fact_keys  # only the collection's facts, not discovered_interpreter_python
+    assert (data['unreachable'] or {}).get('msg') == unreachable
+    assert ((data['probe'] or {}).get('summary') or {}).get('classification') == probe_class
+    if probe_class == 'probe_error':
+        assert data['probe']['summary']['detail'] == 'the probe could not run: ' + PROBE_MISSING['msg']
+        assert data['probe']['host'] == '192.0.2.21'
+
+
+def test_diagnose_and_store_with_the_real_engine(tmp_path):
+    path, fact = fleet_report.diagnose_and_store(str(tmp_path), {'host': 'db1', 'facts': UNREACHABLE,
+                                                                 'probe': PROBE_SKIPPED, 'thresholds': {}})
+    stored = json.loads((tmp_path / 'hosts' / 'db1.json').read_text())
+    assert path == str(tmp_path / 'hosts' / 'db1.json')
+    assert stored['reachable'] is False and stored['unreachable']['classification'] == 'refused'
+    assert [f['id'] for f in stored['findings']] == ['CRD-REACH-001'] and stored['level'] == 'critical'
+    # the fact is the document without the raw facts and probe
+    assert 'facts' not in fact and 'probe' not in fact
+    assert fact == dict((k, v) for k, v in stored.items() if k not in ('facts', 'probe'))
+
+
+def test_diagnose_and_store_bad_threshold(tmp_path):
+    with pytest.raises(_report.ReportError, match="diagnose_thresholds: unknown threshold 'conntrak_warn'"):
+        fleet_report.diagnose_and_store(str(tmp_path), {'host': 'db1', 'facts': GATHERED,
+                                                        'thresholds': {'conntrak_warn': 0.5}})
+    assert not (tmp_path / 'hosts').exists()
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_action_host_results_sets_the_fact(tmp_path, check_mode):
+    args = {'dest': str(tmp_path), 'host_results': {'host': 'web1', 'facts': GATHERED, 'probe': PROBE_OK}}
+    result = make_action(args, check_mode=check_mode).run(task_vars={})
+    assert not result.get('failed'), result
+    fact = result['ansible_facts']['connreset_report']
+    assert result['host'] == fact['host'] == 'web1' and result['level'] == fact['level']
+    assert result['score'] == fact['score'] and 'facts' not in fact
+    # the area the collector could not read is an explicit coverage finding, never silence
+    assert 'CRD-COV-SSHD' in [f['id'] for f in fact['findings']]
+    assert (tmp_path / 'hosts' / 'web1.json').exists() is not check_mode
+
+
+def test_action_host_results_needs_a_host(tmp_path):
+    with pytest.raises(AnsibleActionFail, match='host'):
+        make_action({'dest': str(tmp_path), 'host_results': {'facts': GATHERED}}).run(task_vars={})
+
+
+def test_module_documents_the_actions_options():
+    """plugins/modules/fleet_report.py (documentation only) declares the action's argument spec."""
+    from ansible_collections.connreset.doctor.plugins.modules import fleet_report as module
+    import yaml
+    documented = yaml.safe_load(module.DOCUMENTATION)['options']
+
+    def shape(spec):
+        return dict((name, (opt.get('type'), opt.get('default'), shape(opt.get('options') or opt.get('suboptions') or {})))
+                    for name, opt in spec.items())
+
+    assert shape(documented) == shape(fleet_report.ARGUMENT_SPEC)
