@@ -28,7 +28,7 @@ sanity: setup
 
 units: setup
 	@echo "== unit tests"
-	pytest -q -p no:cacheprovider tests/unit
+	pytest -q -p no:cacheprovider --import-mode=importlib tests/unit
 
 system: setup
 	@echo "== system tests (real sshd, tcpdmatch, namespaces, cgroups)"

@@ -17,7 +17,9 @@ One attempt walks the phases of an SSH connection and stops at the first that fa
 ``session``      ``exec true``, then a larger transfer (``head -c N /dev/zero``) so a reset after
                  N bytes shows.
 
-Each attempt gives ``{attempt, phase, outcome, error, banner, elapsed_s, timings, address}``;
+Each attempt gives ``{attempt, phase, outcome, error, banner, elapsed_s, timings, address, icmp}``
+(``icmp``: the ICMP error that ended the TCP connect, read from the socket's error queue on
+Linux, see :func:`parse_extended_err`);
 :func:`summarize` (pure) turns the attempt records into the classification of
 docs/development.md "Probe result (ssh_probe) contract".  This file runs on the controller
 (the module is used with ``delegate_to: localhost``); paramiko is optional at import time so
@@ -29,9 +31,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import ipaddress
 import logging
 import re
 import socket
+import struct
+import sys
 import threading
 import time
 import traceback
@@ -50,7 +55,7 @@ OUTCOMES = ('ok', 'refused', 'timeout', 'reset', 'closed', 'banner_text', 'hang'
 CLASSIFICATIONS = (
     'ok', 'dns_failure', 'refused', 'connect_timeout', 'reset_at_connect', 'reset_at_banner',
     'reset_at_banner_delayed', 'maxstartups', 'closed_at_banner', 'banner_timeout', 'kex_hang',
-    'reset_during_kex', 'auth_failed', 'reset_mid_session', 'intermittent_reset',
+    'reset_during_kex', 'auth_failed', 'reset_mid_session', 'intermittent_reset', 'rejected_icmp',
     # Not (yet) in the development.md vocabulary: a stall after key exchange (auth/session), and a
     # failure that is not a network symptom (algorithm mismatch, remote command failed, ...).
     'session_hang', 'probe_error',
@@ -105,6 +110,7 @@ CAUSES = {
     'ok': [],
     'dns_failure': ['configuration'],
     'refused': ['sshd_down', 'firewall'],
+    'rejected_icmp': ['firewall'],
     'connect_timeout': ['conntrack', 'firewall', 'listen_queue'],
     'reset_at_connect': ['firewall', 'sshd_rate_limit', 'resource_exhaustion', 'conntrack'],
     'reset_at_banner': ['firewall', 'sshd_rate_limit', 'resource_exhaustion'],
@@ -126,6 +132,10 @@ DETAILS = {
     'dns_failure': 'The name {host} does not resolve: {error}.',
     'refused': ('{refused_text}The TCP connection to port {port} is refused: nothing listens there (sshd not running '
                 'or on another port) or a firewall answers with a reset/ICMP reject for every packet.'),
+    'rejected_icmp': ('The TCP connection to port {port} is rejected with {icmp_kind} "{icmp_text}" (type {icmp_type}, '
+                      'code {icmp_code}) from {offender}{via}: a firewall REJECT rule (fail2ban\'s default ban action, '
+                      'iptables REJECT, nftables reject) or a ban, not a stopped sshd, since a Linux host with nothing '
+                      'listening answers with a TCP reset.'),
     'connect_timeout': ('The TCP handshake to port {port} never completes: packets to it are dropped '
                         '(firewall DROP, full conntrack table or a ct count limit, full listen queue).'),
     'reset_at_connect': ('The connection to port {port} is reset right after the TCP handshake (connect() '
@@ -274,6 +284,128 @@ def describe_exception(exc):
 
 
 # ---------------------------------------------------------------------------------------------
+# pure helpers: ICMP errors from the socket's error queue (Linux)
+# ---------------------------------------------------------------------------------------------
+# A TCP connect refused by a TCP reset (a Linux host with nothing listening) and one refused by
+# an ICMP error (a firewall REJECT: fail2ban's default ban action, iptables REJECT
+# --reject-with icmp-port-unreachable, nftables reject) both end in ECONNREFUSED.  With
+# IP_RECVERR / IPV6_RECVERR set before connect(), Linux also queues the ICMP error on the
+# socket's error queue (tcp_v4_err()/tcp_v6_err() in SYN_SENT; an unprivileged socket may read
+# it): recvmsg(MSG_ERRQUEUE) then returns one control message holding a struct
+# sock_extended_err (linux/errqueue.h) followed by the sockaddr of the host that sent the ICMP
+# error.  A TCP reset queues nothing.  The values below are Linux's (Python has no constants
+# for them); elsewhere nothing is set or read.
+RECVERR_SUPPORTED = sys.platform.startswith('linux')
+SOL_IP = 0
+SOL_IPV6 = 41
+IP_RECVERR = 11
+IPV6_RECVERR = 25
+MSG_ERRQUEUE = 0x2000
+SO_EE_ORIGIN_LOCAL = 1
+SO_EE_ORIGIN_ICMP = 2
+SO_EE_ORIGIN_ICMP6 = 3
+# ee_errno u32, ee_origin u8, ee_type u8, ee_code u8, ee_pad u8, ee_info u32, ee_data u32
+EXTENDED_ERR = struct.Struct('=IBBBBII')
+LINUX_AF_INET = 2
+LINUX_AF_INET6 = 10
+# Bounds on reading the error queue (one ICMP error ends a connect; never loop on it).
+ERRQUEUE_MAX_MESSAGES = 4
+ERRQUEUE_BUFSIZE = 512
+
+ICMP_ORIGINS = {SO_EE_ORIGIN_ICMP: 'icmp', SO_EE_ORIGIN_ICMP6: 'icmp6'}
+# (origin, type) -> (name of the type, {code: text}); RFC 792/1812 (ICMP), RFC 4443 (ICMPv6).
+ICMP_MESSAGES = {
+    ('icmp', 3): ('destination unreachable', {
+        0: 'net unreachable', 1: 'host unreachable', 2: 'protocol unreachable', 3: 'port unreachable',
+        4: 'fragmentation needed', 5: 'source route failed', 6: 'destination network unknown',
+        7: 'destination host unknown', 8: 'source host isolated', 9: 'network administratively prohibited',
+        10: 'host administratively prohibited', 11: 'network unreachable for TOS', 12: 'host unreachable for TOS',
+        13: 'communication administratively prohibited', 14: 'host precedence violation',
+        15: 'precedence cutoff in effect'}),
+    ('icmp', 11): ('time exceeded', {0: 'TTL exceeded in transit', 1: 'fragment reassembly time exceeded'}),
+    ('icmp', 12): ('parameter problem', {}),
+    ('icmp6', 1): ('destination unreachable', {
+        0: 'no route to destination', 1: 'communication administratively prohibited',
+        2: 'beyond scope of source address', 3: 'address unreachable', 4: 'port unreachable',
+        5: 'source address failed ingress/egress policy', 6: 'reject route to destination'}),
+    ('icmp6', 2): ('packet too big', {}),
+    ('icmp6', 3): ('time exceeded', {0: 'hop limit exceeded in transit', 1: 'fragment reassembly time exceeded'}),
+    ('icmp6', 4): ('parameter problem', {}),
+}
+# ICMP errors that reject the port itself (what REJECT rules send), as opposed to a router's
+# host/net unreachable: (origin, type) -> codes.
+ICMP_REJECTIONS = {
+    ('icmp', 3): (3, 9, 10, 13),  # port unreachable; network/host/communication administratively prohibited
+    ('icmp6', 1): (1, 4),  # communication administratively prohibited; port unreachable
+}
+
+
+def icmp_text(origin, icmp_type, code):
+    """Words for an ICMP type/code, e.g. ``port unreachable``. Pure."""
+    name, codes = ICMP_MESSAGES.get((origin, icmp_type), (None, {}))
+    if code in codes:
+        return codes[code]
+    if name is not None:
+        return '%s (code %d)' % (name, code)
+    return 'type %d code %d' % (icmp_type, code)
+
+
+def _offender(raw):
+    """Address in the sockaddr that follows sock_extended_err (SO_EE_OFFENDER), or None."""
+    if len(raw) < 2:
+        return None
+    family = struct.unpack_from('=H', raw)[0]
+    if family == LINUX_AF_INET and len(raw) >= 8:
+        return str(ipaddress.IPv4Address(raw[4:8]))
+    if family == LINUX_AF_INET6 and len(raw) >= 24:
+        address = ipaddress.IPv6Address(raw[8:24])
+        return str(address.ipv4_mapped or address)
+    return None
+
+
+def parse_extended_err(level, cmsg_type, data):
+    """One control message from ``recvmsg(..., MSG_ERRQUEUE)`` -> ``{type, code, origin, offender,
+    text}``, or None when it is not an ICMP error (other message, origin LOCAL, short or garbage
+    data).  ``origin`` is ``icmp`` or ``icmp6``; ``offender`` the address of the host that sent
+    the ICMP error (None when the kernel gave none).  Pure; never raises.
+    """
+    if (level, cmsg_type) not in ((SOL_IP, IP_RECVERR), (SOL_IPV6, IPV6_RECVERR)):
+        return None
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return None
+    data = bytes(data)
+    if len(data) < EXTENDED_ERR.size:
+        return None
+    _errno, origin, icmp_type, code, _pad, _info, _data = EXTENDED_ERR.unpack_from(data)
+    name = ICMP_ORIGINS.get(origin)
+    if name is None:
+        return None
+    return dict(type=icmp_type, code=code, origin=name, offender=_offender(data[EXTENDED_ERR.size:]),
+                text=icmp_text(name, icmp_type, code))
+
+
+def icmp_rejects_port(icmp):
+    """True when an attempt's ``icmp`` record is a rejection of the port (firewall REJECT), not a
+    router's host/net unreachable. Pure."""
+    if not isinstance(icmp, dict):
+        return False
+    return icmp.get('code') in ICMP_REJECTIONS.get((icmp.get('origin'), icmp.get('type')), ())
+
+
+def describe_icmp(icmp):
+    """``ICMP port unreachable from 192.0.2.10`` (for error texts). Pure."""
+    kind = 'ICMPv6' if icmp.get('origin') == 'icmp6' else 'ICMP'
+    return '%s %s from %s' % (kind, icmp.get('text'), icmp.get('offender') or 'an unknown address')
+
+
+def _same_address(one, other):
+    try:
+        return ipaddress.ip_address(one.split('%')[0]) == ipaddress.ip_address(other.split('%')[0])
+    except (ValueError, AttributeError):
+        return one == other
+
+
+# ---------------------------------------------------------------------------------------------
 # classification (pure: attempt records -> summary)
 # ---------------------------------------------------------------------------------------------
 def _banner_seconds(attempt):
@@ -290,11 +422,15 @@ def classify_attempt(attempt, delayed_window=DELAYED_RESET_WINDOW):
     if phase == 'dns':
         return 'dns_failure'
     if phase == 'tcp_connect':
+        if icmp_rejects_port(attempt.get('icmp')):
+            # ICMP port unreachable / administratively prohibited: a REJECT rule, not a closed port.
+            return 'rejected_icmp'
         if outcome == 'timeout':
             return 'connect_timeout'
         if outcome == 'reset':
             return 'reset_at_connect'
-        # refused, and also ICMP unreachable (EHOSTUNREACH, ENETUNREACH): an active "no".
+        # refused (a TCP reset, or an ICMP reject the kernel did not report), and also ICMP
+        # host/net unreachable (EHOSTUNREACH, ENETUNREACH; ``icmp`` then says who sent it).
         return 'refused'
     if phase == 'banner':
         if outcome == 'banner_text':
@@ -411,6 +547,14 @@ def _detail(classification, attempt, attempts, failed, counts, host, port, timeo
                              'given, so authentication and a session were not probed).')
     if classification == 'refused' and attempt.get('outcome') != 'refused':
         values['refused_text'] = 'The network answered "%s". ' % values['error']
+    if classification == 'rejected_icmp':
+        icmp = attempt.get('icmp') or {}
+        offender, address = icmp.get('offender'), attempt.get('address')
+        values.update(icmp_kind='ICMPv6' if icmp.get('origin') == 'icmp6' else 'ICMP', icmp_text=icmp.get('text'),
+                      icmp_type=icmp.get('type'), icmp_code=icmp.get('code'),
+                      offender=offender or 'an address the kernel did not report', via='')
+        if offender and address and not _same_address(offender, address):
+            values['via'] = ' (not %s itself: a firewall or router on the path)' % address
     if classification == 'maxstartups':
         texts = sorted(set(a['banner'] for a, _c in failed if a.get('banner') and MAXSTARTUPS_TEXT.search(a['banner'])))
         if texts:
@@ -450,7 +594,7 @@ class _Attempt:
     def __init__(self, number):
         self.start = time.monotonic()
         self.record = dict(attempt=number, phase='dns', outcome='error', error=None, banner=None,
-                           elapsed_s=None, address=None, timings=dict((p, None) for p in PHASES))
+                           elapsed_s=None, address=None, icmp=None, timings=dict((p, None) for p in PHASES))
         self._phase_start = self.start
 
     def enter(self, phase):
@@ -493,6 +637,46 @@ def resolve(host, port, timeout):
             seen.add(info[4][0])
             out.append((info[0], info[4]))
     return out
+
+
+def set_recverr(sock, family, enable=True):
+    """Ask Linux to queue ICMP errors on ``sock``'s error queue (IP_RECVERR / IPV6_RECVERR), or stop.
+
+    Best effort: False when not Linux, not an IP socket or the kernel refuses."""
+    if not RECVERR_SUPPORTED:
+        return False
+    if family == socket.AF_INET:
+        level, option = SOL_IP, IP_RECVERR
+    elif family == getattr(socket, 'AF_INET6', None):
+        level, option = SOL_IPV6, IPV6_RECVERR
+    else:
+        return False
+    try:
+        sock.setsockopt(level, option, 1 if enable else 0)
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def read_icmp_error(sock):
+    """The ICMP error queued on ``sock`` (after a failed connect), parsed by
+    :func:`parse_extended_err`; None when nothing is queued (a TCP reset) or it cannot be read.
+
+    Never blocks (the socket is made non-blocking: EAGAIN = nothing queued), reads at most
+    ERRQUEUE_MAX_MESSAGES messages, never raises."""
+    if not RECVERR_SUPPORTED:
+        return None
+    try:
+        sock.settimeout(0)
+        for _message in range(ERRQUEUE_MAX_MESSAGES):
+            _data, ancdata, _flags, _address = sock.recvmsg(ERRQUEUE_BUFSIZE, ERRQUEUE_BUFSIZE, MSG_ERRQUEUE)
+            for level, cmsg_type, cmsg_data in ancdata:
+                icmp = parse_extended_err(level, cmsg_type, cmsg_data)
+                if icmp is not None:
+                    return icmp
+    except (OSError, ValueError, AttributeError, TypeError):  # BlockingIOError (EAGAIN): nothing queued
+        return None
+    return None
 
 
 def read_banner(sock, timeout):
@@ -669,12 +853,16 @@ def probe_once(params, number=1, pkey=None):
     # MAX_ADDRESSES, each bounded by connect_timeout).
     for family, sockaddr in addresses[:MAX_ADDRESSES]:
         att.record['address'] = sockaddr[0]
+        att.record['icmp'] = None
         try:
             candidate = socket.socket(family, socket.SOCK_STREAM)
         except OSError as exc:  # e.g. IPv6 disabled: EAFNOSUPPORT
             failures.append(('error', '%s (%s)' % (describe_exception(exc), sockaddr[0])))
             continue
         candidate.settimeout(params['connect_timeout'])
+        # An ICMP error answering the SYN is queued on the socket (Linux): it tells a REJECT rule
+        # from a closed port (both ECONNREFUSED).
+        recverr = set_recverr(candidate, family)
         try:
             candidate.connect(sockaddr)
         except socket.timeout:
@@ -682,8 +870,18 @@ def probe_once(params, number=1, pkey=None):
                              % (sockaddr[0], port, params['connect_timeout'])))
         except OSError as exc:
             outcome, error = exception_outcome(exc)
-            failures.append((outcome, '%s (%s port %s)' % (error, sockaddr[0], port)))
+            where = '%s port %s' % (sockaddr[0], port)
+            if recverr:
+                att.record['icmp'] = read_icmp_error(candidate)
+                if att.record['icmp'] is not None:
+                    where += '; %s' % describe_icmp(att.record['icmp'])
+            failures.append((outcome, '%s (%s)' % (error, where)))
         else:
+            if recverr:
+                # Connected: back to the default.  With IP_RECVERR an established TCP socket
+                # takes every ICMP error as fatal (tcp_v4_err()), where the OpenSSH client's socket
+                # would retry through a transient one.
+                set_recverr(candidate, family, False)
             sock = candidate
             break
         candidate.close()

@@ -18,19 +18,24 @@ description:
     own (not Ansible's connection, no ControlPersist) and records, per attempt, the phase reached
     (C(dns), C(tcp_connect), C(banner), C(kex), C(auth), C(session)), the outcome, the exact error
     text, the server's banner or the text it sent instead, and per-phase timings.
-  - Classifies the attempts (for example C(refused), C(reset_at_banner_delayed) for TCP wrappers,
-    C(maxstartups), C(kex_hang) for a path-MTU black hole, C(intermittent_reset)) and ranks the
-    likely causes. See docs/probe.md for what each classification means.
+  - Classifies the attempts (for example C(refused), C(rejected_icmp) for a firewall REJECT rule or
+    a fail2ban ban, C(reset_at_banner_delayed) for TCP wrappers, C(maxstartups), C(kex_hang) for a
+    path-MTU black hole, C(intermittent_reset)) and ranks the likely causes. See docs/probe.md for
+    what each classification means.
   - Without O(username) the probe stops after key exchange. With O(username) and O(key_file) or
     O(password) it also authenticates, runs C(true) and transfers O(transfer_bytes) bytes
     (C(head -c N /dev/zero)) so resets in the middle of a session show.
-  - Attempts are sequential, one connection at a time, bounded in number and time. Run it on the
-    controller (with O(ignore:delegate_to=localhost)) so it sees the network path Ansible uses.
+  - Attempts are sequential, one connection at a time, bounded in number and time.
+  - Implemented by an action plugin, it always runs on the controller, in the Ansible worker that
+    handles the task (no module is shipped, no interpreter started per host), whatever host the
+    task targets; O(ignore:delegate_to=localhost) in the examples only makes that explicit. It
+    sees the network path from the controller, which is the path Ansible's SSH connections take
+    unless they go through a jump host.
   - The probe does not verify the server's host key; it only diagnoses transport problems. Do not
     send a valuable password through it to a host you do not trust.
 author: connreset.doctor contributors (@connreset)
 requirements:
-  - paramiko >= 3.4 on the host the module runs on (the controller)
+  - paramiko >= 3.4 on the controller
 options:
   host:
     description: Host name or address to probe.
@@ -105,10 +110,18 @@ attributes:
   platform:
     support: full
     platforms: posix
-    description: Runs where paramiko is installed, normally the controller (C(delegate_to) localhost).
+    description: Runs on the controller, which needs paramiko.
+  action:
+    support: full
+    description: Implemented by an action plugin running on the controller.
 notes:
   - sshd's MaxStartups (default 10:30:100) drops unauthenticated connections past its start value;
     many forks connecting through one bastion can trigger it. See docs/probe.md.
+  - A connect refused by a TCP reset (on Linux, nothing listens on the port) and one refused by an
+    ICMP error (a firewall REJECT rule, fail2ban's default ban action) both fail with
+    C(Connection refused). On a Linux controller the probe reads the ICMP error from its socket's
+    error queue (C(IP_RECVERR), no privileges needed) and classifies the attempt C(rejected_icmp);
+    on other systems both are C(refused).
 '''
 
 EXAMPLES = r'''
@@ -182,6 +195,42 @@ probe:
           description: The address connected to (or the last one tried), null when name resolution failed.
           type: str
           sample: 192.0.2.10
+        icmp:
+          description:
+            - The ICMP error that answered the TCP connect to RV(probe.attempts[].address), as the
+              controller's kernel queued it on the probe's socket (Linux only, C(IP_RECVERR) /
+              C(IPV6_RECVERR)). Earlier addresses' ICMP errors are in RV(probe.attempts[].error).
+            - Null when the connect succeeded, or failed without an ICMP error (a TCP reset, a
+              timeout), or the controller is not Linux.
+          type: dict
+          sample: {type: 3, code: 3, origin: icmp, offender: 192.0.2.10, text: port unreachable}
+          contains:
+            type:
+              description: ICMP type (3 destination unreachable, 11 time exceeded; ICMPv6 1 destination unreachable).
+              type: int
+              sample: 3
+            code:
+              description:
+                - ICMP code. ICMP type 3 code 3 (port unreachable), 9, 10, 13 (administratively prohibited)
+                  and ICMPv6 type 1 code 1 (administratively prohibited), 4 (port unreachable) reject the
+                  port (C(rejected_icmp)); others, such as a router's host or net unreachable, leave the
+                  attempt C(refused).
+              type: int
+              sample: 3
+            origin:
+              description: C(icmp) (IPv4) or C(icmp6) (IPv6).
+              type: str
+              sample: icmp
+            offender:
+              description:
+                - Address of the host that sent the ICMP error; when it is not RV(probe.attempts[].address),
+                  a firewall or router on the path answered. Null when the kernel gave none.
+              type: str
+              sample: 192.0.2.10
+            text:
+              description: The ICMP type/code in words.
+              type: str
+              sample: port unreachable
         elapsed_s:
           description: Seconds the attempt took.
           type: float
@@ -196,8 +245,9 @@ probe:
       contains:
         classification:
           description:
-            - One of C(ok), C(dns_failure), C(refused), C(connect_timeout), C(reset_at_connect),
-              C(reset_at_banner), C(reset_at_banner_delayed), C(maxstartups), C(closed_at_banner),
+            - One of C(ok), C(dns_failure), C(refused), C(rejected_icmp) (the TCP connect was answered with an
+              ICMP port unreachable or administratively prohibited, so a firewall REJECT rule or a ban, not a
+              stopped sshd), C(connect_timeout), C(reset_at_connect), C(reset_at_banner), C(reset_at_banner_delayed), C(maxstartups), C(closed_at_banner),
               C(banner_timeout), C(kex_hang), C(reset_during_kex), C(auth_failed),
               C(reset_mid_session), C(intermittent_reset), C(session_hang) (no progress after
               authentication), C(probe_error) (a failure that is not a network symptom).
@@ -241,6 +291,8 @@ from ansible_collections.connreset.doctor.plugins.module_utils import _probe
 
 
 def main():
+    # The action plugin (plugins/action/ssh_probe.py) runs the probe in-process; this entry point
+    # does the same as a module, for tools that execute module files directly.
     module = AnsibleModule(argument_spec=_probe.ARGUMENT_SPEC, supports_check_mode=True)
     if not _probe.HAS_PARAMIKO:
         module.fail_json(msg=missing_required_lib('paramiko'), exception=_probe.PARAMIKO_IMPORT_ERROR)

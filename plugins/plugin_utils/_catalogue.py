@@ -378,6 +378,17 @@ FINDINGS = [
        MaxStartups or PerSourcePenalties; `kex_hang` → MTU; `reset_mid_session`/`intermittent_reset`
        → middleboxes, idle timeouts, crashes. Re-run the diagnosis with `become: true` so the
        host's facts can be read."""),
+    _f('CRD-PROBE-008', 'The firewall rejects the controller (confirmed by the probe)', 'firewall', 'critical',
+       'unban',
+       """The probe's TCP connection was answered with an ICMP error that rejects the port (port
+       unreachable or administratively prohibited, read from the socket's error queue) and the
+       host's firewall facts show a ban or block rule for the controller. `Connection refused`
+       here comes from the firewall (fail2ban's default ban action, an iptables/nftables REJECT),
+       not from sshd: a Linux host with nothing listening answers with a TCP reset instead.""",
+       """Unban or unblock the controller as the evidence names (`fail2ban-client set sshd unbanip
+       192.0.2.10`, `sshguard` whitelist `-w`, `cscli decisions delete --ip 192.0.2.10`, or the
+       block rule) and whitelist it (fail2ban `ignoreip`) so repeated Ansible logins are not banned
+       again."""),
     # -- unreachable hosts (Ansible's own error) ----------------------------------------
     _f('CRD-REACH-001', 'Ansible could not connect: connection refused', 'sshd_down', 'critical', 'sshd_service',
        """Ansible marked the host UNREACHABLE with `connect to host H port 22: Connection refused`:

@@ -92,6 +92,7 @@ THRESHOLD_DOCS = {
 PROBE_FAILURE_CAUSES = {
     'dns_failure': 'configuration',
     'refused': 'sshd_down',
+    'rejected_icmp': 'firewall',
     'connect_timeout': 'firewall',
     'reset_at_connect': 'firewall',
     'reset_at_banner': 'sshd_rate_limit',
@@ -878,7 +879,7 @@ def _probe_evidence(probe, summary):
     return {'classification': summary.get('classification'), 'phase': summary.get('phase'),
             'outcome': summary.get('outcome'), 'intermittent': summary.get('intermittent'),
             'counts': summary.get('counts'), 'detail': summary.get('detail'),
-            'attempts': [{k: _dict(a).get(k) for k in ('attempt', 'phase', 'outcome', 'error', 'elapsed_s')}
+            'attempts': [{k: _dict(a).get(k) for k in ('attempt', 'phase', 'outcome', 'error', 'elapsed_s', 'icmp')}
                          for a in attempts[-5:]]}
 
 
@@ -912,6 +913,8 @@ def _correlate_probe(ctx, reachable):
         confirmed = ('CRD-PROBE-004', ['CRD-SSHD-001'], {})
     elif classification == 'refused' and sshd.get('running') is True and 'CRD-FW-001' in found:
         confirmed = ('CRD-PROBE-005', ['CRD-FW-001'], {})
+    elif classification == 'rejected_icmp' and 'CRD-FW-004' in found:
+        confirmed = ('CRD-PROBE-008', ['CRD-FW-004'], {'blocked': found['CRD-FW-004']['evidence'].get('blocked')})
     elif classification == 'connect_timeout' and any(f in found for f in ('CRD-CT-001', 'CRD-CT-002', 'CRD-FW-005')):
         confirmed = ('CRD-PROBE-006', ['CRD-CT-001', 'CRD-CT-002', 'CRD-FW-005'], {})
     if confirmed:
@@ -951,7 +954,8 @@ _UNREACHABLE_RULES = [
 _UNREACHABLE_PREFIX = re.compile(r'^(Task failed: )?(Failed to connect to the host via ssh: )?(ssh: )?')
 
 UNREACHABLE_HINTS = {
-    'refused': 'nothing accepted the connection: sshd down/not listening, or a tcp-reset firewall rule',
+    'refused': 'nothing accepted the connection: sshd down/not listening, or a firewall REJECT (the probe tells '
+               'them apart: rejected_icmp is a REJECT rule or ban, refused a TCP reset)',
     'timeout': 'SYNs or the banner never arrived: DROP rule, ban, full conntrack table, host down; '
                '"during banner exchange" with ConnectTimeout <= 5 is typical of TCP wrappers',
     'reset_banner': 'closed before the banner: TCP wrappers (~5 s), MaxStartups/PerSourcePenalties (instant)',

@@ -15,6 +15,13 @@ the probe inside a network namespace the test creates and deletes: nftables rule
 ``nf_conntrack_acct`` sysctl are set in that namespace only.  libwrap reads /etc/hosts.deny; the
 machine's file is never touched: a hosts.deny written by the test is bind-mounted over it inside
 sshd's private mount namespace.
+
+The ICMP tests need a real link (ICMP errors to a local address are still errors, but a host
+probing itself is not what they are about): a pair of namespaces the test creates, a "host" one
+running sshd on 198.18.77.2 / fd00:77::2 (the benchmarking ranges of RFC 2544 / a ULA, only
+inside the pair) and a "client" one, 198.18.77.1 / fd00:77::1, where the probe runs, joined by a
+veth pair created inside them.  Firewall rules (iptables, ip6tables, nftables), routes and
+sysctls are set in those namespaces only; deleting them removes everything.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -68,6 +75,8 @@ class Sshd:
         self.proc = self.spawn([])
         self._wait_ready()
 
+    listen = ('127.0.0.1',)
+
     def write_config(self, extra):
         tmp = self.tmp
         keygen(tmp / 'host_key')
@@ -76,7 +85,7 @@ class Sshd:
         self.log = tmp / 'sshd.log'
         (tmp / 'sshd_config').write_text('\n'.join([
             'Port %d' % self.port,
-            'ListenAddress 127.0.0.1',
+        ] + ['ListenAddress %s' % address for address in self.listen] + [
             'HostKey %s' % (tmp / 'host_key'),
             'PidFile none',
             'AuthorizedKeysFile %s' % (tmp / 'authorized_keys'),
@@ -254,10 +263,12 @@ class NetnsSshd(Sshd):
         self.tmp = tmp
         self.port = NETNS_PORT
         self.netns = 'crdprobe%d-%d' % (os.getpid(), next(_NETNS_SEQ))
+        self.probe_netns = self.netns
         self.proc = None
         ip('netns', 'add', self.netns)
         try:
             ip('-n', self.netns, 'link', 'set', 'lo', 'up')
+            self.setup_network()
             self.write_config(extra)
             setup = ''
             if hosts_deny is not None:
@@ -275,27 +286,39 @@ class NetnsSshd(Sshd):
 
     def _wait_listening(self):
         deadline = time.monotonic() + 10
-        while 'Server listening on 127.0.0.1 port %d' % self.port not in self.log.read_text():
+        wanted = ['Server listening on %s port %d' % (address, self.port) for address in self.listen]
+        while not all(line in self.log.read_text() for line in wanted):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError('sshd did not start in %s: %s' % (self.netns, self.log.read_text()))
             time.sleep(0.05)
 
-    def run(self, *argv, **kwargs):
-        return subprocess.run(['ip', 'netns', 'exec', self.netns] + list(argv), check=True, timeout=30,
+    def setup_network(self):
+        """Links and addresses besides lo, before sshd starts (none here)."""
+
+    @staticmethod
+    def run_in(netns, *argv, **kwargs):
+        return subprocess.run(['ip', 'netns', 'exec', netns] + list(argv), check=True, timeout=30,
                               capture_output=True, text=True, **kwargs)
+
+    def run(self, *argv, **kwargs):
+        return self.run_in(self.netns, *argv, **kwargs)
 
     def nft(self, ruleset):
         self.run('nft', '-f', '-', input=ruleset)
 
     def probe(self, window=_probe.DELAYED_RESET_WINDOW, **over):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        proc = self.run(sys.executable, '-c', PROBE_IN_NETNS, json.dumps(params(self.port, **over)),
-                        json.dumps(list(window)), env=env)
+        proc = self.run_in(self.probe_netns, sys.executable, '-c', PROBE_IN_NETNS, json.dumps(params(self.port, **over)),
+                           json.dumps(list(window)), env=env)
         return json.loads(proc.stdout)
 
-    def stop(self):
+    def stop_sshd(self):
+        """Stop sshd only (the namespace stays: a host with nothing listening)."""
         if self.proc is not None:
             super(NetnsSshd, self).stop()
+
+    def stop(self):
+        self.stop_sshd()
         subprocess.run(['ip', 'netns', 'del', self.netns], check=False, timeout=15, capture_output=True)
 
 
@@ -377,3 +400,162 @@ def test_reset_after_n_bytes_is_reset_mid_session(netns_sshd):
     assert (att['phase'], att['outcome']) == ('session', 'reset'), att
     assert 'head -c 1048576' in att['error']
     assert result['summary']['classification'] == 'reset_mid_session'
+
+
+# ---------------------------------------------------------------------------------------------
+# ICMP errors at connect: a host namespace and a client namespace joined by a veth pair
+# ---------------------------------------------------------------------------------------------
+HOST_V4, CLIENT_V4 = '198.18.77.2', '198.18.77.1'
+HOST_V6, CLIENT_V6 = 'fd00:77::2', 'fd00:77::1'
+ROUTED_NET, ROUTED_V4 = '198.18.78.0/24', '198.18.78.5'  # "behind" the host namespace, which routes
+INPUT_RULE = ('table inet crdprobe {\n'
+              '  chain input { type filter hook input priority 0; policy accept;\n'
+              '    %s\n  }\n}\n')
+
+
+class PeerNetnsSshd(NetnsSshd):
+    """sshd in a "host" namespace on HOST_V4 and HOST_V6; the probe runs in a second, "client"
+    namespace joined to it by a veth pair.  Both namespaces are created here and deleted in stop()."""
+
+    listen = (HOST_V4, HOST_V6)
+
+    def setup_network(self):
+        self.client_netns = self.netns + 'c'
+        ip('netns', 'add', self.client_netns)
+        self.probe_netns = self.client_netns
+        ip('-n', self.client_netns, 'link', 'set', 'lo', 'up')
+        # Both ends are created inside the namespaces: nothing appears in the machine's own.
+        ip('-n', self.netns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', self.client_netns)
+        for netns, address4, address6 in ((self.netns, HOST_V4, HOST_V6), (self.client_netns, CLIENT_V4, CLIENT_V6)):
+            ip('-n', netns, 'address', 'add', address4 + '/24', 'dev', 'eth0')
+            ip('-n', netns, 'address', 'add', address6 + '/64', 'dev', 'eth0', 'nodad')
+            ip('-n', netns, 'link', 'set', 'eth0', 'up')
+        # Linux sends a burst of 6 ICMP errors per destination, then 1 per second: lift the limit
+        # in the host namespace so every rejected SYN of a test is answered at once.
+        self.run('sysctl', '-q', '-w', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.icmp.ratelimit=0')
+
+    def probe(self, window=_probe.DELAYED_RESET_WINDOW, **over):
+        over.setdefault('host', HOST_V4)
+        return super(PeerNetnsSshd, self).probe(window, **over)
+
+    def stop(self):
+        super(PeerNetnsSshd, self).stop()
+        if getattr(self, 'client_netns', None):
+            subprocess.run(['ip', 'netns', 'del', self.client_netns], check=False, timeout=15, capture_output=True)
+
+
+@pytest.fixture
+def peer_sshd(tmp_path):
+    for tool in ('ip', 'nft', 'sysctl'):
+        if shutil.which(tool) is None:
+            pytest.skip('needs %s (iproute2, nftables, procps)' % tool)
+    started = []
+
+    def start(**kwargs):
+        server = PeerNetnsSshd(tmp_path, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def _reject_rule(server, tool, rule):
+    if shutil.which(tool) is None:
+        pytest.skip('needs %s' % tool)
+    if tool == 'nft':
+        server.nft(INPUT_RULE % rule)
+    else:
+        server.run(tool, *rule)
+
+
+# (tool, rule, host probed, expected icmp (type, code, text), outcome of the connect)
+ICMP_REJECTS = [
+    pytest.param('iptables', ['-I', 'INPUT', '-p', 'tcp', '--dport', str(NETNS_PORT), '-j', 'REJECT',
+                              '--reject-with', 'icmp-port-unreachable'],
+                 HOST_V4, (3, 3, 'port unreachable'), 'refused', id='iptables-icmp-port-unreachable-fail2ban-default'),
+    pytest.param('ip6tables', ['-I', 'INPUT', '-p', 'tcp', '--dport', str(NETNS_PORT), '-j', 'REJECT',
+                               '--reject-with', 'icmp6-port-unreachable'],
+                 HOST_V6, (1, 4, 'port unreachable'), 'refused', id='ip6tables-icmp6-port-unreachable'),
+    pytest.param('nft', 'tcp dport %d reject' % NETNS_PORT,
+                 HOST_V4, (3, 3, 'port unreachable'), 'refused', id='nft-reject'),
+    # EHOSTUNREACH / EACCES rather than ECONNREFUSED: outcome error, same classification
+    pytest.param('nft', 'tcp dport %d reject with icmpx type admin-prohibited' % NETNS_PORT,
+                 HOST_V4, (3, 13, 'communication administratively prohibited'), 'error', id='nft-admin-prohibited'),
+    pytest.param('nft', 'tcp dport %d reject with icmpx type admin-prohibited' % NETNS_PORT,
+                 HOST_V6, (1, 1, 'communication administratively prohibited'), 'error', id='nft-admin-prohibited-ipv6'),
+]
+
+
+@pytest.mark.parametrize('tool, rule, host, expected, outcome', ICMP_REJECTS)
+def test_icmp_reject_is_rejected_icmp(peer_sshd, tool, rule, host, expected, outcome):
+    server = peer_sshd()
+    _reject_rule(server, tool, rule)
+    result = server.probe(host=host, attempts=2, delay=0.1)
+    icmp_type, code, text = expected
+    for att in result['attempts']:
+        assert (att['phase'], att['outcome'], att['address']) == ('tcp_connect', outcome, host), att
+        assert att['icmp'] == {'type': icmp_type, 'code': code, 'origin': 'icmp6' if ':' in host else 'icmp',
+                               'offender': host, 'text': text}, att
+        assert 'ICMP' in att['error'] and host in att['error'], att
+        assert att['elapsed_s'] < 2.0, att  # answered at once, not a timeout
+    summary = result['summary']
+    assert summary['classification'] == 'rejected_icmp', summary
+    assert summary['likely_causes'] == ['firewall']
+    assert summary['intermittent'] is False
+    assert '"%s"' % text in summary['detail'] and 'from %s:' % host in summary['detail'], summary['detail']
+
+
+def test_stopped_sshd_over_a_link_is_refused_without_icmp(peer_sshd):
+    # The same host with nothing listening (no rule): Linux answers the SYN with a TCP reset.
+    server = peer_sshd()
+    server.stop_sshd()
+    for host in (HOST_V4, HOST_V6):
+        result = server.probe(host=host)
+        att = result['attempts'][0]
+        assert (att['phase'], att['outcome'], att['icmp']) == ('tcp_connect', 'refused', None), att
+        assert 'Connection refused' in att['error'] and 'ICMP' not in att['error'], att
+        assert result['summary']['classification'] == 'refused'
+        assert result['summary']['likely_causes'] == ['sshd_down', 'firewall']
+
+
+@pytest.mark.parametrize('route, expected, classification', [
+    # a router without a route: evidence only, the verdict stays refused
+    ('unreachable', (3, 1, 'host unreachable'), 'refused'),
+    # a router's "prohibit" route is a policy reject, from an address other than the target
+    ('prohibit', (3, 13, 'communication administratively prohibited'), 'rejected_icmp'),
+])
+def test_icmp_from_a_router(peer_sshd, route, expected, classification):
+    server = peer_sshd()
+    server.run('sysctl', '-q', '-w', 'net.ipv4.ip_forward=1')  # the host namespace routes (for the client only)
+    server.run('ip', 'route', 'add', route, ROUTED_NET)
+    server.run_in(server.client_netns, 'ip', 'route', 'add', ROUTED_NET, 'via', HOST_V4)
+    result = server.probe(host=ROUTED_V4)
+    att = result['attempts'][0]
+    icmp_type, code, text = expected
+    assert (att['phase'], att['outcome'], att['address']) == ('tcp_connect', 'error', ROUTED_V4), att
+    assert att['icmp'] == {'type': icmp_type, 'code': code, 'origin': 'icmp', 'offender': HOST_V4, 'text': text}, att
+    summary = result['summary']
+    assert summary['classification'] == classification, summary
+    if classification == 'refused':
+        assert 'ICMP host unreachable from %s' % HOST_V4 in summary['detail'], summary['detail']
+    else:
+        assert 'from %s (not %s itself' % (HOST_V4, ROUTED_V4) in summary['detail'], summary['detail']
+
+
+def test_every_other_connection_rejected_is_intermittent(peer_sshd):
+    # A rule rejecting every second new connection (as a rate limit or a ban coming and going
+    # would): ICMP rejects among successful attempts.
+    server = peer_sshd()
+    server.nft(INPUT_RULE % ('tcp dport %d ct state new numgen inc mod 2 0 reject' % NETNS_PORT))
+    result = server.probe(attempts=4, delay=0.1)
+    attempts = result['attempts']
+    assert [a['outcome'] for a in attempts] == ['refused', 'ok', 'refused', 'ok'], attempts
+    assert [bool(a['icmp']) for a in attempts] == [True, False, True, False], attempts
+    assert attempts[0]['icmp']['text'] == 'port unreachable'
+    summary = result['summary']
+    assert summary['classification'] == 'rejected_icmp', summary
+    assert summary['intermittent'] is True
+    assert summary['counts'] == {'refused': 2, 'ok': 2}
+    assert '2 of 4 attempts failed' in summary['detail'], summary['detail']

@@ -26,8 +26,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import random
 import socket
 import struct
+import sys
 import threading
 import time
 
@@ -286,6 +288,8 @@ def test_closed_port_is_refused():
     assert (att['phase'], att['outcome']) == ('tcp_connect', 'refused')
     assert 'Connection refused' in att['error']
     assert att['address'] == '127.0.0.1'
+    assert att['icmp'] is None  # a closed port answers with a TCP reset: nothing on the error queue
+    assert 'ICMP' not in att['error']
     assert att['timings']['dns'] is not None and att['timings']['banner'] is None
     summary = result['summary']
     assert summary['classification'] == 'refused'
@@ -569,14 +573,40 @@ def test_exception_outcome(exc, outcome):
     assert text
 
 
-def attempt(phase, outcome, banner_s=None, banner=None, error='x', n=1):
+def attempt(phase, outcome, banner_s=None, banner=None, error='x', n=1, icmp=None, address='192.0.2.10'):
     timings = dict((p, None) for p in _probe.PHASES)
     for p in _probe.PHASES[:_probe.PHASES.index(phase) + 1]:
         timings[p] = 0.001
     if banner_s is not None:
         timings['banner'] = banner_s
     return dict(attempt=n, phase=phase, outcome=outcome, error=None if outcome == 'ok' else error,
-                banner=banner, elapsed_s=sum(v for v in timings.values() if v), timings=timings)
+                banner=banner, elapsed_s=sum(v for v in timings.values() if v), timings=timings,
+                address=address, icmp=icmp)
+
+
+def icmp(origin, icmp_type, code, offender='192.0.2.10'):
+    return dict(type=icmp_type, code=code, origin=origin, offender=offender,
+                text=_probe.icmp_text(origin, icmp_type, code))
+
+
+# Connects answered with an ICMP error, as the probe records them (errno texts as Linux 6.18 /
+# Python 3.11 give them; see tests/system/test_probe_real.py for the rules that produce them).
+REFUSED_ERR = 'ConnectionRefusedError: [Errno 111] Connection refused (192.0.2.10 port 22)'
+REJECT_PORT = attempt('tcp_connect', 'refused', icmp=icmp('icmp', 3, 3),
+                      error=REFUSED_ERR[:-1] + '; ICMP port unreachable from 192.0.2.10)')
+REJECT_ADMIN = attempt('tcp_connect', 'error', icmp=icmp('icmp', 3, 13),
+                       error='OSError: [Errno 113] No route to host (192.0.2.10 port 22; ICMP communication '
+                             'administratively prohibited from 192.0.2.10)')
+REJECT_PORT6 = attempt('tcp_connect', 'refused', icmp=icmp('icmp6', 1, 4, '2001:db8::10'), address='2001:db8::10',
+                       error='ConnectionRefusedError: [Errno 111] Connection refused (2001:db8::10 port 22; '
+                             'ICMPv6 port unreachable from 2001:db8::10)')
+REJECT_ADMIN6 = attempt('tcp_connect', 'error', icmp=icmp('icmp6', 1, 1, '2001:db8::10'), address='2001:db8::10',
+                        error='PermissionError: [Errno 13] Permission denied (2001:db8::10 port 22; ICMPv6 '
+                              'communication administratively prohibited from 2001:db8::10)')
+HOST_UNREACH = attempt('tcp_connect', 'error', icmp=icmp('icmp', 3, 1, '198.51.100.1'),
+                       error='OSError: [Errno 113] No route to host (192.0.2.10 port 22; ICMP host unreachable '
+                             'from 198.51.100.1)')
+RST_REFUSED = attempt('tcp_connect', 'refused', error=REFUSED_ERR)
 
 
 OK_KEX = attempt('kex', 'ok', banner='SSH-2.0-OpenSSH_9.2p1')
@@ -592,6 +622,32 @@ RESET_5S = attempt('banner', 'reset', 5.003)
     ([attempt('dns', 'timeout')], 'dns_failure', False, 'configuration'),
     ([attempt('tcp_connect', 'refused')] * 2, 'refused', False, 'sshd_down'),
     ([attempt('tcp_connect', 'error', error='OSError: [Errno 113] No route to host')], 'refused', False, 'sshd_down'),
+    ([RST_REFUSED] * 3, 'refused', False, 'sshd_down'),
+    # an ICMP error rejecting the port: a REJECT rule (fail2ban's ban, iptables/nftables reject)
+    ([REJECT_PORT] * 2, 'rejected_icmp', False, 'firewall'),
+    ([attempt('tcp_connect', 'refused', icmp=icmp('icmp', 3, 9))], 'rejected_icmp', False, 'firewall'),
+    ([attempt('tcp_connect', 'error', icmp=icmp('icmp', 3, 10))], 'rejected_icmp', False, 'firewall'),
+    ([REJECT_ADMIN], 'rejected_icmp', False, 'firewall'),
+    ([REJECT_PORT6], 'rejected_icmp', False, 'firewall'),
+    ([REJECT_ADMIN6, REJECT_ADMIN6], 'rejected_icmp', False, 'firewall'),
+    # a router's host/net unreachable, or another ICMP error: evidence only, still refused
+    ([HOST_UNREACH], 'refused', False, 'sshd_down'),
+    ([attempt('tcp_connect', 'error', icmp=icmp('icmp', 3, 0, '198.51.100.1'))], 'refused', False, 'sshd_down'),
+    ([attempt('tcp_connect', 'error', icmp=icmp('icmp', 3, 2))], 'refused', False, 'sshd_down'),
+    ([attempt('tcp_connect', 'error', icmp=icmp('icmp', 11, 0, '198.51.100.1'))], 'refused', False, 'sshd_down'),
+    ([attempt('tcp_connect', 'error', icmp=icmp('icmp6', 1, 0, '2001:db8::1'))], 'refused', False, 'sshd_down'),
+    ([attempt('tcp_connect', 'error', icmp=icmp('icmp6', 1, 3, '2001:db8::1'))], 'refused', False, 'sshd_down'),
+    # ICMPv4 codes under the ICMPv6 type and the other way round are not rejections
+    ([attempt('tcp_connect', 'refused', icmp=icmp('icmp6', 3, 3))], 'refused', False, 'sshd_down'),
+    ([attempt('tcp_connect', 'refused', icmp=icmp('icmp', 1, 4))], 'refused', False, 'sshd_down'),
+    # rejected now and then, the other attempts fine (a ban coming and going, a rate limit)
+    ([OK_KEX, REJECT_PORT, OK_KEX], 'rejected_icmp', True, 'firewall'),
+    ([OK_KEX, REJECT_ADMIN6, OK_KEX, REJECT_ADMIN6], 'rejected_icmp', True, 'firewall'),
+    # rejected by ICMP and by a reset (a ban added mid-probe): the most frequent names the verdict
+    ([RST_REFUSED, REJECT_PORT, REJECT_PORT], 'rejected_icmp', True, 'firewall'),
+    ([RST_REFUSED, RST_REFUSED, REJECT_PORT], 'refused', True, 'sshd_down'),
+    # an instant drop and an ICMP reject among successes are not MaxStartups
+    ([OK_KEX, RESET_NOW, OK_KEX, REJECT_PORT], 'reset_at_banner', True, 'firewall'),
     ([attempt('tcp_connect', 'timeout')], 'connect_timeout', False, 'conntrack'),
     ([attempt('tcp_connect', 'reset')], 'reset_at_connect', False, 'firewall'),
     # a reset right after the handshake, racing connect(), among successes: a MaxStartups drop
@@ -666,3 +722,350 @@ def test_summarize_no_attempts():
     summary = _probe.summarize([])
     assert summary['classification'] == 'probe_error'
     assert summary['counts'] == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# ICMP errors from the error queue (pure parsing, then the I/O helpers)
+# ---------------------------------------------------------------------------------------------
+def extended_err(ee_errno, origin, icmp_type, code, info=0):
+    """struct sock_extended_err (linux/errqueue.h), native byte order as the kernel writes it."""
+    return struct.pack('=IBBBBII', ee_errno, origin, icmp_type, code, 0, info, 0)
+
+
+def sockaddr_in(address, port=0):
+    """struct sockaddr_in: family (native u16), port (big-endian), 4 address bytes, 8 of padding."""
+    return struct.pack('=H', 2) + struct.pack('>H', port) + socket.inet_pton(socket.AF_INET, address) + b'\0' * 8
+
+
+def sockaddr_in6(address, port=0):
+    """struct sockaddr_in6: family (native u16, AF_INET6 = 10 on Linux), port, flowinfo, address, scope id."""
+    return (struct.pack('=H', 10) + struct.pack('>HI', port, 0) + socket.inet_pton(socket.AF_INET6, address)
+            + struct.pack('=I', 0))
+
+
+V4, V6 = (0, 11), (41, 25)  # (SOL_IP, IP_RECVERR), (SOL_IPV6, IPV6_RECVERR)
+
+# (level, type), data, expected: the shapes Linux 6.18 put on the error queue of a TCP socket whose
+# connect() was answered with an ICMP error (recorded with recvmsg(512, 512, MSG_ERRQUEUE) across a
+# veth pair), and of a UDP socket's local EMSGSIZE (origin LOCAL).
+EXTENDED_ERR_SAMPLES = [
+    # iptables -j REJECT --reject-with icmp-port-unreachable (fail2ban's default ban action)
+    pytest.param(V4, extended_err(111, 2, 3, 3) + sockaddr_in('198.18.77.2'),
+                 dict(type=3, code=3, origin='icmp', offender='198.18.77.2', text='port unreachable'), id='v4-port-unreachable'),
+    # nftables reject with icmpx type admin-prohibited (connect: EHOSTUNREACH)
+    pytest.param(V4, extended_err(113, 2, 3, 13) + sockaddr_in('198.18.77.2'),
+                 dict(type=3, code=13, origin='icmp', offender='198.18.77.2',
+                      text='communication administratively prohibited'), id='v4-admin-prohibited'),
+    pytest.param(V4, extended_err(111, 2, 3, 9) + sockaddr_in('203.0.113.1'),
+                 dict(type=3, code=9, origin='icmp', offender='203.0.113.1', text='network administratively prohibited'),
+                 id='v4-net-prohibited'),
+    pytest.param(V4, extended_err(111, 2, 3, 10) + sockaddr_in('203.0.113.1'),
+                 dict(type=3, code=10, origin='icmp', offender='203.0.113.1', text='host administratively prohibited'),
+                 id='v4-host-prohibited'),
+    # a router without a route ("unreachable" route type): host unreachable from the router
+    pytest.param(V4, extended_err(113, 2, 3, 1) + sockaddr_in('198.18.77.2'),
+                 dict(type=3, code=1, origin='icmp', offender='198.18.77.2', text='host unreachable'), id='v4-host-unreachable'),
+    pytest.param(V4, extended_err(101, 2, 3, 0) + sockaddr_in('198.18.77.2'),
+                 dict(type=3, code=0, origin='icmp', offender='198.18.77.2', text='net unreachable'), id='v4-net-unreachable'),
+    pytest.param(V4, extended_err(113, 2, 11, 0) + sockaddr_in('198.51.100.1'),
+                 dict(type=11, code=0, origin='icmp', offender='198.51.100.1', text='TTL exceeded in transit'),
+                 id='v4-ttl-exceeded'),
+    pytest.param(V4, extended_err(113, 2, 3, 42) + sockaddr_in('198.51.100.1'),
+                 dict(type=3, code=42, origin='icmp', offender='198.51.100.1', text='destination unreachable (code 42)'),
+                 id='v4-unknown-code'),
+    pytest.param(V4, extended_err(113, 2, 40, 1) + sockaddr_in('198.51.100.1'),
+                 dict(type=40, code=1, origin='icmp', offender='198.51.100.1', text='type 40 code 1'), id='v4-unknown-type'),
+    # ip6tables -j REJECT --reject-with icmp6-port-unreachable
+    pytest.param(V6, extended_err(111, 3, 1, 4) + sockaddr_in6('fd00:77::2'),
+                 dict(type=1, code=4, origin='icmp6', offender='fd00:77::2', text='port unreachable'), id='v6-port-unreachable'),
+    # nftables reject with icmpx type admin-prohibited (connect: EACCES)
+    pytest.param(V6, extended_err(13, 3, 1, 1) + sockaddr_in6('fd00:77::2'),
+                 dict(type=1, code=1, origin='icmp6', offender='fd00:77::2', text='communication administratively prohibited'),
+                 id='v6-admin-prohibited'),
+    pytest.param(V6, extended_err(113, 3, 1, 3) + sockaddr_in6('fd00:77::2'),
+                 dict(type=1, code=3, origin='icmp6', offender='fd00:77::2', text='address unreachable'), id='v6-address-unreachable'),
+    pytest.param(V6, extended_err(101, 3, 1, 0) + sockaddr_in6('2001:db8::1'),
+                 dict(type=1, code=0, origin='icmp6', offender='2001:db8::1', text='no route to destination'), id='v6-no-route'),
+    # an IPv4 ICMP error on an IPv6 socket (v4-mapped peer): the offender as an IPv4 address
+    pytest.param(V6, extended_err(111, 2, 3, 3) + sockaddr_in6('::ffff:192.0.2.10'),
+                 dict(type=3, code=3, origin='icmp', offender='192.0.2.10', text='port unreachable'), id='v6-socket-v4-mapped'),
+    # no offender address, or one the kernel left empty / cut short
+    pytest.param(V4, extended_err(111, 2, 3, 3),
+                 dict(type=3, code=3, origin='icmp', offender=None, text='port unreachable'), id='v4-no-offender'),
+    pytest.param(V4, extended_err(111, 2, 3, 3) + b'\0' * 16,
+                 dict(type=3, code=3, origin='icmp', offender=None, text='port unreachable'), id='v4-offender-unspec'),
+    pytest.param(V4, extended_err(111, 2, 3, 3) + sockaddr_in('198.18.77.2')[:6],
+                 dict(type=3, code=3, origin='icmp', offender=None, text='port unreachable'), id='v4-offender-cut'),
+    pytest.param(V6, extended_err(111, 3, 1, 4) + sockaddr_in6('fd00:77::2')[:20],
+                 dict(type=1, code=4, origin='icmp6', offender=None, text='port unreachable'), id='v6-offender-cut'),
+    pytest.param(V6, bytearray(extended_err(111, 3, 1, 4) + sockaddr_in6('fd00:77::2')),
+                 dict(type=1, code=4, origin='icmp6', offender='fd00:77::2', text='port unreachable'), id='bytearray'),
+    # origin LOCAL: the sending host's own error (UDP send beyond the MTU: EMSGSIZE, ee_info 1400)
+    pytest.param(V4, extended_err(90, 1, 0, 0, 1400) + b'\0' * 16, None, id='v4-local-emsgsize'),
+    pytest.param(V6, extended_err(90, 1, 0, 0, 1400) + b'\0' * 28, None, id='v6-local-emsgsize'),
+    # other origins: none (0), txstatus (4), zerocopy (5), txtime (6)
+    pytest.param(V4, extended_err(0, 0, 0, 0) + b'\0' * 16, None, id='origin-none'),
+    pytest.param(V4, extended_err(42, 4, 0, 0), None, id='origin-txstatus'),
+    pytest.param(V4, extended_err(0, 5, 0, 0), None, id='origin-zerocopy'),
+    pytest.param(V6, extended_err(0, 6, 0, 0), None, id='origin-txtime'),
+    # not an extended error at all, or too short
+    pytest.param((1, 1), extended_err(111, 2, 3, 3) + sockaddr_in('198.18.77.2'), None, id='scm-rights'),
+    pytest.param((0, 8), extended_err(111, 2, 3, 3), None, id='ip-pktinfo'),
+    pytest.param(V4, extended_err(111, 2, 3, 3)[:15], None, id='short'),
+    pytest.param(V4, b'', None, id='empty'),
+    pytest.param(V4, None, None, id='none'),
+    pytest.param(V4, 'not bytes' * 4, None, id='text'),
+    pytest.param(V6, b'\xff' * 60, None, id='garbage-origin-255'),
+]
+
+
+@pytest.mark.parametrize('cmsg, data, expected', EXTENDED_ERR_SAMPLES)
+def test_parse_extended_err(cmsg, data, expected):
+    assert _probe.parse_extended_err(cmsg[0], cmsg[1], data) == expected
+
+
+@pytest.mark.skipif(sys.byteorder != 'little', reason='verbatim bytes of a little-endian machine')
+@pytest.mark.parametrize('cmsg, hexdata, expected', [
+    # x86_64, Linux 6.18: iptables REJECT --reject-with icmp-port-unreachable, offender 198.18.77.2
+    (V4, '6f00000002030300000000000000000002000000c6124d020000000000000000',
+     dict(type=3, code=3, origin='icmp', offender='198.18.77.2', text='port unreachable')),
+    # ip6tables REJECT --reject-with icmp6-adm-prohibited, offender fd00:77::2
+    (V6, '0d0000000301010000000000000000000a00000000000000fd00007700000000000000000000000200000000',
+     dict(type=1, code=1, origin='icmp6', offender='fd00:77::2', text='communication administratively prohibited')),
+    # UDP send of 3000 bytes with IP_PMTUDISC_DO over an MTU of 1400: origin LOCAL
+    (V4, '5a00000001000000780500000000000000000000000000000000000000000000', None),
+])
+def test_parse_extended_err_verbatim(cmsg, hexdata, expected):
+    assert _probe.parse_extended_err(cmsg[0], cmsg[1], bytes.fromhex(hexdata)) == expected
+
+
+def test_parse_extended_err_never_raises():
+    rng = random.Random(20240601)
+    for _round in range(2000):
+        data = bytes(rng.randrange(256) for _byte in range(rng.randrange(64)))
+        for level, cmsg_type in (V4, V6, (0, 0)):
+            got = _probe.parse_extended_err(level, cmsg_type, data)
+            assert got is None or set(got) == {'type', 'code', 'origin', 'offender', 'text'}
+
+
+@pytest.mark.parametrize('record, rejects', [
+    (icmp('icmp', 3, 3), True),
+    (icmp('icmp', 3, 9), True),
+    (icmp('icmp', 3, 10), True),
+    (icmp('icmp', 3, 13), True),
+    (icmp('icmp6', 1, 1), True),
+    (icmp('icmp6', 1, 4), True),
+    (icmp('icmp', 3, 0), False),
+    (icmp('icmp', 3, 1), False),
+    (icmp('icmp', 3, 2), False),
+    (icmp('icmp', 3, 4), False),
+    (icmp('icmp', 11, 0), False),
+    (icmp('icmp6', 1, 0), False),
+    (icmp('icmp6', 1, 3), False),
+    (icmp('icmp6', 2, 0), False),
+    (icmp('icmp6', 3, 3), False),
+    (icmp('icmp', 1, 4), False),
+    (None, False),
+    ({}, False),
+    ('port unreachable', False),
+])
+def test_icmp_rejects_port(record, rejects):
+    assert _probe.icmp_rejects_port(record) is rejects
+
+
+def test_rejected_icmp_detail():
+    summary = _probe.summarize([REJECT_PORT] * 2, host='web1', port=22)
+    assert summary['classification'] == 'rejected_icmp'
+    assert (summary['phase'], summary['outcome']) == ('tcp_connect', 'refused')
+    detail = summary['detail']
+    assert 'port 22 is rejected with ICMP "port unreachable" (type 3, code 3) from 192.0.2.10:' in detail
+    assert "fail2ban's default ban action" in detail and 'not a stopped sshd' in detail
+    assert 'TCP reset' in detail and 'itself' not in detail
+    detail6 = _probe.summarize([REJECT_ADMIN6], port=2222)['detail']
+    assert 'port 2222 is rejected with ICMPv6 "communication administratively prohibited" (type 1, code 1) ' \
+        'from 2001:db8::10:' in detail6
+
+
+def test_rejected_icmp_detail_names_a_middlebox():
+    on_path = attempt('tcp_connect', 'error', icmp=icmp('icmp', 3, 13, '198.51.100.1'))
+    detail = _probe.summarize([on_path])['detail']
+    assert 'from 198.51.100.1 (not 192.0.2.10 itself: a firewall or router on the path)' in detail
+    # the same address written differently is the host itself
+    same = attempt('tcp_connect', 'refused', icmp=icmp('icmp6', 1, 4, '2001:db8::10'), address='2001:DB8:0::10')
+    assert 'itself' not in _probe.summarize([same])['detail']
+    unknown = attempt('tcp_connect', 'refused', icmp=icmp('icmp', 3, 3, None))
+    assert 'from an address the kernel did not report:' in _probe.summarize([unknown])['detail']
+
+
+def test_rejected_icmp_intermittent_detail():
+    summary = _probe.summarize([OK_KEX, REJECT_PORT, OK_KEX])
+    assert (summary['classification'], summary['intermittent']) == ('rejected_icmp', True)
+    assert summary['counts'] == {'ok': 2, 'refused': 1}
+    assert '1 of 3 attempts failed' in summary['detail']
+
+
+def test_host_unreachable_detail_keeps_the_icmp_evidence():
+    summary = _probe.summarize([HOST_UNREACH])
+    assert summary['classification'] == 'refused'
+    assert 'ICMP host unreachable from 198.51.100.1' in summary['detail']
+
+
+def test_classification_tables_are_complete():
+    assert 'rejected_icmp' in _probe.CLASSIFICATIONS
+    assert set(_probe.CAUSES) == set(_probe.CLASSIFICATIONS) == set(_probe.DETAILS)
+    assert _probe.CAUSES['rejected_icmp'] == ['firewall']
+
+
+class FakeErrQueueSocket:
+    """recvmsg(MSG_ERRQUEUE) answers from a script: (data, ancdata, flags, address) tuples or exceptions."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.calls = []
+        self.timeout = 'unset'
+
+    def settimeout(self, value):
+        self.timeout = value
+
+    def recvmsg(self, bufsize, ancbufsize, flags):
+        self.calls.append((bufsize, ancbufsize, flags))
+        if not self.script:
+            raise BlockingIOError(11, 'Resource temporarily unavailable')
+        step = self.script.pop(0)
+        if isinstance(step, BaseException):
+            raise step
+        return step
+
+
+PORT_UNREACH_CMSG = (0, 11, extended_err(111, 2, 3, 3) + sockaddr_in('198.18.77.2'))
+TCP_HEADER = bytes.fromhex('cf320016dd14413800000000a002faf026570000')  # the SYN that was rejected
+
+
+@pytest.mark.skipif(not _probe.RECVERR_SUPPORTED, reason='the error queue is Linux only')
+@pytest.mark.parametrize('script, expected, calls', [
+    ([(TCP_HEADER, [PORT_UNREACH_CMSG], 0x2000, ('198.18.77.2', 22))], 'port unreachable', 1),
+    # nothing queued (a TCP reset): EAGAIN at once
+    ([], None, 1),
+    # a LOCAL error first, then the ICMP one
+    ([(b'', [(0, 11, extended_err(90, 1, 0, 0, 1400) + b'\0' * 16)], 0, None),
+      (TCP_HEADER, [PORT_UNREACH_CMSG], 0x2000, None)], 'port unreachable', 2),
+    # messages without a usable control message: bounded, then None
+    ([(b'', [], 0, None)] * 10, None, 4),
+    ([OSError(9, 'Bad file descriptor')], None, 1),
+])
+def test_read_icmp_error(script, expected, calls):
+    sock = FakeErrQueueSocket(script)
+    got = _probe.read_icmp_error(sock)
+    assert (got or {}).get('text') == expected
+    assert sock.timeout == 0  # non-blocking: never waits for the queue
+    assert len(sock.calls) == calls
+    assert all(flags == 0x2000 for _b, _a, flags in sock.calls)
+
+
+def test_read_icmp_error_never_raises(monkeypatch):
+    monkeypatch.setattr(_probe, 'RECVERR_SUPPORTED', True)
+    assert _probe.read_icmp_error(object()) is None
+    monkeypatch.setattr(_probe, 'RECVERR_SUPPORTED', False)
+    sock = FakeErrQueueSocket([(TCP_HEADER, [PORT_UNREACH_CMSG], 0x2000, None)])
+    assert _probe.read_icmp_error(sock) is None and sock.calls == []
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        assert _probe.set_recverr(sock, socket.AF_INET) is False
+        assert sock.getsockopt(0, 11) == 0 or sys.platform != 'linux'
+
+
+@pytest.mark.skipif(not _probe.RECVERR_SUPPORTED, reason='IP_RECVERR is Linux only')
+def test_set_recverr_toggles_the_option():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        assert _probe.set_recverr(sock, socket.AF_INET) is True
+        assert sock.getsockopt(0, 11) == 1
+        assert _probe.set_recverr(sock, socket.AF_INET, False) is True
+        assert sock.getsockopt(0, 11) == 0
+    if socket.has_ipv6:
+        try:
+            sock6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        except OSError:
+            sock6 = None
+        if sock6 is not None:
+            with sock6:
+                assert _probe.set_recverr(sock6, socket.AF_INET6) is True
+                assert sock6.getsockopt(41, 25) == 1
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+        assert _probe.set_recverr(unix, socket.AF_UNIX) is False
+
+
+@pytest.mark.skipif(not _probe.RECVERR_SUPPORTED, reason='the error queue is Linux only')
+@pytest.mark.parametrize('family, loopback', [(socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')])
+def test_read_icmp_error_from_the_kernel(family, loopback):
+    """Without root: a UDP datagram to a closed loopback port draws a real ICMP port unreachable
+    from the kernel, queued like the TCP one (same cmsg, same parser)."""
+    try:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.bind((loopback, 0))
+    except OSError:
+        pytest.skip('no %s loopback' % loopback)
+    with sock:
+        assert _probe.set_recverr(sock, family) is True
+        sock.connect((loopback, closed_port_udp(family, loopback)))
+        sock.send(b'probe')
+        got, deadline = None, time.monotonic() + 2.0
+        while got is None and time.monotonic() < deadline:
+            got = _probe.read_icmp_error(sock)
+            if got is None:
+                time.sleep(0.02)
+    expected = (3, 3, 'icmp') if family == socket.AF_INET else (1, 4, 'icmp6')
+    assert got == dict(type=expected[0], code=expected[1], origin=expected[2], offender=loopback, text='port unreachable')
+    assert _probe.icmp_rejects_port(got)
+
+
+def closed_port_udp(family, loopback):
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.bind((loopback, 0))
+        return sock.getsockname()[1]
+
+
+def test_connected_socket_has_recverr_off(server, monkeypatch):
+    """After connect the option is cleared: with IP_RECVERR an established TCP socket would take
+    every ICMP error as fatal, unlike the OpenSSH client's."""
+    seen = {}
+    real_read_banner = _probe.read_banner
+
+    def spy(sock, timeout):
+        if _probe.RECVERR_SUPPORTED:
+            seen['recverr'] = sock.getsockopt(0, 11)
+        return real_read_banner(sock, timeout)
+
+    monkeypatch.setattr(_probe, 'read_banner', spy)
+    srv = server(send_then_close(b'Exceeded MaxStartups\r\n'))
+    att = only_attempt(run(srv.port))
+    assert att['phase'] == 'banner' and att['icmp'] is None
+    if _probe.RECVERR_SUPPORTED:
+        assert seen['recverr'] == 0
+
+
+def test_probe_records_the_queued_icmp_error(monkeypatch):
+    """The probe's wiring: what read_icmp_error returns for the failed connect becomes the
+    attempt's icmp and its evidence in the error text (the real kernel path is in
+    tests/system/test_probe_real.py)."""
+    queued = dict(type=3, code=3, origin='icmp', offender='127.0.0.1', text='port unreachable')
+    monkeypatch.setattr(_probe, 'set_recverr', lambda sock, family, enable=True: True)
+    monkeypatch.setattr(_probe, 'read_icmp_error', lambda sock: dict(queued))
+    result = run(closed_port(), attempts=2, delay=0.0)
+    for att in result['attempts']:
+        assert (att['phase'], att['outcome'], att['icmp']) == ('tcp_connect', 'refused', queued)
+        assert att['error'].endswith('(127.0.0.1 port %d; ICMP port unreachable from 127.0.0.1)' % result['port'])
+    assert result['summary']['classification'] == 'rejected_icmp'
+    assert result['summary']['likely_causes'] == ['firewall']
+
+
+def test_icmp_is_the_last_address_tried(monkeypatch):
+    """Like ``address``, ``icmp`` belongs to the last address tried; earlier ICMP errors stay in
+    the error text."""
+    dead = [closed_port(), closed_port()]
+    answers = [dict(type=3, code=3, origin='icmp', offender='127.0.0.1', text='port unreachable'), None]
+    monkeypatch.setattr(_probe, 'resolve', lambda host, port, timeout: [
+        (socket.AF_INET, ('127.0.0.1', dead[0])), (socket.AF_INET, ('127.0.0.1', dead[1]))])
+    monkeypatch.setattr(_probe, 'set_recverr', lambda sock, family, enable=True: True)
+    monkeypatch.setattr(_probe, 'read_icmp_error', lambda sock: answers.pop(0))
+    att = only_attempt(run(22, host='sshd.example'))
+    assert (att['outcome'], att['icmp']) == ('refused', None)
+    assert att['error'].count('ICMP port unreachable from 127.0.0.1') == 1

@@ -50,9 +50,10 @@ def test_closed_port_refused(monkeypatch, capsys, check_mode):
     assert (probe['host'], probe['port']) == ('127.0.0.1', port)
     assert [a['attempt'] for a in probe['attempts']] == [1, 2]
     for att in probe['attempts']:
-        assert set(att) == {'attempt', 'phase', 'outcome', 'error', 'banner', 'elapsed_s', 'timings', 'address'}
+        assert set(att) == {'attempt', 'phase', 'outcome', 'error', 'banner', 'elapsed_s', 'timings', 'address', 'icmp'}
         assert set(att['timings']) == set(_probe.PHASES)
         assert (att['phase'], att['outcome']) == ('tcp_connect', 'refused')
+        assert att['icmp'] is None  # a closed port answers with a TCP reset: no ICMP error queued
         assert isinstance(att['elapsed_s'], float)
     summary = probe['summary']
     assert set(summary) == {'classification', 'phase', 'outcome', 'intermittent', 'counts', 'likely_causes', 'detail'}

@@ -163,6 +163,13 @@ CASES = {
                       case(probe_=probe('refused', 'tcp_connect', 'refused'))),
     'CRD-PROBE-005': (case(with_rules(RESET_ALL_22), probe_=probe('refused', 'tcp_connect', 'refused')),
                       case(with_rules(RESET_EST_22), probe_=probe('refused', 'tcp_connect', 'refused'))),
+    # fail2ban's default ban action: REJECT with icmp-port-unreachable (the probe reads the ICMP error)
+    'CRD-PROBE-008': (case({'connreset_firewall.blocked': [{'client': CONTROLLER, 'by': 'fail2ban',
+                                                            'detail': 'jail sshd'}]},
+                           probe_=probe('rejected_icmp', 'tcp_connect', 'refused')),
+                      case({'connreset_firewall.blocked': [{'client': CONTROLLER, 'by': 'fail2ban',
+                                                            'detail': 'jail sshd'}]},
+                           probe_=probe('refused', 'tcp_connect', 'refused'))),
     'CRD-PROBE-006': (case({'connreset_conntrack.fill': 0.93, 'connreset_conntrack.count': 243800},
                            probe_=probe('connect_timeout', 'tcp_connect', 'timeout')),
                       case(probe_=probe('connect_timeout', 'tcp_connect', 'timeout'))),
