@@ -340,13 +340,19 @@ def _md_escape(value):
     return text.replace('\\', '\\\\').replace('|', '\\|').replace('\n', ' ').replace('\r', ' ')
 
 
-def _top_title(doc):
+def _top_finding(doc):
+    """(cause, 'ID title') of the host's worst finding; ('', '') without findings."""
     findings = sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity')))
     if findings:
-        return '%s %s' % (findings[0].get('id') or '', findings[0].get('title') or '')
+        return (str(findings[0].get('cause') or ''),
+                '%s %s' % (findings[0].get('id') or '', findings[0].get('title') or ''))
     if doc.get('reachable') is False:
-        return 'unreachable: %s' % _unreachable_label(doc)
-    return ''
+        return '', 'unreachable: %s' % _unreachable_label(doc)
+    return '', ''
+
+
+def _top_title(doc):
+    return _top_finding(doc)[1]
 
 
 def render_markdown(report):
@@ -567,12 +573,15 @@ def console_summary(report, gates=None, rows=CONSOLE_ROWS):
     shown = report['hosts'][:rows]
     if shown:
         width = max(4, max(len(str(d['host'])) for d in shown))
-        lines.append('%-*s  %-8s  %5s  %s' % (width, 'HOST', 'LEVEL', 'SCORE', 'TOP FINDING'))
-        for doc in shown:
-            top = _top_title(doc)
+        tops = [_top_finding(doc) for doc in shown]
+        cause_width = max([5] + [len(cause) for cause, _title in tops])
+        lines.append('%-*s  %-8s  %5s  %-*s  %s' % (width, 'HOST', 'LEVEL', 'SCORE', cause_width, 'CAUSE',
+                                                    'TOP FINDING'))
+        for doc, (cause, top) in zip(shown, tops):
             if len(top) > 80:
                 top = top[:77] + '...'
-            lines.append('%-*s  %-8s  %5s  %s' % (width, doc['host'], doc['level'], doc['score'], top or '-'))
+            lines.append('%-*s  %-8s  %5s  %-*s  %s' % (width, doc['host'], doc['level'], doc['score'], cause_width,
+                                                        cause or '-', top or '-'))
         if len(report['hosts']) > rows:
             lines.append('... and %d more host(s): see report.md / report.html' % (len(report['hosts']) - rows))
     if gates is not None:

@@ -292,9 +292,9 @@ def test_console_summary_table():
     report = _report.build_report(fleet_docs(), generated_at=GENERATED)
     lines = _report.console_summary(report, _report.evaluate_gates(report, 'critical'))
     assert lines[0] == 'connreset.doctor: 4 host(s), 3 reachable, 1 unreachable; levels: critical 1, high 1, ok 1, unknown 1'
-    assert lines[1].split() == ['HOST', 'LEVEL', 'SCORE', 'TOP', 'FINDING']
-    assert lines[2].split()[:4] == ['db1', 'critical', '90', 'CRD-OOM-001']
-    assert lines[4].split()[:5] == ['gone1', 'unknown', '0', 'unreachable:', 'refused']
+    assert lines[1].split() == ['HOST', 'LEVEL', 'SCORE', 'CAUSE', 'TOP', 'FINDING']
+    assert lines[2].split()[:5] == ['db1', 'critical', '90', 'resource_exhaustion', 'CRD-OOM-001']
+    assert lines[4].split()[:6] == ['gone1', 'unknown', '0', '-', 'unreachable:', 'refused']
     assert lines[-1].startswith('gate: FAILED: fail_on=critical matched 2 item(s)')
 
 
