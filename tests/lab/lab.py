@@ -1065,16 +1065,31 @@ def fault_oom(state, host, undo, opts):
         sshd_ctl(host, 'start')
         return {}
     pid = sshd_pid(host) or 4242
-    lines = oom_lines(host['name'], pid)
+    lines = oom_lines(host['name'], pid, memcg_of(host, pid))
     old = host_read(host, '/var/log/kern.log') or ''
     host_write(host, '/var/log/kern.log', old + ''.join(lines))
     if sshd_pid(host):
         hexec(host, ['kill', '-KILL', str(pid)], check=False)
-    return {'pid': pid, 'lines': len(lines)}
+        wait_for(lambda: not sshd_pid(host), 5, 'sshd on %s to die' % host['name'])
+    if opts.get('respawn'):
+        # what a supervisor (or systemd's Restart=on-failure) does: the host is reachable again and
+        # its facts show the kill
+        sshd_ctl(host, 'start')
+        wait_ssh(host, 5)
+    return {'pid': pid, 'lines': len(lines), 'respawned': bool(opts.get('respawn'))}
 
 
-def oom_lines(hostname, pid):
-    """Kernel 6.1 mm/oom_kill.c dump_header()/oom_kill_process() lines for a global OOM of sshd."""
+def memcg_of(host, pid):
+    """The memory cgroup of ``pid`` in the host as the kernel prints it (v1 memory or v2 path)."""
+    text = host_read(host, '/proc/%d/cgroup' % pid) or ''
+    paths = dict((parts[1], parts[2]) for parts in (line.split(':', 2) for line in text.splitlines())
+                 if len(parts) == 3)
+    return paths.get('memory') or paths.get('') or '/'
+
+
+def oom_lines(hostname, pid, memcg='/'):
+    """Kernel 6.1 mm/oom_kill.c dump_header()/oom_kill_process() lines for a global OOM of sshd
+    (``memcg``: its memory cgroup, which the kernel prints as task_memcg)."""
     up = time.clock_gettime(time.CLOCK_MONOTONIC)  # printk's clock: time since boot
     now = time.time()
     stamp = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now)) + '.%06d+00:00' % int((now % 1) * 1e6)
@@ -1086,7 +1101,7 @@ def oom_lines(hostname, pid):
         '[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name',
         '[%7d]     0 %5d     3818     1912    69632        0             0 sshd' % (pid, pid),
         'oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,'
-        'task_memcg=/system.slice/ssh.service,task=sshd,pid=%d,uid=0' % pid,
+        'task_memcg=%s,task=sshd,pid=%d,uid=0' % (memcg, pid),
         'Out of memory: Killed process %d (sshd) total-vm:15272kB, anon-rss:1240kB, file-rss:6408kB, '
         'shmem-rss:0kB, UID:0 pgtables:68kB oom_score_adj:0' % pid,
     ]
@@ -1116,7 +1131,7 @@ def cmd_fault(args):
     if not args.undo and active:
         log('%s: fault %s is already active' % (host['name'], name))
         return
-    opts = {'held': args.held, 'mtu': args.mtu, 'limit': args.limit}
+    opts = {'held': args.held, 'mtu': args.mtu, 'limit': args.limit, 'respawn': args.respawn}
     info = FAULT_FUNCS[name](state, host, args.undo, opts)
     if args.undo:
         del host['faults'][name]
@@ -1236,6 +1251,8 @@ def parser():
     fa.add_argument('--held', type=int, help='maxstartups: pre-auth connections to hold (default 1: fills MaxStartups 1:100:1)')
     fa.add_argument('--mtu', type=int, help='pmtu-blackhole/low-mtu: MTU (default 1000/1280)')
     fa.add_argument('--limit', type=int, help='conntrack-limit: connections allowed (default 0)')
+    fa.add_argument('--respawn', action='store_true',
+                    help='oom on a light host: start sshd again after the kill, as a supervisor would')
     fa.set_defaults(func=cmd_fault)
     inv = sub.add_parser('inventory', help='print or write an Ansible inventory of the lab')
     inv.add_argument('--format', choices=('ini', 'yaml'), default='ini')
