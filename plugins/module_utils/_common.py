@@ -84,6 +84,7 @@ class System:
         self.deadline = deadline
         self.environ = os.environ if environ is None else environ
         self._which = {}
+        self._memo = {}
 
     # -- time ---------------------------------------------------------------------------
     def remaining(self):
@@ -133,6 +134,10 @@ class System:
 
     def read(self, path, max_bytes=16 * 1024 * 1024):
         """Whole text of a file (decoded leniently); raises OSError (ENOENT, EACCES, ...)."""
+        return self.read_bytes(path, max_bytes).decode('utf-8', 'replace')
+
+    def read_bytes(self, path, max_bytes=16 * 1024 * 1024):
+        """The bytes of a file (a binary's ELF headers, ...), at most ``max_bytes``; raises OSError."""
         self.check_deadline()
         opener = gzip.open if path.endswith('.gz') else open
         # Read in 64 KiB chunks: /proc/sys files allocate a kernel buffer the size of the read
@@ -146,7 +151,7 @@ class System:
                     break
                 chunks.append(chunk)
                 left -= len(chunk)
-        return b''.join(chunks).decode('utf-8', 'replace')
+        return b''.join(chunks)
 
     def read_or_none(self, path):
         """Text of a file, or None when it is missing or unreadable."""
@@ -184,18 +189,38 @@ class System:
             self._which[name] = path
         return self._which[name]
 
-    def run(self, argv, timeout=15, data=None):
+    def run(self, argv, timeout=15, data=None, cache=False):
         """Run ``argv`` (a list; ``argv[0]`` a name or a path) in the C locale.
 
         Returns a :class:`CommandResult`; ``rc`` is None when the binary is missing or timed
         out (``error`` says which).  Raises :class:`BudgetExceeded` when the collector's
         deadline passes first.
+
+        ``cache=True`` is for read-only commands whose output does not change within one module
+        run (``dmesg``, ``ldd BINARY``): the first result of the same ``argv`` and ``data`` is
+        kept for the life of this object and handed to later callers that also pass
+        ``cache=True``, so collectors of one ``reset_facts`` call run each such command once.
+        Only a command that ran to its end is kept (with its exit status, output and stderr,
+        which say why it failed); a timeout or a binary that could not be started is not, so the
+        next caller, with its own budget, runs it again.  A cached answer still checks the
+        deadline.
         """
         argv = list(argv)
         binary = argv[0] if os.path.isabs(argv[0]) else self.which(argv[0])
         if not binary:
             return CommandResult(argv, None, '', '', error='%s not found' % argv[0])
         argv[0] = binary
+        key = (tuple(argv), data) if cache else None
+        if key in self._memo:
+            self.check_deadline()
+            return self._memo[key]
+        res = self._execute(argv, timeout, data)
+        if key is not None and res.rc is not None:
+            self._memo[key] = res
+        return res
+
+    def _execute(self, argv, timeout, data):
+        """Start ``argv`` (``argv[0]`` an absolute path) and wait for it: :meth:`run` without the cache."""
         limit = self._timeout(timeout)
         env = dict(os.environ)
         env.update(C_LOCALE)

@@ -649,22 +649,26 @@ def collect_config(system, sshd, config_file, addr, hostname):
         config['valid'] = False            # sshd refuses to start without its configuration file
         config['error'] = '%s: No such file or directory' % config_file
         return config
+    spec = 'user=root,host=%s,addr=%s' % (hostname or 'localhost', addr or '127.0.0.1')
+    dump = system.run([sshd, '-T', '-f', config_file, '-C', spec], timeout=15)
+    if dump.rc is None:
+        config['reason'] = dump.describe()          # not run or timed out: sshd -t would not fare better
+        return config
+    if dump.rc == 0 and dump.out.strip():
+        # sshd -T makes every check of sshd -t (it parses the configuration, loads the host keys, checks
+        # the privilege separation user and directory) and prints the configuration only then, just before
+        # test mode exits 0 (sshd.c: ``if (test_flag > 1) print_config(...); if (test_flag) exit(0);``):
+        # printed means sshd -t accepts it, so sshd -t is not run.
+        raw = parse_sshd_T(dump.out)
+        config.update(status=OK, valid=True, raw=raw, values=typed_config(raw), connection_spec=spec)
+        return config
+    # sshd -T printed nothing: sshd -t says whether the configuration is invalid, and where.
     check = system.run([sshd, '-t', '-f', config_file], timeout=15)
     if check.rc is None:
         config['reason'] = check.describe()
         return config
     valid, error, errors, valid_reason = config_verdict(check.rc, check.err, system.euid)
     config.update(valid=valid, error=error, errors=errors)
-    spec = 'user=root,host=%s,addr=%s' % (hostname or 'localhost', addr or '127.0.0.1')
-    dump = system.run([sshd, '-T', '-f', config_file, '-C', spec], timeout=15)
-    if dump.rc == 0 and dump.out.strip():
-        raw = parse_sshd_T(dump.out)
-        config['raw'] = raw
-        config['values'] = typed_config(raw)
-        config['connection_spec'] = spec
-        config['status'] = OK if valid is not None else PARTIAL
-        config['reason'] = valid_reason
-        return config
     err = (dump.err or '').strip()
     if valid is False:
         config['reason'] = 'the configuration is invalid, so sshd -T cannot print it: see config.errors'

@@ -31,8 +31,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import os
 import re
 import socket
+import struct
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, controller_address, permission_hint, result, summarize,
@@ -846,12 +848,94 @@ def _walk(steps, start, ctx):
 # ---------------------------------------------------------------------------------------
 # libwrap linkage (shared with the sshd collector)
 # ---------------------------------------------------------------------------------------
+# ELF (System V gABI, elf.h): program header types and dynamic tags read by elf_needed().
+PT_LOAD = 1
+PT_DYNAMIC = 2
+DT_NULL = 0
+DT_NEEDED = 1
+DT_STRTAB = 5
+PN_XNUM = 0xffff
+
+
+def elf_needed(data):
+    """The DT_NEEDED names of an ELF file (its bytes), as the dynamic loader reads them, or None.
+
+    Reads the program headers (not the section headers, which a stripped binary may lack): the
+    PT_DYNAMIC segment's DT_NEEDED entries are offsets into the string table that DT_STRTAB
+    addresses, mapped to the file through the PT_LOAD segments.  32 and 64 bits, either byte
+    order.  None when ``data`` is not such an ELF file (truncated, not ELF, no PT_DYNAMIC: a static
+    binary), so the caller can ask ``ldd`` instead.
+    """
+    if len(data) < 52 or data[:4] != b'\x7fELF' or data[4:5] not in (b'\x01', b'\x02') \
+            or data[5:6] not in (b'\x01', b'\x02'):
+        return None
+    order = '<' if data[5:6] == b'\x01' else '>'
+    try:
+        if data[4:5] == b'\x02':
+            phoff = struct.unpack_from(order + 'Q', data, 32)[0]
+            phentsize, phnum = struct.unpack_from(order + 'HH', data, 54)
+            # p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz
+            phdr, fields, dyn = struct.Struct(order + 'IIQQQQ'), (0, 2, 3, 5), struct.Struct(order + 'qQ')
+        else:
+            phoff = struct.unpack_from(order + 'I', data, 28)[0]
+            phentsize, phnum = struct.unpack_from(order + 'HH', data, 42)
+            # p_type, p_offset, p_vaddr, p_paddr, p_filesz
+            phdr, fields, dyn = struct.Struct(order + 'IIIII'), (0, 1, 2, 4), struct.Struct(order + 'iI')
+        if not phnum or phnum == PN_XNUM or phentsize < phdr.size:
+            return None
+        loads, dynamic = [], None
+        for index in range(phnum):
+            values = phdr.unpack_from(data, phoff + index * phentsize)
+            p_type, p_offset, p_vaddr, p_filesz = (values[i] for i in fields)
+            if p_type == PT_LOAD:
+                loads.append((p_vaddr, p_offset, p_filesz))
+            elif p_type == PT_DYNAMIC:
+                dynamic = (p_offset, p_filesz)
+        if dynamic is None:
+            return None
+        needed, strtab = [], None
+        for index in range(dynamic[1] // dyn.size):
+            tag, value = dyn.unpack_from(data, dynamic[0] + index * dyn.size)
+            if tag == DT_NULL:
+                break
+            if tag == DT_NEEDED:
+                needed.append(value)
+            elif tag == DT_STRTAB:
+                strtab = value
+    except struct.error:
+        return None
+    if strtab is None:
+        return None
+    bases = [strtab - p_vaddr + p_offset for p_vaddr, p_offset, p_filesz in loads if p_vaddr <= strtab < p_vaddr + p_filesz]
+    if not bases:
+        return None
+    base = bases[0]
+    names = []
+    for offset in needed:
+        end = data.find(b'\0', base + offset)
+        if end < 0:
+            return None
+        names.append(data[base + offset:end].decode('utf-8', 'replace'))
+    return names
+
+
+def _links(names):
+    return any(os.path.basename(name).startswith('libwrap.so') for name in names)
+
+
 def libwrap_check(system, paths):
     """Whether any of ``paths`` (sshd, sshd-session) links libwrap — the one home of this check.
 
     Returns (value, binaries, reason): value True/False/None; binaries [{path, libwrap, method}]
-    for the paths that exist, method ``ldd`` or ``elf`` (b'libwrap.so' found in the file: its
-    DT_NEEDED string) when ldd is missing or fails; reason says why value is None.
+    for the paths that exist; reason says why value is None.  ``method`` is ``elf`` when the
+    file's own DT_NEEDED list answered (:func:`elf_needed`: nothing runs), ``ldd`` when that
+    could not be parsed and ``ldd`` could (cached on the System: the sshd and tcp_wrappers
+    collectors of one ``reset_facts`` call share it), and again ``elf`` when neither could and the
+    answer is whether b'libwrap.so' (a DT_NEEDED string) is in the file.
+
+    DT_NEEDED is what the linker recorded for the binary itself; the binary that calls libwrap's
+    hosts_access() (sshd, or sshd-session from OpenSSH 9.8 on) must name libwrap there, since
+    a dynamically linked binary's own undefined symbols resolve only against its direct needs.
     """
     binaries = []
     problems = []
@@ -859,14 +943,22 @@ def libwrap_check(system, paths):
         if not path or not system.exists(path):
             continue
         entry = {'path': path, 'libwrap': None, 'method': None}
-        res = system.run(['ldd', path], timeout=10)
-        if res.rc == 0 and res.out:
-            entry.update(libwrap='libwrap.so' in res.out, method='ldd')
+        data, needed, problem = None, None, None
+        try:
+            data = system.read_bytes(path)
+            needed = elf_needed(data)
+        except (IOError, OSError) as exc:
+            problem = permission_hint(path, exc)
+        if needed is not None:
+            entry.update(libwrap=_links(needed), method='elf')
         else:
-            try:
-                entry.update(libwrap='libwrap.so' in system.read(path), method='elf')
-            except (IOError, OSError) as exc:
-                problems.append(permission_hint(path, exc))
+            res = system.run(['ldd', path], timeout=10, cache=True)
+            if res.rc == 0 and res.out:
+                entry.update(libwrap='libwrap.so' in res.out, method='ldd')
+            elif data is not None:
+                entry.update(libwrap=b'libwrap.so' in data, method='elf')
+            else:
+                problems.append(problem)
         binaries.append(entry)
     values = [b['libwrap'] for b in binaries if b['libwrap'] is not None]
     if any(values):

@@ -21,7 +21,9 @@ description:
     C(oom_score_adj).
   - Lists the TCP addresses sshd listens on (C(ss -Hltnp), else C(/proc/net/tcp) and C(tcp6)).
   - Reads the effective configuration with C(sshd -T) (MaxStartups, PerSourcePenalties,
-    LoginGraceTime, ClientAlive*, ...) and checks it with C(sshd -t); both need root.
+    LoginGraceTime, ClientAlive*, ...) and checks it; both need root. C(sshd -T) makes every check
+    of C(sshd -t) before it prints, so C(sshd -t) runs only when C(sshd -T) printed nothing, to
+    tell an invalid configuration (and where) from other failures.
   - Reads the OpenSSH version and whether sshd or sshd-session links libwrap (TCP wrappers).
   - Counts, in the logs over O(since), crashes and restarts of the service, connections dropped
     by MaxStartups, connections refused by PerSourcePenalties and libwrap refusals.
@@ -290,7 +292,7 @@ ansible_facts:
           returned: always
           sample: ss
         config:
-          description: The effective configuration (C(sshd -T)) and its validity (C(sshd -t)).
+          description: The effective configuration (C(sshd -T)) and its validity (C(sshd -t), or C(sshd -T) printing it).
           type: dict
           returned: always
           sample:
@@ -317,7 +319,7 @@ ansible_facts:
             raw: {maxstartups: "10:30:100", port: ["22"]}
           contains:
             status:
-              description: V(ok) (sshd -T read), V(partial) (read, validity unknown) or V(unknown).
+              description: V(ok) (sshd -T read it, so it is valid too) or V(unknown).
               type: str
               sample: ok
             reason:
@@ -329,7 +331,10 @@ ansible_facts:
               type: str
               sample: /etc/ssh/sshd_config
             valid:
-              description: V(true) when C(sshd -t) accepts the configuration, V(false) when it rejects it, V(null) when unknown.
+              description:
+                - V(true) when C(sshd -t) accepts the configuration, V(false) when it rejects it, V(null) when unknown.
+                - A configuration C(sshd -T) printed is one C(sshd -t) accepts (C(-T) makes the same checks
+                  first), so then it is V(true) without running C(sshd -t).
               type: bool
               sample: true
             error:
@@ -388,14 +393,17 @@ ansible_facts:
           returned: always
           sample: true
         libwrap_binaries:
-          description: Each binary checked, with V(ldd) or V(elf) (its bytes scanned) as the method.
+          description:
+            - Each binary checked and the method.
+            - V(elf) (the DT_NEEDED entries of the file's dynamic section; nothing is run), else V(ldd),
+              else V(elf) again when the C(libwrap.so) string was looked for in the file's bytes.
           type: list
           elements: dict
           returned: always
           sample:
             - path: /usr/sbin/sshd
               libwrap: true
-              method: ldd
+              method: elf
         listener:
           description: The listening (parent) sshd process.
           type: dict

@@ -29,8 +29,8 @@ description:
   - Lines libwrap skips or misreads are reported in RV(ansible_facts.connreset_tcp_wrappers.errors) with file and
     line, for example IPv6 addresses written without brackets, net/mask patterns with host bits set (never match),
     a last line without a newline (Debian's libwrap then stops reading, and in hosts.deny denies everyone).
-  - Also tells whether sshd (or OpenSSH's C(sshd-session)) links libwrap at all, with C(ldd) or, failing that, by
-    finding C(libwrap.so) in the binary.
+  - Also tells whether sshd (or OpenSSH's C(sshd-session)) links libwrap at all, from the DT_NEEDED entries of the
+    binary's dynamic section or, failing that, with C(ldd) or by finding C(libwrap.so) in the binary.
   - Read-only, never changes the host.
 author: connreset.doctor contributors (@connreset)
 options:
@@ -73,7 +73,7 @@ attributes:
   platform:
     support: full
     platforms: posix
-    description: Any host with TCP wrappers files; linkage check needs C(ldd) or read access to the sshd binary.
+    description: Any host with TCP wrappers files; linkage check needs read access to the sshd binary (or C(ldd)).
 notes:
   - Run with C(become) when the tables or pattern files are not world-readable; otherwise verdicts that reach them
     are C(unknown).

@@ -6,12 +6,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
+import errno
+import os
 import sys
+import time
 
 import pytest
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _collectors
-from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, result
+from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError, System, result
 
 ALL = list(_collectors.NAMES)
 
@@ -75,3 +79,133 @@ def test_gather_times_each_collector_and_isolates_a_slow_one(monkeypatch):
     meta = facts['connreset_meta']
     assert meta['gather_subset'] == ['sshd', 'oom'] and meta['budget_s'] == 0.5
     assert meta['collectors']['sshd']['status'] == 'unknown' and meta['collectors']['oom']['status'] == 'ok'
+
+
+# --------------------------------------------------------------------------------------------
+# one gather, each read-only command at most once
+# --------------------------------------------------------------------------------------------
+SSHD_T = os.path.join(os.path.dirname(__file__), 'samples', 'sshd', 'sshd_T_9.2p1_debian12.txt')
+LDD_WRAP = '\tlibwrap.so.0 => /lib/x86_64-linux-gnu/libwrap.so.0 (0x00007f55f660a000)\n'
+LDD_NO_WRAP = '\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f55f6400000)\n'
+
+
+class FakeHost(System):
+    """The real System, its command cache included, over a fake file system and fake commands.
+
+    ``ran`` records every command that was started (not the cached answers); commands are looked
+    up by the name of the binary and a prefix of the arguments.  No journal: the kernel log comes
+    from dmesg, which both the OOM and the conntrack collectors read.
+    """
+
+    euid = 0
+
+    def __init__(self, files, commands):
+        super(FakeHost, self).__init__(environ={})
+        self.files = files
+        self.commands = commands
+        self.binaries = dict((os.path.basename(name), name) for name in (
+            '/usr/sbin/sshd', '/usr/bin/ssh', '/usr/bin/ldd', '/usr/bin/dmesg', '/usr/bin/journalctl'))
+        self.ran = []
+
+    def exists(self, path):
+        return path in self.files or path in self.binaries.values()
+
+    def isdir(self, path):
+        return False
+
+    def listdir(self, path):
+        raise OSError(errno.ENOENT, 'No such file or directory', path)
+
+    def readlink(self, path):
+        raise OSError(errno.ENOENT, 'No such file or directory', path)
+
+    def stat(self, path):
+        raise OSError(errno.ENOENT, 'No such file or directory', path)
+
+    def read_bytes(self, path, max_bytes=None):
+        self.check_deadline()
+        if path not in self.files:
+            raise OSError(errno.ENOENT, 'No such file or directory', path)
+        return self.files[path].encode('utf-8')
+
+    def lines(self, path):
+        return iter(self.read(path).splitlines())
+
+    def which(self, name):
+        return self.binaries.get(name)
+
+    def _execute(self, argv, timeout, data):
+        self.ran.append(' '.join([os.path.basename(argv[0])] + argv[1:]))
+        key = tuple([os.path.basename(argv[0])] + argv[1:])
+        for prefix, answer in self.commands.items():
+            if key[:len(prefix)] == prefix:
+                return CommandResult(argv, *answer)
+        return CommandResult(argv, 1, '', '%s: not in the fake table' % argv[0])
+
+    def run_stream(self, argv, timeout=60):
+        self.ran.append(' '.join([os.path.basename(argv[0])] + list(argv[1:])))
+        return {'rc': 1, 'err': 'No journal files were found.\n', 'error': None}, iter(())
+
+
+def fake_host(sshd_T_rc=0):
+    with open(SSHD_T) as handle:
+        sshd_t = handle.read()
+    # sshd and sshd-session (OpenSSH 9.8 and later) that are not ELF files: ldd answers for them
+    # booted an hour ago, so the dmesg lines are within the collectors' default 7 days
+    files = {'/proc/stat': 'cpu 1 2 3\nbtime %d\n' % (time.time() - 3600), '/proc/sys/kernel/hostname': 'web1\n',
+             '/etc/ssh/sshd_config': 'Port 22\n', '/etc/hosts.allow': '', '/etc/hosts.deny': 'ALL: 192.0.2.66\n',
+             '/usr/sbin/sshd': 'not an ELF file', '/usr/lib/openssh/sshd-session': 'not an ELF file either'}
+    commands = {
+        ('sshd', '-T'): (0, sshd_t, '') if sshd_T_rc == 0 else (255, '', 'sshd: no hostkeys available -- exiting.\n'),
+        ('sshd', '-t'): (0, '', '') if sshd_T_rc == 0 else (255, '', 'sshd: no hostkeys available -- exiting.\n'),
+        ('sshd', '-V'): (0, '', 'OpenSSH_9.9p1 Debian-3, OpenSSL 3.5.1 1 Jul 2025\n'),
+        ('ldd', '/usr/sbin/sshd'): (0, LDD_NO_WRAP, ''),
+        ('ldd', '/usr/lib/openssh/sshd-session'): (0, LDD_WRAP + LDD_NO_WRAP, ''),
+        ('dmesg',): (0, '[    0.000000] Linux version 6.1.0-40-amd64\n'
+                        '[ 5000.100000] nf_conntrack: nf_conntrack: table full, dropping packet\n', ''),
+    }
+    return FakeHost(files, commands)
+
+
+def test_one_gather_runs_each_read_only_command_once():
+    host = fake_host()
+    facts = _collectors.gather(host, ['all'], {}, budget=30)
+    for name in _collectors.NAMES:
+        assert 'internal error' not in (facts['connreset_%s' % name]['reason'] or ''), name
+    counts = collections.Counter(host.ran)
+    assert [argv for argv, count in counts.items() if count > 1] == []
+    # ldd once per binary for the sshd and tcp_wrappers collectors together, dmesg once for the
+    # oom and conntrack collectors, and no sshd -t after sshd -T printed the configuration
+    assert counts['ldd /usr/sbin/sshd'] == 1 and counts['ldd /usr/lib/openssh/sshd-session'] == 1
+    assert sum(1 for argv in host.ran if argv.startswith('ldd ')) == 2
+    assert counts['dmesg'] == 1
+    assert [argv for argv in host.ran if argv.startswith('sshd -t')] == []
+    assert len([argv for argv in host.ran if argv.startswith('sshd -T')]) == 1
+    # both collectors still report what they read from the shared answers
+    sshd, wrappers = facts['connreset_sshd'], facts['connreset_tcp_wrappers']
+    assert sshd['libwrap'] is True and wrappers['libwrap_in_use'] is True
+    assert sshd['libwrap_binaries'] == [{'path': '/usr/sbin/sshd', 'libwrap': False, 'method': 'ldd'},
+                                        {'path': '/usr/lib/openssh/sshd-session', 'libwrap': True, 'method': 'ldd'}]
+    assert wrappers['libwrap_binaries'] == {'/usr/sbin/sshd': False, '/usr/lib/openssh/sshd-session': True}
+    assert sshd['config']['valid'] is True and sshd['config']['status'] == 'ok'
+    for name in ('oom', 'conntrack'):
+        part = facts['connreset_oom']['log'] if name == 'oom' else facts['connreset_conntrack']['table_full_events']
+        dmesg = [source for source in part['sources'] if source['name'] == 'dmesg']
+        assert dmesg == [{'name': 'dmesg', 'status': 'ok', 'reason': None, 'lines': 2}], name
+    assert facts['connreset_conntrack']['table_full_events']['count'] == 1
+
+
+def test_one_gather_runs_sshd_t_when_sshd_T_fails():
+    host = fake_host(sshd_T_rc=255)
+    facts = _collectors.gather(host, ['all'], {}, budget=30)
+    assert collections.Counter(host.ran)['sshd -t -f /etc/ssh/sshd_config'] == 1
+    config = facts['connreset_sshd']['config']
+    assert config['status'] == 'unknown' and config['valid'] is None and config['error'] == 'sshd: no hostkeys available -- exiting.'
+
+
+def test_single_collector_modules_share_nothing():
+    # the cache lives on one System: a second System (another module run) runs dmesg again
+    first, second = fake_host(), fake_host()
+    _collectors.gather(first, ['oom'], {}, budget=30)
+    _collectors.gather(second, ['conntrack'], {}, budget=30)
+    assert first.ran.count('dmesg') == 1 and second.ran.count('dmesg') == 1

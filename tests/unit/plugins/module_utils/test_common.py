@@ -90,3 +90,90 @@ def test_run_collector_lets_option_errors_through():
 ])
 def test_controller_address(environ, expected):
     assert _common.controller_address(_common.System(environ=environ)) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# the command cache of one System (cache=True)
+# --------------------------------------------------------------------------------------------
+def counting_command(tmp_path, body='', code=0):
+    """argv of a command that appends a line to a file each time it starts, then runs ``body``."""
+    log = tmp_path / 'starts'
+    script = 'import sys, time\nopen(%r, "a").write("x\\n")\n%s\nsys.exit(%d)\n' % (str(log), body, code)
+    return [sys.executable, '-c', script], log
+
+
+def starts(log):
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_run_cache_runs_an_identical_command_once(tmp_path):
+    argv, log = counting_command(tmp_path, 'print("out")')
+    system = _common.System()
+    first = system.run(argv, cache=True)
+    second = system.run(list(argv), cache=True)
+    assert starts(log) == 1
+    assert (second.rc, second.out, second.argv) == (0, 'out\n', first.argv)
+
+
+def test_run_cache_is_opt_in_and_per_system(tmp_path):
+    argv, log = counting_command(tmp_path)
+    system = _common.System()
+    system.run(argv, cache=True)
+    system.run(argv)                            # a caller that did not ask for the cache runs it
+    _common.System().run(argv, cache=True)      # another System (another module run) runs it
+    assert starts(log) == 3
+
+
+def test_run_cache_keys_on_arguments_and_input(tmp_path):
+    argv, log = counting_command(tmp_path, 'print(sys.stdin.read() if not sys.stdin.isatty() else "")')
+    system = _common.System()
+    system.run(argv, cache=True)
+    system.run(argv + ['extra'], cache=True)
+    assert system.run(argv, data='a', cache=True).out == 'a\n'
+    assert system.run(argv, data='b', cache=True).out == 'b\n'
+    assert starts(log) == 4
+
+
+def test_run_cache_keeps_a_failure_with_its_reason(tmp_path):
+    # a command that ran to its end and failed is an answer: the same exit status and stderr again
+    argv, log = counting_command(tmp_path, 'sys.stderr.write("dmesg: read kernel buffer failed: Operation not permitted\\n")',
+                                 code=1)
+    system = _common.System()
+    first, second = system.run(argv, cache=True), system.run(argv, cache=True)
+    assert starts(log) == 1
+    assert (second.rc, second.err) == (1, first.err) and 'Operation not permitted' in second.describe()
+
+
+def test_run_cache_does_not_keep_a_timeout(tmp_path):
+    argv, log = counting_command(tmp_path, 'time.sleep(30)')
+    system = _common.System()
+    first = system.run(argv, timeout=0.5, cache=True)
+    second = system.run(argv, timeout=0.5, cache=True)
+    assert first.rc is None and 'timed out after' in first.describe()
+    assert second.rc is None and 'timed out after' in second.describe()
+    assert starts(log) == 2                     # the second caller, with its own budget, tried again
+
+
+def test_run_cache_does_not_keep_a_missing_binary():
+    system = _common.System(environ={'PATH': '/nonexistent'})
+    assert system.run(['no-such-binary-xyz'], cache=True).describe() == 'no-such-binary-xyz not found'
+    assert system._memo == {}
+
+
+def test_run_cache_answer_still_checks_the_deadline(tmp_path):
+    argv, log = counting_command(tmp_path)
+    system = _common.System()
+    system.run(argv, cache=True)
+    system.deadline = time.monotonic() - 1
+    with pytest.raises(_common.BudgetExceeded):
+        system.run(argv, cache=True)
+    assert starts(log) == 1
+
+
+def test_read_bytes_and_read(tmp_path):
+    path = tmp_path / 'bin'
+    path.write_bytes(b'\x7fELF\x02\x01\x01\0libwrap.so.0\0\xff')
+    system = _common.System()
+    assert system.read_bytes(str(path)) == b'\x7fELF\x02\x01\x01\0libwrap.so.0\0\xff'
+    assert system.read_bytes(str(path), max_bytes=4) == b'\x7fELF'
+    assert system.read(str(path)) == '\x7fELF\x02\x01\x01\0libwrap.so.0\0\ufffd'

@@ -204,7 +204,7 @@ class FakeSystem:
             raise OSError(errno.ENOENT, 'No such file or directory', path)
         return self.links[path]
 
-    def run(self, argv, timeout=15, data=None):
+    def run(self, argv, timeout=15, data=None, cache=False):
         rc, out, err = self.commands.get(tuple(argv), (1, '', '%s: not in fake table' % argv[0]))
         return CommandResult(list(argv), rc, out, err)
 

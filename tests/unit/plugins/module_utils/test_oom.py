@@ -58,7 +58,7 @@ class FakeSystem:
     def which(self, name):
         return '/usr/bin/' + name if name in self.binaries else None
 
-    def run(self, argv, timeout=15):
+    def run(self, argv, timeout=15, cache=False):
         return self.commands.get(argv[0], CommandResult(argv, None, '', '', error='%s not found' % argv[0]))
 
     def run_stream(self, argv, timeout=60):

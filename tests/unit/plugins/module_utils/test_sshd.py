@@ -557,6 +557,10 @@ class FakeSystem:
             raise OSError(errno.EACCES, 'Permission denied')
         return self.files[path]
 
+    def read_bytes(self, path, max_bytes=None):
+        value = self.read(path)
+        return value if isinstance(value, bytes) else value.encode('utf-8')
+
     def read_or_none(self, path):
         try:
             return self.read(path)
@@ -572,7 +576,7 @@ class FakeSystem:
                 return binary
         return None
 
-    def run(self, argv, timeout=15, data=None):
+    def run(self, argv, timeout=15, data=None, cache=False):
         self.ran.append(list(argv))
         key = tuple(os.path.basename(a) if i == 0 else a for i, a in enumerate(argv))
         for prefix, res in self.commands.items():
@@ -684,6 +688,43 @@ def test_collect_bad_config_reports_errors():
     fact = _sshd.collect(host, {'since': '2026-11-01'})
     assert fact['config']['valid'] is False and len(fact['config']['errors']) == 2
     assert 'invalid' in fact['config']['reason']
+
+
+def sshd_tests_run(host):
+    return [argv[1] for argv in host.ran if os.path.basename(argv[0]) == 'sshd' and argv[1] in ('-t', '-T')]
+
+
+def test_collect_config_skips_sshd_t_when_sshd_T_printed_the_configuration():
+    # sshd -T makes every check of sshd -t before it prints: printed means valid
+    host = systemd_host()
+    config = _sshd.collect_config(host, '/usr/sbin/sshd', '/etc/ssh/sshd_config', '10.0.0.9', 'web1')
+    assert sshd_tests_run(host) == ['-T']
+    assert (config['status'], config['reason'], config['valid'], config['error'], config['errors']) == ('ok', None, True, None, [])
+    assert config['values']['maxstartups']['full'] == 100
+
+
+@pytest.mark.parametrize('euid, t_rc, t_err, valid, errors, reason_part', [
+    (0, 255, BAD_CONFIG_ERR, False, 2, 'invalid, so sshd -T cannot print it'),
+    (1000, 1, 'sshd: no hostkeys available -- exiting.\n', None, 0, 'needs root'),
+    (0, 0, '', True, 0, 'sshd -T exited with 255'),                   # valid, but -T failed on its own
+])
+def test_collect_config_asks_sshd_t_when_sshd_T_fails(euid, t_rc, t_err, valid, errors, reason_part):
+    host = systemd_host(euid=euid, t_rc=t_rc, t_err=t_err)
+    if euid == 0:
+        host.commands[('sshd', '-T')] = (255, '', t_err or 'sshd: Invalid test mode specification\n')
+    config = _sshd.collect_config(host, '/usr/sbin/sshd', '/etc/ssh/sshd_config', '10.0.0.9', 'web1')
+    assert sshd_tests_run(host) == ['-T', '-t']
+    assert config['status'] == 'unknown' and config['valid'] is valid and len(config['errors']) == errors
+    assert reason_part in config['reason']
+    assert config['error'] == (t_err.strip() or None)
+
+
+def test_collect_config_sshd_T_timeout_is_the_reason():
+    host = systemd_host()
+    host.commands[('sshd', '-T')] = (None, '', '', 'sshd timed out after 15 s')
+    config = _sshd.collect_config(host, '/usr/sbin/sshd', '/etc/ssh/sshd_config', '10.0.0.9', 'web1')
+    assert sshd_tests_run(host) == ['-T']
+    assert (config['status'], config['valid'], config['reason']) == ('unknown', None, 'sshd timed out after 15 s')
 
 
 @pytest.mark.parametrize('euid, valid, reason_part', [(0, False, 'does not exist'), (1000, None, 'become')])
