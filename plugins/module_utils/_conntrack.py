@@ -269,7 +269,7 @@ def _scan_logs(system, scan, log_files):
         return
     journal_ok = False
     if system.which('journalctl'):
-        yield from scan.journal(['_TRANSPORT=kernel'], name='journal')
+        yield from scan.kernel_journal(['_TRANSPORT=kernel'], name='journal')
         journal_ok = scan.sources[-1]['status'] == OK
     if not journal_ok:
         yield from scan.dmesg()

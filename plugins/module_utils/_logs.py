@@ -13,6 +13,9 @@ Formats understood by :func:`split_line` (the prefix before the message):
 * dmesg raw: ``[ 1234.567890] msg`` and ``<6>[ 1234.567890] msg``
 * dmesg ``-T``: ``[Wed May  1 12:34:56 2024] msg``
 * journalctl ``-k``/kern.log lines carry ``kernel: [ 1234.5] msg`` or ``kernel: msg``.
+
+:func:`journal_json_entry` reads ``journalctl -o json`` (kernel messages timed by the kernel's
+clock, not by when journald read them).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
+import json
 import re
 import time
 
@@ -216,6 +220,69 @@ def journal_reason(rc, err, euid):
     return OK, None
 
 
+# journalctl -o json fields the kernel-clock reader needs (--output-fields: systemd >= 236).
+JOURNAL_JSON_FIELDS = ('MESSAGE', '_TRANSPORT', '_SOURCE_MONOTONIC_TIMESTAMP', '_BOOT_ID', '_HOSTNAME',
+                       'SYSLOG_IDENTIFIER', '_COMM', '_PID')
+_KERNEL_TRANSPORT = '"_TRANSPORT":"kernel"'
+JOURNAL_DIRS = ('/var/log/journal', '/run/log/journal')
+JOURNAL_WITHOUT_KERNEL = ('the journal holds no kernel message of this boot (journald does not read /dev/kmsg '
+                          'here: a container?), so it cannot show kernel events')
+
+
+def _journal_text(value):
+    """A journal field as JSON gives it: a string, null, or (binary, non-UTF-8 data) a list of bytes."""
+    if isinstance(value, list):
+        try:
+            return bytes(value).decode('utf-8', 'replace')
+        except (TypeError, ValueError):
+            return None
+    return value if isinstance(value, str) else None
+
+
+def journal_json_entry(line, boot_time=None, boot_id=None):
+    """One line of ``journalctl -o json`` -> a :class:`LogLine` (``raw``: the entry as
+    ``-o short-iso`` would print it, with the time below), or None for anything else. Pure.
+
+    Kernel messages get their time from the kernel's own clock when they belong to the running
+    boot (``_BOOT_ID`` == ``boot_id``): ``boot_time + _SOURCE_MONOTONIC_TIMESTAMP``.  journald
+    stamps a message with the time it read it, so a journald that starts long after the kernel
+    (a container given /dev/kmsg, a journald restarted after its state was lost) files the whole
+    ring buffer, hours or weeks of it, under its own start time, inside any ``since`` window.
+    Other messages keep journald's time (``__REALTIME_TIMESTAMP``).
+    """
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    message = _journal_text(data.get('MESSAGE'))
+    if message is None:
+        return None
+    epoch = None
+    mono = data.get('_SOURCE_MONOTONIC_TIMESTAMP')
+    if (data.get('_TRANSPORT') == 'kernel' and boot_time is not None and boot_id
+            and str(data.get('_BOOT_ID') or '').replace('-', '') == boot_id.replace('-', '')):
+        try:
+            epoch = boot_time + int(mono) / 1e6
+        except (TypeError, ValueError):
+            epoch = None
+    if epoch is None:
+        try:
+            epoch = int(data.get('__REALTIME_TIMESTAMP')) / 1e6
+        except (TypeError, ValueError):
+            epoch = None
+    host = _journal_text(data.get('_HOSTNAME'))
+    ident = _journal_text(data.get('SYSLOG_IDENTIFIER')) or _journal_text(data.get('_COMM'))
+    try:
+        pid = int(data.get('_PID')) if data.get('_PID') is not None else None
+    except (TypeError, ValueError):
+        pid = None
+    stamp = time.strftime('%Y-%m-%dT%H:%M:%S+0000', time.gmtime(epoch)) if epoch is not None else '-'
+    raw = '%s %s %s%s: %s' % (stamp, host or '-', ident or '-', '[%d]' % pid if pid is not None else '', message)
+    return LogLine(epoch, host, ident, pid, message, raw=raw)
+
+
 class LogScan:
     """Iterate over log lines from several sources and remember how each source went.
 
@@ -276,23 +343,97 @@ class LogScan:
             record['status'] = UNKNOWN
             record['reason'] = permission_hint(path, exc)
 
-    def journal(self, args, name='journal', timeout=60):
-        """Lines of ``journalctl --no-pager -q -o short-iso [--since] ARGS``."""
+    def journal(self, args, name='journal', timeout=60, kernel_clock=False):
+        """Lines of ``journalctl --no-pager -q -o short-iso [--since] ARGS``.
+
+        ``kernel_clock=True`` (for queries of kernel messages) reads ``-o json`` instead, so kernel
+        messages carry the kernel's own time (:func:`journal_json_entry`); the record then counts
+        the kernel messages seen (``kernel_lines``), keyword or not.
+        """
         record = {'name': name, 'status': OK, 'reason': None, 'lines': 0}
         self.sources.append(record)
         if not self.system.which('journalctl'):
             record['status'] = UNKNOWN
             record['reason'] = 'journalctl not found (not a systemd host)'
             return
+        if kernel_clock:
+            yield from self._journal_json(args, name, timeout, record)
+            return
         argv = ['journalctl', '--no-pager', '-o', 'short-iso']
         if self.since is not None:
             argv.append('--since=@%d' % int(self.since))
         status, lines = self.system.run_stream(argv + list(args), timeout=timeout)
         yield from self._parse(lines, name, record)
+        self._journal_status(record, status)
+
+    def _journal_files(self):
+        """True when a journal directory holds anything (journald's files live in <dir>/<machine-id>/)."""
+        for path in JOURNAL_DIRS:
+            try:
+                if self.system.listdir(path):
+                    return True
+            except (IOError, OSError):
+                continue
+        return False
+
+    def _journal_status(self, record, status):
         if status['error']:
             record['status'], record['reason'] = UNKNOWN, status['error']
         else:
             record['status'], record['reason'] = journal_reason(status['rc'], status['err'], self.system.euid)
+
+    def _journal_json(self, args, name, timeout, record):
+        boot = self.boot
+        boot_id = (self.system.read_or_none('/proc/sys/kernel/random/boot_id') or '').strip() or None
+        keywords = self.keywords
+        record['kernel_lines'] = 0
+        base = ['journalctl', '--no-pager', '-o', 'json']
+        if self.since is not None:
+            base.append('--since=@%d' % int(self.since))
+        # --output-fields keeps the JSON small; journalctl < 236 does not know it: ask again without
+        for fields in (['--output-fields=' + ','.join(JOURNAL_JSON_FIELDS)], []):
+            status, lines = self.system.run_stream(base + fields + list(args), timeout=timeout)
+            lineno = 0
+            for lineno, line in enumerate(lines, 1):
+                if _KERNEL_TRANSPORT in line:
+                    record['kernel_lines'] += 1
+                if keywords is not None and not any(k in line for k in keywords):
+                    continue
+                entry = journal_json_entry(line, boot, boot_id)
+                if entry is None:
+                    continue
+                entry.source = name
+                entry.lineno = lineno
+                if self._keep(entry):
+                    yield entry
+            record['lines'] += lineno
+            if not (fields and lineno == 0 and status['rc'] not in (0, None) and 'output-fields' in (status['err'] or '')):
+                break
+        self._journal_status(record, status)
+
+    def kernel_journal(self, args, name='journal', timeout=60):
+        """The journal as a source of kernel messages (``kernel_clock``); when it turns out to hold
+        none of the running boot, its record becomes ``partial`` with the reason, so callers fall
+        back to dmesg and log files instead of reading "nothing happened"."""
+        yield from self.journal(args, name=name, timeout=timeout, kernel_clock=True)
+        record = self.sources[-1]
+        if record.get('status') == OK and not record.get('kernel_lines'):
+            # nothing from the kernel in the window: quiet, or no kernel log at all?  (journalctl
+            # -o json says nothing at all when there is no journal.)  Ask for the running boot's
+            # first kernel message.
+            if not self._journal_files():
+                record['status'] = UNKNOWN
+                record['reason'] = 'no systemd journal on this host (nothing in %s)' % ' or '.join(JOURNAL_DIRS)
+                return
+            res = self.system.run(['journalctl', '--no-pager', '-k', '-b', '-n', '1', '-o', 'cat'], timeout=10)
+            if res.rc is None:
+                status, reason = UNKNOWN, res.describe()
+            else:
+                status, reason = journal_reason(res.rc, res.err, self.system.euid)
+            if status != OK:
+                record['status'], record['reason'] = status, reason
+            elif not (res.out or '').strip():
+                record['status'], record['reason'] = PARTIAL, JOURNAL_WITHOUT_KERNEL
 
     def dmesg(self):
         """Kernel ring buffer via ``dmesg`` (raw timestamps resolved with btime).

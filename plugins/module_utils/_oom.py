@@ -381,6 +381,73 @@ def watched_killed(watch, kills, unit_results):
     return found
 
 
+def parse_proc_cgroup(text):
+    """``/proc/PID/cgroup`` text -> the memory cgroup path: the v1 ``memory`` controller's line
+    (``4:memory:/docker/ab12``) or, without it, the v2 unified line (``0::/system.slice/x``); None
+    when neither is there. Pure."""
+    memory = unified = None
+    for line in (text or '').splitlines():
+        parts = line.strip().split(':', 2)
+        if len(parts) != 3 or not parts[2].startswith('/'):
+            continue
+        if 'memory' in parts[1].split(','):
+            memory = parts[2]
+        elif parts[0] == '0' and parts[1] == '':
+            unified = parts[2]
+    return memory or unified
+
+
+def cgroup_root(pid1_cgroup):
+    """This host's own memory cgroup tree, from its PID 1's memory cgroup path, or None when it
+    is the root: a whole machine, or a container in a private cgroup namespace (its PID 1 sees
+    ``/init.scope`` while the kernel logs full paths, so its kills cannot be told from other
+    containers' and all count as its own). A systemd PID 1 sits in ``<root>/init.scope``. Pure."""
+    if not pid1_cgroup:
+        return None
+    path = pid1_cgroup.rstrip('/')
+    if path.endswith('/init.scope'):
+        path = path[:-len('/init.scope')]
+    return path or None
+
+
+def in_cgroup_tree(path, root):
+    """True when cgroup ``path`` is ``root`` or below it (``/a/b`` is under ``/a``, ``/ab`` is not). Pure."""
+    return path == root or path.startswith(root.rstrip('/') + '/')
+
+
+def split_by_cgroup(kills, root):
+    """(this host's kills, kills elsewhere): with ``root`` (see :func:`cgroup_root`), a kill whose
+    cgroup the kernel named and that is outside ``root`` happened in another container or host
+    sharing the kernel. Kills without a known cgroup (kernels before 4.19 print none for a global
+    OOM) stay the host's: they cannot be told apart. Pure."""
+    if not root or kills is None:
+        return kills, []
+    mine, elsewhere = [], []
+    for kill in kills:
+        path = kill.get('cgroup')
+        (elsewhere if path and not in_cgroup_tree(path, root) else mine).append(kill)
+    return mine, elsewhere
+
+
+def elsewhere_part(elsewhere, root, samples=3):
+    """The ``kills_elsewhere`` summary: count, processes and cgroups by count, a few kills."""
+    processes, cgroups = {}, {}
+    for kill in elsewhere:
+        name = kill.get('process') or kill.get('unit') or '?'
+        processes[name] = processes.get(name, 0) + 1
+        cgroups[kill.get('cgroup')] = cgroups.get(kill.get('cgroup'), 0) + 1
+    top = sorted(cgroups.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    return {
+        'count': len(elsewhere),
+        'cgroup_root': root,
+        'processes': processes,
+        'cgroups': dict(top),
+        'samples': elsewhere[-samples:],
+        'reason': ('the kernel log is shared with other containers or hosts: %d kill(s) in cgroups outside '
+                   'this host\'s (%s) are not counted as its own' % (len(elsewhere), root)) if elsewhere else None,
+    }
+
+
 def parse_vmstat_oom_kill(text):
     """``oom_kill`` from /proc/vmstat text (kernel ≥ 4.13), or None."""
     for line in (text or '').splitlines():
@@ -487,8 +554,8 @@ def _scan_logs(system, scan, log_files):
     # and user managers) and systemd-oomd: one journal query, bounded by --since
     journal_ok = False
     if system.which('journalctl'):
-        yield from scan.journal(['_TRANSPORT=kernel', '+', '_PID=1', '+', '_COMM=systemd', '+', '_COMM=systemd-oomd'],
-                                name='journal')
+        yield from scan.kernel_journal(['_TRANSPORT=kernel', '+', '_PID=1', '+', '_COMM=systemd', '+',
+                                        '_COMM=systemd-oomd'], name='journal')
         journal_ok = scan.sources[-1]['status'] == OK
     else:
         scan.sources.append({'name': 'journal', 'status': UNKNOWN, 'lines': 0,
@@ -526,6 +593,11 @@ def collect(system, params):
     for entry in _scan_logs(system, scan, log_files):
         folder.add(entry)
     kills, unit_results = folder.results()
+    # On a shared kernel (a container, a namespace host) the kernel log is the machine's: keep
+    # the kills of this host's own cgroup tree.  Not for log_files: copied logs are another
+    # host's, this host's cgroups say nothing about them.
+    root = None if log_files else cgroup_root(parse_proc_cgroup(system.read_or_none('/proc/1/cgroup')))
+    kills, elsewhere = split_by_cgroup(kills, root)
     log_status, log_reason, readable = log_part(scan)
     if not log_files and not scan.sources:
         log_status, log_reason = UNKNOWN, 'no log source found'
@@ -553,6 +625,7 @@ def collect(system, params):
     return result(
         status, reason,
         kills=kills,
+        kills_elsewhere=elsewhere_part(elsewhere, root) if root and kills is not None else None,
         unit_results=unit_results,
         watched_killed=watched_killed(watch, kills, unit_results) if kills is not None or unit_results is not None else None,
         vmstat_oom_kill=vmstat_oom_kill,
@@ -578,4 +651,5 @@ def validate(params):
 
 __all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'classify', 'parse_entries', 'KillFolder',
            'watched_killed', 'parse_vmstat_oom_kill', 'parse_meminfo', 'parse_psi', 'parse_loadavg',
-           'unit_of_cgroup', 'parse_summary_fields', 'PARTIAL']
+           'unit_of_cgroup', 'parse_summary_fields', 'parse_proc_cgroup', 'cgroup_root', 'in_cgroup_tree',
+           'split_by_cgroup', 'elsewhere_part', 'PARTIAL']

@@ -122,6 +122,8 @@ ansible_facts:
           description:
             - One entry per killed process (kernel) or cgroup (systemd-oomd), oldest first.
             - V(null) when no log source could be read; V([]) when the logs were read and hold no kill.
+            - On a shared kernel (a container, a namespace host) only the kills in this host's own
+              cgroup tree; the others are summarized in C(kills_elsewhere).
           type: list
           elements: dict
           returned: always
@@ -189,6 +191,43 @@ ansible_facts:
               type: list
               elements: str
               sample: ["[ 3062.595832] Memory cgroup out of memory: Killed process 18572 (python3) total-vm:42264kB, ..."]
+        kills_elsewhere:
+          description:
+            - Kills the kernel log shows in cgroups outside this host's own tree, not counted in
+              C(kills). In a container or namespace host the kernel log is the whole machine's, other
+              containers' kills included.
+            - This host's tree is taken from the memory cgroup of its PID 1 (C(/proc/1/cgroup); a
+              systemd PID 1's C(init.scope) removed). Kills without a cgroup in the log (a global OOM
+              on Linux before 4.19) stay this host's.
+            - V(null) when the kills cannot be told apart, and all count as this host's, when the host
+              is at the root of the cgroup tree (a whole machine, or a container with a private cgroup
+              namespace such as systemd-nspawn or Docker on cgroup v2, whose PID 1 cannot see where its tree is
+              while the kernel logs full paths). Also V(null) when O(log_files) is given (copied logs are
+              another host's) or when no log could be read.
+          type: dict
+          returned: always
+          sample: {count: 1, cgroup_root: /docker/3f1c8a7e9b2d, processes: {python3: 1},
+                   cgroups: {/docker/77aa01/system.slice/app.service: 1}, samples: [], reason: "..."}
+          contains:
+            count:
+              description: Number of such kills.
+              type: int
+            cgroup_root:
+              description: This host's own cgroup tree.
+              type: str
+            processes:
+              description: Killed process names and how many times.
+              type: dict
+            cgroups:
+              description: Up to 10 cgroups and their kill counts, most first.
+              type: dict
+            samples:
+              description: The last 3 such kills, shaped as the entries of C(kills).
+              type: list
+              elements: dict
+            reason:
+              description: One sentence saying why they are not counted; V(null) when there are none.
+              type: str
         unit_results:
           description:
             - systemd unit results caused by OOM kills; V(null) when no log source could be read.

@@ -140,3 +140,124 @@ def test_logscan_keywords_skip_other_lines_but_count_them(tmp_path):
     got = [(e.lineno, e.pid) for e in scan.file(str(log))]
     assert got == [(2, 1)]
     assert scan.sources[0]['lines'] == 3
+
+
+# -- journalctl -o json: kernel messages on the kernel's clock ---------------------------------
+# Captured with journalctl 252 (Debian 12) in a systemd-nspawn container given /dev/kmsg, machine
+# btime 1796148796: a kill that happened while the container ran (journald time == kernel time),
+# one journald read from the ring buffer when the container booted 23 minutes after it (its
+# __REALTIME_TIMESTAMP is the container's boot), and PID 1's own message.
+J_BOOT = 1796148796
+J_BOOT_ID = '218b4fa1-603a-4b61-813b-6ca92380f93a'
+J_LIVE = ('{"__MONOTONIC_TIMESTAMP":"2701862108","MESSAGE":"Memory cgroup out of memory: Killed process 1773 (python3) '
+          'total-vm:36392kB, anon-rss:24320kB, file-rss:5352kB, shmem-rss:0kB, UID:0 pgtables:108kB oom_score_adj:0",'
+          '"SYSLOG_IDENTIFIER":"kernel","_TRANSPORT":"kernel","__REALTIME_TIMESTAMP":"1796151498455443",'
+          '"_BOOT_ID":"218b4fa1603a4b61813b6ca92380f93a","_SOURCE_MONOTONIC_TIMESTAMP":"2701856882","_HOSTNAME":"s1"}')
+J_BACKLOG = ('{"MESSAGE":"Memory cgroup out of memory: Killed process 24048 (crd oom (t)) total-vm:42328kB, '
+             'anon-rss:32512kB, file-rss:5832kB, shmem-rss:0kB, UID:0 pgtables:120kB oom_score_adj:0",'
+             '"_SOURCE_MONOTONIC_TIMESTAMP":"742460721","_BOOT_ID":"218b4fa1603a4b61813b6ca92380f93a",'
+             '"_TRANSPORT":"kernel","SYSLOG_IDENTIFIER":"kernel","__REALTIME_TIMESTAMP":"1796150939057959",'
+             '"_HOSTNAME":"s1"}')
+J_PID1 = ('{"SYSLOG_IDENTIFIER":"systemd","_TRANSPORT":"journal","_BOOT_ID":"218b4fa1603a4b61813b6ca92380f93a",'
+          '"__REALTIME_TIMESTAMP":"1796151475614696","_HOSTNAME":"s1","MESSAGE":"Removed slice user-0.slice - User '
+          'Slice of UID 0.","_PID":"1","_COMM":"systemd"}')
+
+
+@pytest.mark.parametrize('line, boot_id, epoch, raw_start', [
+    (J_LIVE, J_BOOT_ID, J_BOOT + 2701.856882, '2026-12-01T'),
+    # journald filed it at its own start: the kernel's clock puts it 2,197 s earlier
+    (J_BACKLOG, J_BOOT_ID, J_BOOT + 742.460721, '2026-12-01T'),
+    # another boot's message: its monotonic clock is not this boot's, journald's time stays
+    (J_BACKLOG, '00000000-0000-0000-0000-000000000001', 1796150939.057959, '2026-12-01T'),
+    (J_PID1, J_BOOT_ID, 1796151475.614696, '2026-12-01T'),
+])
+def test_journal_json_entry(line, boot_id, epoch, raw_start):
+    entry = _logs.journal_json_entry(line, J_BOOT, boot_id)
+    assert entry.time == pytest.approx(epoch, abs=1e-5)
+    assert entry.raw.startswith(raw_start) and entry.raw.endswith(entry.message)
+    assert (entry.host, entry.ident) == ('s1', 'kernel' if 'kernel' in line else 'systemd')
+    assert entry.pid == (1 if entry.ident == 'systemd' else None)
+
+
+@pytest.mark.parametrize('line', ['', 'not json', '[]', '{"MESSAGE": null}', '{"MESSAGE": 3}', '{"_PID": "1"}'])
+def test_journal_json_entry_rejects(line):
+    assert _logs.journal_json_entry(line, J_BOOT, J_BOOT_ID) is None
+
+
+def test_journal_json_entry_binary_message():
+    entry = _logs.journal_json_entry('{"MESSAGE":[104,105,255],"_TRANSPORT":"kernel","__REALTIME_TIMESTAMP":"1"}')
+    assert entry.message == 'hi\ufffd' and entry.time == 1e-06
+
+
+class _JournalSystem(System):
+    """A System whose journalctl answers from a script: {(with --output-fields?): (lines, rc, err)}."""
+
+    def __init__(self, answers, kernel_check='', journal_files=True):
+        super().__init__(environ={})
+        self.journal_files = journal_files
+        self.answers = answers
+        self.kernel_check = kernel_check
+        self.streamed = []
+
+    def which(self, name):
+        return '/usr/bin/' + name
+
+    def read_or_none(self, path):
+        return {'/proc/stat': 'btime %d\n' % J_BOOT, '/proc/sys/kernel/random/boot_id': J_BOOT_ID + '\n'}.get(path)
+
+    def listdir(self, path):
+        if path == '/var/log/journal' and self.journal_files:
+            return ['9b0e7c5f3c2a4f0d8e6b1a2c3d4e5f60']
+        raise OSError(2, 'No such file or directory')
+
+    def run_stream(self, argv, timeout=60):
+        self.streamed.append(argv)
+        lines, rc, err = self.answers[any(a.startswith('--output-fields=') for a in argv)]
+        return {'rc': rc, 'err': err, 'error': None}, iter(lines)
+
+    def run(self, argv, timeout=15, data=None, cache=False):
+        from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult
+        self.streamed.append(argv)
+        return CommandResult(argv, 0, self.kernel_check, '')
+
+
+def test_kernel_journal_times_the_backlog_by_the_kernel_clock():
+    system = _JournalSystem({True: ([J_LIVE, J_BACKLOG, J_PID1], 0, '')})
+    scan = _logs.LogScan(system, since=J_BOOT + 1000, now=J_BOOT + 3000, keywords=('Killed process', 'Removed'))
+    entries = list(scan.kernel_journal(['_TRANSPORT=kernel', '+', '_PID=1']))
+    # the backlog kill (742 s after boot) is before `since` although journald stamped it later
+    assert [e.message[:58] for e in entries] == ['Memory cgroup out of memory: Killed process 1773 (python3)',
+                                                 'Removed slice user-0.slice - User Slice of UID 0.']
+    assert scan.sources == [{'name': 'journal', 'status': 'ok', 'reason': None, 'lines': 3, 'kernel_lines': 2}]
+    assert system.streamed[0][:4] == ['journalctl', '--no-pager', '-o', 'json']
+    assert '--since=@%d' % (J_BOOT + 1000) in system.streamed[0]
+
+
+def test_kernel_journal_on_journalctl_without_output_fields():
+    # journalctl 219 (CentOS 7) knows no --output-fields: asked again without it
+    old = "journalctl: unrecognized option '--output-fields=MESSAGE,_TRANSPORT'\n"
+    system = _JournalSystem({True: ([], 1, old), False: ([J_LIVE], 0, '')})
+    scan = _logs.LogScan(system, now=J_BOOT + 3000)
+    assert len(list(scan.kernel_journal(['_TRANSPORT=kernel']))) == 1
+    assert len(system.streamed) == 2 and not any(a.startswith('--output-fields') for a in system.streamed[1])
+    assert scan.sources[0]['status'] == 'ok'
+
+
+@pytest.mark.parametrize('kernel_check, status', [('', 'partial'), ('Linux version 6.1.0-28-amd64 ...\n', 'ok')])
+def test_kernel_journal_without_kernel_messages(kernel_check, status):
+    # journald of a container without /dev/kmsg: the window has PID 1's messages only
+    system = _JournalSystem({True: ([J_PID1], 0, '')}, kernel_check=kernel_check)
+    scan = _logs.LogScan(system, now=J_BOOT + 3000)
+    list(scan.kernel_journal(['_TRANSPORT=kernel', '+', '_PID=1']))
+    assert scan.sources[0]['status'] == status
+    assert (scan.sources[0]['reason'] == _logs.JOURNAL_WITHOUT_KERNEL) is (status == 'partial')
+    assert system.streamed[-1][:3] == ['journalctl', '--no-pager', '-k']
+
+
+def test_kernel_journal_without_any_journal():
+    # no systemd here (this CI machine as a user): journalctl -o json prints nothing, not even a
+    # hint; the empty journal directory says there is no journal at all
+    system = _JournalSystem({True: ([], 0, '')}, journal_files=False)
+    scan = _logs.LogScan(system, now=J_BOOT + 3000)
+    list(scan.kernel_journal(['_TRANSPORT=kernel']))
+    assert scan.sources[0]['status'] == 'unknown' and 'no systemd journal' in scan.sources[0]['reason']

@@ -28,6 +28,7 @@ class FakeSystem:
     def __init__(self, files=None, commands=None, journal=None, binaries=('dmesg', 'journalctl')):
         self.files = dict(files or {})
         self.files.setdefault('/proc/stat', 'cpu 1 2 3\nbtime %d\n' % BOOT)
+        self.files.setdefault('/proc/sys/kernel/random/boot_id', '218b4fa1-603a-4b61-813b-6ca92380f93a\n')
         self.commands = commands or {}
         self.journal = journal
         self.binaries = binaries
@@ -55,6 +56,12 @@ class FakeSystem:
     def exists(self, path):
         return path in self.files
 
+    def listdir(self, path):
+        # a journal directory with one machine's files (journalctl runs from the fixture)
+        if path == '/var/log/journal' and self.journal is not None:
+            return ['9b0e7c5f3c2a4f0d8e6b1a2c3d4e5f60']
+        raise OSError(errno.ENOENT, 'No such file or directory')
+
     def which(self, name):
         return '/usr/bin/' + name if name in self.binaries else None
 
@@ -72,6 +79,30 @@ class FakeSystem:
 
     def check_deadline(self):
         return None
+
+
+BOOT_ID = '218b4fa1603a4b61813b6ca92380f93a'
+
+
+def journal_json(line, boot_id=BOOT_ID):
+    """A ``-o short-iso`` line as journalctl 252 prints it with ``-o json --output-fields=...``
+    (kernel messages: _TRANSPORT kernel, no _PID, the kernel's monotonic time since BOOT)."""
+    import calendar
+    import json
+    import re
+    match = re.match(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\+0000 (\S+) ([^\s\[:]+)(?:\[(\d+)\])?: (.*)$', line)
+    y, mo, d, h, mi, sec, host, ident, pid, msg = match.groups()
+    epoch = calendar.timegm((int(y), int(mo), int(d), int(h), int(mi), int(sec), 0, 0, 0))
+    entry = {'__REALTIME_TIMESTAMP': str(epoch * 1000000), '_BOOT_ID': boot_id, '_HOSTNAME': host,
+             'SYSLOG_IDENTIFIER': ident, 'MESSAGE': msg}
+    if ident == 'kernel':
+        # a line from before BOOT belongs to an earlier boot (its own boot id and clock)
+        entry.update(_TRANSPORT='kernel', _SOURCE_MONOTONIC_TIMESTAMP=str(int(abs(epoch - BOOT) * 1000000)))
+        if epoch < BOOT:
+            entry['_BOOT_ID'] = '9e1f00c2d5b54c1e8c0f6f2b7a4d3e21'
+    else:
+        entry.update(_TRANSPORT='journal', _PID=pid, _COMM=ident)
+    return json.dumps(entry, separators=(',', ':'))  # as journalctl prints it
 
 
 def _sample(name):
@@ -341,11 +372,12 @@ def test_collect_journal_ok_skips_dmesg_and_reads_unit_results():
              'total-vm:72296kB, anon-rss:5960kB, file-rss:1164kB, shmem-rss:0kB, UID:0 pgtables:80kB oom_score_adj:-1000',
              '2026-11-20T10:00:01+0000 host systemd[1]: ssh.service: A process of this unit has been killed by the OOM killer.',
              "2026-11-20T10:00:01+0000 host systemd[1]: ssh.service: Failed with result 'oom-kill'."]
-    system = FakeSystem(_proc(), journal=(lines, 0, ''))
+    system = FakeSystem(_proc(), journal=([journal_json(line) for line in lines], 0, ''))
     fact = _oom.collect(system, {'since': '@1763000000', 'log_files': None, 'watch': ['sshd']})
     assert fact['status'] == 'ok'
     # one bounded query: kernel messages of every boot since `since`, service managers, systemd-oomd
-    assert system.streamed[:4] == ['journalctl', '--no-pager', '-o', 'short-iso']
+    assert system.streamed[:4] == ['journalctl', '--no-pager', '-o', 'json']
+    assert system.streamed[5].startswith('--output-fields=MESSAGE,_TRANSPORT,_SOURCE_MONOTONIC_TIMESTAMP,')
     assert '--since=@1763000000' in system.streamed
     assert system.streamed[-7:] == ['_TRANSPORT=kernel', '+', '_PID=1', '+', '_COMM=systemd', '+', '_COMM=systemd-oomd']
     assert [s['name'] for s in fact['log']['sources']] == ['journal']
@@ -404,3 +436,120 @@ def test_same_kill_in_journal_and_local_time_kern_log_counts_once():
     kills, _units = _oom.parse_entries(entries + [_entry(other, source='/var/log/kern.log', lineno=90,
                                                          epoch=NOW - 10000 + 7300)])
     assert [k['process'] for k in kills] == ['sshd', 'java']
+
+
+# -- kills of this host's own cgroup tree (shared kernels: containers, namespace hosts) ------------
+# /proc/1/cgroup as read inside: a systemd-nspawn container on this cgroup-v1 (hybrid) Debian 12
+# machine (systemd 252), a light lab host (a namespace, no cgroup of its own), a plain Debian 12
+# host (cgroup v2, systemd 252), Docker 20.10 on cgroup v1, Docker 24 on cgroup v2 (private cgroup
+# namespace), a Kubernetes 1.27 pod container (cgroup v1, containerd).
+NSPAWN_V1 = ('9:name=systemd:/connreset-lab7/sclean/payload/init.scope\n8:pids:/\n7:blkio:/\n6:freezer:/\n'
+             '5:devices:/\n4:memory:/connreset-lab7/sclean/init.scope\n3:cpuset:/\n2:cpuacct:/\n1:cpu:/\n'
+             '0::/connreset-lab7/sclean/payload/init.scope\n')
+LIGHT_NS = '9:name=systemd:/\n8:pids:/\n4:memory:/process_api/b325b8b638e6ed91ea0ef0f4091ad951\n0::/\n'
+DEBIAN12_V2 = '0::/init.scope\n'
+DOCKER_V1 = ('12:memory:/docker/3f1c8a7e9b2d\n11:cpu,cpuacct:/docker/3f1c8a7e9b2d\n'
+             '1:name=systemd:/docker/3f1c8a7e9b2d\n0::/system.slice/containerd.service\n')
+DOCKER_V2_CGROUPNS = '0::/\n'
+K8S_V1 = ('11:memory:/kubepods/burstable/pod6d1f0e3a-2b7c/4e5d6f\n'
+          '10:cpu,cpuacct:/kubepods/burstable/pod6d1f0e3a-2b7c/4e5d6f\n')
+
+
+@pytest.mark.parametrize('text, memcg, root', [
+    (NSPAWN_V1, '/connreset-lab7/sclean/init.scope', '/connreset-lab7/sclean'),
+    (LIGHT_NS, '/process_api/b325b8b638e6ed91ea0ef0f4091ad951', '/process_api/b325b8b638e6ed91ea0ef0f4091ad951'),
+    (DEBIAN12_V2, '/init.scope', None),
+    (DOCKER_V1, '/docker/3f1c8a7e9b2d', '/docker/3f1c8a7e9b2d'),
+    (DOCKER_V2_CGROUPNS, '/', None),
+    (K8S_V1, '/kubepods/burstable/pod6d1f0e3a-2b7c/4e5d6f', '/kubepods/burstable/pod6d1f0e3a-2b7c/4e5d6f'),
+    ('', None, None),
+    (None, None, None),
+    ('garbage\n4:memory\n', None, None),
+])
+def test_cgroup_root(text, memcg, root):
+    assert _oom.parse_proc_cgroup(text) == memcg
+    assert _oom.cgroup_root(memcg) == root
+
+
+@pytest.mark.parametrize('path, root, inside', [
+    ('/connreset-lab7/sclean/system.slice/ssh.service', '/connreset-lab7/sclean', True),
+    ('/connreset-lab7/sclean', '/connreset-lab7/sclean', True),
+    ('/connreset-lab7/scleanx/system.slice', '/connreset-lab7/sclean', False),
+    ('/connreset-lab7/soom/system.slice/lab-oom-hog.service', '/connreset-lab7/sclean', False),
+    ('/system.slice/ssh.service', '/docker/3f1c8a7e9b2d', False),
+])
+def test_in_cgroup_tree(path, root, inside):
+    assert _oom.in_cgroup_tree(path, root) is inside
+
+
+def _kill(pid, process, cgroup):
+    return {'pid': pid, 'process': process, 'cgroup': cgroup, 'scope': 'memcg'}
+
+
+def test_split_by_cgroup():
+    kills = [_kill(1, 'sshd', '/connreset-lab7/sclean/system.slice/ssh.service'),
+             _kill(2, 'python3', '/connreset-lab7/soom/system.slice/lab-oom-hog.service'),
+             _kill(3, 'java', None)]  # a kernel < 4.19 global OOM: no cgroup, stays the host's
+    mine, elsewhere = _oom.split_by_cgroup(kills, '/connreset-lab7/sclean')
+    assert [k['pid'] for k in mine] == [1, 3] and [k['pid'] for k in elsewhere] == [2]
+    assert _oom.split_by_cgroup(kills, None) == (kills, [])
+    assert _oom.split_by_cgroup(None, '/x') == (None, [])
+
+
+# Kernel 6.18 lines as an nspawn container's journal shows them: its own sshd (in its tree) and a
+# memory hog of a sibling container on the same kernel.
+SHARED_KERNEL_JOURNAL = [
+    '2026-12-01T18:46:32+0000 sclean kernel: oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,'
+    'mems_allowed=0,oom_memcg=/connreset-lab7/soom/system.slice/lab-oom-hog.service,'
+    'task_memcg=/connreset-lab7/soom/system.slice/lab-oom-hog.service,task=python3,pid=2218,uid=0',
+    '2026-12-01T18:46:32+0000 sclean kernel: Memory cgroup out of memory: Killed process 2218 (python3) '
+    'total-vm:35364kB, anon-rss:24064kB, file-rss:3320kB, shmem-rss:0kB, UID:0 pgtables:104kB oom_score_adj:0',
+    '2026-12-01T18:50:10+0000 sclean kernel: oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,'
+    'mems_allowed=0,oom_memcg=/connreset-lab7/sclean/system.slice/ssh.service,'
+    'task_memcg=/connreset-lab7/sclean/system.slice/ssh.service,task=sshd,pid=812,uid=0',
+    '2026-12-01T18:50:10+0000 sclean kernel: Memory cgroup out of memory: Killed process 812 (sshd) '
+    'total-vm:15272kB, anon-rss:1240kB, file-rss:6408kB, shmem-rss:0kB, UID:0 pgtables:68kB oom_score_adj:0',
+]
+
+
+def test_collect_keeps_the_kills_of_its_own_cgroup_tree():
+    system = FakeSystem(_proc(**{'/proc/1/cgroup': NSPAWN_V1}), journal=([journal_json(line) for line in SHARED_KERNEL_JOURNAL], 0, ''))
+    fact = _oom.collect(system, {'since': '2026-11-01', 'log_files': None, 'watch': ['sshd']})
+    assert [(k['pid'], k['process']) for k in fact['kills']] == [(812, 'sshd')]
+    assert fact['watched_killed'] == ['sshd']
+    elsewhere = fact['kills_elsewhere']
+    assert elsewhere['count'] == 1 and elsewhere['processes'] == {'python3': 1}
+    assert elsewhere['cgroup_root'] == '/connreset-lab7/sclean'
+    assert elsewhere['cgroups'] == {'/connreset-lab7/soom/system.slice/lab-oom-hog.service': 1}
+    assert elsewhere['samples'][0]['pid'] == 2218 and 'not counted' in elsewhere['reason']
+
+
+@pytest.mark.parametrize('cgroup_text', [DEBIAN12_V2, DOCKER_V2_CGROUPNS, None])
+def test_collect_at_the_cgroup_root_keeps_every_kill(cgroup_text):
+    files = _proc(**({'/proc/1/cgroup': cgroup_text} if cgroup_text else {}))
+    system = FakeSystem(files, journal=([journal_json(line) for line in SHARED_KERNEL_JOURNAL], 0, ''))
+    fact = _oom.collect(system, {'since': '2026-11-01', 'log_files': None, 'watch': ['sshd']})
+    assert sorted(k['pid'] for k in fact['kills']) == [812, 2218] and fact['kills_elsewhere'] is None
+
+
+def test_collect_log_files_are_not_attributed(tmp_path):
+    path = str(tmp_path / 'kern.log')
+    system = FakeSystem(_proc(**{'/proc/1/cgroup': NSPAWN_V1, path: '\n'.join(SHARED_KERNEL_JOURNAL) + '\n'}))
+    fact = _oom.collect(system, {'since': '2026-11-01', 'log_files': [path], 'watch': ['sshd']})
+    # a copied log is another host's: this host's cgroups say nothing about it
+    assert len(fact['kills']) == 2 and fact['kills_elsewhere'] is None
+
+
+def test_collect_journal_without_kernel_messages_falls_back_to_dmesg():
+    """journald in a container without /dev/kmsg: PID 1's messages but no kernel message at all.
+    That journal cannot show an OOM kill, so dmesg is asked, and its verdict stands."""
+    lines = [journal_json("2026-11-20T10:00:01+0000 host systemd[1]: Started ssh.service - OpenBSD Secure Shell server.")]
+    denied = CommandResult(['dmesg'], 1, '', 'dmesg: read kernel buffer failed: Operation not permitted\n')
+    system = FakeSystem(_proc(), commands={'dmesg': denied, 'journalctl': CommandResult(['journalctl'], 0, '', '')},
+                        journal=(lines, 0, ''))
+    fact = _oom.collect(system, {'since': '@1763000000', 'log_files': None, 'watch': ['sshd']})
+    names = [(s['name'], s['status']) for s in fact['log']['sources']]
+    assert names == [('journal', 'partial'), ('dmesg', 'unknown')]
+    assert 'no kernel message' in fact['log']['sources'][0]['reason']
+    # never "no OOM kills" from a log that could not hold them
+    assert fact['kills'] is None and fact['log']['status'] != 'ok'
