@@ -235,7 +235,10 @@ summary_lines:
   returned: when O(summary=true) and neither O(host_doc) nor O(host_results) is set
   type: list
   elements: str
-  sample: ["connreset.doctor: 1 host(s), 1 reachable, 0 unreachable; levels: ok 1", "HOST       LEVEL     SCORE  TOP FINDING"]
+  sample:
+    - "connreset.doctor: 1 host(s), 1 reachable, 0 unreachable; levels: ok 1"
+    - "HOST  LEVEL     SCORE  CAUSE  TOP FINDING"
+    - "web1  ok            0  -      -"
 fleet_check:
   description: Whether the engine's cross-host check (fleet findings) ran.
   returned: when neither O(host_doc) nor O(host_results) is set
