@@ -95,6 +95,38 @@ def test_whole_run_and_check_mode_write_the_same_report(tmp_path):
     assert json.loads((out / 'report.json').read_text())['summary']['hosts'] == 1
 
 
+def _closed_loopback_port():
+    import socket
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_unreachable_loopback_host_is_in_the_report(tmp_path):
+    """One reachable host and one Ansible cannot reach (an address nobody listens on, on
+    loopback): the play goes on, and the report lists both, the second with its classified error."""
+    port = _closed_loopback_port()
+    (tmp_path / 'inv.ini').write_text(
+        'here ansible_connection=local ansible_python_interpreter=%s\n'
+        'gone ansible_host=127.0.0.1 ansible_port=%d ansible_connection=ssh ansible_user=nobody '
+        'ansible_ssh_common_args="-o BatchMode=yes -o ConnectTimeout=5 -o ControlMaster=no -o ControlPath=none"\n'
+        % (sys.executable, port))
+    proc = playbook(tmp_path, '-i', 'inv.ini', 'connreset.doctor.diagnose')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'connreset.doctor: 2 host(s), 1 reachable, 1 unreachable' in proc.stdout
+    report = json.loads((tmp_path / 'connreset-report' / 'report.json').read_text())
+    hosts = {h['host']: h for h in report['hosts']}
+    assert sorted(hosts) == ['gone', 'here']
+    gone = hosts['gone']
+    assert gone['reachable'] is False and gone['unreachable']['classification'] == 'refused'
+    assert 'Connection refused' in gone['unreachable']['msg']
+    assert gone['probe']['port'] == port and gone['probe']['summary']['classification'] == 'refused'
+    assert [f['id'] for f in gone['findings']] == ['CRD-REACH-001'] and gone['level'] == 'critical'
+    assert hosts['here']['reachable'] is True and hosts['here']['facts']['connreset_meta']
+
+
 # --- a real fleet: lab hosts (tests/lab/lab) with injected faults --------------------------------
 # LAB_ID=6: its own bridge crlab6, subnet 10.213.13.0/24 and lab dir; this module brings it up and
 # always takes it down. Traffic goes only to that bridge.
