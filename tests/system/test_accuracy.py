@@ -32,11 +32,12 @@ import time
 
 import pytest
 
+from ansible_collections.connreset.doctor.tests.utils.lab_env import systemd_unavailable
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
 LAB_DIR = '/run/connreset-lab-7'
 ENV = dict(os.environ, LAB_ID='7', LAB_DIR=LAB_DIR)
-ROOTFS = '/var/cache/connreset-lab/rootfs'
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 NEEDED = [b for b in ('ip', 'unshare', 'nsenter', 'ssh', 'ssh-keygen', 'nft', 'iptables', 'ps', 'sha256sum')
           if not shutil.which(b)] + [p for p in ('/usr/sbin/sshd', PLAYBOOK) if not os.path.exists(p)]
@@ -45,16 +46,6 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason='the lab needs root (network namespaces, bridge, mounts)'),
     pytest.mark.skipif(bool(NEEDED), reason='missing: %s' % ' '.join(NEEDED)),
 ]
-
-
-def _systemd_unavailable():
-    if not shutil.which('systemd-nspawn'):
-        return 'systemd-nspawn not installed'
-    if not os.path.isfile(os.path.join(ROOTFS, 'usr/sbin/sshd')) and not shutil.which('debootstrap'):
-        return 'no cached Debian root and no debootstrap'
-    if not os.path.isdir('/sys/fs/cgroup/systemd') and not os.path.exists('/sys/fs/cgroup/cgroup.controllers'):
-        return 'no systemd cgroup hierarchy'
-    return None
 
 
 def _evidence_probe(doc, finding):
@@ -173,7 +164,7 @@ def snapshot(hosts):
 
 @pytest.fixture(scope='module')
 def fleet(tmp_path_factory):
-    skip_systemd = _systemd_unavailable()
+    skip_systemd = systemd_unavailable()
     rows = [r for r in MATRIX if r[1] == 'light' or not skip_systemd]
     directory = tmp_path_factory.mktemp('accuracy')
     # The lab's hosts share this machine's kernel, so its kernel log holds every OOM kill this

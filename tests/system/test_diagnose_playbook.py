@@ -22,6 +22,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from ansible_collections.connreset.doctor.tests.utils.ports import unused_loopback_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(ROOT, '.build')
@@ -95,19 +96,10 @@ def test_whole_run_and_check_mode_write_the_same_report(tmp_path):
     assert json.loads((out / 'report.json').read_text())['summary']['hosts'] == 1
 
 
-def _closed_loopback_port():
-    import socket
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
 def test_unreachable_loopback_host_is_in_the_report(tmp_path):
     """One reachable host and one Ansible cannot reach (an address nobody listens on, on
     loopback): the play goes on, and the report lists both, the second with its classified error."""
-    port = _closed_loopback_port()
+    port = unused_loopback_port()
     (tmp_path / 'inv.ini').write_text(
         'here ansible_connection=local ansible_python_interpreter=%s\n'
         'gone ansible_host=127.0.0.1 ansible_port=%d ansible_connection=ssh ansible_user=nobody '

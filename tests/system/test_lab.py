@@ -19,6 +19,8 @@ import time
 
 import pytest
 
+from ansible_collections.connreset.doctor.tests.utils.lab_env import systemd_unavailable
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 LAB = os.path.join(ROOT, 'tests', 'lab', 'lab.py')
 # LAB_ID=1: its own bridge crlab1, subnet 10.213.8.0/24 and lab dir, so a lab someone is using
@@ -30,7 +32,6 @@ CONTROLLER = '10.213.8.1'
 KEY = os.path.join(LAB_DIR, 'id_ed25519')
 LIGHT = ('la', 'lb', 'lc')
 SYSTEMD = 'sa'
-ROOTFS = '/var/cache/connreset-lab/rootfs'
 
 NEEDED = ('ip', 'unshare', 'nsenter', 'ssh', 'ssh-keygen', 'nft', 'iptables', 'ping', 'sysctl')
 MISSING = [b for b in NEEDED if not shutil.which(b)] + [
@@ -40,16 +41,6 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason='the lab needs root (network namespaces, bridge, mounts)'),
     pytest.mark.skipif(bool(MISSING), reason='missing binaries: %s' % ' '.join(MISSING)),
 ]
-
-
-def systemd_unavailable():
-    if not shutil.which('systemd-nspawn'):
-        return 'systemd-nspawn not installed (apt-get install systemd-container)'
-    if not os.path.isfile(os.path.join(ROOTFS, 'usr/sbin/sshd')) and not shutil.which('debootstrap'):
-        return 'no cached Debian root under %s and no debootstrap to build it' % ROOTFS
-    if not os.path.isdir('/sys/fs/cgroup/systemd') and not os.path.exists('/sys/fs/cgroup/cgroup.controllers'):
-        return 'no systemd cgroup hierarchy on this machine'
-    return None
 
 
 def lab(*args, timeout=60, check=True):

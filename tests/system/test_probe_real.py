@@ -43,6 +43,7 @@ import pytest
 paramiko = pytest.importorskip('paramiko')
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _probe  # noqa: E402
+from ansible_collections.connreset.doctor.tests.utils.ports import unused_loopback_port  # noqa: E402
 
 SSHD = '/usr/sbin/sshd'
 
@@ -54,14 +55,6 @@ pytestmark = [
 ]
 
 
-def free_port():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
 def keygen(path):
     subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'ssh_probe-test', '-f', str(path)],
                    check=True, timeout=30)
@@ -70,7 +63,7 @@ def keygen(path):
 class Sshd:
     def __init__(self, tmp, extra=''):
         self.tmp = tmp
-        self.port = free_port()
+        self.port = unused_loopback_port()
         self.write_config(extra)
         self.proc = self.spawn([])
         self._wait_ready()

@@ -22,6 +22,7 @@ pytest.importorskip('paramiko')
 
 from ansible_collections.connreset.doctor.plugins.action import ssh_probe  # noqa: E402
 from ansible_collections.connreset.doctor.plugins.module_utils import _probe  # noqa: E402
+from ansible_collections.connreset.doctor.tests.utils.ports import unused_loopback_port  # noqa: E402
 
 
 def make_action(args, check_mode=False):
@@ -36,14 +37,6 @@ def make_action(args, check_mode=False):
     connection = MagicMock()
     action = ssh_probe.ActionModule(task, connection, play_context, loader, Templar(loader=loader), None)
     return action, connection
-
-
-def closed_port():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 @pytest.fixture
@@ -79,7 +72,7 @@ def maxstartups_server():
 
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_refused_in_process(check_mode):
-    port = closed_port()
+    port = unused_loopback_port()
     action, connection = make_action({'host': '127.0.0.1', 'port': port, 'attempts': 2, 'delay': 0},
                                      check_mode=check_mode)
     result = action.run(task_vars={})

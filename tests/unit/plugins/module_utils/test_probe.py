@@ -38,6 +38,7 @@ import pytest
 paramiko = pytest.importorskip('paramiko')
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _probe  # noqa: E402
+from ansible_collections.connreset.doctor.tests.utils.ports import unused_loopback_port  # noqa: E402
 
 OPENSSH_BANNER = b'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n'  # Debian 12's sshd, verbatim
 SERVER_LIFETIME = 15.0  # no scripted server outlives this, whatever the test does
@@ -265,15 +266,6 @@ def ssh_server(host_key, exec_factory=exec_normally, drop=()):
     return script
 
 
-def closed_port():
-    """A port nothing listens on (bound, then released)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
 # ---------------------------------------------------------------------------------------------
 # probe against the scripted servers
 # ---------------------------------------------------------------------------------------------
@@ -283,7 +275,7 @@ def only_attempt(result):
 
 
 def test_closed_port_is_refused():
-    result = run(closed_port())
+    result = run(unused_loopback_port())
     att = only_attempt(result)
     assert (att['phase'], att['outcome']) == ('tcp_connect', 'refused')
     assert 'Connection refused' in att['error']
@@ -469,7 +461,7 @@ def test_name_with_several_addresses_tries_each(server, monkeypatch):
     """'localhost' may resolve to ::1 first while sshd listens on 127.0.0.1 only: like the OpenSSH
     client, the probe tries the next address and reports the one that answered."""
     srv = server(send_then_close(b'Exceeded MaxStartups\r\n'))
-    dead = closed_port()
+    dead = unused_loopback_port()
     monkeypatch.setattr(_probe, 'resolve', lambda host, port, timeout: [
         (socket.AF_INET, ('127.0.0.1', dead)), (socket.AF_INET, ('127.0.0.1', srv.port))])
     att = only_attempt(run(srv.port, host='sshd.example'))
@@ -478,7 +470,7 @@ def test_name_with_several_addresses_tries_each(server, monkeypatch):
 
 
 def test_all_addresses_refused_lists_each(monkeypatch):
-    dead = [closed_port(), closed_port()]
+    dead = [unused_loopback_port(), unused_loopback_port()]
     monkeypatch.setattr(_probe, 'resolve', lambda host, port, timeout: [
         (socket.AF_INET, ('127.0.0.1', dead[0])), (socket.AF_INET, ('127.0.0.1', dead[1]))])
     att = only_attempt(run(22, host='sshd.example'))
@@ -1049,7 +1041,7 @@ def test_probe_records_the_queued_icmp_error(monkeypatch):
     queued = dict(type=3, code=3, origin='icmp', offender='127.0.0.1', text='port unreachable')
     monkeypatch.setattr(_probe, 'set_recverr', lambda sock, family, enable=True: True)
     monkeypatch.setattr(_probe, 'read_icmp_error', lambda sock: dict(queued))
-    result = run(closed_port(), attempts=2, delay=0.0)
+    result = run(unused_loopback_port(), attempts=2, delay=0.0)
     for att in result['attempts']:
         assert (att['phase'], att['outcome'], att['icmp']) == ('tcp_connect', 'refused', queued)
         assert att['error'].endswith('(127.0.0.1 port %d; ICMP port unreachable from 127.0.0.1)' % result['port'])
@@ -1060,7 +1052,7 @@ def test_probe_records_the_queued_icmp_error(monkeypatch):
 def test_icmp_is_the_last_address_tried(monkeypatch):
     """Like ``address``, ``icmp`` belongs to the last address tried; earlier ICMP errors stay in
     the error text."""
-    dead = [closed_port(), closed_port()]
+    dead = [unused_loopback_port(), unused_loopback_port()]
     answers = [dict(type=3, code=3, origin='icmp', offender='127.0.0.1', text='port unreachable'), None]
     monkeypatch.setattr(_probe, 'resolve', lambda host, port, timeout: [
         (socket.AF_INET, ('127.0.0.1', dead[0])), (socket.AF_INET, ('127.0.0.1', dead[1]))])

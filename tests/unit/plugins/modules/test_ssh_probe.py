@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import socket
 
 import pytest
 
@@ -20,14 +19,7 @@ pytest.importorskip('paramiko')
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _probe  # noqa: E402
 from ansible_collections.connreset.doctor.plugins.modules import ssh_probe  # noqa: E402
-
-
-def closed_port():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+from ansible_collections.connreset.doctor.tests.utils.ports import unused_loopback_port  # noqa: E402
 
 
 def run_main(monkeypatch, capsys, args):
@@ -40,7 +32,7 @@ def run_main(monkeypatch, capsys, args):
 
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_closed_port_refused(monkeypatch, capsys, check_mode):
-    port = closed_port()
+    port = unused_loopback_port()
     args = {'host': '127.0.0.1', 'port': port, 'attempts': 2, 'delay': 0, '_ansible_check_mode': check_mode}
     result = run_main(monkeypatch, capsys, args)
     assert result.get('failed') is not True, result
@@ -71,7 +63,7 @@ def test_closed_port_refused(monkeypatch, capsys, check_mode):
     ({'key_file': '/nonexistent'}, 'need username'),
 ])
 def test_bad_options_fail_with_a_fix(monkeypatch, capsys, args, message):
-    base = {'host': '127.0.0.1', 'port': closed_port()}
+    base = {'host': '127.0.0.1', 'port': unused_loopback_port()}
     base.update(args)
     result = run_main(monkeypatch, capsys, base)
     assert result['failed'] is True
@@ -79,14 +71,14 @@ def test_bad_options_fail_with_a_fix(monkeypatch, capsys, args, message):
 
 
 def test_unreadable_key_file_fails(monkeypatch, capsys, tmp_path):
-    result = run_main(monkeypatch, capsys, {'host': '127.0.0.1', 'port': closed_port(), 'username': 'probe',
+    result = run_main(monkeypatch, capsys, {'host': '127.0.0.1', 'port': unused_loopback_port(), 'username': 'probe',
                                             'key_file': str(tmp_path / 'missing')})
     assert result['failed'] is True
     assert 'cannot read key_file' in result['msg']
 
 
 def test_password_is_not_logged(monkeypatch, capsys):
-    result = run_main(monkeypatch, capsys, {'host': '127.0.0.1', 'port': closed_port(), 'username': 'probe',
+    result = run_main(monkeypatch, capsys, {'host': '127.0.0.1', 'port': unused_loopback_port(), 'username': 'probe',
                                             'password': 'hunter2-secret'})
     assert 'hunter2-secret' not in json.dumps(result)
     assert result['probe']['summary']['classification'] == 'refused'
