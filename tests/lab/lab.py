@@ -195,9 +195,10 @@ def lab_processes():
         if not d.isdigit() or int(d) == me:
             continue
         argv = cmdline(int(d))
-        if len(argv) >= 3 and argv[1] == SCRIPT and argv[2] in ('_init', '_hold'):
-            if LAB_DIR in argv:
-                found.append(int(d))
+        if SCRIPT in argv and LAB_DIR in argv and ('_init' in argv or '_hold' in argv):
+            # the helper itself, and its launchers on the way to it (`ip netns exec NS unshare ...
+            # python lab.py _init ...`, then `unshare ...`): an `up` killed half-way leaves them
+            found.append(int(d))
         elif len(argv) >= 6 and argv[3] == INIT_MARK and argv[5].startswith(LAB_DIR + '/'):
             found.append(int(d))
         elif argv and argv[0].endswith('systemd-nspawn') and any(
@@ -568,6 +569,14 @@ def cleanup(state=None, quiet=False):
     inits = [p for p in inits if ours(p, state)]
     inits += [p for p in scanned if '_init' in cmdline(p) or INIT_MARK in cmdline(p)]
     kill_wait([p for p in inits if p and pid_alive(p)], signal.SIGKILL, 5)
+    # a launcher of a crashed `up` may have been between exec()s during the scan: scan again
+    # until nothing of the lab runs (bounded)
+    for _round in range(10):
+        again = lab_processes()
+        if not again:
+            break
+        kill_wait(again, signal.SIGKILL, 2)
+        time.sleep(0.2)
     # 2. mounts under the lab dir (systemd hosts' overlays), deepest first.
     for _attempt in range(3):
         mounts = []
