@@ -27,7 +27,7 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.connreset.doctor.plugins.plugin_utils import _report
+from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine, _report
 
 ARGUMENT_SPEC = {
     'src': {'type': 'path', 'default': 'connreset-report'},
@@ -70,15 +70,6 @@ def collection_version():
     return 'unknown'
 
 
-def _fleet_check_function():
-    """The engine's cross-host check (docs in, docs with fleet findings, score and level out)."""
-    try:
-        from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine
-    except ImportError:
-        return None
-    return getattr(_engine, 'apply_fleet_findings', None)
-
-
 # Keys of a host document that stay in its file, not in the connreset_report fact.
 _FACT_LEAVES_OUT = ('facts', 'probe')
 
@@ -119,16 +110,13 @@ def host_input(results):
     }
 
 
-def diagnose_and_store(dest, results, write=True, engine=None):
+def diagnose_and_store(dest, results, write=True):
     """Run the engine on one host's results and store the document; (path, connreset_report fact).
 
     Raises _report.ReportError for a bad threshold (the engine's ValueError).
     """
-    if engine is None:
-        from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine
-        engine = _engine.diagnose_host
     try:
-        doc = engine(host_input(results))
+        doc = _engine.diagnose_host(host_input(results))
     except ValueError as exc:
         raise _report.ReportError('diagnose_thresholds: %s' % exc) from exc
     path = store_host_doc(dest, doc, write=write)
@@ -228,7 +216,7 @@ class ActionModule(ActionBase):
                 return result
             outcome = run_report(args['src'], dest=dest, formats=args['formats'], fail_on=args['fail_on'],
                                  fail_query=args['fail_query'], prometheus_file=args['prometheus_file'],
-                                 write=write, fleet_check=_fleet_check_function(), hosts=args['hosts'])
+                                 write=write, fleet_check=_engine.apply_fleet_findings, hosts=args['hosts'])
         except _report.ReportError as exc:
             result.update(failed=True, msg=str(exc))
             return result

@@ -343,21 +343,20 @@ class LogScan:
             record['status'] = UNKNOWN
             record['reason'] = permission_hint(path, exc)
 
-    def journal(self, args, name='journal', timeout=60, kernel_clock=False):
-        """Lines of ``journalctl --no-pager -q -o short-iso [--since] ARGS``.
-
-        ``kernel_clock=True`` (for queries of kernel messages) reads ``-o json`` instead, so kernel
-        messages carry the kernel's own time (:func:`journal_json_entry`); the record then counts
-        the kernel messages seen (``kernel_lines``), keyword or not.
-        """
+    def _journal_record(self, name):
+        """The source record of a journal query; None (recorded as unknown) without journalctl."""
         record = {'name': name, 'status': OK, 'reason': None, 'lines': 0}
         self.sources.append(record)
         if not self.system.which('journalctl'):
             record['status'] = UNKNOWN
             record['reason'] = 'journalctl not found (not a systemd host)'
-            return
-        if kernel_clock:
-            yield from self._journal_json(args, name, timeout, record)
+            return None
+        return record
+
+    def journal(self, args, name='journal', timeout=60):
+        """Lines of ``journalctl --no-pager -q -o short-iso [--since] ARGS``."""
+        record = self._journal_record(name)
+        if record is None:
             return
         argv = ['journalctl', '--no-pager', '-o', 'short-iso']
         if self.since is not None:
@@ -383,6 +382,8 @@ class LogScan:
             record['status'], record['reason'] = journal_reason(status['rc'], status['err'], self.system.euid)
 
     def _journal_json(self, args, name, timeout, record):
+        """``journalctl -o json`` entries (:func:`journal_json_entry`: kernel messages carry the
+        kernel's own time); ``record['kernel_lines']`` counts the kernel messages seen, keyword or not."""
         boot = self.boot
         boot_id = (self.system.read_or_none('/proc/sys/kernel/random/boot_id') or '').strip() or None
         keywords = self.keywords
@@ -412,12 +413,14 @@ class LogScan:
         self._journal_status(record, status)
 
     def kernel_journal(self, args, name='journal', timeout=60):
-        """The journal as a source of kernel messages (``kernel_clock``); when it turns out to hold
-        none of the running boot, its record becomes ``partial`` with the reason, so callers fall
-        back to dmesg and log files instead of reading "nothing happened"."""
-        yield from self.journal(args, name=name, timeout=timeout, kernel_clock=True)
-        record = self.sources[-1]
-        if record.get('status') == OK and not record.get('kernel_lines'):
+        """The journal as a source of kernel messages, read as JSON (:meth:`_journal_json`); when
+        it turns out to hold none of the running boot, its record becomes ``partial`` with the
+        reason, so callers fall back to dmesg and log files instead of reading "nothing happened"."""
+        record = self._journal_record(name)
+        if record is None:
+            return
+        yield from self._journal_json(args, name, timeout, record)
+        if record['status'] == OK and not record['kernel_lines']:
             # nothing from the kernel in the window: quiet, or no kernel log at all?  (journalctl
             # -o json says nothing at all when there is no journal.)  Ask for the running boot's
             # first kernel message.

@@ -198,7 +198,8 @@ def fleet(tmp_path_factory):
         after = snapshot(names)
         while any(session_leftovers(after[h]['procs']) for h in names) and time.time() < deadline:
             time.sleep(0.5)
-            after = snapshot(names)
+            for host in names:
+                after[host]['procs'] = processes(host)
         yield {'rows': rows, 'proc': proc, 'report': report, 'before': before, 'after': after,
                'elapsed': elapsed, 'skipped_systemd': skip_systemd}
     finally:
