@@ -9,8 +9,8 @@ Every host is a network namespace ``lab-<name>`` joined by a veth pair to the br
 
 * light hosts: own mount/PID/UTS namespaces, an overlay over /etc, a clean /root, tmpfs /run and
   /tmp, their own /var/log and the machine's real /usr/sbin/sshd with per-host host keys.
-* systemd hosts: a cached debootstrapped Debian 12 root, an overlay per host, booted with
-  systemd-nspawn into the host's network namespace.
+* systemd hosts: a cached debootstrapped Debian root per suite (bullseye, bookworm, trixie), an
+  overlay per host, booted with systemd-nspawn into the host's network namespace.
 
 Run ``lab --help``; docs/lab.md describes every fault and the symptom a client sees.
 Needs root. Never changes machine-wide settings: everything it makes lives in its own
@@ -58,11 +58,20 @@ SSH_OPTS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/nul
             '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-o', 'BatchMode=yes',
             '-o', 'LogLevel=INFO']
 NAME_RE = re.compile(r'^[a-z][a-z0-9]{0,10}$')
-SUITE = 'bookworm'
+# Debian suites of systemd hosts, from the archive the machine's apt uses. `unified`: booted with a
+# pure cgroup v2 hierarchy inside (SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1); systemd 257 refuses the
+# machine's hybrid v1 layout. Otherwise the hybrid layout with the v1 memory controller made
+# writable, so MemoryMax= works.
+SUITES = {
+    'bullseye': {'release': 'Debian 11', 'unified': False},
+    'bookworm': {'release': 'Debian 12', 'unified': False},
+    'trixie': {'release': 'Debian 13', 'unified': True},
+}
+DEFAULT_SUITE = 'bookworm'
 ROOTFS_PACKAGES = ('systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,python3,iproute2,'
                    'procps,iptables,nftables,tcpd')
 FAULTS = ('sshd-down', 'sshd-crashloop', 'wrappers-deny', 'maxstartups', 'pmtu-blackhole',
-          'low-mtu', 'conntrack-limit', 'reset-rule', 'banned', 'keepalive', 'oom')
+          'low-mtu', 'conntrack-limit', 'reset-rule', 'banned', 'keepalive', 'oom', 'penalties')
 SYSTEMD_ONLY = ('sshd-crashloop',)
 
 
@@ -446,46 +455,158 @@ def apt_mirror():
     return 'http://deb.debian.org/debian'
 
 
-def rootfs_dir():
-    return os.path.join(CACHE_DIR, 'rootfs')
+def rootfs_dir(suite=DEFAULT_SUITE):
+    """The cached root of a suite: bookworm keeps the historical ``rootfs``, others ``rootfs-<suite>``."""
+    return os.path.join(CACHE_DIR, 'rootfs' if suite == DEFAULT_SUITE else 'rootfs-%s' % suite)
 
 
-def build_rootfs():
-    """Debootstrap the systemd hosts' root once per machine; cached with a stamp."""
-    root = rootfs_dir()
-    stamp = os.path.join(CACHE_DIR, 'rootfs.stamp')
+def rootfs_stamp(suite=DEFAULT_SUITE):
+    return rootfs_dir(suite) + '.stamp'
+
+
+def dpkg_versions(root, packages=('openssh-server', 'systemd')):
+    """{package: Debian version} from a root's dpkg status file (a plain read, nothing runs)."""
+    found = {}
+    try:
+        with open(os.path.join(root, 'var/lib/dpkg/status'), errors='replace') as f:
+            text = f.read()
+    except OSError:
+        return found
+    for para in text.split('\n\n'):
+        fields = dict(re.findall(r'^(Package|Version|Status): (.*)$', para, re.M))
+        if fields.get('Package') in packages and fields.get('Status', '').endswith(' installed'):
+            found[fields['Package']] = fields.get('Version')
+    return found
+
+
+def upstream(version):
+    """'1:10.0p1-7+deb13u1' -> '10.0p1'; '257.9-1~deb13u1' -> '257.9' (None stays None)."""
+    if not version:
+        return None
+    return version.split(':', 1)[-1].rsplit('-', 1)[0]
+
+
+def openssh_at_least(version, major, minor):
+    m = re.match(r'^(\d+)\.(\d+)', version or '')
+    return bool(m) and (int(m.group(1)), int(m.group(2))) >= (major, minor)
+
+
+def root_info(suite):
+    """Suite and package versions of a cached root (from its stamp, else from its dpkg status)."""
+    try:
+        with open(rootfs_stamp(suite)) as f:
+            info = json.loads(f.read())
+        if isinstance(info, dict) and info.get('openssh'):
+            return info
+    except (OSError, ValueError):
+        pass
+    versions = dpkg_versions(rootfs_dir(suite))
+    return {'suite': suite, 'openssh': upstream(versions.get('openssh-server')),
+            'systemd': upstream(versions.get('systemd')), 'packages': versions}
+
+
+def machine_info():
+    """What a light host runs: the machine's own sshd (and no systemd: its PID 1 is sh)."""
+    suite = None
+    try:
+        with open('/etc/os-release') as f:
+            suite = dict(re.findall(r'^(\w+)=\"?([^\"\n]*)\"?$', f.read(), re.M)).get('VERSION_CODENAME')
+    except OSError:
+        pass
+    versions = dpkg_versions('/', ('openssh-server',))
+    return {'suite': suite, 'openssh': upstream(versions.get('openssh-server')), 'systemd': None}
+
+
+class CacheLock(object):
+    """One build of a suite's root at a time across labs (LAB_IDs share the cache)."""
+
+    def __init__(self, suite):
+        self.path = rootfs_dir(suite) + '.lock'
+        self.fd = None
+
+    def __enter__(self):
+        os.makedirs(CACHE_DIR, exist_ok=True)
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        deadline = time.time() + 1200
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.time() > deadline:
+                    raise LabError('another lab is building %s for longer than 20 min' % self.path)
+                time.sleep(0.5)
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
+def build_rootfs(suite=DEFAULT_SUITE):
+    """Debootstrap a suite's systemd-host root once per machine; cached with a stamp each."""
+    root = rootfs_dir(suite)
+    stamp = rootfs_stamp(suite)
     if os.path.exists(stamp) and os.path.isfile(os.path.join(root, 'usr/sbin/sshd')):
         return root
     if not shutil.which('debootstrap') or not shutil.which('systemd-nspawn'):
         raise LabError('systemd hosts need debootstrap and systemd-nspawn '
                        '(apt-get install debootstrap systemd-container)')
-    os.makedirs(CACHE_DIR, exist_ok=True)
-    build = os.path.join(CACHE_DIR, 'rootfs.build')
-    complete = all(os.path.exists(os.path.join(build, p)) for p in
-                   ('usr/sbin/sshd', 'lib/systemd/systemd', 'usr/bin/python3', 'usr/sbin/tcpd'))
-    if not complete:
-        shutil.rmtree(build, ignore_errors=True)
+    with CacheLock(suite):
+        if os.path.exists(stamp) and os.path.isfile(os.path.join(root, 'usr/sbin/sshd')):
+            return root  # another lab built it while we waited
+        build = root + '.build'
+        complete = all(os.path.exists(os.path.join(build, p)) for p in
+                       ('usr/sbin/sshd', 'lib/systemd/systemd', 'usr/bin/python3', 'usr/sbin/tcpd'))
+        if complete:
+            # a debootstrap that was killed after unpacking has no finished dpkg configuration
+            complete = dpkg_versions(build).keys() >= {'openssh-server', 'systemd'}
         mirror = apt_mirror()
-        log('building the systemd host root with debootstrap from %s (once, ~60-80 s)' % mirror)
-        run(['debootstrap', '--variant=minbase', '--include=' + ROOTFS_PACKAGES, SUITE, build, mirror],
-            timeout=900)
-    # Each host gets its own machine-id and host keys.
-    write(os.path.join(build, 'etc/machine-id'), '')
-    for p in ('var/lib/dbus/machine-id',):
-        try:
-            os.unlink(os.path.join(build, p))
-        except OSError:
-            pass
-    sshdir = os.path.join(build, 'etc/ssh')
-    for fn in os.listdir(sshdir):
-        if fn.startswith('ssh_host_'):
-            os.unlink(os.path.join(sshdir, fn))
-    shutil.rmtree(os.path.join(build, 'var/cache/apt/archives'), ignore_errors=True)
-    if os.path.exists(root):
-        shutil.rmtree(root)
-    os.rename(build, root)
-    write(stamp, 'debootstrap %s %s %s\n' % (SUITE, ROOTFS_PACKAGES, time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())))
+        if not complete:
+            shutil.rmtree(build, ignore_errors=True)
+            log('building the %s systemd host root with debootstrap from %s (once, ~60-90 s)' % (suite, mirror))
+            run(['debootstrap', '--variant=minbase', '--include=' + ROOTFS_PACKAGES, suite, build, mirror],
+                timeout=1200)
+        # Each host gets its own machine-id and host keys.
+        write(os.path.join(build, 'etc/machine-id'), '')
+        for p in ('var/lib/dbus/machine-id',):
+            try:
+                os.unlink(os.path.join(build, p))
+            except OSError:
+                pass
+        sshdir = os.path.join(build, 'etc/ssh')
+        for fn in os.listdir(sshdir):
+            if fn.startswith('ssh_host_'):
+                os.unlink(os.path.join(sshdir, fn))
+        shutil.rmtree(os.path.join(build, 'var/cache/apt/archives'), ignore_errors=True)
+        versions = dpkg_versions(build)
+        if os.path.exists(root):
+            shutil.rmtree(root)
+        os.rename(build, root)
+        info = {'suite': suite, 'mirror': mirror, 'packages': versions, 'include': ROOTFS_PACKAGES,
+                'openssh': upstream(versions.get('openssh-server')), 'systemd': upstream(versions.get('systemd')),
+                'built': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+                'command': 'debootstrap --variant=minbase --include=%s %s %s %s' % (
+                    ROOTFS_PACKAGES, suite, root, mirror)}
+        write(stamp, json.dumps(info, indent=1, sort_keys=True) + '\n')
     return root
+
+
+def build_roots(suites):
+    """Build the roots of several suites at once (debootstrap mostly waits on the network)."""
+    suites = sorted(set(suites))
+    if not suites:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(suites)) as pool:
+        futures = dict((s, pool.submit(build_rootfs, s)) for s in suites)
+    errors = []
+    roots = {}
+    for suite, fut in futures.items():
+        try:
+            roots[suite] = fut.result()
+        except LabError as exc:
+            errors.append('%s: %s' % (suite, exc))
+    if errors:
+        raise LabError('; '.join(errors))
+    return roots
 
 
 def cgroup_paths(name):
@@ -517,13 +638,17 @@ def start_systemd(host, pubkey, root):
             '--register=no', '--keep-unit', '--network-namespace-path=/run/netns/' + host['netns'],
             '--console=read-only', '--capability=CAP_NET_ADMIN,CAP_SYSLOG', '--bind=/dev/kmsg',
             '--kill-signal=SIGRTMIN+3',
-            # nspawn mounts the v1 memory controller read-only: PID 1 remounts it so MemoryMax= works.
+            # nspawn mounts the v1 memory controller read-only: PID 1 remounts it so MemoryMax= works
+            # (hybrid layout; a unified one has no /sys/fs/cgroup/memory and the mount fails quietly).
             '/bin/sh', '-c', 'mount -o remount,bind,rw /sys/fs/cgroup/memory 2>/dev/null; '
             'exec /lib/systemd/systemd']
+    env = dict(os.environ, SYSTEMD_NSPAWN_TMPFS_TMP='1')
+    env.pop('SYSTEMD_NSPAWN_UNIFIED_HIERARCHY', None)
+    if SUITES[host.get('suite') or DEFAULT_SUITE]['unified']:
+        env['SYSTEMD_NSPAWN_UNIFIED_HIERARCHY'] = '1'
     console = open(os.path.join(hd, 'console.log'), 'w')
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
-                            start_new_session=True, close_fds=True, preexec_fn=enter_cgroups,
-                            env=dict(os.environ, SYSTEMD_NSPAWN_TMPFS_TMP='1'))
+                            start_new_session=True, close_fds=True, preexec_fn=enter_cgroups, env=env)
     console.close()
     host['launcher_pid'] = proc.pid
     deadline = time.time() + 10
@@ -656,41 +781,60 @@ def rm_cgroup(path):
 
 
 def host_specs(args):
-    """[(name, kind)] from NAME[:KIND] arguments or --hosts N (kind from --kind)."""
+    """[(name, kind, suite)] from NAME[:KIND[@SUITE]] arguments or --hosts N (--kind, --suite).
+    The suite is a systemd host's Debian release; a light host runs the machine's own sshd."""
+    default_suite = getattr(args, 'suite', None)
     if args.names:
         specs = []
         for item in args.names:
-            name, _sep, kind = item.partition(':')
-            specs.append((name, kind or args.kind))
+            name, _sep, rest = item.partition(':')
+            kind, _at, suite = rest.partition('@')
+            if '@' in name:
+                raise LabError('bad host %r: the suite goes after the kind, NAME:systemd@SUITE' % item)
+            specs.append((name, kind or args.kind, suite or None))
     else:
-        specs = [('h%d' % i, args.kind) for i in range(1, args.hosts + 1)]
-    names = [n for n, _k in specs]
-    for name, kind in specs:
+        specs = [('h%d' % i, args.kind, None) for i in range(1, args.hosts + 1)]
+    out = []
+    for name, kind, suite in specs:
         if not NAME_RE.match(name):
             raise LabError('bad host name %r: use 1-11 lowercase letters/digits, starting with a letter' % name)
         if kind not in ('light', 'systemd'):
             raise LabError('bad kind %r for host %s: light or systemd' % (kind, name))
+        if kind == 'light':
+            if suite:
+                raise LabError('host %s: a suite (@%s) needs a systemd host (%s:systemd@%s); light hosts run '
+                               "the machine's own sshd" % (name, suite, name, suite))
+        else:
+            suite = suite or default_suite or DEFAULT_SUITE
+            if suite not in SUITES:
+                raise LabError('host %s: unknown suite %r (one of: %s)' % (name, suite, ', '.join(sorted(SUITES))))
+        out.append((name, kind, suite if kind == 'systemd' else None))
+    names = [n for n, _k, _s in out]
     if len(set(names)) != len(names):
         raise LabError('duplicate host names: %s' % ' '.join(names))
     if not 1 <= len(names) <= 200:
         raise LabError('between 1 and 200 hosts')
-    return specs
+    return out
 
 
 def cmd_up(args):
     if os.geteuid() != 0:
         raise LabError('the lab needs root (namespaces, bridge, mounts)')
     specs = host_specs(args)
-    root = build_rootfs() if any(k == 'systemd' for _n, k in specs) else None
+    roots = build_roots([s for _n, k, s in specs if k == 'systemd'])
+    infos = dict((suite, root_info(suite)) for suite in roots)
+    light_info = machine_info()
     cleanup(quiet=True)
     os.makedirs(LAB_DIR, mode=0o700, exist_ok=True)
     state = {'lab_dir': LAB_DIR, 'bridge': BRIDGE, 'boot_id': boot_id(), 'controller': CONTROLLER, 'hosts': {},
              'key': os.path.join(LAB_DIR, 'id_ed25519'), 'created': time.time()}
-    for i, (name, kind) in enumerate(specs):
+    for i, (name, kind, suite) in enumerate(specs):
+        info = infos[suite] if kind == 'systemd' else light_info
         state['hosts'][name] = {
             'name': name, 'kind': kind, 'address': NET_PREFIX + str(FIRST_HOST + i),
             'netns': NS_PREFIX + name, 'veth': '%s%d' % (VETH_PREFIX, FIRST_HOST + i),
-            'dir': os.path.join(LAB_DIR, 'hosts', name), 'faults': {}}
+            'dir': os.path.join(LAB_DIR, 'hosts', name), 'faults': {},
+            'suite': info.get('suite'), 'openssh': info.get('openssh'), 'systemd': info.get('systemd')}
     save_state(state)  # before creating anything: a crash leaves a map for cleanup
     started = time.time()
     try:
@@ -706,7 +850,7 @@ def cmd_up(args):
             if host['kind'] == 'light':
                 start_light(host, pubkey)
             else:
-                start_systemd(host, pubkey, root)
+                start_systemd(host, pubkey, roots[host['suite']])
             wait_ssh(host, 60 if host['kind'] == 'systemd' else 10)
             host['ready_s'] = round(time.time() - started, 3)
             return host
@@ -1046,6 +1190,80 @@ def fault_keepalive(state, host, undo, opts):
     return {'previous': previous, 'tcp_keepalive_time': 7200, 'client_alive_interval': 0}
 
 
+PENALTY_ATTEMPTS = 6
+
+
+def penalised(host, timeout=3):
+    """One raw TCP connection from the controller: (refused, first bytes).  sshd >= 9.8 writes
+    'Not allowed at this time' and closes a connection under a penalty (sshd.c drop_connection(),
+    V_9_8_P1..V_10_0_P2) and logs `drop connection #N from [A]:P on [B]:22 penalty: <reason>`."""
+    try:
+        with socket.create_connection((host['address'], 22), timeout=timeout) as s:
+            s.settimeout(timeout)
+            # a close right after the banner adds a 1 s "noauth" penalty, far below min:
+            data = s.recv(256)
+    except OSError as exc:
+        return False, 'error: %s' % exc
+    text = data.decode('ascii', 'replace').strip()
+    return not data.startswith(b'SSH-'), text
+
+
+def fault_penalties(state, host, undo, opts):
+    """PerSourcePenalties tuned so that two or three failed key logins from the controller earn it
+    an active penalty (srclimit.c srclimit_penalise(), V_9_8_P1..V_10_0_P2: a penalty becomes
+    active once its accumulated time exceeds min:), then failed logins until it is refused."""
+    if undo:
+        sshd_dropin(host, 'penalties', None)
+        sshd_ctl(host, 'reload')  # a reload re-executes sshd: its penalty table starts empty
+        return {}
+    if not openssh_at_least(host.get('openssh'), 9, 8):
+        raise LabError('fault penalties needs OpenSSH >= 9.8 (PerSourcePenalties); %s runs OpenSSH %s (%s): '
+                       'use a trixie host (lab up NAME:systemd@trixie)' % (
+                           host['name'], host.get('openssh') or 'unknown', host.get('suite') or 'unknown'))
+    duration = int(opts.get('penalty_s') or 30)
+    if not 20 <= duration <= 600:
+        raise LabError('--penalty-s must be 20-600 (seconds the controller stays penalised)')
+    setting = 'authfail:10s min:15s max:%ds' % duration
+    sshd_dropin(host, 'penalties', 'PerSourcePenalties %s\n' % setting)
+    sshd_ctl(host, 'reload')
+    key = os.path.join(LAB_DIR, 'penalty_key')
+    if not os.path.exists(key):
+        keygen(key, 'connreset-lab-unauthorised')
+    failed = 0
+    client = ''
+    started = time.time()
+    for _attempt in range(PENALTY_ATTEMPTS):
+        # a real failed login: OpenSSH's client offers a key the host does not authorise. Nothing
+        # else connects in between: every new penalty replaces the reason sshd will log.
+        proc = run(['ssh', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none',
+                    '-o', 'ConnectTimeout=5'] + SSH_OPTS + ['root@' + host['address'], 'true'],
+                   check=False, timeout=15)
+        if 'Permission denied' in proc.stderr:
+            failed += 1
+            continue
+        client = proc.stderr.strip()
+        break
+    refused, seen = penalised(host) if client else (False, '')
+    if not refused:
+        raise LabError('%s: not penalised after %d failed logins (PerSourcePenalties %s): %s'
+                       % (host['name'], failed, setting, client or seen or 'every login was denied'))
+    until = started + duration
+    info = {'persourcepenalties': setting, 'failed_logins': failed, 'controller': CONTROLLER,
+            'openssh_client_sees': client, 'raw_client_reads': seen, 'penalised_until': round(until, 1)}
+    if opts.get('wait'):
+        # what an operator finds afterwards: the penalty over, its drops in sshd's log
+        deadline = until + 30
+        while time.time() < deadline:
+            refused, _seen = penalised(host)
+            if not refused:
+                break
+            time.sleep(max(1.0, min(5.0, until - time.time())))
+        if refused:
+            raise LabError('%s: still penalised %d s after the last failed login' % (host['name'], duration + 30))
+        info['expired'] = round(time.time(), 1)
+    return info
+
+
 OOM_HOG = ('import time\nb = []\nfor _ in range(4096):\n    b.append(bytearray(1 << 20))\n'
            '    time.sleep(0.002)\ntime.sleep(60)\n')
 
@@ -1058,15 +1276,24 @@ def fault_oom(state, host, undo, opts):
             hexec(host, ['systemctl', 'reset-failed', unit], check=False)
             return {}
         hexec(host, ['systemctl', 'reset-failed', unit], check=False)
+        unified = SUITES[host.get('suite') or DEFAULT_SUITE]['unified']
+        # A unified (cgroup v2) host has no memory controller here (the machine binds it to v1):
+        # MemoryMax= is recorded but cannot act, so the lab moves the hog into a v1 memory cgroup
+        # of the host's own (24M) from outside, before it allocates.
+        hog = ('import time\ntime.sleep(1.5)\n' + OOM_HOG) if unified else OOM_HOG
         hexec(host, ['systemd-run', '--unit', unit, '-p', 'MemoryMax=24M', '-p', 'MemorySwapMax=0',
-                     '--description', 'connreset lab memory hog', '/usr/bin/python3', '-c', OOM_HOG])
+                     '--description', 'connreset lab memory hog', '/usr/bin/python3', '-c', hog])
+        memcg = None
+        if unified:
+            memcg = limit_memory_v1(host, unit, 24 << 20)
 
         def done():
             out = hexec(host, ['systemctl', 'show', '-p', 'ActiveState,Result', unit], check=False).stdout
             return 'ActiveState=failed' in out or 'Result=oom-kill' in out
         wait_for(done, 20, 'the OOM kill in %s on %s' % (unit, host['name']))
         out = hexec(host, ['systemctl', 'show', '-p', 'Result,ExecMainStatus', unit], check=False).stdout
-        return {'unit': unit, 'memory_max': '24M', 'show': out.strip().replace('\n', ' ')}
+        return {'unit': unit, 'memory_max': '24M', 'show': out.strip().replace('\n', ' '),
+                'v1_memory_cgroup': memcg}
     # light hosts share the machine's kernel: write the lines a kernel OOM kill of sshd leaves in
     # the host's /var/log/kern.log (rsyslog on bookworm: RFC 3339 time, host, "kernel:" and the
     # [uptime] prefix), and kill sshd the way the OOM killer does (SIGKILL).
@@ -1086,6 +1313,58 @@ def fault_oom(state, host, undo, opts):
         sshd_ctl(host, 'start')
         wait_ssh(host, 5)
     return {'pid': pid, 'lines': len(lines), 'respawned': bool(opts.get('respawn'))}
+
+
+def machine_pid(host, ns_pid):
+    """The machine PID of PID ``ns_pid`` of the host's PID namespace (None when not found)."""
+    try:
+        want = os.readlink('/proc/%d/ns/pid' % host['init_pid'])
+    except OSError:
+        return None
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            if os.readlink('/proc/%s/ns/pid' % d) != want:
+                continue
+            with open('/proc/%s/status' % d) as f:
+                for line in f:
+                    if line.startswith('NSpid:'):
+                        if line.split()[-1] == str(ns_pid):
+                            return int(d)
+                        break
+        except OSError:
+            continue
+    return None
+
+
+def limit_memory_v1(host, unit, limit):
+    """Move a unit's main process into <host's v1 memory cgroup>/system.slice/<unit> limited to
+    ``limit`` bytes (no swap): the kernel's memory cgroup OOM killer then acts on it for real."""
+    base = [cg for cg in host.get('cgroups') or [] if cg.startswith('/sys/fs/cgroup/memory/')]
+    if not base:
+        raise LabError('%s: no v1 memory cgroup on this machine for the oom fault' % host['name'])
+    pid = None
+    deadline = time.time() + 5
+    while not pid and time.time() < deadline:
+        out = hexec(host, ['systemctl', 'show', '-p', 'MainPID', '--value', unit], check=False).stdout.strip()
+        pid = machine_pid(host, int(out)) if out.isdigit() and out != '0' else None
+        if not pid:
+            time.sleep(0.05)
+    if not pid:
+        raise LabError('%s: %s has no main process to limit' % (host['name'], unit))
+    cg = os.path.join(base[0], 'system.slice', unit)
+    os.makedirs(cg, exist_ok=True)
+    for name, value in (('memory.limit_in_bytes', limit), ('memory.memsw.limit_in_bytes', limit)):
+        try:
+            with open(os.path.join(cg, name), 'w') as f:
+                f.write(str(value))
+        except OSError:
+            if name == 'memory.limit_in_bytes':
+                raise
+    with open(os.path.join(cg, 'cgroup.procs'), 'w') as f:
+        f.write(str(pid))
+    return cg[len('/sys/fs/cgroup/memory'):]
 
 
 def memcg_of(host, pid):
@@ -1124,6 +1403,7 @@ FAULT_FUNCS = {
     'pmtu-blackhole': fault_pmtu_blackhole, 'low-mtu': fault_low_mtu,
     'conntrack-limit': fault_conntrack_limit, 'reset-rule': fault_reset_rule,
     'banned': fault_banned, 'keepalive': fault_keepalive, 'oom': fault_oom,
+    'penalties': fault_penalties,
 }
 
 
@@ -1140,7 +1420,8 @@ def cmd_fault(args):
     if not args.undo and active:
         log('%s: fault %s is already active' % (host['name'], name))
         return
-    opts = {'held': args.held, 'mtu': args.mtu, 'limit': args.limit, 'respawn': args.respawn}
+    opts = {'held': args.held, 'mtu': args.mtu, 'limit': args.limit, 'respawn': args.respawn,
+            'penalty_s': args.penalty_s, 'wait': args.wait}
     info = FAULT_FUNCS[name](state, host, args.undo, opts)
     if args.undo:
         del host['faults'][name]
@@ -1161,17 +1442,21 @@ def host_status(host):
         except LabError:
             pid = None
     return {'name': host['name'], 'kind': host['kind'], 'address': host['address'],
+            'suite': host.get('suite'), 'openssh': host.get('openssh'), 'systemd': host.get('systemd'),
             'up': alive, 'sshd_pid': pid, 'sshd_alive': bool(pid),
             'faults': sorted(host['faults'])}
 
 
+STATUS_FMT = '%-12s %-8s %-9s %-8s %-8s %-14s %-5s %-9s %s'
+
+
 def print_status(state):
     rows = [host_status(h) for h in state['hosts'].values()]
-    print('%-12s %-8s %-14s %-5s %-9s %s' % ('HOST', 'KIND', 'ADDRESS', 'UP', 'SSHD', 'FAULTS'))
+    print(STATUS_FMT % ('HOST', 'KIND', 'SUITE', 'OPENSSH', 'SYSTEMD', 'ADDRESS', 'UP', 'SSHD', 'FAULTS'))
     for r in rows:
-        print('%-12s %-8s %-14s %-5s %-9s %s' % (
-            r['name'], r['kind'], r['address'], 'yes' if r['up'] else 'no',
-            r['sshd_pid'] if r['sshd_alive'] else 'down', ','.join(r['faults']) or '-'))
+        print(STATUS_FMT % (
+            r['name'], r['kind'], r['suite'] or '-', r['openssh'] or '-', r['systemd'] or '-', r['address'],
+            'yes' if r['up'] else 'no', r['sshd_pid'] if r['sshd_alive'] else 'down', ','.join(r['faults']) or '-'))
     return rows
 
 
@@ -1213,13 +1498,16 @@ def write_inventory(state, path, fmt):
             lines.append('        %s:' % h['name'])
             lines.append('          ansible_host: %s' % h['address'])
             lines.append('          lab_kind: %s' % h['kind'])
+            lines.append('          lab_suite: %s' % json.dumps(h.get('suite')))
+            lines.append('          lab_openssh: %s' % json.dumps(h.get('openssh')))
             lines.append('          lab_faults: %s' % json.dumps(sorted(h['faults'])))
         text = '\n'.join(lines) + '\n'
     else:
         lines = ['[lab]']
         for h in hosts:
-            lines.append('%s ansible_host=%s lab_kind=%s lab_faults=%s' % (
-                h['name'], h['address'], h['kind'], ','.join(sorted(h['faults'])) or 'none'))
+            lines.append('%s ansible_host=%s lab_kind=%s lab_suite=%s lab_openssh=%s lab_faults=%s' % (
+                h['name'], h['address'], h['kind'], h.get('suite') or 'unknown', h.get('openssh') or 'unknown',
+                ','.join(sorted(h['faults'])) or 'none'))
         lines += ['', '[lab:vars]']
         for k, v in common.items():
             lines.append("%s=%s" % (k, "'%s'" % v if ' ' in v else v))
@@ -1243,10 +1531,13 @@ def parser():
     p = argparse.ArgumentParser(prog='lab', description=__doc__.split('\n\n', maxsplit=1)[0])
     sub = p.add_subparsers(dest='cmd', required=True)
     up = sub.add_parser('up', help='start lab hosts (tears down any previous lab first)')
-    up.add_argument('names', nargs='*', metavar='NAME[:KIND]',
-                    help='host names, each optionally with its kind (default h1..hN of --kind)')
+    up.add_argument('names', nargs='*', metavar='NAME[:KIND[@SUITE]]',
+                    help='host names, each optionally with its kind and, for systemd hosts, its Debian suite '
+                         '(%s; e.g. web1:systemd@trixie) (default h1..hN of --kind)' % ', '.join(sorted(SUITES)))
     up.add_argument('--hosts', type=int, default=3, help='number of hosts when no names are given')
     up.add_argument('--kind', choices=('light', 'systemd'), default='light')
+    up.add_argument('--suite', choices=sorted(SUITES), default=DEFAULT_SUITE,
+                    help='Debian suite of systemd hosts without @SUITE (default %s)' % DEFAULT_SUITE)
     up.set_defaults(func=cmd_up)
     down = sub.add_parser('down', help='remove everything the lab made (idempotent)')
     down.set_defaults(func=cmd_down)
@@ -1262,6 +1553,11 @@ def parser():
     fa.add_argument('--limit', type=int, help='conntrack-limit: connections allowed (default 0)')
     fa.add_argument('--respawn', action='store_true',
                     help='oom on a light host: start sshd again after the kill, as a supervisor would')
+    fa.add_argument('--penalty-s', type=int,
+                    help='penalties: seconds the controller stays penalised (default 30, 20-600)')
+    fa.add_argument('--wait', action='store_true',
+                    help='penalties: return once the penalty has expired (the host is reachable, '
+                         'the drops are in its log)')
     fa.set_defaults(func=cmd_fault)
     inv = sub.add_parser('inventory', help='print or write an Ansible inventory of the lab')
     inv.add_argument('--format', choices=('ini', 'yaml'), default='ini')

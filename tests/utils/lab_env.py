@@ -10,16 +10,24 @@ from __future__ import annotations
 import os
 import shutil
 
-# where tests/lab/lab caches the Debian root of its systemd hosts (LAB_CACHE_DIR's default)
-ROOTFS = '/var/cache/connreset-lab/rootfs'
+# where tests/lab/lab caches the Debian roots of its systemd hosts (LAB_CACHE_DIR's default):
+# bookworm in rootfs, the other suites in rootfs-<suite>
+CACHE_DIR = '/var/cache/connreset-lab'
+ROOTFS = os.path.join(CACHE_DIR, 'rootfs')
+SUITES = ('bullseye', 'bookworm', 'trixie')
 
 
-def systemd_unavailable():
-    """Why the lab cannot boot systemd hosts here, or None when it can."""
+def rootfs(suite='bookworm'):
+    return ROOTFS if suite == 'bookworm' else os.path.join(CACHE_DIR, 'rootfs-%s' % suite)
+
+
+def systemd_unavailable(suites=('bookworm',)):
+    """Why the lab cannot boot systemd hosts (of these suites) here, or None when it can."""
     if not shutil.which('systemd-nspawn'):
         return 'systemd-nspawn not installed (apt-get install systemd-container)'
-    if not os.path.isfile(os.path.join(ROOTFS, 'usr/sbin/sshd')) and not shutil.which('debootstrap'):
-        return 'no cached Debian root under %s and no debootstrap to build it' % ROOTFS
+    missing = [s for s in suites if not os.path.isfile(os.path.join(rootfs(s), 'usr/sbin/sshd'))]
+    if missing and not shutil.which('debootstrap'):
+        return 'no cached Debian root (%s) under %s and no debootstrap to build it' % (', '.join(missing), CACHE_DIR)
     if not os.path.isdir('/sys/fs/cgroup/systemd') and not os.path.exists('/sys/fs/cgroup/cgroup.controllers'):
         return 'no systemd cgroup hierarchy on this machine'
     return None
