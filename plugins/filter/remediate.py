@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Arithmetic of the connreset.doctor.remediate role, as filters (each documented in the
+<name>.yml file next to this one): connreset.doctor.remediate_exempt_list.
+
+PerSourcePenaltyExemptList, as OpenSSH parses it (openssh-portable, identical at V_9_8_P1 and
+V_10_0_P1 except for line numbers):
+- servconf.c process_server_config_line_depth(), case sPerSourcePenaltyExemptList: ONE argument
+  (``arg = argv_next(&ac, &av)``; a second word is "garbage at end of line"), checked with
+  ``addr_match_list(NULL, arg)``, and kept only when nothing set it before
+  (``if (*activep && *charptr == NULL)``): the FIRST value read wins, so the role's drop-in,
+  included at the top of sshd_config, must carry the whole list, the existing entries included.
+- servconf.c fill_default_server_options(): ``CLEAR_ON_NONE(options->per_source_penalty_exempt)``:
+  the value ``none`` (any case) means no list.
+- servconf.c dump_config(): ``dump_cfg_string(sPerSourcePenaltyExemptList, ...)``, i.e.
+  ``printf("%s %s\\n", "persourcepenaltyexemptlist", val == NULL ? "none" : val)``: ``sshd -T``
+  prints the list verbatim, one line, comma-separated, or ``none``.
+- addrmatch.c addr_match_list() splits the list on ``,`` (strsep); an entry may start with ``!``
+  (negation); an empty entry is invalid (-2); an entry that addr_pton_cidr() parses as an address
+  or CIDR must have its host bits zero (addr.c addr_pton_cidr(): -2 "inconsistent mask length");
+  any other entry is a wildcard pattern (match.c match_pattern(): ``*`` and ``?``). When matching,
+  a negated entry that matches ends the scan with -1 (never exempt), whatever the order; else any
+  positive match gives 1. srclimit.c exempts an address only when addr_match_list() returns 1.
+So the order of the entries and duplicates do not change what is exempt: the merge keeps every
+existing entry in order, appends the controller and the admin networks that are not already
+there, and reports an existing negated entry that matches the controller (adding the controller
+cannot exempt it then).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible.errors import AnsibleFilterError
+
+# Bounds: an exempt list is a handful of networks; sshd's own per-entry parse buffer is 64 bytes
+# (addr.c addr_pton_cidr(): ``char addrbuf[64]``), longer entries are wildcard patterns.
+MAX_ENTRIES = 4096
+MAX_ENTRY_CHARS = 1024
+
+
+def _network(text):
+    """``text`` (without ``!``) as sshd's addr_pton_cidr() would take it: an ip_network, or None
+    when sshd would treat it as a wildcard pattern. Host bits set → ValueError (sshd: invalid)."""
+    if '/' in text:
+        addr, _sep, mask = text.partition('/')
+        if not mask.isdigit():
+            return None  # strtonum() fails: a pattern
+    else:
+        addr = text
+    try:
+        ipaddress.ip_address(addr)
+    except ValueError:
+        return None
+    return ipaddress.ip_network(text, strict=True)  # raises ValueError on host bits or a bad length
+
+
+def _pattern_match(text, pattern):
+    """match.c match_pattern(): ``*`` any run, ``?`` one character, everything else literal;
+    iterative (no backtracking blow-up)."""
+    t = p = 0
+    star = -1
+    mark = 0
+    while t < len(text):
+        if p < len(pattern) and (pattern[p] == '?' or pattern[p] == text[t]):
+            t += 1
+            p += 1
+        elif p < len(pattern) and pattern[p] == '*':
+            star, mark = p, t
+            p += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            t = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == '*':
+        p += 1
+    return p == len(pattern)
+
+
+def _key(entry):
+    """What an entry means, to find duplicates: (negated, network) or (negated, pattern text)."""
+    neg = entry.startswith('!')
+    body = entry[1:] if neg else entry
+    try:
+        net = _network(body)
+    except ValueError:
+        net = None
+    return (neg, net if net is not None else body)
+
+
+def _matches(address, entry):
+    """Whether ``entry`` (without ``!``) matches ``address`` as addr_match_list() does."""
+    try:
+        net = _network(entry)
+    except ValueError:
+        return False
+    if net is not None:
+        return address.version == net.version and address in net
+    return _pattern_match(str(address), entry)
+
+
+def _entries(value):
+    """The existing list: None, '', 'none', a comma (or whitespace) separated string (older
+    collectors, sshd -T's own text) or a list of entries (sshd_facts config.values)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        items = [value]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise AnsibleFilterError('connreset.doctor.remediate_exempt_list: the current PerSourcePenaltyExemptList must be '
+                                 'a list of entries or a comma-separated string (sshd_facts config.values.'
+                                 'persourcepenaltyexemptlist), got %s' % type(value).__name__)
+    out = []
+    for item in items:
+        if item is None:
+            continue
+        if not isinstance(item, str):
+            raise AnsibleFilterError('connreset.doctor.remediate_exempt_list: an entry of the current '
+                                     'PerSourcePenaltyExemptList is %s (%r), not a string' % (type(item).__name__, item))
+        for word in item.replace(',', ' ').split():
+            out.append(word)
+            if len(out) > MAX_ENTRIES:
+                raise AnsibleFilterError('connreset.doctor.remediate_exempt_list: the current PerSourcePenaltyExemptList '
+                                         'has more than %d entries; merge it by hand' % MAX_ENTRIES)
+    if len(out) == 1 and out[0].lower() == 'none':
+        return []  # servconf.c CLEAR_ON_NONE: "none" alone is no list
+    return out
+
+
+def _address(controller):
+    text = '' if controller is None else str(controller).strip()
+    if not text:
+        return None
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise AnsibleFilterError(
+            'connreset.doctor.remediate_exempt_list: the controller address %r is not an IP address; sshd matches '
+            'PerSourcePenaltyExemptList against the client\'s numeric address only. Set remediate_controller_address '
+            'to the address the hosts see (e.g. 192.0.2.10)' % text) from None
+
+
+def _admin_entry(value):
+    text = '' if value is None else str(value).strip()
+    why = None
+    if not text:
+        why = 'it is empty'
+    elif len(text) > MAX_ENTRY_CHARS or any(c.isspace() or c == ',' for c in text) or text.startswith('!'):
+        why = 'it is not one network'
+    else:
+        try:
+            if _network(text) is None:
+                why = 'it is not an address or a CIDR network'
+        except ValueError as exc:
+            why = 'sshd rejects it (%s; a network needs its host bits zero)' % exc
+    if why:
+        raise AnsibleFilterError(
+            'connreset.doctor.remediate_exempt_list: remediate_admin_networks entry %r is invalid: %s. Give '
+            'addresses or CIDR networks with the host bits zero, e.g. 10.20.0.0/16 or 2001:db8::/32' % (text, why))
+    return text
+
+
+def remediate_exempt_list(current, controller='', admin_networks=None):
+    """The PerSourcePenaltyExemptList the role writes: every existing entry kept, in order, then the
+    controller (/32 or /128) and ``admin_networks``, each unless an entry with the same meaning is
+    already there. Returns {value, entries, current, new, added, negated}."""
+    if admin_networks is None:
+        admin_networks = []
+    if isinstance(admin_networks, str) or not isinstance(admin_networks, (list, tuple)):
+        raise AnsibleFilterError('connreset.doctor.remediate_exempt_list: remediate_admin_networks must be a list of '
+                                 'networks, got %s' % type(admin_networks).__name__)
+    cur = _entries(current)
+    address = _address(controller)
+    new = []
+    if address is not None:
+        new.append('%s/%d' % (address, address.max_prefixlen))
+    new.extend(_admin_entry(n) for n in admin_networks)
+
+    entries, seen, added = [], set(), []
+    for entry in cur:
+        key = _key(entry)
+        if key not in seen:
+            seen.add(key)
+            entries.append(entry)
+    for entry in new:
+        key = _key(entry)
+        if key not in seen:
+            seen.add(key)
+            entries.append(entry)
+            added.append(entry)
+    negated = []
+    if address is not None:
+        negated = [e for e in cur if e.startswith('!') and _matches(address, e[1:])]
+    return {
+        'value': ','.join(entries),
+        'entries': entries,
+        'current': cur,
+        'new': new,
+        'added': added,
+        'negated': negated,
+    }
+
+
+class FilterModule:
+    """connreset.doctor remediate role filters."""
+
+    def filters(self):
+        return {
+            'remediate_exempt_list': remediate_exempt_list,
+        }

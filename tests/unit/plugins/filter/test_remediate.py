@@ -1,0 +1,167 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The remediate role's filters. remediate_exempt_list: the PerSourcePenaltyExemptList merge, fed
+the way the role feeds it (sshd -T text -> sshd_facts' typed config -> filter)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.connreset.doctor.plugins.filter.remediate import (
+    FilterModule, MAX_ENTRIES, _pattern_match, remediate_exempt_list,
+)
+from ansible_collections.connreset.doctor.plugins.module_utils._sshd import parse_sshd_T, typed_config
+
+FILTERS = FilterModule().filters()
+CONTROLLER = '10.213.13.1'  # a lab controller (tests/lab/lab.py NET_PREFIX 10.213.<7+LAB_ID>.)
+
+
+def collected(sshd_T_line):
+    """What sshd_facts returns in config.values.persourcepenaltyexemptlist for one sshd -T line
+    (None: the line is absent, as on OpenSSH < 9.8)."""
+    text = '' if sshd_T_line is None else 'maxstartups 10:30:100\n' + sshd_T_line + '\nport 22\n'
+    return typed_config(parse_sshd_T(text))['persourcepenaltyexemptlist']
+
+
+# sshd -T lines, as servconf.c dump_config() prints them at V_9_8_P1 and V_10_0_P1:
+# dump_cfg_string(sPerSourcePenaltyExemptList, o->per_source_penalty_exempt) ->
+# printf("%s %s\n", "persourcepenaltyexemptlist", val == NULL ? "none" : val); the value is the
+# single config argument, verbatim.
+# (line, controller, admin networks, expected value, expected added)
+MERGES = [
+    # OpenSSH 9.2 (Debian 12): no such keyword, sshd -T has no line
+    (None, CONTROLLER, [], '10.213.13.1/32', ['10.213.13.1/32']),
+    # 9.8+ default: no list
+    ('persourcepenaltyexemptlist none', CONTROLLER, [], '10.213.13.1/32', ['10.213.13.1/32']),
+    # one entry
+    ('persourcepenaltyexemptlist 10.0.0.0/8', CONTROLLER, [], '10.0.0.0/8,10.213.13.1/32', ['10.213.13.1/32']),
+    # many entries, order kept, admin networks after the controller
+    ('persourcepenaltyexemptlist 192.168.0.0/16,10.0.0.0/8,2001:db8::/32,198.51.100.7', CONTROLLER,
+     ['203.0.113.0/24'], '192.168.0.0/16,10.0.0.0/8,2001:db8::/32,198.51.100.7,10.213.13.1/32,203.0.113.0/24',
+     ['10.213.13.1/32', '203.0.113.0/24']),
+    # the controller already there, with and without its /32: nothing added (idempotent)
+    ('persourcepenaltyexemptlist 10.0.0.0/8,10.213.13.1/32', CONTROLLER, [], '10.0.0.0/8,10.213.13.1/32', []),
+    ('persourcepenaltyexemptlist 10.213.13.1,10.0.0.0/8', CONTROLLER, [], '10.213.13.1,10.0.0.0/8', []),
+    # an admin network already there (same network, other spelling of the v6 address)
+    ('persourcepenaltyexemptlist 2001:DB8:0::/32', CONTROLLER, ['2001:db8::/32'], '2001:DB8:0::/32,10.213.13.1/32',
+     ['10.213.13.1/32']),
+    # IPv6 controller -> /128; compressed lower-case form
+    ('persourcepenaltyexemptlist 10.0.0.0/8', '2001:DB8:0:0::10', [], '10.0.0.0/8,2001:db8::10/128',
+     ['2001:db8::10/128']),
+    # wildcard patterns and negations are kept verbatim (addrmatch.c: not CIDR -> match_pattern)
+    ('persourcepenaltyexemptlist 10.1.*,!10.1.2.3,fe80::?', CONTROLLER, [], '10.1.*,!10.1.2.3,fe80::?,10.213.13.1/32',
+     ['10.213.13.1/32']),
+    # no controller known, admin networks only
+    ('persourcepenaltyexemptlist none', '', ['10.20.0.0/16', '192.0.2.9'], '10.20.0.0/16,192.0.2.9',
+     ['10.20.0.0/16', '192.0.2.9']),
+    # nothing to add and nothing there
+    (None, '', [], '', []),
+    # duplicates in the admin networks themselves
+    (None, CONTROLLER, ['10.20.0.0/16', '10.20.0.0/16', '10.213.13.1'], '10.213.13.1/32,10.20.0.0/16',
+     ['10.213.13.1/32', '10.20.0.0/16']),
+]
+
+
+@pytest.mark.parametrize('line, controller, admin, value, added', MERGES)
+def test_merge_from_collected_facts(line, controller, admin, value, added):
+    res = FILTERS['remediate_exempt_list'](collected(line), controller, admin)
+    assert res['value'] == value
+    assert res['entries'] == (value.split(',') if value else [])
+    assert res['added'] == added
+    assert res['negated'] == []
+    # every existing entry is kept, in order, at the front
+    assert res['entries'][:len(res['current'])] == res['current']
+    # idempotent: the merged list, read back the way the collector reads it, adds nothing
+    again = remediate_exempt_list(collected('persourcepenaltyexemptlist ' + value if value else None),
+                                  controller, admin)
+    assert again['value'] == value and again['added'] == []
+
+
+# An older collector (and sshd -T itself) gives the text; the role must read it the same way.
+@pytest.mark.parametrize('text, entries', [
+    ('10.0.0.0/8,192.0.2.7', ['10.0.0.0/8', '192.0.2.7']),
+    ('10.0.0.0/8', ['10.0.0.0/8']),
+    (' 10.0.0.0/8 , 192.0.2.7 ', ['10.0.0.0/8', '192.0.2.7']),
+    ('none', []),
+    ('NONE', []),  # servconf.c CLEAR_ON_NONE is strcasecmp
+    ('', []),
+    (['none'], []),
+    (['10.0.0.0/8,192.0.2.7', '198.51.100.0/24'], ['10.0.0.0/8', '192.0.2.7', '198.51.100.0/24']),
+    ([], []),
+])
+def test_current_as_text_or_list(text, entries):
+    res = remediate_exempt_list(text, CONTROLLER)
+    assert res['current'] == entries
+    assert res['value'] == ','.join(entries + ['10.213.13.1/32'])
+
+
+def test_the_old_role_corruption_is_gone():
+    # issue 11: `| string` and `.split(',')` of the collector's list gave "['10.0.0.0/8'" entries
+    res = remediate_exempt_list(['10.0.0.0/8', '192.0.2.7'], CONTROLLER)
+    assert res['value'] == '10.0.0.0/8,192.0.2.7,10.213.13.1/32'
+    assert not any(c in res['value'] for c in "[]' ")
+
+
+# addr_match_list(): a matching negated entry makes the address never exempt, whatever the order.
+@pytest.mark.parametrize('current, negated', [
+    ('!10.213.13.1', ['!10.213.13.1']),
+    ('10.0.0.0/8,!10.213.13.0/24', ['!10.213.13.0/24']),
+    ('!10.213.13.1/32,10.213.13.1/32', ['!10.213.13.1/32']),
+    ('!10.213.*', ['!10.213.*']),
+    ('!10.213.13.?', ['!10.213.13.?']),
+    ('!10.213.14.0/24,!2001:db8::/32,!10.213.13.1?', []),  # other network, other family, one char more
+    ('10.213.13.1', []),
+])
+def test_negated_entries_that_match_the_controller(current, negated):
+    res = remediate_exempt_list(current, CONTROLLER)
+    assert res['negated'] == negated
+    assert res['entries'][:len(res['current'])] == res['current']
+
+
+@pytest.mark.parametrize('text, pattern, match', [
+    ('10.1.2.3', '10.1.*', True),
+    ('10.1.2.3', '*', True),
+    ('10.1.2.3', '10.?.2.3', True),
+    ('10.1.2.3', '10.1.2.3', True),
+    ('10.1.2.3', '10.1.2.3*', True),
+    ('10.1.2.3', '*.3', True),
+    ('10.1.2.3', '10.1.2', False),
+    ('10.1.2.3', '10.1.2.?3', False),
+    ('10.1.2.3', '1*1*1', False),
+    ('a' * 40, '*a*a*a*a*a*a*a*a*b', False),  # no exponential backtracking
+])
+def test_pattern_match_as_match_pattern(text, pattern, match):
+    assert _pattern_match(text, pattern) is match
+
+
+@pytest.mark.parametrize('controller, admin, message', [
+    ('ctl.example.com', [], "controller address 'ctl.example.com' is not an IP address"),
+    ('10.0.0.0/24', [], "controller address '10.0.0.0/24' is not an IP address"),
+    (CONTROLLER, ['10.0.0.1/8'], "'10.0.0.1/8' is invalid: sshd rejects it"),
+    (CONTROLLER, ['10.0.0.0/33'], "'10.0.0.0/33' is invalid: sshd rejects it"),
+    (CONTROLLER, ['10.0.*'], "'10.0.*' is invalid: it is not an address or a CIDR network"),
+    (CONTROLLER, ['10.0.0.0/8 192.0.2.0/24'], 'is invalid: it is not one network'),
+    (CONTROLLER, ['10.0.0.0/8,192.0.2.0/24'], 'is invalid: it is not one network'),
+    (CONTROLLER, ['!10.0.0.0/8'], 'is invalid: it is not one network'),
+    (CONTROLLER, [''], "'' is invalid: it is empty"),
+    (CONTROLLER, '10.0.0.0/8', 'remediate_admin_networks must be a list'),
+])
+def test_bad_input_is_a_clear_error(controller, admin, message):
+    with pytest.raises(AnsibleFilterError, match='remediate_exempt_list') as err:
+        remediate_exempt_list(['10.0.0.0/8'], controller, admin)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize('current, message', [
+    ({'a': 1}, 'must be a list of entries or a comma-separated string'),
+    ([10], 'is int (10), not a string'),
+    (','.join(['10.0.%d.%d' % divmod(i, 256) for i in range(MAX_ENTRIES + 1)]), 'more than %d entries' % MAX_ENTRIES),
+])
+def test_bad_current_list_is_a_clear_error(current, message):
+    with pytest.raises(AnsibleFilterError) as err:
+        remediate_exempt_list(current, CONTROLLER)
+    assert message in str(err.value)
