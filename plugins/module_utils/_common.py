@@ -32,8 +32,20 @@ UNKNOWN = 'unknown'
 # Directories searched for binaries on top of PATH: a non-root user's PATH often lacks sbin.
 SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin']
 
+# The longest log or command-output line read whole (bytes).  A longer line (a run of NUL bytes, a
+# corrupted file, a hostile writer) is not held in memory: its first MAX_LINE_BYTES come back as a
+# :class:`LongLine`, the rest is read and dropped in chunks, and log scans count it as skipped.
+MAX_LINE_BYTES = 8192
+# Log scans stop reading at this fraction of a collector's budget, so the collector still has time
+# to return what it read as ``partial`` instead of being cut off with nothing (``unknown: timeout``).
+SOFT_DEADLINE_FRACTION = 0.75
+
 # The C locale keeps every tool's output in the format the parsers know.
 C_LOCALE = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C', 'SYSTEMD_PAGER': '', 'PAGER': 'cat', 'SYSTEMD_COLORS': '0'}
+
+
+class _StreamTimeout(Exception):
+    """A streamed command ran past its own timeout (not the collector's budget)."""
 
 
 class BudgetExceeded(Exception):
@@ -46,6 +58,40 @@ class OptionError(ValueError):
     The message says what is wrong and how to fix it; modules turn it into ``fail_json``.
     :func:`run_collector` lets it through instead of reporting it as a collector error.
     """
+
+
+class LongLine(str):
+    """The first :data:`MAX_LINE_BYTES` of a line that was longer (the rest was dropped unread)."""
+
+    __slots__ = ()
+
+
+def _bounded_lines(handle, max_line, check):
+    """Decoded lines of a binary ``handle``, none longer than ``max_line`` bytes (see :class:`LongLine`).
+
+    ``check()`` is called every 4,096 lines and every 1 MiB of an over-long line, so neither many
+    lines nor one endless line (``/dev/zero``, a 200 MB run of NUL bytes) escapes the deadline.
+    """
+    count = 0
+    while True:
+        raw = handle.readline(max_line + 1)
+        if not raw:
+            return
+        if not count & 4095:
+            check()
+        count += 1
+        if len(raw) > max_line and not raw.endswith(b'\n'):
+            head = raw[:max_line]
+            dropped = 0
+            while raw and not raw.endswith(b'\n'):
+                raw = handle.readline(65536)
+                dropped += len(raw)
+                if dropped >= 1048576:
+                    check()
+                    dropped = 0
+            yield LongLine(head.decode('utf-8', 'replace'))
+            continue
+        yield raw.decode('utf-8', 'replace').rstrip('\n')
 
 
 class CommandResult:
@@ -82,6 +128,7 @@ class System:
     def __init__(self, module=None, deadline=None, environ=None):
         self._module = module
         self.deadline = deadline
+        self.soft_deadline = None
         self.environ = os.environ if environ is None else environ
         self._which = {}
         self._memo = {}
@@ -92,6 +139,10 @@ class System:
         if self.deadline is None:
             return None
         return self.deadline - time.monotonic()
+
+    def soft_deadline_passed(self):
+        """True once a long read (a log scan) should stop and let the collector return what it has."""
+        return self.soft_deadline is not None and time.monotonic() >= self.soft_deadline
 
     def check_deadline(self):
         left = self.remaining()
@@ -153,6 +204,19 @@ class System:
                 left -= len(chunk)
         return b''.join(chunks)
 
+    def read_tail(self, path, count):
+        """The last ``count`` bytes of a plain file, starting after a line break (a cut line is not a
+        line); the whole file when it is shorter.  Raises OSError."""
+        self.check_deadline()
+        with open(path, 'rb') as handle:
+            size = handle.seek(0, 2)
+            if size <= count:
+                handle.seek(0)
+                return handle.read(count)
+            handle.seek(size - count)
+            handle.readline()
+            return handle.read(count)
+
     def read_or_none(self, path):
         """Text of a file, or None when it is missing or unreadable."""
         try:
@@ -160,17 +224,15 @@ class System:
         except (IOError, OSError):
             return None
 
-    def lines(self, path):
+    def lines(self, path, max_line=MAX_LINE_BYTES):
         """Iterate over the lines of a (possibly gzipped) file without loading it whole.
 
-        Checks the deadline every 4096 lines; raises OSError when it cannot be opened.
+        No line is longer than ``max_line`` bytes (a longer one comes back cut, as a
+        :class:`LongLine`).  Checks the deadline as it goes; raises OSError when it cannot be opened.
         """
         opener = gzip.open if path.endswith('.gz') else open
         with opener(path, 'rb') as handle:
-            for count, raw in enumerate(handle):
-                if not count & 4095:
-                    self.check_deadline()
-                yield raw.decode('utf-8', 'replace').rstrip('\n')
+            yield from _bounded_lines(handle, max_line, self.check_deadline)
 
     # -- commands -----------------------------------------------------------------------
     def which(self, name):
@@ -274,14 +336,18 @@ class System:
             except OSError as exc:
                 status['error'] = '%s could not run: %s' % (argv[0], exc.strerror)
                 return
+
+            def check():
+                if time.monotonic() - started > limit:
+                    self.check_deadline()
+                    raise _StreamTimeout()
+
             try:
-                for count, raw in enumerate(proc.stdout):
-                    if not count & 1023:
-                        if time.monotonic() - started > limit:
-                            status['error'] = '%s timed out after %.0f s' % (os.path.basename(argv[0]), limit)
-                            self.check_deadline()
-                            return
-                    yield raw.decode('utf-8', 'replace').rstrip('\n')
+                try:
+                    yield from _bounded_lines(proc.stdout, MAX_LINE_BYTES, check)
+                except _StreamTimeout:
+                    status['error'] = '%s timed out after %.0f s' % (os.path.basename(argv[0]), limit)
+                    return
                 status['err'] = proc.stderr.read().decode('utf-8', 'replace')
                 status['rc'] = proc.wait()
             finally:
@@ -345,6 +411,7 @@ def run_collector(name, collect, system, params, budget=None):
     started = time.monotonic()
     if budget:
         system.deadline = started + budget
+        system.soft_deadline = started + budget * SOFT_DEADLINE_FRACTION
     try:
         fact = collect(system, params)
     except BudgetExceeded:
@@ -355,6 +422,7 @@ def run_collector(name, collect, system, params, budget=None):
         fact = unknown('internal error in the %s collector: %s: %s' % (name, type(exc).__name__, exc))
     finally:
         system.deadline = None
+        system.soft_deadline = None
     fact['elapsed_s'] = round(time.monotonic() - started, 4)
     return fact
 

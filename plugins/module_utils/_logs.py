@@ -25,10 +25,11 @@ __metaclass__ = type
 import calendar
 import json
 import re
+import stat
 import time
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
-    OK, PARTIAL, UNKNOWN, OptionError, permission_hint,
+    MAX_LINE_BYTES, OK, PARTIAL, UNKNOWN, LongLine, OptionError, permission_hint,
 )
 
 MONTHS = {m: i for i, m in enumerate(('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'), 1)}
@@ -36,12 +37,16 @@ MONTHS = {m: i for i, m in enumerate(('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 
 _ISO = re.compile(
     r'(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)([.,]\d+)?(Z|[+-]\d\d:?\d\d)?\s+(.*)$')
 _SYSLOG = re.compile(r'([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)(?:\.\d+)?\s+(.*)$')
-_DMESG_RAW = re.compile(r'(?:<\d+>)?\[\s*(\d+\.\d+)\]\s?(.*)$')
+_DMESG_RAW = re.compile(r'(?:<\d{1,3}>)?\[\s*(\d{1,12}\.\d{1,9})\]\s?(.*)$')
 _DMESG_T = re.compile(r'\[(?:[A-Z][a-z]{2}\s+)?([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)\s+(\d{4})\]\s?(.*)$')
 # "host ident[pid]: message" or "host ident: message"
-_HOST_IDENT = re.compile(r'(\S+)\s+([^\s\[:]+)(?:\[(\d+)\])?:\s?(.*)$')
-_KERNEL_UPTIME = re.compile(r'\[\s*\d+\.\d+\]\s?(.*)$')
+_HOST_IDENT = re.compile(r'(\S+)\s+([^\s\[:]+)(?:\[(\d{1,10})\])?:\s?(.*)$')
+_KERNEL_UPTIME = re.compile(r'\[\s*\d{1,12}\.\d{1,9}\]\s?(.*)$')
 _SINCE = re.compile(r'^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|m|min|h|hour|hours|d|day|days|w|week|weeks)\s*$')
+DEFAULT_SINCE = '7d'
+# Samples of skipped lines kept per scan, each cut to this many characters.
+SKIPPED_SAMPLES = 3
+SKIPPED_SAMPLE_CHARS = 200
 _UNIT_SECONDS = {'s': 1, 'sec': 1, 'm': 60, 'min': 60, 'h': 3600, 'hour': 3600, 'hours': 3600,
                  'd': 86400, 'day': 86400, 'days': 86400, 'w': 604800, 'week': 604800, 'weeks': 604800}
 
@@ -49,7 +54,7 @@ _UNIT_SECONDS = {'s': 1, 'sec': 1, 'm': 60, 'min': 60, 'h': 3600, 'hour': 3600, 
 class LogLine:
     """One parsed log line.  ``time`` is epoch seconds (float) or None when unknown."""
 
-    __slots__ = ('time', 'host', 'ident', 'pid', 'message', 'source', 'lineno', 'raw')
+    __slots__ = ('time', 'host', 'ident', 'pid', 'message', 'source', 'lineno', 'raw', 'outside')
 
     def __init__(self, time_, host, ident, pid, message, source=None, lineno=None, raw=None):
         self.time = time_
@@ -60,6 +65,8 @@ class LogLine:
         self.source = source
         self.lineno = lineno
         self.raw = raw
+        # True for a line LogScan(keep_outside=True) yields although its time is outside the window
+        self.outside = False
 
     def iso_time(self):
         return iso(self.time)
@@ -72,7 +79,10 @@ def iso(epoch):
     """Epoch seconds → ``YYYY-MM-DDTHH:MM:SSZ`` (UTC), None stays None."""
     if epoch is None:
         return None
-    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
+    try:
+        return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def _tz_offset(tz):
@@ -83,10 +93,34 @@ def _tz_offset(tz):
     return sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60)
 
 
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+class _BadTime(object):
+    """What :func:`_split` returns for a known prefix whose date or time cannot exist."""
+
+    __slots__ = ()
+
+
+BAD_TIME = _BadTime()
+
+
+def valid_time(year, month, day, hour, minute, second):
+    """True for a calendar date and clock time that exist (a leap second, :60, is allowed)."""
+    if not (1 <= month <= 12 and 0 <= hour <= 23 and 0 <= minute <= 59 and 0 <= second <= 60 and 1 <= day):
+        return False
+    if month == 2 and day == 29:
+        return calendar.isleap(year) if year is not None else True
+    return day <= _MONTH_DAYS[month - 1]
+
+
 def _syslog_epoch(mon, day, hh, mi, ss, now, year=None):
-    """Classic syslog has no year: take the latest year that does not put the line in the future."""
+    """Classic syslog has no year: take the latest year that does not put the line in the future.
+    None for a month name or a date that does not exist."""
     month = MONTHS.get(mon)
     if month is None:
+        return None
+    if not valid_time(int(year) if year is not None else None, month, int(day), int(hh), int(mi), int(ss)):
         return None
     if year is None:
         year = time.gmtime(now).tm_year
@@ -112,13 +146,32 @@ def _cached_epoch(key, compute):
 
 
 def split_line(line, now=None, boot_time=None):
-    """Parse one log line into a :class:`LogLine`; None for a line with no known prefix.
+    """Parse one log line into a :class:`LogLine`; None for a line with no known prefix, or whose
+    prefix holds a date or time that cannot exist (month 13, February 30, 25:00).
 
     ``now`` (epoch) resolves syslog's missing year; ``boot_time`` (epoch) turns dmesg's
     seconds-since-boot into a time (else ``time`` is None for such lines).
     Times are taken as UTC when the line has no zone (syslog files written in local time
     are then off by the zone: good enough for a lookback window measured in days).
     """
+    entry = _split(line, now, boot_time)
+    return None if entry is BAD_TIME else entry
+
+
+def _iso_epoch(y, mo, d, h, mi, sec, tz):
+    year, month, day, hour, minute, second = int(y), int(mo), int(d), int(h), int(mi), int(sec)
+    if not valid_time(year, month, day, hour, minute, second) or (tz and tz != 'Z' and not _valid_tz(tz)):
+        return BAD_TIME
+    return float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))) - _tz_offset(tz)
+
+
+def _valid_tz(tz):
+    digits = tz[1:].replace(':', '')
+    return len(digits) == 4 and int(digits[:2]) <= 14 and int(digits[2:]) <= 59
+
+
+def _split(line, now, boot_time):
+    """:func:`split_line`, but :data:`BAD_TIME` for a known prefix with an impossible time."""
     if now is None:
         now = time.time()
     first = line[:1]
@@ -126,8 +179,9 @@ def split_line(line, now=None, boot_time=None):
         match = _ISO.match(line)
         if match:
             y, mo, d, h, mi, sec, frac, tz, rest = match.groups()
-            epoch = _cached_epoch((y, mo, d, h, mi, sec, tz), lambda: float(calendar.timegm(
-                (int(y), int(mo), int(d), int(h), int(mi), int(sec), 0, 0, 0))) - _tz_offset(tz))
+            epoch = _cached_epoch((y, mo, d, h, mi, sec, tz), lambda: _iso_epoch(y, mo, d, h, mi, sec, tz))
+            if epoch is BAD_TIME:
+                return BAD_TIME
             if frac:
                 epoch += float('0.' + frac[1:])
             return _with_ident(epoch, rest, boot_time)
@@ -140,13 +194,20 @@ def split_line(line, now=None, boot_time=None):
         match = _DMESG_T.match(line)
         if match:
             mon, d, h, mi, sec, y, msg = match.groups()
-            return LogLine(_syslog_epoch(mon, d, h, mi, sec, now, y), None, 'kernel', None, msg)
+            epoch = _syslog_epoch(mon, d, h, mi, sec, now, y)
+            if epoch is None:
+                return BAD_TIME
+            return LogLine(epoch, None, 'kernel', None, msg)
         return None
     match = _SYSLOG.match(line)
     if match:
         mon, d, h, mi, sec, rest = match.groups()
+        if mon not in MONTHS:
+            return None
         day = int(now // 86400)
         epoch = _cached_epoch((mon, d, h, mi, sec, day), lambda: _syslog_epoch(mon, d, h, mi, sec, now))
+        if epoch is None:
+            return BAD_TIME
         return _with_ident(epoch, rest, boot_time)
     return None
 
@@ -163,28 +224,151 @@ def _with_ident(epoch, rest, boot_time):
     return LogLine(epoch, host, ident, int(pid) if pid else None, msg)
 
 
+_SINCE_HINT = ("use a duration such as '7d', '24h' or '30m', a date such as '2024-05-01' or "
+               "'2024-05-01T12:00:00Z', or '@<epoch seconds>'")
+_SINCE_DATE = re.compile(r'^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d))?)?\s*(Z|[+-]\d\d:?\d\d)?$')
+_SINCE_EPOCH = re.compile(r'^@(\d{1,12})(\.\d{1,9})?$')
+
+
 def parse_since(value, now=None):
     """``since`` option → epoch seconds.
 
     Accepts a duration (``7d``, ``24h``, ``90m``, ``3600s``, ``2w``), an ISO date or date-time
     (``2024-05-01``, ``2024-05-01T12:00:00Z``) or epoch seconds (``@1714557600``).
-    Raises OptionError (a ValueError) with a message that says what is accepted.
+    Raises OptionError (a ValueError) with a message that says what is wrong and what is
+    accepted: a date that does not exist (``2024-02-30``), a start before 1970, or a start in
+    the future (which would read no line at all and look like a quiet host).
     """
     if now is None:
         now = time.time()
     text = str(value).strip()
     match = _SINCE.match(text)
+    epoch = None
     if match:
-        return now - float(match.group('n')) * _UNIT_SECONDS[match.group('unit')]
-    if text.startswith('@') and re.match(r'^@\d+(\.\d+)?$', text):
-        return float(text[1:])
-    match = re.match(r'^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d))?)?\s*(Z|[+-]\d\d:?\d\d)?$', text)
-    if match:
-        y, mo, d, h, mi, s, tz = match.groups()
-        epoch = calendar.timegm((int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), 0, 0, 0))
-        return float(epoch) - _tz_offset(tz)
-    raise OptionError("cannot read since=%r: use a duration such as '7d', '24h' or '30m', "
-                      "a date such as '2024-05-01' or '2024-05-01T12:00:00Z', or '@<epoch seconds>'" % (value,))
+        epoch = now - float(match.group('n')) * _UNIT_SECONDS[match.group('unit')]
+    if epoch is None:
+        match = _SINCE_EPOCH.match(text)
+        if match:
+            epoch = float(text[1:])
+    if epoch is None:
+        match = _SINCE_DATE.match(text)
+        if not match:
+            raise OptionError('cannot read since=%r: %s' % (value, _SINCE_HINT))
+        y, mo, d, h, mi, sec, tz = match.groups()
+        parts = (int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
+        if not valid_time(*parts) or parts[5] == 60:
+            raise OptionError('cannot read since=%r: %s-%s-%s%s is not a real date and time (check the month, '
+                              'the day of that month and the clock); %s'
+                              % (value, y, mo, d, ' %s:%s' % (h, mi) if h else '', _SINCE_HINT))
+        if tz and tz != 'Z' and not _valid_tz(tz):
+            raise OptionError('cannot read since=%r: %s is not a time zone offset (use Z or +HH:MM, at most '
+                              '+14:00)' % (value, tz))
+        epoch = float(calendar.timegm(parts + (0, 0, 0))) - _tz_offset(tz)
+    if epoch > now + 60:
+        raise OptionError('since=%r is %s, in the future of this host\'s clock (%s): no log line could fall in '
+                          'that window, so nothing would be checked; give a past date or a duration such as '
+                          "'7d' (and check the host's clock if the date is right)" % (value, iso(epoch), iso(now)))
+    if epoch < 0:
+        raise OptionError('cannot read since=%r: that is before 1970, where no log line can be (journalctl '
+                          "refuses it); give a later date, '@0' for everything, or a duration such as '30d'" % (value,))
+    return epoch
+
+
+class Window:
+    """The time window a log scan counts events in.
+
+    ``since``/``until`` are epoch seconds (``until`` None: up to now); ``basis`` says where the
+    window came from: ``option`` (the ``since`` option), ``now`` (the default lookback before now)
+    or ``newest_line`` (the default lookback before the newest line of the given log files, for
+    logs copied from elsewhere, whose events may all be older than the default lookback).
+    """
+
+    def __init__(self, since, until=None, basis='option', newest=None):
+        self.since = since
+        self.until = until
+        self.basis = basis
+        self.newest = newest
+
+    def as_fact(self):
+        return {'since': iso(self.since), 'until': iso(self.until), 'basis': self.basis}
+
+    def __repr__(self):
+        return 'Window(%r, %r, %r)' % (self.since, self.until, self.basis)
+
+
+# How far from the end of a plain file the newest time is looked for.
+_TAIL_BYTES = 256 * 1024
+
+
+def newest_time(system, path, now=None):
+    """The newest time a log file's lines carry, or None (unreadable file, or no line with a time).
+
+    A plain file is read from its last 256 KiB backwards (logs are appended in time order); a
+    gzipped one is read whole (rotated copies are small, and the deadline still applies).
+    """
+    now = time.time() if now is None else now
+    newest = None
+    tail = getattr(system, 'read_tail', None)
+    try:
+        if path.endswith('.gz') or tail is None:
+            lines = system.lines(path)
+        else:
+            lines = tail(path, _TAIL_BYTES).decode('utf-8', 'replace').splitlines()
+        for line in lines:
+            entry = _split(line[:MAX_LINE_BYTES], now, None)
+            if entry is not None and entry is not BAD_TIME and entry.time is not None:
+                if newest is None or entry.time > newest:
+                    newest = entry.time
+    except (IOError, OSError):
+        return None
+    return newest
+
+
+def resolve_window(system, since_option, log_files=None, now=None):
+    """The :class:`Window` of a collector's log scan.
+
+    * ``since_option`` given: :func:`parse_since` of it, up to now (``basis`` ``option``);
+    * none, and ``log_files`` given: the default lookback (:data:`DEFAULT_SINCE`) before the newest
+      time found in those files, which is the end of the window (``newest_line``): a sosreport or an
+      auth.log copied two weeks ago is read over its own last week, not over a week that it does
+      not cover.  When no file carries a time, the window falls back to now (and the scan says
+      that the files hold no time it can read);
+    * none and live logs: the default lookback before now (``now``).
+    Raises OptionError for a ``since`` it cannot use.
+    """
+    now = time.time() if now is None else now
+    if since_option is not None:
+        return Window(parse_since(since_option, now), None, 'option')
+    match = _SINCE.match(DEFAULT_SINCE)
+    lookback = -float(match.group('n')) * _UNIT_SECONDS[match.group('unit')]
+    if log_files:
+        times = [t for t in (newest_time(system, path, now) for path in log_files) if t is not None]
+        if times:
+            newest = max(times)
+            return Window(newest + lookback, newest, 'newest_line', newest)
+    return Window(now + lookback, None, 'now')
+
+
+def check_log_files(system, paths):
+    """Raise OptionError for a ``log_files`` entry that exists but is not a regular file.
+
+    ``/dev/zero``, a FIFO or a directory would be read forever or not at all.  A missing or
+    unreadable file is not an option error: it is host state, which the scan reports as an
+    ``unknown`` source with the reason.
+    """
+    for path in paths or ():
+        if not path or not str(path).strip():
+            raise OptionError('option log_files: an entry is empty; give the path of a log file, such as '
+                              '/var/log/auth.log')
+        try:
+            mode = system.stat(path).st_mode
+        except (IOError, OSError, AttributeError):      # missing (host state), or a test double without stat
+            continue
+        if not stat.S_ISREG(mode):
+            kind = 'a directory' if stat.S_ISDIR(mode) else 'a device' if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) \
+                else 'a FIFO' if stat.S_ISFIFO(mode) else 'a socket' if stat.S_ISSOCK(mode) else 'not a regular file'
+            raise OptionError('option log_files: %s is %s, not a log file; give regular files (plain or .gz), '
+                              'such as a copied /var/log/auth.log' % (path, kind))
 
 
 def boot_time(system):
@@ -265,45 +449,76 @@ def journal_json_entry(line, boot_time=None, boot_id=None):
             and str(data.get('_BOOT_ID') or '').replace('-', '') == boot_id.replace('-', '')):
         try:
             epoch = boot_time + int(mono) / 1e6
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             epoch = None
     if epoch is None:
         try:
             epoch = int(data.get('__REALTIME_TIMESTAMP')) / 1e6
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             epoch = None
+    if epoch is not None and not 0 <= epoch < 253402300800:      # before 1970 or after 9999: no time
+        epoch = None
     host = _journal_text(data.get('_HOSTNAME'))
     ident = _journal_text(data.get('SYSLOG_IDENTIFIER')) or _journal_text(data.get('_COMM'))
     try:
         pid = int(data.get('_PID')) if data.get('_PID') is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        pid = None
+    if pid is not None and not 0 < pid < 1 << 32:
         pid = None
     stamp = time.strftime('%Y-%m-%dT%H:%M:%S+0000', time.gmtime(epoch)) if epoch is not None else '-'
     raw = '%s %s %s%s: %s' % (stamp, host or '-', ident or '-', '[%d]' % pid if pid is not None else '', message)
     return LogLine(epoch, host, ident, pid, message, raw=raw)
 
 
+def _close(lines):
+    """End a command's line generator (and so the command) that was not read to its end."""
+    close = getattr(lines, 'close', None)
+    if close is not None:
+        close()
+
+
 class LogScan:
     """Iterate over log lines from several sources and remember how each source went.
 
-    ``sources`` records ``{name, status, reason, lines}`` for each source tried, so a fact can
-    say which logs were read and why others were not.  Lines older than ``since`` (epoch) are
-    skipped when their time is known.
+    ``sources`` records ``{name, status, reason, lines, skipped_lines, outside_lines}`` for each
+    source tried, so a fact can say which logs were read and why others were not.
+
+    The window is ``since`` .. ``until`` (epoch seconds, either None for open).  A line whose time
+    is known and outside it is dropped and counted in its source's ``outside_lines``; with
+    ``keep_outside=True`` it is yielded instead, with ``entry.outside = True``, so a collector can
+    count what it would have meant per event kind (``outside_window``): never dropped silently.
 
     ``keywords`` (optional): only lines containing one of these substrings are parsed and
     yielded; the others are counted and skipped.  A collector that looks for a few message
     kinds in a large journal passes the fixed parts of those messages: a substring test costs
     a fraction of parsing the line.
+
+    Lines that cannot be read are skipped and counted (``skipped_lines``, :meth:`skipped`), never
+    yielded: a line longer than :data:`MAX_LINE_BYTES` (only its start was read), one holding a NUL
+    byte, and a line with a known prefix whose date or time cannot exist (month 13, February 30).
+    With keywords, only such lines that hold a keyword are counted (the others could not have
+    mattered).
+
+    A source stops being read once the System's soft deadline has passed (a large log under a
+    short budget): its record becomes ``partial`` with the reason, and the collector returns what
+    was read.
     """
 
-    def __init__(self, system, since=None, now=None, keywords=None):
+    def __init__(self, system, since=None, now=None, keywords=None, until=None, keep_outside=False):
         self.system = system
         self.since = since
+        self.until = until
+        self.keep_outside = keep_outside
         self.now = time.time() if now is None else now
         self.keywords = tuple(keywords) if keywords else None
         self.sources = []
         self._boot = None
         self._boot_read = False
+        self._skipped_samples = []
+        self._timed = {}                   # id(record) -> [lines with a time, matching lines without]
+        soft = getattr(system, 'soft_deadline_passed', None)
+        self._soft_deadline_passed = soft if soft is not None else (lambda: False)
 
     @property
     def boot(self):
@@ -312,41 +527,106 @@ class LogScan:
             self._boot_read = True
         return self._boot
 
-    def _keep(self, entry):
-        return self.since is None or entry.time is None or entry.time >= self.since
+    def _outside(self, entry):
+        when = entry.time
+        return when is not None and ((self.since is not None and when < self.since) or
+                                     (self.until is not None and when > self.until))
+
+    def _window_filter(self, entry, record):
+        """The entry to yield, or None: drops (and counts) lines outside the window."""
+        if self._outside(entry):
+            record['outside_lines'] += 1
+            if not self.keep_outside:
+                return None
+            entry.outside = True
+        return entry
+
+    def _skip(self, record, lineno, line):
+        record['skipped_lines'] += 1
+        if len(self._skipped_samples) < SKIPPED_SAMPLES:
+            self._skipped_samples.append('%s:%d: %s' % (record['name'], lineno,
+                                                        line[:SKIPPED_SAMPLE_CHARS].replace('\0', '\\0')))
+
+    def skipped(self):
+        """``{count, samples}`` over every source: the lines that could not be read."""
+        return {'count': sum(s.get('skipped_lines', 0) for s in self.sources), 'samples': list(self._skipped_samples)}
+
+    def _stopped(self, record, lineno):
+        record['stopped'] = True
+        if record['status'] == OK:
+            record['status'] = PARTIAL
+            record['reason'] = ('stopped reading after %d lines at 3/4 of the time budget: the log is larger than '
+                                'the budget allows; raise the budget or narrow since' % lineno)
+
+    def _new_record(self, name):
+        record = {'name': name, 'status': OK, 'reason': None, 'lines': 0, 'skipped_lines': 0, 'outside_lines': 0}
+        self.sources.append(record)
+        return record
 
     def _parse(self, lines, name, record):
         boot = self.boot
         keywords = self.keywords
+        now = self.now
+        soft_passed = self._soft_deadline_passed
         lineno = 0
+        read = 0
+        timed = untimed = 0
         for lineno, line in enumerate(lines, 1):
+            if not lineno & 255 and soft_passed():
+                self._stopped(record, read)
+                break
+            read = lineno
             if keywords is not None and not any(k in line for k in keywords):
                 continue
-            entry = split_line(line, self.now, boot)
+            if isinstance(line, LongLine) or '\0' in line:
+                self._skip(record, lineno, line)
+                continue
+            entry = _split(line, now, boot)
+            if entry is BAD_TIME:
+                self._skip(record, lineno, line)
+                continue
             if entry is None:
                 # an unknown prefix: keep the text so continuation lines are not lost
                 entry = LogLine(None, None, None, None, line)
+            if entry.time is None:
+                untimed += 1
+            else:
+                timed += 1
             entry.source = name
             entry.lineno = lineno
             entry.raw = line
-            if self._keep(entry):
+            entry = self._window_filter(entry, record)
+            if entry is not None:
                 yield entry
-        record['lines'] += lineno
+        record['lines'] += read
+        counts = self._timed.setdefault(id(record), [0, 0])
+        counts[0] += timed
+        counts[1] += untimed
 
     def file(self, path):
-        """Lines of one file (plain or .gz)."""
-        record = {'name': path, 'status': OK, 'reason': None, 'lines': 0}
-        self.sources.append(record)
+        """Lines of one file (plain or .gz).
+
+        A file whose matching lines (with ``keywords``: the lines holding one) carry no time this
+        parser can read (``sshd -E`` writes none,
+        a copy stripped of its prefixes) is ``partial``: its events are counted, but the window
+        could not be applied to them.
+        """
+        record = self._new_record(path)
         try:
             yield from self._parse(self.system.lines(path), path, record)
         except (IOError, OSError) as exc:
             record['status'] = UNKNOWN
             record['reason'] = permission_hint(path, exc)
+            return
+        timed, untimed = self._timed.get(id(record), (0, 0))
+        if record['status'] == OK and untimed and not timed:
+            record['status'] = PARTIAL
+            record['reason'] = ('%s: no line carries a time this collection can read (sshd -E log files carry '
+                                'none), so the window since..until was not applied to its events' % path)
 
     def _journal_record(self, name):
         """The source record of a journal query; None (recorded as unknown) without journalctl."""
-        record = {'name': name, 'status': OK, 'reason': None, 'lines': 0}
-        self.sources.append(record)
+        record = self._new_record(name)
         if not self.system.which('journalctl'):
             record['status'] = UNKNOWN
             record['reason'] = 'journalctl not found (not a systemd host)'
@@ -358,12 +638,21 @@ class LogScan:
         record = self._journal_record(name)
         if record is None:
             return
-        argv = ['journalctl', '--no-pager', '-o', 'short-iso']
+        argv = ['journalctl', '--no-pager', '-o', 'short-iso'] + self._journal_window()
+        status, lines = self.system.run_stream(argv + list(args), timeout=timeout)
+        try:
+            yield from self._parse(lines, name, record)
+        finally:
+            _close(lines)              # stopped early (budget, caller): end journalctl now
+        self._journal_status(record, status)
+
+    def _journal_window(self):
+        argv = []
         if self.since is not None:
             argv.append('--since=@%d' % int(self.since))
-        status, lines = self.system.run_stream(argv + list(args), timeout=timeout)
-        yield from self._parse(lines, name, record)
-        self._journal_status(record, status)
+        if self.until is not None:
+            argv.append('--until=@%d' % (int(self.until) + 1))
+        return argv
 
     def _journal_files(self):
         """True when a journal directory holds anything (journald's files live in <dir>/<machine-id>/)."""
@@ -376,6 +665,8 @@ class LogScan:
         return False
 
     def _journal_status(self, record, status):
+        if record.get('stopped'):
+            return                     # partial: stopped at the budget, the reason says so
         if status['error']:
             record['status'], record['reason'] = UNKNOWN, status['error']
         else:
@@ -388,27 +679,40 @@ class LogScan:
         boot_id = (self.system.read_or_none('/proc/sys/kernel/random/boot_id') or '').strip() or None
         keywords = self.keywords
         record['kernel_lines'] = 0
-        base = ['journalctl', '--no-pager', '-o', 'json']
-        if self.since is not None:
-            base.append('--since=@%d' % int(self.since))
+        base = ['journalctl', '--no-pager', '-o', 'json'] + self._journal_window()
+        soft_passed = self._soft_deadline_passed
         # --output-fields keeps the JSON small; journalctl < 236 does not know it: ask again without
         for fields in (['--output-fields=' + ','.join(JOURNAL_JSON_FIELDS)], []):
             status, lines = self.system.run_stream(base + fields + list(args), timeout=timeout)
-            lineno = 0
-            for lineno, line in enumerate(lines, 1):
-                if _KERNEL_TRANSPORT in line:
-                    record['kernel_lines'] += 1
-                if keywords is not None and not any(k in line for k in keywords):
-                    continue
-                entry = journal_json_entry(line, boot, boot_id)
-                if entry is None:
-                    continue
-                entry.source = name
-                entry.lineno = lineno
-                if self._keep(entry):
-                    yield entry
-            record['lines'] += lineno
-            if not (fields and lineno == 0 and status['rc'] not in (0, None) and 'output-fields' in (status['err'] or '')):
+            lineno = read = 0
+            try:
+                for lineno, line in enumerate(lines, 1):
+                    if not lineno & 255 and soft_passed():
+                        self._stopped(record, read)
+                        break
+                    read = lineno
+                    if _KERNEL_TRANSPORT in line:
+                        record['kernel_lines'] += 1
+                    if keywords is not None and not any(k in line for k in keywords):
+                        continue
+                    if isinstance(line, LongLine):
+                        self._skip(record, lineno, line)
+                        continue
+                    entry = journal_json_entry(line, boot, boot_id)
+                    if entry is None:
+                        continue
+                    if '\0' in entry.message:
+                        self._skip(record, lineno, entry.raw)
+                        continue
+                    entry.source = name
+                    entry.lineno = lineno
+                    entry = self._window_filter(entry, record)
+                    if entry is not None:
+                        yield entry
+            finally:
+                _close(lines)
+            record['lines'] += read
+            if not (fields and read == 0 and status['rc'] not in (0, None) and 'output-fields' in (status['err'] or '')):
                 break
         self._journal_status(record, status)
 
@@ -444,8 +748,7 @@ class LogScan:
         Cached on the System: the OOM and conntrack collectors of one ``reset_facts`` call read
         the ring buffer once.
         """
-        record = {'name': 'dmesg', 'status': OK, 'reason': None, 'lines': 0}
-        self.sources.append(record)
+        record = self._new_record('dmesg')
         res = self.system.run(['dmesg'], timeout=20, cache=True)
         if res.rc != 0:
             record['status'] = UNKNOWN
@@ -462,6 +765,9 @@ class LogScan:
         """(status, reason) over all sources tried: ok when one full source was read."""
         if not self.sources:
             return UNKNOWN, 'no log source was tried'
+        stopped = [s for s in self.sources if s.get('stopped')]
+        if stopped:
+            return PARTIAL, '; '.join('%s: %s' % (s['name'], s['reason']) for s in stopped)
         if any(s['status'] == OK for s in self.sources):
             return OK, None
         reasons = '; '.join('%s: %s' % (s['name'], s['reason']) for s in self.sources if s['reason'])

@@ -191,7 +191,8 @@ def test_one_gather_runs_each_read_only_command_once():
     for name in ('oom', 'conntrack'):
         part = facts['connreset_oom']['log'] if name == 'oom' else facts['connreset_conntrack']['table_full_events']
         dmesg = [source for source in part['sources'] if source['name'] == 'dmesg']
-        assert dmesg == [{'name': 'dmesg', 'status': 'ok', 'reason': None, 'lines': 2}], name
+        assert dmesg == [{'name': 'dmesg', 'status': 'ok', 'reason': None, 'lines': 2, 'skipped_lines': 0,
+                          'outside_lines': 0}], name
     assert facts['connreset_conntrack']['table_full_events']['count'] == 1
 
 

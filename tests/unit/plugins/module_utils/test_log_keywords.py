@@ -18,7 +18,9 @@ SAMPLES = os.path.join(os.path.dirname(__file__), 'samples')
 
 
 def samples(kind):
-    files = sorted(p for p in glob.glob(os.path.join(SAMPLES, kind, '*')) if not p.endswith('.md'))
+    # log samples only: sshd -T dumps and systemctl show outputs are not logs
+    files = sorted(p for p in glob.glob(os.path.join(SAMPLES, kind, '*'))
+                   if not p.endswith('.md') and not os.path.basename(p).startswith(('sshd_T_', 'systemctl_show_')))
     assert files, 'no %s samples' % kind
     return files
 
@@ -26,10 +28,21 @@ def samples(kind):
 def without_filter(monkeypatch):
     original = _logs.LogScan.__init__
 
-    def init(self, system, since=None, now=None, keywords=None):
-        original(self, system, since=since, now=now, keywords=None)
+    def init(self, system, since=None, now=None, keywords=None, **kwargs):
+        original(self, system, since=since, now=now, keywords=None, **kwargs)
 
     monkeypatch.setattr(_logs.LogScan, '__init__', init)
+
+
+def _without_line_counters(value):
+    """The result minus what the filter changes by design: lines outside the window and unreadable
+    lines are counted among the lines that hold a keyword (all lines without the filter)."""
+    if isinstance(value, dict):
+        return dict((k, _without_line_counters(v)) for k, v in value.items()
+                    if k not in ('outside_lines', 'skipped_lines', 'skipped_sample'))
+    if isinstance(value, (list, tuple)):
+        return [_without_line_counters(v) for v in value]
+    return value
 
 
 @pytest.mark.parametrize('name, module, pick, kind', [
@@ -41,7 +54,7 @@ def test_keywords_change_nothing(monkeypatch, name, module, pick, kind):
     filtered = pick(module.collect(System(), params))
     without_filter(monkeypatch)
     unfiltered = pick(module.collect(System(), params))
-    assert filtered == unfiltered
+    assert _without_line_counters(filtered) == _without_line_counters(unfiltered)
     # the samples do hold events of every kind the filter must keep
     if name == 'sshd':
         assert all(filtered[kind]['count'] for kind in ('crashes', 'restarts', 'maxstartups_drops')), filtered

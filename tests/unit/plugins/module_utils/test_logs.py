@@ -75,6 +75,51 @@ def test_parse_since(value, expected):
     assert _logs.parse_since(value, now=NOW) == expected
 
 
+@pytest.mark.parametrize('value, hint', [
+    ('2024-02-30', 'is not a real date'), ('2024-13-45', 'check the month'), ('2023-02-29', 'not a real date'),
+    ('2024-05-01T25:00', 'not a real date'), ('2024-05-01T12:00:00+25:00', 'not a time zone offset'),
+    ('99999999999d', 'before 1970'), ('2024-05-11', 'in the future'), ('@9999999999', 'in the future'),
+])
+def test_parse_since_rejects_with_the_reason(value, hint):
+    with pytest.raises(OptionError, match=hint):
+        _logs.parse_since(value, now=NOW)
+
+
+def test_parse_since_leap_day_and_everything():
+    assert _logs.parse_since('2024-02-29', now=NOW) == calendar.timegm((2024, 2, 29, 0, 0, 0, 0, 0, 0))
+    assert _logs.parse_since('@0', now=NOW) == 0.0
+
+
+@pytest.mark.parametrize('line', [
+    # prefixes of the formats split_line reads, with a date or clock that cannot exist
+    '2024-00-10T12:00:00+0000 h sshd[1]: drop connection #0 from [1.2.3.4]:5 on [5.6.7.8]:22 past MaxStartups',
+    '2024-13-10T12:00:00+0000 h sshd[1]: drop connection #0 from [1.2.3.4]:5 on [5.6.7.8]:22 past MaxStartups',
+    '2024-02-30T12:00:00.5+00:00 h kernel: Out of memory: Killed process 1 (x)',
+    '2024-05-01T24:00:00+0000 h sshd[1]: x',
+    '2024-05-01T12:00:00+9900 h sshd[1]: x',
+    'Feb 30 12:00:00 h sshd[1]: x',
+    'May 32 12:00:00 h sshd[1]: x',
+    'May  1 12:61:00 h sshd[1]: x',
+    '[Wed Feb 31 12:34:56 2024] x',
+])
+def test_split_line_impossible_times_are_no_line(line):
+    assert _logs.split_line(line, now=NOW) is None
+
+
+@pytest.mark.parametrize('line', [
+    'Jul  4 05:06:07 h sshd[99999999999999999999]: pid too large to be a pid',
+    '[99999999999999999999999.5] dmesg stamp too large',
+    '2024-05-01T12:00:00+0000 h sshd[' + '9' * 5000 + ']: more digits than int() takes',
+])
+def test_split_line_huge_numbers_do_not_raise(line):
+    entry = _logs.split_line(line, now=NOW, boot_time=BOOT)
+    assert entry is None or entry.pid is None
+
+
+def test_iso_of_an_impossible_epoch_is_none():
+    assert _logs.iso(1e300) is None and _logs.iso(float('inf')) is None
+
+
 @pytest.mark.parametrize('value', ['yesterday', '7 parsecs', '', '-1d', '2024-13', '@abc'])
 def test_parse_since_rejects(value):
     with pytest.raises(OptionError, match="use a duration such as '7d'"):
@@ -113,6 +158,149 @@ def test_logscan_files_since_and_gzip(tmp_path):
     assert got == [(str(plain), 2, 'new line'), (str(plain), 3, 'an unprefixed continuation'), (str(packed), 1, 'new line')]
     assert scan.status() == ('ok', None)
     assert [s['lines'] for s in scan.sources] == [3, 1]
+
+
+def test_logscan_skips_and_counts_unreadable_lines(tmp_path):
+    log = tmp_path / 'auth.log'
+    good = 'May  9 00:00:01 h sshd[1]: drop connection #0 from [1.2.3.4]:5 on [5.6.7.8]:22 past MaxStartups\n'
+    with open(str(log), 'wb') as handle:
+        handle.write(good.encode())
+        handle.write(b'2024-13-09T00:00:00+0000 h sshd[1]: drop connection #1 MaxStartups\n')   # month 13
+        handle.write(b'May  9 00:00:02 h sshd[1]: MaxStartups \0\0\0\n')                       # NUL bytes
+        handle.write(b'May  9 00:00:03 h sshd[1]: MaxStartups ' + b'x' * 50000 + b'\n')        # over-long
+        handle.write(b'\0' * (3 * 1024 * 1024) + b'\n')                                        # a NUL run
+        handle.write(good.encode())
+    scan = _logs.LogScan(System(environ={}), now=NOW, keywords=('MaxStartups',))
+    got = [e.lineno for e in scan.file(str(log))]
+    assert got == [1, 6]
+    skipped = scan.skipped()
+    assert skipped['count'] == 3                 # the NUL run holds no keyword: not counted
+    assert [s.split(': ')[0].rsplit(':', 1)[1] for s in skipped['samples']] == ['2', '3', '4']
+    assert all(len(s) < 300 for s in skipped['samples']) and '\\0' in skipped['samples'][1]
+    assert scan.sources[0]['skipped_lines'] == 3 and scan.sources[0]['lines'] == 6
+    assert scan.status() == ('ok', None)
+
+
+def test_system_lines_are_bounded(tmp_path):
+    path = tmp_path / 'big'
+    with open(str(path), 'wb') as handle:
+        handle.write(b'a' * 20000 + b'\nshort\n' + b'b' * 9000)
+    lines = list(System(environ={}).lines(str(path)))
+    assert [type(line).__name__ for line in lines] == ['LongLine', 'str', 'LongLine']
+    assert len(lines[0]) == _logs.MAX_LINE_BYTES and lines[1] == 'short'
+
+
+def test_logscan_outside_window_counted_or_kept(tmp_path):
+    log = tmp_path / 'auth.log'
+    log.write_text('Apr  1 00:00:00 h sshd[1]: before\nMay  5 00:00:00 h sshd[1]: inside\n'
+                   'May  9 12:00:00 h sshd[1]: after\nno time at all\n')
+    scan = _logs.LogScan(System(environ={}), since=NOW - 7 * 86400, until=NOW - 86400, now=NOW)
+    assert [e.message for e in scan.file(str(log))] == ['inside', 'no time at all']
+    assert scan.sources[0]['outside_lines'] == 2
+    scan = _logs.LogScan(System(environ={}), since=NOW - 7 * 86400, until=NOW - 86400, now=NOW, keep_outside=True)
+    assert [(e.message, e.outside) for e in scan.file(str(log))] == [
+        ('before', True), ('inside', False), ('after', True), ('no time at all', False)]
+
+
+def test_logscan_file_without_times_is_partial(tmp_path):
+    log = tmp_path / 'sshd-E.log'
+    # sshd -E writes no time: OpenSSH log.c do_log() prints "%s\r\n" of the message alone
+    log.write_text('Server listening on 0.0.0.0 port 22.\r\ndrop connection #0 from [1.2.3.4]:5 on [5.6.7.8]:22 '
+                   'past MaxStartups\r\n')
+    scan = _logs.LogScan(System(environ={}), since=NOW - 86400, now=NOW, keywords=('MaxStartups',))
+    assert len(list(scan.file(str(log)))) == 1
+    status, reason = scan.status()
+    assert status == 'partial' and 'no line carries a time' in reason
+
+
+class _SlowSystem(System):
+    """A System whose soft deadline has passed: a scan must stop and say so, not raise."""
+
+    def soft_deadline_passed(self):
+        return True
+
+
+def test_logscan_stops_at_the_soft_deadline(tmp_path):
+    log = tmp_path / 'auth.log'
+    log.write_text(''.join('May  9 00:00:%02d h sshd[1]: line %d\n' % (i % 60, i) for i in range(1000)))
+    scan = _logs.LogScan(_SlowSystem(environ={}), now=NOW)
+    got = list(scan.file(str(log)))
+    assert len(got) == 255
+    status, reason = scan.status()
+    assert status == 'partial' and 'time budget' in reason and scan.sources[0]['lines'] == 255
+
+
+def test_run_collector_sets_the_soft_deadline():
+    seen = {}
+
+    def collect(system, params):
+        seen['soft'] = system.soft_deadline - system.deadline
+        return {'status': 'ok', 'reason': None}
+
+    from ansible_collections.connreset.doctor.plugins.module_utils._common import run_collector
+    system = System(environ={})
+    run_collector('x', collect, system, {}, budget=8)
+    assert seen['soft'] == pytest.approx(-2.0, abs=0.01)
+    assert system.soft_deadline is None and system.deadline is None
+
+
+def _log(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_resolve_window_offline_ends_at_the_newest_line(tmp_path):
+    two_weeks_ago = NOW - 14 * 86400
+
+    def stamp(epoch):
+        return _logs.iso(epoch).replace('Z', '+0000')
+    old = _log(tmp_path, 'auth.log.1', '%s h sshd[1]: a\n' % stamp(two_weeks_ago - 3600))
+    new = _log(tmp_path, 'auth.log', '%s h sshd[1]: b\n%s h sshd[1]: c\n' % (stamp(two_weeks_ago - 60), stamp(two_weeks_ago)))
+    window = _logs.resolve_window(System(environ={}), None, [old, new], now=NOW)
+    assert (window.since, window.until, window.basis) == (two_weeks_ago - 7 * 86400, two_weeks_ago, 'newest_line')
+    assert window.as_fact() == {'since': _logs.iso(two_weeks_ago - 7 * 86400), 'until': _logs.iso(two_weeks_ago),
+                                'basis': 'newest_line'}
+
+
+def test_resolve_window_reads_only_the_tail_of_a_large_file(tmp_path):
+    path = tmp_path / 'auth.log'
+    with open(str(path), 'w') as handle:
+        handle.write('Apr  1 00:00:00 h sshd[1]: early\n')
+        handle.write(('x' * 100 + '\n') * 5000)
+        handle.write('May  2 03:04:05 h sshd[1]: late\n')
+    window = _logs.resolve_window(System(environ={}), None, [str(path)], now=NOW)
+    assert window.until == calendar.timegm((2024, 5, 2, 3, 4, 5, 0, 0, 0))
+
+
+@pytest.mark.parametrize('since, files, basis', [('24h', None, 'option'), ('24h', ['x'], 'option'),
+                                                 (None, None, 'now')])
+def test_resolve_window_option_and_live(since, files, basis):
+    window = _logs.resolve_window(System(environ={}), since, files, now=NOW)
+    assert window.basis == basis and window.until is None
+    assert window.since == (NOW - 86400 if since else NOW - 7 * 86400)
+
+
+def test_resolve_window_without_times_falls_back_to_now(tmp_path):
+    window = _logs.resolve_window(System(environ={}), None, [_log(tmp_path, 'e.log', 'no time\n')], now=NOW)
+    assert window.basis == 'now' and window.since == NOW - 7 * 86400
+
+
+@pytest.mark.parametrize('path, kind', [('/dev/zero', 'a device'), ('/', 'a directory')])
+def test_check_log_files_refuses_what_is_not_a_file(path, kind):
+    with pytest.raises(OptionError, match='%s is %s, not a log file' % (path, kind)):
+        _logs.check_log_files(System(environ={}), [path])
+
+
+def test_check_log_files_fifo_and_fine_files(tmp_path):
+    import os
+    fifo = str(tmp_path / 'fifo')
+    os.mkfifo(fifo)
+    with pytest.raises(OptionError, match='a FIFO'):
+        _logs.check_log_files(System(environ={}), [fifo])
+    with pytest.raises(OptionError, match='entry is empty'):
+        _logs.check_log_files(System(environ={}), [''])
+    _logs.check_log_files(System(environ={}), [_log(tmp_path, 'ok.log', 'x\n'), str(tmp_path / 'missing.log')])
 
 
 def test_logscan_unreadable_file_is_unknown_not_empty(tmp_path):
@@ -228,7 +416,9 @@ def test_kernel_journal_times_the_backlog_by_the_kernel_clock():
     # the backlog kill (742 s after boot) is before `since` although journald stamped it later
     assert [e.message[:58] for e in entries] == ['Memory cgroup out of memory: Killed process 1773 (python3)',
                                                  'Removed slice user-0.slice - User Slice of UID 0.']
-    assert scan.sources == [{'name': 'journal', 'status': 'ok', 'reason': None, 'lines': 3, 'kernel_lines': 2}]
+    # the backlog kill is counted as outside the window, not silently dropped
+    assert scan.sources == [{'name': 'journal', 'status': 'ok', 'reason': None, 'lines': 3, 'kernel_lines': 2,
+                             'skipped_lines': 0, 'outside_lines': 1}]
     assert system.streamed[0][:4] == ['journalctl', '--no-pager', '-o', 'json']
     assert '--since=@%d' % (J_BOOT + 1000) in system.streamed[0]
 
