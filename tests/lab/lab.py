@@ -1209,7 +1209,7 @@ def penalised(host, timeout=3):
 
 
 def fault_penalties(state, host, undo, opts):
-    """PerSourcePenalties tuned so that two or three failed key logins from the controller earn it
+    """PerSourcePenalties tuned so that two failed key logins from the controller earn it
     an active penalty (srclimit.c srclimit_penalise(), V_9_8_P1..V_10_0_P2: a penalty becomes
     active once its accumulated time exceeds min:), then failed logins until it is refused."""
     if undo:
@@ -1223,7 +1223,10 @@ def fault_penalties(state, host, undo, opts):
     duration = int(opts.get('penalty_s') or 30)
     if not 20 <= duration <= 600:
         raise LabError('--penalty-s must be 20-600 (seconds the controller stays penalised)')
-    setting = 'authfail:10s min:15s max:%ds' % duration
+    # first failure: authfail == min, not above it: deferred; the second adds as much again: active,
+    # ending about `duration` s after the first (max: caps the sum)
+    half = (duration + 1) // 2
+    setting = 'authfail:%ds min:%ds max:%ds' % (half, half, duration)
     sshd_dropin(host, 'penalties', 'PerSourcePenalties %s\n' % setting)
     sshd_ctl(host, 'reload')
     key = os.path.join(LAB_DIR, 'penalty_key')
@@ -1247,7 +1250,7 @@ def fault_penalties(state, host, undo, opts):
     if not refused:
         raise LabError('%s: not penalised after %d failed logins (PerSourcePenalties %s): %s'
                        % (host['name'], failed, setting, client or seen or 'every login was denied'))
-    until = started + duration
+    until = started + 2 * half
     info = {'persourcepenalties': setting, 'failed_logins': failed, 'controller': CONTROLLER,
             'openssh_client_sees': client, 'raw_client_reads': seen, 'penalised_until': round(until, 1)}
     if opts.get('wait'):
