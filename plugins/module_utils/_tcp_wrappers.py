@@ -24,6 +24,20 @@ against its reference evaluator ``tcpdmatch`` (tests/system/test_tcp_wrappers_tc
 Matching is three-valued: a pattern that needs the client's host name (DNS), its user name
 (IDENT) or the server endpoint, when those are not given, makes the verdict ``unknown``
 with the reason, unless the outcome is the same either way.
+
+Host names are looked up as libwrap does at connection time (socket.c ``sock_hostname()``,
+INET6 build): only when a pattern needs one (eval.c ``eval_hostname()`` is lazy), a reverse
+lookup (``getnameinfo(NI_NAMEREQD)``; none → ``unknown``), a numeric answer refused
+(``paranoid``), then a forward lookup of that name in the address's family whose canonical name
+must equal it (``strcasecmp``, except for ``localhost``) and whose addresses must hold the
+client's (else ``paranoid``).  Each lookup runs in a worker thread under a timeout; only a
+lookup that did not finish leaves a verdict ``unknown``.
+
+A ``/file`` pattern file that includes itself (directly or through other files) is never
+expanded twice: libwrap opens it again for every reference and recurses until its stack or its
+file descriptors run out (tcpdmatch 7.6.q-32 dies of SIGSEGV, and with many references and few
+descriptors it runs for ever), so a client whose evaluation reaches the loop gets no service:
+the verdict is ``denied`` naming the rule, and the rule is reported in ``errors``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,13 +45,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import math
 import os
 import re
 import socket
 import struct
+import threading
+import time
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
-    OK, PARTIAL, UNKNOWN, OptionError, controller_address, permission_hint, result, summarize,
+    OK, PARTIAL, UNKNOWN, BudgetExceeded, OptionError, controller_address, permission_hint, result, summarize,
 )
 
 ARGUMENT_SPEC = dict(
@@ -46,7 +63,26 @@ ARGUMENT_SPEC = dict(
     daemon=dict(type='str', default='sshd'),
     clients=dict(type='list', elements='str'),
     sshd_path=dict(type='path'),
+    name_lookups=dict(type='bool', default=True),
+    lookup_timeout=dict(type='float', default=5.0),
 )
+
+# Name lookups: the default and largest timeout of one lookup (reverse + forward), the time all
+# lookups of one call may wait in total, and the duration above which a lookup is called slow
+# (libwrap waits for it before sshd sends its banner; so does sshd itself with UseDNS yes).
+DEFAULT_LOOKUP_TIMEOUT = 5.0
+MAX_LOOKUP_TIMEOUT = 60.0
+MAX_LOOKUP_WAIT_S = 60.0
+SLOW_LOOKUP_S = 1.0
+# At most this many client addresses per call (each may need a bounded lookup).
+MAX_CLIENTS = 1000
+# libwrap's STRING_LENGTH (tcpd.h): host names, addresses and the daemon name are kept in
+# char[128] buffers, so a longer name is cut to 127 characters (STRN_CPY).
+STRING_LENGTH = 128
+HOSTS_FILE = '/etc/hosts'
+NSSWITCH_FILE = '/etc/nsswitch.conf'
+# The deadline is checked every this many pattern matches and table lines.
+CHECK_EVERY = 256
 
 GRANTED = 'granted'
 DENIED = 'denied'
@@ -374,8 +410,10 @@ def _check_pattern(tok):
     return None
 
 
-def parse(text, path):
+def parse(text, path, check=None):
     """hosts.allow / hosts.deny text → (rules, errors).
+
+    ``check``: called every CHECK_EVERY lines (the collector's deadline).
 
     rules: [{file, line, end_line, text, daemons, clients, options}] — ``line`` is the first
     physical line, ``end_line`` the last (libwrap's own messages name the last).  ``options``
@@ -390,7 +428,9 @@ def parse(text, path):
             entry['stops'] = True
         errors.append(entry)
 
-    for first, last, line, terminated in logical_lines(text or ''):
+    for count, (first, last, line, terminated) in enumerate(logical_lines(text or ''), 1):
+        if check is not None and not count % CHECK_EVERY:
+            check()
         blank = line.strip(' \t\r\n') == ''
         if not terminated:
             if not blank or line:
@@ -466,13 +506,26 @@ class _Unknown(object):
         self.reason = reason
 
 
+class _Crash(_Unknown):
+    """Reaching this pattern stops libwrap for good (a self-including /file pattern): there is no
+    match value, the client gets no service."""
+
+
 def _or(values):
-    """Kleene OR over an iterable of thunks, short-circuiting like libwrap's loops."""
+    """Kleene OR over an iterable of thunks, short-circuiting like libwrap's loops.
+
+    A crash ends the loop as it ends libwrap; after an undecided element it only makes the
+    result undecided (had that element matched, libwrap would not have got there).
+    """
     pending = None
     for thunk in values:
         value = thunk()
         if value is True:
             return True
+        if isinstance(value, _Crash):
+            if pending is None:
+                return value
+            return _Unknown('%s; if not, %s' % (pending.reason, value.reason))
         if isinstance(value, _Unknown) and pending is None:
             pending = value
     return pending if pending is not None else False
@@ -482,11 +535,15 @@ def _and(first, second):
     """Kleene AND of a value and a thunk (second only evaluated when first is not False)."""
     if first is False:
         return False
+    if isinstance(first, _Crash):
+        return first
     other = second()
     if other is False:
         return False
     if first is True:
         return other
+    if isinstance(other, _Crash):
+        return _Unknown('%s; if it does, %s' % (first.reason, other.reason))
     return first
 
 
@@ -496,11 +553,46 @@ def _not(value):
     return not value
 
 
+def _upper(char):
+    """C toupper() in the C locale: ASCII letters only."""
+    return char.upper() if 'a' <= char <= 'z' else char
+
+
 def _glob(string, pattern):
-    """match_pattern_ylo(): '*' and '?' only; case-insensitive in Debian's build (tcpdmatch:
-    FE80* matches fe80::1)."""
-    regex = ''.join('.*' if c == '*' else '.' if c == '?' else re.escape(c) for c in pattern)
-    return re.match('^' + regex + r'\Z', string, re.S | re.I) is not None
+    """match_pattern_ylo() (hosts_access.c, Debian 05_wildcard_matching): '*' and '?' only,
+    letters compared with toupper() (tcpdmatch: FE80* matches fe80::1).
+
+    The same answer as its recursive backtracking, in O(len(string) * len(pattern)) at worst:
+    the usual greedy scan that remembers only the last '*' (a later '*' can absorb whatever an
+    earlier one would have), so no pattern or name (a PTR record is the client's to choose)
+    can make it take exponential time, as the C code and a translated regex can.
+
+    One quirk of the C code is kept: a '*' followed by '*' only tries the positions before the
+    end of the string, so a run of two or more '*' that ends the pattern needs at least one
+    character (``a**`` does not match ``a``); elsewhere such a run is one '*'.  The pattern is
+    rewritten so (the trailing run becomes ``?*``), then matched as usual.
+    """
+    pattern = re.sub(r'\*\*+$', '?*', pattern)
+    pattern = re.sub(r'\*\*+', '*', pattern)
+    s_index = p_index = 0
+    star = -1
+    resume = 0
+    size, psize = len(string), len(pattern)
+    while s_index < size:
+        if p_index < psize and pattern[p_index] == '*':
+            star, resume = p_index, s_index
+            p_index += 1
+        elif p_index < psize and (pattern[p_index] == '?' or _upper(pattern[p_index]) == _upper(string[s_index])):
+            s_index += 1
+            p_index += 1
+        elif star >= 0:
+            resume += 1
+            s_index, p_index = resume, star + 1
+        else:
+            return False
+    while p_index < psize and pattern[p_index] == '*':
+        p_index += 1
+    return p_index == psize
 
 
 def _unmap(string):
@@ -594,20 +686,42 @@ class Context(object):
     unknown, as in tcpdmatch without @server); ``server_port``: the port the client connected
     to (Debian matches numeric daemon patterns against it; None: unknown).  ``files``: path → text of /file patterns,
     None for a missing file, or an OSError-like string when unreadable.
+
+    ``name_lookup``/``server_lookup``: called (once, and only when a pattern needs the name, as
+    libwrap's eval_hostname() is) when ``hostname``/``server_name`` is NOT_RESOLVED; each returns
+    ``(name, why)``: the name libwrap would get (a host name, ``unknown`` or ``paranoid``), or
+    NOT_RESOLVED and why not (``why`` ends the verdict's "needs name resolution" reason).
+    ``check``: called every CHECK_EVERY pattern matches (the collector's deadline).
     """
 
     def __init__(self, daemon, client, hostname=NOT_RESOLVED, user=NOT_RESOLVED,
-                 server_addr=NOT_RESOLVED, server_name=NOT_RESOLVED, files=None, server_port=NOT_RESOLVED):
+                 server_addr=NOT_RESOLVED, server_name=NOT_RESOLVED, files=None, server_port=NOT_RESOLVED,
+                 name_lookup=None, server_lookup=None, check=None):
         self.daemon = daemon
-        self.client = {'addr': client, 'name': hostname, 'label': 'client'}
-        self.server = {'addr': server_addr, 'name': server_name, 'label': 'server'}
+        self.client = {'addr': client, 'name': hostname, 'label': 'client', 'lookup': name_lookup, 'why': None}
+        self.server = {'addr': server_addr, 'name': server_name, 'label': 'server', 'lookup': server_lookup,
+                       'why': None}
         self.user = user
         self.server_port = server_port
         self.files = files or {}
+        self.check = check
+        self.steps = 0
+        self.file_memo = {}
+        self.file_stack = []
+
+    def tick(self):
+        self.steps += 1
+        if self.check is not None and not self.steps % CHECK_EVERY:
+            self.check()
 
 
 def _name_of(host):
+    """The host name as eval_hostname() gives it: looked up on first use when a lookup is given."""
     name = host['name']
+    if name is NOT_RESOLVED and host['lookup'] is not None:
+        lookup, host['lookup'] = host['lookup'], None
+        name, host['why'] = lookup()
+        host['name'] = name
     if name is NOT_RESOLVED:
         return NOT_RESOLVED
     return UNKNOWN_NAME if name is None else name
@@ -621,19 +735,27 @@ def _addr_of(host):
 
 
 def _need_name(host, tok):
+    why = ' (%s)' % host['why'] if host['why'] else ''
     if host['label'] == 'client':
-        return 'needs name resolution: rule uses hostname pattern %s' % tok
-    return 'needs the server name: rule uses server pattern %s' % tok
+        return 'needs name resolution: rule uses hostname pattern %s%s' % (tok, why)
+    return 'needs the server name: rule uses server pattern %s%s' % (tok, why)
 
 
 def host_match(tok, host, ctx, depth=0):
-    """hosts_access.c host_match() for one pattern against a host (client or server)."""
-    name = _name_of(host)
+    """hosts_access.c host_match() for one pattern against a host (client or server).
+
+    The name is asked for (and so looked up) exactly where libwrap calls eval_hostname():
+    netgroups, KNOWN, LOCAL, and a pattern with characters other than digits, dots and slashes
+    that the address did not match.
+    """
+    ctx.tick()
     if tok.startswith('@'):
+        _name_of(host)      # innetgr(group, eval_hostname(host), ...): the lookup happens
         return _Unknown('needs a NIS netgroup lookup: rule uses netgroup %s' % tok)
     if tok.startswith('/'):
         return _file_match(tok, host, ctx, depth)
     if tok.upper() == 'KNOWN':
+        name = _name_of(host)
         addr = _addr_of(host)
         if addr is NOT_RESOLVED:
             return _Unknown('needs the %s address: rule uses KNOWN' % host['label'])
@@ -643,6 +765,7 @@ def host_match(tok, host, ctx, depth=0):
             return _Unknown(_need_name(host, tok))
         return name.lower() not in (UNKNOWN_NAME, PARANOID_NAME)
     if tok.upper() == 'LOCAL':
+        name = _name_of(host)
         if name is NOT_RESOLVED:
             return _Unknown(_need_name(host, tok))
         return '.' not in name and name.lower() not in (UNKNOWN_NAME, PARANOID_NAME)
@@ -655,10 +778,13 @@ def host_match(tok, host, ctx, depth=0):
     addr = _addr_of(host)
     what = '%s address' % host['label']
     by_addr = string_match(tok, addr, what)
-    if by_addr is True or not _not_inaddr(tok) or ':' in tok or '[' in tok:
-        # host names never hold ':' or '[' (libwrap verifies them against the address)
+    if by_addr is True or not _not_inaddr(tok):
         return by_addr
+    name = _name_of(host)
     if name is NOT_RESOLVED:
+        if ':' in tok or '[' in tok:
+            # host names never hold ':' or '[' (libwrap verifies them against the address)
+            return by_addr
         return _Unknown(_need_name(host, tok)) if by_addr is False else by_addr
     by_name = string_match(tok, name)
     if by_name is True:
@@ -666,20 +792,45 @@ def host_match(tok, host, ctx, depth=0):
     return by_addr if isinstance(by_addr, _Unknown) else by_name
 
 
+# Deeper /file nesting than this (each file a different one) is refused; libwrap has no limit.
+MAX_FILE_DEPTH = 100
+
+
 def _file_match(path, host, ctx, depth):
-    """hostfile_match(): any pattern of the file matches; a missing file matches nothing."""
-    if depth > 8:
-        return _Unknown('pattern file %s includes itself too deeply: libwrap would loop' % path)
+    """hostfile_match(): any pattern of the file matches; a missing file matches nothing.
+
+    Each file is matched once per host and evaluation (the answer is remembered), so a file
+    that names other files many times costs no more than reading each once; a file already
+    being expanded is a loop (see the module documentation): a crash.
+    """
+    key = (path, host['label'])
+    if key in ctx.file_memo:
+        return ctx.file_memo[key]
+    if path in ctx.file_stack:
+        chain = ctx.file_stack[ctx.file_stack.index(path):] + [path]
+        return _Crash('pattern file %s includes itself (%s): libwrap opens it again for every reference and '
+                      'recurses until its stack or file descriptors run out (tcpdmatch 7.6.q-32 dies of SIGSEGV), '
+                      'so the connection is dropped or hangs' % (path, ' -> '.join(chain)))
+    if depth > MAX_FILE_DEPTH:
+        return _Unknown('pattern files nested more than %d deep at %s' % (MAX_FILE_DEPTH, path))
     if path not in ctx.files:
         return _Unknown('pattern file %s was not read' % path)
     content = ctx.files[path]
     if content is None:
-        return False
-    if isinstance(content, _FileError):
+        value = False
+    elif isinstance(content, _FileError):
         if content.certain:
-            return False
-        return _Unknown('cannot read pattern file %s: %s' % (path, content.reason))
-    return _or(lambda tok=tok: host_match(tok, host, ctx, depth + 1) for tok in file_patterns(content))
+            value = False
+        else:
+            value = _Unknown('cannot read pattern file %s: %s' % (path, content.reason))
+    else:
+        ctx.file_stack.append(path)
+        try:
+            value = _or(lambda tok=tok: host_match(tok, host, ctx, depth + 1) for tok in file_patterns(content))
+        finally:
+            ctx.file_stack.pop()
+    ctx.file_memo[key] = value
+    return value
 
 
 class _FileError(object):
@@ -702,6 +853,7 @@ def _daemon_match(tok, ctx):
     A real sshd with ``2299: ALL`` in hosts.deny refuses connections to port 2299 and not
     to 2298; tcpdmatch, which has no port, never matches such a token.
     """
+    ctx.tick()
     if tok.isdigit():
         if ctx.server_port is NOT_RESOLVED:
             return _Unknown('needs the server port: rule uses port pattern %s' % tok)
@@ -728,17 +880,30 @@ def client_match(tok, ctx):
 
 
 def list_match(toks, match_fn, ctx):
-    """hosts_access.c list_match(): ``a b EXCEPT c EXCEPT d`` = (a|b) & !(c & !d)."""
-    for index, tok in enumerate(toks):
+    """hosts_access.c list_match(): ``a b EXCEPT c EXCEPT d`` = (a|b) & !(c & !(d)).
+
+    libwrap recurses once per EXCEPT; this walks the groups left to right while the part read
+    so far still matters (as libwrap's lookups happen), then folds them from the right, so a
+    line of hundreds of EXCEPTs needs no deep recursion.
+    """
+    groups = [[]]
+    for tok in toks:
         if tok.upper() == 'EXCEPT':
-            head, rest = toks[:index], toks[index + 1:]
+            groups.append([])
+        else:
+            groups[-1].append(tok)
+    values = []
+    for group in groups:
+        value = _or(lambda tok=tok: match_fn(tok, ctx) for tok in group)
+        values.append(value)
+        if value is False or isinstance(value, _Crash):
             break
-    else:
-        head, rest = toks, None
-    first = _or(lambda tok=tok: match_fn(tok, ctx) for tok in head)
-    if rest is None:
-        return first
-    return _and(first, lambda: _not(list_match(rest, match_fn, ctx)))
+    folded = values.pop()
+    while values:
+        first = values.pop()
+        rest = _not(folded)
+        folded = _and(first, lambda rest=rest: rest)
+    return folded
 
 
 def rule_match(rule, ctx):
@@ -785,7 +950,8 @@ def table_stop(errors):
 
 
 def evaluate(rules_allow, rules_deny, daemon, client, hostname=NOT_RESOLVED, user=NOT_RESOLVED,
-             server_addr=NOT_RESOLVED, server_name=NOT_RESOLVED, files=None, stops=None, server_port=NOT_RESOLVED):
+             server_addr=NOT_RESOLVED, server_name=NOT_RESOLVED, files=None, stops=None, server_port=NOT_RESOLVED,
+             name_lookup=None, server_lookup=None, check=None):
     """Decide access for one (daemon, client) as libwrap's hosts_access() does.
 
     ``rules_allow``/``rules_deny``: parse() results (an empty list for a missing file).
@@ -793,9 +959,11 @@ def evaluate(rules_allow, rules_deny, daemon, client, hostname=NOT_RESOLVED, use
     (see table_stop()); Debian's libwrap then goes on to hosts.deny from hosts.allow, and
     denies from hosts.deny.  ``certain`` False means we could not read a file that libwrap
     (running as root) may read: reaching it makes the verdict unknown.
+    ``name_lookup``/``server_lookup``/``check``: see :class:`Context`.
     Returns {client, daemon, access, file, line, end_line, reason, options}.
     """
-    ctx = Context(daemon, client, hostname, user, server_addr, server_name, files, server_port)
+    ctx = Context(daemon, client, hostname, user, server_addr, server_name, files, server_port,
+                  name_lookup=name_lookup, server_lookup=server_lookup, check=check)
     stops = stops or {}
     steps = []
     for table, rules in (('allow', rules_allow), ('deny', rules_deny)):
@@ -803,7 +971,7 @@ def evaluate(rules_allow, rules_deny, daemon, client, hostname=NOT_RESOLVED, use
             steps.append((table, rule))
         if stops.get(table):
             steps.append((table, stops[table]))
-    verdict = _walk(steps, 0, ctx)
+    verdict = _walk(steps, ctx)
     verdict.update({'client': client, 'daemon': daemon})
     return verdict
 
@@ -814,35 +982,266 @@ def _decided(access, rule, reason):
             'options': [dict((k, o[k]) for k in ('name', 'value')) for o in (rule['options'] or [])] if rule else []}
 
 
-def _walk(steps, start, ctx):
-    index = start
-    while index < len(steps):
+# A verdict's reason quotes what happens otherwise; quotes are cut to this many characters and at
+# most this many "whether or not" notes are listed, so thousands of undecided rules (hostname
+# rules with lookups off) give a reason of bounded size.
+MAX_QUOTED_REASON = 400
+MAX_NOTES = 3
+
+
+def _clip(text, size=MAX_QUOTED_REASON):
+    return text if len(text) <= size else text[:size - 3] + '...'
+
+
+def _walk(steps, ctx):
+    """The first rule that matches decides; an undecided match splits the walk in two.
+
+    The rules after an undecided one are walked once (as if it did not match), then the
+    undecided rules are folded back from the last: access is decided when it is the same
+    whether or not they match.  No recursion: thousands of undecided rules cost one pass.
+    """
+    pending = []
+    index = 0
+    decided = None
+    while index < len(steps) and decided is None:
         table, rule = steps[index]
         if 'daemons' not in rule:
             stop = rule
             if not stop['certain']:
-                return _decided(UNKNOWN_ACCESS, None, 'cannot read the %s file: %s' % (table, stop['reason']))
-            if table == 'deny':
-                return _decided(DENIED, None, 'libwrap stops reading the deny file at line %s (%s) and denies '
-                                'service' % (stop['line'], stop['reason']))
-            while index < len(steps) and steps[index][0] == 'allow':
-                index += 1
+                decided = _decided(UNKNOWN_ACCESS, None, 'cannot read the %s file: %s' % (table, stop['reason']))
+            elif table == 'deny':
+                decided = _decided(DENIED, None, 'libwrap stops reading the deny file at line %s (%s) and denies '
+                                   'service' % (stop['line'], stop['reason']))
+            else:
+                while index < len(steps) and steps[index][0] == 'allow':
+                    index += 1
             continue
         index += 1
         matched = rule_match(rule, ctx)
         if matched is False:
             continue
+        if isinstance(matched, _Crash):
+            decided = _decided(DENIED, rule, '%s line %s: %s; the client gets no service' % (
+                rule['file'], rule['line'], matched.reason))
+            break
         access, reason = _outcome(rule, table)
         if matched is True:
-            return _decided(access, rule, reason)
-        otherwise = _walk(steps, index, ctx)
-        if otherwise['access'] == access and access != UNKNOWN_ACCESS:
-            otherwise['reason'] = '%s; access is %s whether or not %s line %s matches (%s)' % (
-                otherwise['reason'], access, rule['file'], rule['line'], matched.reason)
-            return otherwise
-        return _decided(UNKNOWN_ACCESS, rule, '%s line %s %s: if it matches, access is %s; otherwise %s (%s)' % (
-            rule['file'], rule['line'], matched.reason, access, otherwise['access'], otherwise['reason']))
-    return _decided(GRANTED, None, 'no rule matches: libwrap grants access by default')
+            decided = _decided(access, rule, reason)
+        else:
+            pending.append((rule, access, matched))
+    if decided is None:
+        decided = _decided(GRANTED, None, 'no rule matches: libwrap grants access by default')
+    notes = []
+    for rule, access, matched in reversed(pending):
+        if decided['access'] == access and access != UNKNOWN_ACCESS:
+            notes.append('%s line %s (%s)' % (rule['file'], rule['line'], _clip(matched.reason, 200)))
+            continue
+        if notes:
+            decided['reason'] = _with_notes(decided['reason'], decided['access'], notes)
+            notes = []
+        decided = _decided(UNKNOWN_ACCESS, rule, '%s line %s %s: if it matches, access is %s; otherwise %s (%s)' % (
+            rule['file'], rule['line'], matched.reason, access, decided['access'], _clip(decided['reason'])))
+    if notes:
+        decided['reason'] = _with_notes(decided['reason'], decided['access'], notes)
+    return decided
+
+
+def _with_notes(reason, access, notes):
+    """``notes``: the undecided rules with the same outcome, last rule first."""
+    notes = notes[::-1]
+    shown = notes[:MAX_NOTES]
+    more = ' and %d more' % (len(notes) - MAX_NOTES) if len(notes) > MAX_NOTES else ''
+    return '%s; access is %s whether or not %s%s matches' % (reason, access, ', '.join(shown), more)
+
+
+# ---------------------------------------------------------------------------------------
+# host names, the way libwrap's sock_hostname() gets them
+# ---------------------------------------------------------------------------------------
+class LookupFailed(Exception):
+    """The resolver answered, with no result (getnameinfo/getaddrinfo returned an error)."""
+
+
+class SocketResolver(object):
+    """The host's own resolver (glibc through Python's socket module), as libwrap calls it.
+
+    ``reverse(address, family)`` → the name getnameinfo(NI_NAMEREQD) gives, or LookupFailed;
+    ``forward(name, family)`` → (canonical name or None, [(packed address, scope id)]) of
+    getaddrinfo(name, AI_PASSIVE | AI_CANONNAME, SOCK_STREAM) in that family, or LookupFailed.
+    Unit tests pass a resolver of their own with the same two methods.
+    """
+
+    def reverse(self, address, family):
+        sockaddr = (address, 0) if family == socket.AF_INET else (address, 0, 0, 0)
+        try:
+            return socket.getnameinfo(sockaddr, socket.NI_NAMEREQD)[0]
+        except socket.gaierror as exc:
+            raise LookupFailed(exc.strerror or str(exc))
+
+    def forward(self, name, family):
+        try:
+            # bytes: no IDNA encoding on the way (glibc gets the name as libwrap passes it)
+            infos = socket.getaddrinfo(name.encode('utf-8', 'surrogateescape'), None, family, socket.SOCK_STREAM, 0,
+                                       socket.AI_PASSIVE | socket.AI_CANONNAME)
+        except socket.gaierror as exc:
+            raise LookupFailed(exc.strerror or str(exc))
+        canonical = (infos[0][3] or None) if infos else None
+        found = []
+        for info_family, _type, _proto, _canon, sockaddr in infos:
+            if info_family != family:
+                continue
+            text = sockaddr[0].split('%')[0]
+            packed = parse_v4(text) if family == socket.AF_INET else parse_v6(text)
+            if packed is not None:
+                found.append((packed, sockaddr[3] if family == socket.AF_INET6 else 0))
+        return canonical, found
+
+
+def default_resolver():
+    """The resolver collect() uses when the System has none (tests replace this function)."""
+    return SocketResolver()
+
+
+def _is_numeric(name, family):
+    """getaddrinfo(name, AI_NUMERICHOST) in ``family`` succeeds (glibc's inet_aton forms too:
+    127.1, 0x7f000001); never a query."""
+    try:
+        socket.getaddrinfo(name.encode('utf-8', 'surrogateescape'), None, family, socket.SOCK_STREAM, 0,
+                           socket.AI_PASSIVE | socket.AI_NUMERICHOST)
+        return True
+    except (socket.gaierror, UnicodeError, ValueError):
+        return False
+
+
+def sock_hostname(address, resolver):
+    """The client name libwrap's sock_hostname() (socket.c, INET6 build) gives ``address``.
+
+    Returns (name, reverse_name, detail): ``name`` is the verified host name, ``unknown``
+    (no name: the reverse lookup failed) or ``paranoid`` (a name that libwrap does not
+    believe); ``reverse_name`` what the reverse lookup gave (None when it failed); ``detail``
+    a sentence saying how libwrap got there.  The rules, in socket.c's order:
+
+    * an IPv4-mapped IPv6 address is looked up as IPv4;
+    * getnameinfo(NI_NAMEREQD) fails → ``unknown``; its name is cut to 127 characters;
+    * a numeric name (getaddrinfo AI_NUMERICHOST succeeds in the address's family) → ``paranoid``;
+    * getaddrinfo(name, AI_CANONNAME) in that family fails → ``paranoid`` ("can't verify");
+    * its canonical name differs from the name (strcasecmp: case does not matter, a trailing
+      dot does) and the name is not ``localhost`` → ``paranoid`` ("host name/name mismatch");
+    * none of its addresses is the client's → ``paranoid`` ("host name/address mismatch");
+    * otherwise the name, as the reverse lookup spelt it.
+    """
+    address = _lookup_address(address)
+    family = socket.AF_INET if parse_v4(address) is not None else socket.AF_INET6
+    packed = parse_v4(address) if family == socket.AF_INET else parse_v6(address)
+    try:
+        name = resolver.reverse(address, family)
+    except LookupFailed as exc:
+        return UNKNOWN_NAME, None, 'the reverse lookup of %s found no name (%s): libwrap calls the client %s' % (
+            address, exc, UNKNOWN_NAME)
+    name = name[:STRING_LENGTH - 1]
+    if _is_numeric(name, family):
+        return PARANOID_NAME, name, ('the reverse lookup of %s gave the numeric name %s, which libwrap refuses '
+                                     '("reverse lookup results in non-FQDN"): it calls the client %s'
+                                     % (address, name, PARANOID_NAME))
+    try:
+        canonical, addresses = resolver.forward(name, family)
+    except LookupFailed as exc:
+        return PARANOID_NAME, name, ('the reverse lookup of %s gave %s, whose forward lookup failed (%s): libwrap '
+                                     'cannot verify it and calls the client %s' % (address, name, exc, PARANOID_NAME))
+    if (canonical is None or canonical.lower() != name.lower()) and name.lower() != 'localhost':
+        return PARANOID_NAME, name, ('the reverse lookup of %s gave %s, but its forward lookup names %s ("host '
+                                     'name/name mismatch"): libwrap calls the client %s'
+                                     % (address, name, canonical, PARANOID_NAME))
+    if any(found == packed and scope == 0 for found, scope in addresses):
+        return name, name, 'the reverse lookup of %s gave %s, whose forward lookup gives %s back' % (
+            address, name, address)
+    return PARANOID_NAME, name, ('the reverse lookup of %s gave %s, whose forward lookup does not give %s back '
+                                 '("host name/address mismatch"): libwrap calls the client %s'
+                                 % (address, name, address, PARANOID_NAME))
+
+
+def hosts_file_name(text, address):
+    """The name glibc's files backend gives ``address`` from /etc/hosts text: the first name of
+    the first line with that address; None when no line has it."""
+    packed = parse_v4(address) or parse_v6(address)
+    if packed is None:
+        return None
+    for count, line in enumerate((text or '').splitlines()):
+        if count >= 100000:
+            break
+        fields = line.split('#', 1)[0].split()
+        if len(fields) < 2:
+            continue
+        if (parse_v4(fields[0]) or parse_v6(fields[0].split('%')[0])) == packed:
+            return fields[1]
+    return None
+
+
+def files_before_dns(nsswitch_text):
+    """Whether nsswitch.conf's ``hosts:`` line asks /etc/hosts (files) before DNS (True when it
+    names no dns service, or the file could not be read)."""
+    for line in (nsswitch_text or '').splitlines():
+        fields = line.split('#', 1)[0].split()
+        if fields and fields[0] == 'hosts:':
+            services = [f for f in fields[1:] if not f.startswith('[')]
+            if 'files' not in services:
+                return False
+            dns = [services.index(x) for x in ('dns', 'resolve') if x in services]
+            return not dns or services.index('files') < min(dns)
+    return True
+
+
+class HostLookup(object):
+    """One bounded name lookup of an address (reverse + forward, as :func:`sock_hostname`).
+
+    Runs in a daemon worker thread and waits at most ``timeout`` seconds: a resolver that does
+    not answer leaves the thread behind (it ends with the resolver's own timeout or with the
+    module) and the lookup ``timeout``.  Fields once :meth:`run` returned: ``status`` (``done``,
+    ``timeout``, ``error``), ``name`` (the name libwrap would get, or None unless done),
+    ``reverse_name``, ``detail``, ``elapsed_s``.
+    """
+
+    def __init__(self, address, resolver, timeout):
+        self.address = address
+        self.resolver = resolver
+        self.timeout = timeout
+        self.status = None
+        self.name = None
+        self.reverse_name = None
+        self.detail = None
+        self.elapsed_s = None
+
+    def run(self, wait=None):
+        box = {}
+
+        def work():
+            try:
+                box['value'] = sock_hostname(self.address, self.resolver)
+            except Exception as exc:  # pylint: disable=broad-except
+                box['error'] = exc
+
+        wait = self.timeout if wait is None else min(self.timeout, max(wait, 0.0))
+        started = time.monotonic()
+        worker = threading.Thread(target=work, name='tcp-wrappers-lookup-%s' % self.address)
+        worker.daemon = True
+        worker.start()
+        worker.join(wait)
+        self.elapsed_s = round(time.monotonic() - started, 3)
+        if 'value' in box:
+            self.status = 'done'
+            self.name, self.reverse_name, self.detail = box['value']
+        elif 'error' in box:
+            self.status = 'error'
+            self.detail = 'the name lookup of %s failed: %s: %s' % (self.address, type(box['error']).__name__,
+                                                                     box['error'])
+        else:
+            self.status = 'timeout'
+            self.detail = ('the name lookup of %s did not finish within %s s: libwrap waits for it (up to the '
+                           "resolver's own timeouts) before sshd sends its banner" % (self.address, _secs(wait)))
+        return self
+
+
+def _secs(value):
+    return ('%.3f' % value).rstrip('0').rstrip('.')
 
 
 # ---------------------------------------------------------------------------------------
@@ -979,24 +1378,77 @@ def links_libwrap(system, paths):
 # ---------------------------------------------------------------------------------------
 # collector
 # ---------------------------------------------------------------------------------------
-def _read_table(system, path):
+class _OutOfTime(Exception):
+    """The collector's soft deadline passed: stop and return what was found."""
+
+
+def _checker(system):
+    """The deadline check the loops call: the soft deadline (return what we have) when the System
+    has one, then the hard one (BudgetExceeded)."""
+    soft = getattr(system, 'soft_deadline_passed', None)
+    hard = getattr(system, 'check_deadline', None)
+
+    def check():
+        if soft is not None and soft():
+            raise _OutOfTime()
+        if hard is not None:
+            hard()
+    return check
+
+
+def _remaining(system):
+    remaining = getattr(system, 'remaining', None)
+    left = remaining() if remaining is not None else None
+    soft = getattr(system, 'soft_deadline', None)
+    if isinstance(soft, (int, float)):
+        soft_left = soft - time.monotonic()
+        left = soft_left if left is None else min(left, soft_left)
+    return left
+
+
+def _read_table(system, path, option):
     """(text, exists, readable, problem) for one access control file."""
     try:
         return system.read(path), True, True, None
     except (IOError, OSError) as exc:
         if getattr(exc, 'errno', None) == errno.ENOENT:
             return '', False, None, None
+        if getattr(exc, 'errno', None) == errno.EISDIR:
+            raise OptionError('%s: %s is a directory: give the path of the table file (hosts_access(5)), or omit '
+                              'the option for the default' % (option, path))
         return None, system.exists(path), False, permission_hint(path, exc)
 
 
-def _read_pattern_files(system, rules, errors, as_root):
-    """Read the /file patterns (and the /file patterns inside them), recording errors."""
+# At most this many /file pattern files are read (libwrap opens as many as the rules name).
+MAX_PATTERN_FILES = 64
+
+
+def _rule_uses(rule, path):
+    return path in pattern_files([rule])
+
+
+def _read_pattern_files(system, rules, errors, as_root, check=None):
+    """Read the /file patterns (and the /file patterns inside them), recording errors.
+
+    Each file is read once however often it is named.  A rule whose files lead back to a file
+    already on the way (a file that includes itself) gets an error: libwrap would recurse there.
+    """
     files = {}
+    includes = {}
     pending = pattern_files(rules)
-    while pending and len(files) < 64:
+    while pending:
+        if check is not None:
+            check()
         path = pending.pop(0)
         if path in files:
             continue
+        if len(files) >= MAX_PATTERN_FILES:
+            users = [r for r in rules if _rule_uses(r, path)]
+            errors.append({'file': users[0]['file'] if users else path, 'line': users[0]['line'] if users else None,
+                           'text': users[0]['text'] if users else path,
+                           'reason': 'more than %d pattern files: %s was not read, so verdicts that reach it are '
+                                     'unknown' % (MAX_PATTERN_FILES, path)})
+            break
         try:
             text = system.read(path)
         except (IOError, OSError) as exc:
@@ -1004,14 +1456,56 @@ def _read_pattern_files(system, rules, errors, as_root):
                 files[path] = None
                 continue
             files[path] = file_error(permission_hint(path, exc), certain=as_root)
-            users = [r for r in rules if path in r['text']]
+            users = [r for r in rules if _rule_uses(r, path)]
             errors.append({'file': users[0]['file'] if users else path, 'line': users[0]['line'] if users else None,
                            'text': users[0]['text'] if users else path,
                            'reason': 'pattern file %s cannot be read: %s' % (path, files[path].reason)})
             continue
         files[path] = text
-        pending.extend(tok for tok in file_patterns(text) if tok.startswith('/') and tok not in files)
+        includes[path] = []
+        for tok in file_patterns(text):
+            if tok.startswith('/') and tok not in includes[path]:
+                includes[path].append(tok)
+                if tok not in files:
+                    pending.append(tok)
+    for rule in rules:
+        for path in pattern_files([rule]):
+            loop = include_loop(includes, path)
+            if loop:
+                errors.append({'file': rule['file'], 'line': rule['line'], 'text': rule['text'],
+                               'reason': 'pattern file %s includes itself (%s): libwrap opens it again for every '
+                                         'reference and recurses until its stack or file descriptors run out '
+                                         '(tcpdmatch 7.6.q-32 dies of SIGSEGV), so a client that this rule reaches '
+                                         'before any other rule matches gets no service; remove the reference to '
+                                         '%s from %s' % (path, ' -> '.join(loop), loop[-1], loop[-2])})
+                break
     return files
+
+
+def include_loop(includes, start):
+    """A chain of pattern files from ``start`` that comes back to a file already in it
+    (``[a, b, a]``), from ``includes`` (path → the /file names it holds); None when there is none.
+
+    Iterative depth-first search: each file is entered once.
+    """
+    done = set()
+    stack = [(start, iter(includes.get(start, ())))]
+    on_path = [start]
+    while stack:
+        path, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            on_path.pop()
+            done.add(path)
+            continue
+        if child in on_path:
+            return on_path[on_path.index(child):] + [child]
+        if child in done or child not in includes:
+            continue
+        stack.append((child, iter(includes[child])))
+        on_path.append(child)
+    return None
 
 
 def _server_endpoint(system):
@@ -1022,72 +1516,271 @@ def _server_endpoint(system):
     return None
 
 
-def collect(system, params):
-    daemon = params.get('daemon') or 'sshd'
-    source = 'option'
+def _text_option(params, key, default, what):
+    value = params.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str) or not value.strip():
+        raise OptionError('%s is empty: give %s, or omit the option for the default%s'
+                          % (key, what, ' (%s)' % default if default else ''))
+    return value
+
+
+def check_options(params):
+    """The options, checked: a dict of clean values, or OptionError saying what is wrong and how to fix it."""
+    daemon = params.get('daemon')
+    if daemon is None:
+        daemon = 'sshd'
+    if not isinstance(daemon, str) or not daemon.strip():
+        raise OptionError("daemon is empty: give the process name libwrap matches the rules' daemon lists "
+                          'against (sshd for OpenSSH), or omit the option for sshd')
+    if any(c in SEP or c in ':@' or ord(c) < 32 or ord(c) == 127 for c in daemon):
+        raise OptionError('daemon %r holds blanks, commas, ":", "@" or control characters: libwrap splits its '
+                          'patterns at those, so no pattern but ALL could name it; give the bare process name, '
+                          'e.g. sshd' % (daemon,))
+    if len(daemon) >= STRING_LENGTH:
+        raise OptionError('daemon is %d characters long: libwrap keeps at most %d; give the process name, e.g. sshd'
+                          % (len(daemon), STRING_LENGTH - 1))
+    opts = {
+        'daemon': daemon,
+        'allow_path': _text_option(params, 'allow_path', '/etc/hosts.allow', 'the path of the allow table'),
+        'deny_path': _text_option(params, 'deny_path', '/etc/hosts.deny', 'the path of the deny table'),
+        'sshd_path': _text_option(params, 'sshd_path', None, 'the path of the sshd binary to check for libwrap'),
+    }
+    lookups = params.get('name_lookups')
+    opts['name_lookups'] = True if lookups is None else bool(lookups)
+    timeout = params.get('lookup_timeout')
+    if timeout is None:
+        timeout = DEFAULT_LOOKUP_TIMEOUT
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout) \
+            or not 0 < timeout <= MAX_LOOKUP_TIMEOUT:
+        raise OptionError('lookup_timeout must be a number of seconds above 0 and at most %s, got %r; the default '
+                          'is %s (set name_lookups: false to make no lookups at all)'
+                          % (_secs(MAX_LOOKUP_TIMEOUT), timeout, _secs(DEFAULT_LOOKUP_TIMEOUT)))
+    opts['lookup_timeout'] = float(timeout)
     clients = params.get('clients')
+    if clients is not None:
+        if len(clients) > MAX_CLIENTS:
+            raise OptionError('clients has %d addresses: at most %d per call; split the list over several calls'
+                              % (len(clients), MAX_CLIENTS))
+        normalized = []
+        for index, client in enumerate(clients, 1):
+            if not isinstance(client, str) or not client.strip():
+                raise OptionError('clients: element %d is empty (%r): give IPv4 (192.0.2.10) or IPv6 (2001:db8::10) '
+                                  'addresses' % (index, client))
+            value = normalize_client(client)
+            if value is None:
+                raise OptionError('clients: %r is not an IP address: give IPv4 (192.0.2.10) or IPv6 (2001:db8::10) '
+                                  'addresses, not host names or networks' % (client,))
+            if value not in normalized:
+                normalized.append(value)
+        clients = normalized
+    opts['clients'] = clients
+    return opts
+
+
+def _lookup_address(address):
+    """The address libwrap looks up: an IPv4-mapped IPv6 address as IPv4."""
+    packed = parse_v6(address)
+    if packed is not None and packed[:12] == b'\0' * 10 + b'\xff\xff':
+        return socket.inet_ntop(socket.AF_INET, packed[12:])
+    return address
+
+
+class _Lookups(object):
+    """Every name lookup of one collect() call: one per address, bounded in time each and in total."""
+
+    def __init__(self, system, opts):
+        self.system = system
+        self.enabled = opts['name_lookups']
+        self.timeout = opts['lookup_timeout']
+        self.resolver = getattr(system, 'resolver', None) or default_resolver()
+        self.done = {}
+        self.waited = 0.0
+        self._hosts = None
+
+    def get(self, address):
+        """The finished HostLookup of ``address`` (run now if it was not yet)."""
+        address = _lookup_address(address)
+        if address in self.done:
+            return self.done[address]
+        lookup = HostLookup(address, self.resolver, self.timeout)
+        budget_left = MAX_LOOKUP_WAIT_S - self.waited
+        if budget_left <= 0:
+            lookup.status = 'timeout'
+            lookup.detail = ('not looked up: the name lookups of this call already waited %s s in total (at most %s '
+                             's)' % (_secs(self.waited), _secs(MAX_LOOKUP_WAIT_S)))
+            self.done[address] = lookup
+            return lookup
+        left = _remaining(self.system)
+        wait = budget_left if left is None else min(budget_left, left)
+        lookup.run(wait)
+        self.waited += lookup.elapsed_s or 0.0
+        if lookup.status == 'timeout' and left is not None and wait < self.timeout:
+            # cut short by the collector's budget, not by lookup_timeout
+            raise _OutOfTime()
+        self.done[address] = lookup
+        return lookup
+
+    def provider(self, address, used):
+        """A name_lookup callable for evaluate(); ``used`` (a list) gets the HostLookup it ran."""
+        def lookup():
+            if not self.enabled:
+                used.append(None)
+                return NOT_RESOLVED, 'name lookups are off (name_lookups: false)'
+            entry = self.get(address)
+            used.append(entry)
+            if entry.status == 'done':
+                return entry.name, None
+            return NOT_RESOLVED, entry.detail
+        return lookup
+
+    def source(self, entry):
+        """Where the reverse name came from: hosts (/etc/hosts), dns (DNS or another name service), none."""
+        if entry is None or entry.status != 'done' or entry.reverse_name is None:
+            return 'none'
+        if self._hosts is None:
+            texts = []
+            for path in (HOSTS_FILE, NSSWITCH_FILE):
+                try:
+                    texts.append(self.system.read(path))
+                except (IOError, OSError):
+                    texts.append(None)
+            self._hosts = texts
+        hosts_text, nsswitch_text = self._hosts
+        if hosts_file_name(hosts_text, entry.address) == entry.reverse_name and files_before_dns(nsswitch_text):
+            return 'hosts'
+        return 'dns'
+
+
+def _name_facts(lookups, used, enabled):
+    """The verdict's name, name_source, lookup_s and lookup keys, and a note for its reason."""
+    if not used:
+        return {'name': None, 'name_source': 'none', 'lookup_s': None, 'lookup': 'not_needed'}, None
+    entry = used[0]
+    if entry is None:
+        return {'name': None, 'name_source': 'none', 'lookup_s': None, 'lookup': 'off' if not enabled else 'timeout'}, None
+    facts = {'name': entry.name if entry.status == 'done' else None, 'name_source': lookups.source(entry),
+             'lookup_s': entry.elapsed_s, 'lookup': entry.status}
+    notes = []
+    if entry.status == 'done':
+        notes.append('client name %s: %s' % (entry.name, entry.detail))
+    if entry.elapsed_s is not None and entry.elapsed_s > SLOW_LOOKUP_S:
+        notes.append('the name lookup of %s took %s s: libwrap waits for it before sshd sends its banner (as sshd '
+                     'itself does with UseDNS yes), so clients see a slow banner and those with short timeouts give '
+                     'up; fix the reverse DNS of the client or name it in /etc/hosts' % (entry.address,
+                                                                                         _secs(entry.elapsed_s)))
+    return facts, '; '.join(notes) or None
+
+
+def _undecided(client, daemon, why):
+    return {'client': client, 'daemon': daemon, 'access': UNKNOWN_ACCESS, 'file': None, 'line': None,
+            'end_line': None, 'reason': why, 'options': [], 'name': None, 'name_source': 'none', 'lookup_s': None,
+            'lookup': None}
+
+
+def collect(system, params):
+    opts = check_options(params)
+    started = time.monotonic()
+    check = _checker(system)
+    state = {'daemon': opts['daemon'], 'clients': [], 'source': 'option', 'files': [], 'tables': {'allow': [], 'deny': []},
+             'errors': [], 'parts': {}, 'libwrap': (None, {}, None), 'verdicts': [], 'phase': 'reading the tables'}
+    try:
+        _collect(system, opts, state, check)
+    except (BudgetExceeded, _OutOfTime):
+        why = ('the time budget ran out after %s s while %s: what was read is reported, verdicts not decided are '
+               'unknown; give the collector more time (budget) or fewer clients'
+               % (_secs(time.monotonic() - started), state['phase']))
+        state['parts']['budget'] = (PARTIAL, why)
+        decided = set(v['client'] for v in state['verdicts'])
+        for client in state['clients']:
+            if client not in decided:
+                state['verdicts'].append(_undecided(client, opts['daemon'], 'not decided: ' + why))
+    return _assemble(state)
+
+
+def _collect(system, opts, state, check):
+    daemon = opts['daemon']
+    clients = opts['clients']
     if clients is None:
         address = controller_address(system)
-        clients, source = ([address], 'controller') if address else ([], 'none')
-    normalized = []
-    for client in clients:
-        value = normalize_client(client)
-        if value is None:
-            if source == 'controller':
-                source = 'none'
-                continue
-            raise OptionError('clients: %r is not an IP address: give IPv4 (192.0.2.10) or IPv6 (2001:db8::10) '
-                              'addresses, not host names or networks' % (client,))
-        normalized.append(value)
+        normalized = normalize_client(address) if address else None
+        clients, state['source'] = ([normalized], 'controller') if normalized else ([], 'none')
+    state['clients'] = clients
 
-    files, tables, stops, errors, parts = [], {}, {}, [], {}
+    stops, parts, errors = {}, state['parts'], state['errors']
     as_root = system.euid == 0
-    for table, path in (('allow', params.get('allow_path') or '/etc/hosts.allow'),
-                        ('deny', params.get('deny_path') or '/etc/hosts.deny')):
-        text, exists, readable, problem = _read_table(system, path)
-        files.append({'path': path, 'exists': exists, 'readable': readable})
+    for table, path in (('allow', opts['allow_path']), ('deny', opts['deny_path'])):
+        text, exists, readable, problem = _read_table(system, path, table + '_path')
+        state['files'].append({'path': path, 'exists': exists, 'readable': readable})
         if problem:
             # As root we read what libwrap (in sshd, as root) reads: its failure is libwrap's too.
             stops[table] = {'line': None, 'reason': problem, 'certain': as_root}
-            tables[table] = []
             parts[path] = (UNKNOWN, problem)
             continue
-        rules, errs = parse(text, path)
-        tables[table] = rules
+        rules, errs = parse(text, path, check=check)
+        state['tables'][table] = rules
         stops[table] = table_stop(errs)
         errors.extend(errs)
         parts[path] = (OK, None)
-    pattern_texts = _read_pattern_files(system, tables['allow'] + tables['deny'], errors, as_root)
+    state['phase'] = 'reading the pattern files'
+    pattern_texts = _read_pattern_files(system, state['tables']['allow'] + state['tables']['deny'], errors, as_root,
+                                        check)
 
-    paths = [params['sshd_path']] if params.get('sshd_path') else (
-        [system.which('sshd')] + list(SSHD_CANDIDATES))
+    state['phase'] = 'checking whether sshd links libwrap'
+    paths = [opts['sshd_path']] if opts['sshd_path'] else ([system.which('sshd')] + list(SSHD_CANDIDATES))
     seen = []
     for path in paths:
         if path and path not in seen:
             seen.append(path)
-    libwrap, libwrap_checked, libwrap_reason = links_libwrap(system, seen)
-    parts['libwrap'] = (OK, None) if libwrap is not None else (UNKNOWN, libwrap_reason)
+    state['libwrap'] = links_libwrap(system, seen)
+    libwrap_reason = state['libwrap'][2]
+    parts['libwrap'] = (OK, None) if state['libwrap'][0] is not None else (UNKNOWN, libwrap_reason)
 
     endpoint = _server_endpoint(system)
-    verdicts = []
-    for client in normalized:
+    lookups = _Lookups(system, opts)
+    for client in clients:
+        state['phase'] = 'deciding for %s' % client
+        check()
         extra = {}
-        if source == 'controller' and endpoint:
+        server_used = []
+        if state['source'] == 'controller' and endpoint:
             # The controller's own connection: SSH_CONNECTION names the address and port it reached.
-            extra = {'server_addr': endpoint[0], 'server_port': endpoint[1]}
-        verdicts.append(evaluate(tables['allow'], tables['deny'], daemon, client, files=pattern_texts, stops=stops,
-                                 **extra))
-    all_rules = tables['allow'] + tables['deny']
+            extra = {'server_addr': endpoint[0], 'server_port': endpoint[1],
+                     'server_lookup': lookups.provider(endpoint[0], server_used)}
+        used = []
+        verdict = evaluate(state['tables']['allow'], state['tables']['deny'], daemon, client, files=pattern_texts,
+                           stops=stops, name_lookup=lookups.provider(client, used), check=check, **extra)
+        facts, note = _name_facts(lookups, used, opts['name_lookups'])
+        server_entry = server_used[0] if server_used else None
+        if server_entry is not None and server_entry.elapsed_s is not None and server_entry.elapsed_s > SLOW_LOOKUP_S:
+            note = '; '.join(n for n in (note, 'the name lookup of the server address %s took %s s' % (
+                server_entry.address, _secs(server_entry.elapsed_s))) if n)
+        if note:
+            verdict['reason'] = '%s; %s' % (verdict['reason'], note)
+        verdict.update(facts)
+        state['verdicts'].append(verdict)
+    state['phase'] = 'done'
+
+
+def _assemble(state):
+    parts = state['parts']
+    libwrap, libwrap_checked, _reason = state['libwrap']
     status, reason = summarize(parts)
-    if status != OK and all(s == UNKNOWN for name, (s, _r) in parts.items() if name != 'libwrap') \
-            and parts['libwrap'][0] == OK:
+    if status != OK and all(s == UNKNOWN for name, (s, _r) in parts.items() if name not in ('libwrap', 'budget')) \
+            and parts.get('libwrap', (UNKNOWN, None))[0] == OK:
+        status = PARTIAL
+    if 'budget' in parts and status != UNKNOWN:
         status = PARTIAL
     notes = None
-    if source == 'none':
+    if state['source'] == 'none':
         notes = ('no client address to evaluate: SSH_CONNECTION is not set (not connected over SSH); '
                  'pass clients to check specific addresses')
-    return result(status, reason, libwrap_in_use=libwrap, libwrap_binaries=libwrap_checked, daemon=daemon,
-                  clients=normalized, clients_source=source, clients_note=notes, files=files,
+    all_rules = state['tables']['allow'] + state['tables']['deny']
+    errors = state['errors']
+    return result(status, reason, libwrap_in_use=libwrap, libwrap_binaries=libwrap_checked, daemon=state['daemon'],
+                  clients=state['clients'], clients_source=state['source'], clients_note=notes, files=state['files'],
                   rules=[dict((k, r[k]) for k in ('file', 'line', 'end_line', 'daemons', 'clients', 'options'))
                          for r in all_rules[:MAX_RULES]],
-                  rules_total=len(all_rules), errors=errors[:MAX_RULES], errors_total=len(errors), verdicts=verdicts)
+                  rules_total=len(all_rules), errors=errors[:MAX_RULES], errors_total=len(errors),
+                  verdicts=state['verdicts'])

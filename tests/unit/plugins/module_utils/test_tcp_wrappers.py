@@ -14,14 +14,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import itertools
 import os
 import socket
 import struct
+import time
 
 import pytest
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_wrappers as tw
-from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError
+from ansible_collections.connreset.doctor.plugins.module_utils._common import (
+    BudgetExceeded, CommandResult, OptionError,
+)
 
 # Debian 12 tcpd 7.6.q-32 default /etc/hosts.allow and /etc/hosts.deny (comments only).
 DEBIAN_ALLOW = '''# /etc/hosts.allow: list of hosts that are allowed to access the system.
@@ -380,14 +384,55 @@ LDD_NO_WRAP = '''\tlinux-vdso.so.1 (0x00007ffd1d3f5000)
 '''
 
 
+class FakeResolver:
+    """The two calls libwrap makes, from tables (no network in unit tests).
+
+    ``reverse``: address → name (getnameinfo NI_NAMEREQD); ``forward``: name → (canonical
+    name, [addresses]) (getaddrinfo AI_CANONNAME), names compared case-insensitively as glibc's
+    files and DNS backends do; ``delay``: seconds each call takes.
+    """
+
+    def __init__(self, reverse=None, forward=None, delay=0.0):
+        self.reverse_map = reverse or {}
+        self.forward_map = dict((k.lower(), v) for k, v in (forward or {}).items())
+        self.delay = delay
+        self.calls = []
+
+    def reverse(self, address, family):
+        self.calls.append(('reverse', address))
+        time.sleep(self.delay)
+        if address not in self.reverse_map:
+            raise tw.LookupFailed('Name or service not known')
+        return self.reverse_map[address]
+
+    def forward(self, name, family):
+        self.calls.append(('forward', name))
+        time.sleep(self.delay)
+        canonical, addresses = self.forward_map.get(name.lower(), (None, []))
+        parse = tw.parse_v4 if family == socket.AF_INET else tw.parse_v6
+        found = [(parse(a), 0) for a in addresses if parse(a) is not None]
+        if not found:
+            raise tw.LookupFailed('Name or service not known')
+        return canonical, found
+
+
 class FakeSystem:
-    def __init__(self, files=None, commands=None, env=None, euid=0, binaries=('ldd', 'sshd')):
+    def __init__(self, files=None, commands=None, env=None, euid=0, binaries=('ldd', 'sshd'), resolver=None,
+                 deadline_after=None):
         self.files = files or {}
         self.commands = commands or {}
         self.env = env or {}
         self.euid = euid
         self.binaries = binaries
         self.ran = []
+        self.resolver = resolver or FakeResolver()
+        self.deadline_after = deadline_after
+        self.checks = 0
+
+    def check_deadline(self):
+        self.checks += 1
+        if self.deadline_after is not None and self.checks > self.deadline_after:
+            raise BudgetExceeded()
 
     def which(self, name):
         return '/usr/sbin/' + name if name in self.binaries else None
@@ -554,7 +599,9 @@ def test_collect_controller_address():
     assert [(r['file'], r['line']) for r in fact['rules']] == [('/etc/hosts.allow', 11), ('/etc/hosts.deny', 17)]
     assert fact['verdicts'] == [{
         'client': '198.51.100.9', 'daemon': 'sshd', 'access': 'denied', 'file': '/etc/hosts.deny', 'line': 17,
-        'end_line': 17, 'reason': '/etc/hosts.deny line 17 matches in the deny file', 'options': []}]
+        'end_line': 17, 'reason': '/etc/hosts.deny line 17 matches in the deny file', 'options': [],
+        'name': None, 'name_source': 'none', 'lookup_s': None, 'lookup': 'not_needed'}]
+    assert system.resolver.calls == []      # no rule needed the name: libwrap looks nothing up
 
 
 @pytest.mark.parametrize('deny, access', [
@@ -658,3 +705,371 @@ def test_collect_sshd_path_option():
     system = FakeSystem(files={'/opt/sshd': 'x'}, commands={('ldd', '/opt/sshd'): (0, LDD_NO_WRAP, '')})
     fact = tw.collect(system, dict(PARAMS, clients=[], sshd_path='/opt/sshd'))
     assert fact['libwrap_in_use'] is False and fact['libwrap_binaries'] == {'/opt/sshd': False}
+
+
+# ---------------------------------------------------------------------------------------
+# wildcards: linear, and the same answers as libwrap's match_pattern_ylo()
+# ---------------------------------------------------------------------------------------
+def ylo(string, pattern):
+    """hosts_access.c match_pattern_ylo() (tcp-wrappers 7.6.q, Debian patch 05_wildcard_matching),
+    transcribed line by line: the reference the linear matcher must agree with."""
+    s = p = 0
+    while True:
+        if p == len(pattern):
+            return s == len(string)
+        if pattern[p] == '*':
+            p += 1
+            if p == len(pattern):
+                return True
+            if pattern[p] not in '?*':
+                while s < len(string):
+                    if string[s].upper() == pattern[p].upper() and ylo(string[s + 1:], pattern[p + 1:]):
+                        return True
+                    s += 1
+                return False
+            while s < len(string):
+                if ylo(string[s:], pattern[p:]):
+                    return True
+                s += 1
+            return False
+        if s == len(string):
+            return False
+        if pattern[p] != '?' and pattern[p].upper() != string[s].upper():
+            return False
+        s += 1
+        p += 1
+
+
+def test_glob_agrees_with_match_pattern_ylo_exhaustively():
+    strings = [''.join(c) for n in range(5) for c in itertools.product('aAb', repeat=n)]
+    patterns = [''.join(c) for n in range(5) for c in itertools.product('a*?B', repeat=n)]
+    differ = [(s, p) for s in strings for p in patterns if tw._glob(s, p) != ylo(s, p)]
+    assert not differ, differ[:10]
+    assert len(strings) * len(patterns) > 30000
+
+
+@pytest.mark.parametrize('string, pattern, expected', [
+    ('web1.EXAMPLE.com', 'WEB?.example.*', True),     # tcpdmatch: case does not matter
+    ('fe80::1', 'FE80*', True),
+    ('10.1.2.3', '10.1.*.3', True),
+    ('10.1.2.4', '10.1.*.3', False),
+    ('a' * 127, '*a*a*a*a*a*a*a*a*a*a*a*a*b', False),   # a PTR name chosen to make backtracking explode
+    ('a' * 2000 + 'b', '*a' * 300 + '*b', True),
+])
+def test_glob_is_linear(string, pattern, expected):
+    started = time.monotonic()
+    assert tw._glob(string, pattern) is expected
+    assert time.monotonic() - started < 0.5
+
+
+# ---------------------------------------------------------------------------------------
+# bounded: self-including pattern files, deep EXCEPT chains, thousands of undecided rules
+# ---------------------------------------------------------------------------------------
+SELF12 = ' '.join(['/etc/ssh/self'] * 12) + '\n'
+
+
+@pytest.mark.parametrize('files, client, access, reason', [
+    # issue 16: 12 self-references ran for minutes; libwrap itself dies of SIGSEGV on one
+    ({'/etc/ssh/self': SELF12}, '192.0.2.7', 'denied', 'includes itself (/etc/ssh/self -> /etc/ssh/self)'),
+    # an earlier pattern matches first: libwrap never reaches the loop (tcpdmatch: granted)
+    ({'/etc/ssh/self': '192.0.2.7 ' + SELF12}, '192.0.2.7', 'granted', None),
+    ({'/etc/ssh/self': '192.0.2.7 ' + SELF12}, '192.0.2.8', 'denied', 'includes itself'),
+    # a loop through another file
+    ({'/etc/ssh/self': '/etc/ssh/b\n', '/etc/ssh/b': '10.0.0.1 /etc/ssh/self\n'}, '192.0.2.7', 'denied',
+     '/etc/ssh/self -> /etc/ssh/b -> /etc/ssh/self'),
+    # a loop behind a pattern that needs a name: had the name matched, no loop
+    ({'/etc/ssh/self': '.example.com ' + SELF12}, '192.0.2.7', 'unknown', 'includes itself'),
+])
+def test_self_including_pattern_files(files, client, access, reason):
+    started = time.monotonic()
+    verdict = decide('sshd: /etc/ssh/self\n', 'ALL: ALL\n', client, user=None, files=files)
+    assert time.monotonic() - started < 1
+    assert verdict['access'] == access, verdict
+    if reason:
+        assert reason in verdict['reason'], verdict
+        if access == 'denied':
+            assert (verdict['file'], verdict['line']) == ('/etc/hosts.allow', 1)
+
+
+def test_pattern_file_dag_is_expanded_once_per_file():
+    # 30 files, each naming the next 12 times: 12**30 expansions for a naive evaluator
+    files = dict(('/p/%d' % i, ' '.join(['/p/%d' % (i + 1)] * 12) + '\n') for i in range(30))
+    files['/p/30'] = '192.0.2.9\n'
+    started = time.monotonic()
+    assert decide('sshd: /p/0\n', 'ALL: ALL\n', '192.0.2.9', hostname=None, files=files)['access'] == 'granted'
+    assert decide('sshd: /p/0\n', 'ALL: ALL\n', '192.0.2.8', hostname=None, files=files)['access'] == 'denied'
+    assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize('includes, start, loop', [
+    ({'/a': ['/a']}, '/a', ['/a', '/a']),
+    ({'/a': ['/b'], '/b': ['/c'], '/c': ['/b']}, '/a', ['/b', '/c', '/b']),
+    ({'/a': ['/b', '/c'], '/b': ['/c'], '/c': []}, '/a', None),      # a diamond is no loop
+    ({'/a': ['/missing']}, '/a', None),
+    ({}, '/a', None),
+])
+def test_include_loop(includes, start, loop):
+    assert tw.include_loop(includes, start) == loop
+
+
+def test_collect_reports_a_self_including_file_as_an_error_of_its_rule():
+    system = FakeSystem(files=sshd_files(**{'/etc/hosts.allow': 'sshd: 10.0.0.1\nsshd: /etc/ssh/self\n',
+                                            '/etc/ssh/self': SELF12}))
+    fact = tw.collect(system, dict(PARAMS, clients=['10.0.0.1', '192.0.2.7']))
+    assert [v['access'] for v in fact['verdicts']] == ['granted', 'denied']
+    loops = [e for e in fact['errors'] if 'includes itself' in e['reason']]
+    assert [(e['file'], e['line']) for e in loops] == [('/etc/hosts.allow', 2)]
+    assert 'remove the reference to /etc/ssh/self from /etc/ssh/self' in loops[0]['reason']
+
+
+def test_many_excepts_and_undecided_rules_need_no_recursion():
+    # a 2,047-character line of EXCEPTs (libwrap's longest), then 3,000 hostname rules with
+    # lookups off: every one undecided, each costing one pass and a bounded reason
+    chain = 'sshd: ' + ' EXCEPT '.join(['ALL'] * 185) + '\n'
+    assert len(chain) < tw.BUFLEN
+    assert decide(chain, 'ALL: ALL\n', '192.0.2.7', hostname=None)['access'] == 'granted'   # odd count
+    assert decide(chain.replace('ALL\n', 'ALL EXCEPT ALL\n'), 'ALL: ALL\n', '192.0.2.7',
+                  hostname=None)['access'] == 'denied'
+    ctx = tw.Context('sshd', '192.0.2.7', hostname=None)
+    assert tw.list_match(['ALL', 'EXCEPT'] * 5000 + ['ALL'], tw.client_match, ctx) is True
+    assert tw.list_match(['ALL', 'EXCEPT'] * 5000, tw.client_match, ctx) is False
+    deny = ''.join('sshd: host%d.example.com\n' % i for i in range(3000)) + 'ALL: ALL\n'
+    started = time.monotonic()
+    verdict = decide('', deny, '192.0.2.7')
+    assert verdict['access'] == 'denied' and verdict['line'] == 3001
+    assert 'whether or not' in verdict['reason'] and 'and 2997 more' in verdict['reason']
+    assert len(verdict['reason']) < 2000
+    verdict = decide('', deny.replace('ALL: ALL\n', ''), '192.0.2.7')
+    assert verdict['access'] == 'unknown' and verdict['line'] == 1 and len(verdict['reason']) < 2000
+    verdict = decide(deny.replace('ALL: ALL\n', ''), '', '192.0.2.7')      # allow rules: granted either way
+    assert verdict['access'] == 'granted' and 'and 2997 more' in verdict['reason']
+    assert time.monotonic() - started < 5
+
+
+def test_deadline_returns_partial_with_what_was_read():
+    deny = ''.join('sshd: host%d.example.com\n' % i for i in range(2000))
+    system = FakeSystem(files=sshd_files(**{'/etc/hosts.deny': deny}), deadline_after=20)
+    fact = tw.collect(system, dict(PARAMS, clients=['198.51.100.%d' % i for i in range(1, 6)], name_lookups=False))
+    assert fact['status'] == 'partial'
+    assert 'time budget ran out' in fact['reason'] and 'deciding for' in fact['reason']
+    assert fact['rules_total'] == 2001 and fact['files'][1]['readable'] is True
+    assert [v['client'] for v in fact['verdicts']] == fact['clients']
+    assert all(v['access'] == 'unknown' for v in fact['verdicts'] if v['reason'].startswith('not decided'))
+    assert any(v['reason'].startswith('not decided') for v in fact['verdicts'])
+
+
+def test_deadline_while_parsing():
+    deny = ''.join('sshd: 10.0.%d.%d\n' % (i // 256, i % 256) for i in range(5000))
+    system = FakeSystem(files=sshd_files(**{'/etc/hosts.deny': deny}), deadline_after=3)
+    fact = tw.collect(system, dict(PARAMS, clients=['192.0.2.7']))
+    assert fact['status'] == 'partial' and 'reading the tables' in fact['reason']
+    assert fact['verdicts'][0]['access'] == 'unknown' and fact['verdicts'][0]['client'] == '192.0.2.7'
+
+
+# ---------------------------------------------------------------------------------------
+# names, as libwrap's sock_hostname() gets them
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize('address, reverse, forward, name, detail', [
+    # verified: the name maps back to the address
+    ('192.0.2.7', {'192.0.2.7': 'web1.example.com'}, {'web1.example.com': ('web1.example.com', ['192.0.2.7'])},
+     'web1.example.com', 'gives 192.0.2.7 back'),
+    # case: strcasecmp, and the name is kept as the reverse lookup spelt it
+    ('192.0.2.7', {'192.0.2.7': 'Web1.Example.COM'}, {'web1.example.com': ('web1.example.com', ['192.0.2.7'])},
+     'Web1.Example.COM', 'back'),
+    # a trailing dot is part of the name (an /etc/hosts entry written so)
+    ('192.0.2.7', {'192.0.2.7': 'web1.example.com.'}, {'web1.example.com.': ('web1.example.com.', ['192.0.2.7'])},
+     'web1.example.com.', 'back'),
+    ('192.0.2.7', {'192.0.2.7': 'web1.example.com.'}, {'web1.example.com.': ('web1.example.com', ['192.0.2.7'])},
+     'paranoid', 'name/name mismatch'),
+    # no reverse name
+    ('192.0.2.7', {}, {}, 'unknown', 'found no name'),
+    # a numeric "name" (a PTR record that says 10.0.0.1; glibc's inet_aton forms too)
+    ('192.0.2.7', {'192.0.2.7': '10.0.0.1'}, {}, 'paranoid', 'numeric name'),
+    ('192.0.2.7', {'192.0.2.7': '2130706433'}, {}, 'paranoid', 'numeric name'),
+    # the forward lookup fails, names another host, or gives other addresses
+    ('192.0.2.7', {'192.0.2.7': 'gone.example.com'}, {}, 'paranoid', 'forward lookup failed'),
+    ('192.0.2.7', {'192.0.2.7': 'alias.example.com'}, {'alias.example.com': ('real.example.com', ['192.0.2.7'])},
+     'paranoid', 'names real.example.com'),
+    ('192.0.2.7', {'192.0.2.7': 'liar.example.com'}, {'liar.example.com': ('liar.example.com', ['192.0.2.8'])},
+     'paranoid', 'does not give 192.0.2.7 back'),
+    # localhost is exempt from the name check, not from the address check
+    ('127.0.0.1', {'127.0.0.1': 'localhost'}, {'localhost': ('localhost.localdomain', ['127.0.0.1'])},
+     'localhost', 'back'),
+    ('127.0.0.9', {'127.0.0.9': 'localhost'}, {'localhost': ('localhost', ['127.0.0.1'])}, 'paranoid', 'mismatch'),
+    # IPv6, and an IPv4-mapped client looked up as IPv4
+    ('2001:db8::7', {'2001:db8::7': 'v6.example.com'}, {'v6.example.com': ('v6.example.com', ['2001:db8::7'])},
+     'v6.example.com', 'back'),
+    ('2001:db8::7', {'2001:db8::7': 'v4only.example.com'}, {'v4only.example.com': ('v4only.example.com', ['192.0.2.7'])},
+     'paranoid', 'forward lookup failed'),
+    ('::ffff:192.0.2.7', {'192.0.2.7': 'web1.example.com'}, {'web1.example.com': ('web1.example.com', ['192.0.2.7'])},
+     'web1.example.com', 'lookup of 192.0.2.7'),
+])
+def test_sock_hostname(address, reverse, forward, name, detail):
+    got, _reverse_name, text = tw.sock_hostname(address, FakeResolver(reverse, forward))
+    assert got == name
+    assert detail in text
+
+
+def test_sock_hostname_cuts_long_names_as_libwrap():
+    long_name = 'a' * 200 + '.example.com'
+    resolver = FakeResolver({'192.0.2.7': long_name}, {'a' * 127: ('a' * 127, ['192.0.2.7'])})
+    assert tw.sock_hostname('192.0.2.7', resolver)[0] == 'a' * 127
+
+
+def test_lookup_timeout_and_slowness():
+    slow = FakeResolver({'192.0.2.7': 'web1.example.com'}, {'web1.example.com': ('web1.example.com', ['192.0.2.7'])},
+                        delay=0.4)
+    late = tw.HostLookup('192.0.2.7', slow, 0.2).run()
+    assert (late.status, late.name) == ('timeout', None) and 0.15 < late.elapsed_s < 0.4
+    assert 'did not finish within 0.2 s' in late.detail
+    done = tw.HostLookup('192.0.2.7', slow, 2).run()
+    assert (done.status, done.name) == ('done', 'web1.example.com') and done.elapsed_s >= 0.8
+
+
+HOSTS = '''127.0.0.1\tlocalhost
+::1     localhost ip6-localhost ip6-loopback
+# 192.0.2.7 commented.example.com
+192.0.2.7 web1.example.com web1   # the web server
+192.0.2.7 second.example.com
+'''
+
+
+@pytest.mark.parametrize('address, name', [
+    ('192.0.2.7', 'web1.example.com'), ('127.0.0.1', 'localhost'), ('::1', 'localhost'), ('192.0.2.8', None),
+    ('::ffff:192.0.2.7', None),
+])
+def test_hosts_file_name(address, name):
+    assert tw.hosts_file_name(HOSTS, address) == name
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('hosts:          files dns\n', True),                                     # Debian 12 default
+    ('hosts: files mdns4_minimal [NOTFOUND=return] dns myhostname\n', True),
+    ('hosts: dns files\n', False),
+    ('hosts: resolve [!UNAVAIL=return] files myhostname dns\n', False),
+    ('hosts: dns\n', False),
+    ('passwd: files\n', True),
+    (None, True),
+])
+def test_files_before_dns(text, expected):
+    assert tw.files_before_dns(text) is expected
+
+
+NAMES = FakeResolver(
+    reverse={'192.0.2.7': 'web1.example.com', '192.0.2.8': 'lonely', '192.0.2.9': 'liar.example.com',
+             '192.0.2.10': 'Mixed.Example.COM'},
+    forward={'web1.example.com': ('web1.example.com', ['192.0.2.7']), 'lonely': ('lonely', ['192.0.2.8']),
+             'liar.example.com': ('liar.example.com', ['192.0.2.99']),
+             'mixed.example.com': ('Mixed.Example.COM', ['192.0.2.10'])})
+
+
+# (allow, deny, client, access, line, name): libwrap at connection time, names from NAMES
+# (192.0.2.11 has none); tests/system/test_tcp_wrappers_tcpdmatch.py checks such verdicts
+# against tcpdmatch with names from a private /etc/hosts.
+@pytest.mark.parametrize('allow, deny, client, access, line, name', [
+    ('sshd: .example.com\n', 'ALL: ALL\n', '192.0.2.7', 'granted', 1, 'web1.example.com'),
+    ('sshd: .example.com\n', 'ALL: ALL\n', '192.0.2.9', 'denied', 1, 'paranoid'),
+    ('sshd: .EXAMPLE.com\n', 'ALL: ALL\n', '192.0.2.10', 'granted', 1, 'Mixed.Example.COM'),
+    ('sshd: web?.example.com, lonely\n', 'ALL: ALL\n', '192.0.2.8', 'granted', 1, 'lonely'),
+    ('sshd: LOCAL\n', 'ALL: ALL\n', '192.0.2.8', 'granted', 1, 'lonely'),
+    ('sshd: LOCAL\n', 'ALL: ALL\n', '192.0.2.7', 'denied', 1, 'web1.example.com'),
+    ('sshd: LOCAL\n', 'ALL: ALL\n', '192.0.2.11', 'denied', 1, 'unknown'),
+    ('', 'sshd: UNKNOWN\n', '192.0.2.11', 'denied', 1, 'unknown'),
+    ('', 'sshd: UNKNOWN\n', '192.0.2.9', 'granted', None, 'paranoid'),
+    ('', 'sshd: PARANOID\n', '192.0.2.9', 'denied', 1, 'paranoid'),
+    ('', 'sshd: PARANOID\n', '192.0.2.11', 'granted', None, 'unknown'),
+    ('sshd: KNOWN EXCEPT web1.example.com\n', 'ALL: ALL\n', '192.0.2.7', 'denied', 1, 'web1.example.com'),
+    ('sshd: KNOWN EXCEPT web1.example.com\n', 'ALL: ALL\n', '192.0.2.8', 'granted', 1, 'lonely'),
+    ('sshd: KNOWN\n', 'ALL: ALL\n', '192.0.2.9', 'denied', 1, 'paranoid'),
+    # the address decides first: no lookup at all (libwrap's eval_hostname() is lazy)
+    ('sshd: 192.0.2.7 .example.com\n', 'ALL: ALL\n', '192.0.2.7', 'granted', 1, None),
+    ('sshd: 192.0.2.0/24\n', 'ALL: ALL\n', '192.0.2.9', 'granted', 1, None),
+])
+def test_collect_looks_names_up_as_libwrap(allow, deny, client, access, line, name):
+    system = FakeSystem(files=sshd_files(**{'/etc/hosts.allow': allow, '/etc/hosts.deny': deny,
+                                            '/etc/hosts': HOSTS.replace('192.0.2.7 second', '192.0.2.70 second')}),
+                        resolver=NAMES)
+    NAMES.calls = []
+    verdict = tw.collect(system, dict(PARAMS, clients=[client]))['verdicts'][0]
+    assert (verdict['access'], verdict['line'], verdict['name']) == (access, line, name), verdict
+    if name is None:
+        assert verdict['lookup'] == 'not_needed' and NAMES.calls == []
+    else:
+        assert verdict['lookup'] == 'done' and verdict['lookup_s'] is not None
+        assert 'client name %s' % name in verdict['reason']
+        # web1.example.com is named in /etc/hosts; the others came from the name service
+        assert verdict['name_source'] == ('hosts' if name == 'web1.example.com' else 'none' if name == 'unknown'
+                                          else 'dns')
+
+
+def test_collect_lookup_off_and_timeout_abstain_with_the_reason():
+    files = sshd_files(**{'/etc/hosts.allow': 'sshd: .example.com\n', '/etc/hosts.deny': 'ALL: ALL\n'})
+    off = tw.collect(FakeSystem(files=files, resolver=NAMES), dict(PARAMS, clients=['192.0.2.7'], name_lookups=False))
+    assert off['verdicts'][0]['access'] == 'unknown' and off['verdicts'][0]['lookup'] == 'off'
+    assert 'name lookups are off (name_lookups: false)' in off['verdicts'][0]['reason']
+    slow = FakeResolver(NAMES.reverse_map, dict(NAMES.forward_map), delay=0.5)
+    late = tw.collect(FakeSystem(files=files, resolver=slow), dict(PARAMS, clients=['192.0.2.7'], lookup_timeout=0.2))
+    verdict = late['verdicts'][0]
+    assert (verdict['access'], verdict['lookup'], verdict['name']) == ('unknown', 'timeout', None)
+    assert 'did not finish within 0.2 s' in verdict['reason'] and 'before sshd sends its banner' in verdict['reason']
+
+
+def test_collect_a_slow_lookup_is_evidence(monkeypatch):
+    monkeypatch.setattr(tw, 'SLOW_LOOKUP_S', 0.2)
+    files = sshd_files(**{'/etc/hosts.allow': 'sshd: .example.com\n', '/etc/hosts.deny': 'ALL: ALL\n'})
+    slow = FakeResolver(NAMES.reverse_map, dict(NAMES.forward_map), delay=0.15)
+    verdict = tw.collect(FakeSystem(files=files, resolver=slow), dict(PARAMS, clients=['192.0.2.7']))['verdicts'][0]
+    assert verdict['access'] == 'granted' and verdict['lookup_s'] >= 0.3
+    assert 'the name lookup of 192.0.2.7 took' in verdict['reason'] and 'slow banner' in verdict['reason']
+
+
+def test_collect_server_name_for_daemon_at_host():
+    resolver = FakeResolver({'192.0.2.1': 'gw.example.com', '198.51.100.9': 'admin.example.org'},
+                            {'gw.example.com': ('gw.example.com', ['192.0.2.1']),
+                             'admin.example.org': ('admin.example.org', ['198.51.100.9'])})
+    for deny, access in (('sshd@.example.com: ALL\n', 'denied'), ('sshd@.example.net: ALL\n', 'granted'),
+                         ('sshd@KNOWN: .example.org\n', 'denied')):
+        system = FakeSystem(files=sshd_files(**{'/etc/hosts.deny': deny, '/etc/hosts.allow': ''}), resolver=resolver,
+                            env={'SSH_CONNECTION': '198.51.100.9 50022 192.0.2.1 22'})
+        assert tw.collect(system, dict(PARAMS))['verdicts'][0]['access'] == access, deny
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'daemon': ''}, 'daemon is empty'),
+    ({'daemon': ' \t'}, 'daemon is empty'),
+    ({'daemon': 'sshd '}, 'bare process name'),
+    ({'daemon': 'sshd,ftpd'}, 'bare process name'),
+    ({'daemon': 'sshd@host'}, 'bare process name'),
+    ({'daemon': 's' * 128}, 'at most 127'),
+    ({'clients': ['']}, 'element 1 is empty'),
+    ({'clients': ['192.0.2.1', ' ']}, 'element 2 is empty'),
+    ({'clients': ['192.0.2.1'] * 1001}, 'at most 1000'),
+    ({'clients': ['01.2.3.4']}, 'not an IP address'),
+    ({'lookup_timeout': 0.0}, 'above 0'),
+    ({'lookup_timeout': float('nan')}, 'lookup_timeout must be'),
+    ({'lookup_timeout': float('inf')}, 'at most 60'),
+    ({'lookup_timeout': 61}, 'at most 60'),
+    ({'allow_path': ''}, 'allow_path is empty'),
+    ({'deny_path': '  '}, 'deny_path is empty'),
+    ({'sshd_path': ''}, 'sshd_path is empty'),
+])
+def test_bad_options(params, message):
+    with pytest.raises(OptionError) as info:
+        tw.collect(FakeSystem(files=sshd_files()), dict(PARAMS, **params))
+    assert message in str(info.value)
+
+
+def test_a_directory_is_not_a_table():
+    system = FakeSystem(files=sshd_files(**{'/etc': OSError(errno.EISDIR, 'Is a directory')}))
+    with pytest.raises(OptionError) as info:
+        tw.collect(system, dict(PARAMS, allow_path='/etc', clients=[]))
+    assert 'allow_path: /etc is a directory' in str(info.value)
+
+
+@pytest.mark.parametrize('clients, expected', [
+    (['192.0.2.7', '192.0.2.7', ' 192.0.2.8 '], ['192.0.2.7', '192.0.2.8']),
+    (['2001:DB8::1', '2001:db8:0::1'], ['2001:db8::1']),
+    ([], []),
+])
+def test_clients_are_normalized_once(clients, expected):
+    assert tw.check_options(dict(PARAMS, clients=clients))['clients'] == expected

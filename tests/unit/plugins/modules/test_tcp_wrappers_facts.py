@@ -15,7 +15,32 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_wrappers
 from ansible_collections.connreset.doctor.plugins.modules import tcp_wrappers_facts
+
+
+class FakeResolver:
+    """No network in unit tests: names come from these tables (glibc-like: case-insensitive names)."""
+
+    REVERSE = {'192.0.2.1': 'ssh.corp.example', '192.0.2.9': 'liar.corp.example'}
+    FORWARD = {'ssh.corp.example': ('ssh.corp.example', ['192.0.2.1']),
+               'liar.corp.example': ('liar.corp.example', ['192.0.2.99'])}
+
+    def reverse(self, address, family):
+        if address not in self.REVERSE:
+            raise _tcp_wrappers.LookupFailed('Name or service not known')
+        return self.REVERSE[address]
+
+    def forward(self, name, family):
+        canonical, addresses = self.FORWARD.get(name.lower(), (None, []))
+        if not addresses:
+            raise _tcp_wrappers.LookupFailed('Name or service not known')
+        return canonical, [(_tcp_wrappers.parse_v4(a), 0) for a in addresses]
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    monkeypatch.setattr(_tcp_wrappers, 'default_resolver', FakeResolver)
 
 
 def run_module(capsys, args, check_mode=False):
@@ -40,18 +65,25 @@ def tables(tmp_path):
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
-@pytest.mark.parametrize('client, access, line', [
-    ('10.20.30.40', 'granted', 2),
-    ('2001:db8:5::1', 'granted', 2),
-    ('192.0.2.1', 'unknown', 3),
+@pytest.mark.parametrize('client, lookups, access, line, name, lookup', [
+    ('10.20.30.40', True, 'granted', 2, None, 'not_needed'),
+    ('2001:db8:5::1', True, 'granted', 2, None, 'not_needed'),
+    # libwrap looks the client up for .corp.example: a verified name, one that does not map
+    # back (paranoid), none at all (unknown)
+    ('192.0.2.1', True, 'granted', 3, 'ssh.corp.example', 'done'),
+    ('192.0.2.9', True, 'denied', 1, 'paranoid', 'done'),
+    ('192.0.2.77', True, 'denied', 1, 'unknown', 'done'),
+    ('192.0.2.1', False, 'unknown', 3, None, 'off'),
 ])
-def test_main_verdicts(capsys, tables, check_mode, client, access, line):
-    out = run_module(capsys, dict(tables, clients=[client]), check_mode)
+def test_main_verdicts(capsys, tables, check_mode, client, lookups, access, line, name, lookup):
+    out = run_module(capsys, dict(tables, clients=[client], name_lookups=lookups), check_mode)
     fact = out['ansible_facts']['connreset_tcp_wrappers']
     assert out['changed'] is False and 'failed' not in out
     assert fact['status'] in ('ok', 'partial') and 'elapsed_s' in fact
-    assert fact['verdicts'][0]['access'] == access
-    assert fact['verdicts'][0]['line'] == line
+    verdict = fact['verdicts'][0]
+    assert (verdict['access'], verdict['line'], verdict['name'], verdict['lookup']) == (access, line, name, lookup)
+    assert verdict['name_source'] == ('dns' if lookup == 'done' and name != 'unknown' else 'none')
+    assert (verdict['lookup_s'] is None) is (lookup != 'done')
     assert fact['libwrap_in_use'] in (True, False, None)
     assert len(fact['rules']) == 3 and fact['errors'] == []
 
@@ -69,6 +101,16 @@ def test_main_missing_tables_grant(capsys, tmp_path):
     ({'clients': ['10.0.0.0/8']}, 'not an IP address'),
     ({'clients': ['10.1.2.3', 'fe80::1%eth0']}, "'fe80::1%eth0' is not an IP address"),
     ({'colour': 'red'}, 'colour'),
+    ({'daemon': ''}, 'daemon is empty'),
+    ({'daemon': '   '}, 'daemon is empty'),
+    ({'daemon': 'ss hd'}, 'bare process name'),
+    ({'clients': ['10.1.2.3', '']}, 'element 2 is empty'),
+    ({'clients': ['  ']}, 'element 1 is empty'),
+    ({'lookup_timeout': 0}, 'lookup_timeout must be a number of seconds above 0'),
+    ({'lookup_timeout': -1}, 'lookup_timeout must be'),
+    ({'lookup_timeout': 'inf'}, 'at most 60'),
+    ({'allow_path': ''}, 'allow_path is empty'),
+    ({'sshd_path': ''}, 'sshd_path is empty'),
 ])
 def test_main_bad_options(capsys, args, message):
     out = run_module(capsys, args)
