@@ -49,6 +49,12 @@ RESET = 'reject_tcp_reset'
 REJECT = 'reject'
 DROP = 'drop'
 _NO_ROOT = ('Permission denied', 'Operation not permitted', 'you must be root', 'must be run as root')
+# A port range as _port_specs writes it; ports are at most 5 ASCII digits (int() of a longer run is
+# slow, and raises past 4,300 digits), so a longer number is no port and matches nothing.
+_PORT_RANGE = re.compile(r'^([0-9]{1,5})-([0-9]{1,5})$')
+_NFT_HANDLE = re.compile(r'^(.*\S)\s+# handle ([0-9]{1,10})$')
+# How deep _elem_text follows nested set elements (nft nests elem → val → prefix/range: 3 levels).
+_ELEM_DEPTH = 8
 
 
 # -- addresses --------------------------------------------------------------------------------
@@ -101,7 +107,7 @@ def ports_hit(specs, ports):
         if isinstance(spec, str):
             if spec == 'ssh' and 22 in ports:
                 return True
-            match = re.match(r'^(\d+)-(\d+)$', spec)
+            match = _PORT_RANGE.match(spec)
             if match and any(int(match.group(1)) <= p <= int(match.group(2)) for p in ports):
                 return True
     return False
@@ -209,12 +215,32 @@ def save_backend(text, default):
 
 
 # -- nft -j -----------------------------------------------------------------------------------
+def _load_json(text):
+    """json.loads, with nesting too deep for it (RecursionError) reported as the ValueError it is."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError('JSON nested too deeply')
+
+
+def _name(value):
+    """A JSON value that must be a name (family, table, chain, set): the string, else None."""
+    return value if isinstance(value, str) else None
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
 def parse_nft_json(text):
     """``nft -j list ruleset`` → (rules, sets) or raises ValueError.
 
     ``sets`` maps ``(family, table, name)`` to a list of element strings (addresses/CIDRs/ranges).
+    Objects of the wrong shape (a ``set`` or ``rule`` that is no object, a match whose sides have
+    the wrong type) are read as far as they go, never raise; a text that is not JSON, or JSON
+    without the ``nftables`` list, raises ValueError.
     """
-    data = json.loads(text)
+    data = _load_json(text)
     items = data.get('nftables') if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ValueError('no "nftables" list in the JSON')
@@ -223,24 +249,28 @@ def parse_nft_json(text):
     for item in items:
         if not isinstance(item, dict):
             continue
-        if 'set' in item:
+        if isinstance(item.get('set'), dict):
             s = item['set']
-            sets[(s.get('family'), s.get('table'), s.get('name'))] = [_elem_text(e) for e in s.get('elem') or []]
-        elif 'rule' in item:
+            elements = s.get('elem')
+            sets[(_name(s.get('family')), _name(s.get('table')), _name(s.get('name')))] = [
+                _elem_text(e) for e in (elements if isinstance(elements, list) else [])]
+        elif isinstance(item.get('rule'), dict):
             rules.append(item['rule'])
     return [_nft_rule(r, sets) for r in rules], sets
 
 
-def _elem_text(elem):
+def _elem_text(elem, depth=0):
     """A set element / match right-hand side → text (address, CIDR, ``a-b`` range, port)."""
-    if isinstance(elem, dict):
+    if isinstance(elem, dict) and depth < _ELEM_DEPTH:
         if 'elem' in elem:
-            return _elem_text(elem['elem'].get('val'))
+            inner = elem['elem']
+            return _elem_text(inner.get('val') if isinstance(inner, dict) else inner, depth + 1)
         if 'prefix' in elem:
-            return '%s/%s' % (elem['prefix'].get('addr'), elem['prefix'].get('len'))
-        if 'range' in elem:
+            prefix = _dict(elem['prefix'])
+            return '%s/%s' % (_elem_text(prefix.get('addr'), depth + 1), _elem_text(prefix.get('len'), depth + 1))
+        if 'range' in elem and isinstance(elem['range'], list) and len(elem['range']) == 2:
             low, high = elem['range']
-            return '%s-%s' % (_elem_text(low), _elem_text(high))
+            return '%s-%s' % (_elem_text(low, depth + 1), _elem_text(high, depth + 1))
     return str(elem)
 
 
@@ -249,23 +279,26 @@ def _right_values(right, sets, family, table):
     if isinstance(right, str) and right.startswith('@'):
         return list(sets.get((family, table, right[1:]), []))
     if isinstance(right, dict) and 'set' in right:
-        return [_elem_text(e) for e in right['set']]
+        right = right['set']
     if isinstance(right, list):
         return [_elem_text(e) for e in right]
     return [_elem_text(right)]
 
 
 def _nft_rule(raw, sets):
-    family, table = raw.get('family'), raw.get('table')
-    rule = {'backend': 'nft', 'family': family, 'table': table, 'chain': raw.get('chain'), 'handle': raw.get('handle'),
+    family, table = _name(raw.get('family')), _name(raw.get('table'))
+    handle = raw.get('handle')
+    handle = handle if isinstance(handle, int) and not isinstance(handle, bool) else None
+    rule = {'backend': 'nft', 'family': family, 'table': table, 'chain': _name(raw.get('chain')), 'handle': handle,
             'rule': None, 'action': None, 'protocol': None, 'target_ports': None, 'negated_ports': False,
             'established_only': False, 'invalid': False, 'sources': [], 'negated_sources': False, 'target': None,
             'xt': False}
-    for expr in raw.get('expr') or []:
+    exprs = raw.get('expr')
+    for expr in exprs if isinstance(exprs, list) else []:
         if not isinstance(expr, dict):
             continue
         if 'match' in expr:
-            _nft_match(rule, expr['match'], sets, family, table)
+            _nft_match(rule, _dict(expr['match']), sets, family, table)
         elif 'drop' in expr:
             rule['action'] = DROP
         elif 'reject' in expr:
@@ -274,17 +307,17 @@ def _nft_rule(raw, sets):
         elif 'xt' in expr:
             rule['xt'] = True
         elif 'jump' in expr or 'goto' in expr:
-            rule['target'] = (expr.get('jump') or expr.get('goto') or {}).get('target')
+            rule['target'] = _name(_dict(expr.get('jump') or expr.get('goto')).get('target'))
         elif 'accept' in expr:
             rule['target'] = 'accept'
     return rule
 
 
 def _nft_match(rule, match, sets, family, table):
-    left = match.get('left') or {}
+    left = _dict(match.get('left'))
     right = match.get('right')
     negated = match.get('op') == '!='
-    payload = left.get('payload') if isinstance(left, dict) else None
+    payload = _dict(left.get('payload'))
     if payload:
         proto, field = payload.get('protocol'), payload.get('field')
         if field == 'dport' and proto in ('tcp', 'th'):
@@ -298,10 +331,10 @@ def _nft_match(rule, match, sets, family, table):
             rule['negated_sources'] = negated
         elif field == 'protocol' and proto == 'ip' or field == 'nexthdr' and proto == 'ip6':
             rule['protocol'] = str(right).lower()
-    elif isinstance(left, dict) and 'meta' in left and left['meta'].get('key') == 'l4proto':
+    elif _dict(left.get('meta')).get('key') == 'l4proto':
         rule['protocol'] = str(right).lower()
-    elif isinstance(left, dict) and 'ct' in left and left['ct'].get('key') == 'state' and not negated:
-        states = [s.lower() for s in (right if isinstance(right, list) else _right_values(right, sets, family, table))]
+    elif _dict(left.get('ct')).get('key') == 'state' and not negated:
+        states = [s.lower() for s in _right_values(right, sets, family, table)]
         rule['established_only'] = 'established' in states and 'new' not in states
         rule['invalid'] = states == ['invalid']
 
@@ -327,7 +360,7 @@ def nft_rule_texts(text):
         if match:
             chain = match.group(1)
             continue
-        match = re.match(r'^(.*\S)\s+# handle (\d+)$', stripped)
+        match = _NFT_HANDLE.match(stripped)
         if match and chain and not stripped.startswith(('set ', 'map ', 'chain ', 'table ')):
             texts[(family, table, chain, int(match.group(2)))] = match.group(1)
     return texts
@@ -361,16 +394,33 @@ def parse_fail2ban_jail(text):
     return jail
 
 
+def _scalar(value):
+    """A decision field: a string or an integer as cscli prints it; anything else (an object, a list,
+    a non-finite number from ``1e999``) is None."""
+    if isinstance(value, str) or value is None:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
 def parse_cscli_decisions(text):
-    """``cscli decisions list -o json`` → list of {value, scope, type, origin, scenario, duration}."""
-    data = json.loads(text or 'null')
+    """``cscli decisions list -o json`` → list of {value, scope, type, origin, scenario, duration}.
+
+    Raises ValueError when the text is not JSON or not a list of alerts (``null``: none).
+    """
+    data = _load_json(text or 'null')
+    if data is not None and not isinstance(data, list):
+        raise ValueError('expected a list of alerts, got a JSON %s' % type(data).__name__)
     decisions = []
     for alert in data or []:
         if not isinstance(alert, dict):
             continue
         items = alert.get('decisions') if 'decisions' in alert else [alert]
-        for decision in items or []:
-            decisions.append(dict((k, decision.get(k)) for k in ('value', 'scope', 'type', 'origin', 'scenario', 'duration')))
+        for decision in items if isinstance(items, list) else []:
+            if isinstance(decision, dict):
+                decisions.append(dict((k, _scalar(decision.get(k)))
+                                      for k in ('value', 'scope', 'type', 'origin', 'scenario', 'duration')))
     return decisions
 
 

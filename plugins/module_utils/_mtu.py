@@ -46,26 +46,61 @@ IPV4_MIN = 552       # smallest packet probed over IPv4 (RFC 1191's plateau tabl
 IPV6_MIN = 1280      # IPv6 minimum link MTU (RFC 8200)
 IP_MAX = 65535       # largest IPv4 packet (16-bit total length)
 
-_ROUTE_MTU = re.compile(r'(?:^|\s)mtu\s+(?P<lock>lock\s+)?(?P<mtu>\d+)(?:\s|$)')
+# Numbers are ASCII and at most 10 digits (an MTU is a u32; int() of a longer run is slow, and of one
+# of more than 4,300 digits raises): a route or ping line with anything else is not one iproute2 or
+# iputils wrote, and is skipped.
+_ROUTE_MTU = re.compile(r'(?:^|\s)mtu\s+(?P<lock>lock\s+)?(?P<mtu>\d{1,10})(?:\s|$)', re.ASCII)
 _ROUTE_DEV = re.compile(r'(?:^|\s)dev\s+(?P<dev>\S+)')
+_ROUTE_TABLE = re.compile(r'(?:^|\s)table\s+(\S+)')
 _ROUTE_TYPES = ('unicast', 'local', 'broadcast', 'multicast', 'throw', 'unreachable', 'prohibit',
                 'blackhole', 'nat', 'anycast')
-_PING_REPLY = re.compile(r'^\d+ bytes from ', re.M)
-_PING_FRAG = re.compile(r'Frag(?:mentation)? needed and DF set \(mtu = (?P<mtu>\d+)\)|Packet too big: mtu=(?P<mtu6>\d+)')
-_PING_LOCAL = re.compile(r'(?:local error: )?[Mm]essage too long(?:, mtu[=:] ?(?P<mtu>\d+))?')
+_PING_REPLY = re.compile(r'^\d{1,10} bytes from ', re.M | re.ASCII)
+_PING_FRAG = re.compile(r'Frag(?:mentation)? needed and DF set \(mtu = (?P<mtu>\d{1,10})\)|Packet too big: mtu=(?P<mtu6>\d{1,10})\b',
+                        re.ASCII)
+_PING_LOCAL = re.compile(r'(?:local error: )?[Mm]essage too long(?:, mtu[=:] ?(?P<mtu>\d{1,10})\b)?', re.ASCII)
+# The largest MTU a link reports (loopback 65536, jumbo frames 9000; IP_MAX_MTU is 0xFFFF + 1 headers).
+MAX_LINK_MTU = 1 << 20
 
 
 def _loads(text):
-    """JSON list from iproute2, or None when the text is not JSON."""
+    """The JSON list iproute2 prints, or None when the text is not one.
+
+    Entries that are not JSON objects are dropped (iproute2 prints only objects): the readers
+    below see dicts only.  Deep nesting (RecursionError) is not iproute2's JSON either.
+    """
     try:
         data = json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
-    return data if isinstance(data, list) else None
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else None
+
+
+def _text(value):
+    """A JSON value that must be a non-empty string (a name, an address), else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def _mtu_value(value):
+    """A JSON value that must be an MTU: an int (not a bool) in 0..MAX_LINK_MTU, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_LINK_MTU:
+        return value
+    return None
+
+
+def _state(link):
+    state = _text(link.get('operstate'))
+    return state.lower() if state else None
+
+
+def _dicts(value):
+    """A JSON value that must be a list of objects: its objects, or [] for anything else."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def network_of(address, prefixlen):
     """CIDR of the subnet an address belongs to (``10.9.0.1``, 24 → ``10.9.0.0/24``), None if invalid."""
+    if not isinstance(address, str) or isinstance(prefixlen, bool) or not isinstance(prefixlen, (int, str)):
+        return None
     try:
         return str(ipaddress.ip_interface(u'%s/%s' % (address.split('%')[0], prefixlen)).network)
     except ValueError:
@@ -74,9 +109,10 @@ def network_of(address, prefixlen):
 
 def link_kind(link):
     """``linkinfo.info_kind`` (veth, bridge, vlan...), ``loopback``, or ``device`` for hardware/unknown."""
-    info = link.get('linkinfo') or {}
-    if info.get('info_kind'):
-        return info['info_kind']
+    info = link.get('linkinfo')
+    kind = _text(info.get('info_kind')) if isinstance(info, dict) else None
+    if kind:
+        return kind
     if link.get('link_type') == 'loopback':
         return 'loopback'
     return 'device'
@@ -89,11 +125,10 @@ def parse_links(text):
         return None
     links = {}
     for link in data:
-        name = link.get('ifname')
+        name = _text(link.get('ifname'))
         if not name:
             continue
-        links[name] = {'name': name, 'mtu': link.get('mtu'), 'state': (link.get('operstate') or '').lower() or None,
-                       'kind': link_kind(link)}
+        links[name] = {'name': name, 'mtu': _mtu_value(link.get('mtu')), 'state': _state(link), 'kind': link_kind(link)}
     return links
 
 
@@ -104,19 +139,20 @@ def parse_addresses(text):
         return None
     out = {}
     for link in data:
-        name = link.get('ifname')
+        name = _text(link.get('ifname'))
         if not name:
             continue
         addresses = []
-        for info in link.get('addr_info') or []:
-            local = info.get('local')
+        for info in _dicts(link.get('addr_info')):
+            local = _text(info.get('local'))
             if not local or info.get('family') not in ('inet', 'inet6'):
                 continue
             prefixlen = info.get('prefixlen')
+            if isinstance(prefixlen, bool) or not isinstance(prefixlen, int) or not 0 <= prefixlen <= 128:
+                prefixlen = None
             addresses.append({'address': local, 'prefixlen': prefixlen, 'family': info['family'],
-                              'network': network_of(local, prefixlen)})
-        out[name] = {'mtu': link.get('mtu'), 'state': (link.get('operstate') or '').lower() or None,
-                     'addresses': addresses}
+                              'network': network_of(local, prefixlen) if prefixlen is not None else None})
+        out[name] = {'mtu': _mtu_value(link.get('mtu')), 'state': _state(link), 'addresses': addresses}
     return out
 
 
@@ -149,7 +185,7 @@ def parse_routes(text):
         words = line.split()
         dst = words[1] if words[0] in _ROUTE_TYPES and len(words) > 1 else words[0]
         dev = _ROUTE_DEV.search(line)
-        table = re.search(r'(?:^|\s)table\s+(\S+)', line)
+        table = _ROUTE_TABLE.search(line)
         routes.append({'dst': dst, 'dev': dev.group('dev') if dev else None, 'mtu': int(match.group('mtu')),
                        'mtu_locked': bool(match.group('lock')), 'table': table.group(1) if table else 'main'})
     return routes
@@ -162,10 +198,10 @@ def parse_route_get(text):
         return None
     entry = data[0]
     mtu = None
-    for metric in entry.get('metrics') or []:
-        if isinstance(metric, dict) and 'mtu' in metric:
-            mtu = metric['mtu']
-    return {'dev': entry.get('dev'), 'src': entry.get('prefsrc'), 'gateway': entry.get('gateway'),
+    for metric in _dicts(entry.get('metrics')):
+        if 'mtu' in metric:
+            mtu = _mtu_value(metric['mtu'])
+    return {'dev': _text(entry.get('dev')), 'src': _text(entry.get('prefsrc')), 'gateway': _text(entry.get('gateway')),
             'route_mtu': mtu, 'pmtu_cached': mtu is not None and 'expires' in entry}
 
 

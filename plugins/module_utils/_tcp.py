@@ -19,6 +19,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+import re
 import socket
 import struct
 import time
@@ -54,6 +56,9 @@ TCP_STATES = {
 }
 # Fields of Tcp: that are settings or gauges, not event counters (no rate).
 NOT_COUNTERS = ('RtoAlgorithm', 'RtoMin', 'RtoMax', 'MaxConn', 'CurrEstab')
+# A counter as the kernel prints it (seq_put_decimal_ull / _long: a u64 or a signed long, ASCII,
+# at most 20 digits).  Anything else (superscript digits, a 5,000-digit run) is not a counter.
+_COUNTER = re.compile(r'^-?[0-9]{1,20}$')
 
 
 # -- pure parsers -----------------------------------------------------------------------------
@@ -74,10 +79,8 @@ def parse_pairs(text):
             continue
         table = tables.setdefault(prefix.strip(), {})
         for name, value in zip(names.split(), numbers.split()):
-            try:
+            if _COUNTER.match(value):
                 table[name] = int(value)
-            except ValueError:
-                continue
         index += 2
     return tables
 
@@ -103,17 +106,18 @@ def rates_between(first, second, seconds):
 
 
 def parse_uptime(text):
+    """/proc/uptime → seconds since boot (its first field), or None (also for nan, inf, a negative value)."""
     try:
-        return float((text or '').split()[0])
+        value = float((text or '').split()[0])
     except (IndexError, ValueError):
         return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def parse_int(text):
-    try:
-        return int((text or '').strip().split()[0])
-    except (IndexError, ValueError):
-        return None
+    """A /proc/sys value → its first field as an int, or None when that is not a kernel integer."""
+    words = (text or '').split()
+    return int(words[0]) if words and _COUNTER.match(words[0]) else None
 
 
 def split_address(local):

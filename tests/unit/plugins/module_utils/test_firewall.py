@@ -457,3 +457,58 @@ def test_allow_list_blocks_the_others(rule, client, blocked):
 def test_bad_options(params, message):
     with pytest.raises(OptionError, match=message):
         _firewall.collect(FakeSystem({}, ()), params)
+
+
+# Hostile or broken tool output (found by test_fuzz_parsers.py): objects of the wrong shape in
+# nft's JSON are read as far as they go (never AttributeError/TypeError, which would lose the whole
+# collector), deep nesting and JSON that is no list of alerts raise the ValueError the callers
+# report as "not the expected JSON", and numbers of 5,000 digits are no port and no handle.
+def test_parse_nft_json_wrong_shapes():
+    doc = {'nftables': [
+        {'set': ['x']}, {'set': {'family': ['ip'], 'table': 'sshguard', 'name': 'attackers', 'elem': 5}}, {'rule': 7},
+        {'rule': {'family': 'inet', 'table': 'f', 'chain': 'input', 'handle': 'x', 'expr': [
+            {'match': 'x'}, {'match': {'left': {'meta': 'l4proto'}, 'right': 'tcp'}},
+            {'match': {'left': {'payload': 'tcp'}, 'right': 22}}, {'match': {'left': {'ct': {'key': 'state'}}, 'right': {'set': 'new'}}},
+            {'match': {'left': {'payload': {'protocol': 'tcp', 'field': 'dport'}},
+                       'right': {'set': [{'range': 5}, {'prefix': 'x'}, {'elem': 7}, 22]}}},
+            {'jump': 'x'}, {'reject': None}]}},
+        {'rule': {'family': 'inet', 'table': 'f', 'chain': 'input', 'handle': 9, 'expr': 'drop'}},
+    ]}
+    rules, sets = _firewall.parse_nft_json(json.dumps(doc))
+    assert sets == {(None, 'sshguard', 'attackers'): []}
+    assert [(r['handle'], r['action'], r['target_ports']) for r in rules] == [
+        (None, 'reject', ["{'range': 5}", 'None/None', 7, 22]), (9, None, None)]
+    assert _firewall.classify(rules[0], [22]) is rules[0]
+
+
+@pytest.mark.parametrize('text', ['{"nftables": %s}' % ('[' * 5000 + ']' * 5000), 'not json', '[]', '{"nftables": 5}'])
+def test_parse_nft_json_raises_value_error(text):
+    with pytest.raises(ValueError):
+        _firewall.parse_nft_json(text)
+
+
+@pytest.mark.parametrize('text', ['true', '5', '{"value": "192.0.2.1"}', '[' * 5000 + ']' * 5000, 'not json'])
+def test_parse_cscli_decisions_not_a_list(text):
+    with pytest.raises(ValueError):
+        _firewall.parse_cscli_decisions(text)
+
+
+def test_parse_cscli_decisions_wrong_shapes():
+    text = ('[null, 5, {"decisions": 7}, {"decisions": [null, {"value": 1e999, "type": "ban", "scope": {"a": 1}, '
+            '"duration": "3h59m"}, {"value": "192.0.2.1", "type": "ban", "origin": 5}]}]')
+    assert _firewall.parse_cscli_decisions(text) == [
+        {'value': None, 'scope': None, 'type': 'ban', 'origin': None, 'scenario': None, 'duration': '3h59m'},
+        {'value': '192.0.2.1', 'scope': None, 'type': 'ban', 'origin': 5, 'scenario': None, 'duration': None}]
+    assert _firewall.parse_cscli_decisions('null') == []
+
+
+@pytest.mark.parametrize('specs, expected', [
+    (['%s-%s' % ('0' * 5000, '9' * 5000)], False), (['1-1000'], True), (['23-65535'], False), (['ssh'], True),
+])
+def test_ports_hit_huge_range(specs, expected):
+    assert _firewall.ports_hit(specs, [22]) is expected
+
+
+def test_nft_rule_texts_huge_handle():
+    text = 'table inet f {\nchain input {\ntcp dport 22 drop # handle %s\ntcp dport 22 reject # handle 7\n}\n}' % ('9' * 5000)
+    assert _firewall.nft_rule_texts(text) == {('inet', 'f', 'input', 7): 'tcp dport 22 reject'}

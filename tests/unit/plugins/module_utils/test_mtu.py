@@ -347,3 +347,68 @@ def test_collect_probe_without_ping():
 def test_bad_options(params, message):
     with pytest.raises(OptionError, match=message):
         _mtu.collect(FakeSystem(), params)
+
+
+# Hostile or broken iproute2 output (found by test_fuzz_parsers.py): never a traceback, never a
+# value of the wrong type in the fact.  iproute2 prints a list of objects with int MTUs; anything
+# else is skipped (an entry) or None (a value).
+@pytest.mark.parametrize('text, expected', [
+    ('[null]', {}),
+    ('[1, "x", [], {"ifname": ["x"]}, {"ifname": ""}]', {}),
+    ('[{"ifname": "e0", "mtu": "1500", "operstate": 5, "linkinfo": "veth"}]',
+     {'e0': {'name': 'e0', 'mtu': None, 'state': None, 'kind': 'device'}}),
+    ('[{"ifname": "e1", "mtu": 1e999, "operstate": "UP", "linkinfo": {"info_kind": ["veth"]}}]',
+     {'e1': {'name': 'e1', 'mtu': None, 'state': 'up', 'kind': 'device'}}),
+    ('[{"ifname": "e2", "mtu": true, "link_type": "loopback"}]',
+     {'e2': {'name': 'e2', 'mtu': None, 'state': None, 'kind': 'loopback'}}),
+    ('[{"ifname": "e3", "mtu": 9000, "linkinfo": {"info_kind": "vlan"}}]',
+     {'e3': {'name': 'e3', 'mtu': 9000, 'state': None, 'kind': 'vlan'}}),
+    ('[' * 5000 + ']' * 5000, None),
+])
+def test_parse_links_wrong_shapes(text, expected):
+    assert _mtu.parse_links(text) == expected
+
+
+@pytest.mark.parametrize('addr_info, expected', [
+    ('"x"', []),
+    ('[null, 5, {"local": 5, "family": "inet"}, {"local": ["10.0.0.1"], "family": "inet6"}]', []),
+    ('[{"local": "10.0.0.1", "family": "inet", "prefixlen": "x"}]',
+     [{'address': '10.0.0.1', 'prefixlen': None, 'family': 'inet', 'network': None}]),
+    ('[{"local": "10.0.0.1", "family": "inet", "prefixlen": 300}]',
+     [{'address': '10.0.0.1', 'prefixlen': None, 'family': 'inet', 'network': None}]),
+    ('[{"local": "10.0.0.1", "family": "inet", "prefixlen": 24}]',
+     [{'address': '10.0.0.1', 'prefixlen': 24, 'family': 'inet', 'network': '10.0.0.0/24'}]),
+])
+def test_parse_addresses_wrong_shapes(addr_info, expected):
+    addrs = _mtu.parse_addresses('[null, {"ifname": "e0", "mtu": "x", "addr_info": %s}]' % addr_info)
+    assert addrs == {'e0': {'mtu': None, 'state': None, 'addresses': expected}}
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('[null]', None),
+    ('[{"dev": 1, "prefsrc": [], "metrics": {"mtu": 1400}}]',
+     {'dev': None, 'src': None, 'gateway': None, 'route_mtu': None, 'pmtu_cached': False}),
+    ('[{"dev": "eth0", "metrics": [null, {"mtu": 1e999}], "expires": 5}]',
+     {'dev': 'eth0', 'src': None, 'gateway': None, 'route_mtu': None, 'pmtu_cached': False}),
+])
+def test_parse_route_get_wrong_shapes(text, expected):
+    assert _mtu.parse_route_get(text) == expected
+
+
+@pytest.mark.parametrize('line', [
+    '10.0.0.0/8 dev eth0 mtu ' + '9' * 5000,       # int() of more than 4,300 digits raises ValueError
+    '10.0.0.0/8 dev eth0 mtu 99999999999',          # no u32
+    '10.0.0.0/8 dev eth0 mtu \u0661\u0664\u0660\u0660',  # Arabic-Indic digits: \d matched them
+])
+def test_parse_routes_skips_numbers_iproute2_never_prints(line):
+    assert _mtu.parse_routes(line + '\n10.2.0.0/16 dev eth2 mtu lock 1300') == [
+        {'dst': '10.2.0.0/16', 'dev': 'eth2', 'mtu': 1300, 'mtu_locked': True, 'table': 'main'}]
+
+
+@pytest.mark.parametrize('rc, out, err, expected', [
+    (1, 'From 10.0.0.1 icmp_seq=1 Frag needed and DF set (mtu = %s)\n' % ('9' * 5000), '', ('error', None)),
+    (1, '', 'ping: local error: message too long, mtu=' + '1' * 11, ('local_too_big', None)),
+    (1, '', 'ping: local error: message too long, mtu=1400', ('local_too_big', 1400)),
+])
+def test_classify_ping_huge_numbers(rc, out, err, expected):
+    assert _mtu.classify_ping(rc, out, err) == expected

@@ -343,3 +343,27 @@ def test_collect_sampled_rates(monkeypatch):
 def test_collect_raises_option_error_for_the_aggregate():
     with pytest.raises(OptionError, match='sample_seconds'):
         _tcp.collect(FakeSystem(_files()), {'ports': [22], 'sample_seconds': 100})
+
+
+# Hostile /proc text (found by test_fuzz_parsers.py): nan/inf are no uptime (they would be invalid
+# JSON in the fact), and only numbers the kernel prints (ASCII, at most 20 digits) are counters: a
+# 5,000-digit "counter" made int() raise, and rates_between() overflow a float.
+@pytest.mark.parametrize('text, expected', [
+    ('nan 1.0', None), ('inf 1.0', None), ('-inf 0', None), ('-5 1.0', None), ('12.5 3.0', 12.5), ('', None),
+])
+def test_parse_uptime_finite(text, expected):
+    assert _tcp.parse_uptime(text) == expected
+
+
+def test_parse_pairs_skips_values_the_kernel_never_prints():
+    text = 'Tcp: A B C D E\nTcp: 1 %s \u00b2 -1 \u0663\n' % ('9' * 5000)
+    assert _tcp.parse_pairs(text) == {'Tcp': {'A': 1, 'D': -1}}
+    counters = _tcp.counters_from(text, '')
+    assert _tcp.rates_between(counters, counters, 2) == {'A': 0.0, 'D': 0.0}
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('128\n', 128), ('-1', -1), ('4096 16384 4194304', 4096), ('\u00b2', None), ('9' * 30, None), ('x', None), ('', None),
+])
+def test_parse_int(text, expected):
+    assert _tcp.parse_int(text) == expected
