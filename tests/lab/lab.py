@@ -486,22 +486,28 @@ def upstream(version):
     return version.split(':', 1)[-1].rsplit('-', 1)[0]
 
 
+def sshd_release(root):
+    """The OpenSSH release the root's sshd says it is ('10.0p2': Debian's 1:10.0p1-7 carries the
+    10.0p2 fixes), read from its version string (SSH_RELEASE, version.h); None when unreadable."""
+    try:
+        with open(os.path.join(root, 'usr/sbin/sshd'), 'rb') as f:
+            data = f.read(64 << 20)
+    except OSError:
+        return None
+    m = re.search(rb'OpenSSH_(\d+\.\d+p\d+)', data)  # portable releases: p1, p2, ...
+    return m.group(1).decode() if m else None
+
+
 def openssh_at_least(version, major, minor):
     m = re.match(r'^(\d+)\.(\d+)', version or '')
     return bool(m) and (int(m.group(1)), int(m.group(2))) >= (major, minor)
 
 
 def root_info(suite):
-    """Suite and package versions of a cached root (from its stamp, else from its dpkg status)."""
-    try:
-        with open(rootfs_stamp(suite)) as f:
-            info = json.loads(f.read())
-        if isinstance(info, dict) and info.get('openssh'):
-            return info
-    except (OSError, ValueError):
-        pass
-    versions = dpkg_versions(rootfs_dir(suite))
-    return {'suite': suite, 'openssh': upstream(versions.get('openssh-server')),
+    """Suite and versions of a cached root: sshd's own release string, systemd's package version."""
+    root = rootfs_dir(suite)
+    versions = dpkg_versions(root)
+    return {'suite': suite, 'openssh': sshd_release(root) or upstream(versions.get('openssh-server')),
             'systemd': upstream(versions.get('systemd')), 'packages': versions}
 
 
@@ -514,7 +520,7 @@ def machine_info():
     except OSError:
         pass
     versions = dpkg_versions('/', ('openssh-server',))
-    return {'suite': suite, 'openssh': upstream(versions.get('openssh-server')), 'systemd': None}
+    return {'suite': suite, 'openssh': sshd_release('/') or upstream(versions.get('openssh-server')), 'systemd': None}
 
 
 class CacheLock(object):
@@ -582,7 +588,8 @@ def build_rootfs(suite=DEFAULT_SUITE):
             shutil.rmtree(root)
         os.rename(build, root)
         info = {'suite': suite, 'mirror': mirror, 'packages': versions, 'include': ROOTFS_PACKAGES,
-                'openssh': upstream(versions.get('openssh-server')), 'systemd': upstream(versions.get('systemd')),
+                'openssh': sshd_release(root) or upstream(versions.get('openssh-server')),
+                'systemd': upstream(versions.get('systemd')),
                 'built': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
                 'command': 'debootstrap --variant=minbase --include=%s %s %s %s' % (
                     ROOTFS_PACKAGES, suite, root, mirror)}
