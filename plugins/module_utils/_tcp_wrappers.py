@@ -1231,8 +1231,8 @@ class HostLookup(object):
             self.name, self.reverse_name, self.detail = box['value']
         elif 'error' in box:
             self.status = 'error'
-            self.detail = 'the name lookup of %s failed: %s: %s' % (self.address, type(box['error']).__name__,
-                                                                     box['error'])
+            error = box['error']
+            self.detail = 'the name lookup of %s failed: %s: %s' % (self.address, type(error).__name__, error)
         else:
             self.status = 'timeout'
             self.detail = ('the name lookup of %s did not finish within %s s: libwrap waits for it (up to the '
@@ -1653,13 +1653,13 @@ class _Lookups(object):
         return 'dns'
 
 
-def _name_facts(lookups, used, enabled):
+def _name_facts(lookups, used):
     """The verdict's name, name_source, lookup_s and lookup keys, and a note for its reason."""
     if not used:
         return {'name': None, 'name_source': 'none', 'lookup_s': None, 'lookup': 'not_needed'}, None
     entry = used[0]
     if entry is None:
-        return {'name': None, 'name_source': 'none', 'lookup_s': None, 'lookup': 'off' if not enabled else 'timeout'}, None
+        return {'name': None, 'name_source': 'none', 'lookup_s': None, 'lookup': 'off'}, None
     facts = {'name': entry.name if entry.status == 'done' else None, 'name_source': lookups.source(entry),
              'lookup_s': entry.elapsed_s, 'lookup': entry.status}
     notes = []
@@ -1751,7 +1751,7 @@ def _collect(system, opts, state, check):
         used = []
         verdict = evaluate(state['tables']['allow'], state['tables']['deny'], daemon, client, files=pattern_texts,
                            stops=stops, name_lookup=lookups.provider(client, used), check=check, **extra)
-        facts, note = _name_facts(lookups, used, opts['name_lookups'])
+        facts, note = _name_facts(lookups, used)
         server_entry = server_used[0] if server_used else None
         if server_entry is not None and server_entry.elapsed_s is not None and server_entry.elapsed_s > SLOW_LOOKUP_S:
             note = '; '.join(n for n in (note, 'the name lookup of the server address %s took %s s' % (

@@ -24,8 +24,19 @@ description:
     C(n.n.) prefixes, C(n.n.n.n/m.m.m.m), C(n.n.n.n/len), C([v6]) and C([v6]/len), C(*) and C(?) wildcards,
     C(/file) pattern files, C(user@host), continuation lines and options (C(allow), C(deny), C(twist), C(spawn),
     C(aclexec), ...). Options are parsed, never executed.
-  - A verdict that depends on the client's host name (DNS), its IDENT user name, a NIS netgroup, the server address
-    or an C(aclexec) command is C(unknown) with the reason, unless the outcome is the same either way.
+  - When a rule needs the client's host name, the client is looked up as libwrap does at connection time (socket.c
+    C(sock_hostname())) - only then, in the target's own resolver, reverse then forward, each lookup bounded by
+    O(lookup_timeout) - and the rules are matched with the name libwrap would get, C(unknown) when there is no
+    reverse name and C(paranoid) when the name is numeric or its forward lookup does not give the address back.
+    The verdict says which name, from where and how long it took; a slow lookup is reported as such (libwrap, and
+    sshd with C(UseDNS yes), wait for it before the banner).
+  - A verdict that depends on a lookup that timed out (or with O(name_lookups=false)), the client's IDENT user name,
+    a NIS netgroup, the server address or an C(aclexec) command is C(unknown) with the reason, unless the outcome is
+    the same either way.
+  - A C(/file) pattern file that includes itself makes libwrap recurse until it crashes (tcpdmatch dies of SIGSEGV);
+    it is reported in RV(ansible_facts.connreset_tcp_wrappers.errors), and a client that reaches it is C(denied).
+  - Bounded in time, every loop checks the collector's budget, and a collector out of time returns C(partial) with
+    what it read and the verdicts not decided as C(unknown).
   - Lines libwrap skips or misreads are reported in RV(ansible_facts.connreset_tcp_wrappers.errors) with file and
     line, for example IPv6 addresses written without brackets, net/mask patterns with host bits set (never match),
     a last line without a newline (Debian's libwrap then stops reading, and in hosts.deny denies everyone).
@@ -45,11 +56,12 @@ options:
   daemon:
     description:
       - Daemon process name the rules are matched against (libwrap's argv[0] name for the service).
+      - Must not be empty nor hold blanks, commas, V(:) or V(@) (libwrap splits patterns there); at most 127 characters.
     type: str
     default: sshd
   clients:
     description:
-      - IPv4 or IPv6 client addresses to decide access for.
+      - IPv4 or IPv6 client addresses to decide access for (at most 1000; duplicates are evaluated once).
       - Default is the address the controller connects from (first field of E(SSH_CONNECTION)); when that is not
         set (local connection), no client is evaluated and RV(ansible_facts.connreset_tcp_wrappers.clients_note)
         says so.
@@ -60,6 +72,19 @@ options:
       - The sshd binary to check for libwrap linkage.
       - Default is C(sshd) on the path plus the usual C(sshd) and C(sshd-session) locations.
     type: path
+  name_lookups:
+    description:
+      - Look client (and, for C(daemon@host) rules, server) names up as libwrap does when a rule needs them.
+      - The lookups use the target's resolver (C(/etc/hosts), DNS, ...) exactly as sshd's libwrap would, so they
+        send the same DNS queries. V(false) makes none; verdicts that need a name are then C(unknown).
+    type: bool
+    default: true
+  lookup_timeout:
+    description:
+      - Seconds one name lookup (reverse and forward) may take, above 0 and at most 60. A lookup still running then
+        makes the verdicts that need it C(unknown), with the reason. All lookups of one call wait 60 s at most.
+    type: float
+    default: 5.0
 attributes:
   check_mode:
     support: full
@@ -78,7 +103,8 @@ notes:
   - Run with C(become) when the tables or pattern files are not world-readable; otherwise verdicts that reach them
     are C(unknown).
   - C(tcpdmatch) (Debian package tcpd) is libwrap's own evaluator; this module agrees with it on every case its
-    test suite generates, and, unlike it, says when a verdict needs a name lookup.
+    test suite generates, with client names from a private C(/etc/hosts) too, and, unlike it, says when a verdict
+    needs a name lookup that could not be made.
 seealso:
   - name: hosts_access(5)
     description: The access control language.
@@ -114,7 +140,10 @@ ansible_facts:
       type: dict
       contains:
         status:
-          description: C(ok); C(partial) or C(unknown) when a table or the sshd binary could not be read.
+          description:
+            - C(ok); C(partial) or C(unknown) when a table or the sshd binary could not be read.
+            - C(partial) too when the collector's time budget ran out; C(reason) says where, and the verdicts not
+              decided are C(unknown).
           type: str
           returned: always
           sample: ok
@@ -286,6 +315,30 @@ ansible_facts:
               type: list
               elements: dict
               sample: []
+            name:
+              description:
+                - The client name libwrap gets from the lookup - a host name, C(unknown) (no reverse name) or
+                  C(paranoid) (numeric, or its forward lookup does not give the address back); null when no lookup was
+                  made or it did not finish (see C(lookup)).
+              type: str
+              sample: web1.example.com
+            name_source:
+              description:
+                - Where the reverse name came from - C(hosts) (C(/etc/hosts), asked before DNS in C(nsswitch.conf)),
+                  C(dns) (DNS or another name service), C(none) (no name).
+              type: str
+              sample: dns
+            lookup_s:
+              description: Seconds the lookup took (reverse and forward); null when none was made.
+              type: float
+              sample: 0.004
+            lookup:
+              description:
+                - C(not_needed) (no rule reached needed the name; libwrap looks nothing up either), C(done),
+                  C(timeout) (the verdict may then be C(unknown)), C(error), C(off) (O(name_lookups=false)); null for
+                  a client not evaluated before the time budget ran out.
+              type: str
+              sample: done
 '''
 
 from ansible.module_utils.basic import AnsibleModule
