@@ -469,6 +469,26 @@ FINDINGS.append(_f(
     a hang after `SSH2_MSG_KEXINIT sent`) was not measured from the controller.""",
     """Read the probe's detail in the evidence; install paramiko on the controller
     (`pip install paramiko`) or set `diagnose_probe: false` to skip it knowingly."""))
+# A host that was reached but on which nothing could be checked, and a host of the play without
+# a stored diagnosis: high (a `diagnose_fail_on: high` gate fails), and like an unreachable host
+# they match every level gate (UNDIAGNOSED): a host that could not be diagnosed cannot pass.
+FINDINGS.append(_f(
+    'CRD-COV-NONE', 'Nothing was checked on the host', 'coverage', 'high', None,
+    """The host was reached, but no collector returned anything usable: `gather_subset` selected
+    none (for example `['!all']`), or every collector that ran reported `unknown`. Nothing on the host
+    (sshd's log, `Out of memory: Killed process`, hosts.deny, conntrack, the firewall) was checked, so
+    the host is not healthy, only unexamined.""",
+    """Select collectors (`diagnose_gather_subset: [all]`, the default) and follow the reasons in the
+    evidence (usually `become: true`); then run the diagnosis again."""))
+FINDINGS.append(_f(
+    'CRD-COV-HOST', 'The host has no stored diagnosis', 'coverage', 'high', None,
+    """The host is in the play, but no host document was stored for it in `hosts/`: its diagnosis
+    failed before the document was written (a failed task such as a bad option in
+    `diagnose_collector_options`, or the play was interrupted), or its file is unreadable.""",
+    """Read the host's error in the play's output (`ansible-playbook ... --limit HOST -v`), fix it and run
+    the diagnosis again; `summary.errors` in `report.json` names the file."""))
+# Findings of hosts that could not be diagnosed: they match every level gate, as unreachable hosts do.
+UNDIAGNOSED = ('CRD-COV-NONE', 'CRD-COV-HOST')
 
 # Findings whose severity (or cause) the engine sets from what was measured.
 SEVERITY_NOTES = {

@@ -18,11 +18,12 @@ from __future__ import annotations
 import copy
 import datetime
 import ipaddress
+import math
 import re
 from collections import Counter
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import (
-    AREAS, CATALOGUE, CAUSES, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, severity_rank,
+    AREAS, CATALOGUE, CAUSES, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, UNDIAGNOSED, severity_rank,
 )
 
 SCHEMA_VERSION = 1
@@ -135,16 +136,20 @@ def _list(value):
 
 
 def _num(value):
-    """A number from an int/float/numeric string; None for anything else (bool is not a number)."""
+    """A finite number from an int/float/numeric string; None for anything else (bool is not a
+    number, nor are inf and NaN)."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
         return value
-    if isinstance(value, str):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str) and len(value) <= 64:
         try:
-            return float(value) if '.' in value else int(value.strip())
+            number = float(value) if '.' in value else int(value.strip())
         except ValueError:
             return None
+        return number if not isinstance(number, float) or math.isfinite(number) else None
     return None
 
 
@@ -210,6 +215,166 @@ def _status(part):
     """Status of a fact or sub-part: ok/partial/unknown, or None when it carries none."""
     status = _dict(part).get('status')
     return status if status in ('ok', 'partial', 'unknown') else None
+
+
+# -- hostile fact values ----------------------------------------------------------------
+# Facts come from the managed host: a value of the wrong type, inf or NaN, a huge list or a deep
+# nesting must never lose the host or stop the other checks.  Before any check runs, the facts
+# are copied through :func:`sanitise_facts`: every such value becomes None (unknown) or is cut,
+# and each one is a coverage gap naming the fact and the value ("unknown is not healthy").
+MAX_FACT_LIST = 1000       # items kept of one list (the last ones: the newest kills and samples)
+MAX_FACT_STRING = 65536    # characters kept of one string
+MAX_FACT_DEPTH = 24        # nesting levels kept
+MAX_FACT_NODES = 200000    # values visited in the facts of one host
+MAX_FACT_PROBLEMS = 20     # bad values named per area (the rest are counted)
+_NUMBER_LIMIT = 2 ** 64    # kernel counters are u64: anything larger is not a measurement
+
+_N, _S, _B, _L = 'number', 'string', 'bool', 'list'
+_EVENT = ({'count': _N, 'samples': _L}, _N, _L)
+_DURATION_VALUE = (_N, _S)
+# The fact values the checks read, by type: a dict is "a dict with these keys", a tuple "one of",
+# a one-item list "a list of".  Keys not listed are only checked for inf/NaN and size.
+FACT_TYPES = {
+    'connreset_sshd': {
+        'running': _B, 'listening': _L, 'libwrap': _B,
+        'service': {'n_restarts': _N, 'active_state': _S, 'sub_state': _S, 'result': _S, 'manager': _S},
+        'config': {'valid': _B, 'values': {
+            'maxstartups': {'start': _N}, 'port': (_L, _N, _S), 'logingracetime': _DURATION_VALUE,
+            'clientaliveinterval': _DURATION_VALUE, 'clientalivecountmax': _N, 'tcpkeepalive': (_B, _S)}},
+        'events': {'crashes': _EVENT, 'maxstartups_drops': _EVENT, 'penalties': _EVENT,
+                   'wrap_refusals': _EVENT,
+                   'restarts': ({'count': _N, 'samples': _L, 'automatic': _N, 'manual': _N, 'gave_up': _N},
+                                _N, _L)},
+    },
+    'connreset_oom': {
+        'kills': _L, 'watched_killed': _L, 'vmstat_oom_kill': _N, 'log': {'since': _S},
+        'memory': {'mem_total_kb': _N, 'mem_available_kb': _N, 'psi': {'some': {'avg10': _N}}},
+    },
+    'connreset_tcp_wrappers': {'libwrap_in_use': _B, 'errors': _L, 'verdicts': _L, 'clients': _L},
+    'connreset_mtu': {
+        'interfaces': [{'name': _S, 'mtu': _N, 'addresses': _L}], 'tcp_mtu_probing': _N,
+        'targets': [{'target': _S, 'dev': _S, 'mtu': _N, 'probe': {'path_mtu': _N, 'blackhole': _B}}],
+    },
+    'connreset_conntrack': {
+        'loaded': _B, 'count': _N, 'max': _N, 'fill': _N, 'table_full_events': _EVENT,
+        'stats': {'drop': _N, 'early_drop': _N, 'insert_failed': _N, 'invalid': _N},
+        'timeouts': {'established': _N}, 'ena_allowance': {},
+    },
+    'connreset_tcp': {
+        'counters': {'ListenOverflows': _N, 'ListenDrops': _N}, 'uptime_s': _N,
+        'sysctls': {'tcp_abort_on_overflow': _N, 'tcp_keepalive_time': _N},
+        'listeners': [{'port': _N, 'recv_q': _N, 'backlog': _N}],
+    },
+    'connreset_firewall': {'rules': _L, 'blocked': _L, 'clients': _L},
+}
+
+
+def _kind_matches(value, kind):
+    if isinstance(kind, dict):
+        return isinstance(value, dict)
+    if isinstance(kind, list):
+        return isinstance(value, list)
+    if kind == _N:
+        return _num(value) is not None
+    if kind == _S:
+        return isinstance(value, str)
+    if kind == _B:
+        return isinstance(value, bool)
+    return isinstance(value, list)  # _L
+
+
+def _kind_name(kind):
+    if isinstance(kind, tuple):
+        return ' or '.join(_kind_name(k) for k in kind)
+    if isinstance(kind, dict):
+        return 'an object'
+    if isinstance(kind, list) or kind == _L:
+        return 'a list'
+    return {'number': 'a number', 'string': 'a string', 'bool': 'true/false'}[kind]
+
+
+def _shown(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + '...'
+
+
+def _type_name(value):
+    return {dict: 'an object', list: 'a list', str: 'a string', bool: 'a boolean'}.get(
+        type(value), 'a %s' % type(value).__name__)
+
+
+class _Sanitiser:
+    """Copies facts to plain, finite, bounded JSON values; notes every value it had to change."""
+
+    def __init__(self):
+        self.nodes = 0
+        self.problems = {}  # top-level key -> [(path, reason)]
+        self.cut = False
+
+    def note(self, path, reason):
+        key = path.split('.', 1)[0].split('[', 1)[0]
+        self.problems.setdefault(key, []).append((path, reason))
+
+    def clean(self, value, path, spec, depth):
+        self.nodes += 1
+        if self.nodes > MAX_FACT_NODES:
+            if not self.cut:
+                self.cut = True
+                self.note(path, 'more than %d values in the facts: the rest was not read' % MAX_FACT_NODES)
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.note(path, 'not a finite number: %s (ignored: unknown)' % value)
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _NUMBER_LIMIT:
+            self.note(path, 'number out of range: %s (ignored: unknown)' % _shown(value))
+            return None
+        kinds = spec if isinstance(spec, tuple) else ((spec,) if spec is not None else ())
+        if value is not None and kinds and not any(_kind_matches(value, k) for k in kinds):
+            self.note(path, 'expected %s, got %s %s (ignored: unknown)' % (
+                _kind_name(spec), _type_name(value), _shown(value)))
+            return None
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        if isinstance(value, str):
+            if len(value) > MAX_FACT_STRING:
+                self.note(path, 'a string of %d characters: cut to %d' % (len(value), MAX_FACT_STRING))
+                return value[:MAX_FACT_STRING]
+            return value
+        if isinstance(value, (dict, list, tuple)) and depth >= MAX_FACT_DEPTH:
+            self.note(path, 'nested deeper than %d levels: cut' % MAX_FACT_DEPTH)
+            return None
+        if isinstance(value, dict):
+            children = next((k for k in kinds if isinstance(k, dict)), {})
+            return dict((str(key), self.clean(item, '%s.%s' % (path, str(key)[:100]), children.get(key), depth + 1))
+                        for key, item in value.items())
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+            offset = 0
+            if len(items) > MAX_FACT_LIST:
+                self.note(path, '%d items: only the last %d were checked' % (len(items), MAX_FACT_LIST))
+                offset = len(items) - MAX_FACT_LIST
+                items = items[offset:]
+            item_spec = next((k[0] for k in kinds if isinstance(k, list) and k), None)
+            return [self.clean(item, '%s[%d]' % (path, offset + index), item_spec, depth + 1)
+                    for index, item in enumerate(items)]
+        self.note(path, 'not a JSON value: %s %s' % (_type_name(value), _shown(value)))
+        return str(value)[:200]
+
+
+def sanitise_facts(facts):
+    """``(clean facts, {area key: [(path, reason)]})``: see :class:`_Sanitiser`.  The clean facts are
+    what the checks read and what the host document keeps."""
+    sanitiser = _Sanitiser()
+    clean = {}
+    for key, value in _dict(facts).items():
+        spec = FACT_TYPES.get(key) if isinstance(value, dict) else None
+        clean[str(key)] = sanitiser.clean(value, str(key)[:100], spec, 0)
+    return clean, sanitiser.problems
+
+
+def sanitise_value(value):
+    """A plain, finite, bounded JSON copy of any value (the probe, a message), without notes."""
+    return _Sanitiser().clean(value, 'value', None, 0)
 
 
 # -- finding construction ---------------------------------------------------------------
@@ -635,7 +800,12 @@ def _check_conntrack(ctx):
     fill = _num(ct.get('fill'))
     if fill is None and count is not None and limit:
         fill = float(count) / limit
-    if fill is None:
+    if fill is not None and not 0 <= fill <= 100:
+        # count/max is at most a little over 1 (the table grows past max briefly): a value out
+        # of this range is not a measurement.
+        ctx.gap(key, 'fact connreset_conntrack.fill', 'out of range: %s (count %s, max %s)' % (
+            _shown(fill), _shown(count), _shown(limit)))
+    elif fill is None:
         ctx.gap(key, 'conntrack table fill', _reason_of(ct, 'count/max not readable'))
     elif fill >= ctx.t['conntrack_fill_warn']:
         ctx.emit('CRD-CT-001', {'count': count, 'max': limit, 'fill': round(fill, 4),
@@ -994,6 +1164,16 @@ def _unreachable_finding(ctx, unreachable):
     return classification
 
 
+# The host checks in order, and the area whose coverage finding reports a check that failed.
+CHECKS = (_check_sshd, _check_oom, _check_wrappers, _check_mtu, _check_conntrack, _check_tcp, _check_firewall,
+          _check_idle)
+CHECK_AREA = {
+    _check_sshd: 'connreset_sshd', _check_oom: 'connreset_oom', _check_wrappers: 'connreset_tcp_wrappers',
+    _check_mtu: 'connreset_mtu', _check_conntrack: 'connreset_conntrack', _check_tcp: 'connreset_tcp',
+    _check_firewall: 'connreset_firewall', _check_idle: 'connreset_sshd',
+}
+
+
 # -- public API -------------------------------------------------------------------------
 def merge_thresholds(overrides=None):
     """DEFAULT_THRESHOLDS updated with ``overrides``; raises ValueError on an unknown name or bad value."""
@@ -1056,23 +1236,85 @@ def evaluate_host(facts, probe=None, unreachable=None, thresholds=None, controll
     controller's address as the host sees it (for exempt lists); ``failed``: None or {msg} when
     the host was reached but fact collection failed (every uncollected area says so).
     """
+    return _evaluate(facts, probe, unreachable, thresholds, controller, failed)[0]
+
+
+def _evaluate(facts, probe, unreachable, thresholds, controller, failed):
+    """evaluate_host's result, and the sanitised facts and probe it was computed from."""
     t = merge_thresholds(thresholds)
-    facts = _dict(facts)
-    ctx = _Context(facts, _dict(probe), t, controller or _controller_from_facts(facts))
+    facts, problems = sanitise_facts(facts)
+    probe = sanitise_value(_dict(probe))
+    ctx = _Context(facts, probe, t, controller if isinstance(controller, str) else _controller_from_facts(facts))
     if failed:
-        ctx.not_collected = 'fact collection failed: %s' % (_dict(failed).get('msg') or failed)
+        ctx.not_collected = 'fact collection failed: %s' % str(_dict(failed).get('msg') or failed)[:2000]
     reachable = not unreachable
     if unreachable:
         _unreachable_finding(ctx, unreachable)
     if reachable or any(isinstance(facts.get(k), dict) for k in AREAS):
+        _value_gaps(ctx, problems)
         # _check_idle last: it reads what the firewall check found.
-        for check in (_check_sshd, _check_oom, _check_wrappers, _check_mtu, _check_conntrack,
-                      _check_tcp, _check_firewall, _check_idle):
-            check(ctx)
+        for check in CHECKS:
+            _run_check(ctx, check)
+        if reachable:
+            _check_anything_checked(ctx)
         _coverage_findings(ctx)
-    _correlate_probe(ctx, reachable)
+    try:
+        _correlate_probe(ctx, reachable)
+    except CHECK_ERRORS as exc:
+        ctx.emit('CRD-COV-PROBE', {'probe': probe, 'error': '%s: %s' % (type(exc).__name__, str(exc)[:200])},
+                 summary='could not read the probe result: %s' % type(exc).__name__)
     findings = sort_findings(ctx.findings.values())
-    return {'findings': findings, 'score': score(findings), 'level': level(findings)}
+    return {'findings': findings, 'score': score(findings), 'level': level(findings)}, facts, probe
+
+
+# What a check may raise on a value no table above foresaw; any of them is a coverage gap of the
+# check's area and the other checks still run.
+CHECK_ERRORS = (ArithmeticError, AttributeError, LookupError, TypeError, ValueError, RecursionError)
+
+
+def _value_gaps(ctx, problems):
+    """A coverage gap per bad fact value the sanitiser replaced, naming the fact and the value."""
+    for key, items in sorted(problems.items()):
+        if key not in AREAS:
+            continue
+        for path, reason in items[:MAX_FACT_PROBLEMS]:
+            ctx.gap(key, 'fact %s' % path, reason)
+        if len(items) > MAX_FACT_PROBLEMS:
+            ctx.gap(key, 'fact %s' % key, '%d more bad values not listed' % (len(items) - MAX_FACT_PROBLEMS))
+
+
+def _run_check(ctx, check):
+    try:
+        check(ctx)
+    except CHECK_ERRORS as exc:
+        key = CHECK_AREA[check]
+        name = check.__name__.replace('_check_', '')
+        ctx.gap(key, 'the %s check' % name, 'failed on an unexpected value in %s (%s: %s); the other checks ran' % (
+            key, type(exc).__name__, str(exc)[:200]))
+
+
+def _check_anything_checked(ctx):
+    """CRD-COV-NONE when no collector returned usable facts: a host nothing was checked on is
+    not healthy (gather_subset ['!all'], or every collector unknown)."""
+    statuses = {}
+    for key, (_area, name) in AREAS.items():
+        part = ctx.facts.get(key)
+        statuses[name] = (_status(part) or 'no status') if isinstance(part, dict) else 'not collected'
+    if any(status in ('ok', 'partial') for status in statuses.values()):
+        return
+    meta = ctx.fact('connreset_meta')
+    subset = meta.get('gather_subset')
+    if ctx.not_collected:
+        reason = ctx.not_collected
+    elif isinstance(subset, list) and not subset:
+        reason = 'gather_subset selected no collector'
+    elif all(status == 'not collected' for status in statuses.values()):
+        reason = 'no collector returned facts'
+    else:
+        reason = 'no collector returned usable facts (%s)' % ', '.join(
+            '%s %s' % (name, status) for name, status in statuses.items() if status != 'not collected')
+    ctx.emit('CRD-COV-NONE', {'gather_subset': subset, 'collectors': statuses},
+             summary='nothing was checked on the host: %s' % reason)
 
 
 def _controller_from_facts(facts):
@@ -1109,21 +1351,56 @@ def diagnose_host(data):
         failed = {'msg': failed}
     if unreachable and str(_dict(unreachable).get('msg') or '').startswith(_COLLECTION_FAILED):
         failed, unreachable = unreachable, None  # reached, but the collection failed
-    result = evaluate_host(facts, probe=data.get('probe'), unreachable=unreachable,
-                           thresholds=data.get('thresholds'), controller=data.get('controller'), failed=failed)
+    merge_thresholds(data.get('thresholds'))  # a bad threshold is the caller's error: ValueError
+    try:
+        result, clean_facts, clean_probe = _evaluate(facts, data.get('probe'), unreachable, data.get('thresholds'),
+                                                     data.get('controller'), failed)
+    except CHECK_ERRORS as exc:
+        # Never a lost host: an engine error on this input is a finding of the host.
+        entry = CATALOGUE['CRD-COV-NONE']
+        findings = [{'id': entry['id'], 'title': entry['title'], 'cause': entry['cause'],
+                     'severity': entry['severity'], 'explanation': entry['explanation'],
+                     'remedy': entry['remedy'], 'fix': entry['fix'],
+                     'evidence': {'engine_error': '%s: %s' % (type(exc).__name__, str(exc)[:500])},
+                     'summary': 'nothing was checked on the host: the facts could not be evaluated (%s)' % (
+                         type(exc).__name__)}]
+        result = {'findings': findings, 'score': score(findings), 'level': level(findings)}
+        clean_facts, clean_probe = sanitise_facts(facts)[0], sanitise_value(data.get('probe'))
+    message = _dict(unreachable).get('msg')
+    message = None if message is None else str(message)
     return {
         'schema_version': SCHEMA_VERSION,
         'host': data.get('host'),
         'generated_at': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
         'reachable': not unreachable,
         'unreachable': None if not unreachable else {
-            'msg': _dict(unreachable).get('msg'),
-            'classification': classify_unreachable(_dict(unreachable).get('msg'))},
-        'facts': facts,
-        'probe': data.get('probe'),
+            'msg': message, 'classification': classify_unreachable(message)},
+        'facts': clean_facts,
+        'probe': clean_probe or None,
         'findings': result['findings'],
         'score': result['score'],
         'level': result['level'],
+    }
+
+
+def missing_host_doc(host, reason):
+    """The document of a host of the play without a stored diagnosis (CRD-COV-HOST): the report
+    lists every host of the play, and this one cannot pass a gate."""
+    entry = CATALOGUE['CRD-COV-HOST']
+    findings = [{'id': entry['id'], 'title': entry['title'], 'cause': entry['cause'], 'severity': entry['severity'],
+                 'evidence': {'reason': reason}, 'explanation': entry['explanation'], 'remedy': entry['remedy'],
+                 'fix': entry['fix'], 'summary': 'no diagnosis stored: %s' % reason}]
+    return {
+        'schema_version': SCHEMA_VERSION,
+        'host': host,
+        'generated_at': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'reachable': False,
+        'unreachable': {'msg': 'no diagnosis stored: %s' % reason, 'classification': 'other'},
+        'facts': {},
+        'probe': None,
+        'findings': findings,
+        'score': score(findings),
+        'level': level(findings),
     }
 
 

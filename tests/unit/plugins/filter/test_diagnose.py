@@ -123,7 +123,9 @@ def test_diagnose_host_bad_input():
 def test_failed_collection_is_not_unreachable(data):
     doc = FILTERS['diagnose_host'](dict(data, host='web3', facts={}, probe=probe('ok', 'session', 'ok')))
     assert doc['reachable'] is True and doc['unreachable'] is None
-    assert all(f['id'].startswith('CRD-COV-') for f in doc['findings']) and len(doc['findings']) == 7
+    # a coverage finding per area, and nothing was checked: CRD-COV-NONE (high), not a healthy host
+    assert all(f['id'].startswith('CRD-COV-') for f in doc['findings']) and len(doc['findings']) == 8
+    assert doc['findings'][0]['id'] == 'CRD-COV-NONE' and doc['level'] == 'high'
     for finding in doc['findings']:
         assert 'fact collection failed: ' in finding['summary'] and 'timed out' in finding['summary']
 

@@ -192,7 +192,13 @@ CASES = {
     'CRD-COV-TCP': (case({'connreset_tcp.counters': {}}), case()),
     'CRD-COV-FW': (case({'connreset_firewall.fail2ban': {'status': 'unknown', 'reason': 'fail2ban-client needs '
                                                          'root: use become: true'}}), case()),
+    # every collector unknown; the near miss: one of them partial (something was checked)
+    'CRD-COV-NONE': (case(dict((key, UNKNOWN_AREA) for key in _catalogue.AREAS)),
+                     case(dict([(key, UNKNOWN_AREA) for key in _catalogue.AREAS]
+                               + [('connreset_tcp.status', 'partial')]))),
 }
+# Findings the engine makes outside evaluate_host (tested below with the function that makes them).
+NOT_IN_CASES = {'CRD-COV-HOST': 'missing_host_doc'}
 
 
 def run(spec):
@@ -208,7 +214,7 @@ def run(spec):
 
 
 def test_every_catalogue_finding_has_a_case():
-    assert sorted(CASES) == sorted(_catalogue.CATALOGUE)
+    assert sorted(list(CASES) + list(NOT_IN_CASES)) == sorted(_catalogue.CATALOGUE)
 
 
 def test_healthy_host_has_no_findings():
@@ -429,7 +435,10 @@ def test_any_fact_may_be_null_or_garbage(junk):
 @pytest.mark.parametrize('facts_value', [None, {}, [], 'text', {'connreset_sshd': 'text', 'connreset_oom': [1]}])
 def test_whole_facts_garbage(facts_value):
     result = _engine.evaluate_host(facts_value)
-    assert {f['id'] for f in result['findings']} == {'CRD-COV-%s' % a for a, _n in _catalogue.AREAS.values()}
+    # every area is a coverage finding, and the host is not healthy: nothing was checked
+    assert {f['id'] for f in result['findings']} == {'CRD-COV-%s' % a for a, _n in _catalogue.AREAS.values()} | {
+        'CRD-COV-NONE'}
+    assert result['level'] == 'high'
 
 
 # -- score, level, order --------------------------------------------------------------------
@@ -820,3 +829,142 @@ def test_sshd_kill_matching(kill, sshd):
 def test_manual_restarts_are_not_a_crash_loop(restarts, found):
     ids, _result = run(case({'connreset_sshd.events.restarts': restarts}))
     assert ('CRD-SSHD-003' in ids) is found
+
+
+# -- nothing checked: unknown is not healthy (issue 16, point 7) ---------------------------------
+# connreset_meta as reset_facts returns it for gather_subset ['!all'] (no collector ran).
+META_NONE = {'gather_subset': [], 'budget_s': 20.0, 'elapsed_s': 0.0, 'collectors': {}}
+
+
+@pytest.mark.parametrize('data, reason', [
+    ({'connreset_meta': META_NONE}, 'gather_subset selected no collector'),
+    ({}, 'no collector returned facts'),
+    (dict((key, dict(UNKNOWN_AREA)) for key in _catalogue.AREAS),
+     'no collector returned usable facts (sshd unknown, OOM kills unknown'),
+    ({'connreset_sshd': dict(UNKNOWN_AREA), 'connreset_meta': {'gather_subset': ['sshd']}},
+     'no collector returned usable facts (sshd unknown)'),
+])
+def test_nothing_checked_is_not_healthy(data, reason):
+    result = _engine.evaluate_host(data, controller=CONTROLLER)
+    none = [f for f in result['findings'] if f['id'] == 'CRD-COV-NONE']
+    assert len(none) == 1 and reason in none[0]['summary'], result['findings']
+    # high: a diagnose_fail_on=high gate fails
+    assert result['level'] == 'high' and none[0]['severity'] == 'high'
+
+
+@pytest.mark.parametrize('data', [
+    {'connreset_meta': {'gather_subset': ['sshd']}, 'connreset_sshd': copy.deepcopy(HEALTHY['connreset_sshd'])},
+    {'connreset_tcp': dict(copy.deepcopy(HEALTHY['connreset_tcp']), status='partial', reason='no ss binary')},
+])
+def test_one_usable_collector_is_something_checked(data):
+    ids = {f['id'] for f in _engine.evaluate_host(data, controller=CONTROLLER)['findings']}
+    assert 'CRD-COV-NONE' not in ids
+
+
+def test_unreachable_host_is_not_also_nothing_checked():
+    ids = {f['id'] for f in _engine.evaluate_host({}, unreachable={'msg': MSG_REFUSED})['findings']}
+    assert ids == {'CRD-REACH-001'}
+
+
+def test_failed_collection_says_why_nothing_was_checked():
+    result = _engine.evaluate_host({}, failed={'msg': 'sshd: since must be a time'})
+    none = next(f for f in result['findings'] if f['id'] == 'CRD-COV-NONE')
+    assert none['summary'] == 'nothing was checked on the host: fact collection failed: sshd: since must be a time'
+
+
+def test_missing_host_doc():
+    doc = _engine.missing_host_doc('db/1', 'no host document: the host failed before its diagnosis was stored')
+    assert doc['host'] == 'db/1' and doc['level'] == 'high' and doc['reachable'] is False
+    assert [f['id'] for f in doc['findings']] == ['CRD-COV-HOST']
+    assert doc['findings'][0]['evidence'] == {
+        'reason': 'no host document: the host failed before its diagnosis was stored'}
+
+
+# -- hostile fact values (issue 16, point 6) -------------------------------------------------------
+# Each is what a target could return (YAML .inf/.nan reach the controller as floats); the host
+# keeps a document, the value is named in a coverage finding of its area, the other checks run.
+HUGE = [dict(OOM_OTHER, pid=n) for n in range(5000)]
+
+
+@pytest.mark.parametrize('path, value, area, named', [
+    ('connreset_conntrack.fill', float('inf'), 'CRD-COV-CT',
+     'fact connreset_conntrack.fill: not a finite number: inf'),
+    ('connreset_conntrack.fill', float('-inf'), 'CRD-COV-CT', 'not a finite number: -inf'),
+    ('connreset_conntrack.fill', float('nan'), 'CRD-COV-CT', 'fact connreset_conntrack.fill: not a finite number: nan'),
+    ('connreset_conntrack.fill', 1e308, 'CRD-COV-CT', 'fact connreset_conntrack.fill: out of range: 1e+308'),
+    ('connreset_conntrack.count', 'lots', 'CRD-COV-CT',
+     "fact connreset_conntrack.count: expected a number, got a string 'lots'"),
+    ('connreset_conntrack.max', 2 ** 70, 'CRD-COV-CT', 'fact connreset_conntrack.max: number out of range'),
+    ('connreset_tcp.counters.ListenOverflows', '1.5e999', 'CRD-COV-TCP',
+     "fact connreset_tcp.counters.ListenOverflows: expected a number, got a string '1.5e999'"),
+    ('connreset_sshd.service.n_restarts', float('nan'), 'CRD-COV-SSHD',
+     'fact connreset_sshd.service.n_restarts: not a finite number: nan'),
+    ('connreset_sshd.running', 'yes', 'CRD-COV-SSHD', "fact connreset_sshd.running: expected true/false, got a string"),
+    ('connreset_oom.kills', {'0': OOM_SSHD}, 'CRD-COV-OOM', 'fact connreset_oom.kills: expected a list, got an object'),
+    ('connreset_oom.kills', HUGE, 'CRD-COV-OOM', 'fact connreset_oom.kills: 5000 items: only the last 1000 were checked'),
+    ('connreset_mtu.interfaces', {'eth0': {'mtu': 1500}}, 'CRD-COV-MTU', 'fact connreset_mtu.interfaces: expected a list'),
+    ('connreset_mtu.interfaces.1.mtu', [1500], 'CRD-COV-MTU',
+     'fact connreset_mtu.interfaces[1].mtu: expected a number, got a list [1500]'),
+    ('connreset_firewall.rules', 'drop everything', 'CRD-COV-FW', 'fact connreset_firewall.rules: expected a list'),
+    ('connreset_tcp.listeners.0.recv_q', float('inf'), 'CRD-COV-TCP',
+     'fact connreset_tcp.listeners[0].recv_q: not a finite number: inf'),
+])
+def test_hostile_fact_value_is_a_named_coverage_gap(path, value, area, named):
+    data = facts(**{path: value})
+    result = _engine.evaluate_host(data, controller=CONTROLLER)
+    by_id = {f['id']: f for f in result['findings']}
+    assert area in by_id, result['findings']
+    assert named in by_id[area]['summary']
+    # the other areas were still checked: no other coverage finding, and nothing lost
+    assert {f for f in by_id if f.startswith('CRD-COV-')} == {area}
+    json.dumps(result, allow_nan=False)
+
+
+def test_hostile_value_keeps_the_host_document_finite():
+    data = facts(**{'connreset_conntrack.fill': float('inf'), 'connreset_conntrack.count': float('nan')})
+    doc = _engine.diagnose_host({'host': 'h1', 'facts': data, 'probe': probe('ok', 'kex', 'ok', elapsed=float('inf'))})
+    text = json.dumps(doc, allow_nan=False)  # raises on inf/NaN anywhere
+    assert doc['facts']['connreset_conntrack']['fill'] is None
+    assert doc['probe']['attempts'][0]['elapsed_s'] is None
+    assert 'CRD-COV-CT' in text
+
+
+def test_other_checks_run_when_one_check_fails(monkeypatch):
+    """A check that raises on a value no type table foresaw: a coverage gap of its area naming the
+    error, and the findings of the other checks are all there."""
+    def broken(ctx):
+        raise OverflowError('cannot convert float infinity to integer')
+    monkeypatch.setitem(_engine.CHECK_AREA, broken, 'connreset_conntrack')
+    checks = tuple(broken if c is _engine._check_conntrack else c for c in _engine.CHECKS)
+    monkeypatch.setattr(_engine, 'CHECKS', checks)
+    ids, result = run(case({'connreset_sshd.running': False, 'connreset_tcp.counters.ListenOverflows': 5}))
+    assert {'CRD-SSHD-001', 'CRD-TCP-001', 'CRD-COV-CT'} <= ids
+    cov = next(f for f in result['findings'] if f['id'] == 'CRD-COV-CT')
+    assert ('could not check the broken check: failed on an unexpected value in connreset_conntrack '
+            '(OverflowError: cannot convert float infinity to integer)') in cov['summary']
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf'), 'nan', 'inf', '1e999'])
+def test_non_finite_threshold_is_a_threshold_error(value):
+    with pytest.raises(ValueError, match='threshold conntrack_fill_warn must be a number'):
+        _engine.merge_thresholds({'conntrack_fill_warn': value})
+
+
+def test_nan_fact_is_not_reported_as_a_threshold_error():
+    """A NaN fact value used to end in ValueError ("cannot convert float NaN to integer"), which the
+    action reported as a bad diagnose_thresholds; now it is a coverage finding of the host."""
+    doc = _engine.diagnose_host({'host': 'h1', 'facts': facts(**{'connreset_conntrack.fill': float('nan')}),
+                                 'thresholds': {}})
+    assert 'CRD-COV-CT' in [f['id'] for f in doc['findings']]
+
+
+def test_deep_nesting_and_odd_types_are_cut():
+    deep = current = {}
+    for _level in range(100):
+        current['x'] = {}
+        current = current['x']
+    data = facts(**{'connreset_firewall.fail2ban': deep, 'connreset_tcp.rates': {1: {2, 3}}})
+    doc = _engine.diagnose_host({'host': 'h1', 'facts': data})
+    json.dumps(doc, allow_nan=False)
+    summaries = ' '.join(f.get('summary', '') for f in doc['findings'])
+    assert 'nested deeper than 24 levels: cut' in summaries and 'not a JSON value: a set' in summaries
