@@ -21,6 +21,7 @@ __metaclass__ = type
 
 import errno
 import gzip
+import ipaddress
 import os
 import subprocess
 import time
@@ -428,8 +429,13 @@ def run_collector(name, collect, system, params, budget=None):
 
 
 def controller_address(system):
-    """The address the controller connects from (first field of SSH_CONNECTION), or None."""
+    """The address the controller connects from (first field of SSH_CONNECTION), or None when the
+    variable is unset or its first field is not an IP address (an IPv6 zone suffix is dropped)."""
     value = system.getenv('SSH_CONNECTION') or system.getenv('SSH_CLIENT')
-    if not value:
+    words = (value or '').split()
+    if not words or len(words[0]) > 64:
         return None
-    return value.split()[0]
+    try:
+        return str(ipaddress.ip_address(words[0].split('%', 1)[0]))
+    except ValueError:
+        return None

@@ -436,7 +436,7 @@ def journal_json_entry(line, boot_time=None, boot_id=None):
     """
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):      # RecursionError: thousands of nested brackets
         return None
     if not isinstance(data, dict):
         return None

@@ -86,7 +86,12 @@ def test_run_collector_lets_option_errors_through():
 @pytest.mark.parametrize('environ, expected', [
     ({'SSH_CONNECTION': '10.0.0.5 51234 10.0.0.2 22'}, '10.0.0.5'),
     ({'SSH_CLIENT': 'fe80::1 51234 22'}, 'fe80::1'),
+    ({'SSH_CLIENT': 'fe80::1%eth0 51234 22'}, 'fe80::1'),
     ({}, None),
+    # hostile or broken values: no address, never an exception or a word passed on as one
+    ({'SSH_CONNECTION': ' '}, None),
+    ({'SSH_CONNECTION': 'controller 1 2 3'}, None),
+    ({'SSH_CONNECTION': 'x' * 8000}, None),
 ])
 def test_controller_address(environ, expected):
     assert _common.controller_address(_common.System(environ=environ)) == expected
