@@ -30,17 +30,22 @@ options:
       - V(all) runs every collector; a name (V(sshd), V(oom), V(tcp_wrappers), V(mtu), V(conntrack),
         V(tcp), V(firewall)) adds one; V(!name) excludes one; V(!all) excludes all.
       - A list of exclusions only starts from V(all).
+      - A subset that leaves no collector (V(!all) alone, or every name excluded) fails, because a run
+        that checks nothing would pass every gate. An unknown name fails with the list of valid ones.
     type: list
     elements: str
     default: [all]
   budget:
     description:
-      - Time budget of each collector, in seconds.
+      - Time budget of each collector, in seconds, greater than 0 and at most 600.
+      - V(inf), V(nan), 0, negative or larger values fail with the accepted range.
     type: float
     default: 20
   sshd:
     description:
       - Options of the sshd collector, exactly as for M(connreset.doctor.sshd_facts).
+      - The options of B(every) collector are checked, also of one that O(gather_subset) leaves out;
+        an unknown key or a bad value fails the task with a message naming the collector and the option.
     type: dict
     default: {}
   oom:
@@ -178,12 +183,59 @@ ansible_facts:
           sample: {sshd: {status: ok, elapsed_s: 0.061}, oom: {status: partial, elapsed_s: 0.02}}
 '''
 
+import math
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils._collectors import DEFAULT_BUDGET, gather
+from ansible_collections.connreset.doctor.plugins.module_utils._collectors import (
+    COLLECTORS, DEFAULT_BUDGET, NAMES, gather, resolve_subset, validate_options,
+)
 from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System
 
 COLLECTOR_OPTION = dict(type='dict', default={})
+# The largest budget per collector, in seconds: 10 minutes is already far past any host's journal;
+# more is a typo (or inf), and seven collectors would keep a fleet run waiting for hours.
+MAX_BUDGET = 600.0
+
+
+def check_budget(budget):
+    """Raise OptionError unless ``budget`` is a finite number of seconds in (0, MAX_BUDGET]."""
+    if budget is None or not math.isfinite(budget) or not 0 < budget <= MAX_BUDGET:
+        raise OptionError('budget must be a number of seconds per collector, greater than 0 and at most %g (got %s); '
+                          'the default is %g: raise it for a slow host or a huge journal'
+                          % (MAX_BUDGET, budget, DEFAULT_BUDGET))
+
+
+def _own_check(module_utils, params):
+    """A collector's own checks of its option values: ``validate(params)`` (a message, or None) or
+    ``check_options(params)``; either may raise OptionError."""
+    for attribute in ('validate', 'check_options'):
+        check = getattr(module_utils, attribute, None)
+        if check is not None:
+            message = check(params)
+            if isinstance(message, str) and message:
+                raise OptionError(message)
+            return
+
+
+def check_options(params):
+    """The collectors ``gather_subset`` selects; raises OptionError when it selects none or names an
+    unknown one, and for a bad option of ANY collector, selected or not (a typo in an excluded
+    collector's options is still a typo, and would bite the day the collector is included)."""
+    chosen = resolve_subset(params['gather_subset'])
+    if not chosen:
+        raise OptionError('gather_subset %s selects no collector, so nothing would be checked (and a gate on the report '
+                          'would pass on nothing): name the collectors to run, for example %s, or leave gather_subset '
+                          'out to run all of %s' % (params['gather_subset'], "['!all', 'sshd', 'oom']", ', '.join(NAMES)))
+    for name, module_utils in COLLECTORS:
+        note = '' if name in chosen else ' (the %s collector is left out by gather_subset; its options are checked all the same)' % name
+        try:
+            validated = validate_options(name, params.get(name))
+            _own_check(module_utils, validated)
+        except OptionError as exc:
+            text = str(exc)
+            raise OptionError((text if text.startswith(name + ':') else '%s: %s' % (name, text)) + note)
+    return chosen
 
 
 def main():
@@ -196,9 +248,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if module.params['budget'] <= 0:
-        module.fail_json(msg='budget must be a positive number of seconds per collector, got %s' % module.params['budget'])
     try:
+        check_budget(module.params['budget'])
+        check_options(module.params)
         facts = gather(System(module), module.params['gather_subset'], module.params, module.params['budget'])
     except OptionError as exc:
         module.fail_json(msg=str(exc))
