@@ -4,31 +4,57 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """OOM kills and memory pressure: parsers (text in, data out) and ``collect``.  Private.
 
-Kernel messages understood (mm/oom_kill.c, mm/memcontrol.c, 2.6.32 to 6.x):
+Kernel messages, as the format strings in ``mm/oom_kill.c`` and ``mm/memcontrol.c`` print them
+(read at v3.10.105, v4.4.121, v4.9.229, v4.14.67, v4.19.72, v5.4.286, v5.10.198, v5.15.135,
+v6.1.158, v6.6.9 and v6.12.19; ``PREFIX`` is the caller's ``message``: ``Out of memory``,
+``Memory cgroup out of memory`` or ``Out of memory (oom_kill_allocating_task)``):
 
-* ``Out of memory: Kill process 1234 (java) score 900 or sacrifice child`` (≤ 5.0; the
-  ``Memory cgroup out of memory:`` prefix for a memcg OOM);
-* ``Killed process 1234 (java) total-vm:..kB, anon-rss:..kB, file-rss:..kB[, shmem-rss:..kB]``
-  (≤ 5.0), RHEL 7's ``Killed process 1234 (java), UID 0, total-vm:...``, RHEL 6's
-  ``Killed process 1234, UID 0, (java) total-vm:...``;
-* ``Out of memory: Killed process 1234 (java) total-vm:..., UID:0 pgtables:..kB
-  oom_score_adj:0`` (≥ 5.1, also with ``Memory cgroup out of memory:``);
-* ``oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,
-  oom_memcg=/a,task_memcg=/a/b,task=sshd,pid=1234,uid=0`` (≥ 4.19, printed before the kill);
-* ``oom_reaper: reaped process 1234 (sshd), now anon-rss:0kB, ...`` (≥ 4.6, after the kill);
-* ``Task in /foo killed as a result of limit of /foo`` (≤ 4.18 memcg, before the kill);
-* ``Kill process 1235 (worker) sharing same memory`` (≤ 4.x: a second process killed);
-* systemd-oomd (v247+): ``Killed /a/b.scope due to memory pressure for /a being 60.00% > 50.00%
-  for > 20s with reclaim activity``, ``Killed /a/b.scope due to swap used (..) / total (..)
-  being more than 90.00%`` and, from v253, ``Marked /a/b.scope for killing due to ...``;
-* systemd: ``ssh.service: A process of this unit has been killed by the OOM killer.``,
-  ``ssh.service: Failed with result 'oom-kill'.``, ``x.service: systemd-oomd killed N
-  process(es) in this unit.``
+* ``PREFIX: Kill process %d (%s) score %u or sacrifice child`` (v3.10 .. v4.19, gone at v5.4):
+  the process the OOM killer *chose*, not the one it killed.  When one of its children has
+  another mm, that child is sacrificed, and only the ``Killed process`` line that follows names
+  the victim; when the chosen task exits first (``find_lock_task_mm()`` finds no mm), nothing is
+  killed and no line follows.  So this line is never a kill by itself.
+* ``Killed process %d (%s) total-vm:%lukB, anon-rss:%lukB, file-rss:%lukB`` (v3.10, v4.4),
+  ``..., shmem-rss:%lukB`` (v4.9 .. v4.19), ``PREFIX: Killed process ..., shmem-rss:%lukB,
+  UID:%u pgtables:%lukB oom_score_adj:%hd`` (v5.4 .. v6.12): the kill (``__oom_kill_process()``
+  sends SIGKILL just before).  Also RHEL 7's ``Killed process N (x), UID 0, total-vm:...`` and
+  RHEL 6's ``Killed process N, UID N, (x) total-vm:...`` (distribution kernels, real samples).
+* ``Kill process %d (%s) sharing same memory`` (v3.10): a further process killed (from v4.4
+  such processes are killed without a line).
+* ``PREFIX: OOM victim %d (%s) is already exiting. Skip killing the task`` (v5.10 .. v6.12, not
+  at v5.4): nothing killed.  Counted in ``victims_exiting``, never as a kill.
+* ``oom-kill:constraint=%s,nodemask=%*pbl`` + ``,cpuset=%s,mems_allowed=%*pbl`` +
+  ``,oom_memcg=%s`` or ``,global_oom`` + ``,task_memcg=%s`` + ``,task=%s,pid=%d,uid=%d``
+  (v5.4 .. v6.12, not at v4.19; ``dump_header()``, rate-limited): the victim-to-be, printed
+  before the kill line.  Not a kill by itself (the victim may be exiting, see above): it gives
+  the kill that follows its cgroup, uid and constraint.
+* ``oom_reaper: reaped process %d (%s), now anon-rss:%lukB, file-rss:%lukB, shmem-rss:%lukB``
+  and ``oom_reaper: unable to reap pid:%d (%s)`` (v4.9 .. v6.12): after a kill, or after a task
+  found already exiting (``task_will_free_mem()``), so a reaper line alone is no kill.
+* ``Task in %s killed as a result of limit of %s`` (memcontrol.c v3.10 .. v4.19, before the
+  kill lines; gone at v5.4): the killed task's memory cgroup.
+* ``%s invoked oom-killer: gfp_mask=...`` (all): the allocating task, not a victim.
 
-Lines that name processes that were *not* killed — the task table (``[  pid  ]   uid  tgid
-total_vm ...`` rows), ``X invoked oom-killer: gfp_mask=...``, ``oom killer 12 (x) has mm pinned
-by 13 (y)`` — are never counted.  The lines describing one kill (summary, ``Kill process``,
-``Killed process``, ``oom_reaper``) are merged into one entry by pid and time.
+systemd-oomd (``src/oom/oomd-manager.c``): ``Killed %s due to memory pressure for %s being
+%lu.%02lu%% > %lu.%02lu%% for > %s with reclaim activity``, ``Killed %s due to swap used (..) /
+total (..) being more than ..`` (v248) and ``Killed %s due to memory used (..) / total (..) and
+swap used (..) / total (..) being more than ..`` (v249 .. v256); ``Marked %s for killing due
+to ...`` (after v256, systemd main).  v247 logs no kill at notice level.  systemd PID 1
+(``src/core/cgroup.c``, ``service.c``, v247 .. v256): ``UNIT: A process of this unit has been
+killed by the OOM killer.``, ``UNIT: systemd-oomd killed %lu process(es) in this unit.`` (from
+v252 also ``some process(es)``), ``UNIT: Failed with result 'oom-kill'.``.
+
+Who wrote a line matters (issue 16): kernel messages count only from the kernel (ident
+``kernel``: the journal's ``_TRANSPORT=kernel`` query, ``dmesg``, ``kernel:`` lines of syslog
+files), unit results only from PID 1 (``systemd[1]``), systemd-oomd kills only from
+``systemd-oomd``; every pattern is anchored at both ends.  An operator's ``logger`` note or a
+user name quoted in another program's line never counts.  Limit: in ``/var/log/syslog`` and
+``/var/log/messages`` a local user can write ``kernel:`` lines with ``logger -t kernel``; the
+journal (``_TRANSPORT``) and ``kern.log`` (only the kernel writes the ``kern`` facility) cannot
+be forged that way, so ``kern.log`` is read instead of those files when it exists.
+
+One kill is counted once, however many lines describe it (summary, kill line, reaper line) and
+in how many sources (journal, dmesg, kern.log): lines are merged by pid and time.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -40,15 +66,24 @@ import re
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
 )
-from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogScan, iso, parse_since
+from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
+    LogScan, check_log_files, iso, parse_since, resolve_window,
+)
 
 ARGUMENT_SPEC = dict(
-    since=dict(type='str', default='7d'),
+    since=dict(type='str'),
     log_files=dict(type='list', elements='path'),
     watch=dict(type='list', elements='str', default=['sshd', 'sshd-session']),
 )
 
-DEFAULT_LOG_FILES = ['/var/log/kern.log', '/var/log/messages', '/var/log/syslog']
+# Kernel log files, in order of preference: kern.log holds only the kernel's facility (no local
+# user can write there); messages/syslog hold every program's lines and are read only without it.
+KERNEL_LOG_FILE = '/var/log/kern.log'
+GENERAL_LOG_FILES = ('/var/log/messages', '/var/log/syslog')
+DEFAULT_LOG_FILES = [KERNEL_LOG_FILE] + list(GENERAL_LOG_FILES)
+# The journal's trusted writers: the kernel, PID 1, the systemd-oomd service (fields journald
+# sets itself; _COMM would let any process named "systemd" in).
+JOURNAL_MATCHES = ['_TRANSPORT=kernel', '+', '_PID=1', '+', '_SYSTEMD_UNIT=systemd-oomd.service']
 
 # Lines of one kill that are this far apart (seconds) are still the same kill.
 MERGE_WINDOW_S = 60
@@ -57,6 +92,15 @@ MERGE_LINES = 400
 # Syslog files have local time without a zone (read as UTC); zones reach UTC+14.
 MAX_ZONE_OFFSET_S = 14 * 3600
 MAX_EVIDENCE = 4
+# Each evidence line is cut to this many characters (a line may be MAX_LINE_BYTES long).
+EVIDENCE_CHARS = 400
+# Sample sizes (issue 16: 2,000 kills gave 878 KB of facts): the most recent kills and unit
+# results are listed, the counts stay exact, per-process/per-unit counts keep the most frequent.
+MAX_KILLS = 20
+MAX_UNIT_RESULTS = 20
+MAX_NAMES = 20
+# Kills and skips kept in memory for merging; past this many, further kills are only counted.
+MAX_TRACKED = 10000
 
 # Units the watch names also match (the unit OpenSSH runs in on Debian/Ubuntu and on RHEL/SUSE):
 # a unit result or a systemd-oomd kill of ssh.service means the listener is gone.  Per-connection
@@ -65,42 +109,60 @@ WATCH_UNITS = {
     'sshd': ('ssh.service', 'sshd.service', 'ssh.socket', 'sshd.socket'),
 }
 
-_SCOPE_PREFIX = r'(?:(?P<prefix>Out of memory|Memory cgroup out of memory)(?: \(oom_kill_allocating_task\))?: )?'
-# "Killed process PID (NAME) total-vm:..." with an optional ", UID N," (RHEL 7) after the name;
-# NAME runs to the LAST ") total-vm" / "), UID" so names with spaces and parentheses survive.
-_KILLED = re.compile(
-    _SCOPE_PREFIX + r'Killed process (?P<pid>\d+) \((?P<name>.*)\)(?:, UID (?P<uid1>\d+),)? total-vm:(?P<vm>\d+)kB'
-    r'(?P<rest>.*)$')
+_PID = r'(?P<pid>\d{1,10})'
+_KB = r'\d{1,20}'
+_PREFIX = r'(?P<prefix>Out of memory|Memory cgroup out of memory)(?: \(oom_kill_allocating_task\))?: '
+# the tail of the kill line, by kernel: 3.10/4.4 stop after file-rss, 4.9+ add shmem-rss, 5.4+ UID,
+# pgtables, oom_score_adj (each optional, so a kernel between the tags read still matches)
+_KILLED_TAIL = (r', anon-rss:(?P<anon>%s)kB, file-rss:(?P<file>%s)kB(?:, shmem-rss:(?P<shmem>%s)kB)?'
+                r'(?:, UID:(?P<uid2>\d{1,10}))?(?: pgtables:%skB)?(?: oom_score_adj:(?P<adj>-?\d{1,5}))?\s*$'
+                % (_KB, _KB, _KB, _KB))
+# "[PREFIX: ]Killed process PID (NAME)[, UID N,] total-vm:..kB, ..." (NAME runs to the LAST ") total-vm"
+# or "), UID": names with spaces and parentheses survive; the comm is at most 15 characters)
+_KILLED = re.compile(r'^(?:%s)?Killed process %s \((?P<name>.{0,64})\)(?:, UID (?P<uid1>\d{1,10}),)? '
+                     r'total-vm:%skB%s' % (_PREFIX, _PID, _KB, _KILLED_TAIL))
 # RHEL 6 (2.6.32): "Killed process 21578, UID 503, (redis-server) total-vm:..."
-_KILLED_RHEL6 = re.compile(
-    _SCOPE_PREFIX + r'Killed process (?P<pid>\d+), UID (?P<uid1>\d+), \((?P<name>.*)\) total-vm:(?P<vm>\d+)kB(?P<rest>.*)$')
-# "Out of memory: Kill process 1234 (java) score 900 or sacrifice child" (≤ 5.0)
-_KILL = re.compile(_SCOPE_PREFIX + r'[Kk]ill process (?P<pid>\d+) \((?P<name>.*)\) score (?P<score>-?\d+) or sacrifice child\s*$')
-# "Kill process 1235 (worker) sharing same memory" (≤ 4.x): a further process really killed.
-_KILL_SHARING = re.compile(r'^Kill process (?P<pid>\d+) \((?P<name>.*)\) sharing same memory\s*$')
-_REAPED = re.compile(r'^oom_reaper: reaped process (?P<pid>\d+) \((?P<name>.*)\),? now anon-rss:(?P<anon>\d+)kB')
-_SUMMARY = re.compile(r'^oom-kill:(?P<fields>constraint=.*)$')
-_TASK_IN = re.compile(r'^Task in (?P<task>\S+) killed as a result of limit of (?P<limit>\S+)')
-_INVOKED = re.compile(r'^(?P<name>.*) invoked oom-killer: ')
-_RSS_FIELD = re.compile(r'(anon|file|shmem)-rss:(\d+)kB')
-_UID_FIELD = re.compile(r'\bUID:(\d+)')
-_ADJ_FIELD = re.compile(r'\boom_score_adj:(-?\d+)')
-_OOMD = re.compile(r'^(?:Killed (?P<killed>/\S*) due to|Marked (?P<marked>/\S*) for killing due to) (?P<why>.*)$')
-_UNIT_OOM_PROCESS = re.compile(r'^(?P<unit>\S+\.[a-z]+): A process of this unit has been killed by the OOM killer\.?$')
-_UNIT_RESULT = re.compile(r"^(?P<unit>\S+\.[a-z]+): Failed with result '(?P<result>oom-kill)'\.?$")
-_UNIT_OOMD = re.compile(r'^(?P<unit>\S+\.[a-z]+): systemd-oomd killed (?:some|\d+) process(?:\(es\)|es)? in this unit\.?$')
+_KILLED_RHEL6 = re.compile(r'^(?:%s)?Killed process %s, UID (?P<uid1>\d{1,10}), \((?P<name>.{0,64})\) '
+                           r'total-vm:%skB%s' % (_PREFIX, _PID, _KB, _KILLED_TAIL))
+# "PREFIX: Kill process 1234 (java) score 900 or sacrifice child" (v3.10 .. v4.19); "kill" as
+# RHEL 6 samples spell it
+_KILL = re.compile(r'^%s[Kk]ill process %s \((?P<name>.{0,64})\) score (?P<score>-?\d{1,10}) or sacrifice child\s*$'
+                   % (_PREFIX, _PID))
+# "Kill process 1235 (worker) sharing same memory" (v3.10): a further process really killed.
+_KILL_SHARING = re.compile(r'^Kill process %s \((?P<name>.{0,64})\) sharing same memory\s*$' % _PID)
+# "PREFIX: OOM victim 7100 (java) is already exiting. Skip killing the task" (v5.10+): no kill
+_EXITING = re.compile(r'^%sOOM victim %s \((?P<name>.{0,64})\) is already exiting\. Skip killing the task\s*$'
+                      % (_PREFIX, _PID))
+_REAPED = re.compile(r'^oom_reaper: reaped process %s \((?P<name>.{0,64})\), now anon-rss:%skB, file-rss:%skB, '
+                     r'shmem-rss:%skB\s*$' % (_PID, _KB, _KB, _KB))
+_UNABLE_REAP = re.compile(r'^oom_reaper: unable to reap pid:%s \((?P<name>.{0,64})\)\s*$' % _PID)
+_SUMMARY = re.compile(r'^oom-kill:(?P<fields>constraint=CONSTRAINT_[A-Z_]{1,20},nodemask=.*)$')
+_SUMMARY_TAIL = re.compile(r'^(?P<task>.{0,64}),pid=(?P<pid>\d{1,10}),uid=(?P<uid>\d{1,10})\s*$')
+_TASK_IN = re.compile(r'^Task in (?P<task>/\S*) killed as a result of limit of (?P<limit>/\S*)\s*$')
+_INVOKED = re.compile(r'^(?P<name>.{1,64}?) invoked oom-killer: gfp_mask=')
+_OOMD = re.compile(r'^(?:Killed (?P<killed>/\S+) due to|Marked (?P<marked>/\S+) for killing due to) '
+                   r'(?P<why>(?:memory pressure for /|swap used \(|memory used \().*)$')
+_UNIT = r'^(?P<unit>[^\s/]{1,255}\.(?:service|scope|slice|socket|mount|swap))'
+_UNIT_OOM_PROCESS = re.compile(_UNIT + r': A process of this unit has been killed by the OOM killer\.$')
+_UNIT_RESULT = re.compile(_UNIT + r": Failed with result '(?P<result>oom-kill)'\.$")
+_UNIT_OOMD = re.compile(_UNIT + r': systemd-oomd killed (?:some|\d{1,10}) process\(es\) in this unit\.$')
 # Every message classify() knows holds one of these: a cheap filter for big log files.
 _KEYWORDS = ('rocess', 'oom', 'OOM', 'Task in', 'Killed', 'Marked')
-_INNER_IDENT = re.compile(r'^(?P<ident>systemd(?:-oomd)?)\[\d+\]: (?P<msg>.*)$')
+# userspace lines in the kernel log (written to /dev/kmsg, which only root can), or a console copy
+# ("journalctl -o short-monotonic"): "[ 77.7] systemd-oomd[659]: msg"
+_INNER_IDENT = re.compile(r'^(?P<ident>systemd(?:-oomd)?)\[(?P<pid>\d{1,10})\]: (?P<msg>.*)$')
 # Fixed parts of every message the patterns above match: LogScan parses only lines holding one
 # (the task table printed during an OOM is skipped before parsing).  A unit test checks, on every
 # sample, that the kills are the same with and without this filter.
 KEYWORDS = ('illed process', 'ill process', 'oom_reaper', 'oom-kill', 'Task in ', 'invoked oom-killer',
-            ' due to ', 'OOM killer', 'systemd-oomd')
+            ' due to ', 'OOM killer', 'systemd-oomd', 'OOM victim')
 _UNIT_SUFFIXES = ('.service', '.scope', '.slice', '.socket', '.mount', '.swap', '.target')
+# which writer each event kind must come from
+_KERNEL_KINDS = ('killed', 'kill', 'exiting', 'summary', 'reaped', 'task_in', 'invoked')
+_WRITER = dict([(kind, 'kernel') for kind in _KERNEL_KINDS] + [('oomd', 'systemd-oomd'), ('unit', 'systemd')])
 
 KILL_KEYS = ('time', 'scope', 'pid', 'process', 'cgroup', 'unit', 'rss_kb', 'uid', 'oom_score_adj',
-             'constraint', 'source', 'evidence')
+             'constraint', 'source', 'evidence', 'selected')
 
 
 # -- pure parsers -----------------------------------------------------------------------------
@@ -128,13 +190,13 @@ def parse_summary_fields(text):
     it (``pid``, ``uid``) are taken from the right.
     """
     fields = {}
-    head, sep, tail = text.partition(',task=')
+    head, sep, tail = (text or '').partition(',task=')
     for item in head.split(','):
         key, eq, value = item.partition('=')
         if eq:
             fields[key] = value
     if sep:
-        match = re.match(r'^(?P<task>.*),pid=(?P<pid>\d+),uid=(?P<uid>\d+)\s*$', tail)
+        match = _SUMMARY_TAIL.match(tail)
         if match:
             fields.update(match.groupdict())
         else:
@@ -150,13 +212,26 @@ def _scope_of_prefix(prefix):
     return None
 
 
+def _killed_event(match):
+    g = match.groupdict()
+    rss = [int(g[k]) for k in ('anon', 'file', 'shmem') if g.get(k) is not None]
+    uid = g.get('uid1') or g.get('uid2')
+    return {'kind': 'killed', 'pid': int(g['pid']), 'process': g['name'],
+            'scope': _scope_of_prefix(g['prefix']),
+            'rss_kb': sum(rss) if rss else None,
+            'uid': int(uid) if uid is not None else None,
+            'oom_score_adj': int(g['adj']) if g.get('adj') is not None else None}
+
+
 def classify(message):
     """One log message → an event dict, or None when it says nothing about a kill.
 
     Event ``kind``: ``killed`` (the kernel's kill line), ``kill`` (the selection line of
-    ≤ 5.0), ``summary`` (``oom-kill:``), ``reaped``, ``task_in`` (≤ 4.18 memcg context),
-    ``invoked`` (start of an OOM report), ``oomd`` (systemd-oomd kill) and ``unit``
-    (systemd unit result).
+    v3.10 .. v4.19: the chosen process, not a kill), ``exiting`` (the chosen victim was already
+    exiting: no kill), ``summary`` (``oom-kill:``), ``reaped`` (``oom_reaper``), ``task_in``
+    (≤ v4.19 memcg context), ``invoked`` (start of an OOM report), ``oomd`` (systemd-oomd kill)
+    and ``unit`` (systemd unit result).  Says nothing about who wrote the line (see
+    :meth:`KillFolder.add`).
     """
     if not message or not any(word in message for word in _KEYWORDS):
         return None
@@ -164,16 +239,7 @@ def classify(message):
     for regex in (_KILLED, _KILLED_RHEL6):
         match = regex.match(msg)
         if match:
-            g = match.groupdict()
-            rest = g['rest'] or ''
-            rss = dict((k, int(v)) for k, v in _RSS_FIELD.findall(rest))
-            uid = g.get('uid1') or (_UID_FIELD.search(rest).group(1) if _UID_FIELD.search(rest) else None)
-            adj = _ADJ_FIELD.search(rest)
-            return {'kind': 'killed', 'pid': int(g['pid']), 'process': g['name'],
-                    'scope': _scope_of_prefix(g['prefix']),
-                    'rss_kb': sum(rss.values()) if rss else None,
-                    'uid': int(uid) if uid is not None else None,
-                    'oom_score_adj': int(adj.group(1)) if adj else None}
+            return _killed_event(match)
     match = _KILL.match(msg)
     if match:
         return {'kind': 'kill', 'pid': int(match.group('pid')), 'process': match.group('name'),
@@ -182,21 +248,25 @@ def classify(message):
     if match:
         return {'kind': 'killed', 'pid': int(match.group('pid')), 'process': match.group('name'),
                 'scope': None, 'rss_kb': None, 'uid': None, 'oom_score_adj': None, 'sharing': True}
+    match = _EXITING.match(msg)
+    if match:
+        return {'kind': 'exiting', 'pid': int(match.group('pid')), 'process': match.group('name'),
+                'scope': _scope_of_prefix(match.group('prefix'))}
     match = _SUMMARY.match(msg)
     if match:
         fields = parse_summary_fields(match.group('fields'))
         if 'pid' not in fields:
             return None
         constraint = fields.get('constraint')
-        cgroup = fields.get('task_memcg') or None
         return {'kind': 'summary', 'pid': int(fields['pid']), 'process': fields.get('task'),
                 'uid': int(fields['uid']) if fields.get('uid') else None,
                 'constraint': constraint,
                 'scope': 'memcg' if constraint == 'CONSTRAINT_MEMCG' else 'global',
-                'cgroup': cgroup, 'oom_memcg': fields.get('oom_memcg') or None}
-    match = _REAPED.match(msg)
-    if match:
-        return {'kind': 'reaped', 'pid': int(match.group('pid')), 'process': match.group('name')}
+                'cgroup': fields.get('task_memcg') or None, 'oom_memcg': fields.get('oom_memcg') or None}
+    for regex in (_REAPED, _UNABLE_REAP):
+        match = regex.match(msg)
+        if match:
+            return {'kind': 'reaped', 'pid': int(match.group('pid')), 'process': match.group('name')}
     match = _TASK_IN.match(msg)
     if match:
         return {'kind': 'task_in', 'cgroup': match.group('task'), 'limit': match.group('limit')}
@@ -215,53 +285,97 @@ def classify(message):
     return None
 
 
+def writer_of(entry):
+    """(writer, message) of a log entry: ``kernel``, ``systemd`` (PID 1), ``systemd-oomd`` or None
+    (anyone else: an operator's ``logger`` note, sshd quoting a user name), and the message as
+    that writer wrote it.  Pure.
+
+    Kernel lines carry the ident ``kernel`` (dmesg lines, the journal's ``_TRANSPORT=kernel``
+    entries, syslog's ``kernel:``); a userspace line in the kernel log (``systemd[1]: ...``,
+    written to /dev/kmsg, which only root can) is that program's.
+    """
+    ident = entry.ident
+    message = entry.message or ''
+    if ident == 'kernel':
+        inner = _INNER_IDENT.match(message) if message.startswith('systemd') else None
+        if inner is None:
+            return 'kernel', message
+        ident, pid, message = inner.group('ident'), int(inner.group('pid')), inner.group('msg')
+    else:
+        pid = entry.pid
+    if ident == 'systemd':
+        return ('systemd' if pid == 1 else None), message
+    if ident == 'systemd-oomd':
+        return 'systemd-oomd', message
+    return None, message
+
+
 def _source_ref(entry):
     return '%s:%s' % (entry.source, entry.lineno) if entry.lineno is not None else entry.source
+
+
+def _evidence_text(entry):
+    text = entry.raw if entry.raw is not None else (entry.message or '')
+    return text[:EVIDENCE_CHARS]
 
 
 class KillFolder:
     """Fold classified log entries into kills and unit results.
 
-    Feed entries with :meth:`add` in log order (one source after another); the lines of one
+    Feed entries with :meth:`add` in log order (one source after another).  The lines of one
     kill are merged by pid (or cgroup for systemd-oomd) within :data:`MERGE_WINDOW_S` seconds,
-    or :data:`MERGE_LINES` lines of the same source when a line has no time.
+    or :data:`MERGE_LINES` lines of the same source when a line has no time; the same kill read
+    from two sources counts once.  A selection line (``Kill process ... or sacrifice child``) or
+    a summary (``oom-kill:``) is held until the kill line that follows it in the same source:
+    that line names the victim.  Memory is bounded (:data:`MAX_TRACKED`).
     """
 
     def __init__(self):
         self.kills = []
         self.unit_results = []
-        self._context = {}
+        self.unit_count = 0
+        self.untracked = 0          # kills past MAX_TRACKED: counted, not kept
+        self.exiting = []           # victims found already exiting: no kill
+        self._index = {}            # ('pid', n) / ('cgroup', path) / ('exiting', n) -> [records]
+        self._pending = {}          # source -> {'select': ..., 'summary': {pid: ...}, 'context': ...}
         self._seen_units = set()
-        self._position = {}
 
-    def _same(self, kill, entry, key, value, process=None):
-        if kill.get(key) != value:
-            return False
-        pos = self._position[id(kill)]
-        if kill['_epoch'] is not None and entry.time is not None:
-            delta = abs(kill['_epoch'] - entry.time)
-            if pos[0] != entry.source and process is not None and kill.get('process') == process:
+    # -- merging -----------------------------------------------------------------------
+    @staticmethod
+    def _same(record, entry, process=None):
+        if record['_epoch'] is not None and entry.time is not None:
+            delta = abs(record['_epoch'] - entry.time)
+            if record['_source'] != entry.source and process is not None and record.get('process') == process:
                 # the same kill read from two sources (journal and kern.log, dmesg and kern.log):
                 # syslog files carry local time without a zone, so allow any zone's offset
                 return delta <= MAX_ZONE_OFFSET_S + MERGE_WINDOW_S
             return delta <= MERGE_WINDOW_S
-        return pos[0] == entry.source and entry.lineno is not None and abs(entry.lineno - pos[1]) <= MERGE_LINES
+        return (record['_source'] == entry.source and entry.lineno is not None
+                and abs(entry.lineno - record['_lineno']) <= MERGE_LINES)
 
-    def _find(self, entry, key, value, process=None):
-        for kill in reversed(self.kills[-200:]):
-            if self._same(kill, entry, key, value, process):
-                return kill
+    def _find(self, key, entry, process=None):
+        for record in reversed(self._index.get(key, ())):
+            if self._same(record, entry, process):
+                return record
         return None
 
-    def _new(self, entry, **data):
+    def _track(self, key, record):
+        bucket = self._index.setdefault(key, [])
+        bucket.append(record)
+        if len(bucket) > 50:        # one pid reused many times: the old ones cannot merge any more
+            del bucket[:-50]
+
+    def _tracked(self):
+        return len(self.kills) + len(self.exiting)
+
+    def _new(self, entry, first=None, **data):
+        """A new kill; ``first``: the held line (selection, summary) it started with."""
         kill = dict((k, None) for k in KILL_KEYS)
-        kill['_epoch'] = entry.time
-        kill['time'] = iso(entry.time)
-        kill['source'] = _source_ref(entry)
-        kill['evidence'] = []
+        start = first or {'time': entry.time, 'ref': _source_ref(entry), 'lineno': entry.lineno}
+        kill.update(_epoch=start['time'], _source=entry.source, _lineno=start['lineno'] or 0,
+                    time=iso(start['time']), source=start['ref'], evidence=[])
         kill.update(data)
         self.kills.append(kill)
-        self._position[id(kill)] = (entry.source, entry.lineno or 0)
         return kill
 
     @staticmethod
@@ -270,75 +384,143 @@ class KillFolder:
             if value is not None and kill.get(key) is None:
                 kill[key] = value
 
-    def _evidence(self, kill, entry):
-        text = entry.raw if entry.raw is not None else entry.message
+    @staticmethod
+    def _evidence(kill, text):
         if text not in kill['evidence'] and len(kill['evidence']) < MAX_EVIDENCE:
             kill['evidence'].append(text)
 
-    def add(self, entry):
-        message = entry.message
-        inner = _INNER_IDENT.match(message) if message and message.startswith('systemd') else None
-        if inner and entry.ident in (None, 'kernel'):
-            # ``journalctl -o short-monotonic`` / console copies: "[ 77.7] systemd-oomd[659]: msg"
-            message = inner.group('msg')
-        event = classify(message)
-        if event is None:
-            return
-        kind = event['kind']
-        context = self._context.get(entry.source)
-        if kind == 'invoked':
-            self._context[entry.source] = {'time': entry.time, 'lineno': entry.lineno}
-            return
-        if kind == 'task_in':
-            self._context[entry.source] = {'time': entry.time, 'lineno': entry.lineno,
-                                           'cgroup': event['cgroup'], 'scope': 'memcg'}
-            return
-        if kind == 'unit':
-            key = (event['unit'], event['result'], entry.time)
-            if key in self._seen_units:
-                return
-            self._seen_units.add(key)
-            self.unit_results.append({'unit': event['unit'], 'time': iso(entry.time), 'result': event['result'],
-                                      'source': _source_ref(entry), 'line': entry.raw})
-            return
-        if kind == 'oomd':
-            kill = self._find(entry, 'cgroup', event['cgroup'])
-            if kill is None or kill['scope'] != 'oomd':
-                kill = self._new(entry, scope='oomd', cgroup=event['cgroup'], unit=unit_of_cgroup(event['cgroup']))
-            self._evidence(kill, entry)
-            return
-        kill = self._find(entry, 'pid', event['pid'], event.get('process'))
-        if kill is not None and kill['scope'] == 'oomd':
-            kill = None
-        if kill is None:
-            # (a lone reaper line means its kill line was rotated away or is before ``since``)
-            kill = self._new(entry, pid=event['pid'], process=event['process'])
-        self._fill(kill, process=event.get('process'))
-        if kind == 'summary':
-            kill['scope'] = event['scope']
-            self._fill(kill, cgroup=event['cgroup'], uid=event['uid'], constraint=event['constraint'])
-        elif kind in ('kill', 'killed'):
-            if event.get('scope'):
-                kill['scope'] = event['scope'] if kill['scope'] != 'memcg' else 'memcg'
-            if kind == 'killed':
-                self._fill(kill, rss_kb=event['rss_kb'], uid=event['uid'], oom_score_adj=event['oom_score_adj'])
-        if context and self._context_applies(context, entry):
-            self._fill(kill, cgroup=context.get('cgroup'))
-            if context.get('scope') and not kill['scope']:
-                kill['scope'] = context['scope']
-        if kill['unit'] is None and kill['cgroup']:
-            kill['unit'] = unit_of_cgroup(kill['cgroup'])
-        self._evidence(kill, entry)
+    # -- held lines per source -----------------------------------------------------------
+    def _held(self, entry):
+        return self._pending.setdefault(entry.source, {'select': None, 'summary': {}, 'context': None})
 
     @staticmethod
-    def _context_applies(context, entry):
-        if context.get('time') is not None and entry.time is not None:
-            return abs(entry.time - context['time']) <= MERGE_WINDOW_S
-        return entry.lineno is not None and context.get('lineno') is not None and \
-            0 <= entry.lineno - context['lineno'] <= MERGE_LINES
+    def _near(held, entry):
+        """True when a held line is close enough (time or lines) to ``entry`` of the same source."""
+        if held.get('time') is not None and entry.time is not None:
+            return abs(entry.time - held['time']) <= MERGE_WINDOW_S
+        return (entry.lineno is not None and held.get('lineno') is not None
+                and 0 <= entry.lineno - held['lineno'] <= MERGE_LINES)
 
+    @staticmethod
+    def _hold(entry, event):
+        held = dict(event)
+        held.update(time=entry.time, lineno=entry.lineno, ref=_source_ref(entry), text=_evidence_text(entry))
+        return held
+
+    def add(self, entry):
+        writer, message = writer_of(entry)
+        if writer is None:
+            return                  # not the kernel, PID 1 or systemd-oomd: never evidence
+        event = classify(message)
+        if event is None or _WRITER[event['kind']] != writer:
+            return
+        kind = event['kind']
+        if kind == 'unit':
+            self._add_unit(entry, event)
+        elif kind == 'oomd':
+            self._add_oomd(entry, event)
+        else:
+            self._add_kernel(entry, event)
+
+    def _add_unit(self, entry, event):
+        key = (event['unit'], event['result'], entry.time)
+        if key in self._seen_units:
+            return
+        self._seen_units.add(key)
+        self.unit_count += 1
+        if len(self.unit_results) >= MAX_TRACKED:
+            return
+        self.unit_results.append({'unit': event['unit'], 'time': iso(entry.time), 'result': event['result'],
+                                  'source': _source_ref(entry), 'line': _evidence_text(entry)})
+
+    def _add_oomd(self, entry, event):
+        key = ('cgroup', event['cgroup'])
+        kill = self._find(key, entry)
+        if kill is None:
+            if self._tracked() >= MAX_TRACKED:
+                self.untracked += 1
+                return
+            kill = self._new(entry, scope='oomd', cgroup=event['cgroup'], unit=unit_of_cgroup(event['cgroup']))
+            self._track(key, kill)
+        self._evidence(kill, _evidence_text(entry))
+
+    def _add_kernel(self, entry, event):
+        kind = event['kind']
+        held = self._held(entry)
+        if kind == 'invoked':
+            held.update(context={'time': entry.time, 'lineno': entry.lineno}, select=None)
+            return
+        if kind == 'task_in':
+            held['context'] = {'time': entry.time, 'lineno': entry.lineno, 'cgroup': event['cgroup']}
+            return
+        if kind == 'kill':
+            # the chosen process: held for the kill line that must follow (v3.10 .. v4.19)
+            held['select'] = self._hold(entry, event)
+            return
+        if kind == 'summary':
+            summaries = held['summary']
+            summaries[event['pid']] = self._hold(entry, event)
+            if len(summaries) > 16:
+                summaries.pop(next(iter(summaries)))
+            return
+        select, held['select'] = held['select'], None
+        if kind == 'exiting':
+            held['summary'].pop(event['pid'], None)
+            key = ('exiting', event['pid'])
+            if self._find(key, entry, event['process']) is None and self._tracked() < MAX_TRACKED:
+                record = {'_epoch': entry.time, '_source': entry.source, '_lineno': entry.lineno or 0,
+                          'pid': event['pid'], 'process': event['process'], 'time': iso(entry.time),
+                          'source': _source_ref(entry)}
+                self.exiting.append(record)
+                self._track(key, record)
+            return
+        key = ('pid', event['pid'])
+        kill = self._find(key, entry, event['process'])
+        if kind == 'reaped':
+            if kill is not None:    # a lone reaper line is no kill: it also reaps exiting tasks
+                self._evidence(kill, _evidence_text(entry))
+            return
+        # kind == 'killed'
+        summary = held['summary'].pop(event['pid'], None)
+        if summary is not None and not self._near(summary, entry):
+            summary = None
+        if select is not None and not self._near(select, entry):
+            select = None
+        if kill is None:
+            if self._tracked() >= MAX_TRACKED:
+                self.untracked += 1
+                return
+            first = summary or select
+            kill = self._new(entry, first=first, pid=event['pid'], process=event['process'])
+            self._track(key, kill)
+            for line in (summary, select):
+                if line is not None:
+                    self._evidence(kill, line['text'])
+        self._fill(kill, process=event['process'])
+        if select is not None:
+            if select['scope'] and kill['scope'] != 'memcg':
+                kill['scope'] = select['scope']
+            if select['pid'] != event['pid'] and not event.get('sharing'):
+                kill['selected'] = {'pid': select['pid'], 'process': select['process']}
+        if summary is not None:
+            kill['scope'] = summary['scope']
+            self._fill(kill, cgroup=summary['cgroup'], uid=summary['uid'], constraint=summary['constraint'])
+        if event.get('scope') and kill['scope'] != 'memcg':
+            kill['scope'] = event['scope']
+        self._fill(kill, rss_kb=event['rss_kb'], uid=event['uid'], oom_score_adj=event['oom_score_adj'])
+        context = held['context']
+        if context and self._near(context, entry):
+            self._fill(kill, cgroup=context.get('cgroup'))
+            if context.get('cgroup') and not kill['scope']:
+                kill['scope'] = 'memcg'
+        if kill['unit'] is None and kill['cgroup']:
+            kill['unit'] = unit_of_cgroup(kill['cgroup'])
+        self._evidence(kill, _evidence_text(entry))
+
+    # -- results -------------------------------------------------------------------------
     def results(self):
-        """Kills (oldest first) without internal keys; a kill with no scope is ``global``."""
+        """Every kill kept (oldest first) without internal keys, and the unit results; a kill with
+        no scope is ``global``.  See :func:`summarize_kills` for the capped fact."""
         kills = []
         for kill in self.kills:
             item = dict((k, kill[k]) for k in KILL_KEYS)
@@ -348,6 +530,11 @@ class KillFolder:
         kills.sort(key=lambda k: (k['time'] is None, k['time'] or ''))
         return kills, list(self.unit_results)
 
+    def counts(self):
+        """``{kills, unit_results, victims_exiting}``: how many of each were read."""
+        return {'kills': len(self.kills) + self.untracked, 'unit_results': self.unit_count,
+                'victims_exiting': len(self.exiting)}
+
 
 def parse_entries(entries):
     """Entries (``_logs.LogLine``, in log order) → ``(kills, unit_results)``."""
@@ -355,6 +542,31 @@ def parse_entries(entries):
     for entry in entries:
         folder.add(entry)
     return folder.results()
+
+
+def top_counts(names, limit=MAX_NAMES):
+    """``{name: count}`` of an iterable of names, the ``limit`` most frequent (ties by name). Pure."""
+    counts = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:limit]
+    return dict(top)
+
+
+def summarize_kills(kills, unit_results, untracked=0, max_kills=MAX_KILLS, max_units=MAX_UNIT_RESULTS):
+    """The capped part of the fact: the most recent ``max_kills`` kills (oldest first), exact
+    counts, per-process and per-unit counts, and whether the lists were cut.  Pure."""
+    count = len(kills) + untracked
+    return {
+        'kills': kills[-max_kills:] if max_kills else [],
+        'kill_count': count,
+        'kills_truncated': count > min(len(kills), max_kills),
+        'kills_by_process': top_counts(k.get('process') or k.get('unit') or '?' for k in kills),
+        'kills_by_unit': top_counts(k['unit'] for k in kills if k.get('unit')),
+        'unit_results': unit_results[-max_units:] if max_units else [],
+        'unit_result_count': len(unit_results),
+        'unit_results_truncated': len(unit_results) > max_units,
+    }
 
 
 def watched_killed(watch, kills, unit_results):
@@ -430,18 +642,15 @@ def split_by_cgroup(kills, root):
 
 
 def elsewhere_part(elsewhere, root, samples=3):
-    """The ``kills_elsewhere`` summary: count, processes and cgroups by count, a few kills."""
-    processes, cgroups = {}, {}
-    for kill in elsewhere:
-        name = kill.get('process') or kill.get('unit') or '?'
-        processes[name] = processes.get(name, 0) + 1
-        cgroups[kill.get('cgroup')] = cgroups.get(kill.get('cgroup'), 0) + 1
-    top = sorted(cgroups.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    """The ``kills_elsewhere`` summary: count, processes and cgroups by count (the
+    :data:`MAX_NAMES` and 10 most frequent), a few kills."""
+    processes = top_counts(kill.get('process') or kill.get('unit') or '?' for kill in elsewhere)
+    cgroups = top_counts((kill.get('cgroup') for kill in elsewhere), limit=10)
     return {
         'count': len(elsewhere),
         'cgroup_root': root,
         'processes': processes,
-        'cgroups': dict(top),
+        'cgroups': cgroups,
         'samples': elsewhere[-samples:],
         'reason': ('the kernel log is shared with other containers or hosts: %d kill(s) in cgroups outside '
                    'this host\'s (%s) are not counted as its own' % (len(elsewhere), root)) if elsewhere else None,
@@ -544,27 +753,37 @@ def read_memory(system):
     return memory
 
 
-def _scan_logs(system, scan, log_files):
-    """Yield log entries from the sources to read; ``scan.sources`` records each."""
+def kernel_log_files(system):
+    """The default log files to read kernel messages from: ``kern.log`` when it exists (only the
+    kernel writes the ``kern`` facility), else ``messages`` and ``syslog`` (RHEL, or no kern.log
+    rule), where any local user can also write ``kernel:`` lines (see the module docstring)."""
+    if system.exists(KERNEL_LOG_FILE):
+        return [KERNEL_LOG_FILE]
+    return [path for path in GENERAL_LOG_FILES if system.exists(path)]
+
+
+def scan_kernel_logs(system, scan, log_files, journal_matches=None):
+    """Yield log entries from the sources to read; ``scan.sources`` records each.
+
+    ``log_files``: only those.  Else the journal (``journal_matches``, read as JSON with the
+    kernel's own clock), ``dmesg`` when the journal holds no kernel message, and
+    :func:`kernel_log_files`.  Shared with the conntrack collector.
+    """
     if log_files:
         for path in log_files:
             yield from scan.file(path)
         return
-    # the kernel's messages (all boots since ``since``), the service managers' unit results (PID 1
-    # and user managers) and systemd-oomd: one journal query, bounded by --since
     journal_ok = False
     if system.which('journalctl'):
-        yield from scan.kernel_journal(['_TRANSPORT=kernel', '+', '_PID=1', '+', '_COMM=systemd', '+',
-                                        '_COMM=systemd-oomd'], name='journal')
+        yield from scan.kernel_journal(list(journal_matches or ['_TRANSPORT=kernel']), name='journal')
         journal_ok = scan.sources[-1]['status'] == OK
     else:
-        scan.sources.append({'name': 'journal', 'status': UNKNOWN, 'lines': 0,
-                             'reason': 'journalctl not found (not a systemd host)'})
+        scan.sources.append({'name': 'journal', 'status': UNKNOWN, 'lines': 0, 'skipped_lines': 0,
+                             'outside_lines': 0, 'reason': 'journalctl not found (not a systemd host)'})
     if not journal_ok:
         yield from scan.dmesg()
-    for path in DEFAULT_LOG_FILES:
-        if system.exists(path):
-            yield from scan.file(path)
+    for path in kernel_log_files(system):
+        yield from scan.file(path)
 
 
 def log_part(scan):
@@ -582,16 +801,17 @@ def collect(system, params):
     error = validate(params)
     if error:
         raise OptionError(error)
-    since = parse_since(params.get('since') or '7d')
     log_files = params.get('log_files') or None
+    check_log_files(system, log_files)
+    window = resolve_window(system, params.get('since'), log_files)
     watch = params.get('watch')
     if watch is None:
         watch = ['sshd', 'sshd-session']
 
-    scan = LogScan(system, since=since, keywords=KEYWORDS)
-    folder = KillFolder()
-    for entry in _scan_logs(system, scan, log_files):
-        folder.add(entry)
+    scan = LogScan(system, since=window.since, until=window.until, keywords=KEYWORDS, keep_outside=True)
+    folder, outside = KillFolder(), KillFolder()
+    for entry in scan_kernel_logs(system, scan, log_files, JOURNAL_MATCHES):
+        (outside if entry.outside else folder).add(entry)
     kills, unit_results = folder.results()
     # On a shared kernel (a container, a namespace host) the kernel log is the machine's: keep
     # the kills of this host's own cgroup tree.  Not for log_files: copied logs are another
@@ -605,11 +825,15 @@ def collect(system, params):
     vmstat_text = system.read_or_none('/proc/vmstat')
     vmstat_oom_kill = parse_vmstat_oom_kill(vmstat_text)
 
+    capped = summarize_kills(kills, unit_results, folder.untracked)
+    exiting = len(folder.exiting)
     if not readable:
-        if not kills:
-            kills = None
+        if not kills and not folder.untracked:
+            capped.update(kills=None, kill_count=None, kills_truncated=None, kills_by_process=None,
+                          kills_by_unit=None)
+            exiting = None
         if not unit_results:
-            unit_results = None
+            capped.update(unit_results=None, unit_result_count=None, unit_results_truncated=None)
         log_reason = log_reason or 'no log source could be read'
         if vmstat_oom_kill:
             log_reason = ('the kernel counted %d OOM kill(s) since boot (/proc/vmstat oom_kill) but no log '
@@ -617,17 +841,27 @@ def collect(system, params):
         if log_status == OK:
             log_status = UNKNOWN
 
-    log = {'status': log_status, 'reason': log_reason, 'since': iso(since),
+    log = {'status': log_status, 'reason': log_reason, 'since': iso(window.since), 'window': window.as_fact(),
+           'outside_window': outside.counts(), 'skipped_lines': scan.skipped(),
            'sources': [dict(s) for s in scan.sources]}
     memory = read_memory(system)
     parts = {'log': (log['status'], log['reason']), 'memory': (memory['status'], memory['reason'])}
     status, reason = summarize(parts)
+    listed = capped['kills'] is not None or capped['unit_results'] is not None
     return result(
         status, reason,
-        kills=kills,
-        kills_elsewhere=elsewhere_part(elsewhere, root) if root and kills is not None else None,
-        unit_results=unit_results,
-        watched_killed=watched_killed(watch, kills, unit_results) if kills is not None or unit_results is not None else None,
+        kills=capped['kills'],
+        kill_count=capped['kill_count'],
+        kills_truncated=capped['kills_truncated'],
+        kills_by_process=capped['kills_by_process'],
+        kills_by_unit=capped['kills_by_unit'],
+        kills_elsewhere=elsewhere_part(elsewhere, root) if root and capped['kills'] is not None else None,
+        victims_exiting=exiting,
+        unit_results=capped['unit_results'],
+        unit_result_count=capped['unit_result_count'],
+        unit_results_truncated=capped['unit_results_truncated'],
+        # over every kill read, not only the ones listed
+        watched_killed=watched_killed(watch, kills, unit_results) if listed else None,
         vmstat_oom_kill=vmstat_oom_kill,
         vmstat_reason=None if vmstat_oom_kill is not None else (
             'cannot read /proc/vmstat' if vmstat_text is None else
@@ -639,17 +873,20 @@ def collect(system, params):
 
 def validate(params):
     """Error message for bad options, or None."""
-    try:
-        parse_since(params.get('since') or '7d')
-    except ValueError as exc:
-        return 'option since: %s' % exc
+    since = params.get('since')
+    if since is not None:
+        try:
+            parse_since(since)
+        except ValueError as exc:
+            return 'option since: %s' % exc
     for name in params.get('watch') or []:
         if not name or '/' in name:
             return 'option watch: %r is not a process name; give names such as sshd or sshd-session' % (name,)
     return None
 
 
-__all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'classify', 'parse_entries', 'KillFolder',
-           'watched_killed', 'parse_vmstat_oom_kill', 'parse_meminfo', 'parse_psi', 'parse_loadavg',
-           'unit_of_cgroup', 'parse_summary_fields', 'parse_proc_cgroup', 'cgroup_root', 'in_cgroup_tree',
-           'split_by_cgroup', 'elsewhere_part', 'PARTIAL']
+__all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'classify', 'parse_entries', 'KillFolder', 'writer_of',
+           'watched_killed', 'summarize_kills', 'top_counts', 'parse_vmstat_oom_kill', 'parse_meminfo',
+           'parse_psi', 'parse_loadavg', 'unit_of_cgroup', 'parse_summary_fields', 'parse_proc_cgroup',
+           'cgroup_root', 'in_cgroup_tree', 'split_by_cgroup', 'elsewhere_part', 'kernel_log_files',
+           'scan_kernel_logs', 'PARTIAL']

@@ -17,9 +17,21 @@ description:
     C(/var/log/syslog)) or only the files given in O(log_files), and reports one entry per
     process killed by the kernel OOM killer (global or memory cgroup) or cgroup killed by
     systemd-oomd, merging the lines that describe one kill (the C(oom-kill:) summary, the
-    C(Killed process) line, the C(oom_reaper) line).
-  - Processes only named in the OOM report's task table or as the allocating task
-    (C(invoked oom-killer)) were not killed and are not counted.
+    C(Killed process) line, the C(oom_reaper) line) and the same kill read from several sources.
+  - Follows the kernel's own format strings (C(mm/oom_kill.c), C(mm/memcontrol.c)) from Linux 3.10
+    to 6.12. Processes only named in the OOM report's task table, as the allocating task
+    (C(invoked oom-killer)), as the process chosen when a child was sacrificed instead (C(Kill process
+    N (x) score S or sacrifice child), Linux 4.19 and older, where the following C(Killed process) line
+    names the victim) or as a victim that was already exiting (C(OOM victim N (x) is already exiting. Skip
+    killing the task), Linux 5.10 and later) were not killed and are not counted.
+  - Counts only what the kernel, PID 1 (unit results) and systemd-oomd wrote. Journal entries are
+    selected by C(_TRANSPORT=kernel), C(_PID=1) and C(_SYSTEMD_UNIT=systemd-oomd.service), which no
+    other process can claim, log file lines by their ident, and every message is matched whole. A
+    C(logger) note or a user name quoted in an sshd line never counts. C(/var/log/kern.log) is read
+    instead of C(/var/log/messages) and C(/var/log/syslog) when it exists (in those two, any local
+    user can write C(kernel:) lines with C(logger -t kernel)).
+  - Lists at most the 20 most recent kills and unit results; the counts, per-process and per-unit
+    counts and RV(ansible_facts.connreset_oom.watched_killed) cover every kill.
   - Reports systemd unit results caused by OOM kills, whether the watched processes (sshd by
     default) were killed, the kernel's own OOM kill counter from C(/proc/vmstat), and the
     memory situation now (meminfo, pressure stall information, load).
@@ -32,13 +44,17 @@ options:
   since:
     description:
       - How far back to look in the logs, as a duration (V(7d), V(24h), V(30m)), a date or
-        date-time (V(2024-05-01), V(2024-05-01T12:00:00Z)) or V(@<epoch seconds>).
+        date-time (V(2024-05-01), V(2024-05-01T12:00:00Z)) or V(@<epoch seconds>). A date that does
+        not exist or a time in the future is an error.
+      - Not given, the window is the 7 days before now, or with O(log_files) the 7 days before the
+        newest time found in those files (logs copied long ago are read over their own last week).
+        RV(ansible_facts.connreset_oom.log.window) says which window was used.
     type: str
-    default: 7d
   log_files:
     description:
       - Read only these files (plain or C(.gz)) instead of the host's journal, C(dmesg) and
-        default log files, for example to analyse logs copied from another host.
+        default log files, for example to analyse logs copied from another host. Each must be a
+        regular file (not a directory, device or FIFO).
       - Lines in C(dmesg) format are timed with this host's boot time.
     type: list
     elements: path
@@ -79,12 +95,11 @@ EXAMPLES = r'''
   connreset.doctor.oom_facts:
   become: true
 
-- name: Analyse a kernel log copied from another host, over the last 30 days
+- name: Analyse a kernel log copied from another host (the week before its newest line)
   connreset.doctor.oom_facts:
     log_files:
       - /tmp/evidence/kern.log
       - /tmp/evidence/kern.log.1
-    since: 30d
 
 - name: Fail when sshd was OOM-killed
   ansible.builtin.assert:
@@ -120,7 +135,8 @@ ansible_facts:
           sample: 0.21
         kills:
           description:
-            - One entry per killed process (kernel) or cgroup (systemd-oomd), oldest first.
+            - One entry per killed process (kernel) or cgroup (systemd-oomd), oldest first; the 20 most
+              recent when there were more (see C(kills_truncated) and C(kill_count)).
             - V(null) when no log source could be read; V([]) when the logs were read and hold no kill.
             - On a shared kernel (a container, a namespace host) only the kills in this host's own
               cgroup tree; the others are summarized in C(kills_elsewhere).
@@ -187,10 +203,45 @@ ansible_facts:
               type: str
               sample: "dmesg:1432"
             evidence:
-              description: Up to 4 raw log lines of this kill.
+              description: Up to 4 raw log lines of this kill, each cut to 400 characters.
               type: list
               elements: str
               sample: ["[ 3062.595832] Memory cgroup out of memory: Killed process 18572 (python3) total-vm:42264kB, ..."]
+            selected:
+              description:
+                - "Linux 4.19 and older: the process the OOM killer chose (C(Kill process N (x) score S or
+                  sacrifice child)) when it killed this child of it instead, as C({pid, process}); the
+                  chosen process itself was not killed. V(null) otherwise."
+              type: dict
+              sample: {pid: 4410, process: sshd}
+        kill_count:
+          description: Number of kills in the window (all of them, not only those listed); V(null) when no log could be read.
+          type: int
+          returned: always
+          sample: 1
+        kills_truncated:
+          description: V(true) when RV(ansible_facts.connreset_oom.kills) lists only the 20 most recent of more kills.
+          type: bool
+          returned: always
+          sample: false
+        kills_by_process:
+          description: Killed process names (the unit for systemd-oomd kills) and how many times, the 20 most frequent.
+          type: dict
+          returned: always
+          sample: {sshd: 1}
+        kills_by_unit:
+          description: Units of the killed processes (when the log names their cgroup) and how many kills, the 20 most frequent.
+          type: dict
+          returned: always
+          sample: {ssh.service: 1}
+        victims_exiting:
+          description:
+            - How many times the OOM killer found its victim already exiting and killed nothing (C(OOM victim
+              N (x) is already exiting. Skip killing the task), Linux 5.10 and later); not kills.
+            - V(null) when no log could be read.
+          type: int
+          returned: always
+          sample: 0
         kills_elsewhere:
           description:
             - Kills the kernel log shows in cgroups outside this host's own tree, not counted in
@@ -216,7 +267,7 @@ ansible_facts:
               description: This host's own cgroup tree.
               type: str
             processes:
-              description: Killed process names and how many times.
+              description: Killed process names and how many times, the 20 most frequent.
               type: dict
             cgroups:
               description: Up to 10 cgroups and their kill counts, most first.
@@ -230,7 +281,8 @@ ansible_facts:
               type: str
         unit_results:
           description:
-            - systemd unit results caused by OOM kills; V(null) when no log source could be read.
+            - systemd unit results caused by OOM kills, as PID 1 logged them (a user's own service manager is not
+              believed); the 20 most recent. V(null) when no log source could be read.
             - C(result) is V(oom-kill) (C(Failed with result 'oom-kill')), V(oom-killed-process)
               (C(A process of this unit has been killed by the OOM killer)) or V(oomd-kill)
               (C(systemd-oomd killed N process(es) in this unit)).
@@ -243,8 +295,18 @@ ansible_facts:
               result: oom-kill
               source: "journal:815"
               line: "2024-05-01T12:34:57+0000 host systemd[1]: ssh.service: Failed with result 'oom-kill'."
+        unit_result_count:
+          description: Number of such unit results (all of them); V(null) when no log could be read.
+          type: int
+          returned: always
+          sample: 1
+        unit_results_truncated:
+          description: V(true) when RV(ansible_facts.connreset_oom.unit_results) lists only the 20 most recent.
+          type: bool
+          returned: always
+          sample: false
         watched_killed:
-          description: Names from O(watch) that were killed (by process name or unit); V(null) when no log could be read.
+          description: Names from O(watch) that were killed (by process name or unit), over every kill read; V(null) when no log could be read.
           type: list
           elements: str
           returned: always
@@ -333,7 +395,10 @@ ansible_facts:
             status: unknown
             reason: "journal: no systemd journal on this host (journalctl found no journal files); dmesg: no permission ..."
             since: "2024-04-24T12:00:00Z"
-            sources: [{name: dmesg, status: unknown, reason: "no permission ...", lines: 0}]
+            window: {since: "2024-04-24T12:00:00Z", until: null, basis: now}
+            outside_window: {kills: 0, unit_results: 0, victims_exiting: 0}
+            skipped_lines: {count: 0, samples: []}
+            sources: [{name: dmesg, status: unknown, reason: "no permission ...", lines: 0, skipped_lines: 0, outside_lines: 0}]
           contains:
             status:
               description: V(ok) when one source was read in full.
@@ -347,11 +412,33 @@ ansible_facts:
               description: Start of the window looked at (ISO 8601 UTC).
               type: str
               sample: "2024-04-24T12:00:00Z"
+            window:
+              description:
+                - The window used, C({since, until, basis}) (ISO 8601 UTC; C(until) V(null) means now). C(basis) is
+                  V(option) (O(since) given), V(now) (the 7 days before now) or V(newest_line) (O(log_files)
+                  without O(since), the 7 days before the newest time in the files).
+              type: dict
+              sample: {since: "2024-04-24T12:00:00Z", until: null, basis: now}
+            outside_window:
+              description:
+                - What the lines outside the window (time known, before C(since) or after C(until)) describe,
+                  counted per kind like the window's own C(kill_count), C(unit_result_count) and
+                  C(victims_exiting), never dropped silently.
+              type: dict
+              sample: {kills: 2, unit_results: 0, victims_exiting: 0}
+            skipped_lines:
+              description:
+                - Lines that could not be read and were skipped, C({count, samples}) (at most 3 samples of 200
+                  characters), that is longer than 8 KiB, holding a NUL byte, or with a date or time that cannot exist.
+              type: dict
+              sample: {count: 0, samples: []}
             sources:
-              description: Each source tried, with C(name), C(status), C(reason) and C(lines) read.
+              description:
+                - Each source tried, with C(name), C(status), C(reason), C(lines) read, C(skipped_lines) and
+                  C(outside_lines) (lines outside the window).
               type: list
               elements: dict
-              sample: [{name: dmesg, status: ok, reason: null, lines: 1520}]
+              sample: [{name: dmesg, status: ok, reason: null, lines: 1520, skipped_lines: 0, outside_lines: 0}]
 '''
 
 from ansible.module_utils.basic import AnsibleModule

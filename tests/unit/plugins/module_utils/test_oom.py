@@ -72,7 +72,7 @@ class FakeSystem:
         self.streamed = argv
         lines, rc, err = self.journal
         status = {'rc': rc, 'err': err, 'error': None}
-        return status, iter(lines)
+        return status, iter(journal_select(lines, argv))
 
     def remaining(self):
         return None
@@ -84,7 +84,30 @@ class FakeSystem:
 BOOT_ID = '218b4fa1603a4b61813b6ca92380f93a'
 
 
-def journal_json(line, boot_id=BOOT_ID):
+def journal_select(lines, argv):
+    """The JSON lines journalctl prints for the FIELD=VALUE matches of ``argv`` (groups joined by
+    ``+`` are OR-ed, matches within a group AND-ed, as journalctl(1) says); other lines pass."""
+    import json
+    groups, group = [], []
+    for arg in argv:
+        if arg == '+':
+            groups.append(group)
+            group = []
+        elif '=' in arg and not arg.startswith('-'):
+            group.append(arg.split('=', 1))
+    groups.append(group)
+    groups = [g for g in groups if g]
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            yield line
+            continue
+        if not groups or any(all(str(entry.get(k)) == v for k, v in g) for g in groups):
+            yield line
+
+
+def journal_json(line, boot_id=BOOT_ID, comm=None):
     """A ``-o short-iso`` line as journalctl 252 prints it with ``-o json --output-fields=...``
     (kernel messages: _TRANSPORT kernel, no _PID, the kernel's monotonic time since BOOT)."""
     import calendar
@@ -101,7 +124,11 @@ def journal_json(line, boot_id=BOOT_ID):
         if epoch < BOOT:
             entry['_BOOT_ID'] = '9e1f00c2d5b54c1e8c0f6f2b7a4d3e21'
     else:
-        entry.update(_TRANSPORT='journal', _PID=pid, _COMM=ident)
+        # what journald itself sets: the sender's pid, comm and unit (from its cgroup)
+        unit = {'systemd-oomd': 'systemd-oomd.service', 'sshd': 'ssh.service', 'systemd': 'init.scope'}.get(
+            ident, 'session-2.scope')
+        entry.update(_TRANSPORT='syslog' if ident not in ('systemd', 'systemd-oomd') else 'journal', _PID=pid,
+                     _COMM=comm or ident, _SYSTEMD_UNIT=unit if pid == '1' or ident != 'systemd' else 'user@1000.service')
     return json.dumps(entry, separators=(',', ':'))  # as journalctl prints it
 
 
@@ -171,9 +198,10 @@ def test_dmesg_618_details():
 
 def test_unit_results_from_systemd():
     _kills, units = _kills_of('journal-systemd-oomd.log')
-    assert [(u['unit'], u['result']) for u in units] == [
-        ('testsuite-55-testbloat.service', 'oomd-kill'),
-        ('vte-spawn-dbb4a75e-031f-480d-924b-5de5af7579d2.scope', 'oomd-kill')]
+    # the vte-spawn scope's line comes from a user manager (systemd[1837]), which any process of that
+    # user could imitate: only PID 1 is trusted for unit results (systemd-oomd's own line still counts
+    # the kill, see test_samples_one_entry_per_kill)
+    assert [(u['unit'], u['result']) for u in units] == [('testsuite-55-testbloat.service', 'oomd-kill')]
     # "Failed with result 'signal'" is not an OOM result
     assert all(u['result'] != 'signal' for u in units)
 
@@ -375,11 +403,12 @@ def test_collect_journal_ok_skips_dmesg_and_reads_unit_results():
     system = FakeSystem(_proc(), journal=([journal_json(line) for line in lines], 0, ''))
     fact = _oom.collect(system, {'since': '@1763000000', 'log_files': None, 'watch': ['sshd']})
     assert fact['status'] == 'ok'
-    # one bounded query: kernel messages of every boot since `since`, service managers, systemd-oomd
+    # one bounded query: kernel messages of every boot since `since`, PID 1, the systemd-oomd service
+    # (fields journald sets itself: no process can claim them, unlike _COMM or SYSLOG_IDENTIFIER)
     assert system.streamed[:4] == ['journalctl', '--no-pager', '-o', 'json']
-    assert system.streamed[5].startswith('--output-fields=MESSAGE,_TRANSPORT,_SOURCE_MONOTONIC_TIMESTAMP,')
+    assert any(a.startswith('--output-fields=MESSAGE,_TRANSPORT,_SOURCE_MONOTONIC_TIMESTAMP,') for a in system.streamed)
     assert '--since=@1763000000' in system.streamed
-    assert system.streamed[-7:] == ['_TRANSPORT=kernel', '+', '_PID=1', '+', '_COMM=systemd', '+', '_COMM=systemd-oomd']
+    assert system.streamed[-5:] == ['_TRANSPORT=kernel', '+', '_PID=1', '+', '_SYSTEMD_UNIT=systemd-oomd.service']
     assert [s['name'] for s in fact['log']['sources']] == ['journal']
     assert [(u['unit'], u['result']) for u in fact['unit_results']] == [
         ('ssh.service', 'oom-killed-process'), ('ssh.service', 'oom-kill')]
@@ -553,3 +582,438 @@ def test_collect_journal_without_kernel_messages_falls_back_to_dmesg():
     assert 'no kernel message' in fact['log']['sources'][0]['reason']
     # never "no OOM kills" from a log that could not hold them
     assert fact['kills'] is None and fact['log']['status'] != 'ok'
+
+
+# -- every wording, built from the format strings (issue 11 point 4) ------------------------------
+# Each line is the format string of the file and tag named beside it with plausible values (the
+# tags read: the kernel release each snapshot holds; "systemd main" is the stored tip after v256).
+FORMAT_LINES = [
+    # mm/oom_kill.c oom_kill_process() v3.10.105: "%s: Kill process %d (%s) score %d or sacrifice child"
+    ('v3.10.105 mm/oom_kill.c', 'Out of memory: Kill process 4410 (sshd) score 612 or sacrifice child',
+     'kill', {'pid': 4410, 'process': 'sshd', 'scope': 'global'}),
+    # v3.10.105 "Killed process %d (%s) total-vm:%lukB, anon-rss:%lukB, file-rss:%lukB"
+    ('v3.10.105 mm/oom_kill.c', 'Killed process 4412 (bash) total-vm:115400kB, anon-rss:1872kB, file-rss:260kB',
+     'killed', {'pid': 4412, 'process': 'bash', 'rss_kb': 2132, 'scope': None, 'uid': None}),
+    # v3.10.105 "Kill process %d (%s) sharing same memory"
+    ('v3.10.105 mm/oom_kill.c', 'Kill process 4413 (bash) sharing same memory', 'killed',
+     {'pid': 4413, 'process': 'bash', 'sharing': True}),
+    # v3.10.105 mm/memcontrol.c mem_cgroup_out_of_memory(): message "Memory cgroup out of memory"
+    ('v3.10.105 mm/memcontrol.c', 'Memory cgroup out of memory: Kill process 812 (sshd) score 1000 or sacrifice child',
+     'kill', {'pid': 812, 'scope': 'memcg'}),
+    # v3.10.105 mem_cgroup_print_oom_info(): "Task in %s killed" + " as a result of limit of %s\n"
+    ('v3.10.105 mm/memcontrol.c', 'Task in /system.slice/ssh.service killed as a result of limit of /system.slice',
+     'task_in', {'cgroup': '/system.slice/ssh.service', 'limit': '/system.slice'}),
+    # v4.4.121 "%s: Kill process %d (%s) score %u or sacrifice child", out_of_memory()'s
+    # "Out of memory (oom_kill_allocating_task)"
+    ('v4.4.121 mm/oom_kill.c', 'Out of memory (oom_kill_allocating_task): Kill process 99 (stress) score 0 or sacrifice child',
+     'kill', {'pid': 99, 'process': 'stress', 'scope': 'global'}),
+    ('v4.4.121 mm/oom_kill.c', 'Killed process 99 (stress) total-vm:1048576kB, anon-rss:1000000kB, file-rss:4kB',
+     'killed', {'pid': 99, 'rss_kb': 1000004}),
+    # v4.9.229 .. v4.19.72 "Killed process %d (%s) total-vm:%lukB, anon-rss:%lukB, file-rss:%lukB, shmem-rss:%lukB"
+    ('v4.9.229 mm/oom_kill.c', 'Killed process 4412 (bash) total-vm:115400kB, anon-rss:1872kB, file-rss:260kB, shmem-rss:8kB',
+     'killed', {'pid': 4412, 'rss_kb': 2140}),
+    ('v4.19.72 mm/oom_kill.c', 'Killed process 4412 (tmux: server) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB',
+     'killed', {'pid': 4412, 'process': 'tmux: server'}),
+    # v4.9.229 .. v6.12.19 "oom_reaper: reaped process %d (%s), now anon-rss:%lukB, file-rss:%lukB, shmem-rss:%lukB"
+    ('v4.9.229 mm/oom_kill.c', 'oom_reaper: reaped process 4412 (bash), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB',
+     'reaped', {'pid': 4412, 'process': 'bash'}),
+    # v4.9.229 .. v6.12.19 "oom_reaper: unable to reap pid:%d (%s)"
+    ('v4.14.67 mm/oom_kill.c', 'oom_reaper: unable to reap pid:4412 (bash)', 'reaped', {'pid': 4412}),
+    # v4.9.229 dump_header(): "%s invoked oom-killer: gfp_mask=%#x(%pGg), nodemask=%*pbl, order=%d, oom_score_adj=%hd"
+    ('v4.9.229 mm/oom_kill.c', 'sshd invoked oom-killer: gfp_mask=0x24201ca(GFP_HIGHUSER_MOVABLE|__GFP_COLD), '
+     'nodemask=0, order=0, oom_score_adj=0', 'invoked', {'process': 'sshd'}),
+    # v5.4.286 dump_header(): "%s invoked oom-killer: gfp_mask=%#x(%pGg), order=%d, oom_score_adj=%hd"
+    ('v5.4.286 mm/oom_kill.c', 'Web Content invoked oom-killer: gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0, '
+     'oom_score_adj=167', 'invoked', {'process': 'Web Content'}),
+    # v5.4.286 dump_oom_summary() "oom-kill:constraint=%s,nodemask=%*pbl" + cpuset.c ",cpuset=%s,mems_allowed=%*pbl"
+    # + memcontrol.c mem_cgroup_print_oom_context() ",global_oom" / ",oom_memcg=" + ",task_memcg=" + ",task=%s,pid=%d,uid=%d"
+    ('v5.4.286 mm/oom_kill.c', 'oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,'
+     'task_memcg=/user.slice/user-1000.slice/session-3.scope,task=bash,pid=4412,uid=1000', 'summary',
+     {'pid': 4412, 'process': 'bash', 'uid': 1000, 'scope': 'global', 'cgroup': '/user.slice/user-1000.slice/session-3.scope'}),
+    ('v6.1.158 mm/oom_kill.c', 'oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=ssh.service,mems_allowed=0,'
+     'oom_memcg=/system.slice/ssh.service,task_memcg=/system.slice/ssh.service,task=sshd,pid=812,uid=0', 'summary',
+     {'pid': 812, 'scope': 'memcg', 'constraint': 'CONSTRAINT_MEMCG', 'oom_memcg': '/system.slice/ssh.service'}),
+    # v5.4.286 .. v6.12.19 __oom_kill_process(): "%s: Killed process %d (%s) total-vm:%lukB, anon-rss:%lukB,
+    # file-rss:%lukB, shmem-rss:%lukB, UID:%u pgtables:%lukB oom_score_adj:%hd"
+    ('v5.4.286 mm/oom_kill.c', 'Out of memory: Killed process 4412 (bash) total-vm:115400kB, anon-rss:1872kB, '
+     'file-rss:260kB, shmem-rss:0kB, UID:1000 pgtables:240kB oom_score_adj:0', 'killed',
+     {'pid': 4412, 'scope': 'global', 'uid': 1000, 'oom_score_adj': 0, 'rss_kb': 2132}),
+    ('v6.12.19 mm/oom_kill.c', 'Memory cgroup out of memory: Killed process 812 (sshd) total-vm:15272kB, anon-rss:1240kB, '
+     'file-rss:6408kB, shmem-rss:0kB, UID:0 pgtables:68kB oom_score_adj:-1000', 'killed',
+     {'pid': 812, 'scope': 'memcg', 'oom_score_adj': -1000}),
+    # v5.10.198 .. v6.12.19 (not at v5.4.286) "%s: OOM victim %d (%s) is already exiting. Skip killing the task"
+    ('v5.10.198 mm/oom_kill.c', 'Out of memory: OOM victim 7100 (java) is already exiting. Skip killing the task',
+     'exiting', {'pid': 7100, 'process': 'java', 'scope': 'global'}),
+    ('v6.12.19 mm/oom_kill.c', 'Memory cgroup out of memory: OOM victim 7100 (java) is already exiting. Skip killing the task',
+     'exiting', {'pid': 7100, 'scope': 'memcg'}),
+    # systemd-oomd src/oom/oomd-manager.c v248: "Killed %s due to memory pressure for %s being %lu.%02lu%% >
+    # %lu.%02lu%% for > %s with reclaim activity", "Killed %s due to swap used (%PRIu64) / total (%PRIu64) being more than %"
+    ('systemd v248 src/oom/oomd-manager.c', 'Killed /system.slice/app.service due to memory pressure for /system.slice '
+     'being 85.03% > 80.00% for > 20s with reclaim activity', 'oomd', {'cgroup': '/system.slice/app.service'}),
+    ('systemd v248 src/oom/oomd-manager.c', 'Killed /user.slice/user-1000.slice/user@1000.service/app.slice/x.scope '
+     'due to swap used (3963015168) / total (4294963200) being more than 90.00%', 'oomd', {}),
+    # v249 .. v256 "Killed %s due to memory used (..) / total (..) and swap used (..) / total (..) being more than .."
+    ('systemd v256 src/oom/oomd-manager.c', 'Killed /system.slice/db.service due to memory used (8000000000) / total '
+     '(8300000000) and swap used (3963015168) / total (4294963200) being more than 90.00%', 'oomd',
+     {'cgroup': '/system.slice/db.service'}),
+    # systemd main (after v256): "Marked %s for killing due to memory used (..) / total (..) and swap used ..."
+    ('systemd main src/oom/oomd-manager.c', 'Marked /system.slice/db.service for killing due to memory used (8000000000) '
+     '/ total (8300000000) and swap used (3963015168) / total (4294963200) being more than 90.00%', 'oomd', {}),
+    # src/core/cgroup.c v247 .. v256 "systemd-oomd killed %PRIu64 process(es) in this unit.", v252+ "some process(es)",
+    # "A process of this unit has been killed by the OOM killer."; src/core/unit.c "Failed with result '%s'."
+    ('systemd v247 src/core/cgroup.c', 'ssh.service: systemd-oomd killed 3 process(es) in this unit.', 'unit',
+     {'unit': 'ssh.service', 'result': 'oomd-kill'}),
+    ('systemd v252 src/core/cgroup.c', 'ssh.service: systemd-oomd killed some process(es) in this unit.', 'unit',
+     {'result': 'oomd-kill'}),
+    ('systemd v247 src/core/cgroup.c', 'ssh.service: A process of this unit has been killed by the OOM killer.',
+     'unit', {'result': 'oom-killed-process'}),
+    ('systemd v256 src/core/unit.c', "ssh.service: Failed with result 'oom-kill'.", 'unit', {'result': 'oom-kill'}),
+]
+
+
+@pytest.mark.parametrize('where, message, kind, fields', FORMAT_LINES, ids=[f[0] for f in FORMAT_LINES])
+def test_format_strings(where, message, kind, fields):
+    event = _oom.classify(message)
+    assert event is not None and event['kind'] == kind, where
+    for key, value in fields.items():
+        assert event.get(key) == value, key
+
+
+@pytest.mark.parametrize('message', [
+    # v4.9.229 .. v6.12.19 "oom killer %d (%s) has mm pinned by %d (%s)": nobody killed by this line
+    'oom killer 4412 (bash) has mm pinned by 1 (systemd)',
+    # v4.19.72 .. v6.12.19 mm/memcontrol.c mem_cgroup_print_oom_group(): the kills follow as their own lines
+    'Tasks in /system.slice/app.service are going to be killed due to memory.oom.group set',
+    # v4.19.72 memcontrol.c without a task: "Memory limit reached of cgroup %s"
+    'Memory limit reached of cgroup /system.slice/app.service',
+    # v5.4.286 "Out of memory and no killable processes..." (a panic follows on older kernels)
+    'Out of memory and no killable processes...',
+    # systemd-oomd v247: says what it saw, not what it killed
+    'Memory pressure for /system.slice is greater than 60 for more than 20 seconds and there was reclaim activity',
+    # a kill line cut short, or with a number no kernel prints
+    'Out of memory: Killed process 4412 (bash) total-vm:115400kB, anon-rss:1872kB',
+    'Out of memory: Killed process 4412 (bash) total-vm:115400kB, anon-rss:1872kB, file-rss:260kB, shmem-rss:0kB, UID:x',
+    'Killed process %s (bash) total-vm:1kB, anon-rss:1kB, file-rss:1kB' % ('9' * 5000),
+    'oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),task=bash,pid=%s,uid=0' % ('1' * 5000),
+    'Out of memory: Kill process 4410 (sshd) score 612 or sacrifice child and more text',
+])
+def test_format_neighbours_are_not_kill_lines(message):
+    event = _oom.classify(message)
+    assert event is None or event['kind'] not in ('killed', 'kill', 'summary', 'exiting', 'oomd', 'unit')
+
+
+def _kernel_lines(lines, start=NOW - 1000):
+    return [_entry(m, lineno=i, epoch=start + i * 0.001) for i, m in enumerate(lines, 1)]
+
+
+SEQUENCES = [
+    # v4.9.229 oom_kill_process(): sshd chosen, its child bash (another mm) sacrificed: ONE kill, of 4412
+    ('v4.9.229 sacrifice child', [
+        'sshd invoked oom-killer: gfp_mask=0x24201ca(GFP_HIGHUSER_MOVABLE|__GFP_COLD), nodemask=0, order=0, oom_score_adj=0',
+        'Out of memory: Kill process 4410 (sshd) score 612 or sacrifice child',
+        'Killed process 4412 (bash) total-vm:115400kB, anon-rss:1872kB, file-rss:260kB, shmem-rss:0kB',
+        'oom_reaper: reaped process 4412 (bash), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB',
+    ], [(4412, 'bash', 'global')], 0),
+    # v4.4.121 oom_kill_process(): the chosen task exited first (find_lock_task_mm() NULL): no kill, no line
+    ('v4.4.121 chosen exits', [
+        'Out of memory: Kill process 4410 (sshd) score 612 or sacrifice child',
+        'sshd invoked oom-killer: gfp_mask=0x24201ca, order=0, oom_score_adj=0',
+        'Out of memory: Kill process 900 (java) score 700 or sacrifice child',
+        'Killed process 900 (java) total-vm:1000kB, anon-rss:900kB, file-rss:4kB',
+    ], [(900, 'java', 'global')], 0),
+    # v3.10.105: the child, then a process sharing its memory: two kills, not three
+    ('v3.10.105 sharing same memory', [
+        'Memory cgroup out of memory: Kill process 4410 (sshd) score 612 or sacrifice child',
+        'Killed process 4412 (bash) total-vm:115400kB, anon-rss:1872kB, file-rss:260kB',
+        'Kill process 4413 (vim) sharing same memory',
+    ], [(4412, 'bash', 'memcg'), (4413, 'vim', None)], 0),
+    # v5.10.198 / v6.x: summary, victim already exiting, reaper: NO kill
+    ('v6.12.19 already exiting', [
+        'java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0',
+        'oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,'
+        'task_memcg=/system.slice/app.service,task=java,pid=7100,uid=0',
+        'Out of memory: OOM victim 7100 (java) is already exiting. Skip killing the task',
+        'oom_reaper: reaped process 7100 (java), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB',
+    ], [], 1),
+    # v5.4.286 memcg: summary + kill + reaper: ONE kill with the summary's cgroup and uid
+    ('v5.4.286 memcg', [
+        'oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/system.slice/ssh.service,'
+        'task_memcg=/system.slice/ssh.service,task=sshd,pid=812,uid=0',
+        'Memory cgroup out of memory: Killed process 812 (sshd) total-vm:15272kB, anon-rss:1240kB, file-rss:6408kB, '
+        'shmem-rss:0kB, UID:0 pgtables:68kB oom_score_adj:0',
+        'oom_reaper: reaped process 812 (sshd), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB',
+    ], [(812, 'sshd', 'memcg')], 0),
+    # v5.4.286 memory.oom.group: the victim, then every member of the group, each with its own kill line
+    ('v5.4.286 memory.oom.group', [
+        'oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/system.slice/app.service,'
+        'task_memcg=/system.slice/app.service,task=app,pid=500,uid=0',
+        'Memory cgroup out of memory: Killed process 500 (app) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, '
+        'UID:0 pgtables:1kB oom_score_adj:0',
+        'Tasks in /system.slice/app.service are going to be killed due to memory.oom.group set',
+        'Memory cgroup out of memory: Killed process 501 (worker) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, '
+        'UID:0 pgtables:1kB oom_score_adj:0',
+        'Memory cgroup out of memory: Killed process 502 (worker) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, '
+        'UID:0 pgtables:1kB oom_score_adj:0',
+    ], [(500, 'app', 'memcg'), (501, 'worker', 'memcg'), (502, 'worker', 'memcg')], 0),
+    # a summary, a selection or a reaper line whose kill line is not there: no kill
+    ('no kill line', [
+        'oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task=java,pid=7100,uid=0',
+        'oom_reaper: reaped process 7101 (java), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB',
+        'Out of memory: Kill process 7102 (java) score 1 or sacrifice child',
+    ], [], 0),
+]
+
+
+@pytest.mark.parametrize('name, lines, expected, exiting', SEQUENCES, ids=[s[0] for s in SEQUENCES])
+def test_one_event_one_count(name, lines, expected, exiting):
+    folder = _oom.KillFolder()
+    for entry in _kernel_lines(lines):
+        folder.add(entry)
+    kills, _units = folder.results()
+    assert [(k['pid'], k['process'], k['scope'] if k['process'] != 'vim' else None) for k in kills] == expected, name
+    assert folder.counts()['victims_exiting'] == exiting
+
+
+def test_sacrificed_child_names_the_victim_not_the_chosen_sshd():
+    kills, _units = _oom.parse_entries(_kernel_lines(SEQUENCES[0][1]))
+    assert kills[0]['selected'] == {'pid': 4410, 'process': 'sshd'}
+    assert len(kills[0]['evidence']) == 3      # selection, kill, reaper
+    assert kills[0]['source'] == 'journal:2'   # where the kill's first line is
+    # sshd survived: the report must not say it was killed
+    assert _oom.watched_killed(['sshd', 'sshd-session'], kills, []) == []
+
+
+def test_one_kill_in_journal_dmesg_and_kern_log_counts_once():
+    lines = SEQUENCES[4][1]
+    entries = []
+    for source, shift in (('journal', 0), ('dmesg', 0.4), ('/var/log/kern.log', 3600)):
+        entries += [_entry(m, source=source, lineno=i, epoch=NOW - 1000 + shift + i * 0.001) for i, m in enumerate(lines, 1)]
+    kills, _units = _oom.parse_entries(entries)
+    assert [(k['pid'], k['cgroup']) for k in kills] == [(812, '/system.slice/ssh.service')]
+
+
+# -- nobody but the kernel, PID 1 and systemd-oomd can plant a kill (issue 16 point 1) -------------
+# Every message that counts, as text a stranger or an operator can get into a log line.
+PLANTED = [m for _where, m, kind, _f in FORMAT_LINES if kind in ('killed', 'oomd', 'unit')] + [
+    # the selection + child kill pair, summary + kill (what would count if a kernel wrote them)
+    'Out of memory: Killed process 812 (sshd) total-vm:15272kB, anon-rss:1240kB, file-rss:6408kB, shmem-rss:0kB, '
+    'UID:0 pgtables:68kB oom_score_adj:0',
+]
+
+
+def _planted_lines(message):
+    """Syslog lines holding ``message`` that are not the kernel's: an operator's logger note (ident =
+    user name, and a made-up ident), sshd logging a user name verbatim, a user's own systemd manager,
+    a logger claiming to be systemd without being PID 1, a line with no ident at all."""
+    return [
+        'Dec  1 10:00:00 host root: %s' % message,
+        "Dec  1 10:00:00 host root: raised the limit after '%s'" % message,
+        'Dec  1 10:00:00 host ops-note[4242]: %s' % message,
+        'Dec  1 10:00:00 host sshd[812]: Invalid user %s from 10.9.9.9 port 4242' % message,
+        'Dec  1 10:00:00 host sshd[812]: Failed password for invalid user %s from 10.9.9.9 port 4242 ssh2' % message,
+        'Dec  1 10:00:00 host sshd[812]: %s' % message,
+        'Dec  1 10:00:00 host systemd[1837]: %s' % message,
+        'Dec  1 10:00:00 host kernel: audit: type=1100 msg=\'op=PAM:authentication acct="%s" exe="/usr/sbin/sshd"\'' % message,
+        message,
+    ]
+
+
+@pytest.mark.parametrize('message', PLANTED)
+def test_planted_lines_in_log_files_count_nothing(message, tmp_path):
+    path = str(tmp_path / 'kern.log')
+    system = FakeSystem(_proc(**{path: '\n'.join(_planted_lines(message)) + '\n'}))
+    fact = _oom.collect(system, {'since': '2026-11-01', 'log_files': [path], 'watch': ['sshd']})
+    assert fact['kills'] == [] and fact['unit_results'] == [] and fact['kill_count'] == 0, message
+    assert fact['watched_killed'] == [] and fact['victims_exiting'] == 0
+    assert fact['log']['outside_window'] == {'kills': 0, 'unit_results': 0, 'victims_exiting': 0}
+
+
+def _journal_entry(message, **fields):
+    import json
+    entry = {'__REALTIME_TIMESTAMP': str(int((NOW - 500) * 1000000)), '_BOOT_ID': BOOT_ID, '_HOSTNAME': 'host',
+             'MESSAGE': message}
+    entry.update(fields)
+    return json.dumps(entry, separators=(",", ":"))  # as journalctl prints it
+
+
+@pytest.mark.parametrize('message', PLANTED)
+def test_planted_journal_entries_count_nothing(message):
+    """`logger -t kernel`, `logger -t systemd-oomd`, `logger -t systemd --id=1`, a process renamed
+    "systemd": journald records the sender's real transport, pid and unit, and the query asks for
+    those fields, so none of these entries is even read."""
+    entries = [
+        _journal_entry(message, _TRANSPORT='syslog', SYSLOG_IDENTIFIER='kernel', _COMM='logger', _PID='4242',
+                       _SYSTEMD_UNIT='session-2.scope'),
+        _journal_entry(message, _TRANSPORT='syslog', SYSLOG_IDENTIFIER='systemd-oomd', _COMM='logger', _PID='4243',
+                       _SYSTEMD_UNIT='session-2.scope'),
+        _journal_entry(message, _TRANSPORT='syslog', SYSLOG_IDENTIFIER='systemd', SYSLOG_PID='1', _COMM='logger',
+                       _PID='4244', _SYSTEMD_UNIT='session-2.scope'),
+        _journal_entry(message, _TRANSPORT='journal', SYSLOG_IDENTIFIER='systemd', _COMM='systemd', _PID='4245',
+                       _SYSTEMD_UNIT='user@1000.service'),
+        _journal_entry('Invalid user %s from 10.9.9.9 port 4242' % message, _TRANSPORT='syslog',
+                       SYSLOG_IDENTIFIER='sshd', _COMM='sshd', _PID='812', _SYSTEMD_UNIT='ssh.service'),
+        # a real kernel line so the journal counts as a kernel source (and dmesg is not asked)
+        _journal_entry('Linux version 6.1.0-27-amd64', _TRANSPORT='kernel', SYSLOG_IDENTIFIER='kernel',
+                       _SOURCE_MONOTONIC_TIMESTAMP='1000000'),
+    ]
+    system = FakeSystem(_proc(), journal=(entries, 0, ''), binaries=('journalctl',))
+    fact = _oom.collect(system, {'since': '@1763000000', 'log_files': None, 'watch': ['sshd']})
+    assert fact['log']['sources'][0]['status'] == 'ok'
+    assert fact['kills'] == [] and fact['unit_results'] == [] and fact['watched_killed'] == [], message
+
+
+def test_the_same_lines_from_their_writers_do_count():
+    """The control of the two tests above: the kernel, PID 1 and systemd-oomd are believed."""
+    lines = ['2026-11-20T10:00:00+0000 host kernel: ' + PLANTED[-1],
+             '2026-11-20T10:00:01+0000 host systemd[1]: ssh.service: Failed with result \'oom-kill\'.',
+             '2026-11-20T10:00:02+0000 host systemd-oomd[640]: Killed /system.slice/app.service due to memory '
+             'pressure for /system.slice being 85.03% > 80.00% for > 20s with reclaim activity']
+    system = FakeSystem(_proc(), journal=([journal_json(line) for line in lines], 0, ''))
+    fact = _oom.collect(system, {'since': '@1763000000', 'log_files': None, 'watch': ['sshd']})
+    assert fact['kill_count'] == 2 and fact['unit_result_count'] == 1 and fact['watched_killed'] == ['sshd']
+
+
+def test_kern_log_is_read_instead_of_syslog_where_anyone_can_write_kernel_lines():
+    syslog = 'Dec  1 10:00:00 host kernel: ' + PLANTED[-1] + '\n'      # as `logger -t kernel` writes it
+    system = FakeSystem(_proc(**{'/var/log/kern.log': 'Dec  1 09:00:00 host kernel: Linux version 6.1\n',
+                                 '/var/log/syslog': syslog, '/var/log/messages': syslog}), binaries=())
+    assert _oom.kernel_log_files(system) == ['/var/log/kern.log']
+    fact = _oom.collect(system, {'since': '3650d', 'log_files': None, 'watch': ['sshd']})
+    assert [s['name'] for s in fact['log']['sources']] == ['journal', 'dmesg', '/var/log/kern.log']
+    assert fact['kills'] == []
+    # a host without kern.log (RHEL: everything in /var/log/messages) reads what it has
+    del system.files['/var/log/kern.log']
+    assert _oom.kernel_log_files(system) == ['/var/log/messages', '/var/log/syslog']
+
+
+# -- bounded facts, odd input (issue 16 point 3) ----------------------------------------------------
+def _many_kills(count, start=NOW - 86400 * 3):
+    out = []
+    for i in range(count):
+        stamp = time_iso(start + i * 61)
+        out.append('%s host kernel: Memory cgroup out of memory: Killed process %d (%s) total-vm:1000kB, '
+                   'anon-rss:900kB, file-rss:4kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0'
+                   % (stamp, 10000 + i, 'worker' if i % 3 else 'sshd'))
+    return out
+
+
+def time_iso(epoch):
+    import time
+    return time.strftime('%Y-%m-%dT%H:%M:%S+0000', time.gmtime(epoch))
+
+
+def test_two_thousand_kills_give_a_small_fact_with_exact_counts(tmp_path):
+    import json
+    path = str(tmp_path / 'kern.log')
+    system = FakeSystem(_proc(**{path: '\n'.join(_many_kills(2000)) + '\n'}))
+    fact = _oom.collect(system, {'since': None, 'log_files': [path], 'watch': ['sshd']})
+    assert fact['kill_count'] == 2000 and fact['kills_truncated'] is True
+    assert len(fact['kills']) == _oom.MAX_KILLS == 20
+    assert fact['kills'][-1]['pid'] == 10000 + 1999           # the most recent are kept, oldest first
+    assert fact['kills_by_process'] == {'worker': 1333, 'sshd': 667}
+    assert fact['watched_killed'] == ['sshd']
+    assert len(json.dumps(fact)) < 40000                       # was 878 KB for one host
+    # the window is the week before the newest line (no since given): every kill is inside
+    assert fact['log']['window']['basis'] == 'newest_line' and fact['log']['outside_window']['kills'] == 0
+
+
+def test_few_kills_are_not_truncated(tmp_path):
+    path = str(tmp_path / 'kern.log')
+    system = FakeSystem(_proc(**{path: '\n'.join(_many_kills(3)) + '\n'}))
+    fact = _oom.collect(system, {'since': None, 'log_files': [path], 'watch': []})
+    assert fact['kill_count'] == 3 and len(fact['kills']) == 3 and fact['kills_truncated'] is False
+
+
+def test_summarize_kills_caps_names():
+    kills = [{'process': 'p%d' % i, 'unit': 'u%d.service' % (i % 30)} for i in range(100)]
+    part = _oom.summarize_kills(kills, [{'unit': 'x'}] * 30)
+    assert len(part['kills_by_process']) == _oom.MAX_NAMES and len(part['kills_by_unit']) == _oom.MAX_NAMES
+    assert part['unit_result_count'] == 30 and len(part['unit_results']) == 20 and part['unit_results_truncated']
+
+
+def test_offline_window_ends_at_the_newest_line_and_counts_older_kills(tmp_path):
+    """A kern.log copied long ago: the window is its own last week; a kill two weeks before its newest
+    line is outside and counted as such, never dropped silently (issue 11 point 5)."""
+    path = str(tmp_path / 'kern.log')
+    lines = _many_kills(1, start=1700000000) + _many_kills(2, start=1700000000 + 14 * 86400)
+    system = FakeSystem(_proc(**{path: '\n'.join(lines) + '\n'}))
+    fact = _oom.collect(system, {'since': None, 'log_files': [path], 'watch': []})
+    assert fact['kill_count'] == 2 and fact['log']['outside_window'] == {
+        'kills': 1, 'unit_results': 0, 'victims_exiting': 0}
+    window = fact['log']['window']
+    assert window['basis'] == 'newest_line' and window['until'] == time_iso(1700000000 + 14 * 86400 + 61).replace('+0000', 'Z')
+    assert fact['log']['since'] == window['since']
+
+
+def test_odd_lines_are_skipped_and_counted_never_raised(tmp_path):
+    path = str(tmp_path / 'kern.log')
+    kill = ('Out of memory: Killed process 812 (sshd) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, '
+            'UID:0 pgtables:1kB oom_score_adj:0')
+    lines = ['2026-13-01T10:00:00+0000 host kernel: ' + kill,             # month 13
+             '2026-00-01T10:00:00+0000 host kernel: ' + kill,             # month 00
+             '2026-02-30T10:00:00+0000 host kernel: ' + kill,             # February 30
+             '2026-11-01T10:00:00+0000 host kernel: Killed process %s (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB'
+             % ('9' * 6000),                                                # a pid no int() should see
+             '2026-11-01T10:00:00+0000 host kernel: oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),task=x,pid=-1,uid=x',
+             '2026-11-01T10:00:00+0000 host kernel: Out of memory: Killed process 0x1f (x) total-vm:1kB, anon-rss:1kB, '
+             'file-rss:0kB',
+             '2026-11-01T10:00:00+0000 host kernel: oom_reaper: reaped process 99999999999 (x), now anon-rss:0kB, '
+             'file-rss:0kB, shmem-rss:0kB',
+             '2026-11-01T10:00:01+0000 host kernel: ' + kill]
+    system = FakeSystem(_proc(**{path: '\n'.join(lines) + '\n'}))
+    fact = _oom.collect(system, {'since': '2026-10-01', 'log_files': [path], 'watch': ['sshd']})
+    assert fact['status'] == 'ok' and fact['kill_count'] == 1 and fact['kills'][0]['pid'] == 812
+    skipped = fact['log']['skipped_lines']
+    assert skipped['count'] == 3 and '2026-13-01' in skipped['samples'][0]
+
+
+def test_evidence_lines_are_cut():
+    long_name = 'x' * 60
+    line = ('Out of memory: Killed process 9 (%s) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB' % long_name)
+    kills, _units = _oom.parse_entries([_entry(line, raw=line + ' ' * 5000)])
+    assert len(kills[0]['evidence'][0]) == _oom.EVIDENCE_CHARS
+
+
+def test_validate_without_since_uses_the_default_window():
+    assert _oom.validate({'since': None, 'watch': ['sshd']}) is None
+    assert 'default' not in _oom.ARGUMENT_SPEC['since']
+
+
+# -- lines from the lab's own hosts (samples/lab/ORIGINS.md: Debian 11/12/13, systemd 247/252/257) --
+LAB = os.path.join(os.path.dirname(__file__), 'samples', 'lab')
+LAB_SUITES = ['bullseye', 'bookworm', 'trixie']
+
+
+def _lab(suite, name):
+    with open(os.path.join(LAB, suite, name)) as handle:
+        return handle.read()
+
+
+def _lab_kill_pid(suite):
+    import re
+    return int(re.search(r'Killed process (\d+) \(python3\)', _lab(suite, 'oom-kernel.txt')).group(1))
+
+
+@pytest.mark.parametrize('suite', LAB_SUITES)
+def test_lab_oom_fault_from_the_journal(suite):
+    """The lab's `oom` fault: the memory hog in its own memory cgroup killed once; systemd then records
+    result 'signal' (cgroup v1 hybrid host), which is no OOM unit result."""
+    entries = (_lab(suite, 'oom-kernel.json') + _lab(suite, 'oom.json')).splitlines()
+    system = FakeSystem(_proc(), journal=(entries, 0, ''))
+    fact = _oom.collect(system, {'since': '2026-12-01', 'log_files': None, 'watch': ['sshd']})
+    assert fact['log']['status'] == 'ok' and fact['kill_count'] == 1
+    kill = fact['kills'][0]
+    assert (kill['pid'], kill['process'], kill['scope'], kill['unit']) == (
+        _lab_kill_pid(suite), 'python3', 'memcg', 'lab-oom-hog.service')
+    assert kill['cgroup'] == '/connreset-lab5/%s/system.slice/lab-oom-hog.service' % suite
+    assert kill['constraint'] == 'CONSTRAINT_MEMCG' and kill['uid'] == 0 and kill['selected'] is None
+    assert fact['unit_results'] == [] and fact['watched_killed'] == [] and fact['victims_exiting'] == 0
+
+
+@pytest.mark.parametrize('suite', LAB_SUITES)
+def test_lab_oom_fault_from_copied_short_iso_lines(suite, tmp_path):
+    path = str(tmp_path / 'journal.txt')
+    system = FakeSystem(_proc(**{path: _lab(suite, 'oom-kernel.txt') + '\n' + _lab(suite, 'oom.txt') + '\n'}))
+    fact = _oom.collect(system, {'since': None, 'log_files': [path], 'watch': ['sshd']})
+    assert fact['kill_count'] == 1 and fact['kills'][0]['pid'] == _lab_kill_pid(suite)
+    assert fact['log']['window']['basis'] == 'newest_line' and fact['log']['skipped_lines']['count'] == 0

@@ -45,6 +45,14 @@ def test_main_log_files(capsys, check_mode):
     assert isinstance(fact['memory']['mem_total_kb'], int)
 
 
+def test_main_log_files_without_since_reads_their_own_last_week(capsys):
+    # the samples are months or years old: the default window ends at their newest line, not now
+    files = [os.path.join(SAMPLES, 'syslog-5.x-ubuntu-reaper.log')]
+    fact = run_module(capsys, {'log_files': files})['ansible_facts']['connreset_oom']
+    assert fact['log']['window']['basis'] == 'newest_line' and fact['kill_count'] == 4
+    assert fact['log']['outside_window']['kills'] == 0 and fact['kills_truncated'] is False
+
+
 def test_main_missing_log_file_is_unknown_not_empty(capsys):
     out = run_module(capsys, {'log_files': ['/nonexistent/kern.log']})
     fact = out['ansible_facts']['connreset_oom']
@@ -66,6 +74,10 @@ def test_main_this_host(capsys):
 @pytest.mark.parametrize('args, message', [
     ({'since': 'last week'}, "cannot read since='last week'"),
     ({'watch': ['/usr/sbin/sshd']}, 'not a process name'),
+    ({'since': '2024-02-30'}, 'not a real date'),
+    ({'since': '2099-01-01'}, 'in the future'),
+    ({'log_files': ['/dev/zero']}, '/dev/zero is a device, not a log file'),
+    ({'log_files': ['/tmp']}, '/tmp is a directory, not a log file'),
 ])
 def test_main_bad_options(capsys, args, message):
     out = run_module(capsys, args)
