@@ -16,12 +16,20 @@ malformed lines and options (allow, deny, twist, spawn, severity, bad options...
 
 Clients are addresses only, so tcpdmatch makes no name lookups; each call has a timeout.
 
+A second differential gives tcpdmatch host names instead, in private mount namespaces whose
+/etc/hosts, nsswitch.conf ("hosts: files": no DNS) and host.conf are bind-mounted from a
+temporary directory (loopback clients only; the machine's files are never edited): tcpdmatch
+then looks each client up as libwrap does at connection time, and the collector (collect(),
+with its own bounded lookups, run inside the same namespace) must give the same verdict,
+deciding rule and client name for every generated client, with hostname patterns, LOCAL,
+KNOWN, UNKNOWN, PARANOID and daemon@host rules (server 127.0.0.1, named localhost).
+
 Debian's tcpdmatch prints the matched rule through syslog(), and its libwrap calls the
 fortified ``__syslog_chk``, which bypasses tcpdmatch's own stdout syslog: a tiny
 LD_PRELOAD shim (built with cc when available) routes it back, so we can also compare the
 deciding rule (``matched:  hosts.allow line N``, N the rule's last physical line).
 
-A second test runs Debian's real sshd (linked with libwrap) on loopback, one per case, each in
+A third test runs Debian's real sshd (linked with libwrap) on loopback, one per case, each in
 a private mount namespace where hosts.allow, hosts.deny and nsswitch.conf ("hosts: files": no
 DNS) are bind-mounted from a temporary directory, connects from 127.0.0.2-4 and compares what
 the client gets (SSH banner, reset/close after libwrap's delay, twist's output) with our
@@ -34,12 +42,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import random
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -108,19 +118,25 @@ def build_shim(tmp):
 
 
 class Grammar:
-    def __init__(self, rng, tmp):
+    """Random rule sets; ``patterns``/``daemons``: the client and daemon patterns to draw from,
+    ``users``: whether user@host patterns are drawn (they need IDENT, which tcpdmatch never asks)."""
+
+    def __init__(self, rng, tmp, patterns=None, daemons=None, users=True):
         self.rng = rng
         self.tmp = tmp
         self.files = {}
+        self.patterns = patterns or ADDRESS_PATTERNS
+        self.daemons = daemons or DAEMON_PATTERNS
+        self.users = users
 
     def client_pattern(self, depth=0):
         rng = self.rng
         roll = rng.random()
         if roll < 0.08 and depth == 0:
             return self.pattern_file()
-        if roll < 0.13:
-            return rng.choice(['root', 'ALL', 'KNOWN', 'UNKNOWN', 'r*']) + '@' + rng.choice(ADDRESS_PATTERNS)
-        return rng.choice(ADDRESS_PATTERNS)
+        if roll < 0.13 and self.users:
+            return rng.choice(['root', 'ALL', 'KNOWN', 'UNKNOWN', 'r*']) + '@' + rng.choice(self.patterns)
+        return rng.choice(self.patterns)
 
     def pattern_file(self):
         rng = self.rng
@@ -150,7 +166,7 @@ class Grammar:
 
     def rule(self):
         rng = self.rng
-        line = self.plist(lambda: rng.choice(DAEMON_PATTERNS)) + rng.choice([':', ': ', ' : ', '\t:\t'])
+        line = self.plist(lambda: rng.choice(self.daemons)) + rng.choice([':', ': ', ' : ', '\t:\t'])
         line += self.plist(self.client_pattern)
         if rng.random() < 0.35:
             count = rng.choice([1, 1, 1, 2, 3])
@@ -191,17 +207,26 @@ class Grammar:
         return text
 
 
-def run_tcpdmatch(cwd, daemon, client, shim):
+def run_tcpdmatch(cwd, daemon, client, shim, want_name=False):
+    """(access, (file, line) of the deciding rule or None[, the client host name or None]).
+
+    tcpdmatch.c prints "client:   hostname %n" only when the name is not "unknown", "access:
+    granted|denied|delegated", and (through the shim) hosts_access.c's "matched:  %s line %d".
+    """
     env = dict(os.environ, LC_ALL='C', LANG='C')
     if shim:
         env['LD_PRELOAD'] = shim
     proc = subprocess.run([TCPDMATCH, '-d', daemon, client], cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=10, check=False)
     out = proc.stdout.decode('utf-8', 'replace')
-    access = re.search(r'^access:\s+(\S+)', out, re.M)
-    matched = re.search(r'^matched:\s+(\S+) line (\d+)', out, re.M)
-    return (access.group(1) if access else 'rc=%s %s' % (proc.returncode, proc.stderr.decode()[-200:]),
-            (matched.group(1), int(matched.group(2))) if matched else None)
+    access = re.search(r'^access:\s+(\S+)$', out, re.M)
+    matched = re.search(r'^matched:\s+(\S+) line (\d+)$', out, re.M)
+    found = (access.group(1) if access else 'rc=%s %s' % (proc.returncode, proc.stderr.decode()[-200:]),
+             [matched.group(1), int(matched.group(2))] if matched else None)
+    if want_name:
+        name = re.search(r'^client:   hostname (\S+)$', out, re.M)
+        return found + (name.group(1) if name else None,)
+    return found
 
 
 def ours(allow_text, deny_text, daemon, server, client, files):
@@ -214,12 +239,8 @@ def ours(allow_text, deny_text, daemon, server, client, files):
     verdict = tw.evaluate(allow, deny, daemon, tw.normalize_client(client), hostname=None, user=None,
                           server_addr=server, server_name=None, files=present, stops=stops,
                           server_port=None)
-    access = verdict['access']
-    if access == tw.DENIED and any(o['name'] == 'twist' for o in verdict['options']) \
-            and 'twist' in verdict['reason'] and 'invalid' not in verdict['reason']:
-        access = 'delegated'
-    matched = (verdict['file'], verdict['end_line']) if verdict['file'] else None
-    return access, matched, verdict
+    matched = [verdict['file'], verdict['end_line']] if verdict['file'] else None
+    return _access_of(verdict), matched, verdict
 
 
 def test_differential_against_tcpdmatch(tmp_path):
@@ -266,6 +287,210 @@ def test_differential_against_tcpdmatch(tmp_path):
         len(disagreements), compared, '\n'.join(disagreements[:5]))
     # The grammar must reach every outcome, or the comparison proves little.
     assert counts.get('granted') and counts.get('denied') and counts.get('delegated'), counts
+
+
+# ---------------------------------------------------------------------------------------
+# names: the collector's own lookups against tcpdmatch's, in a private mount namespace
+# ---------------------------------------------------------------------------------------
+# Two namespaces, each with its own /etc/hosts (nsswitch.conf "hosts: files": no DNS) and
+# host.conf, loopback addresses only.  The last name of each line is a handle: tcpdmatch is
+# given it, looks it up (scaffold.c find_inet_addr), then looks the address up as libwrap does
+# at connection time (socket.c sock_hostname: reverse, then forward and compare); given an
+# address instead, tcpdmatch assumes the reverse lookup failed (tcpdmatch.c), which is what a
+# client without a name gets, so 127.0.0.4 (no line) is given as an address.
+# Without "multi on" glibc's files backend answers a forward lookup from the first line with
+# the name only (liar.example.com → 127.0.0.6: an address mismatch); with it, from every line
+# (foo.example.net → 127.0.0.15 and .16, canonical bar.example.net: a name mismatch only;
+# localhost → canonical localhost.localdomain, which libwrap lets pass for localhost;
+# case.example.com → canonical Case.Example.Com, equal for strcasecmp).
+# clients: address → (what tcpdmatch is given, the name libwrap gets)
+NAME_CONFIGS = {
+    'plain': {'host.conf': '', 'hosts': '''127.0.0.1 localhost h1
+127.0.0.2 web1.example.com web1 h2
+127.0.0.3 lonely h3
+127.0.0.6 liar.example.com
+127.0.0.5 liar.example.com h5
+127.0.0.7 Mixed.Case.Example.COM h7
+127.0.0.8 dotted.example.org. h8
+127.0.0.9 127.0.0.9 h9
+127.0.0.11 db.internal.corp h11
+''', 'clients': {
+        '127.0.0.1': ('h1', 'localhost'),
+        '127.0.0.2': ('h2', 'web1.example.com'),        # verified; aliases do not count
+        '127.0.0.3': ('h3', 'lonely'),                  # no dot: LOCAL
+        '127.0.0.4': ('127.0.0.4', 'unknown'),          # no reverse name
+        '127.0.0.5': ('h5', 'paranoid'),                # its name maps to 127.0.0.6 only
+        '127.0.0.7': ('h7', 'Mixed.Case.Example.COM'),  # case kept, compared without
+        '127.0.0.8': ('h8', 'dotted.example.org.'),     # a trailing dot is part of the name
+        '127.0.0.9': ('h9', 'paranoid'),                # a numeric name, even one that maps back
+        '127.0.0.11': ('h11', 'db.internal.corp'),
+    }},
+    'multi': {'host.conf': 'multi on\n', 'hosts': '''127.0.0.13 localhost.localdomain localhost h13
+127.0.0.1 localhost h1
+127.0.0.2 web1.example.com web1 h2
+127.0.0.16 bar.example.net foo.example.net
+127.0.0.15 foo.example.net h15
+127.0.0.6 liar.example.com
+127.0.0.5 liar.example.com h5
+127.0.0.9 127.0.0.9 h9
+127.0.0.18 Case.Example.Com
+127.0.0.17 case.example.com h17
+''', 'clients': {
+        '127.0.0.1': ('h1', 'localhost'),               # canonical localhost.localdomain: localhost passes
+        '127.0.0.2': ('h2', 'web1.example.com'),
+        '127.0.0.4': ('127.0.0.4', 'unknown'),
+        '127.0.0.5': ('h5', 'liar.example.com'),        # now both addresses: verified
+        '127.0.0.9': ('h9', 'paranoid'),
+        '127.0.0.13': ('h13', 'localhost.localdomain'),
+        '127.0.0.15': ('h15', 'paranoid'),              # host name/name mismatch, the address is there
+        '127.0.0.17': ('h17', 'case.example.com'),      # canonical Case.Example.Com: strcasecmp, verified
+    }},
+}
+NAME_PATTERNS = [
+    '.example.com', '.EXAMPLE.COM', 'web1.example.com', 'web1', 'h2', 'WEB?.example.com', '*.example.*', 'lonely',
+    'LONELY', '?onely', 'localhost', 'liar.example.com', '.example.org.', 'dotted.example.org.', 'dotted.example.org',
+    'dotted.', 'db.', 'db*', '*corp', '.corp', '.internal.corp', 'mixed.case.example.com', '.case.example.com',
+    '127.0.0.9', 'paranoid', 'unknown', 'foo.example.net', 'bar.example.net', '.example.net', '.', 'localhost.',
+    '.localdomain', 'localhost.localdomain',
+    'KNOWN', 'KNOWN', 'UNKNOWN', 'UNKNOWN', 'LOCAL', 'LOCAL', 'PARANOID', 'PARANOID', 'ALL',
+    '127.0.0.2', '127.0.0.5', '127.0.0.0/255.255.255.248', '127.0.0.8/29', '127.0.0.', '127.0.0.1?', '127.*', '[::1]',
+]
+# tcpdmatch is given the server 127.0.0.1 (named localhost): daemon@host patterns match its
+# name and address, and a port pattern its port, 0 (tcpdmatch's server has no port)
+NAME_DAEMONS = ['sshd', 'sshd', 'ALL', 'in.ftpd', 'sshd@localhost', 'sshd@127.0.0.1', 'sshd@KNOWN', 'sshd@LOCAL',
+                'ALL@UNKNOWN', 'sshd@PARANOID', 'ALL@.example.com', 'sshd@127.0.0.2', 'ALL@127.0.0.', 'sshd@local*',
+                'sshd@LOCALHOST', '22', '0', 's?hd@ALL', 'sshd@/tmp-nothing']
+NAME_PAIRS = 200
+NAME_SEED = 20261203
+NAME_NAMESPACE = r'''
+set -e
+mount --bind "$1/hosts" /etc/hosts
+mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf
+mount --bind "$1/host.conf" /etc/host.conf
+shift
+exec "$@"
+'''
+
+
+def _access_of(verdict):
+    """Our verdict as tcpdmatch prints it: twist (valid options) is 'delegated'."""
+    access = verdict['access']
+    if access == tw.DENIED and any(o['name'] == 'twist' for o in verdict['options']) \
+            and 'twist' in verdict['reason'] and 'invalid' not in verdict['reason']:
+        return 'delegated'
+    return access
+
+
+def run_in_namespace(work, config, cases, shim):
+    """Decide every case inside a namespace of ``config``, with tcpdmatch and with collect(): [result].
+
+    The namespace's /etc/hosts, nsswitch.conf and host.conf are bind-mounted from ``work``; the
+    machine's own files are never edited.
+    """
+    work.mkdir()
+    (work / 'hosts').write_text(NAME_CONFIGS[config]['hosts'])
+    (work / 'nsswitch.conf').write_text('hosts: files\n')
+    (work / 'host.conf').write_text(NAME_CONFIGS[config]['host.conf'])
+    (work / 'cases.json').write_text(json.dumps({'config': config, 'cases': cases, 'shim': shim}))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), LC_ALL='C', LANG='C')
+    proc = subprocess.run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', NAME_NAMESPACE, 'sh',
+                           str(work), sys.executable, os.path.abspath(__file__), str(work / 'cases.json'),
+                           str(work / 'results.json')],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=540, check=False)
+    assert proc.returncode == 0, proc.stderr.decode('utf-8', 'replace')[-3000:]
+    return json.loads((work / 'results.json').read_text())
+
+
+def inner(cases_path, results_path):
+    """Run inside the namespace (this file as a script): tcpdmatch and collect() for each case."""
+    from ansible_collections.connreset.doctor.plugins.module_utils._common import System  # pylint: disable=import-outside-toplevel
+    with open(cases_path) as handle:
+        cases = json.load(handle)
+    for path, key in (('/etc/hosts', 'hosts'), ('/etc/host.conf', 'host.conf')):
+        with open(path) as handle:
+            assert handle.read() == NAME_CONFIGS[cases['config']][key], 'not in the namespace'
+    results = []
+    started = time.monotonic()
+    for case in cases['cases']:
+        assert time.monotonic() - started < 500, 'cases took too long'
+        theirs, their_rule, their_name = run_tcpdmatch(case['dir'], case['daemon'] + '@127.0.0.1', case['arg'],
+                                                       cases['shim'], want_name=True)
+        system = System(environ={'SSH_CONNECTION': '%s 40000 127.0.0.1 0' % case['client']})
+        fact = tw.collect(system, {'allow_path': os.path.join(case['dir'], 'hosts.allow'),
+                                   'deny_path': os.path.join(case['dir'], 'hosts.deny'), 'daemon': case['daemon'],
+                                   'clients': None, 'name_lookups': True, 'lookup_timeout': 5.0})
+        results.append({'theirs': theirs, 'their_rule': their_rule, 'their_name': their_name,
+                        'verdict': fact['verdicts'][0], 'status': fact['status']})
+    with open(results_path, 'w') as handle:
+        json.dump(results, handle)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root (a private mount namespace)')
+@pytest.mark.skipif(not shutil.which('unshare'), reason='needs unshare (util-linux)')
+def test_differential_with_name_lookups(tmp_path):
+    """Hostname patterns, LOCAL, KNOWN, UNKNOWN, PARANOID and daemon@host: the collector looks the
+    client up itself and must give tcpdmatch's verdict, rule and name for every client."""
+    started = time.monotonic()
+    shim = build_shim(str(tmp_path))
+    rng = random.Random(NAME_SEED)
+    cases, texts, results = [], [], []
+    for pair in range(NAME_PAIRS):
+        config = 'plain' if pair % 2 else 'multi'
+        clients = NAME_CONFIGS[config]['clients']
+        workdir = tmp_path / ('names-%03d' % pair)
+        workdir.mkdir()
+        grammar = Grammar(rng, str(workdir), patterns=NAME_PATTERNS, daemons=NAME_DAEMONS, users=False)
+        allow_text, deny_text = grammar.table(), grammar.table()
+        if rng.random() < 0.15:
+            deny_text = 'ALL: ALL\n'
+        (workdir / 'hosts.allow').write_text(allow_text)
+        (workdir / 'hosts.deny').write_text(deny_text)
+        texts.append((allow_text, deny_text, grammar.files))
+        for client in rng.sample(sorted(clients), 5):
+            cases.append({'pair': pair, 'config': config, 'dir': str(workdir), 'client': client,
+                          'arg': clients[client][0], 'daemon': rng.choice(DAEMONS)})
+    for config in sorted(NAME_CONFIGS):
+        results.extend(run_in_namespace(tmp_path / ('ns-' + config), config,
+                                        [c for c in cases if c['config'] == config], shim))
+    cases.sort(key=lambda c: c['config'])          # the order results came back in
+    disagreements, counts, names, lookups = [], {}, {}, 0
+    for case, res in zip(cases, results):
+        verdict = res['verdict']
+        mine = _access_of(verdict)
+        my_rule = [os.path.basename(verdict['file']), verdict['end_line']] if verdict['file'] else None
+        counts[res['theirs']] = counts.get(res['theirs'], 0) + 1
+        problems = []
+        if mine != res['theirs']:
+            problems.append('access: tcpdmatch %s, ours %s' % (res['theirs'], mine))
+        if shim and mine == res['theirs'] and res['their_rule'] != my_rule:
+            problems.append('rule: tcpdmatch %s, ours %s' % (res['their_rule'], my_rule))
+        if verdict['lookup'] == 'done':
+            lookups += 1
+            names[verdict['name']] = names.get(verdict['name'], 0) + 1
+            expected = NAME_CONFIGS[case['config']]['clients'][case['client']][1]
+            if verdict['name'] != (res['their_name'] or 'unknown') or verdict['name'] != expected:
+                problems.append('name: tcpdmatch %s, ours %s' % (res['their_name'], verdict['name']))
+            if verdict['name_source'] != ('none' if verdict['name'] == 'unknown' else 'hosts'):
+                problems.append('name_source %s' % verdict['name_source'])
+        elif verdict['lookup'] != 'not_needed':
+            problems.append('lookup %s' % verdict['lookup'])
+        if problems:
+            allow_text, deny_text, files = texts[case['pair']]
+            disagreements.append('pair %d (%s): tcpdmatch -d %s@127.0.0.1 %s (%s): %s (%s)\n--- hosts.allow\n%s'
+                                 '--- hosts.deny\n%s--- pattern files\n%s'
+                                 % (case['pair'], case['config'], case['daemon'], case['arg'], case['client'],
+                                    '; '.join(problems), verdict['reason'], allow_text, deny_text, files))
+    elapsed = time.monotonic() - started
+    print('tcpdmatch differential with names: %d verdicts compared, %d disagreements, tcpdmatch said %s, '
+          '%d looked up (%s), %.1f s' % (len(results), len(disagreements), counts, lookups, names, elapsed))
+    assert len(results) == len(cases) == NAME_PAIRS * 5
+    assert not disagreements, '%d of %d verdicts differ; first ones:\n%s' % (
+        len(disagreements), len(results), '\n'.join(disagreements[:5]))
+    # every outcome and every kind of name reached, or the comparison proves little
+    assert counts.get('granted') and counts.get('denied') and counts.get('delegated'), counts
+    assert all(names.get(n) for n in ('unknown', 'paranoid', 'dotted.example.org.', 'liar.example.com',
+                                      'localhost', 'Mixed.Case.Example.COM', 'case.example.com')), names
+    assert lookups >= len(results) // 3, lookups
 
 
 # ---------------------------------------------------------------------------------------
@@ -423,3 +648,7 @@ def test_tcpdmatch_makes_no_name_lookups(tmp_path):
     trace = proc.stderr.decode('utf-8', 'replace')
     assert 'access:' in proc.stdout.decode()
     assert 'htons(53)' not in trace and 'AF_INET6' not in trace and 'sin_addr' not in trace, trace
+
+
+if __name__ == '__main__':
+    inner(sys.argv[1], sys.argv[2])
