@@ -625,8 +625,15 @@ def string_match(tok, string, what='host name'):
 
 def _atoi(text):
     """C atoi(): optional blanks and sign, then digits up to the first other character."""
-    match = re.match(r'^[ \t\n\r\f\v]*([-+]?[0-9]+)', text)
-    return int(match.group(1)) if match else 0
+    match = re.match(r'^[ \t\n\r\f\v]*([-+]?)([0-9]+)', text)
+    if not match:
+        return 0
+    digits = match.group(2).lstrip('0') or '0'
+    # glibc atoi() is (int) strtol(): saturated at LONG_MIN/LONG_MAX, then cut to 32 bits
+    value = int(digits) if len(digits) <= 19 else 1 << 63
+    value = min(value, (1 << 63) - 1) if match.group(1) != '-' else -min(value, 1 << 63)
+    value &= 0xffffffff
+    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 def _mask_bits(mask):
@@ -847,6 +854,30 @@ def file_error(reason, certain=False):
     return _FileError(reason, certain)
 
 
+ULONG_MAX = (1 << 64) - 1
+
+
+def port_pattern(tok):
+    """The port a daemon pattern names, as hosts_access.c daemon_or_port_match() reads it, or None.
+
+    ``sscanf(tok, "%u%c", &port, &junk) == 1 && port <= 65535``: ASCII digits with an optional
+    sign and nothing after them, converted as glibc's strtoul (a minus negates modulo 2**64, an
+    overflow gives ULONG_MAX) and stored in an unsigned int (modulo 2**32).  tcpdmatch 7.6.q-32
+    with server port 0: ``0``, ``+0``, ``-0``, ``4294967296`` and ``-4294967296`` match it;
+    ``65536``, ``18446744073709551616`` and ``²`` are daemon names.
+    """
+    if not re.match(r'^[+-]?[0-9]+\Z', tok):
+        return None
+    digits = tok.lstrip('+-').lstrip('0') or '0'
+    value = int(digits) if len(digits) <= 20 else ULONG_MAX + 1
+    if value > ULONG_MAX:
+        value = ULONG_MAX
+    elif tok.startswith('-'):
+        value = -value % (ULONG_MAX + 1)
+    value &= 0xffffffff
+    return value if value <= 65535 else None
+
+
 def _daemon_match(tok, ctx):
     """A daemon pattern: a process name pattern, or (Debian) the server port number.
 
@@ -854,10 +885,11 @@ def _daemon_match(tok, ctx):
     to 2298; tcpdmatch, which has no port, never matches such a token.
     """
     ctx.tick()
-    if tok.isdigit():
+    port = port_pattern(tok)
+    if port is not None:
         if ctx.server_port is NOT_RESOLVED:
             return _Unknown('needs the server port: rule uses port pattern %s' % tok)
-        return ctx.server_port is not None and int(tok) == int(ctx.server_port)
+        return ctx.server_port is not None and port == int(ctx.server_port)
     return string_match(tok, ctx.daemon, 'daemon')
 
 
@@ -1511,7 +1543,7 @@ def include_loop(includes, start):
 def _server_endpoint(system):
     """(server address, port) of the controller's connection from SSH_CONNECTION, or None."""
     fields = (system.getenv('SSH_CONNECTION') or '').split()
-    if len(fields) == 4 and fields[3].isdigit() and normalize_client(fields[2]):
+    if len(fields) == 4 and re.match(r'^[0-9]{1,5}\Z', fields[3]) and normalize_client(fields[2]):
         return normalize_client(fields[2]), int(fields[3])
     return None
 

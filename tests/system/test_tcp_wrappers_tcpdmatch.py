@@ -359,7 +359,8 @@ NAME_PATTERNS = [
 # name and address, and a port pattern its port, 0 (tcpdmatch's server has no port)
 NAME_DAEMONS = ['sshd', 'sshd', 'ALL', 'in.ftpd', 'sshd@localhost', 'sshd@127.0.0.1', 'sshd@KNOWN', 'sshd@LOCAL',
                 'ALL@UNKNOWN', 'sshd@PARANOID', 'ALL@.example.com', 'sshd@127.0.0.2', 'ALL@127.0.0.', 'sshd@local*',
-                'sshd@LOCALHOST', '22', '0', 's?hd@ALL', 'sshd@/tmp-nothing']
+                'sshd@LOCALHOST', '22', '0', '+0', '-0', '4294967296', '4294967318', '65536', 's?hd@ALL',
+                'sshd@/tmp-nothing']
 NAME_PAIRS = 200
 NAME_SEED = 20261203
 NAME_NAMESPACE = r'''

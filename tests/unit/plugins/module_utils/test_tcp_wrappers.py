@@ -1073,3 +1073,47 @@ def test_a_directory_is_not_a_table():
 ])
 def test_clients_are_normalized_once(clients, expected):
     assert tw.check_options(dict(PARAMS, clients=clients))['clients'] == expected
+
+
+# tcpdmatch 7.6.q-32 -d sshd@127.0.0.1 127.0.0.4 (server port 0) with "<tok>: ALL" in hosts.allow
+# and "ALL: ALL" in hosts.deny: granted when the token is read as port 0
+@pytest.mark.parametrize('tok, port', [
+    ('22', 22), ('0', 0), ('+0', 0), ('-0', 0), ('00', 0), ('65535', 65535), ('4294967296', 0),
+    ('4294967318', 22), ('-4294967296', 0), ('0' * 40 + '22', 22),
+    ('65536', None), ('18446744073709551616', None), ('9' * 5000, None), ('-1', None), ('sshd', None),
+    ('22x', None), ('', None), ('\u00b2', None), ('\u0662\u0662', None),    # superscript two, Arabic-Indic 22
+])
+def test_port_pattern(tok, port):
+    assert tw.port_pattern(tok) == port
+
+
+def test_unicode_digits_are_a_daemon_name():
+    # fuzz finding 5: "\u00b2: ALL" raised ValueError in int() and cost the whole collector
+    assert decide('\u00b2: ALL\n', 'ALL: ALL\n', '192.0.2.1', server_port=22)['access'] == 'denied'
+    assert decide('\u00b2: ALL\n', 'ALL: ALL\n', '192.0.2.1', daemon='\u00b2', server_port=22)['access'] == 'granted'
+
+
+@pytest.mark.parametrize('text, value', [
+    ('8', 8), ('08', 8), ('8x', 8), (' +8', 8), ('-1', -1), ('x', 0), ('', 0),
+    ('9' * 5000, -1), ('-' + '9' * 5000, 0), ('4294967304', 8),     # (int) strtol: saturated, then 32 bits
+])
+def test_atoi(text, value):
+    assert tw._atoi(text) == value
+
+
+@pytest.mark.parametrize('content, access', [
+    ('10.0.0.0/' + '9' * 5000 + '\n', 'denied'),          # a mask no int() can read: never matches
+    ('[2001:db8::]/' + '9' * 5000 + '\n', 'denied'),
+    ('192.0.2.0/' + '0' * 5000 + '24\n', 'granted'),
+])
+def test_huge_numbers_in_pattern_files(content, access):
+    verdict = decide('sshd: /etc/ssh/nets\n', 'ALL: ALL\n', '192.0.2.7', hostname=None, files={'/etc/ssh/nets': content})
+    assert verdict['access'] == access
+
+
+@pytest.mark.parametrize('connection', ['198.51.100.9 50022 192.0.2.1 \u00b2\u00b2', '198.51.100.9 1 192.0.2.1 999999',
+                                        '198.51.100.9 1 192.0.2.1 -22'])
+def test_bad_ssh_connection_port_is_ignored(connection):
+    system = FakeSystem(files=sshd_files(**{'/etc/hosts.deny': '22: ALL\n'}), env={'SSH_CONNECTION': connection})
+    fact = tw.collect(system, dict(PARAMS))
+    assert fact['verdicts'][0]['access'] == 'unknown' and 'server port' in fact['verdicts'][0]['reason']
