@@ -16,8 +16,17 @@ Formats:
 * ``conntrack -S`` (fallback, needs root): ``cpu=0 found=0 invalid=5 insert=0 insert_failed=0
   drop=0 early_drop=0 error=0 search_restart=0 [clash_resolve=0 chaintoolong=0]``.
 * ``ethtool -S IFACE`` on an ENA interface: ``     conntrack_allowance_exceeded: 0``.
-* kernel log: ``nf_conntrack: table full, dropping packet`` (also ``ip_conntrack: ...`` on old
-  kernels and ``nf_conntrack: nf_conntrack: table full, dropping packet`` on newer ones).
+* kernel log, ``net/netfilter/nf_conntrack_core.c`` ``__nf_conntrack_alloc()``:
+  ``net_warn_ratelimited("nf_conntrack: table full, dropping packet\n")``, printed as is at v3.10.105
+  and v4.4.121 and, from v4.9.229 on (``#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt``; read at
+  v4.14.67, v4.19.72, v5.4.286, v5.10.198, v5.15.135, v6.1.158, v6.6.9, v6.12.19), as
+  ``nf_conntrack: nf_conntrack: table full, dropping packet``.  RHEL 6's 2.6.32 adds a final ``.``
+  and pre-2.6.25 kernels wrote ``ip_conntrack:`` (real samples, not read in source here).  The
+  message is rate-limited (``net_ratelimit``), so ``table_full_events.count`` is a lower bound of
+  the packets dropped; ``stats.drop`` counts them all.  It counts only when the kernel wrote it
+  (ident ``kernel``: journal ``_TRANSPORT=kernel``, dmesg, ``kernel:`` lines) and the whole message
+  matches: an operator's note quoting it (``root: raised nf_conntrack_max after 'nf_conntrack: table
+  full, dropping packet'``) never counts (issue 16).  Sources as ``_oom.scan_kernel_logs``.
 
 ``shared_netns``: ``nf_conntrack_max`` (and ``nf_conntrack_buckets``) are mode 0444 in every
 network namespace but the initial one (``nf_conntrack_standalone.c``: the limit is machine-wide,
@@ -39,12 +48,17 @@ import re
 import stat as stat_module
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
-    OK, PARTIAL, UNKNOWN, permission_hint, result, summarize,
+    OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
 )
-from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogScan, iso, parse_since
+from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
+    LogScan, check_log_files, iso, parse_since, resolve_window,
+)
+from ansible_collections.connreset.doctor.plugins.module_utils._oom import (
+    EVIDENCE_CHARS, scan_kernel_logs, writer_of,
+)
 
 ARGUMENT_SPEC = dict(
-    since=dict(type='str', default='7d'),
+    since=dict(type='str'),
     log_files=dict(type='list', elements='path', default=None),
 )
 
@@ -58,8 +72,9 @@ TIMEOUTS = ('established', 'close_wait', 'time_wait', 'syn_sent', 'syn_recv', 'f
             'unacknowledged', 'max_retrans')
 ENA_COUNTERS = ('bw_in_allowance_exceeded', 'bw_out_allowance_exceeded', 'pps_allowance_exceeded',
                 'conntrack_allowance_exceeded', 'linklocal_allowance_exceeded', 'conntrack_allowance_available')
-DEFAULT_LOG_FILES = ('/var/log/kern.log', '/var/log/messages', '/var/log/syslog')
-TABLE_FULL = re.compile(r'\b(?:nf|ip)_conntrack: (?:nf_conntrack: )?table full, dropping packet')
+# the whole message (anchored), see the module docstring for the kernels
+TABLE_FULL = re.compile(r'^(?:ip_conntrack|nf_conntrack(?:: nf_conntrack)?): table full, dropping packet\.?\s*$')
+TABLE_FULL_KEYWORDS = ('table full, dropping packet',)
 MAX_SAMPLES = 5
 
 
@@ -90,16 +105,27 @@ def parse_stat_file(text):
     return totals if rows else None
 
 
+_CLI_NAME = re.compile(r'^[a-z_]{1,32}$')
+_CLI_VALUE = re.compile(r'^[0-9]{1,20}$')
+
+
 def parse_conntrack_s(text):
-    """``conntrack -S`` → {stat: sum over CPUs}, names mapped to the /proc column names; None if empty."""
+    """``conntrack -S`` → {stat: sum over CPUs}, names mapped to the /proc column names; None if empty.
+
+    Rows are ``cpu=N name=value ...``, blank-separated words; a word that is not ``name=digits``
+    (at most 20 digits) is ignored.  Linear in the input.
+    """
     totals = {}
     rows = 0
     for line in (text or '').splitlines():
-        pairs = re.findall(r'(\w+)=(\d+)', line)
-        if not pairs or pairs[0][0] != 'cpu':
+        words = line.split()
+        if not words or not words[0].startswith('cpu=') or not _CLI_VALUE.match(words[0][4:]):
             continue
         rows += 1
-        for name, value in pairs[1:]:
+        for word in words[1:]:
+            name, eq, value = word.partition('=')
+            if not eq or not _CLI_NAME.match(name) or not _CLI_VALUE.match(value):
+                continue
             name = _CLI_NAMES.get(name, name)
             totals[name] = totals.get(name, 0) + int(value)
     return totals if rows else None
@@ -135,6 +161,12 @@ def parse_ethtool_driver(text):
     return None
 
 
+def is_table_full(entry):
+    """True when a log entry is the kernel's table-full message (written by the kernel, whole). Pure."""
+    writer, message = writer_of(entry)
+    return writer == 'kernel' and bool(TABLE_FULL.match(message))
+
+
 class TableFullEvents:
     """Counts table-full lines per log source (sources overlap: the busiest one is reported)."""
 
@@ -142,13 +174,18 @@ class TableFullEvents:
         self.by_source = {}
 
     def add(self, entry):
-        if not TABLE_FULL.search(entry.message or ''):
+        if not is_table_full(entry):
             return
         event = self.by_source.setdefault(entry.source, {'count': 0, 'last': None, 'samples': []})
         event['count'] += 1
         if entry.time is not None and (event['last'] is None or entry.time >= event['last']):
             event['last'] = entry.time
-        event['samples'] = (event['samples'] + [entry.raw if entry.raw is not None else entry.message])[-MAX_SAMPLES:]
+        text = (entry.raw if entry.raw is not None else entry.message)[:EVIDENCE_CHARS]
+        event['samples'] = (event['samples'] + [text])[-MAX_SAMPLES:]
+
+    def count(self):
+        """The count of the busiest source (0 without any)."""
+        return max([event['count'] for event in self.by_source.values()] or [0])
 
     def result(self):
         if not self.by_source:
@@ -262,38 +299,44 @@ def ena_allowance(system):
     return allowance, OK, None
 
 
-def _scan_logs(system, scan, log_files):
-    if log_files:
-        for path in log_files:
-            yield from scan.file(path)
-        return
-    journal_ok = False
-    if system.which('journalctl'):
-        yield from scan.kernel_journal(['_TRANSPORT=kernel'], name='journal')
-        journal_ok = scan.sources[-1]['status'] == OK
-    if not journal_ok:
-        yield from scan.dmesg()
-    for path in DEFAULT_LOG_FILES:
-        if system.exists(path):
-            yield from scan.file(path)
-
-
-def table_full_events(system, since, log_files):
-    scan = LogScan(system, since=since, keywords=('table full',))
-    events = TableFullEvents()
-    for entry in _scan_logs(system, scan, log_files):
-        events.add(entry)
+def table_full_events(system, window, log_files):
+    """The ``table_full_events`` fact over ``window`` (a ``_logs.Window``)."""
+    scan = LogScan(system, since=window.since, until=window.until, keywords=TABLE_FULL_KEYWORDS, keep_outside=True)
+    events, outside = TableFullEvents(), TableFullEvents()
+    for entry in scan_kernel_logs(system, scan, log_files, ['_TRANSPORT=kernel']):
+        (outside if entry.outside else events).add(entry)
     status, reason = scan.status()
     fact = events.result()
     if status != OK and not any(s['status'] == OK for s in scan.sources):
         fact['count'] = None if not events.by_source else fact['count']
-    fact.update(status=status, reason=reason, since=iso(since), sources=[dict(s) for s in scan.sources])
+    fact.update(status=status, reason=reason, since=iso(window.since), window=window.as_fact(),
+                outside_window={'table_full': outside.count()}, skipped_lines=scan.skipped(),
+                sources=[dict(s) for s in scan.sources])
     return fact
 
 
+def validate(params):
+    """Error message for bad options, or None (reset_facts checks every collector's options)."""
+    since = params.get('since')
+    if since is not None:
+        try:
+            parse_since(since)
+        except ValueError as exc:
+            return 'option since: %s' % exc
+    for path in params.get('log_files') or []:
+        if not path or not str(path).strip():
+            return 'option log_files: an entry is empty; give the path of a log file, such as /var/log/kern.log'
+    return None
+
+
 def collect(system, params):
-    since = parse_since(params.get('since') or '7d')
+    """The ``connreset_conntrack`` fact; raises OptionError for bad options."""
+    error = validate(params)
+    if error:
+        raise OptionError(error)
     log_files = params.get('log_files') or None
+    check_log_files(system, log_files)
+    window = resolve_window(system, params.get('since'), log_files)
     parts = {}
     loaded, loaded_by = is_loaded(system)
     count = maximum = buckets = fill = stats = stats_source = None
@@ -318,7 +361,7 @@ def collect(system, params):
         if len(missing) == len(TIMEOUTS):
             parts['timeouts'] = (UNKNOWN, 'cannot read %snf_conntrack_tcp_timeout_*' % NETFILTER)
         shared, netns_method = shared_netns(system)
-    events = table_full_events(system, since, log_files)
+    events = table_full_events(system, window, log_files)
     parts['table_full_events'] = (events['status'], events['reason'])
     allowance, status, reason = ena_allowance(system)
     parts['ena_allowance'] = (status, reason)

@@ -61,6 +61,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
@@ -695,23 +696,30 @@ def parse_psi(text):
         values = {}
         for item in parts[1:]:
             key, eq, value = item.partition('=')
-            if not eq:
-                continue
-            try:
-                values[key] = int(value) if key == 'total' else float(value)
-            except ValueError:
-                values[key] = None
+            if eq and key in ('avg10', 'avg60', 'avg300', 'total'):
+                values[key] = _finite(value, integer=key == 'total')
         psi[parts[0]] = values
     return psi or None
 
 
 def parse_loadavg(text):
-    """/proc/loadavg → [1, 5, 15] floats, or None."""
+    """/proc/loadavg → [1, 5, 15] floats, or None (also for a value that is not a finite number)."""
     parts = (text or '').split()
+    values = [_finite(p) for p in parts[:3]] if len(parts) >= 3 else None
+    return values if values and None not in values else None
+
+
+def _finite(text, integer=False):
+    """A finite number (a float, or an int of at most 20 digits), or None: NaN and inf are not JSON."""
+    if integer:
+        return int(text) if re.match(r'^[0-9]{1,20}$', text) else None
+    if len(text) > 40:
+        return None
     try:
-        return [float(p) for p in parts[:3]] if len(parts) >= 3 else None
+        value = float(text)
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 def count_cpus(cpuinfo):

@@ -20,8 +20,11 @@ description:
     kernels 3.x, 4.x, 5.x and 6.x), falling back to C(conntrack -S).
   - Reads the TCP timeouts C(/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_*).
   - Counts the kernel's C(table full, dropping packet) messages (C(nf_conntrack) and the older C(ip_conntrack)) in the
-    journal's kernel messages, C(dmesg) when the journal is not readable, C(/var/log/kern.log), C(/var/log/messages)
-    and C(/var/log/syslog), or in O(log_files).
+    journal's kernel messages (C(_TRANSPORT=kernel)), C(dmesg) when the journal is not readable,
+    C(/var/log/kern.log) (or, without it, C(/var/log/messages) and C(/var/log/syslog)), or in O(log_files).
+  - "Only what the kernel wrote counts, the whole message as the kernel prints it (Linux 3.10 to 6.12, with the
+    doubled C(nf_conntrack: nf_conntrack:) prefix from 4.9 on); an operator's note or another program's line that
+    quotes it never does."
   - Tells whether this is a non-initial network namespace (C(shared_netns)), where the table limit is machine-wide;
     C(nf_conntrack_max) is mode 0444 in every namespace but the initial one. Kernels before 4.x kept it writable, so
     there a child namespace can read C(false).
@@ -34,12 +37,14 @@ options:
   since:
     description:
       - How far back to look in the logs, a duration (V(7d), V(24h), V(30m)), a date (V(2024-05-01)), a date-time
-        (V(2024-05-01T12:00:00Z)) or V(@epoch).
+        (V(2024-05-01T12:00:00Z)) or V(@epoch). A date that does not exist or a time in the future is an error.
+      - Not given, the window is the 7 days before now, or with O(log_files) the 7 days before the newest time found
+        in those files; RV(ansible_facts.connreset_conntrack.table_full_events.window) says which window was used.
     type: str
-    default: 7d
   log_files:
     description:
-      - Read these files (plain or C(.gz)) instead of the journal, dmesg and the default syslog files.
+      - Read these files (plain or C(.gz)) instead of the journal, dmesg and the default syslog files. Each must be a
+        regular file (not a directory, device or FIFO).
     type: list
     elements: path
 attributes:
@@ -59,6 +64,8 @@ attributes:
 notes:
   - The kernel log needs root when C(kernel.dmesg_restrict=1) and the journal needs C(systemd-journal) membership;
     use C(become=true).
+  - The kernel rate-limits the table-full message (C(net_ratelimit)), so its count is a lower bound of the packets
+    dropped; C(stats.drop) counts every one.
 '''
 
 EXAMPLES = r'''
@@ -151,14 +158,16 @@ ansible_facts:
                    last_ack: 30, close: 10, unacknowledged: 300, max_retrans: 300}
         table_full_events:
           description:
-            - Kernel "table full, dropping packet" messages since O(since). Log sources overlap (journal, dmesg,
+            - Kernel "table full, dropping packet" messages in the window. Log sources overlap (journal, dmesg,
               kern.log hold the same lines), so C(count) is the count in the source that holds the most.
             - C(count) is null when no log source could be read.
           type: dict
           returned: always
           sample: {count: 2, last: '2024-07-08T10:03:53Z', samples: ['Jul  8 10:03:53 h kernel: nf_conntrack: nf_conntrack:
                    table full, dropping packet'], source: /var/log/kern.log, status: ok, reason: null,
-                   since: '2024-07-01T10:00:00Z', sources: [{name: dmesg, status: ok, reason: null, lines: 488}]}
+                   since: '2024-07-01T10:00:00Z', window: {since: '2024-07-01T10:00:00Z', until: null, basis: now},
+                   outside_window: {table_full: 0}, skipped_lines: {count: 0, samples: []},
+                   sources: [{name: dmesg, status: ok, reason: null, lines: 488, skipped_lines: 0, outside_lines: 0}]}
           contains:
             count:
               description: Number of messages.
@@ -167,7 +176,7 @@ ansible_facts:
               description: Time of the last one (ISO-8601 UTC) or null.
               type: str
             samples:
-              description: Up to 5 raw lines, most recent last.
+              description: Up to 5 raw lines (each cut to 400 characters), most recent last.
               type: list
               elements: str
             source:
@@ -182,8 +191,23 @@ ansible_facts:
             since:
               description: Start of the window (ISO-8601 UTC).
               type: str
+            window:
+              description:
+                - The window used, C({since, until, basis}) (ISO-8601 UTC; C(until) null means now). C(basis) is
+                  C(option) (O(since) given), C(now) (the 7 days before now) or C(newest_line) (O(log_files) without
+                  O(since), the 7 days before the newest time in the files).
+              type: dict
+            outside_window:
+              description: C({table_full} = N), the kernel's table-full lines whose time is outside the window (counted,
+                never dropped silently).
+              type: dict
+            skipped_lines:
+              description: Lines that could not be read, C({count, samples}) (at most 3 samples of 200 characters), that
+                is longer than 8 KiB, holding a NUL byte, or with a date or time that cannot exist.
+              type: dict
             sources:
-              description: Each source tried, C(name), C(status), C(reason), C(lines).
+              description: Each source tried, C(name), C(status), C(reason), C(lines), C(skipped_lines) and
+                C(outside_lines).
               type: list
               elements: dict
         shared_netns:

@@ -15,6 +15,10 @@ import pytest
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _conntrack
 from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError
+from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogLine, split_line
+
+NOW = 1800000000.0          # 2027-01-15: after every sample's date, so syslog years resolve to 2026
+BOOT = 1763788000.0
 
 # /proc/net/stat/nf_conntrack, kernel 3.x (no search_restart column; prometheus/procfs test fixture).
 STAT_3X = '\n'.join([
@@ -146,12 +150,45 @@ def test_parse_ethtool_ena():
     assert _conntrack.parse_ethtool_stats('no stats available\n') == {}
 
 
+def _entry(line):
+    entry = split_line(line, NOW, BOOT) or LogLine(None, None, None, None, line)
+    entry.source, entry.lineno, entry.raw = 'test', 1, line
+    return entry
+
+
 @pytest.mark.parametrize('line, hit', [
     (LOG_CENTOS8, True), (LOG_CENTOS6, True), (LOG_OLD, True), (LOG_OTHER, False),
     ('Jul  8 10:03:53 h kernel: [ 5.1] nf_conntrack: default automatic helper assignment has been turned off', False),
+    # net/netfilter/nf_conntrack_core.c __nf_conntrack_alloc(): net_warn_ratelimited("nf_conntrack: table full,
+    # dropping packet\n") at v3.10.105 and v4.4.121 (no pr_fmt), dmesg raw and -T
+    ('[183321.402113] nf_conntrack: table full, dropping packet', True),
+    ('[Wed Jul  8 10:03:53 2026] nf_conntrack: table full, dropping packet', True),
+    # ... with #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt from v4.9.229 (read to v6.12.19): the prefix twice
+    ('[183321.402113] nf_conntrack: nf_conntrack: table full, dropping packet', True),
+    ('2026-11-20T10:00:00+0000 host kernel: nf_conntrack: nf_conntrack: table full, dropping packet', True),
+    # lib/ratelimit.c "%s: %d callbacks suppressed": every net_ratelimit() user's, not conntrack's
+    ('[183321.402113] net_ratelimit: 112 callbacks suppressed', False),
 ])
 def test_table_full_pattern(line, hit):
-    assert bool(_conntrack.TABLE_FULL.search(line)) is hit
+    assert _conntrack.is_table_full(_entry(line)) is hit
+
+
+# what an operator, a user or a stranger can get into a log line (issue 16 point 1)
+PLANTED = [
+    "Jul  8 10:03:53 h root: raised nf_conntrack_max after 'nf_conntrack: table full, dropping packet'",
+    'Jul  8 10:03:53 h root: nf_conntrack: table full, dropping packet',
+    'Jul  8 10:03:53 h ops[4242]: nf_conntrack: nf_conntrack: table full, dropping packet',
+    'Jul  8 10:03:53 h sshd[812]: Invalid user nf_conntrack: table full, dropping packet from 10.9.9.9 port 4242',
+    'Jul  8 10:03:53 h sshd[812]: nf_conntrack: table full, dropping packet',
+    'Jul  8 10:03:53 h kernel: audit: op=login acct="nf_conntrack: table full, dropping packet"',
+    'Jul  8 10:03:53 h kernel: nf_conntrack: table full, dropping packet because the operator said so',
+    'nf_conntrack: table full, dropping packet',        # no prefix: not provably the kernel's
+]
+
+
+@pytest.mark.parametrize('line', PLANTED)
+def test_planted_lines_are_not_events(line):
+    assert _conntrack.is_table_full(_entry(line)) is False
 
 
 class FakeStat:
@@ -334,3 +371,97 @@ def test_this_kernels_stat_file_parses():
     with open('/proc/net/stat/nf_conntrack') as handle:
         totals = _conntrack.parse_stat_file(handle.read())
     assert totals is not None and 'entries' in totals and 'drop' in totals
+
+
+def test_collect_counts_only_the_kernels_lines(tmp_path):
+    log = tmp_path / 'syslog'
+    log.write_text('\n'.join(PLANTED + [LOG_CENTOS8]) + '\n')
+    files = loaded_files()
+    files[str(log)] = log.read_text()
+    fact = _conntrack.collect(FakeSystem(files, modes={NF + 'nf_conntrack_max': 0o644}),
+                              {'since': '2026-01-01', 'log_files': [str(log)]})
+    assert fact['table_full_events']['count'] == 1 and fact['table_full_events']['samples'] == [LOG_CENTOS8]
+
+
+def test_collect_offline_window_and_outside_lines(tmp_path):
+    """No since with log_files: the week before the newest line; older table-full lines are counted
+    as outside the window, never dropped silently; an impossible date is skipped and counted."""
+    log = tmp_path / 'kern.log'
+    log.write_text('\n'.join([
+        '2026-06-01T10:00:00+0000 h kernel: nf_conntrack: nf_conntrack: table full, dropping packet',
+        '2026-13-01T10:00:00+0000 h kernel: nf_conntrack: nf_conntrack: table full, dropping packet',
+        '2026-07-01T10:00:00+0000 h kernel: nf_conntrack: nf_conntrack: table full, dropping packet',
+        '2026-07-01T10:00:05+0000 h kernel: nf_conntrack: nf_conntrack: table full, dropping packet']) + '\n')
+    files = loaded_files()
+    files[str(log)] = log.read_text()
+    fact = _conntrack.collect(FakeSystem(files, modes={NF + 'nf_conntrack_max': 0o644}),
+                              {'since': None, 'log_files': [str(log)]})
+    events = fact['table_full_events']
+    assert events['count'] == 2 and events['outside_window'] == {'table_full': 1}
+    assert events['window'] == {'since': '2026-06-24T10:00:05Z', 'until': '2026-07-01T10:00:05Z', 'basis': 'newest_line'}
+    assert events['since'] == '2026-06-24T10:00:05Z'
+    assert events['skipped_lines']['count'] == 1 and '2026-13-01' in events['skipped_lines']['samples'][0]
+
+
+def test_collect_journal_asks_only_for_kernel_messages():
+    import json
+    entries = [json.dumps({'MESSAGE': 'nf_conntrack: nf_conntrack: table full, dropping packet', '_TRANSPORT': 'kernel',
+                           'SYSLOG_IDENTIFIER': 'kernel', '__REALTIME_TIMESTAMP': '1796300891294089'},
+                          separators=(',', ':'))]
+
+    class JournalSystem(FakeSystem):
+        def run_stream(self, argv, timeout=60):
+            self.streamed = argv
+            return {'rc': 0, 'err': '', 'error': None}, iter(entries)
+
+    system = JournalSystem(dict(loaded_files(), **{'/var/log/journal/x/system.journal': ''}), binaries=('journalctl',),
+                           modes={NF + 'nf_conntrack_max': 0o644})
+    fact = _conntrack.collect(system, {'since': '2026-11-01', 'log_files': None})
+    assert system.streamed[-1] == '_TRANSPORT=kernel'
+    assert fact['table_full_events']['count'] == 1 and fact['table_full_events']['source'] == 'journal'
+
+
+def test_samples_are_cut(tmp_path):
+    line = LOG_CENTOS8 + ' ' * 3000
+    log = tmp_path / 'kern.log'
+    log.write_text(line + '\n')
+    files = loaded_files()
+    files[str(log)] = log.read_text()
+    fact = _conntrack.collect(FakeSystem(files, modes={NF + 'nf_conntrack_max': 0o644}),
+                              {'since': '2026-01-01', 'log_files': [str(log)]})
+    assert fact['table_full_events']['count'] == 1 and len(fact['table_full_events']['samples'][0]) == 400
+
+
+def test_log_files_must_be_regular_files():
+    system = FakeSystem(loaded_files(), modes={NF + 'nf_conntrack_max': 0o644})
+    system.stat = lambda path: FakeStat(0o020666) if path == '/dev/zero' else FakeStat(0o100644)
+    with pytest.raises(OptionError, match='/dev/zero is a device'):
+        _conntrack.collect(system, {'since': None, 'log_files': ['/dev/zero']})
+
+
+@pytest.mark.parametrize('text, expected', [
+    # fuzz findings 1 and 2: linear (no backtracking over a long word), no int() of 5,000 digits
+    ('0644' * 2000 + '0', None),
+    ('cpu=0 drop=' + '9' * 5000, {}),
+    ('cpu=0 drop=3 x=y found==1 insert_failed=2\ncpu=1 drop=1\n', {'drop': 4, 'insert_failed': 2}),
+])
+def test_parse_conntrack_s_bounded(text, expected):
+    import time
+    started = time.perf_counter()
+    assert _conntrack.parse_conntrack_s(text) == expected
+    assert time.perf_counter() - started < 0.1
+
+
+@pytest.mark.parametrize('params, fragment', [
+    ({'since': 'yesterday'}, "cannot read since='yesterday'"),
+    ({'since': '2024-02-30'}, 'not a real date'),
+    ({'log_files': ['']}, 'an entry is empty'),
+])
+def test_validate_rejects(params, fragment):
+    assert fragment in _conntrack.validate(params)
+    with pytest.raises(OptionError, match='option'):
+        _conntrack.collect(FakeSystem(), params)
+
+
+def test_validate_accepts_defaults():
+    assert _conntrack.validate({'since': None, 'log_files': None}) is None

@@ -1017,3 +1017,19 @@ def test_lab_oom_fault_from_copied_short_iso_lines(suite, tmp_path):
     fact = _oom.collect(system, {'since': None, 'log_files': [path], 'watch': ['sshd']})
     assert fact['kill_count'] == 1 and fact['kills'][0]['pid'] == _lab_kill_pid(suite)
     assert fact['log']['window']['basis'] == 'newest_line' and fact['log']['skipped_lines']['count'] == 0
+
+
+@pytest.mark.parametrize('text, expected', [
+    # fuzz findings 6: NaN and inf are not JSON numbers
+    ('some avg10=inf avg60=nan avg300=0 total=1\n', {'some': {'avg10': None, 'avg60': None, 'avg300': 0.0, 'total': 1}}),
+    ('some avg10=1.5 total=%s\n' % ('9' * 5000), {'some': {'avg10': 1.5, 'total': None}}),
+    ('some avg10=0.10 avg60=0.05 avg300=0.01 total=42 extra=7\n',
+     {'some': {'avg10': 0.1, 'avg60': 0.05, 'avg300': 0.01, 'total': 42}}),
+])
+def test_parse_psi_keeps_finite_numbers(text, expected):
+    assert _oom.parse_psi(text) == expected
+
+
+@pytest.mark.parametrize('text', ['nan inf -inf 1/2 3', '1e999 0 0 1/2 3', '%s 0 0 1/1 1' % ('9' * 50)])
+def test_parse_loadavg_refuses_non_finite(text):
+    assert _oom.parse_loadavg(text) is None

@@ -45,7 +45,21 @@ def test_main_with_log_file(capsys, tmp_path, check_mode):
 @pytest.mark.parametrize('args, message', [
     ({'since': 'yesterday-ish'}, "cannot read since='yesterday-ish'"),
     ({'log_files': 'x', 'bogus': 1}, 'bogus'),
+    ({'since': '2024-13-45'}, 'not a real date'),
+    ({'since': '2099-01-01'}, 'in the future'),
+    ({'log_files': ['/dev/zero']}, '/dev/zero is a device, not a log file'),
+    ({'log_files': ['/tmp']}, '/tmp is a directory, not a log file'),
 ])
 def test_main_bad_options(capsys, args, message):
     out = run_module(capsys, args)
     assert out['failed'] is True and message in out['msg']
+
+
+def test_main_log_file_without_since_and_planted_note(capsys, tmp_path):
+    """A kern.log copied in July: its own last week is read, the operator's note does not count."""
+    log = tmp_path / 'kern.log'
+    log.write_text('Jul  8 10:03:53 centos8 kernel: nf_conntrack: nf_conntrack: table full, dropping packet\n'
+                   "Jul  8 10:05:00 centos8 root: raised nf_conntrack_max after 'nf_conntrack: table full, dropping packet'\n")
+    events = run_module(capsys, {'log_files': [str(log)]})['ansible_facts']['connreset_conntrack']['table_full_events']
+    assert events['count'] == 1 and events['window']['basis'] == 'newest_line'
+    assert events['window']['until'].endswith('-07-08T10:05:00Z') and events['outside_window'] == {'table_full': 0}
