@@ -8,10 +8,10 @@ Three jobs, all on the controller's file system:
 
 * ``host_results`` given: the diagnose role's per-host step in one task -- turn the registered
   results of ``reset_facts`` and ``ssh_probe`` into the engine's input, run the engine, store the
-  host document as ``<dest>/hosts/<host>.json`` and return level, score and findings as the
+  host document as ``<dest>/hosts/<file>.json`` (``_report.host_file_name``) and return level, score and findings as the
   ``connreset_report`` fact (one worker per host instead of three tasks with Jinja over the
   whole fact dict: docs/performance.md, P2);
-* ``host_doc`` given: store one host document as ``<dest>/hosts/<host>.json``;
+* ``host_doc`` given: store one host document in ``<dest>/hosts/``;
 * otherwise: merge every ``<src>/hosts/*.json``, add the engine's cross-host findings, write
   the report files, build the console summary and evaluate the gates.
 
@@ -49,6 +49,8 @@ ARGUMENT_SPEC = {
         'thresholds': {'type': 'dict', 'default': {}},
     }},
     'hosts': {'type': 'list', 'elements': 'str'},
+    'mode': {'type': 'raw'},
+    'redact': {'type': 'list', 'elements': 'str', 'default': [], 'choices': list(_report.REDACT_KINDS)},
 }
 
 
@@ -110,38 +112,46 @@ def host_input(results):
     }
 
 
-def diagnose_and_store(dest, results, write=True):
+def diagnose_and_store(dest, results, write=True, mode=None):
     """Run the engine on one host's results and store the document; (path, connreset_report fact).
 
-    Raises _report.ReportError for a bad threshold (the engine's ValueError).
+    Raises _report.ReportError for a bad threshold (the engine's ValueError).  Anything else the
+    host returned, however hostile, gives a document: the engine turns bad values into coverage
+    findings.
     """
     try:
-        doc = _engine.diagnose_host(host_input(results))
+        _engine.merge_thresholds(results.get('thresholds'))
     except ValueError as exc:
         raise _report.ReportError('diagnose_thresholds: %s' % exc) from exc
-    path = store_host_doc(dest, doc, write=write)
+    doc = _engine.diagnose_host(host_input(results))
+    path = store_host_doc(dest, doc, write=write, mode=mode)
     return path, dict((k, v) for k, v in doc.items() if k not in _FACT_LEAVES_OUT)
 
 
-def store_host_doc(dest, doc, write=True):
-    """Write one host document to ``<dest>/hosts/<host>.json``; returns the path."""
-    if not isinstance(doc, dict) or not doc.get('host'):
+def store_host_doc(dest, doc, write=True, mode=None):
+    """Write one host document to ``<dest>/hosts/<file>`` (_report.host_file_name); returns the path."""
+    if not isinstance(doc, dict) or not isinstance(doc.get('host'), str) or not doc.get('host'):
         raise _report.ReportError('host_doc must be a host document with a "host" key '
                                   '(the output of the connreset.doctor.diagnose_host filter)')
     path = os.path.join(os.path.abspath(dest), 'hosts', _report.host_file_name(doc['host']))
     if write:
-        _report.write_atomic(path, json.dumps(doc, indent=1, sort_keys=True, default=str) + '\n')
+        _report.write_atomic(path, _report.dumps(doc, indent=1, sort_keys=True) + '\n', mode=mode)
     return path
 
 
 def run_report(src, dest=None, formats=('json', 'md', 'html', 'junit'), fail_on='none', fail_query=None,
-               prometheus_file=None, write=True, fleet_check=None, version=None, generated_at=None, hosts=None):
+               prometheus_file=None, write=True, fleet_check=None, version=None, generated_at=None, hosts=None,
+               mode=None, redact=()):
     """Merge ``<src>/hosts/*.json`` and write the report.  Returns a dict for the task result.
 
     ``fleet_check``: ``host_docs -> host_docs`` with the cross-host findings added and score and
     level recomputed (the engine's ``apply_fleet_findings``); ``write=False`` (check mode)
-    computes everything and writes nothing; ``hosts``: merge only these hosts' documents (the
-    hosts of the play), a missing one is listed in ``summary.errors``.
+    computes everything and writes nothing; ``hosts``: the hosts of the play: the report lists
+    each of them, a host without a readable document as CRD-COV-HOST (also in
+    ``summary.errors``), and ``summary.expected_hosts`` is their number (None without ``hosts``:
+    every document in ``hosts/`` is merged and the count cannot be checked); ``mode``: the report
+    files' mode (None: the umask's); ``redact``: kinds of names pseudonymised in the report files
+    (_report.REDACT_KINDS).
     """
     # Loading thousands of host documents builds a large heap of small dicts and lists with no
     # reference cycles; the cyclic collector walking it again and again was half of the load
@@ -150,36 +160,62 @@ def run_report(src, dest=None, formats=('json', 'md', 'html', 'junit'), fail_on=
     gc.disable()
     try:
         return _run_report(src, dest, formats, fail_on, fail_query, prometheus_file, write, fleet_check, version,
-                           generated_at, hosts)
+                           generated_at, hosts, mode, redact)
     finally:
         if was_enabled:
             gc.enable()
 
 
+def check_prometheus_file(path):
+    """The textfile collector's directory must exist: it is node_exporter's, not ours to create."""
+    path = os.path.abspath(path)
+    if os.path.isdir(path):
+        raise _report.ReportError('prometheus_file %s is a directory: give a file name in it, for example %s'
+                                  % (path, os.path.join(path, 'connreset.prom')))
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        raise _report.ReportError('prometheus_file %s: the directory %s does not exist; create it (for node_exporter, '
+                                  'the directory of --collector.textfile.directory) or fix the path'
+                                  % (path, directory))
+    return path
+
+
 def _run_report(src, dest, formats, fail_on, fail_query, prometheus_file, write, fleet_check, version,
-                generated_at, hosts):
+                generated_at, hosts, mode, redact):
     src = os.path.abspath(src)
     dest = os.path.abspath(dest or src)
+    redact = list(redact or ())
+    if prometheus_file:
+        prometheus_file = check_prometheus_file(prometheus_file)
     docs, errors = _report.load_host_docs(src, hosts=hosts)
+    if hosts is not None:
+        # Every host of the play is in the report: one without a readable document as CRD-COV-HOST.
+        found = {doc['host'] for doc in docs}
+        for error in errors:
+            if error.get('host') is not None and error['host'] not in found:
+                docs.append(_engine.missing_host_doc(error['host'], error['reason']))
+                found.add(error['host'])
     if fleet_check is not None and docs:
         docs = fleet_check(docs)
+    expected = len(dict.fromkeys(str(h) for h in hosts)) if hosts is not None else None
     report = _report.build_report(docs, version=version or collection_version(),
-                                  generated_at=generated_at, errors=errors)
+                                  generated_at=generated_at, errors=errors, expected_hosts=expected)
     gates = _report.evaluate_gates(report, fail_on=fail_on, fail_query=fail_query)
+    shared = _report.redact_report(report, redact)
     files = {}
     wanted = list(dict.fromkeys(formats or []))
     if prometheus_file and 'prom' not in wanted:
         wanted.append('prom')
     for fmt in wanted:
-        text = _report.render(report, fmt, fail_on=fail_on)
+        text = _report.render(shared, fmt, fail_on=fail_on)
         targets = []
         if fmt in formats:
-            targets.append((fmt, os.path.join(dest, _report.FILE_NAMES[fmt])))
+            targets.append((fmt, os.path.join(dest, _report.FILE_NAMES[fmt]), True))
         if fmt == 'prom' and prometheus_file:
-            targets.append(('prometheus_file', os.path.abspath(prometheus_file)))
-        for key, path in targets:
+            targets.append(('prometheus_file', prometheus_file, False))
+        for key, path, create_dirs in targets:
             if write:
-                _report.write_atomic(path, text)
+                _report.write_atomic(path, text, mode=mode, create_dirs=create_dirs)
             files[key] = path
     return {
         'report_dir': dest,
@@ -205,18 +241,20 @@ class ActionModule(ActionBase):
         write = not self._task.check_mode
         dest = args['dest'] or args['src']
         try:
+            mode = _report.parse_mode(args['mode'])
             if args['host_results'] is not None:
-                path, fact = diagnose_and_store(dest, args['host_results'], write=write)
+                path, fact = diagnose_and_store(dest, args['host_results'], write=write, mode=mode)
                 result.update(changed=write, path=path, host=fact['host'], level=fact['level'], score=fact['score'],
                               ansible_facts={'connreset_report': fact})
                 return result
             if args['host_doc'] is not None:
-                path = store_host_doc(dest, args['host_doc'], write=write)
+                path = store_host_doc(dest, args['host_doc'], write=write, mode=mode)
                 result.update(changed=write, path=path, host=args['host_doc']['host'])
                 return result
             outcome = run_report(args['src'], dest=dest, formats=args['formats'], fail_on=args['fail_on'],
                                  fail_query=args['fail_query'], prometheus_file=args['prometheus_file'],
-                                 write=write, fleet_check=_engine.apply_fleet_findings, hosts=args['hosts'])
+                                 write=write, fleet_check=_engine.apply_fleet_findings, hosts=args['hosts'],
+                                 mode=mode, redact=args['redact'])
         except _report.ReportError as exc:
             result.update(failed=True, msg=str(exc))
             return result

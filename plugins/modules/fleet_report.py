@@ -20,12 +20,18 @@ description:
     C(report.md), C(report.html), C(junit.xml) and optionally a Prometheus textfile.
   - With O(host_results), diagnoses one host instead (the diagnose role's per-host step). It runs the
     risk engine (as the C(connreset.doctor.diagnose_host) filter does) on the registered results of
-    C(connreset.doctor.reset_facts) and C(connreset.doctor.ssh_probe), stores the host document as
-    C(<dest>/hosts/<host>.json) and returns level, score and findings as the fact C(connreset_report).
-  - With O(host_doc), stores a host document made elsewhere as C(<dest>/hosts/<host>.json).
+    C(connreset.doctor.reset_facts) and C(connreset.doctor.ssh_probe), stores the host document in
+    C(<dest>/hosts/) and returns level, score and findings as the fact C(connreset_report). A fact value the
+    engine cannot use (inf, NaN, a string where a number belongs, a huge list) is a coverage finding of
+    the host, never a failed task.
+  - With O(host_doc), stores a host document made elsewhere in C(<dest>/hosts/).
+  - "A host's file is C(<name>.json) when the inventory name is a plain lower-case file name (letters,
+    digits, C(_@+-.), not starting with a dot), otherwise a readable slug, C(~) and 16 hex digits of the
+    SHA-256 of the exact name (C(db/1) and C(db 1) get different files); the document keeps the exact name."
   - Evaluates the gates O(fail_on) and O(fail_query) and fails listing what matched.
   - Runs on the controller only (action plugin), whatever host the task targets; every file is
-    written atomically (temporary file and rename). Nothing is written on any managed host.
+    written atomically (temporary file and rename) with the mode the umask gives, or O(mode).
+    Nothing is written on any managed host.
   - The report layout is specified by C(docs/report.schema.json) and described in C(docs/report.md).
 author: connreset.doctor contributors (@connreset)
 options:
@@ -51,8 +57,9 @@ options:
     default: [json, md, html, junit]
   fail_on:
     description:
-      - Fail when any finding has this severity or a higher one, or when any host was unreachable
-        (a host that could not be diagnosed cannot pass a gate). V(none) disables this gate.
+      - Fail when any finding has this severity or a higher one, or when any host could not be
+        diagnosed (unreachable, nothing checked - C(CRD-COV-NONE) - or no stored diagnosis -
+        C(CRD-COV-HOST)); such a host cannot pass a gate. V(none) disables this gate.
       - Also the level from which findings are JUnit C(<failure>)s; with V(none) that level is V(high).
     type: str
     choices: [none, info, low, medium, high, critical]
@@ -73,6 +80,8 @@ options:
     description:
       - Also write the Prometheus metrics to this path, for node_exporter's textfile collector
         (for example C(/var/lib/node_exporter/textfile/connreset.prom)). Written atomically.
+      - Its directory must exist (it is node_exporter's); a missing directory fails the task before
+        anything is written.
     type: path
   summary:
     description:
@@ -118,10 +127,29 @@ options:
     description:
       - Merge only the documents of these hosts (inventory names) instead of every file in C(hosts/).
         The diagnose role passes the hosts of the play, so documents left by earlier runs for hosts no
-        longer targeted are not reported. A listed host without a document is reported in
-        C(summary.errors).
+        longer targeted are not reported.
+      - The report then lists every one of them (C(summary.expected_hosts) is their number); a listed
+        host without a readable document is in the report with the finding C(CRD-COV-HOST) and in
+        C(summary.errors). Without O(hosts) the host count cannot be checked and the summary says so.
     type: list
     elements: str
+  mode:
+    description:
+      - Mode of the files written (report files and host documents), as a quoted octal string such
+        as V('0600') or V('0640'). Unset or empty - what the umask leaves of V(0666), as for any new file.
+      - New directories get the same read bits, searchable.
+    type: raw
+  redact:
+    description:
+      - Pseudonymise these kinds of names in the report files (not in C(hosts/*.json), not in the
+        console summary) - V(hosts) (inventory and log host names), V(addresses) (IPv4/IPv6 addresses
+        other than loopback and unspecified), V(users) (user names in sshd/PAM log lines and C(user) keys).
+      - Pseudonyms (C(host-1), C(addr-1), C(user-1)) are stable within one report, so rows still join,
+        and cannot be reversed. C(report.json) then has C(redacted).
+    type: list
+    elements: str
+    choices: [hosts, addresses, users]
+    default: []
 attributes:
   check_mode:
     support: full
@@ -187,6 +215,14 @@ summary:
       description: Number of hosts in the report.
       type: int
       sample: 120
+    expected_hosts:
+      description: Number of hosts of the play (O(hosts)), equal to RV(summary.hosts); null without O(hosts).
+      type: int
+      sample: 120
+    nothing_checked:
+      description: Hosts on which no collector returned usable facts (C(CRD-COV-NONE)).
+      type: int
+      sample: 0
     reachable:
       description: Hosts that could be diagnosed.
       type: int
@@ -303,6 +339,8 @@ def main():
                 thresholds=dict(type='dict', default={}),
             )),
             hosts=dict(type='list', elements='str'),
+            mode=dict(type='raw'),
+            redact=dict(type='list', elements='str', default=[], choices=['hosts', 'addresses', 'users']),
         ),
         supports_check_mode=True,
     )

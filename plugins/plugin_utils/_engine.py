@@ -23,7 +23,7 @@ import re
 from collections import Counter
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import (
-    AREAS, CATALOGUE, CAUSES, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, UNDIAGNOSED, severity_rank,
+    AREAS, CATALOGUE, CAUSES, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, severity_rank,
 )
 
 SCHEMA_VERSION = 1

@@ -13,12 +13,17 @@ for users in ``docs/report.md``.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import html
+import ipaddress
 import json
+import math
 import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
+
+from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import UNDIAGNOSED
 
 SCHEMA_VERSION = 1
 TOOL_NAME = 'connreset.doctor'
@@ -65,48 +70,99 @@ def now_iso():
 # Input
 # --------------------------------------------------------------------------------------------
 
-_SAFE_NAME = re.compile(r'[^A-Za-z0-9._@+-]')
+# A host's file name is its inventory name when that is already a safe, unambiguous file name:
+# lower-case letters, digits and ``_@+-.``, not starting with a dot, at most 100 characters.  Any
+# other name (``db/1``, ``db 1``, ``.hidden``, ``Web1``, a name with control characters) becomes a
+# readable slug, ``~`` and the first 16 hex digits of the SHA-256 of the exact name: ``~`` never
+# occurs in a plain name, so a slugged name cannot collide with a plain one, and upper case is
+# always slugged, so two names differing in case only stay apart on a case-insensitive file
+# system too.  The document inside keeps the exact name.
+_PLAIN_NAME = re.compile(r'^[a-z0-9_@+-][a-z0-9._@+-]{0,99}$')
+_SLUG_UNSAFE = re.compile(r'[^A-Za-z0-9._@+-]')
+HOST_NAME_HASH_CHARS = 16
 
 
 def host_file_name(host):
-    """File name for a host's document: the inventory name with path-unsafe characters replaced."""
-    name = _SAFE_NAME.sub('_', str(host))
-    if name in ('', '.', '..'):
-        name = '_' + name
-    return name + '.json'
+    """File name of a host's document: safe, unique and deterministic for any inventory name."""
+    name = str(host)
+    if _PLAIN_NAME.match(name) and name not in ('.', '..'):
+        return name + '.json'
+    digest = hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:HOST_NAME_HASH_CHARS]
+    slug = _SLUG_UNSAFE.sub('_', name)[:60].lstrip('.') or '_'
+    return '%s~%s.json' % (slug, digest)
+
+
+def _reject_constant(name):
+    """json.load's parse_constant: NaN and Infinity in a host file are read as null."""
+    del name
+    return None
+
+
+def _read_doc(path):
+    with open(path, 'r', encoding='utf-8', errors='surrogateescape') as handle:
+        return json.load(handle, parse_constant=_reject_constant)
 
 
 def load_host_docs(src, hosts=None):
-    """Read ``<src>/hosts/*.json`` (only the files of ``hosts`` when given).
+    """Read the host documents of ``<src>/hosts/`` (only those of ``hosts`` when given).
 
-    Returns ``(docs, errors)``: errors are ``{file, reason}`` for files that are not a host
-    document, or for hosts of ``hosts`` without one, reported rather than raised so one bad
-    file does not hide the fleet.
+    Returns ``(docs, errors)``: errors are ``{file, reason}`` (and ``host`` when known) for files
+    that are not a host document, for hosts of ``hosts`` without one, and for a second document
+    of one host (a file left by an older run); reported rather than raised so one bad file does
+    not hide the fleet.  With ``hosts``, a host whose document is missing or unreadable is in
+    ``errors`` with its ``host``: the caller reports it as a host (the report lists every host
+    of the play).
     """
     hosts_dir = os.path.join(src, 'hosts')
     if not os.path.isdir(hosts_dir):
         raise ReportError('%s does not exist: run the diagnose role (connreset.doctor.diagnose) first, '
                           'or point src at the report directory it wrote' % hosts_dir)
-    if hosts is None:
-        names = sorted(n for n in os.listdir(hosts_dir) if n.endswith('.json') and not n.startswith('.'))
-    else:
-        names = sorted({host_file_name(h) for h in hosts})
     docs, errors = [], []
+    if hosts is not None:
+        for host in dict.fromkeys(str(h) for h in hosts):
+            path = os.path.join(hosts_dir, host_file_name(host))
+            try:
+                doc = _read_doc(path)
+            except FileNotFoundError:
+                errors.append({'file': path, 'host': host,
+                               'reason': 'no host document: the host failed before its diagnosis was stored'})
+                continue
+            except (OSError, ValueError, RecursionError) as exc:
+                errors.append({'file': path, 'host': host, 'reason': 'unreadable host document: %s' % exc})
+                continue
+            if not isinstance(doc, dict) or doc.get('host') != host:
+                errors.append({'file': path, 'host': host, 'reason': 'not the host document of %r (it holds %r)' % (
+                    host, doc.get('host') if isinstance(doc, dict) else type(doc).__name__)})
+                continue
+            docs.append(doc)
+        return docs, errors
+    names = sorted(n for n in os.listdir(hosts_dir) if n.endswith('.json') and not n.startswith('.'))
+    by_host = {}
     for name in names:
         path = os.path.join(hosts_dir, name)
         try:
-            with open(path, 'r', encoding='utf-8') as handle:
-                doc = json.load(handle)
-        except FileNotFoundError:
-            errors.append({'file': path, 'reason': 'no host document: the host failed before its diagnosis was stored'})
-            continue
-        except (OSError, ValueError) as exc:
+            doc = _read_doc(path)
+        except (OSError, ValueError, RecursionError) as exc:
             errors.append({'file': path, 'reason': str(exc)})
             continue
-        if not isinstance(doc, dict) or not doc.get('host'):
+        if not isinstance(doc, dict) or not isinstance(doc.get('host'), str) or not doc['host']:
             errors.append({'file': path, 'reason': 'not a host document (no "host" key)'})
             continue
-        docs.append(doc)
+        host = doc['host']
+        if host in by_host:
+            # Two files of one host: an older run named it differently.  The file this version
+            # names it wins; otherwise the newer document.
+            other_path, other = by_host[host]
+            keep_new = name == host_file_name(host) or (
+                os.path.basename(other_path) != host_file_name(host)
+                and str(doc.get('generated_at') or '') > str(other.get('generated_at') or ''))
+            dropped = other_path if keep_new else path
+            errors.append({'file': dropped, 'host': host,
+                           'reason': 'a second document of host %r (left by an older run?): ignored' % host})
+            if not keep_new:
+                continue
+        by_host[host] = (path, doc)
+    docs = [doc for _path, doc in by_host.values()]
     return docs, errors
 
 
@@ -119,20 +175,30 @@ def _findings(doc):
     return [f for f in findings if isinstance(f, dict)] if isinstance(findings, list) else []
 
 
+LEVELS = ('ok', 'unknown') + SEVERITIES
+
+
 def _host_level(doc):
     """Host level: the engine's ``level``, raised to the worst finding (fleet findings included)."""
     level = doc.get('level')
     worst = max((severity_rank(f.get('severity')) for f in _findings(doc)), default=0)
     if worst > severity_rank(level):
         return SEVERITIES[worst - 1]
-    if level:
-        return str(level)
+    if level in LEVELS:
+        return level
     return 'ok' if doc.get('reachable', True) else 'unknown'
 
 
 def _score(doc):
     score = doc.get('score')
-    return score if isinstance(score, (int, float)) and not isinstance(score, bool) else 0
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        return 0
+    return min(100, max(0, score))
+
+
+def undiagnosed(doc):
+    """Whether the host could not be diagnosed: unreachable, nothing checked, or no document."""
+    return doc.get('reachable') is False or any(f.get('id') in UNDIAGNOSED for f in _findings(doc))
 
 
 def merge_fleet_findings(docs, fleet):
@@ -182,12 +248,14 @@ def _top_findings(docs):
     return ranked[:TOP_FINDINGS]
 
 
-def build_report(host_docs, fleet=None, version='0.0.0', generated_at=None, errors=None):
+def build_report(host_docs, fleet=None, version='0.0.0', generated_at=None, errors=None, expected_hosts=None):
     """The ``report.json`` dict.
 
     ``host_docs``: the engine's per-host documents (``diagnose_host`` filter output);
     ``fleet``: ``{host: [finding]}`` from the engine's ``fleet_findings`` (cross-host findings),
-    merged into the hosts; ``errors``: unreadable host files, kept in ``summary.errors``.
+    merged into the hosts; ``errors``: unreadable host files, kept in ``summary.errors``;
+    ``expected_hosts``: the number of hosts of the play (``summary.expected_hosts``; None when the
+    merge does not know the play, as ``connreset.doctor.report``).
     """
     docs = merge_fleet_findings([dict(d) for d in host_docs], fleet or {})
     by_level = {}
@@ -204,6 +272,8 @@ def build_report(host_docs, fleet=None, version='0.0.0', generated_at=None, erro
     docs.sort(key=lambda d: (-d['score'], -severity_rank(d['level']), str(d['host'])))
     summary = {
         'hosts': len(docs),
+        'expected_hosts': expected_hosts,
+        'nothing_checked': sum(1 for doc in docs if any(f.get('id') == 'CRD-COV-NONE' for f in _findings(doc))),
         'reachable': len(docs) - unreachable,
         'unreachable': unreachable,
         'by_level': dict(sorted(by_level.items(), key=lambda kv: (-severity_rank(kv[0]), kv[0]))),
@@ -233,8 +303,10 @@ def _unreachable_label(doc):
 
 
 def gate_level(report, fail_on):
-    """Findings at or above ``fail_on``; an unreachable host always matches (it cannot pass a
-    gate), through its own findings or, when none reaches ``fail_on``, as ``unreachable``.
+    """Findings at or above ``fail_on``; a host that could not be diagnosed always matches (it
+    cannot pass a gate): an unreachable one through its own findings or, when none reaches
+    ``fail_on``, as ``unreachable``; one where nothing was checked or without a document through
+    its CRD-COV-NONE / CRD-COV-HOST finding.
 
     Returns a list of ``{host, id, severity, title}``; empty when ``fail_on`` is ``none``.
     """
@@ -249,6 +321,12 @@ def gate_level(report, fail_on):
         found = [{'host': doc['host'], 'id': finding.get('id'), 'severity': finding.get('severity'),
                   'title': finding.get('title')}
                  for finding in _findings(doc) if severity_rank(finding.get('severity')) >= threshold]
+        if not found:
+            # nothing checked (CRD-COV-NONE) or no document (CRD-COV-HOST): like an unreachable
+            # host, it cannot pass any level
+            found = [{'host': doc['host'], 'id': finding.get('id'), 'severity': finding.get('severity'),
+                      'title': finding.get('title')}
+                     for finding in _findings(doc) if finding.get('id') in UNDIAGNOSED]
         if doc.get('reachable') is False and not found:
             found.append({'host': doc['host'], 'id': 'unreachable', 'severity': 'unreachable',
                           'title': 'host could not be diagnosed: %s' % _unreachable_label(doc)})
@@ -290,7 +368,7 @@ def evaluate_gates(report, fail_on='none', fail_query=None):
         more = '' if len(matched) <= 20 else '; ... and %d more' % (len(matched) - 20)
         reasons.append('fail_on=%s matched %d item(s): %s%s' % (fail_on, len(matched), '; '.join(shown), more))
     if query_result is not None:
-        text = json.dumps(query_result, sort_keys=True, default=str)
+        text = dumps(query_result, sort_keys=True)
         if len(text) > 2000:
             text = text[:2000] + '...'
         reasons.append('fail_query %s matched: %s' % (fail_query, text))
@@ -306,8 +384,30 @@ def evaluate_gates(report, fail_on='none', fail_query=None):
 # Renderers
 # --------------------------------------------------------------------------------------------
 
+def _finite(value, depth=0):
+    """A copy of ``value`` with inf/NaN as null (JSON has no such numbers) and keys as strings."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth > 64:
+        return None
+    if isinstance(value, dict):
+        return dict((str(k), _finite(v, depth + 1)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_finite(v, depth + 1) for v in value]
+    return value
+
+
+def dumps(value, **kwargs):
+    """json.dumps for report files: strict JSON (no NaN/Infinity: they become null), anything
+    that is not a JSON value as its string, non-ASCII escaped (so no lone surrogate reaches a file)."""
+    try:
+        return json.dumps(value, allow_nan=False, default=str, **kwargs)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False, default=str, **kwargs)
+
+
 def _compact(value):
-    return json.dumps(value, separators=(',', ':'), default=str)
+    return dumps(value, separators=(',', ':'))
 
 
 def render_json(report):
@@ -320,7 +420,7 @@ def render_json(report):
     for key, value in report.items():
         if key == 'hosts':
             continue
-        text = json.dumps(value, indent=2, default=str).replace('\n', '\n  ')
+        text = dumps(value, indent=2).replace('\n', '\n  ')
         parts.append('  %s: %s' % (json.dumps(key), text))
     hosts = ',\n'.join('    ' + _compact(doc) for doc in report.get('hosts', []))
     parts.append('  "hosts": [%s]' % ('\n' + hosts + '\n  ' if hosts else ''))
@@ -332,12 +432,32 @@ def _evidence_text(evidence, pretty=True):
     text = _compact(evidence)
     if len(text) > EVIDENCE_CHARS:
         return text[:EVIDENCE_CHARS] + ' ... (cut; the whole evidence is in report.json)'
-    return json.dumps(evidence, indent=2, sort_keys=True, default=str) if pretty else text
+    return dumps(evidence, indent=2, sort_keys=True) if pretty else text
+
+
+# Characters shown as escapes in report.md: C0/C1 controls (a terminal escape, a NUL), Unicode
+# bidirectional overrides (text that reads differently than it is), lone surrogates.
+_INVISIBLE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]')
+# Markdown that could make a link, an HTML tag, code or a table cell out of text.
+_MD_SPECIAL = re.compile(r'([\\`\[\]<>|])')
+
+
+def _visible(text):
+    return _INVISIBLE.sub(lambda m: '\\x%02x' % ord(m.group()) if ord(m.group()) < 0x100
+                          else '\\u%04x' % ord(m.group()), text)
 
 
 def _md_escape(value):
+    """Text for one line of report.md: no line breaks, no markup, controls shown as escapes."""
     text = str(value if value is not None else '')
-    return text.replace('\\', '\\\\').replace('|', '\\|').replace('\n', ' ').replace('\r', ' ')
+    text = text.replace('\r\n', ' ').replace('\n', ' ').replace('\r', ' ').replace('\t', ' ')
+    return _MD_SPECIAL.sub(r'\\\1', _visible(text))
+
+
+def _md_fence(text):
+    """A code fence longer than any run of backticks in ``text`` (CommonMark)."""
+    longest = max((len(run) for run in re.findall('`+', text)), default=0)
+    return '`' * max(3, longest + 1)
 
 
 def _top_finding(doc):
@@ -365,8 +485,14 @@ def render_markdown(report):
         out.append('- By level: ' + ', '.join('%s %d' % kv for kv in summary['by_level'].items()))
     if summary['by_cause']:
         out.append('- Hosts by cause: ' + ', '.join('%s %d' % kv for kv in summary['by_cause'].items()))
+    if summary.get('expected_hosts') is None:
+        out.append('- Host count not checked against a play: every document in hosts/ was merged')
+    elif summary['expected_hosts'] == summary['hosts']:
+        out.append('- Every host of the play is in the report (%d)' % summary['hosts'])
+    if summary.get('nothing_checked'):
+        out.append('- Nothing was checked on %d host(s) (CRD-COV-NONE)' % summary['nothing_checked'])
     for error in summary.get('errors', []):
-        out.append('- Unreadable host file %s: %s' % (error['file'], error['reason']))
+        out.append('- Host file %s: %s' % (_md_escape(error.get('file')), _md_escape(error.get('reason'))))
     if summary['top_findings']:
         out += ['', '### Top findings', '', '| Severity | ID | Finding | Cause | Hosts |', '|---|---|---|---|---|']
         for top in summary['top_findings']:
@@ -386,70 +512,136 @@ def render_markdown(report):
         out += ['', '*Details below for the %d highest-scoring hosts; the other %d are in report.html and '
                     'report.json.*' % (MD_DETAIL_HOSTS, len(report['hosts']) - MD_DETAIL_HOSTS)]
     for doc in report['hosts'][:MD_DETAIL_HOSTS]:
-        out += ['', '### %s' % doc['host'], '',
-                '- Level: %s, score %s' % (doc['level'], doc['score'])]
+        out += ['', '### %s' % _md_escape(doc['host']), '',
+                '- Level: %s, score %s' % (_md_escape(doc['level']), doc['score'])]
         if doc.get('reachable') is False:
             info = doc.get('unreachable') or {}
             msg = info.get('msg', '') if isinstance(info, dict) else info
-            out.append('- Unreachable (%s): %s' % (_unreachable_label(doc), msg))
+            out.append('- Unreachable (%s): %s' % (_md_escape(_unreachable_label(doc)), _md_escape(msg)))
         probe = doc.get('probe') or {}
         if isinstance(probe, dict) and isinstance(probe.get('summary'), dict):
-            out.append('- SSH probe: %s' % probe['summary'].get('classification'))
+            out.append('- SSH probe: %s' % _md_escape(probe['summary'].get('classification')))
+        for note in log_notes(doc):
+            out.append('- %s' % _md_escape(note))
         findings = sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity')))
         if not findings:
             out.append('- No findings.')
         for finding in findings:
-            out += ['', '#### [%s] %s: %s' % (finding.get('severity'), finding.get('id'), finding.get('title')), '',
-                    '- Cause: %s%s' % (finding.get('cause'), ' (fleet-wide check)' if finding.get('scope') == 'fleet' else '')]
+            heading = '#### [%s] %s: %s' % (_md_escape(finding.get('severity')), _md_escape(finding.get('id')),
+                                            _md_escape(finding.get('title')))
+            fleet = ' (fleet-wide check)' if finding.get('scope') == 'fleet' else ''
+            out += ['', heading, '', '- Cause: %s%s' % (_md_escape(finding.get('cause')), fleet)]
             if finding.get('explanation'):
-                out.append('- Why: %s' % str(finding['explanation']).strip())
+                out.append('- Why: %s' % _md_prose(finding['explanation']))
             if finding.get('remedy'):
-                out.append('- Remedy: %s' % str(finding['remedy']).strip())
+                out.append('- Remedy: %s' % _md_prose(finding['remedy']))
             if finding.get('fix'):
-                out.append('- Automatic fix: `connreset.doctor.remediate` with `%s`' % finding['fix'])
+                out.append('- Automatic fix: `connreset.doctor.remediate` with `%s`' % (
+                    _md_escape(finding['fix']).replace('`', '')))
             if finding.get('evidence') not in (None, {}, []):
-                out += ['- Evidence:', '', '```json', _evidence_text(finding['evidence']), '```']
+                text = _evidence_text(finding['evidence'])
+                fence = _md_fence(text)
+                out += ['- Evidence:', '', fence + 'json', text, fence]
     return '\n'.join(out) + '\n'
+
+
+def _md_prose(value):
+    """The catalogue's texts (explanation, remedy) keep their `code` spans; one line, no HTML."""
+    text = ' '.join(str(value).split())
+    return _visible(text).replace('<', '&lt;').replace('>', '&gt;')
+
+
+# The log facts whose window and skipped lines the report shows: (fact, part, label).  The
+# collectors put ``window {since, until, basis}``, ``outside_window {kind: count}`` and
+# ``skipped_lines {count, samples}`` there (docs/report.schema.json, $defs/log_scan).
+LOG_PARTS = (('connreset_sshd', 'events', 'sshd log'), ('connreset_oom', 'log', 'OOM kernel log'),
+             ('connreset_conntrack', 'table_full_events', 'conntrack kernel log'))
+
+
+def _count_of(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return 0
+    return int(value)
+
+
+def log_notes(doc):
+    """One line per log scan that counted matching lines outside its window or skipped lines."""
+    facts = doc.get('facts') if isinstance(doc.get('facts'), dict) else {}
+    notes = []
+    for key, part, label in LOG_PARTS:
+        scan = facts.get(key).get(part) if isinstance(facts.get(key), dict) else None
+        if not isinstance(scan, dict):
+            continue
+        if not any(k in scan for k in ('outside_window', 'skipped_lines')) and isinstance(scan.get('log'), dict):
+            scan = scan['log']
+        window = scan.get('window') if isinstance(scan.get('window'), dict) else {}
+        span = '%s..%s' % (window.get('since') or scan.get('since') or '?', window.get('until') or 'now')
+        outside = scan.get('outside_window') if isinstance(scan.get('outside_window'), dict) else {}
+        kinds = sorted((str(kind), _count_of(count)) for kind, count in outside.items() if _count_of(count))
+        if kinds:
+            notes.append('%s: %d matching line(s) outside the window %s (%s)' % (
+                label, sum(n for _k, n in kinds), span, ', '.join('%s %d' % kv for kv in kinds)))
+        skipped = scan.get('skipped_lines') if isinstance(scan.get('skipped_lines'), dict) else {}
+        count = _count_of(skipped.get('count'))
+        if count:
+            samples = [str(x) for x in skipped.get('samples') or [] if x is not None] if isinstance(
+                skipped.get('samples'), list) else []
+            notes.append('%s: %d unreadable line(s) skipped%s' % (
+                label, count, ', e.g. %r' % samples[0][:120] if samples else ''))
+    return notes
+
+
+# Characters XML 1.0 does not allow (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/FFFF):
+# shown as \xNN / \uNNNN escapes in junit.xml.
+_XML_BAD = re.compile('[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
+
+
+def _xml(value):
+    """Text for junit.xml: any value as a string of XML 1.0 characters only."""
+    text = value if isinstance(value, str) else str(value if value is not None else '')
+    return _XML_BAD.sub(lambda m: '\\x%02x' % ord(m.group()) if ord(m.group()) < 0x100
+                        else '\\u%04x' % ord(m.group()), text)
 
 
 def render_junit(report, fail_on='none'):
     """JUnit XML: one testcase per host, one <failure> per finding at or above the gate level.
 
     The gate level is ``fail_on``, or ``high`` when ``fail_on`` is ``none``; unreachable hosts
-    are <error>s carrying their classification.  Lower findings go to <system-out>.
+    are <error>s carrying their classification.  Lower findings go to <system-out>.  Every
+    text and attribute holds XML 1.0 characters only (:func:`_xml`).
     """
     level = fail_on if fail_on and fail_on != 'none' else JUNIT_DEFAULT_LEVEL
     threshold = severity_rank(level)
     suites = ET.Element('testsuites', name=TOOL_NAME)
-    suite = ET.SubElement(suites, 'testsuite', name=TOOL_NAME, timestamp=report['generated_at'])
-    ET.SubElement(ET.SubElement(suite, 'properties'), 'property', name='gate_level', value=level)
+    suite = ET.SubElement(suites, 'testsuite', name=TOOL_NAME, timestamp=_xml(report['generated_at']))
+    ET.SubElement(ET.SubElement(suite, 'properties'), 'property', name='gate_level', value=_xml(level))
     failures = errors = 0
     for doc in sorted(report['hosts'], key=lambda d: str(d['host'])):
-        case = ET.SubElement(suite, 'testcase', classname=TOOL_NAME + '.hosts', name=str(doc['host']))
+        case = ET.SubElement(suite, 'testcase', classname=TOOL_NAME + '.hosts', name=_xml(doc['host']))
         if doc.get('reachable') is False:
             errors += 1
             info = doc.get('unreachable') or {}
-            error = ET.SubElement(case, 'error', type=_unreachable_label(doc),
-                                  message='unreachable: %s' % _unreachable_label(doc))
-            error.text = str(info.get('msg', '') if isinstance(info, dict) else info)
+            error = ET.SubElement(case, 'error', type=_xml(_unreachable_label(doc)),
+                                  message=_xml('unreachable: %s' % _unreachable_label(doc)))
+            error.text = _xml(info.get('msg', '') if isinstance(info, dict) else info)
         below = []
         failed = False
         for finding in sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity'))):
             line = '[%s] %s %s' % (finding.get('severity'), finding.get('id'), finding.get('title'))
             if severity_rank(finding.get('severity')) >= threshold:
                 failed = True
-                failure = ET.SubElement(case, 'failure', type=str(finding.get('id')), message=line)
-                failure.text = '\n'.join([
+                failure = ET.SubElement(case, 'failure', type=_xml(finding.get('id')), message=_xml(line))
+                failure.text = _xml('\n'.join([
                     'cause: %s' % finding.get('cause'),
                     'explanation: %s' % (finding.get('explanation') or ''),
                     'remedy: %s' % (finding.get('remedy') or ''),
-                    'evidence: %s' % json.dumps(finding.get('evidence'), sort_keys=True, default=str),
-                ])
+                    'evidence: %s' % dumps(finding.get('evidence'), sort_keys=True),
+                ]))
             else:
                 below.append(line)
         failures += failed
         out = ET.SubElement(case, 'system-out')
-        out.text = 'level %s, score %s\n%s' % (doc['level'], doc['score'], '\n'.join(below))
+        out.text = _xml('level %s, score %s\n%s' % (doc['level'], doc['score'], '\n'.join(below + log_notes(doc))))
     suite.set('tests', str(len(report['hosts'])))
     suite.set('failures', str(failures))
     suite.set('errors', str(errors))
@@ -462,7 +654,21 @@ def render_junit(report, fail_on='none'):
 
 
 def _prom_label(value):
-    return str(value).replace('\\', '\\\\').replace('\n', '\\n').replace('"', '\\"')
+    """A label value of the Prometheus text format: valid UTF-8, with \\, \" and \n escaped."""
+    text = str(value).encode('utf-8', 'replace').decode('utf-8').replace('\\', '\\\\')
+    # other controls as visible \\xNN (escaped backslash): a line-based reader sees one sample per line
+    text = _PROM_CONTROL.sub(lambda m: '\\\\x%02x' % ord(m.group()), text)
+    return text.replace('\n', '\\n').replace('"', '\\"')
+
+
+_PROM_CONTROL = re.compile('[\x00-\x09\x0b-\x1f\x7f\x85\u2028\u2029]')
+
+
+def _prom_value(value):
+    """A sample value: a finite number as Go's ParseFloat reads it (an int as an int)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return '0'
+    return str(value) if isinstance(value, int) else repr(float(value))
 
 
 def render_prometheus(report):
@@ -472,7 +678,7 @@ def render_prometheus(report):
         '# TYPE connreset_host_score gauge',
     ]
     for doc in report['hosts']:
-        lines.append('connreset_host_score{host="%s"} %s' % (_prom_label(doc['host']), doc['score']))
+        lines.append('connreset_host_score{host="%s"} %s' % (_prom_label(doc['host']), _prom_value(doc['score'])))
     lines += ['# HELP connreset_host_reachable 1 when the host could be diagnosed, 0 when it was unreachable.',
               '# TYPE connreset_host_reachable gauge']
     for doc in report['hosts']:
@@ -490,7 +696,7 @@ def render_prometheus(report):
                 _prom_label(doc['host']), _prom_label(cause), _prom_label(severity), count))
     generated = report['generated_at']
     try:
-        stamp = datetime.datetime.fromisoformat(generated.replace('Z', '+00:00')).timestamp()
+        stamp = datetime.datetime.fromisoformat(str(generated).replace('Z', '+00:00')).timestamp()
     except ValueError:
         stamp = None
     if stamp is not None:
@@ -544,6 +750,7 @@ def html_data(report):
             'reachable': doc.get('reachable') is not False,
             'unreachable': unreachable if isinstance(unreachable, dict) else None,
             'probe': summary.get('classification'),
+            'notes': log_notes(doc),
             'findings': findings,
         })
     return {'generated_at': report['generated_at'], 'tool': report['tool'], 'summary': report['summary'],
@@ -552,7 +759,7 @@ def html_data(report):
 
 def _json_for_script(data):
     # Inside <script>, "</" would end the element: escape it (and the HTML comment openers).
-    return (json.dumps(data, separators=(',', ':'), default=str)
+    return (dumps(data, separators=(',', ':'))
             .replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026'))
 
 
@@ -564,28 +771,47 @@ def render_html(report):
             .replace('@@DATA@@', _json_for_script(html_data(report))))
 
 
+def _line(value):
+    """One console line's worth of a value: no line breaks, no terminal escapes."""
+    text = str(value if value is not None else '')
+    return _visible(text.replace('\r', ' ').replace('\n', ' ').replace('\t', ' '))
+
+
 def console_summary(report, gates=None, rows=CONSOLE_ROWS):
     """The compact table printed at the end of the play: hosts x level x score x top finding."""
     summary = report['summary']
     lines = ['connreset.doctor: %d host(s), %d reachable, %d unreachable; levels: %s' % (
         summary['hosts'], summary['reachable'], summary['unreachable'],
         ', '.join('%s %d' % kv for kv in summary['by_level'].items()) or '-')]
+    if summary.get('nothing_checked'):
+        lines.append('NOTHING WAS CHECKED on %d host(s): no collector returned usable facts (CRD-COV-NONE)' % (
+            summary['nothing_checked']))
+    expected = summary.get('expected_hosts')
+    if expected is None:
+        lines.append('host count not checked against a play: every document in hosts/ was merged')
+    elif expected != summary['hosts']:
+        lines.append('HOST COUNT MISMATCH: %d host(s) in the play, %d in the report' % (expected, summary['hosts']))
+    missing = [e for e in summary.get('errors', []) if e.get('host') is not None]
+    if missing:
+        lines.append('no stored diagnosis for %d host(s) of the play (CRD-COV-HOST): %s%s' % (
+            len(missing), ', '.join(_line(e['host']) for e in missing[:10]), ', ...' if len(missing) > 10 else ''))
     shown = report['hosts'][:rows]
     if shown:
-        width = max(4, max(len(str(d['host'])) for d in shown))
-        tops = [_top_finding(doc) for doc in shown]
+        names = [_line(d['host']) for d in shown]
+        width = max(4, max(len(name) for name in names))
+        tops = [tuple(_line(part) for part in _top_finding(doc)) for doc in shown]
         cause_width = max([5] + [len(cause) for cause, _title in tops])
         lines.append('%-*s  %-8s  %5s  %-*s  %s' % (width, 'HOST', 'LEVEL', 'SCORE', cause_width, 'CAUSE',
                                                     'TOP FINDING'))
-        for doc, (cause, top) in zip(shown, tops):
+        for name, doc, (cause, top) in zip(names, shown, tops):
             if len(top) > 80:
                 top = top[:77] + '...'
-            lines.append('%-*s  %-8s  %5s  %-*s  %s' % (width, doc['host'], doc['level'], doc['score'], cause_width,
+            lines.append('%-*s  %-8s  %5s  %-*s  %s' % (width, name, doc['level'], doc['score'], cause_width,
                                                         cause or '-', top or '-'))
         if len(report['hosts']) > rows:
             lines.append('... and %d more host(s): see report.md / report.html' % (len(report['hosts']) - rows))
     if gates is not None:
-        lines.append('gate: %s' % ('FAILED: ' + gates['msg'] if gates['failed'] else 'passed'))
+        lines.append('gate: %s' % ('FAILED: ' + _line(gates['msg']) if gates['failed'] else 'passed'))
     return lines
 
 
@@ -609,18 +835,76 @@ def render(report, fmt, fail_on='none'):
 # Output
 # --------------------------------------------------------------------------------------------
 
-def write_atomic(path, text, mode=0o644):
+def current_umask():
+    """The process umask, read without changing it where Linux shows it (/proc/self/status)."""
+    try:
+        with open('/proc/self/status', 'r', encoding='ascii') as handle:
+            for line in handle:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def parse_mode(value):
+    """A report file mode from an option: None/'' (the umask decides), '0640'/'640' or an int
+    (YAML's 0640 is already the number 416).  Raises ReportError with the fix."""
+    if value is None or value == '':
+        return None
+    if isinstance(value, bool):
+        raise ReportError('mode must be an octal string such as \'0640\', got %r' % value)
+    if isinstance(value, int):
+        mode = value
+    elif isinstance(value, str) and re.match(r'^0?[0-7]{3}$', value.strip()):
+        mode = int(value.strip(), 8)
+    else:
+        raise ReportError('mode %r is not a file mode: use an octal string such as \'0600\', \'0640\' or '
+                          '\'0644\' (quoted), or leave it empty to follow the umask' % (value,))
+    if not 0 <= mode <= 0o777:
+        raise ReportError('mode %r is out of range (%s): quote it as an octal string, e.g. \'0640\' '
+                          '(unquoted 640 is the decimal number 640)' % (value, oct(mode)))
+    if mode & 0o600 != 0o600:
+        raise ReportError('mode %s must let the owner read and write the report (at least 0600)' % format(mode, '04o'))
+    return mode
+
+
+def file_mode(mode=None):
+    """The mode new report files get: ``mode``, or what the umask leaves of 0666."""
+    return mode if mode is not None else 0o666 & ~current_umask()
+
+
+def _dir_mode(mode):
+    """A directory mode for a file mode: search permission wherever the file is readable."""
+    return mode | ((mode & 0o444) >> 2)
+
+
+def write_atomic(path, text, mode=None, create_dirs=True):
     """Write ``text`` to ``path`` through a temporary file in the same directory and a rename,
-    so readers (a textfile collector, a CI job) never see a half-written file."""
+    so readers (a textfile collector, a CI job) never see a half-written file.
+
+    ``mode``: the file's mode; None gives what the umask leaves of 0666, as any new file (the
+    temporary file is created 0600 and then set to it).  ``create_dirs``: create missing parent
+    directories (with ``mode``'s read bits made searchable, or the umask's); False raises
+    ReportError instead.
+    """
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    if not os.path.isdir(directory):
+        if not create_dirs:
+            raise ReportError('cannot write %s: the directory %s does not exist; create it (for node_exporter, '
+                              'the directory of --collector.textfile.directory) or fix the path' % (path, directory))
+        os.makedirs(directory, exist_ok=True)
+        if mode is not None:
+            os.chmod(directory, _dir_mode(mode))
     fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
     try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+        with os.fdopen(fd, 'w', encoding='utf-8', errors='backslashreplace') as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+        os.chmod(tmp, file_mode(mode))
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -629,6 +913,154 @@ def write_atomic(path, text, mode=0o644):
             pass
         raise
     return path
+
+
+# --------------------------------------------------------------------------------------------
+# Redaction (diagnose_redact): pseudonyms for host names, addresses and user names
+# --------------------------------------------------------------------------------------------
+
+REDACT_KINDS = ('hosts', 'addresses', 'users')
+_IPV4 = re.compile(r'(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])')
+_IPV6 = re.compile(r'(?<![0-9A-Za-z:.])(?=[0-9A-Fa-f:.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{2,45}(?:%[0-9A-Za-z_.-]+)?'
+                   r'(?![0-9A-Za-z:])')
+# The host field of a log line as the collectors keep it: syslog ("Dec  3 12:00:01 web1 sshd[5]:"),
+# ISO ("2026-11-22T04:58:01.118231+00:00 web1 sshd[5]:") and the journal's rendering.
+_LOG_HOST = re.compile(r'^((?:[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}|'
+                       r'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(?:Z|[+-][0-9]{2}:?[0-9]{2})?) )(\S+)( )')
+# User names in OpenSSH's log messages (auth.c auth_log(): "%s %s%s%s for %s%.100s from %.200s port %d%s";
+# auth.c getpwnamallow(): "Invalid user %.100s from %.100s port %d" and "User %.100s from %.100s not
+# allowed because ..."; sshd's "Connection closed by|Disconnected from [invalid|authenticating] user
+# %s %s port %d"; pam_unix "session opened for user %s(uid=...)").  A name can hold spaces (sshd logs
+# it verbatim): it runs up to the " from ADDRESS port" that ends it.
+_USER_PATTERNS = (
+    re.compile(r'((?:Invalid|invalid) user )(.{0,100}?)( from \S+ port [0-9]+)'),
+    re.compile(r'( for (?:invalid user )?)(.{0,100}?)( from \S+ port [0-9]+)'),
+    re.compile(r'(\bUser )(.{0,100}?)( from \S+ not allowed because)'),
+    re.compile(r'((?:Connection closed by|Disconnected from|Received disconnect from|Timeout before authentication '
+               r'for|Connection reset by) (?:invalid |authenticating )?user )(.{0,100}?)( \S+ port [0-9]+)'),
+    re.compile(r'(session (?:opened|closed) for user )([^(\s]+)'),
+    re.compile(r'(\b(?:ruser|user)=)(\S+)'),
+)
+_USER_KEYS = ('user', 'users', 'username', 'ruser', 'remote_user', 'ansible_user')
+
+
+_NAME_TOKEN = re.compile(r'[0-9A-Za-z_][0-9A-Za-z_.@+-]*')
+
+
+class Redactor:
+    """Stable pseudonyms within one report: the same name or address is the same pseudonym
+    everywhere (host-1, addr-1, user-1), so rows still join; nothing reversible is kept."""
+
+    PREFIXES = {'hosts': 'host', 'addresses': 'addr', 'users': 'user'}
+
+    def __init__(self, kinds, hosts=()):
+        self.kinds = set(kinds or ())
+        self.names = {'hosts': {}, 'addresses': {}, 'users': {}}
+        self.given = set()
+        if 'hosts' in self.kinds:
+            names = sorted(set(str(h) for h in hosts if h is not None))
+            for host in names:
+                self.pseudonym('hosts', host)
+            # The first label of an FQDN too (syslog lines carry the short host name).
+            for host in names:
+                short = host.split('.')[0]
+                if '.' in host and len(short) >= 3 and not short.isdigit():
+                    self.names['hosts'].setdefault(short, self.names['hosts'][host])
+
+    def pseudonym(self, kind, value):
+        if value in self.given:
+            return value  # already a pseudonym (two patterns saw the same name)
+        table = self.names[kind]
+        if value not in table:
+            table[value] = '%s-%d' % (self.PREFIXES[kind], len(set(table.values())) + 1)
+            self.given.add(table[value])
+        return table[value]
+
+    def _address(self, match):
+        text = match.group(0)
+        try:
+            address = ipaddress.ip_address(text.split('%')[0])
+        except ValueError:
+            return text
+        if address.is_loopback or address.is_unspecified:
+            return text
+        return self.pseudonym('addresses', str(address))
+
+    def _host_token(self, match):
+        token = match.group(0)
+        found = self.names['hosts'].get(token) or self.names['hosts'].get(token.rstrip('.'))
+        return found + ('.' if token.endswith('.') and token.rstrip('.') in self.names['hosts'] else '') \
+            if found else token
+
+    def text(self, value):
+        text = value
+        if 'users' in self.kinds:
+            for pattern in _USER_PATTERNS:
+                text = pattern.sub(lambda m: m.group(1) + self.pseudonym('users', m.group(2)) + (
+                    m.group(3) if m.lastindex >= 3 else ''), text)
+        if 'hosts' in self.kinds:
+            text = _LOG_HOST.sub(lambda m: m.group(1) + (
+                m.group(2) if m.group(2) in ('-', 'localhost') else self.pseudonym('hosts', m.group(2))) + m.group(3),
+                text)
+            exact = self.names['hosts'].get(text)
+            text = exact if exact else _NAME_TOKEN.sub(self._host_token, text)
+        if 'addresses' in self.kinds:
+            text = _IPV4.sub(self._address, text)
+            if ':' in text:
+                text = _IPV6.sub(self._address, text)
+        return text
+
+    def value(self, value, key=None, depth=0):
+        if isinstance(value, str):
+            if key in _USER_KEYS and 'users' in self.kinds and value:
+                return self.pseudonym('users', value)
+            if key == 'host' and 'hosts' in self.kinds and value:
+                return self.pseudonym('hosts', value)
+            return self.text(value)
+        if depth > 64:
+            return None
+        if isinstance(value, dict):
+            return dict((self.text(str(k)), self.value(v, k, depth + 1)) for k, v in value.items())
+        if isinstance(value, list):
+            return [self.value(v, key, depth + 1) for v in value]
+        return value
+
+
+def redact_report(report, kinds):
+    """A copy of the report with host names, addresses and/or user names pseudonymised
+    (``kinds`` from REDACT_KINDS); the report's own fields (ids, texts, counts) are unchanged."""
+    kinds = list(kinds or ())
+    bad = [k for k in kinds if k not in REDACT_KINDS]
+    if bad:
+        raise ReportError('redact: unknown %s; choose from %s' % (', '.join(map(str, bad)), ', '.join(REDACT_KINDS)))
+    if not kinds:
+        return report
+    redactor = Redactor(kinds, hosts=[doc.get('host') for doc in report.get('hosts', [])])
+    summary = dict(report['summary'])
+    summary['top_findings'] = [dict(t, example_hosts=[redactor.value(h, 'host') for h in t['example_hosts']])
+                               for t in summary['top_findings']]
+    if summary.get('errors'):
+        summary['errors'] = [dict((k, redactor.value(v, 'host') if k == 'host' else (
+            os.path.join(os.path.dirname(v), '(redacted).json') if k == 'file' and 'hosts' in kinds
+            else redactor.value(v))) for k, v in e.items()) for e in summary['errors']]
+    hosts = []
+    for doc in report['hosts']:
+        clean = {}
+        for key, value in doc.items():
+            if key in ('findings', 'facts', 'probe', 'unreachable', 'host'):
+                clean[key] = redactor.value(value, key)
+            else:
+                clean[key] = value
+        for finding, original in zip(clean.get('findings') or [], doc.get('findings') or []):
+            if isinstance(finding, dict) and isinstance(original, dict):
+                # the catalogue's own texts are not host data
+                for text_key in ('id', 'title', 'cause', 'severity', 'explanation', 'remedy', 'fix', 'scope'):
+                    if text_key in original:
+                        finding[text_key] = original[text_key]
+        hosts.append(clean)
+    redacted = dict(report, summary=summary, hosts=hosts)
+    redacted['redacted'] = sorted(kinds)
+    return redacted
 
 
 # --------------------------------------------------------------------------------------------
@@ -844,6 +1276,7 @@ a.hostlink { color: inherit; }
       box.appendChild(el('p', null, 'Unreachable (' + (h.unreachable.classification || 'unknown') + '): ' + (h.unreachable.msg || '')));
     }
     if (h.probe) { box.appendChild(el('p', {'class': 'muted'}, 'SSH probe: ' + h.probe)); }
+    (h.notes || []).forEach(function (n) { box.appendChild(el('p', {'class': 'muted note'}, n)); });
     if (!h.findings.length) { box.appendChild(el('p', null, 'No findings.')); }
     h.findings.forEach(function (f) {
       var d = el('div', {'class': 'finding s-' + f.severity});

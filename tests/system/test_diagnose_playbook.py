@@ -117,6 +117,112 @@ def test_unreachable_loopback_host_is_in_the_report(tmp_path):
     assert gone['probe']['port'] == port and gone['probe']['summary']['classification'] == 'refused'
     assert [f['id'] for f in gone['findings']] == ['CRD-REACH-001'] and gone['level'] == 'critical'
     assert hosts['here']['reachable'] is True and hosts['here']['facts']['connreset_meta']
+    # the collection's result is no_log, yet the connection error a person needs is on the console
+    shown = [line for line in proc.stdout.splitlines() if '"msg": "unreachable: ' in line]
+    assert shown and 'Connection refused' in shown[0] and 'censored' not in shown[0], proc.stdout[-3000:]
+
+
+# --- hostile names, nothing checked, secrets, modes (issue 16) -------------------------------------
+def _local_inventory(tmp_path, names, **extra):
+    """A YAML inventory of hosts with the given names, all this machine (local connection; the
+    address they would be probed at is 127.0.0.1)."""
+    lines = ['all:', '  hosts:']
+    for name in names:
+        lines.append('    %s:' % json.dumps(name))
+        lines.append('      ansible_connection: local')
+        lines.append('      ansible_host: 127.0.0.1')
+        lines.append('      ansible_python_interpreter: %s' % json.dumps(sys.executable))
+        for key, value in extra.items():
+            lines.append('      %s: %s' % (key, json.dumps(value)))
+    (tmp_path / 'inv.yml').write_text('\n'.join(lines) + '\n')
+    return 'inv.yml'
+
+
+def test_every_inventory_host_gets_a_document_whatever_its_name(tmp_path):
+    """db/1, db_1 and db 1 once shared hosts/db_1.json, and .hidden became a file the report
+    skipped: the report showed one host. Now: four documents, four hosts, the exact names."""
+    names = ['db/1', 'db_1', 'db 1', '.hidden']
+    inventory = _local_inventory(tmp_path, names)
+    proc = playbook(tmp_path, '-i', inventory, 'connreset.doctor.diagnose', '-e', 'diagnose_probe=false',
+                    '-e', '{"diagnose_gather_subset": ["tcp"]}')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = tmp_path / 'connreset-report'
+    files = sorted(os.listdir(str(out / 'hosts')))
+    assert len(files) == 4 and not any(f.startswith('.') for f in files), files
+    stored = sorted(json.loads((out / 'hosts' / f).read_text())['host'] for f in files)
+    assert stored == sorted(names)
+    report = json.loads((out / 'report.json').read_text())
+    assert sorted(h['host'] for h in report['hosts']) == sorted(names)
+    assert report['summary']['hosts'] == report['summary']['expected_hosts'] == 4
+    assert 'connreset.doctor: 4 host(s), 4 reachable' in proc.stdout
+    junit = ET.parse(str(out / 'junit.xml')).getroot()
+    assert sorted(c.get('name') for c in junit.iter('testcase')) == sorted(names)
+    # the report playbook (every file in hosts/) finds the same four, and says it cannot check the count
+    proc = playbook(tmp_path, 'connreset.doctor.report')
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'connreset.doctor: 4 host(s)' in proc.stdout
+    assert 'host count not checked against a play' in proc.stdout
+
+
+def test_nothing_checked_never_passes(tmp_path):
+    """gather_subset ['!all'] runs no collector: reset_facts refuses it (a bad option: the host
+    fails with the module's message, shown although the result is no_log); a report, where one is
+    written, never calls the host healthy (CRD-COV-NONE: unit tests of the engine and the gates)."""
+    inventory = _local_inventory(tmp_path, ['here'])
+    proc = playbook(tmp_path, '-i', inventory, 'connreset.doctor.diagnose', '-e', 'diagnose_probe=false',
+                    '-e', '{"diagnose_gather_subset": ["!all"]}', '-e', 'diagnose_fail_on=high')
+    assert proc.returncode != 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    failed = [line for line in proc.stdout.splitlines() if 'fatal: [here]: FAILED!' in line]
+    assert failed and 'gather_subset' in failed[0] and 'censored' not in failed[0], proc.stdout[-3000:]
+    report = tmp_path / 'connreset-report' / 'report.json'
+    if report.exists():
+        assert json.loads(report.read_text())['hosts'][0]['level'] != 'ok'
+
+
+def test_raw_facts_stay_out_of_the_verbose_output(tmp_path):
+    inventory = _local_inventory(tmp_path, ['here'])
+    proc = playbook(tmp_path, '-i', inventory, 'connreset.doctor.diagnose', '-v', '-e', 'diagnose_probe=false',
+                    '-e', '{"diagnose_gather_subset": ["sshd", "tcp"]}')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'collectors: sshd ' in proc.stdout and ', tcp ' in proc.stdout
+    # the facts are in the report, not in the console
+    report = json.loads((tmp_path / 'connreset-report' / 'report.json').read_text())
+    assert 'connreset_sshd' in report['hosts'][0]['facts']
+    assert '"connreset_sshd"' not in proc.stdout and "'connreset_sshd'" not in proc.stdout
+    assert 'censored' in proc.stdout
+
+
+def test_a_bad_collector_option_fails_the_host_with_its_message(tmp_path):
+    inventory = _local_inventory(tmp_path, ['here'])
+    proc = playbook(tmp_path, '-i', inventory, 'connreset.doctor.diagnose', '-e', 'diagnose_probe=false',
+                    '-e', '{"diagnose_collector_options": {"sshd": {"no_such_option": 1}}}')
+    assert proc.returncode != 0
+    assert 'connreset.doctor.reset_facts: sshd:' in proc.stdout and 'no_such_option' in proc.stdout, proc.stdout[-3000:]
+
+
+def test_report_files_follow_the_umask(tmp_path):
+    inventory = _local_inventory(tmp_path, ['here'])
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1',
+               ANSIBLE_RETRY_FILES_ENABLED='0', ANSIBLE_LOCALHOST_WARNING='0')
+    proc = subprocess.run(['/bin/sh', '-c', 'umask 077 && exec "$0" "$@"', PLAYBOOK, '-i', inventory,
+                           'connreset.doctor.diagnose', '-e', 'diagnose_probe=false',
+                           '-e', '{"diagnose_gather_subset": ["tcp"]}'],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = tmp_path / 'connreset-report'
+    for path in [out / 'hosts' / 'here.json'] + [out / n for n in ('report.json', 'report.md', 'report.html',
+                                                                    'junit.xml')]:
+        assert oct(path.stat().st_mode & 0o777) == '0o600', path
+    assert oct(out.stat().st_mode & 0o777) == '0o700'
+
+
+def test_missing_prometheus_directory_stops_before_any_host(tmp_path):
+    inventory = _local_inventory(tmp_path, ['here'])
+    proc = playbook(tmp_path, '-i', inventory, 'connreset.doctor.diagnose', '-e', 'diagnose_probe=false',
+                    '-e', 'diagnose_prometheus_file=%s' % (tmp_path / 'no' / 'textfile' / 'c.prom'))
+    assert proc.returncode != 0
+    assert 'does not exist on the controller; create it' in proc.stdout, proc.stdout[-3000:]
+    assert not (tmp_path / 'no').exists() and not (tmp_path / 'connreset-report').exists()
 
 
 # --- a real fleet: lab hosts (tests/lab/lab) with injected faults --------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from unittest.mock import MagicMock
 
@@ -51,8 +52,10 @@ def report_dir(tmp_path):
 
 def test_store_host_doc_writes_one_file(tmp_path):
     path = fleet_report.store_host_doc(str(tmp_path), doc('web/1', 0, 'ok'))
-    assert path == str(tmp_path / 'hosts' / 'web_1.json')
-    assert json.loads((tmp_path / 'hosts' / 'web_1.json').read_text())['host'] == 'web/1'
+    assert path == str(tmp_path / 'hosts' / _report.host_file_name('web/1'))
+    assert os.path.basename(path).startswith('web_1~')
+    assert json.loads(open(path, encoding='utf-8').read())['host'] == 'web/1'
+    assert os.listdir(str(tmp_path / 'hosts')) == [os.path.basename(path)]
 
 
 def test_store_host_doc_check_mode_writes_nothing(tmp_path):
@@ -208,11 +211,17 @@ def test_action_bad_options(report_dir, args, message):
 
 
 def test_run_report_only_listed_hosts(report_dir):
-    out = fleet_report.run_report(str(report_dir), formats=['json'], hosts=['web1', 'ok1', 'new1'])
+    out = fleet_report.run_report(str(report_dir), formats=['json'], hosts=['web1', 'ok1', 'new1'], fail_on='critical')
     report = json.loads((report_dir / 'report.json').read_text())
-    assert [h['host'] for h in report['hosts']] == ['web1', 'ok1']
-    assert out['summary']['errors'] == [{'file': str(report_dir / 'hosts' / 'new1.json'),
+    # web2 is not in the play; new1 is, without a document: in the report, and it fails any gate
+    assert [h['host'] for h in report['hosts']] == ['web1', 'new1', 'ok1']
+    assert out['summary']['hosts'] == out['summary']['expected_hosts'] == 3
+    new1 = report['hosts'][1]
+    assert [f['id'] for f in new1['findings']] == ['CRD-COV-HOST'] and new1['level'] == 'high'
+    assert out['summary']['errors'] == [{'file': str(report_dir / 'hosts' / 'new1.json'), 'host': 'new1',
                                          'reason': 'no host document: the host failed before its diagnosis was stored'}]
+    assert [(m['host'], m['id']) for m in out['gate']['level']['matched']] == [('new1', 'CRD-COV-HOST')]
+    assert 'no stored diagnosis for 1 host(s) of the play (CRD-COV-HOST): new1' in out['summary_lines']
 
 
 # -- the diagnose role's per-host step (host_results) ----------------------------------------
@@ -306,3 +315,114 @@ def test_module_documents_the_actions_options():
                     for name, opt in spec.items())
 
     assert shape(documented) == shape(fleet_report.ARGUMENT_SPEC)
+
+
+# -- every inventory host gets its own document and is in the report (issue 16, point 4) ------
+AWKWARD = ['db/1', 'db_1', 'db 1', '.hidden', 'Db_1', 'db\x1b1']
+
+
+@pytest.mark.parametrize('listed', [True, False])
+def test_awkward_host_names_each_get_a_document(tmp_path, listed):
+    for host in AWKWARD:
+        path, _fact = fleet_report.diagnose_and_store(str(tmp_path), {'host': host, 'facts': GATHERED,
+                                                                      'probe': PROBE_OK})
+        assert os.path.exists(path)
+    assert len(os.listdir(str(tmp_path / 'hosts'))) == len(AWKWARD)
+    out = fleet_report.run_report(str(tmp_path), formats=['json', 'junit'], hosts=AWKWARD if listed else None)
+    report = json.loads((tmp_path / 'report.json').read_text())
+    assert sorted(h['host'] for h in report['hosts']) == sorted(AWKWARD)
+    assert out['summary']['hosts'] == len(AWKWARD) and 'errors' not in out['summary']
+    assert out['summary']['expected_hosts'] == (len(AWKWARD) if listed else None)
+    if not listed:
+        assert 'host count not checked against a play: every document in hosts/ was merged' in out['summary_lines']
+    ET.parse(str(tmp_path / 'junit.xml'))
+
+
+# -- hostile fact values never lose a host or fail the task (issue 16, point 6) ----------------
+def gathered(**conntrack):
+    facts = json.loads(json.dumps(GATHERED))
+    facts['ansible_facts']['connreset_conntrack'] = dict({'status': 'ok', 'reason': None, 'loaded': True,
+                                                          'count': 1204, 'max': 262144, 'stats': {}}, **conntrack)
+    return facts
+
+
+@pytest.mark.parametrize('conntrack, named', [
+    ({'fill': float('inf')}, 'fact connreset_conntrack.fill: not a finite number: inf'),   # fill: .inf
+    ({'fill': float('nan')}, 'fact connreset_conntrack.fill: not a finite number: nan'),   # fill: .nan
+    ({'fill': 'full'}, "fact connreset_conntrack.fill: expected a number, got a string 'full'"),
+    ({'stats': [0, 0, 0]}, 'fact connreset_conntrack.stats: expected an object, got a list'),
+    ({'table_full_events': {'count': 1, 'samples': ['x'] * 100000}},
+     'fact connreset_conntrack.table_full_events.samples: 100000 items: only the last 1000 were checked'),
+])
+def test_action_host_results_with_hostile_facts(tmp_path, conntrack, named):
+    args = {'dest': str(tmp_path), 'host_results': {'host': 'web1', 'facts': gathered(**conntrack), 'probe': PROBE_OK}}
+    result = make_action(args).run(task_vars={})
+    assert not result.get('failed'), result
+    stored = json.loads((tmp_path / 'hosts' / 'web1.json').read_text(),
+                        parse_constant=lambda c: pytest.fail('non-finite %s in the host document' % c))
+    cov = next(f for f in stored['findings'] if f['id'] == 'CRD-COV-CT')
+    assert named in cov['summary']
+
+
+def test_bad_threshold_is_still_a_threshold_error(tmp_path):
+    result = make_action({'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': gathered(fill=float('nan')), 'thresholds': {'conntrack_fill_warn': 'high'}}}).run(
+            task_vars={})
+    assert result['failed'] is True
+    assert result['msg'] == 'diagnose_thresholds: threshold conntrack_fill_warn must be a number, got \'high\''
+
+
+# -- the Prometheus file's directory is node_exporter's: never created (issue 16, point 7) ------
+@pytest.mark.parametrize('where, message', [
+    ('missing/dir/c.prom', 'the directory .*missing/dir does not exist; create it'),
+    ('', 'is a directory: give a file name in it'),
+])
+def test_prometheus_file_directory_must_exist(report_dir, tmp_path_factory, where, message):
+    base = tmp_path_factory.mktemp('textfile')
+    result = make_action({'src': str(report_dir), 'prometheus_file': str(base / where)}).run(task_vars={})
+    assert result['failed'] is True and re.search(message, result['msg']), result['msg']
+    assert not (base / 'missing').exists()
+    assert not (report_dir / 'report.json').exists()  # nothing written before the check
+
+
+# -- modes and redaction through the action (issue 16, point 5) ----------------------------------
+@pytest.mark.parametrize('mask, mode, expected', [(0o077, None, 0o600), (0o022, None, 0o644), (0o022, '0640', 0o640),
+                                                  (0o077, '0644', 0o644)])
+def test_action_file_modes(tmp_path, mask, mode, expected):
+    old = os.umask(mask)
+    try:
+        args = {'dest': str(tmp_path), 'host_results': {'host': 'web1', 'facts': GATHERED, 'probe': PROBE_OK}}
+        if mode:
+            args['mode'] = mode
+        assert not make_action(args).run(task_vars={}).get('failed')
+        report_args = {'src': str(tmp_path), 'formats': ['json', 'md', 'html', 'junit', 'prom']}
+        if mode:
+            report_args['mode'] = mode
+        result = make_action(report_args).run(task_vars={})
+    finally:
+        os.umask(old)
+    assert not result.get('failed'), result
+    for path in list(result['files'].values()) + [str(tmp_path / 'hosts' / 'web1.json')]:
+        assert oct(os.stat(path).st_mode & 0o777) == oct(expected), path
+
+
+def test_action_bad_mode(tmp_path):
+    result = make_action({'dest': str(tmp_path), 'mode': 640, 'host_results': {'host': 'web1', 'facts': GATHERED}}).run(
+        task_vars={})
+    assert result['failed'] is True and 'unquoted 640 is the decimal number 640' in result['msg']
+    assert not (tmp_path / 'hosts').exists()
+
+
+def test_action_redacts_report_files_only(report_dir):
+    result = make_action({'src': str(report_dir), 'formats': ['json', 'md'], 'redact': ['hosts']}).run(task_vars={})
+    assert not result.get('failed'), result
+    text = (report_dir / 'report.json').read_text() + (report_dir / 'report.md').read_text()
+    assert 'web1' not in text and 'host-' in text
+    assert json.loads((report_dir / 'report.json').read_text())['redacted'] == ['hosts']
+    assert any('web1' in line for line in result['summary_lines'])  # the operator's console keeps names
+    assert json.loads((report_dir / 'hosts' / 'web1.json').read_text())['host'] == 'web1'
+
+
+def test_action_rejects_unknown_redact_kind(report_dir):
+    with pytest.raises(AnsibleActionFail, match='value of redact must be one or more of'):
+        make_action({'src': str(report_dir), 'redact': ['emails']}).run(task_vars={})

@@ -292,15 +292,16 @@ def test_console_summary_table():
     report = _report.build_report(fleet_docs(), generated_at=GENERATED)
     lines = _report.console_summary(report, _report.evaluate_gates(report, 'critical'))
     assert lines[0] == 'connreset.doctor: 4 host(s), 3 reachable, 1 unreachable; levels: critical 1, high 1, ok 1, unknown 1'
-    assert lines[1].split() == ['HOST', 'LEVEL', 'SCORE', 'CAUSE', 'TOP', 'FINDING']
-    assert lines[2].split()[:5] == ['db1', 'critical', '90', 'resource_exhaustion', 'CRD-OOM-001']
-    assert lines[4].split()[:6] == ['gone1', 'unknown', '0', '-', 'unreachable:', 'refused']
+    assert lines[1] == 'host count not checked against a play: every document in hosts/ was merged'
+    assert lines[2].split() == ['HOST', 'LEVEL', 'SCORE', 'CAUSE', 'TOP', 'FINDING']
+    assert lines[3].split()[:5] == ['db1', 'critical', '90', 'resource_exhaustion', 'CRD-OOM-001']
+    assert lines[5].split()[:6] == ['gone1', 'unknown', '0', '-', 'unreachable:', 'refused']
     assert lines[-1].startswith('gate: FAILED: fail_on=critical matched 2 item(s)')
 
 
 def test_console_summary_truncates_large_fleets():
     docs = [host_doc('h%04d' % i, i % 100, 'low', [KEEPALIVE]) for i in range(1000)]
-    lines = _report.console_summary(_report.build_report(docs, generated_at=GENERATED))
+    lines = _report.console_summary(_report.build_report(docs, generated_at=GENERATED, expected_hosts=1000))
     assert len(lines) == 2 + _report.CONSOLE_ROWS + 1
     assert lines[-1].startswith('... and 975 more host(s)')
 
@@ -323,24 +324,146 @@ def test_load_host_docs_missing_dir(tmp_path):
         _report.load_host_docs(str(tmp_path / 'nope'))
 
 
+def _sha(name):
+    import hashlib
+    return hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:16]
+
+
 @pytest.mark.parametrize('host, name', [
+    # plain names keep their file name
     ('web1.example.com', 'web1.example.com.json'),
     ('10.0.0.5', '10.0.0.5.json'),
-    ('../etc/passwd', '.._etc_passwd.json'),
-    ('..', '_...json'),
-    ('host with space', 'host_with_space.json'),
+    ('db_1', 'db_1.json'),
+    ('user@host+x', 'user@host+x.json'),
+    # anything else: a slug, ~ and 16 hex digits of the SHA-256 of the exact name
+    ('db/1', 'db_1~%s.json' % _sha('db/1')),
+    ('db 1', 'db_1~%s.json' % _sha('db 1')),
+    ('.hidden', 'hidden~%s.json' % _sha('.hidden')),
+    ('../etc/passwd', '_etc_passwd~%s.json' % _sha('../etc/passwd')),
+    ('..', '_~%s.json' % _sha('..')),
+    ('Web1', 'Web1~%s.json' % _sha('Web1')),
+    ('host with space', 'host_with_space~%s.json' % _sha('host with space')),
+    ('db\x00\n1', 'db__1~%s.json' % _sha('db\x00\n1')),
+    ('h\ud800', 'h_~%s.json' % _sha('h\ud800')),
+    ('x' * 300, 'x' * 60 + '~%s.json' % _sha('x' * 300)),
 ])
 def test_host_file_name(host, name):
     assert _report.host_file_name(host) == name
 
 
+# Inventory names that used to share a file or hide it (issue 16, point 4); each pair of names
+# that differ in case only must differ in more than case (a case-insensitive file system).
+NAMES = ['db/1', 'db_1', 'db 1', '.hidden', 'db\\1', 'DB_1', 'Db_1', 'db_1~0', 'web1.example.com', '..', '.', '-',
+         'ünïcödé', '\u202ertl', 'a' * 200, 'a' * 201]
+
+
+def test_host_file_names_are_unique_safe_and_visible():
+    files = [_report.host_file_name(n) for n in NAMES]
+    assert len({f.lower() for f in files}) == len(NAMES)
+    for name in files:
+        assert not name.startswith('.') and '/' not in name and len(name.encode()) <= 255
+        assert re.match(r'^[A-Za-z0-9._@+~-]+\.json$', name), name
+
+
+def test_every_host_gets_its_own_document(tmp_path):
+    from ansible_collections.connreset.doctor.plugins.action import fleet_report
+    for name in NAMES:
+        fleet_report.store_host_doc(str(tmp_path), host_doc(name, 0, 'ok'))
+    docs, errors = _report.load_host_docs(str(tmp_path))
+    assert sorted(d['host'] for d in docs) == sorted(NAMES) and errors == []
+    docs, errors = _report.load_host_docs(str(tmp_path), hosts=NAMES)
+    assert [d['host'] for d in docs] == NAMES and errors == []
+
+
+def test_merge_all_keeps_one_document_per_host(tmp_path):
+    """A file an older version wrote (hosts/db_1.json for 'db 1') beside the current one: the
+    host is in the report once, the stale file is named in the errors."""
+    (tmp_path / 'hosts').mkdir()
+    old = dict(host_doc('db 1', 0, 'ok'), generated_at='2026-11-01T00:00:00Z')
+    new = dict(host_doc('db 1', 0, 'ok'), generated_at='2026-11-22T00:00:00Z')
+    (tmp_path / 'hosts' / 'db_1.json').write_text(json.dumps(old))
+    (tmp_path / 'hosts' / _report.host_file_name('db 1')).write_text(json.dumps(new))
+    docs, errors = _report.load_host_docs(str(tmp_path))
+    assert [d['generated_at'] for d in docs] == ['2026-11-22T00:00:00Z']
+    assert [(os.path.basename(e['file']), e['host']) for e in errors] == [('db_1.json', 'db 1')]
+
+
+def test_listed_host_whose_file_holds_another_host(tmp_path):
+    (tmp_path / 'hosts').mkdir()
+    (tmp_path / 'hosts' / 'web1.json').write_text(json.dumps(host_doc('web2', 0, 'ok')))
+    docs, errors = _report.load_host_docs(str(tmp_path), hosts=['web1'])
+    assert docs == [] and errors[0]['host'] == 'web1' and "it holds 'web2'" in errors[0]['reason']
+
+
+def test_host_file_with_nan_and_infinity_is_read_as_null(tmp_path):
+    (tmp_path / 'hosts').mkdir()
+    (tmp_path / 'hosts' / 'a.json').write_text(json.dumps(host_doc('a', float('nan'), 'ok', [
+        finding('CRD-CT-001', 'conntrack', 'high', fill=float('inf'))])))
+    docs, _errors = _report.load_host_docs(str(tmp_path))
+    report = _report.build_report(docs, generated_at=GENERATED)
+    assert report['hosts'][0]['score'] == 0
+    json.loads(_report.render_json(report), parse_constant=lambda c: pytest.fail('non-finite %s in report.json' % c))
+
+
 def test_write_atomic_replaces_and_cleans_up(tmp_path):
     path = tmp_path / 'sub' / 'report.prom'
-    _report.write_atomic(str(path), 'one\n')
-    _report.write_atomic(str(path), 'two\n')
+    _report.write_atomic(str(path), 'one\n', mode=0o644)
+    _report.write_atomic(str(path), 'two\n', mode=0o644)
     assert path.read_text() == 'two\n'
     assert os.listdir(str(path.parent)) == ['report.prom']
     assert oct(path.stat().st_mode & 0o777) == '0o644'
+
+
+@pytest.fixture
+def umask():
+    def set_umask(value):
+        previous.append(os.umask(value))
+    previous = []
+    yield set_umask
+    for value in reversed(previous):
+        os.umask(value)
+
+
+@pytest.mark.parametrize('mask, mode, file_mode, dir_mode', [
+    (0o077, None, 0o600, 0o700),   # the user's umask: it used to be forced to 0644
+    (0o022, None, 0o644, 0o755),
+    (0o027, None, 0o640, 0o750),
+    (0o022, 0o600, 0o600, 0o700),  # diagnose_report_mode: '0600'
+    (0o077, 0o640, 0o640, 0o750),
+])
+def test_write_atomic_mode_follows_umask_or_option(tmp_path, umask, mask, mode, file_mode, dir_mode):
+    umask(mask)
+    path = tmp_path / 'new' / 'report.json'
+    _report.write_atomic(str(path), '{}\n', mode=mode)
+    assert oct(path.stat().st_mode & 0o777) == oct(file_mode)
+    assert oct(path.parent.stat().st_mode & 0o777) == oct(dir_mode & ~(mask if mode is None else 0))
+    assert _report.current_umask() == mask
+
+
+@pytest.mark.parametrize('value, mode', [(None, None), ('', None), ('0600', 0o600), ('640', 0o640),
+                                         (' 0644 ', 0o644), (0o640, 0o640), (416, 0o640)])
+def test_parse_mode(value, mode):
+    assert _report.parse_mode(value) == mode
+
+
+@pytest.mark.parametrize('value, message', [
+    (640, 'unquoted 640 is the decimal number 640'),
+    ('0400', 'must let the owner read and write'),
+    ('rw-r-----', 'not a file mode'),
+    ('08', 'not a file mode'),
+    ('01777', 'not a file mode'),
+    (True, 'octal string'),
+    (6.4, 'not a file mode'),
+])
+def test_parse_mode_rejects(value, message):
+    with pytest.raises(_report.ReportError, match=message):
+        _report.parse_mode(value)
+
+
+def test_write_atomic_does_not_create_the_prometheus_directory(tmp_path):
+    with pytest.raises(_report.ReportError, match='does not exist; create it'):
+        _report.write_atomic(str(tmp_path / 'missing' / 'c.prom'), 'x', create_dirs=False)
+    assert not (tmp_path / 'missing').exists()
 
 
 def test_write_atomic_leaves_no_temp_on_error(tmp_path):
@@ -427,3 +550,210 @@ def test_html_texts_once_per_finding_id():
     by_host = {h['host']: h['findings'][0] for h in data['hosts']}
     assert 'remedy' not in by_host['h0'] and 'explanation' not in by_host['h0']
     assert by_host['h2']['remedy'] == 'a host-specific remedy'
+
+
+# --- hostile values: every output valid for its format (issue 16, point 6) ----------------------
+# Host names and messages a careless or hostile inventory or target can produce: control
+# characters (a terminal escape, NUL, vertical tab), a lone surrogate, a bidi override, markup.
+HOSTILE_NAMES = ['db\x1b[31m1', 'nul\x00host', 'vt\x0bff\x0c', 'h\ud800', '\u202egnp.exe', '<b>x</b>&', 'a|b`c[d](e)',
+                 'line\nbreak', '"quoted\\"']
+HOSTILE_MSG = 'ssh: connect to host \x07\x1b]0;pwned\x07 port 22: Connection refused\x00\ufffe'
+
+
+def hostile_report():
+    docs = [host_doc(name, 30, 'high', [finding('CRD-SSHD-004', 'sshd_rate_limit', 'high', 'drops ' + name,
+                                                samples=[name, HOSTILE_MSG, float('inf')], fill=float('nan'))])
+            for name in HOSTILE_NAMES]
+    docs.append(host_doc('gone\x01', 0, 'unknown', [], reachable=False,
+                         unreachable={'msg': HOSTILE_MSG, 'classification': 'refused\x02'}))
+    docs[0]['score'] = float('inf')
+    return _report.build_report(docs, generated_at=GENERATED, errors=[{'file': '/r/hosts/x\x00.json', 'reason': 'bad\x1b'}])
+
+
+def test_junit_is_valid_xml_with_control_characters():
+    text = _report.render_junit(hostile_report(), 'high')
+    root = ET.fromstring(text.encode('utf-8'))  # raises on any character XML 1.0 does not allow
+    names = sorted(c.get('name') for c in root.iter('testcase'))
+    assert 'db\\x1b[31m1' in names and 'nul\\x00host' in names and 'h\\ud800' in names
+    assert len(names) == len(HOSTILE_NAMES) + 1
+    # the strict parser of the standard library (expat) is what CI tools use; also check the text itself
+    assert not re.search('[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]', text)
+
+
+def test_json_is_strict_with_inf_and_nan():
+    text = _report.render_json(hostile_report())
+    data = json.loads(text, parse_constant=lambda c: pytest.fail('non-finite %s in report.json' % c))
+    assert data['hosts'][0]['score'] == 100 or data['hosts'][0]['score'] == 30
+    evidence = next(h for h in data['hosts'] if h['host'] == HOSTILE_NAMES[1])['findings'][0]['evidence']
+    assert evidence['fill'] is None and evidence['samples'][2] is None
+
+
+def test_html_is_escaped_and_its_data_strict():
+    page = _report.render_html(hostile_report())
+    raw = re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1)
+    assert '<' not in raw and '>' not in raw and '&' not in raw
+    data = json.loads(raw, parse_constant=lambda c: pytest.fail('non-finite %s in report.html' % c))
+    assert sorted(h['host'] for h in data['hosts']) == sorted(HOSTILE_NAMES + ['gone\x01'])
+    page.encode('utf-8')  # no lone surrogate reaches the file
+
+
+def test_markdown_escapes_markup_and_controls():
+    text = _report.render_markdown(hostile_report())
+    outside_code = re.sub(r'^(`{3,})json$.*?^\1$', '', text, flags=re.M | re.S)
+    assert '<b>' not in outside_code and '&lt;b&gt;' not in outside_code
+    assert '\x1b' not in text and '\x00' not in text and '\u202e' not in text
+    assert r'### db\\x1b\[31m1' in text and r'### \\u202egnp.exe' in text and r'### a\|b\`c\[d\](e)' in text
+    assert '### line break' in text
+    # every host has its heading, on one line
+    assert sum(1 for line in text.splitlines() if line.startswith('### ')) == len(HOSTILE_NAMES) + 1 + 1
+
+
+def test_markdown_evidence_fence_cannot_be_closed_by_the_evidence():
+    doc = host_doc('a', 4, 'low', [finding('CRD-X-001', 'configuration', 'low', samples=['```\n# injected', '````'])])
+    text = _report.render_markdown(_report.build_report([doc], generated_at=GENERATED))
+    fence = re.search(r'^(`{3,})json$', text, re.M).group(1)
+    assert len(fence) >= 5
+
+
+PROM_SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*",?)*\})? '
+                         r'-?[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?$')
+
+
+def test_prometheus_text_is_valid_with_hostile_names():
+    text = _report.render_prometheus(hostile_report())
+    text.encode('utf-8')  # valid UTF-8 (a lone surrogate would raise)
+    for line in text.splitlines():  # splitlines: also \x0b, \x1c, \u2028 ... end no sample early
+        assert line.startswith('# ') or PROM_SAMPLE.match(line), repr(line)
+    assert r'connreset_host_score{host="vt\\x0bff\\x0c"} 30' in text
+    assert 'connreset_host_score{host="line\\nbreak"} 30' in text
+    assert 'connreset_host_score{host="\\"quoted\\\\\\""} 30' in text
+
+
+def test_console_summary_has_no_terminal_escapes():
+    lines = _report.console_summary(hostile_report())
+    assert not any(re.search('[\x00-\x1f\x7f]', line) for line in lines)
+
+
+# --- nothing checked, hosts without a document: not healthy, gate fails (issue 16, point 7) -----
+NONE = finding('CRD-COV-NONE', 'coverage', 'high', 'Nothing was checked on the host')
+NO_DOC = finding('CRD-COV-HOST', 'coverage', 'high', 'The host has no stored diagnosis')
+
+
+@pytest.mark.parametrize('fail_on, matched', [
+    ('none', []), ('info', ['CRD-COV-NONE']), ('high', ['CRD-COV-NONE']), ('critical', ['CRD-COV-NONE']),
+])
+def test_nothing_checked_fails_every_level_gate(fail_on, matched):
+    report = _report.build_report([host_doc('empty', 30, 'high', [NONE]), host_doc('ok1', 0, 'ok')],
+                                  generated_at=GENERATED, expected_hosts=2)
+    gates = _report.evaluate_gates(report, fail_on)
+    assert [m['id'] for m in gates['level']['matched']] == matched
+    assert report['summary']['nothing_checked'] == 1
+    lines = _report.console_summary(report, gates)
+    assert lines[1] == 'NOTHING WAS CHECKED on 1 host(s): no collector returned usable facts (CRD-COV-NONE)'
+
+
+def test_console_summary_says_when_the_count_differs_or_hosts_have_no_document():
+    docs = [host_doc('a', 0, 'ok'), dict(host_doc('b', 30, 'high', [NO_DOC]), reachable=False)]
+    report = _report.build_report(docs, generated_at=GENERATED, expected_hosts=3,
+                                  errors=[{'file': '/r/hosts/b.json', 'host': 'b', 'reason': 'no host document'}])
+    lines = _report.console_summary(report)
+    assert 'HOST COUNT MISMATCH: 3 host(s) in the play, 2 in the report' in lines
+    assert 'no stored diagnosis for 1 host(s) of the play (CRD-COV-HOST): b' in lines
+
+
+# --- windows and skipped lines of the log scans (shown per host when non-zero) ------------------
+SCAN = {'status': 'ok', 'reason': None, 'since': '2026-11-15T05:00:00Z',
+        'window': {'since': '2026-11-15T05:00:00Z', 'until': '2026-11-22T05:00:00Z', 'basis': 'newest_line'},
+        'outside_window': {'maxstartups_drops': 3, 'penalties': 0, 'crashes': 1},
+        'skipped_lines': {'count': 2, 'samples': ['2024-13-45T99:00:00 h1 sshd[1]: drop connection #1 ...']}}
+
+
+@pytest.mark.parametrize('facts, notes', [
+    ({'connreset_sshd': {'events': SCAN}},
+     ['sshd log: 4 matching line(s) outside the window 2026-11-15T05:00:00Z..2026-11-22T05:00:00Z '
+      '(crashes 1, maxstartups_drops 3)',
+      "sshd log: 2 unreadable line(s) skipped, e.g. '2024-13-45T99:00:00 h1 sshd[1]: drop connection #1 ...'"]),
+    ({'connreset_oom': {'log': dict(SCAN, outside_window={'kills': 2}, skipped_lines={'count': 0, 'samples': []},
+                                    window={'since': '2026-11-15T05:00:00Z', 'until': None, 'basis': 'now'})}},
+     ['OOM kernel log: 2 matching line(s) outside the window 2026-11-15T05:00:00Z..now (kills 2)']),
+    ({'connreset_conntrack': {'table_full_events': {'count': 0, 'outside_window': {'table_full': 7}}}},
+     ['conntrack kernel log: 7 matching line(s) outside the window ?..now (table_full 7)']),
+    # zero, absent, garbage: nothing shown
+    ({'connreset_sshd': {'events': dict(SCAN, outside_window={'maxstartups_drops': 0},
+                                        skipped_lines={'count': 0})}}, []),
+    ({'connreset_sshd': {'events': {'outside_window': 'lots', 'skipped_lines': {'count': float('nan')}}}}, []),
+    ({'connreset_sshd': None}, []),
+])
+def test_log_notes(facts, notes):
+    doc = dict(host_doc('h1', 0, 'ok'), facts=facts)
+    assert _report.log_notes(doc) == notes
+    report = _report.build_report([doc], generated_at=GENERATED)
+    text = _report.render_markdown(report)
+    for note in notes:
+        assert '- ' + _report._md_escape(note) in text
+    assert _report.html_data(report)['hosts'][0]['notes'] == notes
+
+
+def test_schema_accepts_log_scans_and_new_summary_keys(schema):
+    doc = dict(host_doc('h1', 0, 'ok'), facts={'connreset_sshd': {'events': SCAN}})
+    report = _report.build_report([doc], generated_at=GENERATED, expected_hosts=1)
+    schema.validate(json.loads(_report.render_json(report)))
+    report['hosts'][0]['facts']['connreset_sshd']['events']['outside_window']['penalties'] = -1
+    assert list(schema.iter_errors(report))
+
+
+# --- redaction (diagnose_redact) -------------------------------------------------------------
+# OpenSSH 9.2p1 auth.c / sshd.c lines with user names, and drop lines with addresses.
+INVALID_USER = '2026-11-22T04:58:01.118231+00:00 web1 sshd[4123]: Invalid user deploy bot from 198.51.100.7 port 50122'
+FAILED_PW = ('2026-11-22T04:58:02.000000+00:00 web1 sshd[4123]: Failed password for invalid user deploy bot from '
+             '198.51.100.7 port 50122 ssh2')
+ACCEPTED = 'Nov 22 04:58:03 db1 sshd[77]: Accepted publickey for alice from 2001:db8::7 port 40022 ssh2: ED25519 SHA256:x'
+
+
+def redaction_docs():
+    return [host_doc('web1.example.com', 30, 'high', [finding('CRD-SSHD-004', 'sshd_rate_limit', 'high',
+                                                              samples=[INVALID_USER, FAILED_PW, MAXSTARTUPS['evidence']['samples'][0]])]),
+            host_doc('db1', 4, 'low', [finding('CRD-X-001', 'configuration', 'low', samples=[ACCEPTED],
+                                               controller='198.51.100.7', user='alice')])]
+
+
+@pytest.mark.parametrize('kinds, gone, kept', [
+    (['hosts'], ['web1.example.com', 'web1 ', 'db1'], ['198.51.100.7', 'deploy bot', 'alice']),
+    (['addresses'], ['198.51.100.7', '2001:db8::7', '203.0.113.7', '10.0.0.5'], ['web1.example.com', 'alice']),
+    (['users'], ['deploy bot', 'alice'], ['web1.example.com', '198.51.100.7']),
+    (['hosts', 'addresses', 'users'], ['web1.example.com', 'db1', '198.51.100.7', 'deploy bot', 'alice'], []),
+])
+def test_redaction(kinds, gone, kept):
+    report = _report.build_report(redaction_docs(), generated_at=GENERATED, expected_hosts=2)
+    shared = _report.redact_report(report, kinds)
+    assert shared['redacted'] == sorted(kinds)
+    for fmt in ('json', 'md', 'html', 'junit', 'prom'):
+        text = _report.render(shared, fmt)
+        if fmt == 'html':
+            text = json.loads(re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1).replace(
+                '\\u003c', '<').replace('\\u003e', '>').replace('\\u0026', '&')).__repr__()
+        for value in gone:
+            assert value not in text, (fmt, value)
+        for value in kept if fmt == 'json' else ():  # report.json has all the evidence
+            assert value in text, (fmt, value)
+    # the report itself is unchanged (the gates and the console use the real names)
+    assert report['hosts'][0]['host'] == 'web1.example.com'
+
+
+def test_redaction_pseudonyms_are_stable_so_rows_join():
+    shared = _report.redact_report(_report.build_report(redaction_docs(), generated_at=GENERATED),
+                                   ['hosts', 'addresses', 'users'])
+    web, db = shared['hosts'][0], shared['hosts'][1]
+    assert (web['host'], db['host']) == ('host-2', 'host-1')  # numbered in sorted order of the names
+    samples = web['findings'][0]['evidence']['samples']
+    assert samples[0] == '2026-11-22T04:58:01.118231+00:00 host-2 sshd[4123]: Invalid user user-1 from addr-1 port 50122'
+    assert samples[1].endswith('Failed password for invalid user user-1 from addr-1 port 50122 ssh2')
+    assert db['findings'][0]['evidence']['controller'] == 'addr-1' and db['findings'][0]['evidence']['user'] == 'user-2'
+    assert shared['summary']['top_findings'][0]['example_hosts'] == ['host-2']
+    # the catalogue's texts are not host data
+    assert web['findings'][0]['title'] == redaction_docs()[0]['findings'][0]['title']
+
+
+def test_redaction_rejects_unknown_kinds():
+    with pytest.raises(_report.ReportError, match='redact: unknown emails; choose from hosts, addresses, users'):
+        _report.redact_report(_report.build_report([], generated_at=GENERATED), ['emails'])
