@@ -787,6 +787,49 @@ def rm_cgroup(path):
             time.sleep(0.1)
 
 
+# inotify instances one systemd host takes from root's machine-wide fs.inotify.max_user_instances
+# (measured: PID 1 5, dbus-daemon 1, agetty 1, logind 1 once started, and 3 for each user manager
+# a login starts; user namespaces do not help: the kernel charges their creator, root, as well).
+# Light hosts take none. The lab never raises the limit (a machine-wide setting).
+INOTIFY_PER_SYSTEMD_HOST = 11
+INOTIFY_MARGIN = 8
+
+
+def inotify_in_use():
+    """inotify instances open on this machine (all of them count against root's limit here)."""
+    n = 0
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            for fd in os.listdir('/proc/%s/fd' % d):
+                try:
+                    if os.readlink('/proc/%s/fd/%s' % (d, fd)) == 'anon_inode:inotify':
+                        n += 1
+                except OSError:
+                    continue
+        except OSError:
+            continue
+    return n
+
+
+def capacity():
+    """How many more systemd hosts this machine's inotify limit leaves room for."""
+    try:
+        with open('/proc/sys/fs/inotify/max_user_instances') as f:
+            limit = int(f.read())
+    except (OSError, ValueError):
+        limit = 128
+    used = inotify_in_use()
+    return {'systemd_hosts': max(0, (limit - used - INOTIFY_MARGIN) // INOTIFY_PER_SYSTEMD_HOST),
+            'inotify_max_user_instances': limit, 'inotify_in_use': used,
+            'per_systemd_host': INOTIFY_PER_SYSTEMD_HOST}
+
+
+def cmd_capacity(args):
+    print(json.dumps(capacity(), sort_keys=True))
+
+
 def host_specs(args):
     """[(name, kind, suite)] from NAME[:KIND[@SUITE]] arguments or --hosts N (--kind, --suite).
     The suite is a systemd host's Debian release; a light host runs the machine's own sshd."""
@@ -828,6 +871,18 @@ def cmd_up(args):
     if os.geteuid() != 0:
         raise LabError('the lab needs root (namespaces, bridge, mounts)')
     specs = host_specs(args)
+    wanted = len([1 for _n, k, _s in specs if k == 'systemd'])
+    if wanted:
+        # this lab's own hosts are about to be torn down: what they hold comes back
+        room = capacity()
+        mine = len([h for h in load_state().get('hosts', {}).values()
+                    if h.get('kind') == 'systemd' and pid_alive(h.get('init_pid'))])
+        if wanted > room['systemd_hosts'] + mine:
+            raise LabError('%d systemd hosts need ~%d inotify instances (%d each); fs.inotify.max_user_instances is %d '
+                           'and %d are in use: at most %d at once here (bring them up in batches)' % (
+                               wanted, wanted * INOTIFY_PER_SYSTEMD_HOST, INOTIFY_PER_SYSTEMD_HOST,
+                               room['inotify_max_user_instances'], room['inotify_in_use'],
+                               room['systemd_hosts'] + mine))
     roots = build_roots([s for _n, k, s in specs if k == 'systemd'])
     infos = dict((suite, root_info(suite)) for suite in roots)
     light_info = machine_info()
@@ -1454,7 +1509,7 @@ def host_status(host):
     return {'name': host['name'], 'kind': host['kind'], 'address': host['address'],
             'suite': host.get('suite'), 'openssh': host.get('openssh'), 'systemd': host.get('systemd'),
             'up': alive, 'sshd_pid': pid, 'sshd_alive': bool(pid),
-            'faults': sorted(host['faults'])}
+            'faults': sorted(host['faults']), 'fault_details': host['faults']}
 
 
 STATUS_FMT = '%-12s %-8s %-9s %-8s %-8s %-14s %-5s %-9s %s'
@@ -1569,6 +1624,8 @@ def parser():
                     help='penalties: return once the penalty has expired (the host is reachable, '
                          'the drops are in its log)')
     fa.set_defaults(func=cmd_fault)
+    cap = sub.add_parser('capacity', help='how many systemd hosts fit now (inotify instances), as JSON')
+    cap.set_defaults(func=cmd_capacity)
     inv = sub.add_parser('inventory', help='print or write an Ansible inventory of the lab')
     inv.add_argument('--format', choices=('ini', 'yaml'), default='ini')
     inv.add_argument('--output', '-o', default='-')
