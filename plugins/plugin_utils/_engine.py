@@ -303,6 +303,15 @@ def _type_name(value):
         type(value), 'a %s' % type(value).__name__)
 
 
+def _path_text(path):
+    """'a.b[3].c' from the linked path (parent, key) the sanitiser passes down."""
+    parts = []
+    while path is not None:
+        path, key = path
+        parts.append('[%d]' % key if isinstance(key, int) else '.%s' % key[:100])
+    return ''.join(reversed(parts)).lstrip('.')
+
+
 class _Sanitiser:
     """Copies facts to plain, finite, bounded JSON values; notes every value it had to change."""
 
@@ -312,8 +321,9 @@ class _Sanitiser:
         self.cut = False
 
     def note(self, path, reason):
-        key = path.split('.', 1)[0].split('[', 1)[0]
-        self.problems.setdefault(key, []).append((path, reason))
+        text = _path_text(path)
+        key = text.split('.', 1)[0].split('[', 1)[0]
+        self.problems.setdefault(key, []).append((text, reason))
 
     def clean(self, value, path, spec, depth):
         self.nodes += 1
@@ -322,10 +332,17 @@ class _Sanitiser:
                 self.cut = True
                 self.note(path, 'more than %d values in the facts: the rest was not read' % MAX_FACT_NODES)
             return None
-        if isinstance(value, float) and not math.isfinite(value):
+        kind = type(value)
+        if spec is None:
+            # fast paths: most values are short strings, small ints, null
+            if kind is str and len(value) <= MAX_FACT_STRING:
+                return value
+            if value is None or kind is bool or (kind is int and -_NUMBER_LIMIT < value < _NUMBER_LIMIT):
+                return value
+        if kind is float and not math.isfinite(value):
             self.note(path, 'not a finite number: %s (ignored: unknown)' % value)
             return None
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _NUMBER_LIMIT:
+        if kind is int and abs(value) >= _NUMBER_LIMIT:
             self.note(path, 'number out of range: %s (ignored: unknown)' % _shown(value))
             return None
         kinds = spec if isinstance(spec, tuple) else ((spec,) if spec is not None else ())
@@ -345,7 +362,8 @@ class _Sanitiser:
             return None
         if isinstance(value, dict):
             children = next((k for k in kinds if isinstance(k, dict)), {})
-            return dict((str(key), self.clean(item, '%s.%s' % (path, str(key)[:100]), children.get(key), depth + 1))
+            clean = self.clean
+            return dict((str(key), clean(item, (path, str(key)), children.get(key), depth + 1))
                         for key, item in value.items())
         if isinstance(value, (list, tuple)):
             items = list(value)
@@ -355,8 +373,8 @@ class _Sanitiser:
                 offset = len(items) - MAX_FACT_LIST
                 items = items[offset:]
             item_spec = next((k[0] for k in kinds if isinstance(k, list) and k), None)
-            return [self.clean(item, '%s[%d]' % (path, offset + index), item_spec, depth + 1)
-                    for index, item in enumerate(items)]
+            clean = self.clean
+            return [clean(item, (path, offset + index), item_spec, depth + 1) for index, item in enumerate(items)]
         self.note(path, 'not a JSON value: %s %s' % (_type_name(value), _shown(value)))
         return str(value)[:200]
 
@@ -368,13 +386,13 @@ def sanitise_facts(facts):
     clean = {}
     for key, value in _dict(facts).items():
         spec = FACT_TYPES.get(key) if isinstance(value, dict) else None
-        clean[str(key)] = sanitiser.clean(value, str(key)[:100], spec, 0)
+        clean[str(key)] = sanitiser.clean(value, (None, str(key)), spec, 0)
     return clean, sanitiser.problems
 
 
 def sanitise_value(value):
     """A plain, finite, bounded JSON copy of any value (the probe, a message), without notes."""
-    return _Sanitiser().clean(value, 'value', None, 0)
+    return _Sanitiser().clean(value, (None, 'value'), None, 0)
 
 
 # -- finding construction ---------------------------------------------------------------
