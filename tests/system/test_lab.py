@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The lab (tests/lab/lab): real hosts come up, every fault gives the client symptom measured in
-docs/lab.md (OpenSSH 9.2p1 client and server, Debian 12), and `down` leaves nothing behind.
+docs/lab.md (OpenSSH 9.2p1 client; servers: the machine's OpenSSH 9.2p1 on light hosts, and
+systemd hosts of Debian 11, 12 and 13), and `down` leaves nothing behind.
 
 Traffic goes only to the lab's own bridge (LAB_ID=1: crlab1, 10.213.8.0/24), which this module creates and removes.
 """
@@ -32,6 +33,8 @@ CONTROLLER = '10.213.8.1'
 KEY = os.path.join(LAB_DIR, 'id_ed25519')
 LIGHT = ('la', 'lb', 'lc')
 SYSTEMD = 'sa'
+# systemd hosts of the other suites: name -> (suite, OpenSSH release sshd reports, systemd major)
+SUITE_HOSTS = {'sb': ('bullseye', '8.4p1', '247'), 'st': ('trixie', '10.0p2', '257')}
 
 NEEDED = ('ip', 'unshare', 'nsenter', 'ssh', 'ssh-keygen', 'nft', 'iptables', 'ping', 'sysctl')
 MISSING = [b for b in NEEDED if not shutil.which(b)] + [
@@ -105,8 +108,9 @@ def wait_no_leftovers(lab_id=1, lab_dir=LAB_DIR):
 @pytest.fixture(scope='module')
 def hosts():
     """The lab: 3 light hosts, plus one systemd host when a Debian root can be had."""
-    skip_systemd = systemd_unavailable()
-    specs = list(LIGHT) + ([] if skip_systemd else ['%s:systemd' % SYSTEMD])
+    skip_systemd = systemd_unavailable(('bookworm', 'bullseye', 'trixie'))
+    specs = list(LIGHT) + ([] if skip_systemd else ['%s:systemd' % SYSTEMD] + [
+        '%s:systemd@%s' % (name, suite) for name, (suite, _o, _s) in sorted(SUITE_HOSTS.items())])
     try:
         up = lab('up', *specs, timeout=900)
         assert '%d host(s) up' % len(specs) in up.stderr
@@ -390,3 +394,127 @@ def test_down_after_a_crashed_up():
         left = wait_no_leftovers(2, '/run/connreset-lab-2')
     assert result.returncode == 0, result.stderr
     assert left == [], 'down after a crash left: %s' % left
+
+
+# ------------------------------------------------------------------ suites
+def suite_host(hosts, name):
+    if hosts[1]:
+        pytest.skip('no systemd host: %s' % hosts[1])
+    return hosts[0][name]
+
+
+def test_status_names_suite_openssh_and_systemd(hosts):
+    by_name, skip = hosts
+    machine_sshd = subprocess.run(['sh', '-c', "grep -aoE 'OpenSSH_[0-9]+[.][0-9]+p[0-9]+' /usr/sbin/sshd | head -1"],
+                                  capture_output=True, text=True, check=False).stdout.strip()
+    for name in LIGHT:
+        assert by_name[name]['openssh'] == machine_sshd.replace('OpenSSH_', '') and by_name[name]['systemd'] is None
+    if skip:
+        return
+    assert (by_name[SYSTEMD]['suite'], by_name[SYSTEMD]['openssh']) == ('bookworm', '9.2p1'), by_name[SYSTEMD]
+    for name, (suite, openssh, systemd) in SUITE_HOSTS.items():
+        h = by_name[name]
+        assert (h['suite'], h['openssh']) == (suite, openssh) and h['systemd'].startswith(systemd + '.'), h
+        rc, out, _t = ssh(h['address'], command='cat /proc/1/comm; systemctl --version | head -1; '
+                                                'grep VERSION_CODENAME /etc/os-release')
+        assert rc == 0 and out.split()[0] == 'systemd', out
+        assert 'systemd %s ' % systemd in out and 'VERSION_CODENAME=%s' % suite in out, out
+    table = lab('status').stdout
+    assert re.search(r'^st\s+systemd\s+trixie\s+10\.0p2\s+257\.\S+\s+10\.213\.8\.\d+\s+yes', table, re.M), table
+    ini = lab('inventory').stdout
+    assert re.search(r'^sb ansible_host=\S+ lab_kind=systemd lab_suite=bullseye lab_openssh=8\.4p1 ', ini, re.M), ini
+
+
+def test_bad_suites_are_refused_before_anything_changes(hosts):
+    for spec, message in (('x1:systemd@sid', "unknown suite 'sid'"), ('x1:light@trixie', 'needs a systemd host'),
+                          ('x1@trixie', 'NAME:systemd@SUITE')):
+        proc = lab('up', spec, check=False)
+        assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+    # the lab that was up is still up
+    assert all(h['up'] for h in json.loads(lab('status', '--json').stdout))
+
+
+def test_penalties_refused_before_openssh_9_8(hosts):
+    names = ['la'] + ([] if hosts[1] else [SYSTEMD, 'sb'])
+    for name in names:
+        proc = lab('fault', name, 'penalties', check=False)
+        assert proc.returncode == 1 and 'needs OpenSSH >= 9.8' in proc.stderr, proc.stderr
+        assert 'penalties' not in [h for h in json.loads(lab('status', '--json').stdout) if h['name'] == name][0]['faults']
+
+
+def test_trixie_penalties(hosts):
+    h = suite_host(hosts, 'st')
+    inject('st', 'penalties', '--penalty-s', '20')
+    try:
+        details = [x for x in json.loads(lab('status', '--json').stdout) if x['name'] == 'st'][0]['fault_details']
+        info = details['penalties']
+        assert info['persourcepenalties'] == 'authfail:10s min:10s max:20s' and info['failed_logins'] in (2, 3), info
+        # what an OpenSSH client and a raw client see while the controller is penalised (OpenSSH
+        # 10.0 sshd.c drop_connection(): "Not allowed at this time", then close)
+        rc, out, elapsed = ssh(h['address'])
+        assert rc == 255 and re.search(r'kex_exchange_identification: (read: Connection reset by peer|'
+                                       r'Connection closed by remote host)', out), out
+        assert elapsed < INSTANT, elapsed
+        with socket.create_connection((h['address'], 22), timeout=3) as s:
+            s.settimeout(3)
+            assert s.recv(256).startswith(b'Not allowed at this time')
+        journal = lab('exec', 'st', '--', 'journalctl', '-q', '--no-pager', '-u', 'ssh.service').stdout
+        assert re.search(r'sshd\[\d+\]: drop connection #\d+ from \[%s\]:\d+ on \[%s\]:22 penalty: failed '
+                         r'authentication$' % (re.escape(CONTROLLER), re.escape(h['address'])), journal, re.M), journal
+        config = lab('exec', 'st', '--', '/usr/sbin/sshd', '-T').stdout
+        assert re.search(r'^persourcepenalties .*authfail:10', config, re.M), config
+    finally:
+        undo_and_check(hosts, 'st', 'penalties')
+
+
+def test_trixie_penalty_wait_ends_reachable(hosts):
+    h = suite_host(hosts, 'st')
+    start = time.time()
+    inject('st', 'penalties', '--penalty-s', '20', '--wait')
+    try:
+        assert 15 <= time.time() - start <= 60
+        rc, out, _t = ssh(h['address'])
+        assert rc == 0, out
+    finally:
+        undo_and_check(hosts, 'st', 'penalties')
+
+
+@pytest.mark.parametrize('name,ident', [('sb', 'sshd'), ('st', 'sshd-session')])
+def test_wrappers_deny_on_other_suites(hosts, name, ident):
+    """bullseye's sshd links libwrap; trixie's listener does not, its sshd-session does: both refuse."""
+    h = suite_host(hosts, name)
+    inject(name, 'wrappers-deny')
+    try:
+        rc, out, elapsed = ssh(h['address'], '-o', 'ConnectTimeout=10')
+        assert rc == 255 and re.search(r'Connection reset by|Connection closed by|Connection timed out during banner',
+                                       out), out
+        assert 4 <= elapsed <= 10, elapsed
+        journal = lab('exec', name, '--', 'journalctl', '-q', '--no-pager', '-o', 'short-iso').stdout
+        assert re.search(r' %s\[\d+\]: refused connect from %s \(%s\)$' % (
+            re.escape(ident), re.escape(CONTROLLER), re.escape(CONTROLLER)), journal, re.M), journal[-2000:]
+    finally:
+        undo_and_check(hosts, name, 'wrappers-deny')
+
+
+@pytest.mark.parametrize('name', sorted(SUITE_HOSTS))
+def test_crashloop_and_oom_on_other_suites(hosts, name):
+    h = suite_host(hosts, name)
+    inject(name, 'sshd-crashloop')
+    try:
+        out = lab('exec', name, '--', 'systemctl', 'show', '-p', 'ActiveState,Result,NRestarts', 'ssh.service').stdout
+        props = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+        assert props['ActiveState'] == 'failed' and props['Result'] == 'signal' and int(props['NRestarts']) >= 4, props
+        rc, out, _t = ssh(h['address'])
+        assert rc == 255 and 'Connection refused' in out, out
+    finally:
+        undo_and_check(hosts, name, 'sshd-crashloop')
+    inject(name, 'oom')
+    try:
+        out = lab('exec', name, '--', 'systemctl', 'show', '-p', 'ActiveState,Result', 'lab-oom-hog.service').stdout
+        assert 'ActiveState=failed' in out and re.search(r'Result=(signal|oom-kill)', out), out
+        kern = lab('exec', name, '--', 'journalctl', '-k', '-q', '--no-pager').stdout
+        # the hog's own memory cgroup (trixie: a v1 cgroup the lab made for it, the host runs v2)
+        assert re.search(r'task_memcg=/connreset-lab1/%s/system\.slice/lab-oom-hog\.service,task=python3' % name,
+                         kern), kern[-2000:]
+    finally:
+        undo_and_check(hosts, name, 'oom')
