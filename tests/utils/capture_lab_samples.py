@@ -314,7 +314,10 @@ def write_origins(hosts, argv):
                 'commands provoke each event and which journal matches read it); `<suite>/STEPS.md` says what was\n'
                 'done and when. `<what>.txt` is `journalctl -o short-iso`, `<what>.json` `journalctl -o json` of the\n'
                 "same entries; `oom-kernel.*` the kernel's lines (`journalctl -k`). The lab's addresses are\n"
-                '10.213.12.0/24 (controller .1); hosts are named after their suite.\n\n'
+                '10.213.12.0/24 (controller .1); hosts are named after their suite. The kernel is the machine\'s\n'
+                '(the column below), whatever the suite: the kernel lines show that kernel\'s wording, not\n'
+                "the suite's own kernel. Note systemd 257's `-o short-iso` writes `+00:00` where 247/252 write\n"
+                '`+0000`.\n\n'
                 '| suite | OpenSSH | systemd | kernel | captured | command |\n|---|---|---|---|---|---|\n')
         for suite in SUITES:
             if suite in rows:
