@@ -47,14 +47,17 @@ import re
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, controller_address, result, summarize,
 )
-from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogScan, iso, parse_since
+from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
+    DEFAULT_SINCE, LogScan, check_log_files, iso, parse_since, resolve_window,
+)
 from ansible_collections.connreset.doctor.plugins.module_utils._tcp_wrappers import libwrap_check
 
 ARGUMENT_SPEC = dict(
-    since=dict(type='str', default='7d'),
+    since=dict(type='str'),
     log_files=dict(type='list', elements='path'),
     config_file=dict(type='path', default='/etc/ssh/sshd_config'),
     sshd_path=dict(type='path'),
+    full_config=dict(type='bool', default=False),
 )
 
 UNITS = ('ssh.service', 'sshd.service')
@@ -71,6 +74,12 @@ SAME_EVENT_S = 10.0
 MAX_SAMPLES = 5
 CONFIG_KEYS = ('maxstartups', 'persourcepenalties', 'persourcepenaltyexemptlist', 'maxsessions', 'logingracetime',
                'clientaliveinterval', 'clientalivecountmax', 'tcpkeepalive', 'usedns', 'port', 'listenaddress')
+# The sshd -T keys config.raw keeps by default: what typed_config() reads (the engine and the remediate
+# role read config.values only; the role reloads sshd through values.pidfile).  full_config keeps all.
+RAW_KEYS = CONFIG_KEYS + ('persourcemaxstartups', 'pidfile')
+# Keywords whose whole value can carry a secret (SetEnv NAME=VALUE, a command line with its arguments).
+SECRET_KEYS = ('setenv', 'authorizedkeyscommand', 'authorizedprincipalscommand', 'forcecommand')
+REDACTED = '<redacted>'
 # sshd -T prints these keys once per value (other keys print once, several values space-separated).
 MULTI_KEYS = ('port', 'listenaddress', 'hostkey', 'hostcertificate', 'acceptenv', 'subsystem', 'include')
 EXEC_MAIN_CODES = {'1': 'exited', '2': 'killed', '3': 'dumped', '4': 'trapped', '5': 'stopped', '6': 'continued'}
@@ -91,8 +100,11 @@ def parse_systemctl_show(text):
 
 
 def _int_or_none(value):
+    text = str(value).strip()
+    if len(text) > 20:              # no count or PID is that long (and int() of 4,300+ digits raises)
+        return None
     try:
-        return int(str(value).strip())
+        return int(text)
     except (TypeError, ValueError):
         return None
 
@@ -227,7 +239,7 @@ def collect_service(system):
 # ---------------------------------------------------------------------------------------------
 # processes
 # ---------------------------------------------------------------------------------------------
-_LISTENER_TITLE = re.compile(r'\[listener\]\s+(\d+)\s+of\s+(\d+)-(\d+)\s+startups')
+_LISTENER_TITLE = re.compile(r'\[listener\] (\d{1,10}) of (\d{1,10})-(\d{1,10}) startups')
 
 
 def parse_listener_title(args):
@@ -352,14 +364,19 @@ def parse_ss_listen(text):
         if port is None:
             continue
         users = ' '.join(fields[5:]) if fields[0] == 'LISTEN' else ' '.join(fields[4:])
-        pids = [int(p) for p in re.findall(r'pid=(\d+)', users)]
+        pids = [int(p) for p in re.findall(r'pid=(\d{1,10})\b', users)]
         names = re.findall(r'\("([^"]*)"', users)
         sockets.append({'address': address, 'port': port, 'pids': pids, 'processes': names})
     return sockets
 
 
+_HEX = re.compile(r'^(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{32})$')
+
+
 def hex_to_ip(value):
-    """/proc/net/tcp address (8 hex digits) or tcp6 address (32 hex digits) → text."""
+    """/proc/net/tcp address (8 hex digits) or tcp6 address (32 hex digits) → text; None for anything else."""
+    if not isinstance(value, str) or not _HEX.match(value):
+        return None
     if len(value) == 8:
         raw = bytes.fromhex(value)[::-1]
         return '.'.join(str(b) for b in raw)
@@ -370,7 +387,7 @@ def hex_to_ip(value):
             return '::ffff:' + '.'.join(str(b) for b in raw[12:])
         groups = ['%x' % int.from_bytes(raw[i:i + 2], 'big') for i in range(0, 16, 2)]
         return _compress_v6(groups)
-    raise ValueError('not a /proc/net address: %r' % value)
+    return None
 
 
 def _compress_v6(groups):
@@ -399,10 +416,10 @@ def parse_proc_net_tcp(text):
         if len(fields) < 10 or fields[3] != '0A':
             continue
         addr, _sep, port = fields[1].partition(':')
-        try:
-            sockets.append({'address': hex_to_ip(addr), 'port': int(port, 16), 'inode': int(fields[9])})
-        except ValueError:
+        address = hex_to_ip(addr)
+        if address is None or not re.match(r'^[0-9A-Fa-f]{1,4}$', port) or not re.match(r'^\d{1,20}$', fields[9]):
             continue
+        sockets.append({'address': address, 'port': int(port, 16), 'inode': int(fields[9])})
     return sockets
 
 
@@ -425,9 +442,25 @@ def socket_inodes(system, pids):
     return inodes
 
 
-def collect_listening(system, sshd_pids, config_ports):
-    """(listening [{address, port}], source, status, reason)."""
+def _not_attributable(how, ports, proc_status):
+    """The reason ``listening`` is null: sockets could not be tied to sshd and none is on its port(s)."""
+    if proc_status != OK:
+        return ('sshd processes are hidden from this user (/proc hidepid) and %s, so which sockets are '
+                "sshd's is unknown (not \"not listening\"): use become: true" % how)
+    return ('%s (sshd runs as another user), and no listening socket is on port %s, so whether and where sshd '
+            'listens is unknown (not "not listening"; it may listen on another port): use become: true'
+            % (how, ', '.join(str(p) for p in sorted(ports))))
+
+
+def collect_listening(system, sshd_pids, config_ports, proc_status=OK):
+    """(listening [{address, port}] or None, source, status, reason).
+
+    Without root, ``ss -p`` and ``/proc/PID/fd`` show only this user's processes: the sockets of a
+    root sshd are then matched by port (partial); when none is on those ports, ``listening`` is
+    None with the reason, never ``[]`` (which reads "sshd does not listen").
+    """
     fallback_ports = set(config_ports or []) or {22}
+    blind = system.euid != 0 and (bool(sshd_pids) or proc_status != OK)
 
     def unique(entries):
         seen, out = set(), []
@@ -443,9 +476,12 @@ def collect_listening(system, sshd_pids, config_ports):
         sockets = parse_ss_listen(res.out)
         owned = [s for s in sockets if set(s['pids']) & set(sshd_pids) or
                  any(name.startswith('sshd') for name in s['processes'])]
-        if owned or not sshd_pids or system.euid == 0:
+        if owned or not blind:
             return unique(owned), 'ss', OK, None
         by_port = [s for s in sockets if not s['pids'] and s['port'] in fallback_ports]
+        if not by_port:
+            return None, 'ss', UNKNOWN, _not_attributable('ss cannot name the processes owning the sockets',
+                                                          fallback_ports, proc_status)
         return unique(by_port), 'ss', PARTIAL, ('ss could not name the processes owning the sockets (needs root): '
                                                 'listeners matched by port %s only; use become: true'
                                                 % ', '.join(str(p) for p in sorted(fallback_ports)))
@@ -464,8 +500,11 @@ def collect_listening(system, sshd_pids, config_ports):
     if inodes:
         return unique(s for s in sockets if s['inode'] in inodes), 'proc', OK, None
     by_port = [s for s in sockets if s['port'] in fallback_ports]
-    if not sshd_pids:
+    if not blind:
         return [], 'proc', OK, None
+    if not by_port:
+        return None, 'proc', UNKNOWN, _not_attributable('reading /proc/PID/fd of sshd needs root', fallback_ports,
+                                                        proc_status)
     return unique(by_port), 'proc', PARTIAL, ('cannot map sockets to sshd (reading /proc/PID/fd needs root): '
                                               'listeners matched by port %s only; use become: true'
                                               % ', '.join(str(p) for p in sorted(fallback_ports)))
@@ -520,12 +559,14 @@ def parse_sshd_time(value):
     text = str(value or '').strip().lower()
     if not text:
         return None
-    if re.match(r'^\d+(\.\d+)?$', text):
+    if re.match(r'^\d{1,12}(\.\d{1,9})?$', text):
         number = float(text)
         return int(number) if number.is_integer() else number
     total = 0
     pos = 0
-    for match in re.finditer(r'(\d+)([smhdw]?)', text):
+    if len(text) > 64:
+        return None
+    for match in re.finditer(r'(\d{1,12})([smhdw]?)', text):
         if match.start() != pos:
             return None
         total += int(match.group(1)) * _TIME_UNITS[match.group(2)]
@@ -589,6 +630,7 @@ def typed_config(raw):
         'listenaddress': _as_list(raw.get('listenaddress')) if 'listenaddress' in raw else None,
         'persourcemaxstartups': (None if raw.get('persourcemaxstartups') in (None, 'none')
                                  else _int_or_none(raw.get('persourcemaxstartups'))),
+        'pidfile': None if raw.get('pidfile') in (None, '', 'none') else str(raw.get('pidfile')),
     }
 
 
@@ -598,7 +640,7 @@ def _as_list(value):
     return list(value) if isinstance(value, list) else [value]
 
 
-_CONFIG_ERROR = re.compile(r'^(?P<file>/\S*?|\S+?):? line (?P<line>\d+): (?P<text>.*)$')
+_CONFIG_ERROR = re.compile(r'^(?P<file>/[^\s:]{0,4096}|[^\s:]{1,4096}):? line (?P<line>\d{1,9}): (?P<text>.*)$')
 
 
 def parse_sshd_t_errors(text):
@@ -632,7 +674,54 @@ def config_verdict(rc, err, euid):
     return None, err, [], 'sshd -t exited with %s: %s' % (rc, err.splitlines()[-1] if err else 'no output')
 
 
-def collect_config(system, sshd, config_file, addr, hostname):
+_SECRET_WORD = r'(?:pass(?:word|wd|phrase)?|token|secret|credential|api[_-]?key|private[_-]?key)'
+_SECRET_ASSIGN = re.compile(r'(?i)^(?P<name>[^=\s]{0,64}' + _SECRET_WORD + r'[^=\s]{0,64}[=:])(?P<value>.+)$')
+_SECRET_OPTION = re.compile(r'(?i)^-{1,2}[\w-]{0,64}' + _SECRET_WORD + r'[\w-]{0,64}$')
+
+
+def redact_config_value(key, value):
+    """One ``sshd -T`` value with what may be a secret replaced by ``<redacted>``.
+
+    ``setenv`` keeps the variable names (``DB_PASSWORD=<redacted>``); the commands
+    (``authorizedkeyscommand``, ``authorizedprincipalscommand``, ``forcecommand``) keep the program and
+    lose their arguments; any other value loses the value of password-, token-, secret-like
+    arguments (``--token=<redacted>``, ``--password <redacted>``, ``api_key:<redacted>``).
+    """
+    if isinstance(value, list):
+        return [redact_config_value(key, item) for item in value]
+    text = str(value)
+    if key == 'setenv':
+        return ' '.join(token.split('=', 1)[0] + '=' + REDACTED if '=' in token else REDACTED
+                        for token in text.split())
+    if key in SECRET_KEYS:
+        words = text.split(None, 1)
+        if len(words) < 2 or words[0].lower() == 'none':
+            return text
+        return '%s %s' % (words[0], REDACTED)
+    out = []
+    hide_next = False
+    for token in text.split(' '):
+        if hide_next:
+            out.append(REDACTED if token else token)
+            hide_next = not token
+            continue
+        match = _SECRET_ASSIGN.match(token)
+        if match:
+            out.append(match.group('name') + REDACTED)
+        else:
+            out.append(token)
+            hide_next = bool(_SECRET_OPTION.match(token))
+    return ' '.join(out)
+
+
+def raw_config(raw, full=False):
+    """``parse_sshd_T`` result → ``config.raw``: the keys the diagnosis reads (:data:`RAW_KEYS`), or
+    every key with ``full``; secret-bearing values redacted either way."""
+    keys = sorted(raw) if full else [key for key in RAW_KEYS if key in raw]
+    return dict((key, redact_config_value(key, raw[key])) for key in keys)
+
+
+def collect_config(system, sshd, config_file, addr, hostname, full_config=False):
     """The ``config`` fact."""
     values = dict((key, None) for key in CONFIG_KEYS)
     config = {'status': UNKNOWN, 'reason': None, 'file': config_file, 'valid': None, 'error': None, 'errors': [],
@@ -660,7 +749,8 @@ def collect_config(system, sshd, config_file, addr, hostname):
         # test mode exits 0 (sshd.c: ``if (test_flag > 1) print_config(...); if (test_flag) exit(0);``):
         # printed means sshd -t accepts it, so sshd -t is not run.
         raw = parse_sshd_T(dump.out)
-        config.update(status=OK, valid=True, raw=raw, values=typed_config(raw), connection_spec=spec)
+        config.update(status=OK, valid=True, raw=raw_config(raw, full_config), raw_scope='full' if full_config else 'used',
+                      values=typed_config(raw), connection_spec=spec)
         return config
     # sshd -T printed nothing: sshd -t says whether the configuration is invalid, and where.
     check = system.run([sshd, '-t', '-f', config_file], timeout=15)
@@ -684,7 +774,7 @@ def collect_config(system, sshd, config_file, addr, hostname):
 # ---------------------------------------------------------------------------------------------
 # version and libwrap
 # ---------------------------------------------------------------------------------------------
-_VERSION = re.compile(r'OpenSSH_(?P<v>(?P<major>\d+)\.(?P<minor>\d+)(?P<p>p\d+)?)(?P<rest>[^,]*)')
+_VERSION = re.compile(r'OpenSSH_(?P<v>(?P<major>\d{1,4})\.(?P<minor>\d{1,4})(?P<p>p\d{1,4})?)(?P<rest>[^,]{0,200})')
 
 
 def parse_version(text):
@@ -738,42 +828,120 @@ EVENT_KINDS = ('crashes', 'restarts', 'maxstartups_drops', 'penalties', 'wrap_re
 # Fixed parts of every message the patterns below match: LogScan parses only lines holding one
 # (a large journal is mostly logins and disconnects).  A unit test checks, on every sample, that
 # the events are the same with and without this filter.
-EVENT_KEYWORDS = ('drop connection #', 'axStartups', 'axstartups', 'penalt', 'penalis', 'refused connect from',
-                  'ain process exited', 'Failed with result', 'failed', 'Scheduled restart job',
-                  'Start request repeated', 'Stopped ', 'Received signal', 'Received SIGHUP')
+EVENT_KEYWORDS = ('drop connection #', 'axStartups', 'axstartups', 'rate-limited', 'penalt', 'refused connect from',
+                  'ain process exited', 'Failed with result', 'failed', 'Scheduled restart job', 'scheduling restart',
+                  'epeated too quickly', 'Stopped ', 'Received signal', 'Received SIGHUP')
 
-_DROP = re.compile(r'drop connection #(?P<n>\d+) from \[(?P<raddr>[^\]]*)\]:(?P<rport>\d+) '
-                   r'on \[(?P<laddr>[^\]]*)\]:(?P<lport>\d+) (?P<reason>.+?)\s*$')
-_DROP_OLD = re.compile(r'^(?:debug1: )?drop connection #\d+\s*$')
-_BEGIN = re.compile(r'beginning MaxStartups throttling')
-_IN = re.compile(r'in MaxStartups throttling for (?P<t>\S+), (?P<n>\d+) connections dropped')
-_EXIT = re.compile(r'exited MaxStartups throttling after (?P<t>\S+), (?P<n>\d+) connections dropped')
-_PEN_NEW = re.compile(r'(?P<fam>ipv4|ipv6): new (?P<addr>\S+) (?P<state>active|deferred) penalty of '
-                      r'(?P<secs>[\d.]+) seconds for (?P<reason>penalty: .+?)\s*$')
-_PEN_ACT = re.compile(r'(?P<addr>\S+): activating (?P<fam>ipv4|ipv6) penalty of (?P<secs>[\d.]+) seconds for '
-                      r'(?P<reason>penalty: .+?)\s*$')
-_WRAP = re.compile(r'refused connect from (?P<client>\S+)(?: \((?P<addr>[^)]*)\))?')
-_UNIT_PREFIX = r'^(?:(?P<unit>[\w@.:\\-]+\.service): )?'
-_MAIN_EXIT = re.compile(_UNIT_PREFIX + r'[Mm]ain process exited, code=(?P<code>\w+), status=(?P<status>\S+?)\.?$')
-_FAILED = re.compile(_UNIT_PREFIX + r"Failed with result '(?P<result>[\w-]+)'")
-_FAILED_OLD = re.compile(r'^(?:Unit (?P<unit>\S+\.service) entered failed state|(?P<unit2>\S+\.service) failed)\.?$')
-_SCHEDULED = re.compile(_UNIT_PREFIX + r'Scheduled restart job, restart counter is at (?P<n>\d+)')
-_TOO_QUICK = re.compile(_UNIT_PREFIX + r'Start request repeated too quickly')
-_STOPPED = re.compile(r'^Stopped (?:(?P<unit>\S+\.service) - )?(?P<desc>.+?)\.?$')
-_TERMINATING = re.compile(r'^Received signal (?P<sig>\d+); terminating\.?$')
-_SIGHUP = re.compile(r'^Received SIGHUP; restarting\.?$')
+# Who may write each kind of line.  OpenSSH's log.c opens syslog with the program's own name
+# (``openlog(progname, LOG_PID, ...)``, every release), so the ident is the binary: the listener is
+# ``sshd``; from OpenSSH 9.8 the per-connection process is a separate binary, ``sshd-session``
+# (<= 9.7 a forked ``sshd``).  The listener writes the MaxStartups and PerSourcePenalties lines,
+# ``Received signal N; terminating.`` and ``Received SIGHUP; restarting.`` (sshd.c); libwrap's
+# ``refused connect from`` is written by the process that checks hosts.allow/deny (the per-connection
+# one).  systemd's unit lines come from PID 1 (``systemd``; ``init`` on a few old distributions);
+# a user's ``systemd --user`` (another PID) can have a unit called ssh.service of its own.
+LISTENER_IDENTS = ('sshd',)
+SESSION_IDENTS = ('sshd', 'sshd-session')
+SYSTEMD_IDENTS = ('systemd', 'init')
+MAX_MESSAGE_CHARS = 1024            # no line the patterns match is longer (sshd's syslog() cuts at 500)
+MAX_SAMPLE_CHARS = 512
+MAX_REASONS = 20                    # distinct keys kept in crashes.results / penalties.reasons
+
+# Every pattern is anchored at both ends of the message and built from the program's own format
+# string, so text a stranger can make a program log (sshd logs user names verbatim: "Invalid user
+# <anything> from ...", "Failed password for <anything> ...") never matches: no message of sshd or
+# systemd starts with text a client sent.  sshd's log.c escapes control characters (strnvis with
+# VIS_NL), so a user name cannot start a line of its own either.  Each repetition is bounded (no
+# pattern backtracks more than linearly).
+#
+# sshd.c drop_connection():
+#   V_7_4_P1..V_8_3_P1  verbose("drop connection #%d from [%s]:%d on [%s]:%d past MaxStartups")
+#   V_8_4_P1..V_9_7_P1  do_log2(drop_level, "drop connection #%d from [%s]:%d on [%s]:%d past MaxStartups")
+#   V_9_8_P1, V_9_9_P1  do_log2(drop_level, "drop connection #%d from [%s]:%d on [%s]:%d %s") with reason
+#                       "past Maxstartups" or srclimit.c's "penalty: <sub-reason>" / "too many penalised addresses"
+#   V_10_0_P1..V_10_2_P1 the same format, reason "Maxstartups" or the penalty's sub-reason ("PerSourcePenalties"
+#                       when it has none), at DEBUG3 ("debug3: " prefix, log.c do_log) while rate-limited
+_DROP = re.compile(
+    r'^(?P<debug>debug3: )?drop connection #(?P<n>\d{1,10}) from \[(?P<raddr>[\w:.%-]{1,80})\]:(?P<rport>\d{1,5}) '
+    r'on \[(?P<laddr>[\w:.%-]{1,80})\]:(?P<lport>\d{1,5}) '
+    r'(?P<reason>past MaxStartups|past Maxstartups|Maxstartups|PerSourcePenalties|too many penalised addresses'
+    r'|penalty: [A-Za-z ]{1,80})$')
+MAXSTARTUPS_REASONS = ('past MaxStartups', 'past Maxstartups', 'Maxstartups')
+# sshd.c V_8_4_P1..V_9_9_P1: error("beginning MaxStartups throttling") (log.c: "error: " in syslog, none with -e/-E),
+# error("in MaxStartups throttling for %s, %u connections dropped"),
+# logit("exited MaxStartups throttling after %s, %u connections dropped"); %s is misc.c fmt_timeframe():
+# "%02d:%02d:%02d", "%dd%02dh%02dm" or "%dw%dd%02dh".  Gone from V_10_0_P1.
+_TIMEFRAME = r'[0-9dhmw:]{1,24}'
+_BEGIN = re.compile(r'^(?:error: )?beginning MaxStartups throttling$')
+_IN = re.compile(r'^(?:error: )?in MaxStartups throttling for (?P<t>' + _TIMEFRAME +
+                 r'), (?P<n>\d{1,10}) connections dropped$')
+_EXIT = re.compile(r'^exited MaxStartups throttling after (?P<t>' + _TIMEFRAME + r'), (?P<n>\d{1,10}) connections dropped$')
+# sshd.c V_10_0_P1..V_10_2_P1 drop_connection(): logit("%s logging rate-limited: additional %u connections dropped",
+# reason, ndropped) with reason "Maxstartups" or "PerSourcePenalties": N drops it logged at DEBUG3 (log.c log_ratelimit)
+_RATE = re.compile(r'^(?P<what>Maxstartups|PerSourcePenalties) logging rate-limited: additional (?P<n>\d{1,10}) '
+                   r'connections dropped$')
+# srclimit.c srclimit_penalise() V_9_8_P1..V_10_2_P1 (verbose_f/do_log2_f: "srclimit_penalise: " prefix):
+#   "%s: new %s %s penalty of %d seconds for %s" and "%s: activating %s penalty of %lld seconds for %s"
+_PEN_REASON = r'(?P<reason>penalty: [A-Za-z ]{1,80})'
+_PEN_NEW = re.compile(r'^srclimit_penalise: (?P<fam>ipv4|ipv6): new (?P<addr>[\w:./%-]{1,100}) (?P<state>active|deferred) '
+                      r'penalty of (?P<secs>\d{1,10}(?:\.\d{1,6})?) seconds for ' + _PEN_REASON + '$')
+_PEN_ACT = re.compile(r'^srclimit_penalise: (?P<addr>[\w:./%-]{1,100}): activating (?P<fam>ipv4|ipv6) penalty of '
+                      r'(?P<secs>\d{1,10}(?:\.\d{1,6})?) seconds for ' + _PEN_REASON + '$')
+# libwrap refuse.c (tcp_wrappers 7.6): syslog(deny_severity, "refused connect from %s", eval_client(request));
+# Debian's libwrap0 7.6.q: "refused connect from %s (%s)" (client, address), and fix_options():
+# "refused connect from %s with IP source routing options".  Written by the process sshd checks libwrap in.
+_WRAP = re.compile(r'^refused connect from (?P<client>[^\s()]{1,300})'
+                   r'(?: \((?P<addr>[^\s()]{1,100})\)| with IP source routing options)?$')
+# sshd.c V_7_4_P1..V_10_2_P1: logit("Received signal %d; terminating.") and logit("Received SIGHUP; restarting.")
+_TERMINATING = re.compile(r'^Received signal (?P<sig>\d{1,3}); terminating\.$')
+_SIGHUP = re.compile(r'^Received SIGHUP; restarting\.$')
+
+# systemd (src/core/service.c, unit.c, job.c; systemd-stable tags v219..v256, v257 as the journal of a Debian 13
+# host shows it, samples/lab/trixie).  From v225 log_unit_*() put "<unit id>: " before the message (log.c
+# log_object_internalv); v219 named the unit in the text itself.
+_UNIT = r'[\w@.:\\-]{1,256}\.service'
+# service.c service_sigchld_event(): v219 "%s: main process exited, code=%s, status=%i/%s" (unit id in the text);
+# v225..v257 "Main process exited, code=%s, status=%i/%s" (LOG_UNIT_MESSAGE: "<unit>: " prefix)
+_MAIN_EXIT = re.compile(r'^(?P<unit>' + _UNIT + r'): [Mm]ain process exited, code=(?P<code>[a-z]{1,16}), '
+                        r'status=(?P<status>-?\d{1,10}/[\w/+-]{1,40})\.?$')
+# service.c service_enter_dead() v229..v239 and unit.c unit_log_failure() v240..v257: "Failed with result '%s'."
+_FAILED = re.compile(r'^(?P<unit>' + _UNIT + r"): Failed with result '(?P<result>[a-z-]{1,32})'\.$")
+# v219: unit.c "Unit %s entered failed state." and service.c "%s failed."; v225..v234 unit.c "Unit entered failed
+# state." (notice; debug only from v235)
+_FAILED_OLD = re.compile(r'^(?:Unit (?P<unit>' + _UNIT + r') entered failed state|(?P<unit2>' + _UNIT +
+                         r'): Unit entered failed state|(?P<unit3>' + _UNIT + r') failed)\.$')
+# service.c service_enter_restart(): v235..v257 "Scheduled restart job, restart counter is at %u.";
+# v219 "%s holdoff time over, scheduling restart." / "%s has no holdoff time, scheduling restart.";
+# v225..v234 "Service hold-off time over, scheduling restart." / "Service has no hold-off time, scheduling restart."
+_SCHEDULED = re.compile(r'^(?P<unit>' + _UNIT + r'): Scheduled restart job, restart counter is at (?P<n>\d{1,10})\.$')
+_HOLDOFF = re.compile(r'^(?:(?P<unit>' + _UNIT + r') (?:holdoff time over|has no holdoff time)|(?P<unit2>' + _UNIT +
+                      r'): Service (?:hold-off time over|has no hold-off time)), scheduling restart\.$')
+# v219 service.c service_start_limit_test(): "start request repeated too quickly for %s";
+# v225..v257 unit.c unit_start_limit_test(): "Start request repeated too quickly."
+_TOO_QUICK = re.compile(r'^(?:(?P<unit>' + _UNIT + r'): Start request repeated too quickly\.|'
+                        r'start request repeated too quickly for (?P<unit2>' + _UNIT + r'))$')
+# job.c / service.c status messages [JOB_DONE] "Stopped %s.": the unit's description (v219..v249), or
+# "<unit> - <description>" (unit_status_string(), v250..v257 with the default combined status format)
+_STOPPED = re.compile(r'^Stopped (?:(?P<unit>' + _UNIT + r') - )?(?P<desc>[^\r\n]{1,256}?)\.$')
+
+# Every pattern above, for the test that checks each one against planted text (samples/sshd/planted_texts.txt).
+EVENT_PATTERNS = (_DROP, _BEGIN, _IN, _EXIT, _RATE, _PEN_NEW, _PEN_ACT, _WRAP, _TERMINATING, _SIGHUP,
+                  _MAIN_EXIT, _FAILED, _FAILED_OLD, _SCHEDULED, _HOLDOFF, _TOO_QUICK, _STOPPED)
 
 
 def is_sshd_unit(unit):
-    return bool(unit) and bool(re.match(r'^sshd?(@.*)?\.service$', unit))
+    return bool(unit) and bool(re.match(r'^sshd?(@[^/]{0,256})?\.service$', unit))
 
 
-def _sshd_ident(entry):
-    return entry.ident is None or entry.ident.startswith('sshd')
+def _unit_of(match):
+    groups = match.groupdict()
+    return groups.get('unit') or groups.get('unit2') or groups.get('unit3')
 
 
-def _systemd_ident(entry):
-    return entry.ident is None or entry.ident in ('systemd', 'init')
+def _bump(counts, key, n=1):
+    if key not in counts and len(counts) >= MAX_REASONS:
+        key = 'other'
+    counts[key] = counts.get(key, 0) + n
 
 
 class _Kind:
@@ -786,7 +954,7 @@ class _Kind:
         if entry.time is not None and (self.last is None or entry.time >= self.last):
             self.last = entry.time
         raw = (entry.raw if entry.raw is not None else entry.message).rstrip('\r')
-        self.samples.append(raw)
+        self.samples.append(raw[:MAX_SAMPLE_CHARS])
         if len(self.samples) > MAX_SAMPLES:
             del self.samples[0]
 
@@ -801,12 +969,19 @@ def _close_enough(first, second):
 
 
 class EventCounter:
-    """Feed :class:`LogLine` entries in log order; :meth:`result` applies the counting rules."""
+    """Feed :class:`LogLine` entries in log order; :meth:`result` applies the counting rules.
+
+    A line counts only when its ident is the program that writes that message (see
+    :data:`LISTENER_IDENTS`); a line without an ident (``sshd -E`` log files, ``journalctl -o cat``)
+    is judged by its text, which is anchored.  A systemd line counts only from PID 1 (or no PID).
+    """
 
     def __init__(self):
         self.kinds = dict((name, _Kind()) for name in EVENT_KINDS)
         self._episodes = {}
+        self._hidden = {}
         self.episodes = 0
+        self.unsummarised = 0
         self._pending_crash = {}
         self._auto_restart = {}
         self._last_terminating = None
@@ -819,10 +994,10 @@ class EventCounter:
         self.gave_up = 0
         self.reloads = 0
 
-    # -- MaxStartups episodes -----------------------------------------------------------------
-    def _episode(self, key, create=True):
+    # -- MaxStartups episodes (OpenSSH 8.4 .. 9.9) ----------------------------------------------
+    def _episode(self, key, create=True, begun=False):
         if key not in self._episodes and create:
-            self._episodes[key] = {'lines': 0, 'summary': 0}
+            self._episodes[key] = {'lines': 0, 'summary': 0, 'begun': begun}
             self.episodes += 1
         return self._episodes.get(key)
 
@@ -830,40 +1005,51 @@ class EventCounter:
         episode = self._episodes.pop(key, None)
         if episode:
             self.kinds['maxstartups_drops'].count += max(episode['lines'], episode['summary'])
+            if episode['begun'] and not episode['summary']:
+                # at LogLevel INFO sshd logs the first drop only; the total was in the summary it never wrote
+                # (the log ends, or a SIGHUP re-exec or a stop forgot the episode): the count is a lower bound
+                self.unsummarised += 1
 
     def feed(self, entry):
         message = (entry.message or '').rstrip('\r').strip()
-        if not message:
+        if not message or len(message) > MAX_MESSAGE_CHARS:
             return
-        if _sshd_ident(entry):
-            self._feed_sshd(entry, message)
-        if _systemd_ident(entry):
+        ident = entry.ident
+        if ident is None or ident in SESSION_IDENTS:
+            self._feed_sshd(entry, message, ident is None or ident in LISTENER_IDENTS)
+        if (ident is None or ident in SYSTEMD_IDENTS) and entry.pid in (None, 1):
             self._feed_systemd(entry, message)
 
-    def _feed_sshd(self, entry, message):
+    def _feed_sshd(self, entry, message, listener):
+        wrap = _WRAP.match(message)
+        if wrap:
+            kind = self.kinds['wrap_refusals']
+            kind.count += 1
+            kind.sample(entry)
+            return
+        if not listener:
+            return
         key = (entry.source, entry.pid)
-        drop = _DROP.search(message)
+        drop = _DROP.match(message)
         if drop:
-            reason = drop.group('reason')
-            if reason.lower() == 'past maxstartups':
-                self._episode(key)['lines'] += 1
-                self.kinds['maxstartups_drops'].sample(entry)
-            else:
-                kind = self.kinds['penalties']
-                kind.count += 1
-                kind.sample(entry)
-                self.penalty_reasons[reason] = self.penalty_reasons.get(reason, 0) + 1
+            self._drop(key, entry, drop)
             return
-        if _DROP_OLD.search(message):
-            self._episode(key)['lines'] += 1
-            self.kinds['maxstartups_drops'].sample(entry)
+        rate = _RATE.match(message)
+        if rate:
+            name = 'maxstartups_drops' if rate.group('what') == 'Maxstartups' else 'penalties'
+            hidden = self._hidden.pop((key, name), 0)
+            dropped = max(int(rate.group('n')), hidden)
+            self.kinds[name].count += dropped
+            self.kinds[name].sample(entry)
+            if name == 'penalties':
+                _bump(self.penalty_reasons, 'rate-limited (reason not logged)', dropped)
             return
-        if _BEGIN.search(message):
+        if _BEGIN.match(message):
             self._close_episode(key)
-            self._episode(key)
+            self._episode(key, begun=True)
             self.kinds['maxstartups_drops'].sample(entry)
             return
-        summary = _IN.search(message) or _EXIT.search(message)
+        summary = _IN.match(message) or _EXIT.match(message)
         if summary:
             episode = self._episode(key)
             episode['summary'] = max(episode['summary'], int(summary.group('n')))
@@ -871,26 +1057,40 @@ class EventCounter:
             if summary.re is _EXIT:
                 self._close_episode(key)
             return
-        penalty = _PEN_NEW.search(message) or _PEN_ACT.search(message)
+        penalty = _PEN_NEW.match(message) or _PEN_ACT.match(message)
         if penalty:
             if penalty.re is _PEN_ACT or penalty.group('state') == 'active':
                 self.penalties_imposed += 1
             self.kinds['penalties'].sample(entry)
             return
-        wrap = _WRAP.search(message)
-        if wrap:
-            kind = self.kinds['wrap_refusals']
-            kind.count += 1
-            kind.sample(entry)
-            return
-        if _TERMINATING.search(message):
+        if _TERMINATING.match(message) or _SIGHUP.match(message):
+            self._close_episode(key)           # sshd re-executes itself or stops: its episode counters are gone
+        if _TERMINATING.match(message):
             if self._last_stopped is not None and _close_enough(entry.time, self._last_stopped) and entry.time is not None:
                 return
             self._last_terminating = entry.time if entry.time is not None else -1.0
             self._stop(entry)
             return
-        if _SIGHUP.search(message):
+        if _SIGHUP.match(message):
             self.reloads += 1
+
+    def _drop(self, key, entry, drop):
+        reason = drop.group('reason')
+        name = 'maxstartups_drops' if reason in MAXSTARTUPS_REASONS else 'penalties'
+        kind = self.kinds[name]
+        kind.sample(entry)
+        if drop.group('debug'):
+            # OpenSSH 10.x logs a drop at DEBUG3 while its rate limiter holds it back; the next
+            # "logging rate-limited: additional N connections dropped" counts it (N of them)
+            self._hidden[(key, name)] = self._hidden.get((key, name), 0) + 1
+            return
+        if name == 'penalties':
+            kind.count += 1
+            _bump(self.penalty_reasons, reason)
+        elif reason == 'Maxstartups':
+            kind.count += 1                # 10.x: no throttling episodes, each drop (or summary) counts
+        else:
+            self._episode(key)['lines'] += 1
 
     def _stop(self, entry):
         kind = self.kinds['restarts']
@@ -898,83 +1098,101 @@ class EventCounter:
         self.manual += 1
         kind.sample(entry)
 
+    def _crash(self, entry, unit, label):
+        kind = self.kinds['crashes']
+        kind.count += 1
+        kind.sample(entry)
+        _bump(self.crash_results, label)
+        self._pending_crash[unit] = entry.time
+
+    def _automatic_restart(self, entry, unit):
+        kind = self.kinds['restarts']
+        kind.count += 1
+        self.automatic += 1
+        kind.sample(entry)
+        self._auto_restart[unit] = entry.time
+
+    def _part_of_restart(self, unit, when):
+        """True (and forgotten) when a ``Stopped`` line belongs to an automatic restart just counted.
+        systemd 219 names no unit in it (only the description): any sshd unit's restart then."""
+        units = [unit] if unit else list(self._auto_restart)
+        for name in units:
+            if name in self._auto_restart and _close_enough(self._auto_restart[name], when):
+                del self._auto_restart[name]
+                return True
+        return False
+
     def _feed_systemd(self, entry, message):
-        match = _MAIN_EXIT.search(message)
+        if message.startswith('Stopped '):
+            self._feed_stopped(entry, message)
+            return
+        match = _MAIN_EXIT.match(message)
         if match:
-            unit = match.group('unit') or 'ssh.service'
+            unit = match.group('unit')
             if not is_sshd_unit(unit):
                 return
             code, status = match.group('code'), match.group('status')
             self._pending_crash.pop(unit, None)
-            if code in ('killed', 'dumped') or (code == 'exited' and not status.startswith('0')):
-                kind = self.kinds['crashes']
-                kind.count += 1
-                kind.sample(entry)
-                label = '%s %s' % (code, status)
-                self.crash_results[label] = self.crash_results.get(label, 0) + 1
-                self._pending_crash[unit] = entry.time
+            if code in ('killed', 'dumped') or (code == 'exited' and not status.startswith('0/')):
+                self._crash(entry, unit, '%s %s' % (code, status))
             return
-        match = _FAILED.search(message) or _FAILED_OLD.search(message)
+        match = _FAILED.match(message) or _FAILED_OLD.match(message)
         if match:
-            groups = match.groupdict()
-            unit = groups.get('unit') or groups.get('unit2') or 'ssh.service'
+            unit = _unit_of(match)
             if not is_sshd_unit(unit):
                 return
-            result_ = groups.get('result') or 'failed'
+            result_ = match.groupdict().get('result') or 'failed'
             if result_ not in CRASH_RESULTS and result_ != 'failed':
                 return
-            kind = self.kinds['crashes']
             if unit in self._pending_crash and _close_enough(self._pending_crash[unit], entry.time):
-                # the unit's failure line for the crash just counted (systemd < 236 prints two)
-                kind.sample(entry)
+                # another line about the crash just counted (systemd logs two or three)
+                self.kinds['crashes'].sample(entry)
                 return
-            kind.count += 1
-            kind.sample(entry)
-            self.crash_results[result_] = self.crash_results.get(result_, 0) + 1
-            self._pending_crash[unit] = entry.time
+            self._crash(entry, unit, result_)
             return
-        match = _SCHEDULED.search(message)
+        match = _SCHEDULED.match(message) or _HOLDOFF.match(message) or _TOO_QUICK.match(message)
         if match:
-            unit = match.group('unit') or 'ssh.service'
+            unit = _unit_of(match)
             if not is_sshd_unit(unit):
                 return
-            kind = self.kinds['restarts']
-            kind.count += 1
-            self.automatic += 1
-            kind.sample(entry)
-            self._auto_restart[unit] = entry.time
-            return
-        match = _TOO_QUICK.search(message)
-        if match:
-            if is_sshd_unit(match.group('unit') or 'ssh.service'):
+            if match.re is _TOO_QUICK:
                 self.gave_up += 1
                 self.kinds['restarts'].sample(entry)
+            else:
+                self._automatic_restart(entry, unit)
+
+    def _feed_stopped(self, entry, message):
+        match = _STOPPED.match(message)
+        if not match:
             return
-        match = _STOPPED.search(message)
-        if match:
-            unit = match.group('unit')
-            desc = match.group('desc')
-            if not (is_sshd_unit(unit) or desc.rstrip('.') in SSHD_DESCRIPTIONS or is_sshd_unit(desc)):
-                return
-            unit = unit or 'ssh.service'
-            if unit in self._auto_restart and _close_enough(self._auto_restart[unit], entry.time):
-                del self._auto_restart[unit]
-                return
-            self._last_stopped = entry.time
-            if (self._last_terminating is not None and entry.time is not None and self._last_terminating >= 0 and
-                    _close_enough(self._last_terminating, entry.time)):
-                self._last_terminating = None
-                return
-            self._stop(entry)
+        unit = match.group('unit')
+        desc = match.group('desc')
+        if not (is_sshd_unit(unit) or desc.rstrip('.') in SSHD_DESCRIPTIONS or is_sshd_unit(desc)):
+            return
+        if self._part_of_restart(unit, entry.time):
+            return
+        self._last_stopped = entry.time
+        if (self._last_terminating is not None and entry.time is not None and self._last_terminating >= 0 and
+                _close_enough(self._last_terminating, entry.time)):
+            self._last_terminating = None
+            return
+        self._stop(entry)
 
     def result(self):
         for key in list(self._episodes):
             self._close_episode(key)
+        for (_key, name), hidden in self._hidden.items():
+            # rate-limited drops whose summary sshd had not written yet (it writes it with the next drop)
+            self.kinds[name].count += hidden
+            if name == 'penalties':
+                _bump(self.penalty_reasons, 'rate-limited (reason not logged)', hidden)
+        self._hidden = {}
         kinds = dict((name, kind.as_dict()) for name, kind in self.kinds.items())
         kinds['crashes']['results'] = dict(self.crash_results)
         kinds['restarts'].update(automatic=self.automatic, manual=self.manual, gave_up=self.gave_up,
                                  reloads=self.reloads)
         kinds['maxstartups_drops']['episodes'] = self.episodes
+        kinds['maxstartups_drops']['unsummarised_episodes'] = self.unsummarised
         kinds['penalties'].update(reasons=dict(self.penalty_reasons), imposed=self.penalties_imposed)
         return kinds
 
@@ -987,31 +1205,53 @@ def count_events(entries):
     return counter.result()
 
 
-JOURNAL_MATCHES = ['_SYSTEMD_UNIT=ssh.service', '+', '_SYSTEMD_UNIT=sshd.service', '+', 'UNIT=ssh.service', '+',
-                   'UNIT=sshd.service', '+', '_COMM=sshd', '+', '_COMM=sshd-session']
+# journalctl matches on fields journald sets itself from the sender's credentials (``_UID``, ``_PID``,
+# ``_COMM``, ``_SYSTEMD_UNIT``: a client cannot choose them), never on ``SYSLOG_IDENTIFIER`` or ``UNIT``
+# alone (any local user can set those: ``logger -t sshd``, ``logger --journald`` with UNIT=ssh.service).
+# sshd's lines: root processes of the sshd units or named sshd/sshd-session; systemd's: PID 1 about
+# the sshd units.  Terms of one group are ANDed, groups separated by ``+`` ORed (journalctl(1)).
+JOURNAL_MATCHES = ['_SYSTEMD_UNIT=ssh.service', '_UID=0', '+', '_SYSTEMD_UNIT=sshd.service', '_UID=0', '+',
+                   '_COMM=sshd', '_UID=0', '+', '_COMM=sshd-session', '_UID=0', '+',
+                   'UNIT=ssh.service', '_PID=1', '+', 'UNIT=sshd.service', '_PID=1']
+SYSLOG_NOT_READ = ('not read: the journal was read in full and holds the same messages; a syslog file cannot tell '
+                   "sshd's lines from a local user's (logger -t sshd writes any ident and PID)")
 
 
 def _null_kinds():
     return dict((name, {'count': None, 'last': None, 'samples': []}) for name in EVENT_KINDS)
 
 
-def collect_events(system, since, log_files):
-    """The ``events`` fact."""
-    scan = LogScan(system, since=since, keywords=EVENT_KEYWORDS)
+def _outside_counts(counter):
+    kinds = counter.result()
+    return dict((name, kinds[name]['count']) for name in EVENT_KINDS)
+
+
+def collect_events(system, window, log_files):
+    """The ``events`` fact over ``window`` (:func:`_logs.resolve_window`)."""
+    scan = LogScan(system, since=window.since, until=window.until, keywords=EVENT_KEYWORDS, keep_outside=True)
     counter = EventCounter()
+    outside = EventCounter()
+    not_read = []
+
+    def feed(entries):
+        for entry in entries:
+            (outside if entry.outside else counter).feed(entry)
+
     if log_files:
         for path in log_files:
-            for entry in scan.file(path):
-                counter.feed(entry)
+            feed(scan.file(path))
     else:
+        journal_ok = False
         journal_dirs = ('/run/systemd/system', '/var/log/journal', '/run/log/journal')
         if system.which('journalctl') and any(system.isdir(d) for d in journal_dirs):
-            for entry in scan.journal(JOURNAL_MATCHES, name='journal'):
-                counter.feed(entry)
+            feed(scan.journal(JOURNAL_MATCHES, name='journal'))
+            journal_ok = scan.sources[-1]['status'] == OK
         for path in SYSLOG_FILES:
             if system.exists(path):
-                for entry in scan.file(path):
-                    counter.feed(entry)
+                if journal_ok:
+                    not_read.append({'name': path, 'reason': SYSLOG_NOT_READ})
+                else:
+                    feed(scan.file(path))
     sources = [dict(s) for s in scan.sources]
     if not sources:
         status, reason = UNKNOWN, ('no log to read: no systemd journal and none of %s exists; give log_files '
@@ -1019,23 +1259,62 @@ def collect_events(system, since, log_files):
                                    % ', '.join(SYSLOG_FILES))
     else:
         status, reason = scan.status()
-    events = {'status': status, 'reason': reason, 'sources': sources, 'since': iso(since)}
+    events = {'status': status, 'reason': reason, 'sources': sources, 'not_read': not_read, 'since': iso(window.since),
+              'window': window.as_fact(), 'skipped_lines': scan.skipped()}
     if status == UNKNOWN:
         events.update(_null_kinds())
+        events['outside_window'] = dict((name, None) for name in EVENT_KINDS)
     else:
         events.update(counter.result())
+        events['outside_window'] = _outside_counts(outside)
     return events
 
 
 # ---------------------------------------------------------------------------------------------
 # the fact
 # ---------------------------------------------------------------------------------------------
+_BOOL_WORDS = {'true': True, 'yes': True, 'on': True, '1': True, 'false': False, 'no': False, 'off': False, '0': False}
+
+
+def _option_bool(params, name):
+    """A boolean option as AnsibleModule would convert it (the aggregate reset_facts passes a plain dict)."""
+    value = params.get(name)
+    if value is None:
+        return ARGUMENT_SPEC[name].get('default', False)
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _BOOL_WORDS:
+        return _BOOL_WORDS[word]
+    raise OptionError('option %s: %r is not a boolean; give true or false' % (name, value))
+
+
 def validate(params):
-    """Error message for bad options, or None."""
+    """Error message for bad options, or None (the checks that need no host; :func:`collect` also
+    checks ``log_files`` on the host)."""
+    unknown = sorted(k for k in params if k not in ARGUMENT_SPEC and not str(k).startswith('_'))
+    if unknown:
+        return 'unknown sshd option(s) %s: the options are %s' % (', '.join(map(str, unknown)), ', '.join(sorted(ARGUMENT_SPEC)))
     try:
-        parse_since(params.get('since') or '7d')
+        _option_bool(params, 'full_config')
+        since = params.get('since')
+        if since is not None and not str(since).strip():
+            raise OptionError("option since is empty: leave it out for the default window (the last %s, or the last "
+                              "%s of the given log_files), or give a duration such as '7d'" % (DEFAULT_SINCE, DEFAULT_SINCE))
+        log_files = params.get('log_files')
+        if log_files is not None and (not isinstance(log_files, (list, tuple)) or
+                                      not all(isinstance(p, str) and p.strip() for p in log_files)):
+            raise OptionError('option log_files: give a list of log file paths, such as [/var/log/auth.log]; got %r'
+                              % (log_files,))
+        for name in ('config_file', 'sshd_path'):
+            value = params.get(name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise OptionError('option %s: give a path, or leave it out for the default; got %r' % (name, value))
+        if since is not None:
+            parse_since(since)
     except ValueError as exc:
-        return 'option since: %s' % exc
+        text = str(exc)
+        return text if text.startswith('option') or text.startswith('unknown') else 'option since: %s' % text
     return None
 
 
@@ -1044,7 +1323,9 @@ def collect(system, params):
     error = validate(params)
     if error:
         raise OptionError(error)
-    since = parse_since(params.get('since') or '7d')
+    check_log_files(system, params.get('log_files'))
+    window = resolve_window(system, params.get('since'), params.get('log_files'))
+    full_config = _option_bool(params, 'full_config')
     sshd = params.get('sshd_path') or system.which('sshd')
     if params.get('sshd_path') and not system.exists(params['sshd_path']):
         raise OptionError('option sshd_path: %s does not exist; give the path of the sshd binary '
@@ -1067,15 +1348,15 @@ def collect(system, params):
 
     hostname = (system.read_or_none('/proc/sys/kernel/hostname') or '').strip() or None
     addr = controller_address(system) or '127.0.0.1'
-    config = collect_config(system, sshd, config_file, addr, hostname)
+    config = collect_config(system, sshd, config_file, addr, hostname, full_config)
 
     sshd_pids = [p['pid'] for p in processes or []]
     listening, listen_source, listen_status, listen_reason = collect_listening(
-        system, sshd_pids, (config['values'] or {}).get('port'))
+        system, sshd_pids, (config['values'] or {}).get('port'), proc_status)
 
     version, version_info, version_full, version_reason = collect_version(system, sshd)
     libwrap, libwrap_binaries, libwrap_reason = collect_libwrap(system, sshd)
-    events = collect_events(system, since, params.get('log_files'))
+    events = collect_events(system, window, params.get('log_files'))
 
     status, reason = summarize({
         'service': (service['status'], service['reason']),
@@ -1109,4 +1390,5 @@ def collect(system, params):
 __all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'parse_systemctl_show', 'service_from_show', 'pick_unit',
            'parse_ss_listen', 'parse_proc_net_tcp', 'hex_to_ip', 'classify_process', 'parse_listener_title',
            'parse_sshd_T', 'typed_config', 'parse_maxstartups', 'parse_penalties', 'parse_sshd_t_errors',
-           'config_verdict', 'parse_version', 'count_events', 'EventCounter']
+           'config_verdict', 'parse_version', 'count_events', 'EventCounter', 'raw_config', 'redact_config_value',
+           'collect_listening', 'collect_events']

@@ -25,19 +25,36 @@ description:
     of C(sshd -t) before it prints, so C(sshd -t) runs only when C(sshd -T) printed nothing, to
     tell an invalid configuration (and where) from other failures.
   - Reads the OpenSSH version and whether sshd or sshd-session links libwrap (TCP wrappers).
-  - Counts, in the logs over O(since), crashes and restarts of the service, connections dropped
-    by MaxStartups, connections refused by PerSourcePenalties and libwrap refusals.
-  - Counting rules. MaxStartups drops are grouped in throttling episodes
+  - Counts, in the logs of a time window (see O(since)), crashes and restarts of the service, connections
+    dropped by MaxStartups, connections refused by PerSourcePenalties and libwrap refusals; lines of those
+    kinds outside the window are counted apart (RV(ansible_facts.connreset_sshd.events.outside_window)).
+  - Only what the program itself writes counts, so nobody can plant an event. Each message pattern is
+    the program's own format string (OpenSSH 7.4 to 10.2, systemd 219 to 257, libwrap 7.6) anchored at
+    both ends of the message, so text a client sent (sshd logs user names verbatim) never matches. A
+    line counts only from its writer's ident and process - the listener C(sshd) for the MaxStartups and
+    PerSourcePenalties lines, C(sshd) or C(sshd-session) for libwrap's C(refused connect from), C(systemd)
+    PID 1 for unit lines. The journal is selected by fields journald sets itself (C(_UID=0), C(_PID=1),
+    C(_COMM), C(_SYSTEMD_UNIT)), never by C(SYSLOG_IDENTIFIER) alone, which any local C(logger -t sshd) sets.
+    The syslog files (C(/var/log/auth.log), ...) hold the same messages, and anyone with C(logger) can write
+    any ident and PID into them, so they are read only when the journal could not be read in full.
+  - Counting rules. MaxStartups drops of OpenSSH 8.4 to 9.9 are grouped in throttling episodes
     (C(beginning MaxStartups throttling) ... C(exited MaxStartups throttling after T, N connections dropped));
     an episode counts the larger of its per-connection C(drop connection) lines and its summary
     totals, so a drop described by both is counted once (at LogLevel INFO sshd logs only the first
     drop of an episode, the summaries carry the rest).
+  - "OpenSSH 10.0 and later log each drop as C(drop connection #N from [A]:P on [B]:P Maxstartups) (a
+    MaxStartups drop) or with a C(penalty:) reason (a PerSourcePenalties refusal), and rate-limit them:
+    C(Maxstartups logging rate-limited: additional N connections dropped) and
+    C(PerSourcePenalties logging rate-limited: additional N connections dropped) add their N (the drops
+    held back, logged at DEBUG3 if at all, so a held-back drop with a line of its own is not counted twice)."
   - A crash is counted once although systemd logs C(Main process exited, code=killed) and then
-    C(Failed with result 'signal') for it (same unit, within 10 seconds).
-  - Restarts are systemd's automatic restarts (C(Scheduled restart job)) plus stops of the
-    service (C(Stopped <sshd unit>), or sshd's own C(Received signal 15; terminating.)) that were
-    not part of an automatic restart; C(Start request repeated too quickly) is counted in
-    C(gave_up) and C(Received SIGHUP; restarting.) in C(reloads).
+    C(Failed with result 'signal') for it (systemd 219 - C(Unit X entered failed state) and C(X failed.))
+    (same unit, within 10 seconds).
+  - Restarts are systemd's automatic restarts (C(Scheduled restart job); systemd 219 to 234
+    C(holdoff time over, scheduling restart)) plus stops of the service (C(Stopped <sshd unit>), or sshd's
+    own C(Received signal 15; terminating.)) that were not part of an automatic restart;
+    C(Start request repeated too quickly) is counted in C(gave_up) and C(Received SIGHUP; restarting.) in
+    C(reloads).
   - Anything that cannot be read is reported with status V(unknown) and a reason; counts that
     could not be read are V(null), never V(0).
   - Reads only; never changes the host.
@@ -45,15 +62,21 @@ author: connreset.doctor contributors (@connreset)
 options:
   since:
     description:
-      - How far back to look in the logs, as a duration (V(7d), V(24h), V(30m)), a date or
-        date-time (V(2024-05-01), V(2024-05-01T12:00:00Z)) or V(@<epoch seconds>).
+      - Start of the log window, as a duration (V(7d), V(24h), V(30m)), a date or date-time
+        (V(2024-05-01), V(2024-05-01T12:00:00Z)) or V(@<epoch seconds>); the window then ends now.
+      - Not given, the window is the 7 days before now for the host's own logs, and the 7 days before the
+        newest line of the files for O(log_files) (a log copied two weeks ago is read over its own last
+        week). RV(ansible_facts.connreset_sshd.events.window) says which window was used.
+      - A date that does not exist (V(2024-02-30)), one before 1970 or one in the future is an error.
     type: str
-    default: 7d
   log_files:
     description:
       - Read only these files (plain or C(.gz)) instead of the journal and the default log files
         (C(/var/log/auth.log), C(/var/log/secure), C(/var/log/messages)), for example an
         C(auth.log) copied from another host or sshd's own C(-E) log file.
+      - Each must be a regular file (not a directory, a device such as C(/dev/zero) or a FIFO).
+      - Lines are counted by their text and ident as they are; whoever could write into a file could plant
+        lines in it, so give files from a trusted source.
     type: list
     elements: path
   config_file:
@@ -65,6 +88,16 @@ options:
     description:
       - The sshd binary. By default C(sshd) is searched on C(PATH) and in the C(sbin) directories.
     type: path
+  full_config:
+    description:
+      - Keep every key C(sshd -T) printed in RV(ansible_facts.connreset_sshd.config.raw), not only the ones
+        the diagnosis reads.
+      - Even then the values that can hold a secret are V(<redacted>) - C(SetEnv) values
+        (C(DB_PASSWORD=<redacted>)), the arguments of C(AuthorizedKeysCommand),
+        C(AuthorizedPrincipalsCommand) and C(ForceCommand), and any password-, token- or secret-like
+        argument (C(--token=<redacted>)).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -86,8 +119,13 @@ notes:
   - C(sshd -T) is evaluated for a connection C(user=root,host=<hostname>,addr=<controller address>)
     (the controller address comes from C(SSH_CONNECTION), else V(127.0.0.1)) so C(Match) blocks apply.
   - libwrap logs C(refused connect from ...) through syslog, not through sshd's C(-E) log file.
-  - No OpenSSH release logs a C(rate-limited) drop summary; the summaries counted are
-    C(in MaxStartups throttling for T, N connections dropped) and C(exited MaxStartups throttling after T, N connections dropped).
+  - "The drop summaries counted are C(in MaxStartups throttling for T, N connections dropped) and
+    C(exited MaxStartups throttling after T, N connections dropped) (OpenSSH 8.4 to 9.9) and
+    C(Maxstartups logging rate-limited: additional N connections dropped) /
+    C(PerSourcePenalties logging rate-limited: additional N connections dropped) (OpenSSH 10.0 and later). OpenSSH
+    10 writes a rate-limit summary with the next drop it logs, so drops held back at the end of a burst are
+    not in the log at LogLevel INFO until then."
+  - sshd's C(-E) log file has no timestamps, so its events are counted whatever the window (events V(partial)).
 seealso:
   - name: sshd_config(5)
     description: MaxStartups, PerSourcePenalties and the other options read here.
@@ -99,11 +137,15 @@ EXAMPLES = r'''
   connreset.doctor.sshd_facts:
   become: true
 
-- name: Analyse an auth.log copied from another host over the last 30 days
+- name: Analyse an auth.log copied from another host (its last 7 days, up to its newest line)
   connreset.doctor.sshd_facts:
     log_files:
       - /tmp/evidence/auth.log
       - /tmp/evidence/auth.log.1.gz
+
+- name: The same over the last 30 days before now
+  connreset.doctor.sshd_facts:
+    log_files: [/tmp/evidence/auth.log]
     since: 30d
 
 - name: Fail when sshd dropped connections because of MaxStartups
@@ -268,7 +310,12 @@ ansible_facts:
           returned: always
           sample: 0
         listening:
-          description: TCP addresses sshd listens on; V(null) when no source could be read.
+          description:
+            - TCP addresses sshd listens on; V([]) when sshd does not listen.
+            - V(null) when it cannot be known - no source could be read, or (without root, sshd running as
+              root) no socket could be tied to sshd and none is on its configured port; the C(listening) part
+              of RV(ansible_facts.connreset_sshd.reason) then says why. Without root, sockets on sshd's
+              port are reported (status V(partial)).
           type: list
           elements: dict
           returned: always
@@ -317,6 +364,7 @@ ansible_facts:
               port: [22]
               listenaddress: ["0.0.0.0:22", "[::]:22"]
             raw: {maxstartups: "10:30:100", port: ["22"]}
+            raw_scope: used
           contains:
             status:
               description: V(ok) (sshd -T read it, so it is valid too) or V(unknown).
@@ -359,7 +407,8 @@ ansible_facts:
                 - C(maxstartups) is C({start, rate, full}); C(persourcepenalties) is a dict of its
                   settings (seconds for durations) or V(false) when disabled (OpenSSH 9.8+ only,
                   V(null) before); C(logingracetime) and C(clientaliveinterval) are seconds;
-                  C(port) a list of ints; C(listenaddress) a list of C(address:port) strings.
+                  C(port) a list of ints; C(listenaddress) a list of C(address:port) strings; C(pidfile) the
+                  listener's PID file (V(null) for V(none)).
               type: dict
               sample:
                 maxstartups: {start: 10, rate: 30, full: 100}
@@ -368,9 +417,16 @@ ansible_facts:
                                      overflow6: permissive}
                 logingracetime: 120
             raw:
-              description: Every key C(sshd -T) printed, as strings; multi-valued keys as lists. V(null) when unknown.
+              description:
+                - The keys C(sshd -T) printed that the diagnosis reads (those of C(values)), as strings;
+                  multi-valued keys as lists. V(null) when unknown.
+                - With O(full_config) every key, with the values that can hold a secret V(<redacted>).
               type: dict
               sample: {maxstartups: "10:30:100", port: ["22"]}
+            raw_scope:
+              description: V(used) (the keys the diagnosis reads) or V(full) (O(full_config)); absent when unknown.
+              type: str
+              sample: used
         version:
           description: OpenSSH version (C(9.2p1)); V(null) when unknown.
           type: str
@@ -436,15 +492,19 @@ ansible_facts:
               type: int
               sample: -1000
         events:
-          description: Events in the logs over O(since).
+          description: Events in the logs of the window (O(since)).
           type: dict
           returned: always
           sample:
             status: ok
             reason: null
             since: "2024-05-01T00:00:00Z"
+            window: {since: "2024-05-01T00:00:00Z", until: null, basis: now}
             sources:
-              - {name: journal, status: ok, reason: null, lines: 1234}
+              - {name: journal, status: ok, reason: null, lines: 1234, skipped_lines: 0, outside_lines: 0}
+            not_read: []
+            skipped_lines: {count: 0, samples: []}
+            outside_window: {crashes: 0, restarts: 0, maxstartups_drops: 0, penalties: 0, wrap_refusals: 0}
             crashes: {count: 1, last: "2024-05-05T10:11:09Z", samples: ["... ssh.service: Main process exited, code=killed, status=9/KILL"],
                       results: {"killed 9/KILL": 1}}
             restarts: {count: 1, last: "2024-05-05T10:11:12Z", samples: [], automatic: 1, manual: 0, gave_up: 0, reloads: 0}
@@ -461,15 +521,40 @@ ansible_facts:
               type: str
               sample: "journal: no permission to read the whole journal: add the user to systemd-journal or adm, or use become: true"
             since:
-              description: Start of the window (ISO 8601 UTC).
+              description: Start of the window (ISO 8601 UTC), as C(window.since).
               type: str
               sample: "2024-05-01T00:00:00Z"
+            window:
+              description:
+                - The window the events were counted in. C(until) V(null) means up to now.
+                - C(basis) V(option) (O(since) given), V(now) (the default 7 days before now) or V(newest_line)
+                  (O(log_files) without O(since) - the 7 days before the newest line of the files).
+              type: dict
+              sample: {since: "2024-11-01T17:00:07Z", until: "2024-11-08T17:00:07Z", basis: newest_line}
             sources:
-              description: Each source tried (V(journal) or a file) with its status, reason and lines read.
+              description:
+                - Each source read (V(journal) or a file) with its status, reason, lines read, lines skipped
+                  as unreadable and lines outside the window.
               type: list
               elements: dict
               sample:
-                - {name: /var/log/auth.log, status: ok, reason: null, lines: 800}
+                - {name: /var/log/auth.log, status: ok, reason: null, lines: 800, skipped_lines: 0, outside_lines: 12}
+            not_read:
+              description: Log files present but not read, with the reason (the syslog files, when the journal was read in full).
+              type: list
+              elements: dict
+              sample:
+                - {name: /var/log/auth.log, reason: "not read: the journal was read in full and holds the same messages; ..."}
+            skipped_lines:
+              description:
+                - Lines that hold an event's keyword but could not be read (a date that does not exist such as
+                  month 13, a NUL byte, longer than 8 KiB), skipped and counted, with up to 3 samples.
+              type: dict
+              sample: {count: 1, samples: ["2024-13-01T00:00:00+0000 web1 sshd[1]: drop connection #1 ..."]}
+            outside_window:
+              description: Per kind, the events the lines outside the window describe (counted apart, never dropped silently).
+              type: dict
+              sample: {crashes: 0, restarts: 0, maxstartups_drops: 12, penalties: 0, wrap_refusals: 0}
             crashes:
               description: Abnormal ends of the service's main process, each counted once; C(results) by cause.
               type: dict
@@ -479,12 +564,16 @@ ansible_facts:
               type: dict
               sample: {count: 2, last: null, samples: [], automatic: 2, manual: 0, gave_up: 1, reloads: 0}
             maxstartups_drops:
-              description: Connections dropped by MaxStartups; C(episodes) is the number of throttling episodes.
+              description:
+                - Connections dropped by MaxStartups, rate-limited summaries (OpenSSH 10) included; C(episodes) is
+                  the number of throttling episodes (OpenSSH 7.4 to 9.9; OpenSSH 10 has none).
               type: dict
               sample: {count: 6, last: null, samples: ["drop connection #1 from [127.0.0.1]:55708 on [127.0.0.1]:42222 past MaxStartups"],
                        episodes: 1}
             penalties:
-              description: Connections refused by PerSourcePenalties (C(reasons) by penalty), C(imposed) penalties activated.
+              description:
+                - Connections refused by PerSourcePenalties (C(reasons) by penalty; drops of a rate-limited summary
+                  under V(rate-limited (reason not logged))), C(imposed) penalties activated.
               type: dict
               sample: {count: 2, last: null, samples: [], reasons: {"penalty: failed authentication": 2}, imposed: 1}
             wrap_refusals:

@@ -125,7 +125,8 @@ def test_maxstartups_drops_counted_like_sshd_logged_them(sshd_setup):
     assert drops['count'] >= out['refused_by_banner'] >= 1
     assert drops['count'] <= hold + extra
     assert drops['episodes'] == 1 and 1 <= len(drops['samples']) <= 5
-    assert fact['events']['status'] == 'ok'
+    # sshd -E writes no timestamps: the events are counted, but the window could not be applied to them
+    assert fact['events']['status'] == 'partial' and 'no line carries a time' in fact['events']['reason']
     assert fact['events']['restarts']['count'] == 1 and fact['events']['restarts']['manual'] == 1   # our SIGTERM
     assert fact['events']['crashes']['count'] == 0 and fact['events']['wrap_refusals']['count'] == 0
 
