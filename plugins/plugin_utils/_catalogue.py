@@ -411,8 +411,12 @@ FINDINGS = [
        denying the controller; instantly it is MaxStartups, PerSourcePenalties, a ban or a
        tcp-reset rule on established packets.""",
        """Run the probe (`connreset.doctor.ssh_probe`) to time the reset; check hosts.allow/
-       hosts.deny (`tcpdmatch sshd <controller>`), sshd's log for `past MaxStartups`/`penalty`,
-       and firewall bans."""),
+       hosts.deny (`tcpdmatch sshd <controller>`) and firewall bans. In sshd's log (`journalctl
+       _COMM=sshd`), `drop connection #N ... past MaxStartups` (OpenSSH < 9.8), `past Maxstartups`
+       (9.8, 9.9), `... Maxstartups` or `Maxstartups logging rate-limited` (10.0+) is MaxStartups:
+       raise it (`sshd -T | grep -i maxstartups`); `... penalty: <reason>` or `PerSourcePenalties
+       logging rate-limited` (9.8+) is PerSourcePenalties penalising the controller: add it to
+       `PerSourcePenaltyExemptList` (`sshd -T | grep -i persourcepenalt`)."""),
     _f('CRD-REACH-004', 'Ansible lost the connection: reset mid-session', 'firewall', 'critical', None,
        """The connection was established and later reset (`Connection reset by H port 22`,
        `Broken pipe`, paramiko `Socket exception: Connection reset by peer (104)`): a firewall
