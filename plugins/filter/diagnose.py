@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters exposing the risk engine: connreset.doctor.diagnose_host and
-connreset.doctor.classify_unreachable (documented in diagnose_host.yml and
-classify_unreachable.yml next to this file)."""
+connreset.doctor.classify_unreachable, and the report's host file names:
+connreset.doctor.report_host_file (documented in the .yml files next to this one)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ansible_collections.connreset.doctor.plugins.plugin_utils._engine import (
     classify_unreachable as _classify_unreachable,
     diagnose_host as _diagnose_host,
 )
+from ansible_collections.connreset.doctor.plugins.plugin_utils._report import host_file_name as _host_file_name
 
 
 def diagnose_host(data):
@@ -38,6 +39,14 @@ def classify_unreachable(msg):
     return _classify_unreachable(msg)
 
 
+def report_host_file(host):
+    """File name of a host's document in the report's hosts/ directory."""
+    if not isinstance(host, str) or not host:
+        raise AnsibleFilterError('connreset.doctor.report_host_file expects an inventory host name (a non-empty '
+                                 'string); got %r' % (host,))
+    return _host_file_name(host)
+
+
 class FilterModule:
     """connreset.doctor risk-engine filters."""
 
@@ -45,4 +54,5 @@ class FilterModule:
         return {
             'diagnose_host': diagnose_host,
             'classify_unreachable': classify_unreachable,
+            'report_host_file': report_host_file,
         }

@@ -210,10 +210,25 @@ def test_report_files_follow_the_umask(tmp_path):
                           cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = tmp_path / 'connreset-report'
-    for path in [out / 'hosts' / 'here.json'] + [out / n for n in ('report.json', 'report.md', 'report.html',
-                                                                    'junit.xml')]:
+    written = [out / 'hosts' / 'here.json'] + [out / n for n in ('report.json', 'report.md', 'report.html', 'junit.xml')]
+    for path in written:
         assert oct(path.stat().st_mode & 0o777) == '0o600', path
     assert oct(out.stat().st_mode & 0o777) == '0o700'
+
+
+@pytest.mark.parametrize('extra, message', [
+    ('{"diagnose_redact": ["emails"]}', 'diagnose_redact'),
+    ('{"diagnose_formats": ["pdf"]}', 'diagnose_formats'),
+    ('{"diagnose_fail_on": "severe"}', 'diagnose_fail_on'),
+    ('{"diagnose_report_mode": 640}', 'unquoted 640 is the decimal number 640'),
+])
+def test_bad_role_variables_are_refused_clearly(tmp_path, extra, message):
+    inventory = _local_inventory(tmp_path, ['here'])
+    proc = playbook(tmp_path, '-i', inventory, 'connreset.doctor.diagnose', '-e', 'diagnose_probe=false',
+                    '-e', '{"diagnose_gather_subset": ["tcp"]}', '-e', extra)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr, proc.stdout[-3000:]
+    assert not (tmp_path / 'connreset-report' / 'report.json').exists()
 
 
 def test_missing_prometheus_directory_stops_before_any_host(tmp_path):

@@ -142,3 +142,20 @@ def test_filter_documentation_parses(name):
     assert doc['DOCUMENTATION']['name'] == name
     assert doc['DOCUMENTATION']['options']['_input']['required'] is True
     assert doc['EXAMPLES'].strip() and doc['RETURN']['_value']['description']
+
+
+@pytest.mark.parametrize('host, name', [
+    ('web1', 'web1.json'),
+    ('db/1', 'db_1~'),
+    ('.hidden', 'hidden~'),
+])
+def test_report_host_file(host, name):
+    from ansible_collections.connreset.doctor.plugins.plugin_utils import _report
+    result = FILTERS['report_host_file'](host)
+    assert result == _report.host_file_name(host) and result.startswith(name)
+
+
+@pytest.mark.parametrize('bad', ['', None, 3, ['web1']])
+def test_report_host_file_bad_input(bad):
+    with pytest.raises(AnsibleFilterError, match='expects an inventory host name'):
+        FILTERS['report_host_file'](bad)
