@@ -3,12 +3,15 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Arithmetic of the connreset.doctor.remediate role, as filters (each documented in the
-<name>.yml file next to this one): connreset.doctor.remediate_exempt_list.
+<name>.yml file next to this one): connreset.doctor.remediate_exempt_list,
+connreset.doctor.remediate_values, connreset.doctor.remediate_sysctl_stale and
+connreset.doctor.remediate_sshd_expect.
 
 PerSourcePenaltyExemptList, as OpenSSH parses it (openssh-portable, identical at V_9_8_P1 and
 V_10_0_P1 except for line numbers):
 - servconf.c process_server_config_line_depth(), case sPerSourcePenaltyExemptList: ONE argument
-  (``arg = argv_next(&ac, &av)``; a second word is "garbage at end of line"), checked with
+  (``arg = argv_next(&ac, &av)``; a second word fails the end-of-line check: "keyword %s extra
+  arguments at end of line"), checked with
   ``addr_match_list(NULL, arg)``, and kept only when nothing set it before
   (``if (*activep && *charptr == NULL)``): the FIRST value read wins, so the role's drop-in,
   included at the top of sshd_config, must carry the whole list, the existing entries included.
@@ -207,10 +210,99 @@ def remediate_exempt_list(current, controller='', admin_networks=None):
     }
 
 
+def _int(value, default=0):
+    """Jinja's ``int`` filter (jinja2.filters.do_int), which the role's Jinja used: an int, else
+    int(float(value)), else ``default``."""
+    try:
+        if isinstance(value, str):
+            return int(value, 10)
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return default
+
+
+def _get(mapping, key, default):
+    """``mapping.key | default(default, true)``: the default also for a falsy value (0, '', [])."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if value else default
+
+
+# sshd's compiled-in MaxStartups (servconf.c fill_default_server_options: 10:30:100).
+MAXSTARTUPS_DEFAULT = {'start': 10, 'rate': 30, 'full': 100}
+CONNTRACK_PER_MIB = 64  # entries per MiB of RAM: about 2 % of memory at ~300 bytes an entry
+CONNTRACK_CEILING = 4194304
+
+
+def remediate_values(data):
+    """The values the role's fixes set, from the facts and the role's options (docs/remediate.md,
+    "The fixes"). ``data``: {sshd_values, tcp, conntrack, memory, mtu (facts, each may be empty),
+    expected_connections, path_idle_timeout}."""
+    if not isinstance(data, dict):
+        raise AnsibleFilterError('connreset.doctor.remediate_values expects a dictionary with the keys sshd_values, tcp, '
+                                 'conntrack, memory, mtu, expected_connections, path_idle_timeout; got %s'
+                                 % type(data).__name__)
+    sshd, tcp = data.get('sshd_values') or {}, data.get('tcp') or {}
+    ct, memory, mtu = data.get('conntrack') or {}, data.get('memory') or {}, data.get('mtu') or {}
+    expected = _int(data.get('expected_connections'))
+    idle = _int(data.get('path_idle_timeout'))
+
+    # MaxStartups N:30:2N for N expected connections, never below the current start/full.
+    cur = _get(sshd, 'maxstartups', MAXSTARTUPS_DEFAULT)
+    cur = cur if isinstance(cur, dict) else MAXSTARTUPS_DEFAULT
+    start = max(expected, _int(cur.get('start')))
+    full = max(2 * expected, _int(cur.get('full')), start + 1)
+    rate = 30 if start > _int(cur.get('start')) else _int(cur.get('rate'))
+
+    # Keepalives below the path's idle timeout T: sshd probes every T/2 s; the kernel starts after
+    # T/2 s idle, probes every max(5, T/10) s, 5 times. Never raises a value that is already lower.
+    half = max(idle // 2, 10)
+    cai_cur = _int(_get(sshd, 'clientaliveinterval', 0))
+    cacm_cur = _int(_get(sshd, 'clientalivecountmax', 0))
+
+    # conntrack: 64 entries per MiB of RAM, at most 4194304, never below the current limit or twice
+    # the current count; buckets a quarter of that (never fewer than now).
+    want = min((_int(_get(memory, 'mem_total_kb', 0)) // 1024) * CONNTRACK_PER_MIB, CONNTRACK_CEILING)
+    ct_max = max(want, _int(_get(ct, 'max', 0)), 2 * _int(_get(ct, 'count', 0)))
+    return {
+        'maxstartups': '%d:%d:%d' % (start, rate, full),
+        'client_alive_interval': min(half, cai_cur) if cai_cur > 0 else half,
+        'client_alive_count_max': cacm_cur if cacm_cur > 0 else 3,
+        'tcp_keepalive_time': min(half, _int(_get(tcp, 'tcp_keepalive_time', 7200))),
+        'tcp_keepalive_intvl': min(max(5, idle // 10), _int(_get(tcp, 'tcp_keepalive_intvl', 75))),
+        'tcp_keepalive_probes': min(5, _int(_get(tcp, 'tcp_keepalive_probes', 9))),
+        'conntrack_max': ct_max,
+        'conntrack_buckets': max((ct_max + 3) // 4, _int(_get(ct, 'buckets', 0))),
+        'tcp_mtu_probing': max(1, _int(_get(mtu, 'tcp_mtu_probing', 0))),
+    }
+
+
+def remediate_sysctl_stale(new, now):
+    """Keys of ``new`` (the sysctls this run sets) whose running value in ``now`` differs or is
+    unknown (None): ``sysctl -p`` is due for them."""
+    if not isinstance(new, dict) or not isinstance(now, dict):
+        raise AnsibleFilterError('connreset.doctor.remediate_sysctl_stale expects two dictionaries (sysctl -> value), '
+                                 'got %s and %s' % (type(new).__name__, type(now).__name__))
+    return [k for k, v in new.items() if now.get(k) is None or _int(now.get(k)) != _int(v)]
+
+
+def remediate_sshd_expect(new):
+    """What ``sshd -T`` must print for the keywords this run sets: {lower-case keyword: text}."""
+    if not isinstance(new, dict):
+        raise AnsibleFilterError('connreset.doctor.remediate_sshd_expect expects a dictionary (sshd keyword -> value), '
+                                 'got %s' % type(new).__name__)
+    return dict((str(k).lower(), str(v)) for k, v in new.items())
+
+
 class FilterModule:
     """connreset.doctor remediate role filters."""
 
     def filters(self):
         return {
             'remediate_exempt_list': remediate_exempt_list,
+            'remediate_values': remediate_values,
+            'remediate_sysctl_stale': remediate_sysctl_stale,
+            'remediate_sshd_expect': remediate_sshd_expect,
         }

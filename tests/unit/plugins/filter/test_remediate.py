@@ -7,7 +7,11 @@ the way the role feeds it (sshd -T text -> sshd_facts' typed config -> filter)."
 
 from __future__ import annotations
 
+import inspect
+import os
+
 import pytest
+import yaml
 
 from ansible.errors import AnsibleFilterError
 
@@ -107,7 +111,7 @@ def test_the_old_role_corruption_is_gone():
 
 
 # addr_match_list(): a matching negated entry makes the address never exempt, whatever the order.
-@pytest.mark.parametrize('current, negated', [
+NEGATIONS = [
     ('!10.213.13.1', ['!10.213.13.1']),
     ('10.0.0.0/8,!10.213.13.0/24', ['!10.213.13.0/24']),
     ('!10.213.13.1/32,10.213.13.1/32', ['!10.213.13.1/32']),
@@ -115,7 +119,10 @@ def test_the_old_role_corruption_is_gone():
     ('!10.213.13.?', ['!10.213.13.?']),
     ('!10.213.14.0/24,!2001:db8::/32,!10.213.13.1?', []),  # other network, other family, one char more
     ('10.213.13.1', []),
-])
+]
+
+
+@pytest.mark.parametrize('current, negated', NEGATIONS)
 def test_negated_entries_that_match_the_controller(current, negated):
     res = remediate_exempt_list(current, CONTROLLER)
     assert res['negated'] == negated
@@ -165,3 +172,113 @@ def test_bad_current_list_is_a_clear_error(current, message):
     with pytest.raises(AnsibleFilterError) as err:
         remediate_exempt_list(current, CONTROLLER)
     assert message in str(err.value)
+
+
+# remediate_values: the facts as the collectors return them (Debian 12 and 13 defaults: sshd -T
+# maxstartups 10:30:100, clientaliveinterval 0, clientalivecountmax 3; kernel tcp_keepalive_time
+# 7200, intvl 75, probes 9; tcp_mtu_probing 0) and the numbers docs/remediate.md promises.
+DEBIAN_SSHD = typed_config(parse_sshd_T('maxstartups 10:30:100\nclientaliveinterval 0\nclientalivecountmax 3\n'))
+KERNEL_TCP = {'tcp_keepalive_time': 7200, 'tcp_keepalive_intvl': 75, 'tcp_keepalive_probes': 9}
+VALUES = [
+    # defaults of the role (50 connections, T = 350 s, AWS NAT gateway) on a stock host with 24 GiB
+    ({'sshd_values': DEBIAN_SSHD, 'tcp': KERNEL_TCP, 'conntrack': {'max': 262144, 'count': 12, 'buckets': 65536},
+      'memory': {'mem_total_kb': 24576000}, 'mtu': {'tcp_mtu_probing': 0},
+      'expected_connections': 50, 'path_idle_timeout': 350},
+     {'maxstartups': '50:30:100', 'client_alive_interval': 175, 'client_alive_count_max': 3, 'tcp_keepalive_time': 175,
+      'tcp_keepalive_intvl': 35, 'tcp_keepalive_probes': 5, 'conntrack_max': 1536000, 'conntrack_buckets': 384000,
+      'tcp_mtu_probing': 1}),
+    # the lab's maxstartups fault (MaxStartups 1:100:1), a tight 60 s path, lower values kept,
+    # conntrack nearly full (twice the count wins), tcp_mtu_probing 2 kept
+    ({'sshd_values': typed_config(parse_sshd_T('maxstartups 1:100:1\nclientaliveinterval 15\nclientalivecountmax 0\n')),
+      'tcp': {'tcp_keepalive_time': 600, 'tcp_keepalive_intvl': 10, 'tcp_keepalive_probes': 3},
+      'conntrack': {'max': 65536, 'count': 60000, 'buckets': 16384}, 'memory': {'mem_total_kb': 1024000},
+      'mtu': {'tcp_mtu_probing': 2}, 'expected_connections': 200, 'path_idle_timeout': 60},
+     {'maxstartups': '200:30:400', 'client_alive_interval': 15, 'client_alive_count_max': 3, 'tcp_keepalive_time': 30,
+      'tcp_keepalive_intvl': 6, 'tcp_keepalive_probes': 3, 'conntrack_max': 120000, 'conntrack_buckets': 30000,
+      'tcp_mtu_probing': 2}),
+    # current MaxStartups above what is asked: kept (rate too); T below 20 s: sshd every 10 s at least
+    ({'sshd_values': typed_config(parse_sshd_T('maxstartups 100:10:300\nclientaliveinterval 300\nclientalivecountmax 5\n')),
+      'tcp': {'tcp_keepalive_time': 0, 'tcp_keepalive_intvl': None}, 'conntrack': {'max': 100, 'count': 0},
+      'memory': {'mem_total_kb': 999999999}, 'mtu': {}, 'expected_connections': 5, 'path_idle_timeout': 7},
+     {'maxstartups': '100:10:300', 'client_alive_interval': 10, 'client_alive_count_max': 5, 'tcp_keepalive_time': 10,
+      'tcp_keepalive_intvl': 5, 'tcp_keepalive_probes': 5, 'conntrack_max': 4194304, 'conntrack_buckets': 1048576,
+      'tcp_mtu_probing': 1}),
+    # nothing collected (sshd -T unreadable, no conntrack): defaults; options as strings (-e k=v)
+    ({'sshd_values': {}, 'tcp': {}, 'conntrack': {}, 'memory': {}, 'mtu': {},
+      'expected_connections': '75', 'path_idle_timeout': '350'},
+     {'maxstartups': '75:30:150', 'client_alive_interval': 175, 'client_alive_count_max': 3, 'tcp_keepalive_time': 175,
+      'tcp_keepalive_intvl': 35, 'tcp_keepalive_probes': 5, 'conntrack_max': 0, 'conntrack_buckets': 0,
+      'tcp_mtu_probing': 1}),
+    # MaxStartups start == full (sshd -T "maxstartups 10:30:10"): full goes one above start
+    ({'sshd_values': typed_config(parse_sshd_T('maxstartups 10:30:10\n')), 'tcp': KERNEL_TCP,
+      'conntrack': {'max': 4194304, 'count': 4000000, 'buckets': 1048576}, 'memory': {'mem_total_kb': 100000000},
+      'mtu': {'tcp_mtu_probing': 1}, 'expected_connections': 0, 'path_idle_timeout': 1000},
+     {'maxstartups': '10:30:11', 'client_alive_interval': 500, 'client_alive_count_max': 3, 'tcp_keepalive_time': 500,
+      'tcp_keepalive_intvl': 75, 'tcp_keepalive_probes': 5, 'conntrack_max': 8000000, 'conntrack_buckets': 2000000,
+      'tcp_mtu_probing': 1}),
+]
+
+
+@pytest.mark.parametrize('data, expected', VALUES)
+def test_values(data, expected):
+    assert FILTERS['remediate_values'](data) == expected
+
+
+@pytest.mark.parametrize('data', [None, [], 'x'])
+def test_values_need_a_dict(data):
+    with pytest.raises(AnsibleFilterError, match='remediate_values expects a dictionary'):
+        FILTERS['remediate_values'](data)
+
+
+NOW = {'net.ipv4.tcp_keepalive_time': 7200, 'net.ipv4.tcp_keepalive_intvl': 75, 'net.ipv4.tcp_keepalive_probes': 9,
+       'net.netfilter.nf_conntrack_max': None, 'net.netfilter.nf_conntrack_buckets': None, 'net.ipv4.tcp_mtu_probing': 0}
+
+
+@pytest.mark.parametrize('new, stale', [
+    ({'net.ipv4.tcp_keepalive_time': 175, 'net.ipv4.tcp_keepalive_intvl': 35, 'net.ipv4.tcp_keepalive_probes': 5},
+     ['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes']),
+    ({'net.ipv4.tcp_keepalive_time': 7200, 'net.ipv4.tcp_keepalive_probes': '9'}, []),  # running already
+    ({'net.netfilter.nf_conntrack_max': 262144}, ['net.netfilter.nf_conntrack_max']),  # unknown now: due
+    ({'net.ipv4.tcp_mtu_probing': 1}, ['net.ipv4.tcp_mtu_probing']),
+    ({}, []),
+])
+def test_sysctl_stale(new, stale):
+    assert FILTERS['remediate_sysctl_stale'](new, NOW) == stale
+
+
+@pytest.mark.parametrize('new, expect', [
+    ({'MaxStartups': '50:30:100', 'ClientAliveInterval': 175, 'ClientAliveCountMax': 3},
+     {'maxstartups': '50:30:100', 'clientaliveinterval': '175', 'clientalivecountmax': '3'}),
+    ({'PerSourcePenaltyExemptList': '10.0.0.0/8,10.213.13.1/32'},
+     {'persourcepenaltyexemptlist': '10.0.0.0/8,10.213.13.1/32'}),
+    ({}, {}),
+])
+def test_sshd_expect_is_what_sshd_T_prints(new, expect):
+    # servconf.c dump_config(): lower-case keyword, a space, the value (dump_cfg_int: "%d")
+    assert FILTERS['remediate_sshd_expect'](new) == expect
+
+
+@pytest.mark.parametrize('name, args', [
+    ('remediate_sysctl_stale', ([], {})),
+    ('remediate_sysctl_stale', ({}, None)),
+    ('remediate_sshd_expect', (['MaxStartups'],)),
+])
+def test_bad_arguments_are_clear_errors(name, args):
+    with pytest.raises(AnsibleFilterError, match=name + ' expects'):
+        FILTERS[name](*args)
+
+
+FILTER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))), 'plugins', 'filter')
+
+
+@pytest.mark.parametrize('name', sorted(FILTERS))
+def test_every_filter_is_documented(name):
+    # ansible-test sanity's ansible-doc test renders documented filters only (an undocumented one
+    # is skipped, not reported): the <name>.yml next to remediate.py must exist and match.
+    with open(os.path.join(FILTER_DIR, name + '.yml')) as f:
+        doc = yaml.safe_load(f)
+    assert doc['DOCUMENTATION']['name'] == name
+    assert doc['EXAMPLES'] and doc['RETURN']['_value']['description']
+    params = list(inspect.signature(FILTERS[name]).parameters)
+    assert ['_input'] + params[1:] == list(doc['DOCUMENTATION']['options'])
