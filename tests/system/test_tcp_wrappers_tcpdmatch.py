@@ -33,9 +33,10 @@ A third test runs Debian's real sshd (linked with libwrap) on loopback, one per 
 a private mount namespace where hosts.allow, hosts.deny and nsswitch.conf ("hosts: files": no
 DNS) are bind-mounted from a temporary directory, connects from 127.0.0.2-4 and compares what
 the client gets (SSH banner, reset/close after libwrap's delay, twist's output) with our
-verdicts: this checks what tcpdmatch cannot (port-number daemon patterns, the server endpoint,
-and, with names from the namespace's own /etc/hosts, LOCAL, KNOWN, UNKNOWN, PARANOID and
-.domain patterns).
+verdicts, the collector deciding in a namespace with the same files (its own name lookups):
+this checks what tcpdmatch cannot (port-number daemon patterns, the server endpoint, and, with
+names from the namespace's own /etc/hosts, LOCAL, KNOWN, UNKNOWN, PARANOID and .domain
+patterns as sshd's libwrap itself resolves them).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -414,9 +415,11 @@ def inner(cases_path, results_path):
     started = time.monotonic()
     for case in cases['cases']:
         assert time.monotonic() - started < 500, 'cases took too long'
-        theirs, their_rule, their_name = run_tcpdmatch(case['dir'], case['daemon'] + '@127.0.0.1', case['arg'],
-                                                       cases['shim'], want_name=True)
-        system = System(environ={'SSH_CONNECTION': '%s 40000 127.0.0.1 0' % case['client']})
+        theirs = their_rule = their_name = None
+        if case.get('arg'):
+            theirs, their_rule, their_name = run_tcpdmatch(case['dir'], case['daemon'] + '@127.0.0.1', case['arg'],
+                                                           cases['shim'], want_name=True)
+        system = System(environ={'SSH_CONNECTION': '%s 40000 127.0.0.1 %d' % (case['client'], case.get('port', 0))})
         fact = tw.collect(system, {'allow_path': os.path.join(case['dir'], 'hosts.allow'),
                                    'deny_path': os.path.join(case['dir'], 'hosts.deny'), 'daemon': case['daemon'],
                                    'clients': None, 'name_lookups': True, 'lookup_timeout': 5.0})
@@ -508,8 +511,11 @@ REAL_HOSTS = '''127.0.0.1 localhost
 127.0.0.6 liar.example.com
 127.0.0.5 liar.example.com
 '''
-REAL_NAMES = {'127.0.0.2': 'web1.example.com', '127.0.0.3': 'lonely', '127.0.0.4': None,
+REAL_NAMES = {'127.0.0.2': 'web1.example.com', '127.0.0.3': 'lonely', '127.0.0.4': 'unknown',
               '127.0.0.5': tw.PARANOID_NAME}
+# the collector decides inside a namespace with the same files (its own lookups, as sshd's)
+NAME_CONFIGS['real'] = {'host.conf': '', 'hosts': REAL_HOSTS,
+                        'clients': dict((a, (None, n)) for a, n in REAL_NAMES.items())}
 # (hosts.allow, hosts.deny); {port} is the sshd's port.
 REAL_CASES = [
     ('', 'sshd: 127.0.0.2\n'),
@@ -608,20 +614,21 @@ def test_real_sshd_agrees(tmp_path):
             futures = {(index, client): pool.submit(_connect, client, port)
                        for index, port, _a, _d, _f in jobs for client in REAL_CLIENTS}
         problems = []
-        for index, port, allow, deny, files in jobs:
-            allow_rules, allow_errors = tw.parse(allow, 'hosts.allow')
-            deny_rules, deny_errors = tw.parse(deny, 'hosts.deny')
-            stops = {'allow': tw.table_stop(allow_errors), 'deny': tw.table_stop(deny_errors)}
+        cases = [{'dir': str(tmp_path / ('case-%d' % index)), 'client': client, 'daemon': 'sshd', 'port': port}
+                 for index, port, _a, _d, _f in jobs for client in REAL_CLIENTS]
+        results = iter(run_in_namespace(tmp_path / 'ns-real', 'real', cases, None))
+        for index, port, allow, deny, _files in jobs:
             for client in REAL_CLIENTS:
                 real = futures[(index, client)].result()
-                verdict = tw.evaluate(allow_rules, deny_rules, 'sshd', client, server_addr='127.0.0.1',
-                                      server_port=port, files=files, stops=stops, hostname=REAL_NAMES[client])
-                mine = verdict['access']
-                if mine == 'denied' and 'twist' in verdict['reason']:
-                    mine = 'delegated'
+                verdict = next(results)['verdict']
+                mine = _access_of(verdict)
                 if real != mine:
                     problems.append('case %d client %s: sshd says %s, ours %s (%s)\n%s---\n%s'
                                     % (index, client, real, mine, verdict['reason'], allow, deny))
+                if verdict['lookup'] not in ('done', 'not_needed') or \
+                        verdict['lookup'] == 'done' and verdict['name'] != REAL_NAMES[client]:
+                    problems.append('case %d client %s: lookup %s, name %s' % (index, client, verdict['lookup'],
+                                                                               verdict['name']))
         outcomes = [f.result() for f in futures.values()]
         counts = dict((name, outcomes.count(name)) for name in set(outcomes))
         print('real sshd: %d connections compared, sshd said %s' % (len(futures), counts))
