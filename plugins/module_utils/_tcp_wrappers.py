@@ -1648,8 +1648,8 @@ class _Lookups(object):
         wait = budget_left if left is None else min(budget_left, left)
         lookup.run(wait)
         self.waited += lookup.elapsed_s or 0.0
-        if lookup.status == 'timeout' and left is not None and wait < self.timeout:
-            # cut short by the collector's budget, not by lookup_timeout
+        if lookup.status == 'timeout' and left is not None and left < min(self.timeout, budget_left):
+            # cut short by the collector's budget, not by lookup_timeout or the total wait
             raise _OutOfTime()
         self.done[address] = lookup
         return lookup

@@ -1117,3 +1117,33 @@ def test_bad_ssh_connection_port_is_ignored(connection):
     system = FakeSystem(files=sshd_files(**{'/etc/hosts.deny': '22: ALL\n'}), env={'SSH_CONNECTION': connection})
     fact = tw.collect(system, dict(PARAMS))
     assert fact['verdicts'][0]['access'] == 'unknown' and 'server port' in fact['verdicts'][0]['reason']
+
+
+def test_lookups_wait_a_bounded_total(monkeypatch):
+    # every client reaches a hostname rule and every lookup hangs: the waits add up to the cap,
+    # then no more lookups start; that is a lookup timeout (unknown), not a blown budget
+    monkeypatch.setattr(tw, 'MAX_LOOKUP_WAIT_S', 0.35)
+    files = sshd_files(**{'/etc/hosts.allow': 'sshd: .example.com\n', '/etc/hosts.deny': 'ALL: ALL\n'})
+    hung = FakeResolver(NAMES.reverse_map, dict(NAMES.forward_map), delay=2)
+    started = time.monotonic()
+    fact = tw.collect(FakeSystem(files=files, resolver=hung),
+                      dict(PARAMS, clients=['198.51.100.%d' % i for i in range(1, 6)], lookup_timeout=0.2))
+    assert time.monotonic() - started < 1.5
+    assert fact['status'] == 'ok'
+    assert [v['lookup'] for v in fact['verdicts']] == ['timeout'] * 5
+    assert all(v['access'] == 'unknown' for v in fact['verdicts'])
+    assert 'already waited' in fact['verdicts'][-1]['reason']
+
+
+def test_lookup_cut_by_the_budget_is_partial():
+    class Budgeted(FakeSystem):
+        deadline = time.monotonic() + 0.3
+
+        def remaining(self):
+            return self.deadline - time.monotonic()
+
+    files = sshd_files(**{'/etc/hosts.allow': 'sshd: .example.com\n', '/etc/hosts.deny': 'ALL: ALL\n'})
+    hung = FakeResolver(NAMES.reverse_map, dict(NAMES.forward_map), delay=2)
+    fact = tw.collect(Budgeted(files=files, resolver=hung), dict(PARAMS, clients=['198.51.100.1', '198.51.100.2']))
+    assert fact['status'] == 'partial' and 'deciding for 198.51.100.1' in fact['reason']
+    assert [v['access'] for v in fact['verdicts']] == ['unknown', 'unknown'] and fact['rules_total'] == 2
