@@ -196,7 +196,13 @@ def _run_report(src, dest, formats, fail_on, fail_query, prometheus_file, write,
                 docs.append(_engine.missing_host_doc(error['host'], error['reason']))
                 found.add(error['host'])
     if fleet_check is not None and docs:
-        docs = fleet_check(docs)
+        try:
+            docs = fleet_check(docs)
+        except _engine.CHECK_ERRORS as exc:
+            # A cross-host check that fails on a document nobody foresaw costs those findings,
+            # never the report.
+            errors.append({'file': os.path.join(src, 'hosts'), 'reason': 'the cross-host check failed (%s: %s); '
+                           'the report has no cross-host findings' % (type(exc).__name__, str(exc)[:200])})
     expected = len(dict.fromkeys(str(h) for h in hosts)) if hosts is not None else None
     report = _report.build_report(docs, version=version or collection_version(),
                                   generated_at=generated_at, errors=errors, expected_hosts=expected)

@@ -1516,17 +1516,19 @@ def apply_fleet_findings(host_docs):
         added = extra.get(doc.get('host'))
         if not added:
             continue
-        findings = [f for f in _list(doc.get('findings')) if f.get('id') != 'CRD-MTU-004']
+        findings = [f for f in _list(doc.get('findings')) if isinstance(f, dict) and f.get('id') != 'CRD-MTU-004']
         classification, summary = _probe_summary(doc.get('probe'))
         if classification == 'kex_hang':
             confirmed = [f for f in findings if f.get('id') == 'CRD-PROBE-002']
             entry = CATALOGUE['CRD-PROBE-002']
             if confirmed:
+                if not isinstance(confirmed[0].get('evidence'), dict):
+                    confirmed[0]['evidence'] = {'evidence': confirmed[0].get('evidence')}
                 confirmed[0]['evidence'].setdefault('supersedes', {})['CRD-MTU-004'] = [f['evidence'] for f in added]
             else:
                 findings = [f for f in findings if not (f.get('id') == 'CRD-PROBE-007'
-                                                        and f['evidence'].get('probe', {}).get('classification')
-                                                        == 'kex_hang')]
+                                                        and _dict(_dict(f.get('evidence')).get('probe')).get(
+                                                            'classification') == 'kex_hang')]
                 findings.append({
                     'id': 'CRD-PROBE-002', 'title': entry['title'], 'cause': entry['cause'],
                     'severity': entry['severity'],

@@ -222,7 +222,7 @@ def _top_findings(docs):
     by_id = {}
     for doc in docs:
         for finding in _findings(doc):
-            key = finding.get('id') or finding.get('title') or '?'
+            key = str(finding.get('id') or finding.get('title') or '?')
             entry = by_id.get(key)
             if entry is None:
                 entry = by_id[key] = {
@@ -262,6 +262,7 @@ def build_report(host_docs, fleet=None, version='0.0.0', generated_at=None, erro
     by_cause = {}
     unreachable = 0
     for doc in docs:
+        doc['findings'] = _findings(doc)
         doc['level'] = _host_level(doc)
         doc['score'] = _score(doc)
         by_level[doc['level']] = by_level.get(doc['level'], 0) + 1

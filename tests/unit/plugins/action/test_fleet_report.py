@@ -426,3 +426,30 @@ def test_action_redacts_report_files_only(report_dir):
 def test_action_rejects_unknown_redact_kind(report_dir):
     with pytest.raises(AnsibleActionFail, match='value of redact must be one or more of'):
         make_action({'src': str(report_dir), 'redact': ['emails']}).run(task_vars={})
+
+
+def test_tampered_host_documents_still_give_a_report(tmp_path):
+    """hosts/*.json are written by the role, but a report must survive a document edited by hand
+    or by an older version: findings that are not objects, ids that are lists, a level that is not
+    one, a score that is text, MTU facts that send it through the cross-host check."""
+    mtu = {'status': 'ok', 'interfaces': [{'name': 'eth0', 'mtu': 9001, 'addresses': [{'network': '10.9.0.0/24'}]}]}
+    odd = doc('odd', 'high', '<script>', findings=['text', {'id': ['CRD-X-001'], 'severity': 'nope'},
+                                                    {'id': 'CRD-PROBE-007', 'evidence': 5, 'severity': 'high'}])
+    odd['facts'] = {'connreset_mtu': mtu}
+    odd['probe'] = {'summary': {'classification': 'kex_hang'}}
+    fine = doc('fine', 0, 'ok')
+    fine['facts'] = {'connreset_mtu': json.loads(json.dumps(mtu).replace('9001', '1500'))}
+    for host_doc in (odd, fine):
+        fleet_report.store_host_doc(str(tmp_path), host_doc)
+    out = fleet_report.run_report(str(tmp_path), formats=['json', 'md', 'html', 'junit', 'prom'],
+                                  fleet_check=fleet_report._engine.apply_fleet_findings, hosts=['odd', 'fine'])
+    assert out['summary']['hosts'] == 2
+    report = json.loads((tmp_path / 'report.json').read_text())
+    assert sorted(h['host'] for h in report['hosts']) == ['fine', 'odd']
+    odd = {h['host']: h for h in report['hosts']}['odd']
+    assert odd['level'] in _report.LEVELS and odd['score'] == 0
+    assert all(isinstance(f, dict) for f in odd['findings'])  # 'text' is not a finding
+    # the cross-host check could not read the severity 'nope': those findings are lost, said so, the report is not
+    assert [e['reason'] for e in out['summary']['errors']] == [
+        'the cross-host check failed (ValueError: tuple.index(x): x not in tuple); the report has no cross-host findings']
+    ET.parse(str(tmp_path / 'junit.xml'))
