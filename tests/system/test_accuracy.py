@@ -280,7 +280,7 @@ def batches(rows):
     if systemd and room < 3:
         pytest.fail('no room for systemd hosts on this machine: %s' % lab('capacity').stdout)
     n = max(1, -(-len(systemd) // max(1, room))) if systemd else 1
-    out = [[] for _ in range(n)]
+    out = [[] for _batch in range(n)]
     for i, row in enumerate(systemd):
         out[i % n].append(row)
     out[0][:0] = [r for r in rows if r.kind == 'light']

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright (c) connreset.doctor contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -178,12 +177,12 @@ class Host:
             f.write(js)
         return len(short.splitlines())
 
-    def event(self, what, provoke, matches=JOURNAL_MATCHES, kernel=False):
+    def event(self, what, provoke, matches=None, kernel=False):
         start = time.time() - 1
         note = provoke()
         time.sleep(1.5)  # journald writes asynchronously
         end = time.time()
-        n = self.write(what, *journal(self.name, start, end, matches))
+        n = self.write(what, *journal(self.name, start, end, list(JOURNAL_MATCHES) if matches is None else matches))
         extra = ''
         if kernel:
             short, js = journal(self.name, start, end, ['-k'])
