@@ -572,8 +572,10 @@ def _glob(string, pattern):
     character (``a**`` does not match ``a``); elsewhere such a run is one '*'.  The pattern is
     rewritten so (the trailing run becomes ``?*``), then matched as usual.
     """
-    pattern = re.sub(r'\*\*+$', '?*', pattern)
-    pattern = re.sub(r'\*\*+', '*', pattern)
+    head = pattern.rstrip('*')
+    trailing = len(pattern) - len(head)
+    # linear: every match of \*{2,} consumes its run (an anchored "\*\*+$" would rescan each run)
+    pattern = re.sub(r'\*{2,}', '*', head) + ('' if not trailing else '*' if trailing == 1 else '?*')
     s_index = p_index = 0
     star = -1
     resume = 0

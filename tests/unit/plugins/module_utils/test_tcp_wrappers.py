@@ -755,6 +755,9 @@ def test_glob_agrees_with_match_pattern_ylo_exhaustively():
     ('10.1.2.4', '10.1.*.3', False),
     ('a' * 127, '*a*a*a*a*a*a*a*a*a*a*a*a*b', False),   # a PTR name chosen to make backtracking explode
     ('a' * 2000 + 'b', '*a' * 300 + '*b', True),
+    ('a' * 127, '*' * 200000 + 'b', False),           # pattern files hold tokens of any length
+    ('a' * 127, ('*' * 1000 + 'a') * 200, False),
+    ('a' * 127, '*a?' * 100000, False),
 ])
 def test_glob_is_linear(string, pattern, expected):
     started = time.monotonic()
