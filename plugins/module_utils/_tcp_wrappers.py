@@ -76,6 +76,9 @@ MAX_LOOKUP_WAIT_S = 60.0
 SLOW_LOOKUP_S = 1.0
 # At most this many client addresses per call (each may need a bounded lookup).
 MAX_CLIENTS = 1000
+# The time budget of the tcp_wrappers_facts module (reset_facts gives each collector its own):
+# past it the facts are partial, with what was read.
+MODULE_BUDGET_S = 120.0
 # libwrap's STRING_LENGTH (tcpd.h): host names, addresses and the daemon name are kept in
 # char[128] buffers, so a longer name is cut to 127 characters (STRN_CPY).
 STRING_LENGTH = 128
@@ -693,8 +696,8 @@ class Context(object):
     the address, NOT_RESOLVED when not looked up.  ``user``: the IDENT user name (None:
     unknown).  ``server_addr``/``server_name``: the endpoint the client connected to (None:
     unknown, as in tcpdmatch without @server); ``server_port``: the port the client connected
-    to (Debian matches numeric daemon patterns against it; None: unknown).  ``files``: path → text of /file patterns,
-    None for a missing file, or an OSError-like string when unreadable.
+    to (Debian matches numeric daemon patterns against it; None: unknown).  ``files``: path → text of /file patterns
+    (or its file_patterns() list), None for a missing file, or a file_error() when unreadable.
 
     ``name_lookup``/``server_lookup``: called (once, and only when a pattern needs the name, as
     libwrap's eval_hostname() is) when ``hostname``/``server_name`` is NOT_RESOLVED; each returns
@@ -833,9 +836,10 @@ def _file_match(path, host, ctx, depth):
         else:
             value = _Unknown('cannot read pattern file %s: %s' % (path, content.reason))
     else:
+        patterns = content if isinstance(content, list) else file_patterns(content)
         ctx.file_stack.append(path)
         try:
-            value = _or(lambda tok=tok: host_match(tok, host, ctx, depth + 1) for tok in file_patterns(content))
+            value = _or(lambda tok=tok: host_match(tok, host, ctx, depth + 1) for tok in patterns)
         finally:
             ctx.file_stack.pop()
     ctx.file_memo[key] = value
@@ -1771,6 +1775,9 @@ def _collect(system, opts, state, check):
     libwrap_reason = state['libwrap'][2]
     parts['libwrap'] = (OK, None) if state['libwrap'][0] is not None else (UNKNOWN, libwrap_reason)
 
+    # split once, not once per client (a pattern file may hold millions of patterns)
+    pattern_texts = dict((path, file_patterns(text) if isinstance(text, str) else text)
+                         for path, text in pattern_texts.items())
     endpoint = _server_endpoint(system)
     lookups = _Lookups(system, opts)
     for client in clients:

@@ -35,8 +35,9 @@ description:
     the same either way.
   - A C(/file) pattern file that includes itself makes libwrap recurse until it crashes (tcpdmatch dies of SIGSEGV);
     it is reported in RV(ansible_facts.connreset_tcp_wrappers.errors), and a client that reaches it is C(denied).
-  - Bounded in time, every loop checks the collector's budget, and a collector out of time returns C(partial) with
-    what it read and the verdicts not decided as C(unknown).
+  - Bounded in time, every loop checks the collector's budget (120 s for this module; M(connreset.doctor.reset_facts)
+    gives each collector its own), and a collector out of time returns C(partial) with what it read and the verdicts
+    not decided as C(unknown).
   - Lines libwrap skips or misreads are reported in RV(ansible_facts.connreset_tcp_wrappers.errors) with file and
     line, for example IPv6 addresses written without brackets, net/mask patterns with host bits set (never match),
     a last line without a newline (Debian's libwrap then stops reading, and in hosts.deny denies everyone).
@@ -344,13 +345,15 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, run_collector
-from ansible_collections.connreset.doctor.plugins.module_utils._tcp_wrappers import ARGUMENT_SPEC, collect
+from ansible_collections.connreset.doctor.plugins.module_utils._tcp_wrappers import (
+    ARGUMENT_SPEC, MODULE_BUDGET_S, collect,
+)
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        fact = run_collector('tcp_wrappers', collect, System(module), module.params)
+        fact = run_collector('tcp_wrappers', collect, System(module), module.params, budget=MODULE_BUDGET_S)
     except OptionError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, ansible_facts={'connreset_tcp_wrappers': fact})
