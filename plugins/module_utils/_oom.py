@@ -82,9 +82,12 @@ ARGUMENT_SPEC = dict(
 KERNEL_LOG_FILE = '/var/log/kern.log'
 GENERAL_LOG_FILES = ('/var/log/messages', '/var/log/syslog')
 DEFAULT_LOG_FILES = [KERNEL_LOG_FILE] + list(GENERAL_LOG_FILES)
-# The journal's trusted writers: the kernel, PID 1, the systemd-oomd service (fields journald
-# sets itself; _COMM would let any process named "systemd" in).
-JOURNAL_MATCHES = ['_TRANSPORT=kernel', '+', '_PID=1', '+', '_SYSTEMD_UNIT=systemd-oomd.service']
+# The journal's trusted writers, by fields journald sets itself: the kernel, PID 1 over the native
+# protocol (as systemd 247..257 logs; `logger --id=1` arrives over syslog), the systemd-oomd service.
+# _COMM or SYSLOG_IDENTIFIER would let any process named "systemd" in.  (journalctl ANDs the matches
+# of one group, ORs two of the same field, and '+' ORs groups.)  Root can forge any entry.
+JOURNAL_MATCHES = ['_TRANSPORT=kernel', '+', '_PID=1', '_TRANSPORT=journal', '+',
+                   '_SYSTEMD_UNIT=systemd-oomd.service', '_TRANSPORT=journal', '_TRANSPORT=stdout']
 
 # Lines of one kill that are this far apart (seconds) are still the same kill.
 MERGE_WINDOW_S = 60

@@ -25,8 +25,8 @@ description:
     names the victim) or as a victim that was already exiting (C(OOM victim N (x) is already exiting. Skip
     killing the task), Linux 5.10 and later) were not killed and are not counted.
   - Counts only what the kernel, PID 1 (unit results) and systemd-oomd wrote. Journal entries are
-    selected by C(_TRANSPORT=kernel), C(_PID=1) and C(_SYSTEMD_UNIT=systemd-oomd.service), which no
-    other process can claim, log file lines by their ident, and every message is matched whole. A
+    selected by C(_TRANSPORT=kernel), C(_PID=1) over the native protocol and C(_SYSTEMD_UNIT=systemd-oomd.service),
+    which no unprivileged process can claim, log file lines by their ident, and every message is matched whole. A
     C(logger) note or a user name quoted in an sshd line never counts. C(/var/log/kern.log) is read
     instead of C(/var/log/messages) and C(/var/log/syslog) when it exists (in those two, any local
     user can write C(kernel:) lines with C(logger -t kernel)).

@@ -2,12 +2,21 @@
 # Copyright (c) connreset.doctor contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""oom_facts against a real memory-cgroup OOM kill (cgroup v1 memory controller), and as nobody.
+"""oom_facts against a real memory-cgroup OOM kill (cgroup v1 memory controller), and as nobody;
+oom_facts and conntrack_facts on a real journal that holds planted lines.
 
 As root: create a child memory cgroup with a 32M limit, start a python process in it that gives
 itself a name with a space and parentheses and allocates until the kernel kills it, then run the
 collector with its default sources (dmesg as root) and check that exactly this kill is reported.
 The cgroup is removed in teardown, whatever happens.
+
+Planted lines (issue 16): a lab systemd host (tests/lab/lab, LAB_ID=2, Debian 12, systemd 252 and
+journald) gets, through ``logger`` and through a process that renames itself ``systemd-oomd`` or
+``systemd``, the text of every kill, unit-result and table-full pattern with the idents ``kernel``,
+``systemd-oomd``, ``systemd`` (``--id=1``) and the default (``root``), also with the kern facility;
+journald stores them (checked).  Then the lab's own ``oom`` fault kills its memory hog, and
+oom_facts and conntrack_facts, run by Ansible over SSH, find that one kill and nothing else.
+Bounded: one host, each command with a timeout, the lab torn down in a ``finally``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,6 +35,7 @@ import pytest
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _oom
 from ansible_collections.connreset.doctor.plugins.module_utils._common import System
+from ansible_collections.connreset.doctor.tests.utils.lab_env import systemd_unavailable
 
 MEMCG_ROOT = '/sys/fs/cgroup/memory'
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -144,3 +154,99 @@ def test_as_nobody_unreadable_log_is_unknown_not_empty():
     if fact['vmstat_oom_kill']:
         assert 'OOM kill(s) since boot' in fact['log']['reason']
     assert isinstance(fact['memory']['mem_total_kb'], int)
+
+
+# -- planted lines in a real journal -------------------------------------------------------------------
+LAB = os.path.join(ROOT, 'tests', 'lab', 'lab.py')
+LAB_ENV = dict(os.environ, LAB_ID='2', LAB_DIR='/run/connreset-lab-2')
+ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
+PLANTED_TEXTS = [
+    'Out of memory: Killed process 812 (sshd) total-vm:15272kB, anon-rss:1240kB, file-rss:6408kB, shmem-rss:0kB, '
+    'UID:0 pgtables:68kB oom_score_adj:0',
+    'Memory cgroup out of memory: Killed process 813 (sshd) total-vm:15272kB, anon-rss:1240kB, file-rss:6408kB, '
+    'shmem-rss:0kB, UID:0 pgtables:68kB oom_score_adj:0',
+    'Killed process 814 (sshd) total-vm:115400kB, anon-rss:1872kB, file-rss:260kB, shmem-rss:0kB',
+    'Kill process 815 (sshd) sharing same memory',
+    'oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,'
+    'task_memcg=/system.slice/ssh.service,task=sshd,pid=816,uid=0',
+    'Killed /system.slice/ssh.service due to memory pressure for /system.slice being 85.03% > 80.00% for > 20s '
+    'with reclaim activity',
+    'Marked /system.slice/ssh.service for killing due to memory used (8000000000) / total (8300000000) and swap '
+    'used (3963015168) / total (4294963200) being more than 90.00%',
+    "ssh.service: Failed with result 'oom-kill'.",
+    'ssh.service: A process of this unit has been killed by the OOM killer.',
+    'ssh.service: systemd-oomd killed 3 process(es) in this unit.',
+    'nf_conntrack: nf_conntrack: table full, dropping packet',
+    'nf_conntrack: table full, dropping packet',
+]
+# runs on the lab host: every text through logger with each ident, then through a process that names itself
+PLANT = r"""
+import ctypes, subprocess, sys, syslog
+texts = sys.argv[1:]
+for text in texts:
+    for args in (['-t', 'kernel'], ['-p', 'kern.err', '-t', 'kernel'], ['-t', 'systemd-oomd'],
+                 ['-t', 'systemd', '--id=1'], []):
+        subprocess.run(['logger'] + args + ['--', text], check=True, timeout=10)
+libc = ctypes.CDLL(None)
+for comm in (b'systemd-oomd', b'systemd'):
+    libc.prctl(15, ctypes.c_char_p(comm), 0, 0, 0)          # PR_SET_NAME: _COMM is now comm
+    syslog.openlog(comm.decode())
+    for text in texts:
+        syslog.syslog(syslog.LOG_NOTICE, text)
+    syslog.closelog()
+print(len(texts) * 7)
+"""
+
+
+def lab2(*args, timeout=120):
+    proc = subprocess.run([sys.executable, LAB] + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=LAB_ENV, check=False)
+    assert proc.returncode == 0, 'lab %s: rc=%s\n%s%s' % (' '.join(args), proc.returncode, proc.stdout, proc.stderr)
+    return proc.stdout
+
+
+def ansible_fact(inventory, module, args, name):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=BUILD, ANSIBLE_HOST_KEY_CHECKING='0', ANSIBLE_NOCOLOR='1')
+    # -o: one line per host, "pl | SUCCESS => {...}"
+    proc = subprocess.run([ANSIBLE, '-i', inventory, 'pl', '-o', '-m', module, '-a', json.dumps(args)],
+                          capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    line = [text for text in proc.stdout.splitlines() if text.startswith('pl | SUCCESS => ')][0]
+    return json.loads(line.split(' => ', 1)[1])['ansible_facts'][name]
+
+
+@pytest.fixture
+def planted_host(tmp_path):
+    reason = systemd_unavailable()
+    if reason:
+        pytest.skip(reason)
+    if not shutil.which('ip') or not os.path.exists(ANSIBLE):
+        pytest.skip('needs ip (iproute2) and ansible in the test environment')
+    try:
+        lab2('up', 'pl:systemd', timeout=900)
+        inventory = str(tmp_path / 'lab.yml')
+        lab2('inventory', '--format', 'yaml', '--output', inventory)
+        yield inventory
+    finally:
+        subprocess.run([sys.executable, LAB, 'down'], capture_output=True, timeout=300, env=LAB_ENV, check=False)
+
+
+@needs_root
+def test_planted_journal_lines_count_nothing_and_a_real_kill_counts_once(planted_host):
+    started = int(time.time()) - 1
+    planted = int(lab2('exec', 'pl', '--', 'python3', '-c', PLANT, *PLANTED_TEXTS, timeout=300).strip())
+    # journald kept them: the test is not vacuous
+    stored = lab2('exec', 'pl', '--', 'journalctl', '--no-pager', '-o', 'cat', '--since=@%d' % started,
+                  '_TRANSPORT=syslog')
+    assert sum(stored.count(text) for text in PLANTED_TEXTS) >= planted, stored[-2000:]
+    lab2('fault', 'pl', 'oom', timeout=180)            # the lab's memory hog, killed in its own memory cgroup
+    oom = ansible_fact(planted_host, 'connreset.doctor.oom_facts', {'since': '@%d' % started}, 'connreset_oom')
+    assert oom['log']['status'] == 'ok', oom['log']
+    assert oom['kill_count'] == 1, oom['kills']
+    kill = oom['kills'][0]
+    assert (kill['process'], kill['unit'], kill['scope']) == ('python3', 'lab-oom-hog.service', 'memcg'), kill
+    assert oom['unit_results'] == [] and oom['watched_killed'] == [] and oom['victims_exiting'] == 0
+    conntrack = ansible_fact(planted_host, 'connreset.doctor.conntrack_facts', {'since': '@%d' % started},
+                             'connreset_conntrack')
+    events = conntrack['table_full_events']
+    assert events['status'] == 'ok' and events['count'] == 0, events

@@ -85,16 +85,18 @@ BOOT_ID = '218b4fa1603a4b61813b6ca92380f93a'
 
 
 def journal_select(lines, argv):
-    """The JSON lines journalctl prints for the FIELD=VALUE matches of ``argv`` (groups joined by
-    ``+`` are OR-ed, matches within a group AND-ed, as journalctl(1) says); other lines pass."""
+    """The JSON lines journalctl prints for the FIELD=VALUE matches of ``argv``, as journalctl(1)
+    says: groups joined by ``+`` are OR-ed; within a group, matches of different fields are AND-ed and
+    matches of the same field OR-ed.  Other lines pass."""
     import json
-    groups, group = [], []
+    groups, group = [], {}
     for arg in argv:
         if arg == '+':
             groups.append(group)
-            group = []
+            group = {}
         elif '=' in arg and not arg.startswith('-'):
-            group.append(arg.split('=', 1))
+            field, value = arg.split('=', 1)
+            group.setdefault(field, set()).add(value)
     groups.append(group)
     groups = [g for g in groups if g]
     for line in lines:
@@ -103,7 +105,7 @@ def journal_select(lines, argv):
         except ValueError:
             yield line
             continue
-        if not groups or any(all(str(entry.get(k)) == v for k, v in g) for g in groups):
+        if not groups or any(all(str(entry.get(k)) in values for k, values in g.items()) for g in groups):
             yield line
 
 
@@ -403,12 +405,13 @@ def test_collect_journal_ok_skips_dmesg_and_reads_unit_results():
     system = FakeSystem(_proc(), journal=([journal_json(line) for line in lines], 0, ''))
     fact = _oom.collect(system, {'since': '@1763000000', 'log_files': None, 'watch': ['sshd']})
     assert fact['status'] == 'ok'
-    # one bounded query: kernel messages of every boot since `since`, PID 1, the systemd-oomd service
-    # (fields journald sets itself: no process can claim them, unlike _COMM or SYSLOG_IDENTIFIER)
+    # one bounded query: kernel messages of every boot since `since`, PID 1 over the native protocol,
+    # the systemd-oomd service (fields journald sets itself, unlike _COMM or SYSLOG_IDENTIFIER)
     assert system.streamed[:4] == ['journalctl', '--no-pager', '-o', 'json']
     assert any(a.startswith('--output-fields=MESSAGE,_TRANSPORT,_SOURCE_MONOTONIC_TIMESTAMP,') for a in system.streamed)
     assert '--since=@1763000000' in system.streamed
-    assert system.streamed[-5:] == ['_TRANSPORT=kernel', '+', '_PID=1', '+', '_SYSTEMD_UNIT=systemd-oomd.service']
+    assert system.streamed[-8:] == ['_TRANSPORT=kernel', '+', '_PID=1', '_TRANSPORT=journal', '+',
+                                    '_SYSTEMD_UNIT=systemd-oomd.service', '_TRANSPORT=journal', '_TRANSPORT=stdout']
     assert [s['name'] for s in fact['log']['sources']] == ['journal']
     assert [(u['unit'], u['result']) for u in fact['unit_results']] == [
         ('ssh.service', 'oom-killed-process'), ('ssh.service', 'oom-kill')]
@@ -848,6 +851,12 @@ def test_planted_journal_entries_count_nothing(message):
                        _SYSTEMD_UNIT='session-2.scope'),
         _journal_entry(message, _TRANSPORT='syslog', SYSLOG_IDENTIFIER='systemd', SYSLOG_PID='1', _COMM='logger',
                        _PID='4244', _SYSTEMD_UNIT='session-2.scope'),
+        # root's `logger --id=1` passes pid 1 in SCM_CREDENTIALS: journald then records _PID=1 and PID 1's
+        # unit, but the syslog transport (seen on the lab's Debian 12 host, systemd 252)
+        _journal_entry(message, _TRANSPORT='syslog', SYSLOG_IDENTIFIER='systemd', SYSLOG_PID='1', _COMM='systemd',
+                       _PID='1', _SYSTEMD_UNIT='init.scope'),
+        _journal_entry(message, _TRANSPORT='syslog', SYSLOG_IDENTIFIER='systemd-oomd', _COMM='systemd-oomd',
+                       _PID='640', _SYSTEMD_UNIT='systemd-oomd.service'),
         _journal_entry(message, _TRANSPORT='journal', SYSLOG_IDENTIFIER='systemd', _COMM='systemd', _PID='4245',
                        _SYSTEMD_UNIT='user@1000.service'),
         _journal_entry('Invalid user %s from 10.9.9.9 port 4242' % message, _TRANSPORT='syslog',
