@@ -1005,9 +1005,10 @@ class EventCounter:
         episode = self._episodes.pop(key, None)
         if episode:
             self.kinds['maxstartups_drops'].count += max(episode['lines'], episode['summary'])
-            if episode['begun'] and not episode['summary']:
+            if episode['begun'] and not episode['summary'] and episode['lines'] <= 1:
                 # at LogLevel INFO sshd logs the first drop only; the total was in the summary it never wrote
-                # (the log ends, or a SIGHUP re-exec or a stop forgot the episode): the count is a lower bound
+                # (the log ends, or a SIGHUP re-exec or a stop forgot the episode): the count is a lower bound.
+                # (Two or more drop lines in one episode: LogLevel VERBOSE, where every drop has its line.)
                 self.unsummarised += 1
 
     def feed(self, entry):

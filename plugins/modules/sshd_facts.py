@@ -567,9 +567,12 @@ ansible_facts:
               description:
                 - Connections dropped by MaxStartups, rate-limited summaries (OpenSSH 10) included; C(episodes) is
                   the number of throttling episodes (OpenSSH 7.4 to 9.9; OpenSSH 10 has none).
+                - C(unsummarised_episodes) counts episodes of one logged drop that ended (end of the log, a reload
+                  or a stop of sshd) before sshd wrote their summary; at LogLevel INFO sshd logs only the first drop
+                  of an episode, so C(count) is then a lower bound.
               type: dict
               sample: {count: 6, last: null, samples: ["drop connection #1 from [127.0.0.1]:55708 on [127.0.0.1]:42222 past MaxStartups"],
-                       episodes: 1}
+                       episodes: 1, unsummarised_episodes: 0}
             penalties:
               description:
                 - Connections refused by PerSourcePenalties (C(reasons) by penalty; drops of a rate-limited summary

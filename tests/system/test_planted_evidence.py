@@ -23,6 +23,14 @@ As root, in a private mount namespace (``unshare --mount``; a tmpfs over /run gi
 
 Bounded: one connection per text (10 s timeout each, 120 s for all), 3 s per dropped connection, everything on
 loopback; sshd is killed in a ``finally`` and the namespace goes away with the helper process.
+
+5. The journal of a real Debian 13 host (the lab's ``pe1:systemd@trixie``: OpenSSH 10.0, systemd 257, journald;
+   its own bridge and subnet, ``LAB_ID`` 3 unless ``CONNRESET_PLANTED_LAB_ID`` says otherwise): every text as a
+   user name from the controller (paramiko, ``none`` authentication), and written by the unprivileged user
+   ``nobody`` on the host with ``logger -t sshd --id=<listener PID>``, ``logger -t systemd --id=1``, a copy of
+   logger named ``sshd`` and ``logger --journald`` with ``UNIT=ssh.service`` and ``SYSLOG_IDENTIFIER=systemd``.
+   The collector, run on the host, finds no event; then real ones - the lab's ``maxstartups`` fault with 3 more
+   connections, and a ``kill -9`` of the listener - count: the drops sshd logged and one crash.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,12 +40,14 @@ __metaclass__ = type
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
+from ansible_collections.connreset.doctor.tests.utils.lab_env import systemd_unavailable
 from ansible_collections.connreset.doctor.tests.utils.ports import unused_loopback_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -231,3 +241,129 @@ def test_logger_lines_of_other_programs_plant_no_event(tmp_path):
     assert events['status'] == 'ok', events['reason']
     assert events['sources'][0]['lines'] == len(lines) and events['skipped_lines']['count'] == 0
     assert_no_event(events)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. the journal of a real trixie host
+# ---------------------------------------------------------------------------------------------
+LAB = os.path.join(ROOT, 'tests', 'lab', 'lab.py')
+LAB_ID = os.environ.get('CONNRESET_PLANTED_LAB_ID', '3')
+LAB_DIR = '/run/connreset-lab-%s' % LAB_ID
+LAB_ENV = dict(os.environ, LAB_ID=LAB_ID, LAB_DIR=LAB_DIR)
+HOST = 'pe1'
+ADDRESS = '10.213.%d.11' % (7 + int(LAB_ID))            # host 1 of the lab's own subnet (docs/lab.md)
+NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+# what nobody writes into the host's journal for each text ($t), as any local user can
+LOGGER_LINES = r"""
+P=$(systemctl show -p MainPID --value ssh.service)
+cp /usr/bin/logger /tmp/sshd && chmod 755 /tmp/sshd
+grep -v '^#' /opt/crd/texts | grep . | while IFS= read -r t; do
+  %(nobody)s logger -t sshd --id="$P" -- "$t"
+  %(nobody)s logger -t sshd-session --id="$P" -- "$t"
+  %(nobody)s logger -t systemd --id=1 -- "$t"
+  %(nobody)s /tmp/sshd -t sshd -- "$t"
+  printf 'MESSAGE=%%s\nSYSLOG_IDENTIFIER=systemd\nSYSLOG_PID=1\nUNIT=ssh.service\n' "$t" | %(nobody)s logger --journald
+done
+sleep 1
+""" % {'nobody': ' '.join(NOBODY)}
+COLLECT = r"""
+import json, sys
+from ansible_collections.connreset.doctor.plugins.module_utils import _sshd
+from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector
+print(json.dumps(run_collector('sshd', _sshd.collect, System(), {'since': sys.argv[1]})['events']))
+"""
+
+
+def lab(*args, timeout=120, check=True, input_=None):
+    proc = subprocess.run([sys.executable, LAB] + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=LAB_ENV, check=False, input=input_)
+    if check:
+        assert proc.returncode == 0, 'lab %s: rc=%s\n%s%s' % (' '.join(args), proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+def on_host(*argv, timeout=60, input_=None):
+    return lab('exec', HOST, '--', *argv, timeout=timeout, input_=input_).stdout
+
+
+def collect_on_host(since):
+    out = on_host('env', 'PYTHONPATH=/opt/crd', 'python3', '-c', COLLECT, since, timeout=120)
+    return json.loads(out)
+
+
+def plant_user_names(texts):
+    import paramiko                                  # pylint: disable=import-outside-toplevel
+    deadline = time.monotonic() + 120
+    tried = 0
+    for text in texts:
+        assert time.monotonic() < deadline, 'out of time after %d texts' % tried
+        transport = paramiko.Transport((ADDRESS, 22))
+        try:
+            transport.start_client(timeout=10)
+            try:
+                transport.auth_none(text)
+            except paramiko.BadAuthenticationType:
+                pass
+            tried += 1
+        finally:
+            transport.close()
+    return tried
+
+
+def logged_drops(since):
+    """Drops the host's sshd logged since then, counted without the collector: lines at INFO plus the N of
+    the rate-limited summaries (OpenSSH 10.0 sshd.c drop_connection())."""
+    lines = on_host('journalctl', '--no-pager', '-o', 'cat', '--since=@%s' % since, '_COMM=sshd', '_UID=0').splitlines()
+    drops = sum(1 for line in lines if line.startswith('drop connection #') and line.endswith(' Maxstartups'))
+    summaries = sum(int(line.split('additional ')[1].split()[0]) for line in lines
+                    if line.startswith('Maxstartups logging rate-limited: additional '))
+    return drops + summaries
+
+
+@needs_root
+@pytest.mark.skipif(bool(systemd_unavailable(('trixie',))), reason=str(systemd_unavailable(('trixie',))))
+def test_journal_of_a_trixie_host_holds_no_planted_event_and_real_ones_count():
+    texts = planted_texts()
+    lab('up', '%s:systemd@trixie' % HOST, timeout=600)
+    try:
+        # PerSourcePenalties off: the failed logins below would earn the controller real penalties
+        on_host('sh', '-c', 'cat > /etc/ssh/sshd_config.d/00-planted.conf && systemctl reload ssh.service && sleep 1',
+                input_='PerSourcePenalties no\nLogLevel VERBOSE\n')
+        since = on_host('date', '+%s').strip()
+        crd = os.path.join(LAB_DIR, 'hosts', HOST, 'merged', 'opt', 'crd')
+        shutil.copytree(os.path.join(ROOT, 'plugins', 'module_utils'),
+                        os.path.join(crd, 'ansible_collections', 'connreset', 'doctor', 'plugins', 'module_utils'))
+        shutil.copy(PLANTED, os.path.join(crd, 'texts'))
+
+        assert plant_user_names(texts) == len(texts)
+        on_host('sh', '-c', LOGGER_LINES, timeout=120)
+        journal = on_host('journalctl', '--no-pager', '-o', 'cat', '--since=@' + since)
+        for text in texts:                          # all planted: nobody's lines, and sshd's own about user names
+            assert journal.count(text) >= 5, text
+        events = collect_on_host('@' + since)
+        assert events['status'] == 'ok', events['reason']
+        assert [s['name'] for s in events['sources']] == ['journal']
+        assert_no_event(events)
+
+        # real events still count: MaxStartups drops (the lab's fault: MaxStartups 1:100:1, one held connection)
+        # and a crash of the listener
+        lab('fault', HOST, 'maxstartups')
+        refused = 0
+        for _attempt in range(3):
+            conn = socket.create_connection((ADDRESS, 22), timeout=3)
+            try:
+                if b'Not allowed at this time' in conn.recv(200):
+                    refused += 1
+            except OSError:
+                pass
+            finally:
+                conn.close()
+        on_host('sh', '-c', 'kill -9 "$(systemctl show -p MainPID --value ssh.service)"; sleep 2')
+        events = collect_on_host('@' + since)
+        drops = logged_drops(since)
+        assert refused >= 1 and drops >= 1
+        assert events['maxstartups_drops']['count'] == drops, (events['maxstartups_drops'], drops)
+        assert events['crashes']['count'] == 1 and events['crashes']['results'] == {'killed 9/KILL': 1}
+        assert events['penalties']['count'] == 0 and events['wrap_refusals']['count'] == 0
+    finally:
+        lab('down', timeout=300, check=False)

@@ -536,9 +536,12 @@ AUTH_LOG_WRAP = [
 
 
 @pytest.mark.parametrize('lines, kind, expected_count, extra', [
-    pytest.param(E_LOG_92, 'maxstartups_drops', 6, {'episodes': 1}, id='9.2-E-log-verbose'),
+    pytest.param(E_LOG_92, 'maxstartups_drops', 6, {'episodes': 1, 'unsummarised_episodes': 0}, id='9.2-E-log-verbose'),
+    pytest.param(AUTH_LOG_INFO[:3], 'maxstartups_drops', 1, {'episodes': 1, 'unsummarised_episodes': 1},
+                 id='9.2-info-no-summary-lower-bound'),
     pytest.param(SECURE_74, 'maxstartups_drops', 3, {'episodes': 1}, id='7.4-verbose-no-summaries'),
-    pytest.param(AUTH_LOG_INFO, 'maxstartups_drops', 21, {'episodes': 1}, id='9.2-info-exit-summary'),
+    pytest.param(AUTH_LOG_INFO, 'maxstartups_drops', 21, {'episodes': 1, 'unsummarised_episodes': 0},
+                 id='9.2-info-exit-summary'),
     pytest.param(JOURNAL_VERBOSE, 'maxstartups_drops', 3, {'episodes': 1}, id='9.2-verbose-lines-and-summary'),
     pytest.param(JOURNAL_VERBOSE + JOURNAL_VERBOSE, 'maxstartups_drops', 6, {'episodes': 2}, id='two-episodes'),
     pytest.param(JOURNAL_PERIODIC, 'maxstartups_drops', 57, {'episodes': 1}, id='9.2-periodic-summary'),
