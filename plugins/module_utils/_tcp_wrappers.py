@@ -1817,6 +1817,9 @@ def _assemble(state):
     if state['source'] == 'none':
         notes = ('no client address to evaluate: SSH_CONNECTION is not set (not connected over SSH); '
                  'pass clients to check specific addresses')
+    elif not state['clients']:
+        notes = ('clients is an empty list: no client was evaluated; give addresses, or leave clients out to '
+                 "evaluate the controller's address")
     all_rules = state['tables']['allow'] + state['tables']['deny']
     errors = state['errors']
     return result(status, reason, libwrap_in_use=libwrap, libwrap_binaries=libwrap_checked, daemon=state['daemon'],

@@ -185,7 +185,7 @@ ansible_facts:
           returned: always
           sample: controller
         clients_note:
-          description: Why no client was evaluated, when C(clients_source) is C(none); else null.
+          description: Why no client was evaluated (C(clients_source) C(none), or an empty O(clients) list); else null.
           type: str
           returned: always
           sample: null

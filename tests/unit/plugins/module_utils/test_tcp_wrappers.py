@@ -705,6 +705,7 @@ def test_collect_sshd_path_option():
     system = FakeSystem(files={'/opt/sshd': 'x'}, commands={('ldd', '/opt/sshd'): (0, LDD_NO_WRAP, '')})
     fact = tw.collect(system, dict(PARAMS, clients=[], sshd_path='/opt/sshd'))
     assert fact['libwrap_in_use'] is False and fact['libwrap_binaries'] == {'/opt/sshd': False}
+    assert fact['verdicts'] == [] and 'clients is an empty list' in fact['clients_note']
 
 
 # ---------------------------------------------------------------------------------------
