@@ -71,10 +71,24 @@ def test_main_this_host(capsys):
         assert fact['events']['reason'] and fact['events']['crashes']['count'] is None
 
 
+def test_main_copied_log_without_since_is_read_up_to_its_newest_line(capsys, tmp_path):
+    # the lines are from March of a past year: a window ending now would hold none of them
+    log = tmp_path / 'auth.log'
+    log.write_text(AUTH_LOG)
+    fact = run_module(capsys, {'log_files': [str(log)]})['ansible_facts']['connreset_sshd']
+    events = fact['events']
+    assert events['window']['basis'] == 'newest_line' and events['window']['until'].endswith('06:40:00Z')
+    assert events['maxstartups_drops']['count'] == 21 and events['wrap_refusals']['count'] == 1
+    assert events['skipped_lines'] == {'count': 0, 'samples': []}
+
+
 @pytest.mark.parametrize('args, message', [
     ({'since': 'last tuesday'}, 'option since'),
+    ({'since': '2024-02-30'}, 'not a real date'),
     ({'sshd_path': '/nonexistent/sshd'}, 'option sshd_path'),
     ({'no_such_option': 1}, 'no_such_option'),
+    ({'full_config': 'maybe'}, 'full_config'),
+    ({'log_files': ['/dev/zero']}, 'not a log file'),
 ])
 def test_main_bad_options(capsys, args, message):
     out = run_module(capsys, args)
