@@ -1214,8 +1214,9 @@ def count_events(entries):
 JOURNAL_MATCHES = ['_SYSTEMD_UNIT=ssh.service', '_UID=0', '+', '_SYSTEMD_UNIT=sshd.service', '_UID=0', '+',
                    '_COMM=sshd', '_UID=0', '+', '_COMM=sshd-session', '_UID=0', '+',
                    'UNIT=ssh.service', '_PID=1', '+', 'UNIT=sshd.service', '_PID=1']
-SYSLOG_NOT_READ = ('not read: the journal was read in full and holds the same messages; a syslog file cannot tell '
-                   "sshd's lines from a local user's (logger -t sshd writes any ident and PID)")
+SYSLOG_NOT_READ = ('not read: the journal was read in full and holds the same messages, and a syslog file cannot '
+                   "tell sshd's lines from a local user's (logger -t sshd writes any ident and PID); for history "
+                   'older than the journal, give the file in log_files')
 
 
 def _null_kinds():
