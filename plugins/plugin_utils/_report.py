@@ -758,9 +758,28 @@ def html_data(report):
             'severities': list(SEVERITIES), 'texts': texts, 'hosts': hosts}
 
 
+_SURROGATE = re.compile('[\ud800-\udfff]')
+
+
+def _whole_characters(value, depth=0):
+    """``value`` with lone surrogates as U+FFFD: a browser serialising such a string can crash
+    (headless Chromium does), and they are no characters anyway."""
+    if isinstance(value, str):
+        if not _SURROGATE.search(value):
+            return value
+        return value.encode('utf-16', 'surrogatepass').decode('utf-16', 'replace')
+    if depth > 64:
+        return None
+    if isinstance(value, dict):
+        return dict((_whole_characters(k, depth + 1), _whole_characters(v, depth + 1)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_whole_characters(v, depth + 1) for v in value]
+    return value
+
+
 def _json_for_script(data):
     # Inside <script>, "</" would end the element: escape it (and the HTML comment openers).
-    return (dumps(data, separators=(',', ':'))
+    return (dumps(_whole_characters(data), separators=(',', ':'))
             .replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026'))
 
 

@@ -175,3 +175,26 @@ def test_large_fleet_renders_one_page(tmp_path):
     assert all(r['cells'][2]['text'] == '99' for r in rows)  # the 100 hosts scoring 99 come first
     assert 'page 1 of 100 (10000 hosts)' in proc.stdout
     assert os.path.getsize(str(path)) < 10 * 1024 * 1024
+
+
+def test_hostile_names_and_values_render_as_text(tmp_path):
+    """Host names with markup, control characters, a lone surrogate and a bidi override, a score of
+    inf and a NaN in the evidence (issue 16, point 6): the page's script still runs, every host is
+    a row whose text is its name, and nothing in the data became an element."""
+    names = ['<img src=x onerror=alert(1)>', '</script><script>alert(2)</script>', 'db\x1b[31m1', 'h\ud800',
+             '\u202egnp.exe', 'line\nbreak']
+    docs = [host(name, 10, 'medium', [dict(finding('CRD-CT-001', 'conntrack', 'medium', 'fill ' + name),
+                                           evidence={'fill': float('nan'), 'samples': [name]})]) for name in names]
+    docs[0]['score'] = float('inf')
+    path = tmp_path / 'hostile.html'
+    path.write_text(_report.render_html(_report.build_report(docs, generated_at='2026-11-22T05:30:00Z')),
+                    encoding='utf-8')
+    proc = chromium(tmp_path, '--virtual-time-budget=5000', '--dump-dom', 'file://%s' % path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    assert 'data-rendered="true"' in dom, proc.stderr[-2000:]
+    rows = [r for r in table(dom, 'hosts-table') if 'data-host' in r['attrs']]
+    assert len(rows) == len(names)
+    assert '<img' not in dom and dom.count('<script') == 2
+    shown = {r['cells'][0]['text'] for r in rows}
+    assert '<img src=x onerror=alert(1)>' in shown and '</script><script>alert(2)</script>' in shown

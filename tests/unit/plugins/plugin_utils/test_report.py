@@ -593,7 +593,10 @@ def test_html_is_escaped_and_its_data_strict():
     raw = re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1)
     assert '<' not in raw and '>' not in raw and '&' not in raw
     data = json.loads(raw, parse_constant=lambda c: pytest.fail('non-finite %s in report.html' % c))
-    assert sorted(h['host'] for h in data['hosts']) == sorted(HOSTILE_NAMES + ['gone\x01'])
+    # a lone surrogate is no character: U+FFFD in the page (headless Chromium crashed on it)
+    expected = [n.replace('\ud800', '\ufffd') for n in HOSTILE_NAMES + ['gone\x01']]
+    assert sorted(h['host'] for h in data['hosts']) == sorted(expected)
+    assert not re.search(r'\\ud[89ab][0-9a-f]{2}', raw)
     page.encode('utf-8')  # no lone surrogate reaches the file
 
 
