@@ -433,8 +433,8 @@ def test_tampered_host_documents_still_give_a_report(tmp_path):
     or by an older version: findings that are not objects, ids that are lists, a level that is not
     one, a score that is text, MTU facts that send it through the cross-host check."""
     mtu = {'status': 'ok', 'interfaces': [{'name': 'eth0', 'mtu': 9001, 'addresses': [{'network': '10.9.0.0/24'}]}]}
-    odd = doc('odd', 'high', '<script>', findings=['text', {'id': ['CRD-X-001'], 'severity': 'nope'},
-                                                    {'id': 'CRD-PROBE-007', 'evidence': 5, 'severity': 'high'}])
+    odd = doc('odd', 'high', '<script>', findings=[
+        'text', {'id': ['CRD-X-001'], 'severity': 'nope'}, {'id': 'CRD-PROBE-007', 'evidence': 5, 'severity': 'high'}])
     odd['facts'] = {'connreset_mtu': mtu}
     odd['probe'] = {'summary': {'classification': 'kex_hang'}}
     fine = doc('fine', 0, 'ok')
