@@ -8,17 +8,28 @@ A drop-in with ``AllowUsers nobody`` passes ``sshd -t`` but locks root out after
 role must: reload, fail the fresh connection, let the switch on the host roll the drop-in back and
 reload sshd, reconnect, and fail the play with a message naming the rolled-back change. Afterwards
 a fresh ssh as root works and the drop-in is as it was before (absent).
+
+Beside it, on a Debian 13 systemd lab host (OpenSSH 10.0): every PerSourcePenaltyExemptList the
+role's remediate_exempt_list filter produces for the unit tests' table is accepted by that sshd
+(``sshd -t``) and printed back verbatim by ``sshd -T``, and every admin network the filter refuses
+because sshd would is refused by sshd too.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import time
 
 import pytest
+
+from ansible_collections.connreset.doctor.plugins.filter.remediate import remediate_exempt_list
+from ansible_collections.connreset.doctor.tests.unit.plugins.filter.test_remediate import (
+    MERGES, NEGATIONS, collected,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
@@ -88,18 +99,26 @@ def lab(*args, timeout=90):
 
 
 @pytest.fixture(scope='module')
-def host(tmp_path_factory):
-    up = lab('up', 'lock1')
+def lab_hosts(tmp_path_factory):
+    """One lab for the module (``lab up`` replaces a running lab): lock1 (light, Debian 12) for the
+    lockout, sshd10 (systemd, Debian 13, OpenSSH 10.0) for the exempt lists."""
+    up = lab('up', 'lock1', 'sshd10:systemd@trixie', timeout=300)
     try:
         assert up.returncode == 0, up.stderr
-        state = json.loads(lab('status', '--json').stdout)
+        state = dict((h['name'], h) for h in json.loads(lab('status', '--json').stdout))
         inv = tmp_path_factory.mktemp('lock') / 'inventory.ini'
         res = lab('inventory', '-o', str(inv))
         assert res.returncode == 0, res.stderr
-        yield {'address': state[0]['address'], 'inventory': str(inv),
-               'key': '/run/connreset-lab-%s/id_ed25519' % LAB_ID}
+        key = '/run/connreset-lab-%s/id_ed25519' % LAB_ID
+        yield dict((name, {'address': h['address'], 'inventory': str(inv), 'key': key, 'limit': name, 'state': h})
+                   for name, h in state.items())
     finally:
         lab('down')
+
+
+@pytest.fixture(scope='module')
+def host(lab_hosts):
+    return lab_hosts['lock1']
 
 
 def fresh_ssh(host, *cmd):
@@ -125,7 +144,8 @@ def test_lockout_is_rolled_back(host, tmp_path):
         # not depend on the risk engine
         '      remediate_findings: [{id: CRD-SSHD-002, fix: null, title: "test"}]\n' % (ROLLBACK_S, BACKUPS))
     started = time.monotonic()
-    run = subprocess.run([os.path.join(VENV_BIN, 'ansible-playbook'), '-i', host['inventory'], str(playbook)],
+    run = subprocess.run([os.path.join(VENV_BIN, 'ansible-playbook'), '-i', host['inventory'], '-l', host['limit'],
+                          str(playbook)],
                          env=ENV, capture_output=True, text=True, timeout=400, check=False, cwd=str(tmp_path))
     elapsed = time.monotonic() - started
     out = run.stdout + run.stderr
@@ -146,3 +166,38 @@ def test_lockout_is_rolled_back(host, tmp_path):
     logs = fresh_ssh(host, 'cat %s/*/manifest %s/*/rollback.log' % (BACKUPS, BACKUPS))
     assert 'absent ' + DROPIN in logs.stdout
     assert 'rolled back (status 0)' in logs.stdout
+
+
+# Admin networks the filter refuses because sshd would (addr.c addr_pton_cidr -2, servconf.c
+# end-of-line check); the filter also refuses wildcards, which sshd would take as patterns.
+SSHD_REJECTS = ['10.0.0.1/8', '10.0.0.0/33', '2001:db8::1/32', '10.0.0.0/8,,192.0.2.0/24', '10.0.0.0/8 192.0.2.0/24']
+
+
+@needs_lab
+def test_exempt_lists_as_openssh_10_parses_them(lab_hosts):
+    host = lab_hosts['sshd10']
+    assert host['state']['suite'] == 'trixie' and int(host['state']['openssh'].split('.')[0]) >= 10, host['state']
+    values = [remediate_exempt_list(collected(line), controller, admin)['value'] for line, controller, admin, _v, _a in MERGES]
+    values += [remediate_exempt_list(current, '10.213.13.1')['value'] for current, _negated in NEGATIONS]
+    values = sorted(set(v for v in values if v))
+    assert len(values) >= 15
+    for bad in SSHD_REJECTS:
+        with pytest.raises(Exception, match='remediate_admin_networks entry'):
+            remediate_exempt_list(None, '', [bad])
+    script = []
+    for i, value in enumerate(values + SSHD_REJECTS):
+        conf = '/tmp/exempt-%d.conf' % i
+        # the host's own configuration (host keys...) after the line under test, which is read first
+        script.append('{ printf "PerSourcePenaltyExemptList %%s\\n" %s; cat /etc/ssh/sshd_config; } > %s; '
+                      'echo "== %d"; /usr/sbin/sshd -t -f %s 2>&1; echo "rc $?"; '
+                      '/usr/sbin/sshd -T -f %s 2>/dev/null | grep "^persourcepenaltyexemptlist "'
+                      % (shlex.quote(value), conf, i, conf, conf))
+    res = fresh_ssh(host, ' ; '.join(script))
+    assert res.returncode in (0, 1), res.stderr
+    blocks = dict((int(b.split('\n', 1)[0]), b.split('\n', 1)[1]) for b in res.stdout.split('== ')[1:])
+    assert len(blocks) == len(values) + len(SSHD_REJECTS), res.stdout
+    for i, value in enumerate(values):
+        assert blocks[i].splitlines() == ['rc 0', 'persourcepenaltyexemptlist ' + value], (value, blocks[i])
+    for i, bad in enumerate(SSHD_REJECTS, len(values)):
+        lines = blocks[i].splitlines()
+        assert lines[-1] != 'rc 0' and 'keyword PerSourcePenaltyExemptList' in blocks[i], (bad, blocks[i])
