@@ -4,8 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Arithmetic of the connreset.doctor.remediate role, as filters (each documented in the
 <name>.yml file next to this one): connreset.doctor.remediate_exempt_list,
-connreset.doctor.remediate_values, connreset.doctor.remediate_sysctl_stale and
-connreset.doctor.remediate_sshd_expect.
+connreset.doctor.remediate_values, connreset.doctor.remediate_sysctl_stale,
+connreset.doctor.remediate_sshd_expect, connreset.doctor.remediate_sshd_problem,
+connreset.doctor.remediate_wrappers_clients and connreset.doctor.remediate_mtu_changes.
 
 PerSourcePenaltyExemptList, as OpenSSH parses it (openssh-portable, identical at V_9_8_P1 and
 V_10_0_P1 except for line numbers):
@@ -35,6 +36,7 @@ cannot exempt it then).
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 
 from ansible.errors import AnsibleFilterError
 
@@ -296,6 +298,86 @@ def remediate_sshd_expect(new):
     return dict((str(k).lower(), str(v)) for k, v in new.items())
 
 
+def remediate_sshd_problem(expect, sshd_t, sshd_T, sshd_config, dropin):
+    """Why the drop-in just written must be put back ('' when it is fine): ``sshd -t`` refused the
+    configuration, or ``sshd -T`` (servconf.c dump_config: "keyword value" lines) shows a value
+    other than ``expect`` (remediate_sshd_expect) because another line overrides it."""
+    if not isinstance(expect, dict):
+        raise AnsibleFilterError('connreset.doctor.remediate_sshd_problem expects a dictionary (lower-case sshd '
+                                 'keyword -> value), got %s' % type(expect).__name__)
+    sshd_t = sshd_t if isinstance(sshd_t, dict) else {}
+    sshd_T = sshd_T if isinstance(sshd_T, dict) else {}
+    if sshd_t.get('rc') != 0:
+        text = (sshd_t.get('stderr') or '') or (sshd_t.get('stdout') or '')
+        return 'sshd -t rejects the configuration: ' + str(text).strip()
+    effective = {}
+    for line in str(sshd_T.get('stdout') or '').split('\n'):
+        words = line.split(None, 1)
+        if len(words) == 2:
+            effective[words[0]] = words[1].strip()
+    bad = ['%s is %s, not %s' % (k, effective.get(k, 'unset'), v) for k, v in expect.items() if effective.get(k) != v]
+    if not bad:
+        return ''
+    return ('sshd -T shows the drop-in does not take effect, another line overrides it (most keywords keep the first '
+            'value read, MaxStartups in OpenSSH 9.2 the last): %s. Find it with `grep -riE "^\\s*(%s)\\s" %s %s`, '
+            'then fix that line or rename remediate_sshd_dropin'
+            % ('; '.join(bad), '|'.join(expect), sshd_config, posixpath.dirname(str(dropin))))
+
+
+_HEX_COLON = frozenset('0123456789abcdefABCDEF:')
+_HEX_COLON_DOT = _HEX_COLON | frozenset('.')
+
+
+def _wrap_v6(text):
+    """``[v6]`` and ``[v6]/len`` as libwrap wants IPv6 (hosts_access(5)); anything else unchanged.
+    The same strings as the role's former regex_replace('^([0-9a-fA-F:]*:[0-9a-fA-F:.]*)(/[0-9]+)?$',
+    '[\\1]\\2'), without a regex that can backtrack."""
+    addr, sep, length = text.partition('/')
+    if sep and (not length.isdigit() or not length.isascii()):
+        return text
+    colon = addr.find(':')
+    dot = addr.find('.')
+    if colon < 0 or not set(addr) <= _HEX_COLON_DOT or (0 <= dot < colon):
+        return text
+    return '[%s]%s' % (addr, sep + length)
+
+
+def remediate_wrappers_clients(controller, admin_networks):
+    """The clients the wrappers_allow fix puts in hosts.allow, in libwrap's syntax: the controller
+    and the admin networks, a single IPv4 address without /32 and a single IPv6 one without /128,
+    IPv6 in brackets, each once, in order. (The role's former Jinja also cut /32 off IPv6
+    networks: 2001:db8::/32 became the one host [2001:db8::].)"""
+    if isinstance(admin_networks, str) or not isinstance(admin_networks, (list, tuple)):
+        raise AnsibleFilterError('connreset.doctor.remediate_wrappers_clients: remediate_admin_networks must be a list '
+                                 'of networks, got %s' % type(admin_networks).__name__)
+    controller = '' if controller is None else str(controller)
+    out = []
+    for item in ([controller] if controller else []) + [str(n) for n in admin_networks]:
+        suffix = '/128' if ':' in item else '/32'
+        if item.endswith(suffix):
+            item = item[:-len(suffix)]
+        item = _wrap_v6(item)
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def remediate_mtu_changes(interfaces, wanted):
+    """Interface MTUs to set: those of ``wanted`` (remediate_interface_mtu, name -> MTU) whose
+    interface exists in ``interfaces`` (connreset_mtu.interfaces) with another MTU."""
+    if not isinstance(wanted, dict):
+        raise AnsibleFilterError('connreset.doctor.remediate_mtu_changes: remediate_interface_mtu must be a dictionary '
+                                 '(interface -> MTU), got %s' % type(wanted).__name__)
+    out = []
+    for iface in interfaces or []:
+        if not isinstance(iface, dict):
+            continue
+        name = iface.get('name')
+        if name in wanted and _int(iface.get('mtu')) != _int(wanted[name]):
+            out.append({'iface': name, 'mtu': _int(wanted[name]), 'old': _int(iface.get('mtu'))})
+    return out
+
+
 class FilterModule:
     """connreset.doctor remediate role filters."""
 
@@ -305,4 +387,7 @@ class FilterModule:
             'remediate_values': remediate_values,
             'remediate_sysctl_stale': remediate_sysctl_stale,
             'remediate_sshd_expect': remediate_sshd_expect,
+            'remediate_sshd_problem': remediate_sshd_problem,
+            'remediate_wrappers_clients': remediate_wrappers_clients,
+            'remediate_mtu_changes': remediate_mtu_changes,
         }

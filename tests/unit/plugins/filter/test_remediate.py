@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 
 import pytest
 import yaml
@@ -282,3 +283,85 @@ def test_every_filter_is_documented(name):
     assert doc['EXAMPLES'] and doc['RETURN']['_value']['description']
     params = list(inspect.signature(FILTERS[name]).parameters)
     assert ['_input'] + params[1:] == list(doc['DOCUMENTATION']['options'])
+
+
+# remediate_sshd_problem: sshd -t / sshd -T results as ansible.builtin.command registers them.
+# sshd -T lines: servconf.c dump_config() at V_9_2_P1 and V_10_0_P1 ("%s %s\n", lower-case keyword).
+SSHD_T_OK = {'rc': 0, 'stdout': '', 'stderr': ''}
+DROPIN_PATH = '/etc/ssh/sshd_config.d/01-connreset-doctor.conf'
+EXPECT = {'maxstartups': '50:30:100', 'clientaliveinterval': '175', 'clientalivecountmax': '3'}
+OVERRIDE = ('sshd -T shows the drop-in does not take effect, another line overrides it (most keywords keep the first '
+            'value read, MaxStartups in OpenSSH 9.2 the last): %s. Find it with `grep -riE "^\\s*(%s)\\s" '
+            '/etc/ssh/sshd_config /etc/ssh/sshd_config.d`, then fix that line or rename remediate_sshd_dropin')
+
+
+@pytest.mark.parametrize('expect, sshd_t, sshd_T, problem', [
+    (EXPECT, SSHD_T_OK, {'rc': 0, 'stdout': 'port 22\nmaxstartups 50:30:100\nclientaliveinterval 175\n'
+                                            'clientalivecountmax 3\nlistenaddress [::]:22\nlistenaddress 0.0.0.0:22\n'}, ''),
+    # the lab's maxstartups fault on OpenSSH 9.2 (the last MaxStartups wins there)
+    (EXPECT, SSHD_T_OK, {'rc': 0, 'stdout': 'maxstartups 1:100:1\nclientaliveinterval 175\nclientalivecountmax 3\n'},
+     OVERRIDE % ('maxstartups is 1:100:1, not 50:30:100', 'maxstartups|clientaliveinterval|clientalivecountmax')),
+    # a keyword sshd -T does not print at all (OpenSSH 9.2 has no persourcepenaltyexemptlist)
+    ({'persourcepenaltyexemptlist': '10.213.13.1/32'}, SSHD_T_OK, {'rc': 0, 'stdout': 'maxstartups 10:30:100\n'},
+     OVERRIDE % ('persourcepenaltyexemptlist is unset, not 10.213.13.1/32', 'persourcepenaltyexemptlist')),
+    # sshd -t refused the drop-in (OpenSSH 10.0 wording, servconf.c): its message, stderr first
+    ({'persourcepenaltyexemptlist': '10.0.0.1/8'},
+     {'rc': 255, 'stdout': '', 'stderr': '/etc/ssh/sshd_config.d/01-connreset-doctor.conf line 4: keyword '
+                                         'PerSourcePenaltyExemptList invalid address argument.\n'},
+     {'skipped': True},
+     'sshd -t rejects the configuration: /etc/ssh/sshd_config.d/01-connreset-doctor.conf line 4: keyword '
+     'PerSourcePenaltyExemptList invalid address argument.'),
+    ({}, {'rc': 1, 'stdout': 'Bad configuration option\n', 'stderr': ''}, {}, 'sshd -t rejects the configuration: '
+     'Bad configuration option'),
+    # blank and one-word lines are ignored, values trimmed
+    ({'maxstartups': '50:30:100'}, SSHD_T_OK, {'rc': 0, 'stdout': '\nweird\nmaxstartups   50:30:100  \n'}, ''),
+])
+def test_sshd_problem(expect, sshd_t, sshd_T, problem):
+    assert FILTERS['remediate_sshd_problem'](expect, sshd_t, sshd_T, '/etc/ssh/sshd_config', DROPIN_PATH) == problem
+
+
+@pytest.mark.parametrize('controller, admin, clients', [
+    ('10.213.13.1', [], ['10.213.13.1']),
+    ('', [], []),
+    ('2001:db8::10', ['10.20.0.0/16', '2001:db8::/32', 'fd00::1/128', '192.0.2.9/32', '10.20.0.0/16', '::ffff:10.0.0.1'],
+     ['[2001:db8::10]', '10.20.0.0/16', '[2001:db8::]/32', '[fd00::1]', '192.0.2.9', '[::ffff:10.0.0.1]']),
+    ('', ['fe80::/10', '10.0.0.0/8', '2001:db8::/128'], ['[fe80::]/10', '10.0.0.0/8', '[2001:db8::]']),
+    # not addresses: left as they are (the regex the role used matched none of them)
+    ('', ['1.2.3.4:5', 'fe80::1/x', 'a:b/1/2', '1.2:3', 'host.example'],
+     ['1.2.3.4:5', 'fe80::1/x', 'a:b/1/2', '1.2:3', 'host.example']),
+])
+def test_wrappers_clients(controller, admin, clients):
+    assert FILTERS['remediate_wrappers_clients'](controller, admin) == clients
+
+
+@pytest.mark.parametrize('text', ['::1', 'fe80::1/64', 'ABC:def.1', ':', '1.2:3', 'a:b/1/2', 'fe80::1/x', '10.0.0.0/8',
+                                  'a' * 30 + ':' + '.' * 30, '1:2/\u0663', 'abc', ''])
+def test_v6_brackets_as_the_former_regex(text):
+    # the role's former regex_replace, as the oracle (short inputs only)
+    from ansible_collections.connreset.doctor.plugins.filter.remediate import _wrap_v6
+    assert _wrap_v6(text) == re.sub(r'^([0-9a-fA-F:]*:[0-9a-fA-F:.]*)(/[0-9]+)?$', r'[\1]\2', text, flags=re.ASCII)
+
+
+# connreset_mtu.interfaces as mtu_facts returns them (name, mtu, ...)
+IFACES = [{'name': 'lo', 'mtu': 65536}, {'name': 'eth0', 'mtu': 1500}, {'name': 'eth1', 'mtu': 9001}]
+
+
+@pytest.mark.parametrize('wanted, changes', [
+    ({'eth0': 1450}, [{'iface': 'eth0', 'mtu': 1450, 'old': 1500}]),
+    ({'eth0': '1500', 'eth1': 1500}, [{'iface': 'eth1', 'mtu': 1500, 'old': 9001}]),
+    ({'eth9': 1400}, []),  # no such interface: nothing
+    ({}, []),
+])
+def test_mtu_changes(wanted, changes):
+    assert FILTERS['remediate_mtu_changes'](IFACES, wanted) == changes
+    assert FILTERS['remediate_mtu_changes']([], wanted) == []
+
+
+@pytest.mark.parametrize('name, args, message', [
+    ('remediate_sshd_problem', ([], {}, {}, 'a', 'b'), 'remediate_sshd_problem expects a dictionary'),
+    ('remediate_wrappers_clients', ('10.0.0.1', '10.0.0.0/8'), 'remediate_admin_networks must be a list'),
+    ('remediate_mtu_changes', (IFACES, [1450]), 'remediate_interface_mtu must be a dictionary'),
+])
+def test_more_bad_arguments(name, args, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        FILTERS[name](*args)
