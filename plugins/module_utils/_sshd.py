@@ -16,21 +16,31 @@ Pure parsers (text → data) plus :func:`collect`.  Formats come from the tools 
 
 Counting rules for log events (documented in the module):
 
-* ``maxstartups_drops``: drops are grouped in throttling episodes per logging process (an episode
-  starts at ``beginning MaxStartups throttling`` and ends at ``exited MaxStartups throttling after
-  T, N connections dropped``).  An episode counts ``max(per-connection drop lines, largest N of its
-  summaries)``: at LogLevel INFO sshd logs only the first drop of an episode (and one every
-  5 minutes) but its summaries carry the full count; at VERBOSE every drop has a line and the
-  summary repeats the same connections.  An episode still open at the end of the log counts what
-  was seen (a lower bound).
+* Only what the program writes counts: every pattern is anchored at both ends of the message and a
+  line counts only from its writer's ident and process (:data:`LISTENER_IDENTS`, ...); the journal
+  is selected by fields journald sets itself (:data:`JOURNAL_MATCHES`), syslog files are read only
+  when the journal could not be read in full.
+* ``maxstartups_drops`` (OpenSSH 8.4 to 9.9): drops are grouped in throttling episodes per logging
+  process (an episode starts at ``beginning MaxStartups throttling`` and ends at ``exited MaxStartups
+  throttling after T, N connections dropped``, or when sshd re-executes or stops).  An episode counts
+  ``max(per-connection drop lines, largest N of its summaries)``: at LogLevel INFO sshd logs only the
+  first drop of an episode (and one every 5 minutes) but its summaries carry the full count; at
+  VERBOSE every drop has a line and the summary repeats the same connections.  An episode of one
+  drop line that ended without a summary counts that line and is flagged ``unsummarised_episodes``
+  (a lower bound).  OpenSSH 7.4 to 8.3 log each drop at VERBOSE only, OpenSSH 10 each drop
+  (``... Maxstartups``) until its rate limiter holds them back and later reports them
+  (``Maxstartups logging rate-limited: additional N connections dropped``: N added; the held-back
+  drops' own DEBUG3 lines, if logged, are the same N).
 * ``penalties``: connections refused because of a PerSourcePenalties penalty (``drop connection
-  #N ... penalty: <reason>`` or ``... too many penalised addresses``); penalties imposed
-  (``new ... active penalty``, ``activating ... penalty``) are reported as ``imposed``.
+  #N ... penalty: <reason>`` or ``... too many penalised addresses``, and the N of
+  ``PerSourcePenalties logging rate-limited: ...``); penalties imposed (``new ... active penalty``,
+  ``activating ... penalty``) are reported as ``imposed``.
 * ``crashes``: the service's main process ended abnormally (``Main process exited, code=killed`` or
   ``code=dumped``, or ``code=exited`` with a non-zero status), or the unit ``Failed with result``
   signal/core-dump/oom-kill/exit-code/watchdog/timeout.  The ``Failed with result`` line that systemd
   logs within 10 s after ``Main process exited`` for the same unit is the same crash.
-* ``restarts``: automatic restarts (``Scheduled restart job, restart counter is at N``) plus stops
+* ``restarts``: automatic restarts (``Scheduled restart job, restart counter is at N``; systemd 219
+  to 234 ``holdoff time over, scheduling restart``) plus stops
   (``Stopped <sshd unit>``, or sshd's own ``Received signal N; terminating.`` when no systemd line
   describes the same stop within 10 s) that were not part of an automatic restart.  ``gave_up``
   counts ``Start request repeated too quickly``; ``reloads`` counts ``Received SIGHUP; restarting.``.
