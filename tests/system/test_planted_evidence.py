@@ -30,7 +30,8 @@ loopback; sshd is killed in a ``finally`` and the namespace goes away with the h
    ``nobody`` on the host with ``logger -t sshd --id=<listener PID>``, ``logger -t systemd --id=1``, a copy of
    logger named ``sshd`` and ``logger --journald`` with ``UNIT=ssh.service`` and ``SYSLOG_IDENTIFIER=systemd``.
    The collector, run on the host, finds no event; then real ones - the lab's ``maxstartups`` fault with 3 more
-   connections, and a ``kill -9`` of the listener - count: the drops sshd logged and one crash.
+   connections, and a ``kill -9`` of the listener - count: the drops sshd logged and one crash; and the lab's
+   ``penalties`` fault gives the penalty drops sshd logged and no MaxStartups drop.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -310,13 +311,15 @@ def plant_user_names(texts):
     return tried
 
 
-def logged_drops(since):
-    """Drops the host's sshd logged since then, counted without the collector: lines at INFO plus the N of
-    the rate-limited summaries (OpenSSH 10.0 sshd.c drop_connection())."""
+def logged_drops(since, penalties=False):
+    """MaxStartups drops (or penalty drops) the host's sshd logged since then, counted without the collector:
+    lines at INFO plus the N of the rate-limited summaries (OpenSSH 10.0 sshd.c drop_connection())."""
     lines = on_host('journalctl', '--no-pager', '-o', 'cat', '--since=@%s' % since, '_COMM=sshd', '_UID=0').splitlines()
-    drops = sum(1 for line in lines if line.startswith('drop connection #') and line.endswith(' Maxstartups'))
+    drops = sum(1 for line in lines if line.startswith('drop connection #') and
+                (' penalty: ' in line if penalties else line.endswith(' Maxstartups')))
+    summary = 'PerSourcePenalties' if penalties else 'Maxstartups'
     summaries = sum(int(line.split('additional ')[1].split()[0]) for line in lines
-                    if line.startswith('Maxstartups logging rate-limited: additional '))
+                    if line.startswith('%s logging rate-limited: additional ' % summary))
     return drops + summaries
 
 
@@ -365,5 +368,25 @@ def test_journal_of_a_trixie_host_holds_no_planted_event_and_real_ones_count():
         assert events['maxstartups_drops']['count'] == drops, (events['maxstartups_drops'], drops)
         assert events['crashes']['count'] == 1 and events['crashes']['results'] == {'killed 9/KILL': 1}
         assert events['penalties']['count'] == 0 and events['wrap_refusals']['count'] == 0
+
+        # issue 11's acceptance the other way round: the penalties fault (failed logins of the controller until
+        # it is refused) gives penalties, and no MaxStartups drop
+        lab('fault', HOST, 'maxstartups', '--undo')
+        time.sleep(1.1)
+        since = on_host('date', '+%s').strip()
+        lab('fault', HOST, 'penalties', timeout=180)
+        for _attempt in range(3):
+            conn = socket.create_connection((ADDRESS, 22), timeout=3)
+            try:
+                conn.recv(200)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+        events = collect_on_host('@' + since)
+        penalised = logged_drops(since, penalties=True)
+        assert penalised >= 1
+        assert events['penalties']['count'] == penalised, (events['penalties'], penalised)
+        assert events['maxstartups_drops']['count'] == 0
     finally:
         lab('down', timeout=300, check=False)
