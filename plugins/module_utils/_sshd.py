@@ -1245,8 +1245,12 @@ def collect_events(system, window, log_files):
     outside = EventCounter()
     not_read = []
 
-    def feed(entries):
+    def feed(entries, journal=False):
         for entry in entries:
+            if journal and entry.time is None:
+                # journalctl prints each further line of a multi-line message indented, without a prefix: text
+                # of some message (a PAM module's, naming a user), never an entry of its own
+                continue
             (outside if entry.outside else counter).feed(entry)
 
     if log_files:
@@ -1256,7 +1260,7 @@ def collect_events(system, window, log_files):
         journal_ok = False
         journal_dirs = ('/run/systemd/system', '/var/log/journal', '/run/log/journal')
         if system.which('journalctl') and any(system.isdir(d) for d in journal_dirs):
-            feed(scan.journal(JOURNAL_MATCHES, name='journal'))
+            feed(scan.journal(JOURNAL_MATCHES, name='journal'), journal=True)
             journal_ok = scan.sources[-1]['status'] == OK
         for path in SYSLOG_FILES:
             if system.exists(path):

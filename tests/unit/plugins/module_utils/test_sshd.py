@@ -1033,6 +1033,17 @@ def test_journal_is_read_by_trusted_fields_only():
     assert ['_COMM=sshd', '_UID=0'] in groups and ['UNIT=ssh.service', '_PID=1'] in groups
 
 
+def test_journal_continuation_lines_are_no_entries():
+    # journalctl -o short-iso prints the further lines of a multi-line message (a PAM module logging a user name
+    # that holds a newline) indented and without a prefix: never an event of their own
+    journal = ['2026-11-21T09:00:00+0000 h1 sshd-session[2001]: pam_foo(sshd:auth): failure for user x',
+               '                                               refused connect from 10.9.9.9 (10.9.9.9)',
+               '                                               ssh.service: Main process exited, code=killed, status=9/KILL',
+               '                                               drop connection #3 from [10.0.0.1]:5 on [10.0.0.2]:22 Maxstartups']
+    events = _sshd.collect(systemd_host(journal=journal), {'since': '2026-11-01'})['events']
+    assert all(events[kind]['count'] == 0 for kind in _sshd.EVENT_KINDS), events
+
+
 @pytest.mark.parametrize('journal, auth_log_read', [(JOURNAL_CRASH, False), (None, True)])
 def test_syslog_files_only_when_the_journal_cannot_be_read(journal, auth_log_read):
     # a journal read in full holds sshd's messages; /var/log/auth.log repeats them (counted twice before) and
