@@ -248,7 +248,14 @@ def normalize_client(text):
 # ---------------------------------------------------------------------------------------
 def split_at(text, delimiter):
     """hosts_access.c split_at() (IPv6 version): split at the first ``delimiter`` outside
-    brackets; returns (head, tail) with tail None when there is none."""
+    brackets; returns (head, tail) with tail None when there is none.
+
+    A ``]`` before any ``[`` makes the depth negative, and libwrap then splits nowhere after it;
+    without brackets this is str.find (the character loop only runs on text with brackets).
+    """
+    if '[' not in text and ']' not in text:
+        index = text.find(delimiter)
+        return (text, None) if index < 0 else (text[:index], text[index + 1:])
     bracket = 0
     for index, char in enumerate(text):
         if char == '[':
@@ -265,11 +272,12 @@ def tokens(text):
     return [tok for tok in re.split('[' + re.escape(SEP) + ']+', text or '') if tok]
 
 
-def logical_lines(text):
+def logical_lines(text, check=None):
     """Emulate libwrap's xgets(): yields (first_line, last_line, text, terminated).
 
     ``text`` has the backslash-newline pairs removed and no final newline; ``terminated`` is
-    False for a last line without a newline (libwrap warns and ignores it).
+    False for a last line without a newline (libwrap warns and ignores it).  ``check`` is
+    called every 65,536 physical lines (millions of continued lines make one logical line).
     """
     physical = text.split('\n')
     ends_with_newline = text.endswith('\n')
@@ -278,6 +286,8 @@ def logical_lines(text):
     buf = ''
     first = None
     for number, line in enumerate(physical, 1):
+        if check is not None and not number & 0xffff:
+            check()
         if first is None:
             first = number
         is_last = number == len(physical)
@@ -302,6 +312,12 @@ def _sscanf_int(value, base=10):
 
 def get_fields(text):
     """options.c get_field(): split at ':' not preceded by a backslash; '\\:' becomes ':'."""
+    if '\\' not in text:
+        # the same fields as the loop below: no field after a final ':' (nor for empty text)
+        fields = text.split(':')
+        if fields[-1] == '':
+            fields.pop()
+        return fields
     fields, index, size = [], 0, len(text)
     while index < size:
         current = ''
@@ -319,12 +335,17 @@ def get_fields(text):
     return fields
 
 
+# name, then blanks and at most one '=' with blanks, then the value (options.c get_field/chop_string)
+_OPTION_RE = re.compile(r'^([^= \t\r\n]*)[ \t\r\n]*(?:=[ \t\r\n]*)?(.*)$', re.S)
+
+
 def parse_options(text):
     """The option field of a rule → list of {name, value, error} (error None when fine).
 
     Follows options.c process_options(): exactly one '=' or blanks between name and value;
     unknown names, missing or unexpected values, a last-only option followed by more, and
-    values its handler refuses are errors (libwrap then denies service).
+    values its handler refuses are errors (libwrap then denies service).  libwrap stops at the
+    first error (tcpd_jump), and so does this: the list ends with the option in error.
     """
     options = []
     if text is None:
@@ -332,7 +353,7 @@ def parse_options(text):
     fields = get_fields(text)
     for index, field in enumerate(fields):
         option = field.strip(' \t\r\n\v\f')
-        match = re.match(r'^([^= \t\r\n]*)[ \t\r\n]*(?:=[ \t\r\n]*)?(.*)$', option, re.S)
+        match = _OPTION_RE.match(option)
         key, value = match.group(1), match.group(2)
         value = value if value != '' else None
         entry = {'name': key.lower(), 'value': value, 'error': None}
@@ -352,6 +373,8 @@ def parse_options(text):
                 entry['error'] = 'option "%s" must be at end' % key
             else:
                 entry['error'] = _option_value_error(key.lower(), value)
+        if entry['error']:
+            break
     return options
 
 
@@ -431,7 +454,7 @@ def parse(text, path, check=None):
             entry['stops'] = True
         errors.append(entry)
 
-    for count, (first, last, line, terminated) in enumerate(logical_lines(text or ''), 1):
+    for count, (first, last, line, terminated) in enumerate(logical_lines(text or '', check), 1):
         if check is not None and not count % CHECK_EVERY:
             check()
         blank = line.strip(' \t\r\n') == ''
