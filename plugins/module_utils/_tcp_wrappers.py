@@ -1688,7 +1688,7 @@ class _Lookups(object):
         def lookup():
             if not self.enabled:
                 used.append(None)
-                return NOT_RESOLVED, 'name lookups are off (name_lookups: false)'
+                return NOT_RESOLVED, 'name lookups are off: name_lookups is false'
             entry = self.get(address)
             used.append(entry)
             if entry.status == 'done':

@@ -1010,7 +1010,7 @@ def test_collect_lookup_off_and_timeout_abstain_with_the_reason():
     files = sshd_files(**{'/etc/hosts.allow': 'sshd: .example.com\n', '/etc/hosts.deny': 'ALL: ALL\n'})
     off = tw.collect(FakeSystem(files=files, resolver=NAMES), dict(PARAMS, clients=['192.0.2.7'], name_lookups=False))
     assert off['verdicts'][0]['access'] == 'unknown' and off['verdicts'][0]['lookup'] == 'off'
-    assert 'name lookups are off (name_lookups: false)' in off['verdicts'][0]['reason']
+    assert 'name lookups are off: name_lookups is false' in off['verdicts'][0]['reason']
     slow = FakeResolver(NAMES.reverse_map, dict(NAMES.forward_map), delay=0.5)
     late = tw.collect(FakeSystem(files=files, resolver=slow), dict(PARAMS, clients=['192.0.2.7'], lookup_timeout=0.2))
     verdict = late['verdicts'][0]
