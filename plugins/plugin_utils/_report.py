@@ -811,10 +811,13 @@ def console_summary(report, gates=None, rows=CONSOLE_ROWS):
         lines.append('host count not checked against a play: every document in hosts/ was merged')
     elif expected != summary['hosts']:
         lines.append('HOST COUNT MISMATCH: %d host(s) in the play, %d in the report' % (expected, summary['hosts']))
-    missing = [e for e in summary.get('errors', []) if e.get('host') is not None]
+    missing = [d['host'] for d in report['hosts'] if any(f.get('id') == 'CRD-COV-HOST' for f in _findings(d))]
     if missing:
         lines.append('no stored diagnosis for %d host(s) of the play (CRD-COV-HOST): %s%s' % (
-            len(missing), ', '.join(_line(e['host']) for e in missing[:10]), ', ...' if len(missing) > 10 else ''))
+            len(missing), ', '.join(_line(h) for h in missing[:10]), ', ...' if len(missing) > 10 else ''))
+    waiting = [e['host'] for e in summary.get('errors', []) if e.get('pending')]
+    if waiting:
+        lines.append('%d host(s) of later serial batches not diagnosed yet' % len(waiting))
     shown = report['hosts'][:rows]
     if shown:
         names = [_line(d['host']) for d in shown]

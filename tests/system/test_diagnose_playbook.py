@@ -216,6 +216,23 @@ def test_report_files_follow_the_umask(tmp_path):
     assert oct(out.stat().st_mode & 0o777) == '0o700'
 
 
+def test_serial_batches_pass_the_gate_of_each_batch(tmp_path):
+    """With serial, the hosts of later batches have no document when an earlier batch merges its
+    report: they are not diagnosed yet, not hosts without a diagnosis, so no batch fails the gate
+    for them; the last batch's report holds every host."""
+    inventory = _local_inventory(tmp_path, ['one', 'two'])
+    (tmp_path / 'serial.yml').write_text(
+        '- name: Diagnose one host at a time\n  hosts: all\n  serial: 1\n  gather_facts: false\n  tasks:\n'
+        '    - name: Run the diagnose role\n      ansible.builtin.import_role:\n        name: connreset.doctor.diagnose\n')
+    proc = playbook(tmp_path, '-i', inventory, 'serial.yml', '-e', 'diagnose_probe=false',
+                    '-e', '{"diagnose_gather_subset": ["tcp"]}', '-e', 'diagnose_fail_on=critical')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert '1 host(s) of later serial batches not diagnosed yet' in proc.stdout
+    report = json.loads((tmp_path / 'connreset-report' / 'report.json').read_text())
+    assert sorted(h['host'] for h in report['hosts']) == ['one', 'two']
+    assert report['summary']['expected_hosts'] == 2 and 'errors' not in report['summary']
+
+
 @pytest.mark.parametrize('extra, message', [
     ('{"diagnose_redact": ["emails"]}', 'diagnose_redact'),
     ('{"diagnose_formats": ["pdf"]}', 'diagnose_formats'),

@@ -453,3 +453,20 @@ def test_tampered_host_documents_still_give_a_report(tmp_path):
     assert [e['reason'] for e in out['summary']['errors']] == [
         'the cross-host check failed (ValueError: tuple.index(x): x not in tuple); the report has no cross-host findings']
     ET.parse(str(tmp_path / 'junit.xml'))
+
+
+def test_serial_batches_are_not_missing_hosts(report_dir):
+    """serial: the role passes the active hosts outside the current batch as pending. Of those, one
+    without a document is still to come (not a CRD-COV-HOST, not counted); a host that failed
+    (not pending) without a document is reported."""
+    out = fleet_report.run_report(str(report_dir), formats=['json'], fail_on='critical',
+                                  hosts=['web1', 'ok1', 'later1', 'failed1'], pending=['web1', 'later1'])
+    report = json.loads((report_dir / 'report.json').read_text())
+    assert sorted(h['host'] for h in report['hosts']) == ['failed1', 'ok1', 'web1']
+    assert out['summary']['expected_hosts'] == 3 == out['summary']['hosts']
+    reasons = {e['host']: e['reason'] for e in out['summary']['errors']}
+    assert reasons == {'later1': 'not diagnosed yet: the host is in a later serial batch',
+                       'failed1': 'no host document: the host failed before its diagnosis was stored'}
+    assert [(m['host'], m['id']) for m in out['gate']['level']['matched']] == [('failed1', 'CRD-COV-HOST')]
+    assert '1 host(s) of later serial batches not diagnosed yet' in out['summary_lines']
+    assert 'no stored diagnosis for 1 host(s) of the play (CRD-COV-HOST): failed1' in out['summary_lines']

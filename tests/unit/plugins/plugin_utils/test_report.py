@@ -657,6 +657,7 @@ def test_nothing_checked_fails_every_level_gate(fail_on, matched):
 
 def test_console_summary_says_when_the_count_differs_or_hosts_have_no_document():
     docs = [host_doc('a', 0, 'ok'), dict(host_doc('b', 30, 'high', [NO_DOC]), reachable=False)]
+    # (the action adds a CRD-COV-HOST document for b; the summary reads the report's hosts)
     report = _report.build_report(docs, generated_at=GENERATED, expected_hosts=3,
                                   errors=[{'file': '/r/hosts/b.json', 'host': 'b', 'reason': 'no host document'}])
     lines = _report.console_summary(report)
