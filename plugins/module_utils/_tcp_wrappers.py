@@ -625,14 +625,15 @@ def _glob(string, pattern):
 
 def _unmap(string):
     """string_match(): an IPv4-mapped IPv6 address is compared as IPv4."""
-    if string.lower().startswith('::ffff:') and dot_quad(string[7:]) is not None:
+    if string[:7].lower() == '::ffff:' and dot_quad(string[7:]) is not None:
         return string[7:]
     return string
 
 
 def string_match(tok, string, what='host name'):
     """hosts_access.c string_match(); ``string`` may be NOT_RESOLVED → _Unknown."""
-    if tok.upper() == 'ALL' or (tok and set(tok) == {'*'}):
+    if tok.upper() == 'ALL' or (tok and not tok.strip('*') and (string is NOT_RESOLVED or string or tok == '*')):
+        # only stars match any name (a run of two or more needs one character: see _glob)
         return True
     if string is NOT_RESOLVED:
         return _Unknown('needs %s: rule uses pattern %s' % (what, tok))
@@ -706,9 +707,12 @@ def masked_match(net_tok, mask_tok, string):
     return (addr_int & mask) == (net_int & mask)
 
 
+_NOT_INADDR_RE = re.compile(r'[^0-9./]')
+
+
 def _not_inaddr(tok):
     """libwrap NOT_INADDR(): the pattern has characters other than digits, dots and slashes."""
-    return any(c not in '0123456789./' for c in tok)
+    return _NOT_INADDR_RE.search(tok) is not None
 
 
 class Context(object):
