@@ -51,7 +51,9 @@ files), unit results only from PID 1 (``systemd[1]``), systemd-oomd kills only f
 user name quoted in another program's line never counts.  Limit: in ``/var/log/syslog`` and
 ``/var/log/messages`` a local user can write ``kernel:`` lines with ``logger -t kernel``; the
 journal (``_TRANSPORT``) and ``kern.log`` (only the kernel writes the ``kern`` facility) cannot
-be forged that way, so ``kern.log`` is read instead of those files when it exists.
+be forged that way, so ``kern.log`` is read instead of those files when it exists, and when the
+journal holds this boot's kernel messages, the lines of those files from this boot are left to it
+(``covered_by_journal`` in their source record).
 
 One kill is counted once, however many lines describe it (summary, kill line, reaper line) and
 in how many sources (journal, dmesg, kern.log): lines are merged by pid and time.
@@ -793,8 +795,21 @@ def scan_kernel_logs(system, scan, log_files, journal_matches=None):
                              'outside_lines': 0, 'reason': 'journalctl not found (not a systemd host)'})
     if not journal_ok:
         yield from scan.dmesg()
+    # The journal read in full holds this boot's kernel (and PID 1, systemd-oomd) messages, and
+    # nobody else can write them there; messages/syslog hold the same lines and anyone's
+    # "kernel:" lines.  Their lines from this boot are left to the journal (a margin of the widest
+    # zone offset: classic syslog times carry no zone); older ones (earlier boots a volatile
+    # journal lost) are read.
+    boot = scan.boot if journal_ok else None
+    cutoff = boot + MAX_ZONE_OFFSET_S if boot is not None else None
     for path in kernel_log_files(system):
-        yield from scan.file(path)
+        general = path in GENERAL_LOG_FILES and cutoff is not None
+        for entry in scan.file(path):
+            if general and entry.time is not None and entry.time >= cutoff:
+                record = scan.sources[-1]
+                record['covered_by_journal'] = record.get('covered_by_journal', 0) + 1
+                continue
+            yield entry
 
 
 def log_part(scan):

@@ -207,7 +207,8 @@ ansible_facts:
               type: dict
             sources:
               description: Each source tried, C(name), C(status), C(reason), C(lines), C(skipped_lines) and
-                C(outside_lines).
+                C(outside_lines); C(/var/log/messages) and C(/var/log/syslog) also C(covered_by_journal), their lines
+                from this boot left to the journal when it holds this boot's kernel messages.
               type: list
               elements: dict
         shared_netns:

@@ -29,7 +29,8 @@ description:
     which no unprivileged process can claim, log file lines by their ident, and every message is matched whole. A
     C(logger) note or a user name quoted in an sshd line never counts. C(/var/log/kern.log) is read
     instead of C(/var/log/messages) and C(/var/log/syslog) when it exists (in those two, any local
-    user can write C(kernel:) lines with C(logger -t kernel)).
+    user can write C(kernel:) lines with C(logger -t kernel)); without it, their lines from this boot
+    are left to the journal when it holds this boot's kernel messages.
   - Lists at most the 20 most recent kills and unit results; the counts, per-process and per-unit
     counts and RV(ansible_facts.connreset_oom.watched_killed) cover every kill.
   - Reports systemd unit results caused by OOM kills, whether the watched processes (sshd by
@@ -436,6 +437,9 @@ ansible_facts:
               description:
                 - Each source tried, with C(name), C(status), C(reason), C(lines) read, C(skipped_lines) and
                   C(outside_lines) (lines outside the window).
+                - C(/var/log/messages) and C(/var/log/syslog) also have C(covered_by_journal) when the journal holds
+                  this boot's kernel messages, the number of their matching lines from this boot left to the journal
+                  (any local user can write C(kernel:) lines into those files, nobody can into the journal).
               type: list
               elements: dict
               sample: [{name: dmesg, status: ok, reason: null, lines: 1520, skipped_lines: 0, outside_lines: 0}]

@@ -1042,3 +1042,28 @@ def test_parse_psi_keeps_finite_numbers(text, expected):
 @pytest.mark.parametrize('text', ['nan inf -inf 1/2 3', '1e999 0 0 1/2 3', '%s 0 0 1/1 1' % ('9' * 50)])
 def test_parse_loadavg_refuses_non_finite(text):
     assert _oom.parse_loadavg(text) is None
+
+
+def test_messages_lines_of_this_boot_are_left_to_the_journal():
+    """RHEL-like host (no kern.log): /var/log/messages holds the kernel's lines and anyone's `logger -t
+    kernel` lines.  With a journal that holds this boot's kernel messages, a messages line from this boot
+    is the journal's to tell (the planted one is not there); a kill from before this boot still counts."""
+    import time
+
+    def stamp(epoch):
+        return time.strftime('%b %e %H:%M:%S', time.gmtime(epoch))
+    boot = time.time() - 3 * 86400
+    planted = '%s host kernel: %s' % (stamp(time.time() - 60), PLANTED[-1])
+    earlier = '%s host kernel: %s' % (stamp(boot - 86400), PLANTED[-1].replace('812 (sshd)', '700 (java)'))
+    journal = [_journal_entry('Linux version 6.1.0-27-amd64', _TRANSPORT='kernel', SYSLOG_IDENTIFIER='kernel',
+                              _SOURCE_MONOTONIC_TIMESTAMP='1000000')]
+    files = _proc(**{'/var/log/messages': earlier + '\n' + planted + '\n', '/proc/stat': 'btime %d\n' % boot})
+    system = FakeSystem(files, journal=(journal, 0, ''), binaries=('journalctl',))
+    fact = _oom.collect(system, {'since': '30d', 'log_files': None, 'watch': ['sshd']})
+    assert [(k['pid'], k['process']) for k in fact['kills']] == [(700, 'java')] and fact['watched_killed'] == []
+    messages = [s for s in fact['log']['sources'] if s['name'] == '/var/log/messages'][0]
+    assert messages['covered_by_journal'] == 1
+    # without a journal (or one that cannot be read) messages is all there is: its lines count
+    system = FakeSystem(files, journal=([], 0, 'No journal files were found.\n'), binaries=('journalctl',))
+    fact = _oom.collect(system, {'since': '30d', 'log_files': None, 'watch': ['sshd']})
+    assert sorted(k['pid'] for k in fact['kills']) == [700, 812]
