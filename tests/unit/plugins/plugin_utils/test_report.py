@@ -17,8 +17,10 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.connreset.doctor.plugins.plugin_utils import _report
+from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine, _report
+from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import HEALTHY
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'docs', 'report.schema.json')
 GENERATED = '2026-11-22T05:30:00Z'
@@ -493,8 +495,6 @@ def _mtu_facts(mtu):
 
 
 def test_engine_documents_validate_and_merge(schema):
-    from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine
-
     docs = [
         _engine.diagnose_host({'host': 'a', 'facts': _mtu_facts(1500), 'probe': None, 'unreachable': None}),
         _engine.diagnose_host({'host': 'b', 'facts': _mtu_facts(1500), 'probe': None, 'unreachable': None}),
@@ -761,3 +761,78 @@ def test_redaction_pseudonyms_are_stable_so_rows_join():
 def test_redaction_rejects_unknown_kinds():
     with pytest.raises(_report.ReportError, match='redact: unknown emails; choose from hosts, addresses, users'):
         _report.redact_report(_report.build_report([], generated_at=GENERATED), ['emails'])
+
+
+# --- property test: hostile facts and names through the engine and every renderer ---------------
+# Fixed seed (derandomize), bounded examples: the same inputs on every run. Each example replaces a
+# few values of a healthy host's facts (engine_samples.HEALTHY) at random paths with hostile ones
+# and names the host with arbitrary text; the host must keep its document and every output must be
+# valid for its format.
+HOSTILE_VALUES = st.one_of(
+    st.sampled_from([float('inf'), float('-inf'), float('nan'), 2 ** 80, -1, 0, True, None, '', 'nan', '1e999',
+                     '\x00\x1b[2J', '<script>', [], {}, [None], {'count': float('nan')}, 'x' * 70000]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.lists(st.one_of(st.integers(), st.text(max_size=5), st.none()), max_size=1500),
+    st.dictionaries(st.text(max_size=8), st.one_of(st.floats(), st.text(max_size=8)), max_size=5),
+)
+
+
+def _paths_of(node, prefix=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield prefix + (key,)
+            yield from _paths_of(value, prefix + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield prefix + (index,)
+            yield from _paths_of(value, prefix + (index,))
+
+
+PATHS = list(_paths_of(HEALTHY))
+
+
+def _replace(data, path, value):
+    node = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+@settings(derandomize=True, database=None, max_examples=int(os.environ.get('CONNRESET_FUZZ_EXAMPLES', '60')),
+          deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(changes=st.lists(st.tuples(st.sampled_from(PATHS), HOSTILE_VALUES), min_size=1, max_size=4),
+       name=st.text(min_size=1, max_size=30),
+       probe=st.one_of(st.none(), HOSTILE_VALUES, st.fixed_dictionaries({'summary': st.dictionaries(
+           st.sampled_from(['classification', 'phase', 'likely_causes', 'detail', 'counts', 'outcome']),
+           st.one_of(HOSTILE_VALUES, st.sampled_from(['kex_hang', 'refused', 'maxstartups', 'probe_error'])))}),
+           st.fixed_dictionaries({'attempts': HOSTILE_VALUES, 'summary': st.just({'classification': 'kex_hang'})})))
+def test_hostile_facts_and_names_always_give_valid_outputs(changes, name, probe):
+    facts = copy.deepcopy(HEALTHY)
+    for path, value in changes:
+        try:
+            _replace(facts, path, copy.deepcopy(value))
+        except (KeyError, IndexError, TypeError):
+            pass  # an earlier change replaced a parent of this path
+    doc = _engine.diagnose_host({'host': name, 'facts': facts, 'thresholds': {}, 'probe': probe})
+    json.dumps(doc, allow_nan=False)  # the stored document is strict JSON
+    assert doc['host'] == name and 0 <= doc['score'] <= 100
+    other = dict(copy.deepcopy(HEALTHY))
+    other['connreset_mtu']['interfaces'][1]['mtu'] = 9001  # the cross-host MTU check compares the two
+    docs = _engine.apply_fleet_findings([doc, _engine.diagnose_host({'host': 'ok1', 'facts': other})])
+    report = _report.build_report(docs, generated_at=GENERATED, expected_hosts=2)
+    strict = json.loads(_report.render_json(report), parse_constant=lambda c: pytest.fail('non-finite %s' % c))
+    assert len(strict['hosts']) == 2
+    ET.fromstring(_report.render_junit(report).encode('utf-8'))
+    for line in _report.render_prometheus(report).encode('utf-8').decode('utf-8').split('\n')[:-1]:
+        assert line.startswith('# ') or PROM_SAMPLE.match(line), repr(line)
+    text = _report.render_markdown(report)
+    assert not re.search('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]', text)
+    headings = sum(1 for line in text.splitlines() if line.startswith('### '))
+    assert headings == 2 + bool(report['summary']['top_findings'])  # each host on one line, and Top findings
+    page = _report.render_html(report)
+    page.encode('utf-8')
+    raw = re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1)
+    assert '<' not in raw
+    json.loads(raw, parse_constant=lambda c: pytest.fail('non-finite %s in report.html' % c))
+    assert not any(re.search('[\x00-\x1f\x7f]', line) for line in _report.console_summary(report))
