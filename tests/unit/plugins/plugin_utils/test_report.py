@@ -744,9 +744,10 @@ def test_redaction(kinds, gone, kept):
     assert report['hosts'][0]['host'] == 'web1.example.com'
 
 
-def test_redaction_pseudonyms_are_stable_so_rows_join():
+def test_redaction_pseudonyms_are_stable_so_rows_join(schema):
     shared = _report.redact_report(_report.build_report(redaction_docs(), generated_at=GENERATED),
                                    ['hosts', 'addresses', 'users'])
+    schema.validate(json.loads(_report.render_json(shared)))
     web, db = shared['hosts'][0], shared['hosts'][1]
     assert (web['host'], db['host']) == ('host-2', 'host-1')  # numbered in sorted order of the names
     samples = web['findings'][0]['evidence']['samples']
