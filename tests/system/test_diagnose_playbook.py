@@ -238,6 +238,8 @@ def test_serial_batches_pass_the_gate_of_each_batch(tmp_path):
     ('{"diagnose_formats": ["pdf"]}', 'diagnose_formats'),
     ('{"diagnose_fail_on": "severe"}', 'diagnose_fail_on'),
     ('{"diagnose_report_mode": 640}', 'unquoted 640 is the decimal number 640'),
+    ('{"diagnose_probe": true, "diagnose_probe_attempts": 0}', 'connreset.doctor.ssh_probe: attempts must be between 1'),
+    ('{"diagnose_probe": true, "diagnose_probe_port": 70000}', 'connreset.doctor.ssh_probe: port must be between 1'),
 ])
 def test_bad_role_variables_are_refused_clearly(tmp_path, extra, message):
     inventory = _local_inventory(tmp_path, ['here'])
@@ -246,6 +248,22 @@ def test_bad_role_variables_are_refused_clearly(tmp_path, extra, message):
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr, proc.stdout[-3000:]
     assert not (tmp_path / 'connreset-report' / 'report.json').exists()
+
+
+def test_probe_without_paramiko_is_a_finding_not_a_failure(tmp_path):
+    """A bad probe option fails the host (above); paramiko missing on the controller does not: the
+    host gets CRD-COV-PROBE. A package named paramiko that fails to import stands in for it."""
+    shadow = tmp_path / 'no-paramiko' / 'paramiko'
+    shadow.mkdir(parents=True)
+    (shadow / '__init__.py').write_text('raise ImportError("paramiko is not installed (test)")\n')
+    inventory = _local_inventory(tmp_path, ['here'])
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0',
+               PYTHONPATH=os.pathsep.join([str(shadow.parent)] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+    proc = subprocess.run([PLAYBOOK, '-i', inventory, 'connreset.doctor.diagnose', '-e', '{"diagnose_gather_subset": ["tcp"]}'],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp_path / 'connreset-report' / 'report.json').read_text())
+    assert 'CRD-COV-PROBE' in [f['id'] for f in report['hosts'][0]['findings']]
 
 
 def test_missing_prometheus_directory_stops_before_any_host(tmp_path):
