@@ -531,6 +531,35 @@ def _scan_file(data):
     return entries
 
 
+def _log_file(data):
+    path = os.path.join(_tmpdir(), 'fuzz-collector.log')
+    with open(path, 'wb') as handle:
+        handle.write(data)
+    return path
+
+
+def _sshd_log_events(data):
+    """The sshd collector's whole log path over a hostile log file (log_files): window, scan, counting."""
+    system, path = _common.System(), _log_file(data)
+    window = _logs.resolve_window(system, None, [path], now=NOW)
+    return window.as_fact(), _sshd.collect_events(system, window, [path])
+
+
+def _oom_log_kills(data):
+    """The OOM collector's kernel-log path over a hostile log file."""
+    system, path = _common.System(), _log_file(data)
+    window = _logs.resolve_window(system, None, [path], now=NOW)
+    scan = _logs.LogScan(system, since=window.since, until=window.until, keep_outside=True)
+    kills, units = _oom.parse_entries(_oom.scan_kernel_logs(system, scan, [path]))
+    return _oom.summarize_kills(kills, units), _oom.log_part(scan), scan.skipped()
+
+
+def _conntrack_log_events(data):
+    system, path = _common.System(), _log_file(data)
+    window = _logs.resolve_window(system, None, [path], now=NOW)
+    return _conntrack.table_full_events(system, window, [path])
+
+
 def _system_lines(data):
     path = os.path.join(_tmpdir(), 'fuzz.lines')
     with open(path, 'wb') as handle:
@@ -872,6 +901,10 @@ TARGETS = [
     Target('logs', 'journal_reason', _logs.journal_reason,
            st.tuples(st.sampled_from([0, 1, None]), texts('logs'), st.sampled_from([0, 1000])), tuple_of(2)),
     Target('logs', 'LogScan.file', _scan_file, one(hostile_bytes('logs')), kind(list)),
+    # the collectors' log paths over a hostile log_files entry (read-only, a temporary file)
+    Target('sshd', 'collect_events+resolve_window', _sshd_log_events, one(hostile_bytes('sshd')), tuple_of(2, dict)),
+    Target('oom', 'scan_kernel_logs+log_part', _oom_log_kills, one(hostile_bytes('oom')), tuple_of(3, dict)),
+    Target('conntrack', 'table_full_events', _conntrack_log_events, one(hostile_bytes('conntrack')), kind(dict)),
     # _common
     Target('common', 'System.lines', _system_lines, one(hostile_bytes('logs')), kind(list)),
     Target('common', 'controller_address', _controller, one(lines('common')), address_or_none),
