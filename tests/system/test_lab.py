@@ -518,3 +518,17 @@ def test_crashloop_and_oom_on_other_suites(hosts, name):
                          kern), kern[-2000:]
     finally:
         undo_and_check(hosts, name, 'oom')
+
+
+def test_more_systemd_hosts_than_fit_are_refused(hosts):
+    """Each systemd host holds ~11 of root's inotify instances (fs.inotify.max_user_instances, 128 by
+    default, machine-wide and never raised by the lab): `up` says so instead of letting systemd
+    fail with "Too many open files", and the lab that was up stays up."""
+    room = json.loads(lab('capacity').stdout)
+    assert room['per_systemd_host'] == 11 and room['inotify_max_user_instances'] > 0, room
+    if not hosts[1]:
+        assert room['inotify_in_use'] >= 3 * 7, room  # this module's three systemd hosts hold theirs
+    too_many = room['systemd_hosts'] + 3 + (0 if hosts[1] else 3)
+    proc = lab('up', *['x%d:systemd' % i for i in range(too_many)], check=False)
+    assert proc.returncode == 1 and 'inotify instances' in proc.stderr and 'in batches' in proc.stderr, proc.stderr
+    assert all(h['up'] for h in json.loads(lab('status', '--json').stdout))
