@@ -432,10 +432,10 @@ class KillFolder:
         key = (event['unit'], event['result'], entry.time)
         if key in self._seen_units:
             return
-        self._seen_units.add(key)
         self.unit_count += 1
         if len(self.unit_results) >= MAX_TRACKED:
-            return
+            return                  # counted, not kept (nor remembered: memory stays bounded)
+        self._seen_units.add(key)
         self.unit_results.append({'unit': event['unit'], 'time': iso(entry.time), 'result': event['result'],
                                   'source': _source_ref(entry), 'line': _evidence_text(entry)})
 
