@@ -279,7 +279,9 @@ def test_missing_prometheus_directory_stops_before_any_host(tmp_path):
 # LAB_ID=6: its own bridge crlab6, subnet 10.213.13.0/24 and lab dir; this module brings it up and
 # always takes it down. Traffic goes only to that bridge.
 LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
-LAB_ENV = dict(os.environ, LAB_ID='6', LAB_DIR='/run/connreset-lab-6')
+# CONNRESET_TEST_LAB_ID: another free lab id, when lab 6 is taken by someone else's run.
+_LAB_ID = os.environ.get('CONNRESET_TEST_LAB_ID', '6')
+LAB_ENV = dict(os.environ, LAB_ID=_LAB_ID, LAB_DIR='/run/connreset-lab-%s' % _LAB_ID)
 LAB_NEEDS = [b for b in ('ip', 'unshare', 'nsenter', 'ssh', 'ssh-keygen', 'nft', 'iptables') if not shutil.which(b)]
 LAB_NEEDS += [p for p in ('/usr/sbin/sshd',) if not os.path.exists(p)]
 
