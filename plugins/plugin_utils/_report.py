@@ -196,11 +196,6 @@ def _score(doc):
     return min(100, max(0, score))
 
 
-def undiagnosed(doc):
-    """Whether the host could not be diagnosed: unreachable, nothing checked, or no document."""
-    return doc.get('reachable') is False or any(f.get('id') in UNDIAGNOSED for f in _findings(doc))
-
-
 def merge_fleet_findings(docs, fleet):
     """Append the engine's cross-host findings ``{host: [finding]}`` to the host documents."""
     if not fleet:
