@@ -81,9 +81,10 @@ def _evidence_hog_killed(_doc, finding):
 
 def _evidence_penalised(_doc, finding):
     """The controller's own address in sshd's penalty drops (`drop connection #N from [A]:P ...
-    penalty: failed authentication`)."""
+    penalty: failed authentication`), the exempt list as the remedy and the switch that applies it."""
     return any('[%s]:' % CONTROLLER in line and 'penalty: failed authentication' in line
-               for line in finding['evidence'].get('samples') or [])
+               for line in finding['evidence'].get('samples') or []) \
+        and 'PerSourcePenaltyExemptList' in (finding.get('remedy') or '') and finding.get('fix') == 'sshd_penalty_exempt'
 
 
 CONTROLLER = '10.213.14.1'
