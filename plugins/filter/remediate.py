@@ -6,7 +6,9 @@
 <name>.yml file next to this one): connreset.doctor.remediate_exempt_list,
 connreset.doctor.remediate_values, connreset.doctor.remediate_sysctl_stale,
 connreset.doctor.remediate_sshd_expect, connreset.doctor.remediate_sshd_problem,
-connreset.doctor.remediate_wrappers_clients and connreset.doctor.remediate_mtu_changes.
+connreset.doctor.remediate_wrappers_clients, connreset.doctor.remediate_mtu_changes,
+connreset.doctor.remediate_sshd_dropin, connreset.doctor.remediate_sysctl_lines and
+connreset.doctor.remediate_hosts_allow.
 
 PerSourcePenaltyExemptList, as OpenSSH parses it (openssh-portable, identical at V_9_8_P1 and
 V_10_0_P1 except for line numbers):
@@ -378,6 +380,86 @@ def remediate_mtu_changes(interfaces, wanted):
     return out
 
 
+# The sshd keywords the role writes, in the drop-in's order (templates/sshd_dropin.conf.j2).
+SSHD_KEYWORDS = ('MaxStartups', 'PerSourcePenaltyExemptList', 'ClientAliveInterval', 'ClientAliveCountMax')
+SSHD_EXTRA_MARK = '# remediate_extra_sshd_config'
+MAX_FILE_LINES = 100000  # a managed file (drop-in, sysctl.d file, hosts.allow) longer than this is refused
+
+
+def _lines(text, what):
+    text = '' if text is None else str(text)
+    lines = text.split('\n')
+    if len(lines) > MAX_FILE_LINES:
+        raise AnsibleFilterError('connreset.doctor: %s has more than %d lines; the role does not merge it, check the file'
+                                 % (what, MAX_FILE_LINES))
+    return lines
+
+
+def remediate_sshd_dropin(current, new):
+    """The keyword lines of the role's sshd drop-in: what an earlier run wrote (``current``, the
+    file's text; user text after the extra marker is not kept) updated with ``new``, in the fixed
+    order of SSHD_KEYWORDS, as "Keyword value"."""
+    if not isinstance(new, dict):
+        raise AnsibleFilterError('connreset.doctor.remediate_sshd_dropin expects the keywords to set as a dictionary, '
+                                 'got %s' % type(new).__name__)
+    canonical = dict((k.lower(), k) for k in SSHD_KEYWORDS)
+    merged = {}
+    extra = False
+    for line in _lines(current, 'the sshd drop-in'):
+        if line.startswith(SSHD_EXTRA_MARK):
+            extra = True
+        words = line.split(None, 1)
+        if not extra and len(words) == 2 and words[0].lower() in canonical:
+            merged[canonical[words[0].lower()]] = words[1].strip()
+    merged.update(new)
+    return ['%s %s' % (k, merged[k]) for k in SSHD_KEYWORDS if k in merged]
+
+
+def remediate_sysctl_lines(current, new):
+    """The lines of the role's sysctl.d file: the ``key = value`` settings an earlier run wrote
+    (``current``; comments dropped) updated with ``new``, sorted by key."""
+    if not isinstance(new, dict):
+        raise AnsibleFilterError('connreset.doctor.remediate_sysctl_lines expects the sysctls to set as a dictionary, '
+                                 'got %s' % type(new).__name__)
+    merged = {}
+    for line in _lines(current, 'the sysctl file'):
+        if '=' in line and not line.lstrip().startswith(('#', ';')):
+            key, _sep, value = line.partition('=')
+            merged[key.strip()] = value.strip()
+    merged.update(new)
+    return ['%s = %s' % (k, merged[k]) for k in sorted(merged, key=lambda k: k.lower())]
+
+
+HOSTS_ALLOW_BEGIN = '# BEGIN connreset-doctor wrappers_allow'
+HOSTS_ALLOW_END = '# END connreset-doctor wrappers_allow'
+
+
+def remediate_hosts_allow(current, clients):
+    """hosts.allow split for the wrappers_allow fix: ``clients`` = those of the role's marked block
+    (an earlier run) followed by the new ``clients``, each once; ``rest`` = every other line, in
+    order, unchanged; ``begin``/``end``: the block's marker lines."""
+    if isinstance(clients, str) or not isinstance(clients, (list, tuple)):
+        raise AnsibleFilterError('connreset.doctor.remediate_hosts_allow expects the clients as a list, got %s'
+                                 % type(clients).__name__)
+    inside = False
+    rest, old = [], []
+    for line in _lines(current, 'hosts.allow'):
+        if line.startswith(HOSTS_ALLOW_BEGIN):
+            inside = True
+        elif line.startswith(HOSTS_ALLOW_END):
+            inside = False
+        elif inside:
+            if not line.startswith('#') and ':' in line:
+                old.extend(line.split(':', 1)[1].replace(',', ' ').split())
+        else:
+            rest.append(line)
+    merged = []
+    for client in old + list(clients):
+        if client not in merged:
+            merged.append(client)
+    return {'clients': merged, 'rest': '\n'.join(rest), 'begin': HOSTS_ALLOW_BEGIN, 'end': HOSTS_ALLOW_END}
+
+
 class FilterModule:
     """connreset.doctor remediate role filters."""
 
@@ -390,4 +472,7 @@ class FilterModule:
             'remediate_sshd_problem': remediate_sshd_problem,
             'remediate_wrappers_clients': remediate_wrappers_clients,
             'remediate_mtu_changes': remediate_mtu_changes,
+            'remediate_sshd_dropin': remediate_sshd_dropin,
+            'remediate_sysctl_lines': remediate_sysctl_lines,
+            'remediate_hosts_allow': remediate_hosts_allow,
         }

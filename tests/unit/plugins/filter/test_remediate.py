@@ -17,7 +17,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.connreset.doctor.plugins.filter.remediate import (
-    FilterModule, MAX_ENTRIES, _pattern_match, remediate_exempt_list,
+    FilterModule, MAX_ENTRIES, MAX_FILE_LINES, _pattern_match, remediate_exempt_list,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._sshd import parse_sshd_T, typed_config
 
@@ -363,5 +363,73 @@ def test_mtu_changes(wanted, changes):
     ('remediate_mtu_changes', (IFACES, [1450]), 'remediate_interface_mtu must be a dictionary'),
 ])
 def test_more_bad_arguments(name, args, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        FILTERS[name](*args)
+
+
+# The managed files as an earlier run wrote them (templates/*.j2 output) and as users edit them.
+DROPIN_BEFORE = ('# Managed by connreset.doctor (role remediate): run the role again rather than editing this file.\n'
+                 'ClientAliveInterval 175\nClientAliveCountMax 3\n')
+
+
+@pytest.mark.parametrize('current, new, lines', [
+    (None, {}, []),
+    ('', {'MaxStartups': '50:30:100', 'ClientAliveInterval': 175, 'ClientAliveCountMax': 3},
+     ['MaxStartups 50:30:100', 'ClientAliveInterval 175', 'ClientAliveCountMax 3']),
+    # an earlier keepalive run, now the exemption: both kept, in the fixed order
+    (DROPIN_BEFORE, {'PerSourcePenaltyExemptList': '10.0.0.0/8,10.213.13.1/32'},
+     ['PerSourcePenaltyExemptList 10.0.0.0/8,10.213.13.1/32', 'ClientAliveInterval 175', 'ClientAliveCountMax 3']),
+    # keywords in any case, values trimmed; this run's value wins; the extra text is not kept
+    ('clientaliveinterval 100\nMAXSTARTUPS  20:30:60 \n# remediate_extra_sshd_config (testing / advanced use)\n'
+     'AllowUsers nobody\nClientAliveCountMax 9\n', {'MaxStartups': '50:30:100'},
+     ['MaxStartups 50:30:100', 'ClientAliveInterval 100']),
+    # other keywords and a keyword without a value are not the role's
+    ('PermitRootLogin no\nClientAliveInterval\n', {}, []),
+])
+def test_sshd_dropin(current, new, lines):
+    assert FILTERS['remediate_sshd_dropin'](current, new) == lines
+
+
+@pytest.mark.parametrize('current, new, lines', [
+    (None, {'net.ipv4.tcp_keepalive_time': 175}, ['net.ipv4.tcp_keepalive_time = 175']),
+    ('# Managed by connreset.doctor\nnet.ipv4.tcp_mtu_probing = 1\n; a = b\n  # c = d\nnet.netfilter.nf_conntrack_max=262144\n',
+     {'net.ipv4.tcp_keepalive_time': 175, 'net.ipv4.tcp_mtu_probing': 2},
+     ['net.ipv4.tcp_keepalive_time = 175', 'net.ipv4.tcp_mtu_probing = 2', 'net.netfilter.nf_conntrack_max = 262144']),
+    ('Net.B = 1\nnet.a = 2\nx=y=z\n', {}, ['net.a = 2', 'Net.B = 1', 'x = y=z']),  # sorted ignoring case, as Jinja's sort
+])
+def test_sysctl_lines(current, new, lines):
+    assert FILTERS['remediate_sysctl_lines'](current, new) == lines
+
+
+HOSTS_ALLOW = ('# /etc/hosts.allow: list of hosts that are allowed to access the system.\n'
+               'sshd: 192.168.1.0/24\nALL: LOCAL\n')
+HOSTS_ALLOW_AFTER = ('# BEGIN connreset-doctor wrappers_allow (first match wins: keep this block at the top)\n'
+                     '# Lets the controller and remediate_admin_networks reach sshd; backups: /var/backups/connreset-doctor\n'
+                     'sshd: 10.213.13.1 10.0.0.0/8,[2001:db8::]/32\n# END connreset-doctor wrappers_allow\n' + HOSTS_ALLOW)
+
+
+@pytest.mark.parametrize('current, clients, merged, rest', [
+    (None, ['10.213.13.1'], ['10.213.13.1'], ''),
+    (HOSTS_ALLOW, ['10.213.13.1'], ['10.213.13.1'], HOSTS_ALLOW),
+    # an earlier run's block: its clients first (commas or spaces), then the new ones, each once
+    (HOSTS_ALLOW_AFTER, ['10.213.13.1', '192.0.2.9'], ['10.213.13.1', '10.0.0.0/8', '[2001:db8::]/32', '192.0.2.9'],
+     HOSTS_ALLOW),
+    # a block left open: everything after its BEGIN is the block's
+    ('sshd: ALL\n# BEGIN connreset-doctor wrappers_allow\nsshd: 10.1.1.1\nALL: ALL\n', [], ['10.1.1.1', 'ALL'],
+     'sshd: ALL'),
+])
+def test_hosts_allow(current, clients, merged, rest):
+    res = FILTERS['remediate_hosts_allow'](current, clients)
+    assert res['clients'] == merged and res['rest'] == rest
+    assert (res['begin'], res['end']) == ('# BEGIN connreset-doctor wrappers_allow', '# END connreset-doctor wrappers_allow')
+
+
+@pytest.mark.parametrize('name, args, message', [
+    ('remediate_sshd_dropin', ('', ['MaxStartups']), 'remediate_sshd_dropin expects'),
+    ('remediate_sysctl_lines', ('', None), 'remediate_sysctl_lines expects'),
+    ('remediate_hosts_allow', ('', '10.0.0.1'), 'remediate_hosts_allow expects'),
+    ('remediate_sysctl_lines', ('x\n' * (MAX_FILE_LINES + 1), {}), 'more than %d lines' % MAX_FILE_LINES),
+])
+def test_file_filters_bad_input(name, args, message):
     with pytest.raises(AnsibleFilterError, match=message):
         FILTERS[name](*args)
