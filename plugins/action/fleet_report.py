@@ -77,6 +77,47 @@ def collection_version():
 _FACT_LEAVES_OUT = ('facts', 'probe')
 
 
+def option_errors(results):
+    """What the host's tasks refused as bad options: the messages of a ``reset_facts`` or
+    ``ssh_probe`` result that is a clean failure (empty list when there is none).
+
+    A clean failure of reset_facts is a result from a reached host with no ``connreset_meta`` and
+    none of the ``module_stderr``/``rc`` of a module that could not run (that one is a diagnosis);
+    of ssh_probe, a result with no ``probe`` and no exception (paramiko missing comes with the
+    import's exception, which ``failed_when`` moves to ``failed_when_suppressed_exception`` in
+    ansible-core 2.19: a CRD-COV-PROBE finding, not an error).  ``failed_when: false`` on both
+    tasks cleared ``failed``, so these shapes are what is left to tell them apart.
+    """
+    errors = []
+    facts = results.get('facts')
+    if isinstance(facts, dict) and facts and not facts.get('unreachable') and not facts.get('skipped'):
+        gathered = facts.get('ansible_facts') if isinstance(facts.get('ansible_facts'), dict) else {}
+        if 'connreset_meta' not in gathered and 'module_stderr' not in facts and 'rc' not in facts:
+            errors.append('connreset.doctor.reset_facts: %s' % (facts.get('msg') or 'failed without a message'))
+    probe = results.get('probe')
+    if (isinstance(probe, dict) and probe and not probe.get('skipped') and 'probe' not in probe
+            and 'exception' not in probe and 'failed_when_suppressed_exception' not in probe):
+        errors.append('connreset.doctor.ssh_probe: %s' % (probe.get('msg') or 'failed without a message'))
+    return errors
+
+
+def collected_summary(results, fact):
+    """One line for the console (-v) instead of the raw facts: what ran, what came of it."""
+    facts = results.get('facts') if isinstance(results.get('facts'), dict) else {}
+    gathered = facts.get('ansible_facts') if isinstance(facts.get('ansible_facts'), dict) else {}
+    meta = gathered.get('connreset_meta') if isinstance(gathered.get('connreset_meta'), dict) else None
+    if facts.get('unreachable'):
+        head = 'unreachable: %s' % (facts.get('msg') or 'no message')
+    elif meta is None:
+        head = 'connreset.doctor.reset_facts could not run: %s' % (facts.get('msg') or 'no message')
+    else:
+        ran = [(key[len('connreset_'):], value.get('status') if isinstance(value, dict) else 'unreadable')
+               for key, value in gathered.items() if key.startswith('connreset_') and key != 'connreset_meta']
+        head = ('collectors: %s' % ', '.join('%s %s' % item for item in ran) if ran
+                else 'no collector ran: nothing was checked')
+    return '%s; level %s, score %s' % (_report._line(head)[:2000], fact.get('level'), fact.get('score'))
+
+
 def host_input(results):
     """The engine's input for one host from the diagnose role's registered results.
 
@@ -261,9 +302,15 @@ class ActionModule(ActionBase):
         try:
             mode = _report.parse_mode(args['mode'])
             if args['host_results'] is not None:
+                refused = option_errors(args['host_results'])
+                if refused:
+                    # a mistake to fix, not a diagnosis: the host fails with the module's own message
+                    result.update(failed=True, msg='; '.join(refused))
+                    return result
                 path, fact = diagnose_and_store(dest, args['host_results'], write=write, mode=mode)
                 result.update(changed=write, path=path, host=fact['host'], level=fact['level'], score=fact['score'],
-                              ansible_facts={'connreset_report': fact})
+                              ansible_facts={'connreset_report': fact},
+                              msg=collected_summary(args['host_results'], fact))
                 return result
             if args['host_doc'] is not None:
                 path = store_host_doc(dest, args['host_doc'], write=write, mode=mode)

@@ -239,7 +239,18 @@ GATHERED = {'changed': False, 'ansible_facts': {
     'discovered_interpreter_python': '/usr/bin/python3'}}
 PROBE_SKIPPED = {'changed': False, 'skipped': True, 'skip_reason': 'Conditional result was False',
                  'false_condition': 'diagnose_probe | bool'}
-PROBE_MISSING = {'failed': True, 'changed': False, 'msg': 'Failed to import the required Python library (paramiko)'}
+# ... as ansible-core 2.19 registers it under failed_when: false (the exception moved aside)
+PROBE_MISSING = {'failed': False, 'changed': False, 'msg': 'Failed to import the required Python library (paramiko)',
+                 'failed_when_result': False, 'failed_when_suppressed_exception': 'ModuleNotFoundError: paramiko'}
+# Clean failures (bad options), as 2.19 registers them under failed_when: false: reset_facts'
+# fail_json, ssh_probe's ProbeConfigError.
+FACTS_BAD_OPTION = {'changed': False, 'failed': False, 'failed_when_result': False,
+                    'msg': "sshd: Unsupported parameters for (sshd) module: no_such_option"}
+PROBE_BAD_OPTION = {'changed': False, 'failed_when_result': False,
+                    'msg': 'attempts must be between 1 and 20 (got 0): probes are sequential and bounded'}
+RAW_UNREACHABLE = {'unreachable': True, 'changed': False, 'skip_reason': None,
+                   'msg': 'Task failed: Failed to connect to the host via ssh: ssh: connect to host 192.0.2.21 '
+                          'port 22: Connection refused'}
 PROBE_OK = {'changed': False, 'probe': {'host': '192.0.2.21', 'port': 22, 'attempts': [], 'summary': {
     'classification': 'ok', 'phase': 'kex', 'outcome': 'ok', 'intermittent': False, 'counts': {'ok': 1},
     'likely_causes': [], 'detail': 'Reached key exchange.'}}}
@@ -470,3 +481,49 @@ def test_serial_batches_are_not_missing_hosts(report_dir):
     assert [(m['host'], m['id']) for m in out['gate']['level']['matched']] == [('failed1', 'CRD-COV-HOST')]
     assert '1 host(s) of later serial batches not diagnosed yet' in out['summary_lines']
     assert 'no stored diagnosis for 1 host(s) of the play (CRD-COV-HOST): failed1' in out['summary_lines']
+
+
+# -- bad options fail the host with the module's message; the rest is a diagnosis ----------------
+@pytest.mark.parametrize('facts, probe, errors', [
+    (FACTS_BAD_OPTION, PROBE_OK, ['connreset.doctor.reset_facts: ' + FACTS_BAD_OPTION['msg']]),
+    (GATHERED, PROBE_BAD_OPTION, ['connreset.doctor.ssh_probe: ' + PROBE_BAD_OPTION['msg']]),
+    (FACTS_BAD_OPTION, PROBE_BAD_OPTION, ['connreset.doctor.reset_facts: ' + FACTS_BAD_OPTION['msg'],
+                                          'connreset.doctor.ssh_probe: ' + PROBE_BAD_OPTION['msg']]),
+    # diagnoses, not errors: unreachable (the role's raw connect), a module that could not run,
+    # paramiko missing, a skipped probe, nothing at all
+    (RAW_UNREACHABLE, PROBE_OK, []),
+    (UNREACHABLE, PROBE_OK, []),
+    (CRASHED, PROBE_MISSING, []),
+    (GATHERED, PROBE_SKIPPED, []),
+    (None, None, []),
+    ({}, {}, []),
+])
+def test_option_errors(facts, probe, errors):
+    assert fleet_report.option_errors({'host': 'web1', 'facts': facts, 'probe': probe}) == errors
+
+
+@pytest.mark.parametrize('facts, probe, message', [
+    (FACTS_BAD_OPTION, PROBE_OK, 'connreset.doctor.reset_facts: sshd: Unsupported parameters'),
+    (GATHERED, PROBE_BAD_OPTION, 'connreset.doctor.ssh_probe: attempts must be between 1 and 20'),
+])
+def test_action_bad_option_fails_the_host_and_stores_nothing(tmp_path, facts, probe, message):
+    result = make_action({'dest': str(tmp_path), 'host_results': {'host': 'web1', 'facts': facts, 'probe': probe}}).run(
+        task_vars={})
+    assert result['failed'] is True and result['msg'].startswith(message)
+    assert not (tmp_path / 'hosts').exists()
+
+
+@pytest.mark.parametrize('facts, summary', [
+    (GATHERED, 'collectors: sshd unknown; level high, score 30'),
+    (RAW_UNREACHABLE, 'unreachable: Task failed: Failed to connect to the host via ssh: ssh: connect to host '
+                      '192.0.2.21 port 22: Connection refused; level critical, score 60'),
+    (CRASHED, 'connreset.doctor.reset_facts could not run: The module failed to execute correctly, you probably '
+              'need to set the interpreter.; level high, score 30'),
+    ({'changed': False, 'ansible_facts': {'connreset_meta': {'gather_subset': [], 'collectors': {}}}},
+     'no collector ran: nothing was checked; level high, score 30'),
+])
+def test_action_says_what_was_collected(tmp_path, facts, summary):
+    result = make_action({'dest': str(tmp_path), 'host_results': {'host': 'web1', 'facts': facts,
+                                                                  'probe': PROBE_SKIPPED}}).run(task_vars={})
+    assert not result.get('failed'), result
+    assert result['msg'] == summary
