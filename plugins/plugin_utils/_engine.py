@@ -248,6 +248,7 @@ FACT_TYPES = {
     },
     'connreset_oom': {
         'kills': _L, 'watched_killed': _L, 'vmstat_oom_kill': _N, 'log': {'since': _S},
+        'kill_count': _N, 'kills_by_process': {},
         'memory': {'mem_total_kb': _N, 'mem_available_kb': _N, 'psi': {'some': {'avg10': _N}}},
     },
     'connreset_tcp_wrappers': {'libwrap_in_use': _B, 'errors': _L, 'verdicts': _L, 'clients': _L},
@@ -685,20 +686,32 @@ def _check_oom(ctx):
     watched_other = [w for w in watched if w not in watched_sshd]
     sshd_kills = [k for k in kills if _is_sshd_kill(k)]
     other = [k for k in kills if not _is_sshd_kill(k)]
-    if sshd_kills or watched_sshd:
-        ctx.emit('CRD-OOM-001', {'kills': sshd_kills[-5:], 'watched_killed': watched,
-                                 'unit_results': oom.get('unit_results'),
+    names = Counter(str(_dict(k).get('process')) for k in other)
+    sshd_count, other_count = len(sshd_kills), len(other)
+    # The collector keeps the most recent kills only (kills_truncated); kill_count and
+    # kills_by_process ({process or unit: count}, the most frequent) count every kill.
+    total = _num(oom.get('kill_count'))
+    if total is not None and total > len(kills):
+        by_name = dict((str(name), int(n)) for name, n in
+                       ((name, _num(value)) for name, value in _dict(oom.get('kills_by_process')).items()) if n)
+        sshd_count = max(sshd_count, sum(n for name, n in by_name.items()
+                                         if name in SSHD_PROCESS_NAMES or name in SSHD_UNITS))
+        other_count = max(other_count, int(total) - sshd_count)
+        names = Counter(dict((name, n) for name, n in by_name.items()
+                             if name not in SSHD_PROCESS_NAMES and name not in SSHD_UNITS)) or names
+    if sshd_count or watched_sshd:
+        ctx.emit('CRD-OOM-001', {'kills': sshd_kills[-5:], 'count': max(sshd_count, len(watched_sshd)),
+                                 'watched_killed': watched, 'unit_results': oom.get('unit_results'),
                                  'since': log.get('since'), 'memory': oom.get('memory')},
-                 summary='%d OOM kill(s) of sshd' % max(len(sshd_kills), len(watched_sshd)))
-    if other or watched_other:
-        names = Counter(str(_dict(k).get('process')) for k in other)
+                 summary='%d OOM kill(s) of sshd' % max(sshd_count, len(watched_sshd)))
+    if other_count or watched_other:
         short = _memory_short_now(ctx, _dict(oom.get('memory')))
-        many = len(other) >= ctx.t['oom_other_kills_medium']
-        ctx.emit('CRD-OOM-002', {'kills': other[-5:], 'count': len(other), 'processes': dict(names),
+        many = other_count >= ctx.t['oom_other_kills_medium']
+        ctx.emit('CRD-OOM-002', {'kills': other[-5:], 'count': other_count, 'processes': dict(names),
                                  'watched_killed': watched_other, 'memory_short_now': short,
                                  'since': log.get('since'), 'memory': oom.get('memory')},
                  severity='medium' if (many or short) else None,
-                 summary='%d OOM kill(s): %s' % (len(other), ', '.join(sorted(set(names) | {
+                 summary='%d OOM kill(s): %s' % (other_count, ', '.join(sorted(set(names) | {
                      str(w) for w in watched_other}))))
 
 

@@ -968,3 +968,27 @@ def test_deep_nesting_and_odd_types_are_cut():
     json.dumps(doc, allow_nan=False)
     summaries = ' '.join(f.get('summary', '') for f in doc['findings'])
     assert 'nested deeper than 24 levels: cut' in summaries and 'not a JSON value: a set' in summaries
+
+
+
+# -- OOM kills past the collector's cap (it keeps the 20 most recent; kill_count counts all) -----
+@pytest.mark.parametrize('patch, sshd, other, severity', [
+    # 30 kills of stress-ng-vm, the list cut to the last 20: the count is 30
+    ({'connreset_oom.kills': [OOM_OTHER] * 20, 'connreset_oom.kill_count': 30, 'connreset_oom.kills_truncated': True,
+      'connreset_oom.kills_by_process': {'stress-ng-vm': 30}}, None, 30, 'medium'),
+    # 3 kills of sshd long ago, 40 of others since: the list holds only others
+    ({'connreset_oom.kills': [OOM_OTHER] * 20, 'connreset_oom.kill_count': 43, 'connreset_oom.kills_truncated': True,
+      'connreset_oom.kills_by_process': {'stress-ng-vm': 40, 'sshd': 3}}, 3, 40, 'medium'),
+    # not cut: the list decides, as before (kill_count equal to its length)
+    ({'connreset_oom.kills': [OOM_OTHER] * 2, 'connreset_oom.kill_count': 2,
+      'connreset_oom.kills_by_process': {'stress-ng-vm': 2}}, None, 2, 'low'),
+])
+def test_oom_counts_past_the_collectors_cap(patch, sshd, other, severity):
+    ids, result = run(case(patch))
+    by_id = {f['id']: f for f in result['findings']}
+    if sshd is None:
+        assert 'CRD-OOM-001' not in by_id
+    else:
+        assert by_id['CRD-OOM-001']['summary'] == '%d OOM kill(s) of sshd' % sshd
+    assert by_id['CRD-OOM-002']['evidence']['count'] == other and by_id['CRD-OOM-002']['severity'] == severity
+    assert by_id['CRD-OOM-002']['summary'].startswith('%d OOM kill(s): stress-ng-vm' % other)
