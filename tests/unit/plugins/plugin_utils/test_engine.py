@@ -970,7 +970,6 @@ def test_deep_nesting_and_odd_types_are_cut():
     assert 'nested deeper than 24 levels: cut' in summaries and 'not a JSON value: a set' in summaries
 
 
-
 # -- OOM kills past the collector's cap (it keeps the 20 most recent; kill_count counts all) -----
 @pytest.mark.parametrize('patch, sshd, other, severity', [
     # 30 kills of stress-ng-vm, the list cut to the last 20: the count is 30
