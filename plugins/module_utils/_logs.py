@@ -80,9 +80,12 @@ def iso(epoch):
     if epoch is None:
         return None
     try:
-        return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
+        when = time.gmtime(epoch)
     except (OverflowError, ValueError, OSError):
         return None
+    if not 1 <= when.tm_year <= 9999:           # ISO 8601's four-digit years (a bogus dmesg stamp)
+        return None
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', when)
 
 
 def _tz_offset(tz):

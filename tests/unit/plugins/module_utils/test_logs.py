@@ -118,6 +118,8 @@ def test_split_line_huge_numbers_do_not_raise(line):
 
 def test_iso_of_an_impossible_epoch_is_none():
     assert _logs.iso(1e300) is None and _logs.iso(float('inf')) is None
+    assert _logs.iso(253402300800) is None                       # year 10000
+    assert _logs.iso(253402300799) == '9999-12-31T23:59:59Z'
 
 
 @pytest.mark.parametrize('value', ['yesterday', '7 parsecs', '', '-1d', '2024-13', '@abc'])
