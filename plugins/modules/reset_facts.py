@@ -22,6 +22,8 @@ description:
   - Each collector runs under its own time budget; one that runs over it (a huge journal, a path-MTU
     probe into a black hole) reports C(status=unknown) with C(reason=timeout) and the others still run.
   - Read-only. It never changes the host, in check mode or not.
+  - Like M(ansible.builtin.setup)'s, its facts are not printed with C(-v) (they are large and hold log
+    samples); register the result or use the facts to see them.
 author: connreset.doctor contributors (@connreset)
 options:
   gather_subset:
