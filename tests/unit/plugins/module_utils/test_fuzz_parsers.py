@@ -410,14 +410,15 @@ class NotFinite(AssertionError):
     pass
 
 
-def _measure(value, depth=0):
-    """Size of a result in characters (strings, numbers, containers); raises on NaN / infinity."""
+def _measure(value, depth=0, finite=True):
+    """Size of a result in characters (strings, numbers, containers); raises on NaN / infinity
+    (unless ``finite`` is false: an input's size)."""
     if depth > 60:
         raise AssertionError('result nested more than 60 levels deep')
     if value is None or isinstance(value, bool):
         return 1
     if isinstance(value, float):
-        if not math.isfinite(value):
+        if finite and not math.isfinite(value):
             raise NotFinite('a non-finite number (%r) in the result: not valid JSON in a fact' % value)
         return 8
     if isinstance(value, int):
@@ -425,17 +426,19 @@ def _measure(value, depth=0):
     if isinstance(value, (str, bytes)):
         return len(value) + 1
     if isinstance(value, dict):
-        return 2 + sum(_measure(k, depth + 1) + _measure(v, depth + 1) for k, v in value.items())
+        return 2 + sum(_measure(k, depth + 1, finite) + _measure(v, depth + 1, finite) for k, v in value.items())
     if isinstance(value, (list, tuple, set, frozenset)):
-        return 2 + sum(_measure(v, depth + 1) for v in value)
+        return 2 + sum(_measure(v, depth + 1, finite) for v in value)
     slots = getattr(type(value), '__slots__', None)
     if slots:
-        return 2 + sum(_measure(getattr(value, s, None), depth + 1) for s in slots)
+        return 2 + sum(_measure(getattr(value, s, None), depth + 1, finite) for s in slots)
     return 8   # sentinels (_Unknown, _NotResolved ...)
 
 
 def _size(args):
-    return sum(_measure(a) for a in args if not callable(a))
+    """Size of the input: like :func:`_measure`, but an input may hold NaN or infinity (it is the
+    result that must not)."""
+    return sum(_measure(a, finite=False) for a in args if not callable(a))
 
 
 def run(fn, *args):
