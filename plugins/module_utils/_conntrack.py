@@ -51,7 +51,7 @@ from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
-    LogScan, check_log_files, iso, parse_since, resolve_window,
+    LogScan, check_log_files, iso, resolve_window, since_option_error,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._oom import (
     EVIDENCE_CHARS, scan_kernel_logs, writer_of,
@@ -317,12 +317,9 @@ def table_full_events(system, window, log_files):
 
 def validate(params):
     """Error message for bad options, or None (reset_facts checks every collector's options)."""
-    since = params.get('since')
-    if since is not None:
-        try:
-            parse_since(since)
-        except ValueError as exc:
-            return 'option since: %s' % exc
+    error = since_option_error(params)
+    if error:
+        return error
     for path in params.get('log_files') or []:
         if not path or not str(path).strip():
             return 'option log_files: an entry is empty; give the path of a log file, such as /var/log/kern.log'

@@ -277,6 +277,19 @@ def parse_since(value, now=None):
     return epoch
 
 
+def since_option_error(params):
+    """``'option since: <what is wrong>'`` for a ``since`` option that :func:`parse_since` refuses,
+    or None (also when it is not given): the collectors' ``validate`` share it."""
+    since = params.get('since')
+    if since is None:
+        return None
+    try:
+        parse_since(since)
+    except ValueError as exc:
+        return 'option since: %s' % exc
+    return None
+
+
 class Window:
     """The time window a log scan counts events in.
 

@@ -70,7 +70,7 @@ from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
-    LogScan, check_log_files, iso, parse_since, resolve_window,
+    LogScan, check_log_files, iso, resolve_window, since_option_error,
 )
 
 ARGUMENT_SPEC = dict(
@@ -899,12 +899,9 @@ def collect(system, params):
 
 def validate(params):
     """Error message for bad options, or None."""
-    since = params.get('since')
-    if since is not None:
-        try:
-            parse_since(since)
-        except ValueError as exc:
-            return 'option since: %s' % exc
+    error = since_option_error(params)
+    if error:
+        return error
     for name in params.get('watch') or []:
         if not name or '/' in name:
             return 'option watch: %r is not a process name; give names such as sshd or sshd-session' % (name,)
