@@ -1297,12 +1297,19 @@ def fault_penalties(state, host, undo, opts):
     failed = 0
     client = ''
     started = time.time()
-    for _attempt in range(PENALTY_ATTEMPTS):
+    attempts = 0
+    while attempts < PENALTY_ATTEMPTS:
         # a real failed login: OpenSSH's client offers a key the host does not authorise. Nothing
         # else connects in between: every new penalty replaces the reason sshd will log.
         proc = run(['ssh', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none',
                     '-o', 'ConnectTimeout=5'] + SSH_OPTS + ['root@' + host['address'], 'true'],
                    check=False, timeout=15)
+        if 'Connection refused' in proc.stderr and not failed and time.time() - started < 15:
+            # the reload is still under way: a SIGHUP makes sshd close its listener and re-execute
+            # itself (sshd.c sighup_restart()), and `systemctl reload` does not wait for that
+            time.sleep(0.2)
+            continue
+        attempts += 1
         if 'Permission denied' in proc.stderr:
             failed += 1
             continue
