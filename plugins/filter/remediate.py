@@ -42,50 +42,14 @@ import posixpath
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.connreset.doctor.plugins.plugin_utils._addrmatch import (
+    entry_matches as _matches, network as _network,
+)
+
 # Bounds: an exempt list is a handful of networks; sshd's own per-entry parse buffer is 64 bytes
 # (addr.c addr_pton_cidr(): ``char addrbuf[64]``), longer entries are wildcard patterns.
 MAX_ENTRIES = 4096
 MAX_ENTRY_CHARS = 1024
-
-
-def _network(text):
-    """``text`` (without ``!``) as sshd's addr_pton_cidr() would take it: an ip_network, or None
-    when sshd would treat it as a wildcard pattern. Host bits set → ValueError (sshd: invalid)."""
-    if '/' in text:
-        addr, _sep, mask = text.partition('/')
-        if not mask.isdigit():
-            return None  # strtonum() fails: a pattern
-    else:
-        addr = text
-    try:
-        ipaddress.ip_address(addr)
-    except ValueError:
-        return None
-    return ipaddress.ip_network(text, strict=True)  # raises ValueError on host bits or a bad length
-
-
-def _pattern_match(text, pattern):
-    """match.c match_pattern(): ``*`` any run, ``?`` one character, everything else literal;
-    iterative (no backtracking blow-up)."""
-    t = p = 0
-    star = -1
-    mark = 0
-    while t < len(text):
-        if p < len(pattern) and (pattern[p] == '?' or pattern[p] == text[t]):
-            t += 1
-            p += 1
-        elif p < len(pattern) and pattern[p] == '*':
-            star, mark = p, t
-            p += 1
-        elif star >= 0:
-            p = star + 1
-            mark += 1
-            t = mark
-        else:
-            return False
-    while p < len(pattern) and pattern[p] == '*':
-        p += 1
-    return p == len(pattern)
 
 
 def _key(entry):
@@ -97,17 +61,6 @@ def _key(entry):
     except ValueError:
         net = None
     return (neg, net if net is not None else body)
-
-
-def _matches(address, entry):
-    """Whether ``entry`` (without ``!``) matches ``address`` as addr_match_list() does."""
-    try:
-        net = _network(entry)
-    except ValueError:
-        return False
-    if net is not None:
-        return address.version == net.version and address in net
-    return _pattern_match(str(address), entry)
 
 
 def _entries(value):

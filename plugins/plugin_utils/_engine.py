@@ -22,6 +22,7 @@ import math
 import re
 from collections import Counter
 
+from ansible_collections.connreset.doctor.plugins.plugin_utils import _addrmatch
 from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import (
     AREAS, CATALOGUE, CAUSES, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, severity_rank,
 )
@@ -192,7 +193,8 @@ def _ip(text):
 
 
 def _address_in(address, cidr_list):
-    """True/False whether ``address`` is in any of the comma/space separated CIDRs; None when unknown."""
+    """True/False whether sshd would exempt ``address`` by the comma/space separated list (entries
+    negated with ``!`` and wildcard patterns as addrmatch.c matches them); None when unknown."""
     addr = _ip(address)
     if addr is None:
         return None
@@ -200,15 +202,7 @@ def _address_in(address, cidr_list):
         items = re.split(r'[\s,]+', cidr_list)
     else:
         items = [str(i) for i in _list(cidr_list)]
-    for item in items:
-        if not item or item.lower() == 'none':
-            continue
-        try:
-            if addr in ipaddress.ip_network(item, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return _addrmatch.exempt(addr, [item for item in items if item and item.lower() != 'none'])
 
 
 def _status(part):

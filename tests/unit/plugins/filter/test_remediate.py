@@ -17,7 +17,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.connreset.doctor.plugins.filter.remediate import (
-    FilterModule, MAX_ENTRIES, MAX_FILE_LINES, _pattern_match, remediate_exempt_list,
+    FilterModule, MAX_ENTRIES, MAX_FILE_LINES, remediate_exempt_list,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._sshd import parse_sshd_T, typed_config
 
@@ -128,22 +128,6 @@ def test_negated_entries_that_match_the_controller(current, negated):
     res = remediate_exempt_list(current, CONTROLLER)
     assert res['negated'] == negated
     assert res['entries'][:len(res['current'])] == res['current']
-
-
-@pytest.mark.parametrize('text, pattern, match', [
-    ('10.1.2.3', '10.1.*', True),
-    ('10.1.2.3', '*', True),
-    ('10.1.2.3', '10.?.2.3', True),
-    ('10.1.2.3', '10.1.2.3', True),
-    ('10.1.2.3', '10.1.2.3*', True),
-    ('10.1.2.3', '*.3', True),
-    ('10.1.2.3', '10.1.2', False),
-    ('10.1.2.3', '10.1.2.?3', False),
-    ('10.1.2.3', '1*1*1', False),
-    ('a' * 40, '*a*a*a*a*a*a*a*a*b', False),  # no exponential backtracking
-])
-def test_pattern_match_as_match_pattern(text, pattern, match):
-    assert _pattern_match(text, pattern) is match
 
 
 @pytest.mark.parametrize('controller, admin, message', [

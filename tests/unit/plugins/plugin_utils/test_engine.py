@@ -695,6 +695,8 @@ def test_probe_likely_cause_wins_over_the_default_map():
     (PENALTIES_ON_TEXT, 'none', True),          # raw sshd -T text
     (PENALTIES_ON_TEXT, '192.0.2.10/32', False),
     (PENALTIES_ON, ['10.0.0.0/8', '192.0.2.0/24'], False),
+    (PENALTIES_ON, ['192.0.2.*'], False),          # a wildcard pattern covers the controller
+    (PENALTIES_ON, ['192.0.2.0/24', '!192.0.2.10'], True),   # a negation defeats the exemption
     (False, None, False),                        # PerSourcePenalties no
     ('no', None, False),
     (None, None, False),                         # OpenSSH < 9.8
