@@ -123,23 +123,29 @@ def save_state(state):
 
 
 class Lock(object):
-    """One lab command at a time (the lock file lives beside the lab dir, not inside)."""
+    """An exclusive flock on ``path``, waited for (bounded) at ``interval``; by default one lab
+    command at a time (the lock file lives beside the lab dir, not inside)."""
 
-    def __init__(self):
+    def __init__(self, path=None, timeout=120, interval=0.1, busy=None):
+        self.path = path or LAB_DIR + '.lock'
+        self.timeout = timeout
+        self.interval = interval
+        self.busy = busy or 'another lab command holds %s' % self.path
         self.fd = None
 
     def __enter__(self):
-        os.makedirs(os.path.dirname(LAB_DIR) or '/', exist_ok=True)
-        self.fd = os.open(LAB_DIR + '.lock', os.O_CREAT | os.O_RDWR, 0o600)
-        deadline = time.time() + 120
+        os.makedirs(os.path.dirname(self.path) or '/', exist_ok=True)
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        deadline = time.time() + self.timeout
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return self
             except BlockingIOError:
                 if time.time() > deadline:
-                    raise LabError('another lab command holds %s.lock' % LAB_DIR)
-                time.sleep(0.1)
+                    os.close(self.fd)
+                    raise LabError(self.busy)
+                time.sleep(self.interval)
 
     def __exit__(self, *exc):
         os.close(self.fd)
@@ -523,28 +529,10 @@ def machine_info():
     return {'suite': suite, 'openssh': sshd_release('/') or upstream(versions.get('openssh-server')), 'systemd': None}
 
 
-class CacheLock(object):
+def cache_lock(suite):
     """One build of a suite's root at a time across labs (LAB_IDs share the cache)."""
-
-    def __init__(self, suite):
-        self.path = rootfs_dir(suite) + '.lock'
-        self.fd = None
-
-    def __enter__(self):
-        os.makedirs(CACHE_DIR, exist_ok=True)
-        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
-        deadline = time.time() + 1200
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.time() > deadline:
-                    raise LabError('another lab is building %s for longer than 20 min' % self.path)
-                time.sleep(0.5)
-
-    def __exit__(self, *exc):
-        os.close(self.fd)
+    path = rootfs_dir(suite) + '.lock'
+    return Lock(path, timeout=1200, interval=0.5, busy='another lab is building %s for longer than 20 min' % path)
 
 
 def build_rootfs(suite=DEFAULT_SUITE):
@@ -556,7 +544,7 @@ def build_rootfs(suite=DEFAULT_SUITE):
     if not shutil.which('debootstrap') or not shutil.which('systemd-nspawn'):
         raise LabError('systemd hosts need debootstrap and systemd-nspawn '
                        '(apt-get install debootstrap systemd-container)')
-    with CacheLock(suite):
+    with cache_lock(suite):
         if os.path.exists(stamp) and os.path.isfile(os.path.join(root, 'usr/sbin/sshd')):
             return root  # another lab built it while we waited
         build = root + '.build'
