@@ -33,12 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 SCRIPT = os.path.realpath(__file__)
 try:
-    # LAB_ID (0-9) lets independent labs coexist (e.g. the system test next to a molecule run):
+    # LAB_ID (0-29) lets independent labs coexist (e.g. the system test next to a molecule run):
     # each has its own bridge, /24, veth and namespace names, cgroups and lab dir.
     LAB_ID = int(os.environ.get('LAB_ID', '0'))
-    assert 0 <= LAB_ID <= 9
+    assert 0 <= LAB_ID <= 29
 except (ValueError, AssertionError):
-    sys.exit('lab: LAB_ID must be a number 0-9')
+    sys.exit('lab: LAB_ID must be a number 0-29')
 LAB_DIR = os.path.realpath(os.environ.get('LAB_DIR') or (
     '/run/connreset-lab' if LAB_ID == 0 else '/run/connreset-lab-%d' % LAB_ID))
 CACHE_DIR = os.environ.get('LAB_CACHE_DIR', '/var/cache/connreset-lab')
