@@ -12,14 +12,19 @@ export PYTHONPATH := $(ROOT)/.build
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: test setup sanity units system integration lint diagnose molecule demo bench clean
+.PHONY: test setup setup-diagnose sanity units system integration lint diagnose molecule demo bench clean
 
 ## Everything CI runs, in order; stops at the first failure.
 test: setup sanity units system integration lint molecule
 	@echo "== make test: all stages passed"
 
+## Set-up of the whole test suite (Debian packages, .venv with test-requirements.txt, .build).
 setup:
-	@bash tests/utils/setup.sh
+	@bash tests/utils/setup.sh test
+
+## Set-up of the main job only (.venv with diagnose-requirements.txt, .build; no test packages).
+setup-diagnose:
+	@bash tests/utils/setup.sh diagnose
 
 sanity: setup
 	@echo "== ansible-test sanity (no ignore files)"
@@ -42,9 +47,9 @@ lint: setup
 	@echo "== ansible-lint (production profile)"
 	ansible-lint --offline --profile production
 
-## The main job: diagnose localhost (or INVENTORY=path) and write connreset-report/.
-diagnose: setup
-	ansible-playbook $(if $(INVENTORY),-i $(INVENTORY),) connreset.doctor.diagnose
+## The main job: diagnose localhost (inventory/localhost.yml) or INVENTORY=path, write connreset-report/.
+diagnose: setup-diagnose
+	ansible-playbook -i $(or $(INVENTORY),$(ROOT)/inventory/localhost.yml) connreset.doctor.diagnose
 
 ## Molecule scenarios on lab hosts (real sshd in network namespaces).
 molecule: setup
