@@ -21,19 +21,81 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.connreset.doctor.plugins.module_utils._collectors import NAMES as COLLECTOR_NAMES, fact_key
+
+# Version of the host documents and of report.json (docs/report.schema.json); the engine and the
+# report both stamp it from here.
+SCHEMA_VERSION = 1
+
 CAUSES = (
     'sshd_down', 'sshd_rate_limit', 'resource_exhaustion', 'tcp_wrappers', 'mtu', 'conntrack',
     'idle_timeout', 'listen_queue', 'firewall', 'configuration', 'coverage',
 )
 
-# Lowest first: the index is the rank.
+# The one severity scale, lowest first: the index is the rank (severity_rank()).
 SEVERITIES = ('info', 'low', 'medium', 'high', 'critical')
 
-# Remediate role switches (roles/remediate): a finding's ``fix`` is one of these or None.
-FIX_SWITCHES = (
-    'sshd_service', 'sshd_restart_policy', 'sshd_maxstartups', 'sshd_penalty_exempt', 'keepalive',
-    'conntrack_max', 'mtu_probing', 'wrappers_allow', 'unban',
-)
+# The remediate role's fix switches (roles/remediate), in the order docs/remediate.md lists them:
+# switch -> what it changes and when it is not done (the switch table of docs/remediate.md is
+# generated from this; the findings column from FINDINGS' ``fix``).  A finding's ``fix`` is one of
+# these or None; the role validates remediate_fixes against them (connreset.doctor.remediate_plan).
+FIXES = {
+    'sshd_service': {
+        'what': 'sshd started and enabled through its service manager (`ansible.builtin.service`)',
+        'not_done': 'sshd runs; no service manager (container, lab light host): the role fails with a message '
+                    'saying how to start it',
+    },
+    'sshd_restart_policy': {
+        'what': '`/etc/systemd/system/<unit>.d/connreset-doctor.conf` (`[Service]` `Restart=on-failure`, '
+                '`RestartSec=2s`, `OOMScoreAdjust=-1000`), `systemctl daemon-reload`, `systemctl reset-failed '
+                '<unit>` when it had failed',
+        'not_done': 'sshd is not run by systemd (skipped with a message)',
+    },
+    'sshd_maxstartups': {
+        'what': '`MaxStartups N:30:2N` in the sshd drop-in, N = `remediate_expected_connections` (default 50 '
+                '→ `50:30:100`); never lower than the current start/full values',
+        'not_done': '',
+    },
+    'sshd_penalty_exempt': {
+        'what': '`PerSourcePenaltyExemptList` in the sshd drop-in = every current entry, in order, then the '
+                'controller (/32 or /128) and `remediate_admin_networks`, each unless an entry with the same '
+                'meaning is there (see below)',
+        'not_done': 'sshd older than 9.8 (no such keyword; skipped with a message); no address known; an '
+                    'existing negated entry matches the controller (skipped, naming it)',
+    },
+    'keepalive': {
+        'what': 'sshd drop-in: `ClientAliveInterval T/2`, `ClientAliveCountMax` (3 unless set); sysctl.d: '
+                '`tcp_keepalive_time` T/2, `tcp_keepalive_intvl` max(5, T/10), `tcp_keepalive_probes` 5 — T = '
+                '`remediate_path_idle_timeout` (default 350, AWS NAT gateway); a value already lower is kept',
+        'not_done': '',
+    },
+    'conntrack_max': {
+        'what': 'sysctl.d: `net.netfilter.nf_conntrack_max` = 64 per MiB of RAM (≈ 2 % of memory at ~300 bytes '
+                'an entry), at most 4194304, never below the current limit or twice the current count; '
+                '`nf_conntrack_buckets` = a quarter of that (never fewer than now); '
+                '`/etc/modprobe.d/connreset-doctor.conf` `options nf_conntrack hashsize=N` for boot',
+        'not_done': 'the host is in a non-initial network namespace (`shared_netns`: the limit is read-only there; '
+                    'skipped with a message) or conntrack is not loaded',
+    },
+    'mtu_probing': {
+        'what': 'sysctl.d `net.ipv4.tcp_mtu_probing = 1` (2 is kept); interface MTUs only from an explicit '
+                '`remediate_interface_mtu: {eth0: 1450}` (`ip link set`, runtime only: persist it in your '
+                'network configuration)',
+        'not_done': '',
+    },
+    'wrappers_allow': {
+        'what': 'a marked block at the TOP of `/etc/hosts.allow` (first match wins): `sshd: <controller> <admin '
+                'networks>` in libwrap syntax (host alone, `n.n.n.n/len`, `[v6]/len`); user lines are never '
+                'touched; `backup: true` too',
+        'not_done': 'no address known',
+    },
+    'unban': {
+        'what': 'with `remediate_unban: true`: `fail2ban-client set <jail> unbanip <controller>`; other bans '
+                '(sshguard, crowdsec, firewall rules) and tcp-reset rules are only reported with the exact rule',
+        'not_done': '',
+    },
+}
+FIX_SWITCHES = tuple(FIXES)
 
 # Score weight of one finding of each severity; the host score is the capped sum.
 SEVERITY_WEIGHTS = {'critical': 60, 'high': 30, 'medium': 12, 'low': 4, 'info': 0}
@@ -41,16 +103,33 @@ SCORE_CAP = 100
 
 ID_PATTERN = re.compile(r'^CRD-(?:[A-Z]+-[0-9]{3}|COV-[A-Z]+)$')
 
-# Collector areas: fact key -> (short area name used in coverage ids, human name).
-AREAS = {
-    'connreset_sshd': ('SSHD', 'sshd'),
-    'connreset_oom': ('OOM', 'OOM kills'),
-    'connreset_tcp_wrappers': ('WRAP', 'TCP wrappers'),
-    'connreset_mtu': ('MTU', 'MTU'),
-    'connreset_conntrack': ('CT', 'conntrack'),
-    'connreset_tcp': ('TCP', 'kernel TCP counters'),
-    'connreset_firewall': ('FW', 'firewall'),
+# What the catalogue says of each collector of module_utils/_collectors.py (the one collector
+# list): the area code of its coverage finding (CRD-COV-<AREA>), a human name, and what an unread
+# part can hide.  A collector added there without an entry here still gets a coverage finding
+# (area = its name in capitals); tests/unit/test_collector_list.py fails until it has its own.
+COLLECTOR_AREAS = {
+    'sshd': ('SSHD', 'sshd', 'sshd\'s state and its log (`drop connection #N ... past MaxStartups`, `penalty:`, '
+             '`Main process exited`)'),
+    'oom': ('OOM', 'OOM kills', 'OOM kills of sshd (`Out of memory: Killed process N (sshd)`)'),
+    'tcp_wrappers': ('WRAP', 'TCP wrappers', 'a hosts.deny rule that makes libwrap close connections before the '
+                     'banner (`kex_exchange_identification: read: Connection reset by peer` after ~5 s)'),
+    'mtu': ('MTU', 'MTU', 'a path-MTU black hole (`SSH2_MSG_KEXINIT sent`, then a hang)'),
+    'conntrack': ('CT', 'conntrack', 'a full conntrack table (`nf_conntrack: table full, dropping packet`, '
+                  'clients see `Connection timed out`)'),
+    'tcp': ('TCP', 'kernel TCP counters', 'accept-queue overflows (`ListenOverflows`) that turn into `Connection '
+            'reset by peer`'),
+    'firewall': ('FW', 'firewall', 'tcp-reset rules and bans (`Connection refused` with sshd running)'),
 }
+
+
+def _collector_area(name):
+    return COLLECTOR_AREAS.get(name) or (re.sub('[^A-Z]', '', name.upper()), name,
+                                         'what the %s collector reads (`%s_facts`)' % (name, name))
+
+
+# Collector areas, in the collectors' order: fact key -> (short area name used in coverage ids,
+# human name).
+AREAS = dict((fact_key(name), _collector_area(name)[:2]) for name in COLLECTOR_NAMES)
 
 _SSH_RESET = ('`kex_exchange_identification: read: Connection reset by peer` followed by '
               '`Connection reset by H port 22`')
@@ -444,28 +523,17 @@ FINDINGS = [
 ]
 
 # One coverage finding per collector area: what an unread part can hide.
-_COVERAGE_HIDES = {
-    'connreset_sshd': 'sshd\'s state and its log (`drop connection #N ... past MaxStartups`, `penalty:`, '
-                      '`Main process exited`)',
-    'connreset_oom': 'OOM kills of sshd (`Out of memory: Killed process N (sshd)`)',
-    'connreset_tcp_wrappers': 'a hosts.deny rule that makes libwrap close connections before the banner '
-                              '(`kex_exchange_identification: read: Connection reset by peer` after ~5 s)',
-    'connreset_mtu': 'a path-MTU black hole (`SSH2_MSG_KEXINIT sent`, then a hang)',
-    'connreset_conntrack': 'a full conntrack table (`nf_conntrack: table full, dropping packet`, clients see '
-                           '`Connection timed out`)',
-    'connreset_tcp': 'accept-queue overflows (`ListenOverflows`) that turn into `Connection reset by peer`',
-    'connreset_firewall': 'tcp-reset rules and bans (`Connection refused` with sshd running)',
-}
-for _key, (_area, _name) in AREAS.items():
+for _name in COLLECTOR_NAMES:
+    _area, _human, _hides = _collector_area(_name)
     FINDINGS.append(_f(
-        'CRD-COV-%s' % _area, 'Could not check %s' % _name, 'coverage', 'info', None,
+        'CRD-COV-%s' % _area, 'Could not check %s' % _human, 'coverage', 'info', None,
         """Part of the %s facts could not be read (no permission, missing binary, no systemd,
         container, or the collector did not run), so %s would go unnoticed. Causes in this area
-        are neither confirmed nor ruled out: unknown is not healthy.""" % (_name, _COVERAGE_HIDES[_key]),
+        are neither confirmed nor ruled out: unknown is not healthy.""" % (_human, _hides),
         """Follow the reason in the evidence: usually run the diagnosis with `become: true` (the
         journal, `/proc/net/nf_conntrack`, `nft list ruleset` and `fail2ban-client` need root), install
         the named tool, or enable the collector; then run it again."""))
-del _key, _area, _name
+del _name, _area, _human, _hides
 FINDINGS.append(_f(
     'CRD-COV-PROBE', 'Could not probe sshd from the controller', 'coverage', 'info', None,
     """The controller-side probe (`connreset.doctor.ssh_probe`) could not run (paramiko missing, bad
@@ -528,5 +596,15 @@ def definition(fid):
     return CATALOGUE[fid]
 
 
-def severity_rank(severity):
-    return SEVERITIES.index(severity)
+_STRICT = object()
+
+
+def severity_rank(severity, outside=_STRICT):
+    """The rank of a severity on the one scale: 0 (info) to 4 (critical).  Anything else raises
+    ValueError, unless ``outside`` is given: then a value off the scale (a host level ``ok`` or
+    ``unknown``, the gate level ``none``, None) ranks ``outside`` and case does not matter (the
+    report reads host documents that may have been edited by hand)."""
+    if outside is _STRICT:
+        return SEVERITIES.index(severity)
+    text = str(severity or '').lower()
+    return SEVERITIES.index(text) if text in SEVERITIES else outside

@@ -23,14 +23,12 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 
-from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import UNDIAGNOSED
+from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import (
+    SCHEMA_VERSION, SEVERITIES, UNDIAGNOSED, severity_rank,
+)
 
-SCHEMA_VERSION = 1
 TOOL_NAME = 'connreset.doctor'
 
-# Lowest to highest; the same order as the engine's SEVERITIES (docs/development.md).
-SEVERITIES = ('info', 'low', 'medium', 'high', 'critical')
-SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES, start=1)}
 # Gate levels: ``none`` disables the level gate.
 GATE_LEVELS = ('none',) + SEVERITIES
 FORMATS = ('json', 'md', 'html', 'junit', 'prom')
@@ -57,9 +55,9 @@ class ReportError(Exception):
     """Input the report cannot use (unreadable host file, bad option, bad query)."""
 
 
-def severity_rank(severity):
-    """Rank of a severity or host level; anything outside the scale (``ok``, ``none``) is 0."""
-    return SEVERITY_RANK.get(str(severity or '').lower(), 0)
+def _rank(severity):
+    """Rank on the catalogue's severity scale; -1 for a value off it (``ok``, ``unknown``, ``none``)."""
+    return severity_rank(severity, -1)
 
 
 def now_iso():
@@ -181,9 +179,9 @@ LEVELS = ('ok', 'unknown') + SEVERITIES
 def _host_level(doc):
     """Host level: the engine's ``level``, raised to the worst finding (fleet findings included)."""
     level = doc.get('level')
-    worst = max((severity_rank(f.get('severity')) for f in _findings(doc)), default=0)
-    if worst > severity_rank(level):
-        return SEVERITIES[worst - 1]
+    worst = max((_rank(f.get('severity')) for f in _findings(doc)), default=-1)
+    if worst > _rank(level):
+        return SEVERITIES[worst]
     if level in LEVELS:
         return level
     return 'ok' if doc.get('reachable', True) else 'unknown'
@@ -229,7 +227,7 @@ def _top_findings(docs):
                     'example_hosts': [],
                     '_seen': set(),
                 }
-            if severity_rank(finding.get('severity')) > severity_rank(entry['severity']):
+            if _rank(finding.get('severity')) > _rank(entry['severity']):
                 entry['severity'] = str(finding.get('severity'))
             host = doc['host']
             if host not in entry['_seen']:
@@ -237,7 +235,7 @@ def _top_findings(docs):
                 entry['hosts'] += 1
                 if len(entry['example_hosts']) < 5:
                     entry['example_hosts'].append(host)
-    ranked = sorted(by_id.values(), key=lambda e: (-severity_rank(e['severity']), -e['hosts'], e['id']))
+    ranked = sorted(by_id.values(), key=lambda e: (-_rank(e['severity']), -e['hosts'], e['id']))
     for entry in ranked:
         del entry['_seen']
     return ranked[:TOP_FINDINGS]
@@ -265,14 +263,14 @@ def build_report(host_docs, fleet=None, version='0.0.0', generated_at=None, erro
             unreachable += 1
         for cause in sorted({str(f.get('cause') or 'unknown') for f in _findings(doc)}):
             by_cause[cause] = by_cause.get(cause, 0) + 1
-    docs.sort(key=lambda d: (-d['score'], -severity_rank(d['level']), str(d['host'])))
+    docs.sort(key=lambda d: (-d['score'], -_rank(d['level']), str(d['host'])))
     summary = {
         'hosts': len(docs),
         'expected_hosts': expected_hosts,
         'nothing_checked': sum(1 for doc in docs if any(f.get('id') == 'CRD-COV-NONE' for f in _findings(doc))),
         'reachable': len(docs) - unreachable,
         'unreachable': unreachable,
-        'by_level': dict(sorted(by_level.items(), key=lambda kv: (-severity_rank(kv[0]), kv[0]))),
+        'by_level': dict(sorted(by_level.items(), key=lambda kv: (-_rank(kv[0]), kv[0]))),
         'by_cause': dict(sorted(by_cause.items(), key=lambda kv: (-kv[1], kv[0]))),
         'top_findings': _top_findings(docs),
     }
@@ -311,12 +309,12 @@ def gate_level(report, fail_on):
         raise ReportError('fail_on must be one of %s, got %r' % (', '.join(GATE_LEVELS), fail_on))
     if fail_on == 'none':
         return []
-    threshold = severity_rank(fail_on)
+    threshold = _rank(fail_on)
     matched = []
     for doc in report['hosts']:
         found = [{'host': doc['host'], 'id': finding.get('id'), 'severity': finding.get('severity'),
                   'title': finding.get('title')}
-                 for finding in _findings(doc) if severity_rank(finding.get('severity')) >= threshold]
+                 for finding in _findings(doc) if _rank(finding.get('severity')) >= threshold]
         if not found:
             # nothing checked (CRD-COV-NONE) or no document (CRD-COV-HOST): like an unreachable
             # host, it cannot pass any level
@@ -458,7 +456,7 @@ def _md_fence(text):
 
 def _top_finding(doc):
     """(cause, 'ID title') of the host's worst finding; ('', '') without findings."""
-    findings = sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity')))
+    findings = sorted(_findings(doc), key=lambda f: -_rank(f.get('severity')))
     if findings:
         return (str(findings[0].get('cause') or ''),
                 '%s %s' % (findings[0].get('id') or '', findings[0].get('title') or ''))
@@ -519,7 +517,7 @@ def render_markdown(report):
             out.append('- SSH probe: %s' % _md_escape(probe['summary'].get('classification')))
         for note in log_notes(doc):
             out.append('- %s' % _md_escape(note))
-        findings = sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity')))
+        findings = sorted(_findings(doc), key=lambda f: -_rank(f.get('severity')))
         if not findings:
             out.append('- No findings.')
         for finding in findings:
@@ -607,7 +605,7 @@ def render_junit(report, fail_on='none'):
     text and attribute holds XML 1.0 characters only (:func:`_xml`).
     """
     level = fail_on if fail_on and fail_on != 'none' else JUNIT_DEFAULT_LEVEL
-    threshold = severity_rank(level)
+    threshold = _rank(level)
     suites = ET.Element('testsuites', name=TOOL_NAME)
     suite = ET.SubElement(suites, 'testsuite', name=TOOL_NAME, timestamp=_xml(report['generated_at']))
     ET.SubElement(ET.SubElement(suite, 'properties'), 'property', name='gate_level', value=_xml(level))
@@ -622,9 +620,9 @@ def render_junit(report, fail_on='none'):
             error.text = _xml(info.get('msg', '') if isinstance(info, dict) else info)
         below = []
         failed = False
-        for finding in sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity'))):
+        for finding in sorted(_findings(doc), key=lambda f: -_rank(f.get('severity'))):
             line = '[%s] %s %s' % (finding.get('severity'), finding.get('id'), finding.get('title'))
-            if severity_rank(finding.get('severity')) >= threshold:
+            if _rank(finding.get('severity')) >= threshold:
                 failed = True
                 failure = ET.SubElement(case, 'failure', type=_xml(finding.get('id')), message=_xml(line))
                 failure.text = _xml('\n'.join([
@@ -726,7 +724,7 @@ def html_data(report):
         summary = probe.get('summary') if isinstance(probe.get('summary'), dict) else {}
         unreachable = doc.get('unreachable')
         findings = []
-        for finding in sorted(_findings(doc), key=lambda f: -severity_rank(f.get('severity'))):
+        for finding in sorted(_findings(doc), key=lambda f: -_rank(f.get('severity'))):
             fid = str(finding.get('id') or finding.get('title') or '?')
             shared = texts.setdefault(fid, {k: finding.get(k) for k in HTML_TEXT_KEYS if finding.get(k) is not None})
             slim = {'id': fid, 'severity': finding.get('severity')}

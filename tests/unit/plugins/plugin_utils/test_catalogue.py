@@ -2,7 +2,8 @@
 # Copyright (c) connreset.doctor contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The findings catalogue is well formed and docs/findings.md is generated from it."""
+"""The findings catalogue is well formed; docs/findings.md and the switch table of
+docs/remediate.md are generated from it."""
 
 from __future__ import annotations
 
@@ -29,6 +30,47 @@ def test_findings_doc_is_up_to_date():
         on_disk = handle.read()
     assert on_disk == _generator().render(), (
         'docs/findings.md is out of date: run `python tests/utils/gen_findings_doc.py`')
+
+
+def test_remediate_doc_switch_table_is_up_to_date():
+    gen = _generator()
+    with open(gen.REMEDIATE_DOC, encoding='utf-8') as handle:
+        on_disk = handle.read()
+    assert on_disk == gen.render_remediate(on_disk), (
+        'the switch table of docs/remediate.md is out of date: run `python tests/utils/gen_findings_doc.py`')
+
+
+def test_switch_table_lists_every_finding_with_a_fix():
+    # docs/remediate.md's hand-written table once lacked CRD-SSHD-007, CRD-CT-004 and the PROBE findings.
+    table = _generator().render_switch_table()
+    rows = dict((line.split('|')[1].strip().strip('`'), line) for line in table.splitlines() if line.startswith('| `'))
+    assert list(rows) == list(_catalogue.FIX_SWITCHES)
+    for finding in _catalogue.FINDINGS:
+        if finding['fix']:
+            assert finding['id'] in rows[finding['fix']].split('|')[2], finding['id']
+    for fid, switch in (('CRD-SSHD-007', 'sshd_penalty_exempt'), ('CRD-CT-004', 'keepalive'),
+                        ('CRD-PROBE-001', 'wrappers_allow'), ('CRD-PROBE-003', 'sshd_maxstartups'),
+                        ('CRD-PROBE-006', 'conntrack_max'), ('CRD-PROBE-008', 'unban')):
+        assert fid in rows[switch]
+
+
+def test_remediate_doc_keeps_its_prose():
+    gen = _generator()
+    text = 'intro\n\n%s\nold row\n%s\n\nafter\n' % (gen.BEGIN, gen.END)
+    out = gen.render_remediate(text)
+    assert out.startswith('intro\n\n' + gen.BEGIN) and out.endswith(gen.END + '\n\nafter\n')
+    assert 'old row' not in out
+    with pytest.raises(ValueError, match='no generated region'):
+        gen.render_remediate('no markers here\n')
+
+
+def test_severity_scale_is_one():
+    assert [_catalogue.severity_rank(s) for s in _catalogue.SEVERITIES] == [0, 1, 2, 3, 4]
+    assert _catalogue.severity_rank('HIGH', -1) == 3
+    for outside in ('ok', 'unknown', 'none', None, '', 'bogus'):
+        assert _catalogue.severity_rank(outside, -1) == -1
+        with pytest.raises(ValueError):
+            _catalogue.severity_rank(outside)
 
 
 def test_ids_unique_and_well_formed():
@@ -76,12 +118,18 @@ def test_engine_maps_point_at_catalogue():
         assert fid in _catalogue.CATALOGUE
 
 
-def test_generator_check_mode(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize('stale', ['findings', 'remediate'])
+def test_generator_check_mode(tmp_path, monkeypatch, capsys, stale):
     gen = _generator()
-    doc = tmp_path / 'findings.md'
+    doc, remediate = tmp_path / 'findings.md', tmp_path / 'remediate.md'
     monkeypatch.setattr(gen, 'DOC', str(doc))
-    doc.write_text('stale\n', encoding='utf-8')
+    monkeypatch.setattr(gen, 'REMEDIATE_DOC', str(remediate))
+    doc.write_text(gen.render() if stale == 'remediate' else 'stale\n', encoding='utf-8')
+    remediate.write_text('# Remediation\n\n%s\n| `keepalive` | CRD-IDLE-001 | old | |\n%s\n\nprose\n' % (gen.BEGIN, gen.END)
+                         if stale == 'remediate' else gen.render_remediate('%s\n%s\n' % (gen.BEGIN, gen.END)),
+                         encoding='utf-8')
     assert gen.main(['--check']) == 1
-    assert 'run `python tests/utils/gen_findings_doc.py`' in capsys.readouterr().out
+    assert '%s.md out of date' % stale in capsys.readouterr().out
     assert gen.main([]) == 0
     assert gen.main(['--check']) == 0
+    assert remediate.read_text(encoding='utf-8').endswith('\n\nprose\n') or stale == 'findings'
