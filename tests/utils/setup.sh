@@ -24,7 +24,8 @@ cd "$root"
 # The one home of both package lists.
 diagnose_apt_packages=(python3 python3-venv)
 test_apt_packages=(openssh-server openssh-client tcpd nftables iptables conntrack iputils-ping ethtool
-                   iproute2 procps kmod util-linux psmisc debootstrap systemd-container chromium shellcheck)
+                   iproute2 procps kmod util-linux psmisc debootstrap systemd-container chromium shellcheck
+                   nginx haproxy redis-server gunicorn python3-gunicorn)  # the endpoints tests' services
 
 usage() { echo "usage: $0 [diagnose|test] | --packages diagnose|test" >&2; exit 2; }
 if [ "${1:-}" = --packages ]; then
