@@ -12,21 +12,81 @@ import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.connreset.doctor.plugins.module_utils import (
-    _conntrack, _firewall, _mtu, _oom, _sshd, _tcp, _tcp_wrappers,
-)
 from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, run_collector
 
-# name → module_utils file.  Order is the order collectors run in; the fact key is
-# ``connreset_<name>`` and the single-collector module is ``connreset.doctor.<name>_facts``.
+
+class LazyCollector:
+    """A collector's module_utils file, imported the first time one of its attributes is read.
+
+    ``reset_facts`` ships every collector (AnsiballZ bundles the module_utils it finds by reading
+    the imports, those inside functions too), but a call compiles and imports only the collectors
+    it runs, or whose options it was given to check: a subset pays for its own collectors only
+    (docs/performance.md).  Reads like the module itself (``ARGUMENT_SPEC``, ``collect``, ...).
+    """
+
+    def __init__(self, load):
+        self._load = load
+        self._module = None
+
+    @property
+    def loaded(self):
+        return self._module is not None
+
+    def __getattr__(self, attribute):
+        if attribute.startswith('__') or attribute in ('_load', '_module'):
+            raise AttributeError(attribute)
+        if self._module is None:
+            self._module = self._load()
+        return getattr(self._module, attribute)
+
+
+# One loader per collector, each with its own import statement (AnsiballZ finds imports, not names).
+def _load_sshd():
+    from ansible_collections.connreset.doctor.plugins.module_utils import _sshd as module
+    return module
+
+
+def _load_oom():
+    from ansible_collections.connreset.doctor.plugins.module_utils import _oom as module
+    return module
+
+
+def _load_tcp_wrappers():
+    from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_wrappers as module
+    return module
+
+
+def _load_mtu():
+    from ansible_collections.connreset.doctor.plugins.module_utils import _mtu as module
+    return module
+
+
+def _load_conntrack():
+    from ansible_collections.connreset.doctor.plugins.module_utils import _conntrack as module
+    return module
+
+
+def _load_tcp():
+    from ansible_collections.connreset.doctor.plugins.module_utils import _tcp as module
+    return module
+
+
+def _load_firewall():
+    from ansible_collections.connreset.doctor.plugins.module_utils import _firewall as module
+    return module
+
+
+# name → module_utils file (a LazyCollector, or the module itself).  Order is the order collectors
+# run in; the fact key is ``connreset_<name>`` and the single-collector module is
+# ``connreset.doctor.<name>_facts``.
 COLLECTORS = (
-    ('sshd', _sshd),
-    ('oom', _oom),
-    ('tcp_wrappers', _tcp_wrappers),
-    ('mtu', _mtu),
-    ('conntrack', _conntrack),
-    ('tcp', _tcp),
-    ('firewall', _firewall),
+    ('sshd', LazyCollector(_load_sshd)),
+    ('oom', LazyCollector(_load_oom)),
+    ('tcp_wrappers', LazyCollector(_load_tcp_wrappers)),
+    ('mtu', LazyCollector(_load_mtu)),
+    ('conntrack', LazyCollector(_load_conntrack)),
+    ('tcp', LazyCollector(_load_tcp)),
+    ('firewall', LazyCollector(_load_firewall)),
 )
 NAMES = tuple(name for name, _m in COLLECTORS)
 DEFAULT_BUDGET = 20.0

@@ -80,6 +80,15 @@ options:
       - Options of the firewall collector, exactly as for M(connreset.doctor.firewall_facts).
     type: dict
     default: {}
+  register_facts:
+    description:
+      - V(true) returns the facts as C(ansible_facts), so they become host facts (and go to the fact cache).
+      - V(false) returns the same dict as C(facts) in the result instead, for a playbook that only registers
+        the result and hands it on (as the diagnose role does, to its C(connreset.doctor.fleet_report) task).
+        The facts then stay out of every later task's host variables and out of the fact cache, which cost
+        the controller CPU per host and per task.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -89,7 +98,8 @@ attributes:
     description: Nothing is changed, so there is no diff.
   facts:
     support: full
-    description: Returns one C(connreset_*) fact per collector that ran, and C(connreset_meta).
+    description: Returns one C(connreset_*) fact per collector that ran, and C(connreset_meta) (as C(facts), not
+      host facts, with O(register_facts=false)).
   platform:
     support: full
     platforms: posix
@@ -125,12 +135,22 @@ EXAMPLES = r'''
   connreset.doctor.reset_facts:
     gather_subset: ['!firewall']
     budget: 5
+
+- name: Collect for a later task only (not as host facts, not in the fact cache)
+  connreset.doctor.reset_facts:
+    register_facts: false
+  register: collected
 '''
 
 RETURN = r'''
+facts:
+  description: With O(register_facts=false), the dict that is otherwise returned as RV(ansible_facts) (same keys).
+  returned: when O(register_facts=false)
+  type: dict
+  sample: {connreset_meta: {gather_subset: [sshd], budget_s: 20.0, elapsed_s: 0.05, collectors: {}}, connreset_sshd: {}}
 ansible_facts:
   description: One fact per collector that ran, plus C(connreset_meta).
-  returned: always
+  returned: unless O(register_facts=false)
   type: dict
   contains:
     connreset_sshd:
@@ -230,6 +250,10 @@ def check_options(params):
                           'would pass on nothing): name the collectors to run, for example %s, or leave gather_subset '
                           'out to run all of %s' % (params['gather_subset'], "['!all', 'sshd', 'oom']", ', '.join(NAMES)))
     for name, module_utils in COLLECTORS:
+        if name not in chosen and not params.get(name):
+            # no options given for a collector that does not run: its defaults are valid
+            # (tests/unit/plugins/module_utils/test_collectors.py), and it is not imported at all
+            continue
         note = '' if name in chosen else ' (the %s collector is left out by gather_subset; its options are checked all the same)' % name
         try:
             validated = validate_options(name, params.get(name))
@@ -247,6 +271,7 @@ def main():
             budget=dict(type='float', default=DEFAULT_BUDGET),
             sshd=COLLECTOR_OPTION, oom=COLLECTOR_OPTION, tcp_wrappers=COLLECTOR_OPTION, mtu=COLLECTOR_OPTION,
             conntrack=COLLECTOR_OPTION, tcp=COLLECTOR_OPTION, firewall=COLLECTOR_OPTION,
+            register_facts=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
     )
@@ -256,7 +281,9 @@ def main():
         facts = gather(System(module), module.params['gather_subset'], module.params, module.params['budget'])
     except OptionError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, ansible_facts=facts)
+    if module.params['register_facts']:
+        module.exit_json(changed=False, ansible_facts=facts)
+    module.exit_json(changed=False, facts=facts)
 
 
 if __name__ == '__main__':

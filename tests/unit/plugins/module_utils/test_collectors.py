@@ -46,8 +46,13 @@ def test_every_collector_has_the_module_contract():
     for name, module in _collectors.COLLECTORS:
         assert callable(module.collect), name
         assert isinstance(module.ARGUMENT_SPEC, dict), name
-        # defaults of every collector validate on their own
-        _collectors.validate_options(name, {})
+        # defaults of every collector validate on their own, also against its own checks: so
+        # reset_facts need not import a left-out collector that was given no options
+        params = _collectors.validate_options(name, {})
+        for check in ('validate', 'check_options'):
+            if getattr(module, check, None) is not None:
+                message = getattr(module, check)(params)   # a message, or None (or the params)
+                assert not (isinstance(message, str) and message), (name, message)
 
 
 def test_validate_options_names_the_collector_and_the_module():

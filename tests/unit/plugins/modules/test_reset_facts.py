@@ -138,3 +138,48 @@ def test_good_options_of_left_out_collectors_pass():
     params = {'gather_subset': ['tcp'], 'sshd': {'since': '1d'}, 'oom': {'watch': ['sshd']}, 'mtu': {'max_probes': 5},
               'firewall': {'ports': [22, 2222]}, 'tcp_wrappers': {'daemon': 'sshd'}, 'conntrack': {}, 'tcp': {}}
     assert reset_facts.check_options(params) == ['tcp']
+
+
+def test_register_facts_false_returns_the_same_facts_as_a_result(capsys):
+    """The diagnose role's way (register only): the facts as ``facts``, no ``ansible_facts``."""
+    out = run_module(capsys, {'gather_subset': ['!all', 'tcp'], 'register_facts': False})
+    assert 'failed' not in out and 'ansible_facts' not in out
+    assert sorted(out['facts']) == ['connreset_meta', 'connreset_tcp']
+    assert out['facts']['connreset_meta']['gather_subset'] == ['tcp']
+
+
+def test_default_still_returns_ansible_facts(capsys):
+    out = run_module(capsys, {'gather_subset': ['!all', 'tcp']})
+    assert 'facts' not in out and sorted(out['ansible_facts']) == ['connreset_meta', 'connreset_tcp']
+
+
+# A subset imports (and so compiles, in AnsiballZ's zip) only its own collectors; a left-out
+# collector is imported only when options were given for it, to check them.
+SUBSET_IMPORTS = r'''
+import json, sys
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+from ansible_collections.connreset.doctor.plugins.modules import reset_facts
+basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': json.loads(sys.argv[1])}))
+basic._ANSIBLE_PROFILE = 'legacy'
+try:
+    reset_facts.main()
+except SystemExit:
+    pass
+sys.stderr.write(json.dumps(sorted(m.rsplit('.', 1)[1] for m in sys.modules
+                                   if m.startswith('ansible_collections.connreset.doctor.plugins.module_utils._'))))
+'''
+
+
+@pytest.mark.parametrize('args, imported', [
+    ({'gather_subset': ['!all', 'tcp']}, ['_collectors', '_common', '_tcp']),
+    # _conntrack reads the kernel log with _logs and _oom's parsers
+    ({'gather_subset': ['!all', 'tcp'], 'conntrack': {'since': '1h'}},
+     ['_collectors', '_common', '_conntrack', '_logs', '_oom', '_tcp']),
+])
+def test_a_subset_imports_only_its_collectors(args, imported):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, '-c', SUBSET_IMPORTS, json.dumps(args)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) == imported, proc.stderr
