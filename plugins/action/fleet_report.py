@@ -4,10 +4,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Action plugin for connreset.doctor.fleet_report: runs on the controller only.
 
-Three jobs, all on the controller's file system:
+Three modes, each its own entry point (:meth:`ActionModule.run_host_results`,
+:meth:`ActionModule.run_host_doc`, :meth:`ActionModule.run_merge`), chosen by the options given,
+all on the controller's file system:
 
 * ``host_results`` given: the diagnose role's per-host step in one task -- turn the registered
-  results of ``reset_facts`` and ``ssh_probe`` into the engine's input, run the engine, store the
+  result of ``reset_facts`` into the engine's input, run the probe (``probe_args``) or read a
+  registered ``ssh_probe`` result, run the engine, store the
   host document as ``<dest>/hosts/<file>.json`` (``_report.host_file_name``) and return level, score and findings as the
   ``connreset_report`` fact (one worker per host instead of three tasks with Jinja over the
   whole fact dict: docs/performance.md, P2);
@@ -25,8 +28,11 @@ import gc
 import json
 import os
 
+from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.connreset.doctor.plugins.module_utils import _probe
 from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine, _report
 
 ARGUMENT_SPEC = {
@@ -44,6 +50,7 @@ ARGUMENT_SPEC = {
         'host': {'type': 'str', 'required': True},
         'facts': {'type': 'raw'},
         'probe': {'type': 'raw'},
+        'probe_args': {'type': 'dict'},
         'probe_host': {'type': 'str'},
         'probe_port': {'type': 'int', 'default': 22},
         'thresholds': {'type': 'dict', 'default': {}},
@@ -91,7 +98,7 @@ def option_errors(results):
     errors = []
     facts = results.get('facts')
     if isinstance(facts, dict) and facts and not facts.get('unreachable') and not facts.get('skipped'):
-        gathered = facts.get('ansible_facts') if isinstance(facts.get('ansible_facts'), dict) else {}
+        gathered = _gathered(facts)
         if 'connreset_meta' not in gathered and 'module_stderr' not in facts and 'rc' not in facts:
             errors.append('connreset.doctor.reset_facts: %s' % (facts.get('msg') or 'failed without a message'))
     probe = results.get('probe')
@@ -101,10 +108,32 @@ def option_errors(results):
     return errors
 
 
+def _gathered(result):
+    """The facts of a registered reset_facts result: ``ansible_facts``, or ``facts`` (register_facts: false)."""
+    for key in ('ansible_facts', 'facts'):
+        if isinstance(result.get(key), dict) and result[key]:
+            return result[key]
+    return {}
+
+
+def probe_result(args):
+    """Run the probe in this worker (ssh_probe's action does the same): a result shaped like a
+    registered ssh_probe result, so :func:`option_errors` and :func:`host_input` read both alike."""
+    validation = ArgumentSpecValidator(_probe.ARGUMENT_SPEC).validate(dict(args))
+    if validation.error_messages:
+        return {'failed': True, 'msg': '; '.join(validation.error_messages)}
+    if not _probe.HAS_PARAMIKO:
+        return {'failed': True, 'msg': missing_required_lib('paramiko'), 'exception': _probe.PARAMIKO_IMPORT_ERROR}
+    try:
+        return {'changed': False, 'probe': _probe.probe(validation.validated_parameters)}
+    except _probe.ProbeConfigError as exc:
+        return {'failed': True, 'msg': str(exc)}
+
+
 def collected_summary(results, fact):
     """One line for the console (-v) instead of the raw facts: what ran, what came of it."""
     facts = results.get('facts') if isinstance(results.get('facts'), dict) else {}
-    gathered = facts.get('ansible_facts') if isinstance(facts.get('ansible_facts'), dict) else {}
+    gathered = _gathered(facts)
     meta = gathered.get('connreset_meta') if isinstance(gathered.get('connreset_meta'), dict) else None
     if facts.get('unreachable'):
         head = 'unreachable: %s' % (facts.get('msg') or 'no message')
@@ -122,20 +151,21 @@ def host_input(results):
     """The engine's input for one host from the diagnose role's registered results.
 
     ``results``: {host, facts (the registered result of reset_facts), probe (the registered
-    result of ssh_probe, or None), probe_host, probe_port, thresholds}.  An unreachable host, or
-    a module that could not run (no Python, a crash: no ``connreset_meta`` came back), becomes
-    the ``unreachable`` error the engine classifies; a probe that could not run becomes a
-    ``probe_error`` probe; a skipped probe (``diagnose_probe: false``) is no probe at all.
+    result of ssh_probe, or None), probe_host, probe_port, thresholds}.  An unreachable host
+    becomes the ``unreachable`` error the engine classifies; a host Ansible reached whose module
+    could not run (no Python, a crash: no ``connreset_meta`` came back) is the engine's
+    ``failed`` input (reachable, nothing collected, with the module's message); no registered
+    result at all is unreachable (nothing says the host was reached).  A probe that could not run
+    becomes a ``probe_error`` probe; a skipped probe (``diagnose_probe: false``) is no probe at all.
     """
     facts_result = results.get('facts') if isinstance(results.get('facts'), dict) else {}
     probe_result = results.get('probe') if isinstance(results.get('probe'), dict) else None
-    gathered = facts_result.get('ansible_facts') if isinstance(facts_result.get('ansible_facts'), dict) else {}
-    if facts_result.get('unreachable'):
-        error = {'msg': facts_result.get('msg') or 'host unreachable'}
+    gathered = _gathered(facts_result)
+    error = failed = None
+    if facts_result.get('unreachable') or not facts_result:
+        error = {'msg': facts_result.get('msg') or 'host unreachable: connreset.doctor.reset_facts returned no result'}
     elif 'connreset_meta' not in gathered:
-        error = {'msg': 'connreset.doctor.reset_facts could not run: %s' % (facts_result.get('msg') or 'no message')}
-    else:
-        error = None
+        failed = {'msg': 'connreset.doctor.reset_facts failed: %s' % _module_failure(facts_result)}
     if probe_result is None or probe_result.get('skipped'):
         probe = None
     elif isinstance(probe_result.get('probe'), dict):
@@ -150,8 +180,20 @@ def host_input(results):
         'facts': dict((k, v) for k, v in gathered.items() if k.startswith('connreset_')),
         'probe': probe,
         'unreachable': error,
+        'failed': failed,
         'thresholds': results.get('thresholds') or {},
     }
+
+
+def _module_failure(result):
+    """Ansible's message for a module that could not run, with its exit code and stderr (bounded)."""
+    text = str(result.get('msg') or 'no message')
+    if result.get('rc') is not None:
+        text += ' (rc %s)' % result.get('rc')
+    stderr = str(result.get('module_stderr') or '').strip()
+    if stderr:
+        text += ': %s' % stderr[-500:]
+    return text[:2000]
 
 
 def diagnose_and_store(dest, results, write=True, mode=None):
@@ -297,35 +339,56 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if args['host_results'] is not None and args['host_doc'] is not None:
+            result.update(failed=True, msg='host_results and host_doc are two modes of fleet_report: give one of '
+                          'them per task (host_results diagnoses a host, host_doc stores a finished document)')
+            return result
         write = not self._task.check_mode
-        dest = args['dest'] or args['src']
         try:
             mode = _report.parse_mode(args['mode'])
             if args['host_results'] is not None:
-                refused = option_errors(args['host_results'])
-                if refused:
-                    # a mistake to fix, not a diagnosis: the host fails with the module's own message
-                    result.update(failed=True, msg='; '.join(refused))
-                    return result
-                path, fact = diagnose_and_store(dest, args['host_results'], write=write, mode=mode)
-                result.update(changed=write, path=path, host=fact['host'], level=fact['level'], score=fact['score'],
-                              ansible_facts={'connreset_report': fact},
-                              msg=collected_summary(args['host_results'], fact))
-                return result
+                return self.run_host_results(result, args, write, mode)
             if args['host_doc'] is not None:
-                path = store_host_doc(dest, args['host_doc'], write=write, mode=mode)
-                result.update(changed=write, path=path, host=args['host_doc']['host'])
-                return result
-            outcome = run_report(args['src'], dest=dest, formats=args['formats'], fail_on=args['fail_on'],
-                                 fail_query=args['fail_query'], prometheus_file=args['prometheus_file'],
-                                 write=write, fleet_check=_engine.apply_fleet_findings, hosts=args['hosts'],
-                                 mode=mode, redact=args['redact'], pending=args['pending'])
+                return self.run_host_doc(result, args, write, mode)
+            return self.run_merge(result, args, write, mode)
         except _report.ReportError as exc:
             result.update(failed=True, msg=str(exc))
             return result
         except OSError as exc:
             result.update(failed=True, msg='cannot write the report: %s' % exc)
             return result
+
+    @staticmethod
+    def run_host_results(result, args, write, mode):
+        """One host: the probe (probe_args) or its registered result, option checks, engine, store."""
+        results = dict(args['host_results'])
+        if results.get('probe_args') is not None:
+            results['probe'] = probe_result(results['probe_args'])
+        refused = option_errors(results)
+        if refused:
+            # a mistake to fix, not a diagnosis: the host fails with the module's own message
+            result.update(failed=True, msg='; '.join(refused))
+            return result
+        path, fact = diagnose_and_store(args['dest'] or args['src'], results, write=write, mode=mode)
+        result.update(changed=write, path=path, host=fact['host'], level=fact['level'], score=fact['score'],
+                      ansible_facts={'connreset_report': fact}, msg=collected_summary(results, fact))
+        return result
+
+    @staticmethod
+    def run_host_doc(result, args, write, mode):
+        """One finished host document (the diagnose_host filter's output) into <dest>/hosts/."""
+        path = store_host_doc(args['dest'] or args['src'], args['host_doc'], write=write, mode=mode)
+        result.update(changed=write, path=path, host=args['host_doc']['host'])
+        return result
+
+    @staticmethod
+    def run_merge(result, args, write, mode):
+        """The fleet report: merge <src>/hosts/*.json, cross-host findings, files, summary, gates."""
+        outcome = run_report(args['src'], dest=args['dest'] or args['src'], formats=args['formats'],
+                             fail_on=args['fail_on'], fail_query=args['fail_query'],
+                             prometheus_file=args['prometheus_file'], write=write,
+                             fleet_check=_engine.apply_fleet_findings, hosts=args['hosts'], mode=mode,
+                             redact=args['redact'], pending=args['pending'])
         if not args['summary']:
             outcome.pop('summary_lines')
         result.update(outcome)

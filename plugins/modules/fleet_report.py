@@ -18,9 +18,12 @@ description:
     (one host document per host, the output of the C(connreset.doctor.diagnose_host) filter), adds the
     engine's cross-host findings (for example different MTUs on one subnet) and writes C(report.json),
     C(report.md), C(report.html), C(junit.xml) and optionally a Prometheus textfile.
+  - Three modes, one per task, chosen by the options given (never both O(host_results) and O(host_doc)).
+    Neither merges the report, O(host_results) diagnoses one host, O(host_doc) stores one document.
   - With O(host_results), diagnoses one host instead (the diagnose role's per-host step). It runs the
     risk engine (as the C(connreset.doctor.diagnose_host) filter does) on the registered results of
-    C(connreset.doctor.reset_facts) and C(connreset.doctor.ssh_probe), stores the host document in
+    C(connreset.doctor.reset_facts) and C(connreset.doctor.ssh_probe) (or runs the probe itself, with
+    O(host_results.probe_args)), stores the host document in
     C(<dest>/hosts/) and returns level, score and findings as the fact C(connreset_report). A fact value the
     engine cannot use (inf, NaN, a string where a number belongs, a huge list) is a coverage finding of
     the host, never a failed task.
@@ -97,9 +100,10 @@ options:
     description:
       - One host's registered task results to diagnose and store. When set, no report is built and the
         gates are not evaluated.
-      - An unreachable result, or a C(reset_facts) result without C(connreset_meta) (the module could not
-        run), is diagnosed from Ansible's error message; a probe result without C(probe) (the probe could
-        not run) becomes a V(probe_error) probe; a skipped probe is no probe.
+      - An unreachable result is diagnosed from Ansible's error message; a C(reset_facts) result from a
+        reached host without C(connreset_meta) (the module could not run there, for lack of Python or a crash) is a
+        host whose collection failed, with the module's message; a probe result without C(probe) (the
+        probe could not run) becomes a V(probe_error) probe; a skipped probe is no probe.
     type: dict
     suboptions:
       host:
@@ -107,11 +111,22 @@ options:
         type: str
         required: true
       facts:
-        description: The registered result of C(connreset.doctor.reset_facts) for the host (reachable or not).
+        description:
+          - The registered result of C(connreset.doctor.reset_facts) for the host (reachable or not), its facts
+            as C(ansible_facts) or, with the module's O(connreset.doctor.reset_facts#module:register_facts=false),
+            as C(facts).
         type: raw
       probe:
         description: The registered result of C(connreset.doctor.ssh_probe) for the host, skipped or not.
         type: raw
+      probe_args:
+        description:
+          - Options of C(connreset.doctor.ssh_probe) (V(host), V(port), V(attempts) and the others). The probe runs
+            here, in this task's worker on the controller, instead of in a task of its own, and
+            O(host_results.probe) is not read. A bad option fails the host with the probe's message; paramiko
+            missing is a V(probe_error) probe.
+          - Not given (or null) and no O(host_results.probe) result, no probe.
+        type: dict
       probe_host:
         description: Address the probe was aimed at (for the V(probe_error) record).
         type: str
@@ -343,6 +358,7 @@ def main():
                 host=dict(type='str', required=True),
                 facts=dict(type='raw'),
                 probe=dict(type='raw'),
+                probe_args=dict(type='dict'),
                 probe_host=dict(type='str'),
                 probe_port=dict(type='int', default=22),
                 thresholds=dict(type='dict', default={}),

@@ -123,6 +123,42 @@ def test_unreachable_loopback_host_is_in_the_report(tmp_path):
     assert shown and 'Connection refused' in shown[0] and 'censored' not in shown[0], proc.stdout[-3000:]
 
 
+def test_only_host_on_a_loopback_port_nobody_listens_on_is_in_the_report(tmp_path):
+    """Issue 12: the play's only host is on a loopback port nobody listens on. Every host of the
+    play is unreachable, and still the report is written and lists it, classified."""
+    port = unused_loopback_port()
+    (tmp_path / 'inv.ini').write_text(
+        'gone ansible_host=127.0.0.1 ansible_port=%d ansible_connection=ssh ansible_user=nobody '
+        'ansible_ssh_common_args="-o BatchMode=yes -o ConnectTimeout=5 -o ControlMaster=no -o ControlPath=none"\n'
+        % port)
+    proc = playbook(tmp_path, '-i', 'inv.ini', 'connreset.doctor.diagnose')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp_path / 'connreset-report' / 'report.json').read_text())
+    assert [h['host'] for h in report['hosts']] == ['gone']
+    gone = report['hosts'][0]
+    assert gone['reachable'] is False and gone['unreachable']['classification'] == 'refused'
+    assert gone['probe']['port'] == port and gone['probe']['summary']['classification'] == 'refused'
+    assert report['summary']['hosts'] == 1 and report['summary']['unreachable'] == 1
+
+
+def test_reached_host_without_python_is_a_failed_collection_not_unreachable(tmp_path):
+    """Issue 12: a host Ansible reached (local connection) but could not run Python on (the
+    interpreter does not exist) is reachable, with the collection's failure in every area, not
+    CRD-REACH-007 "could not connect"."""
+    (tmp_path / 'inv.ini').write_text(
+        'nopython ansible_connection=local ansible_host=127.0.0.1 '
+        'ansible_python_interpreter=/nonexistent/bin/python3\n')
+    proc = playbook(tmp_path, '-i', 'inv.ini', 'connreset.doctor.diagnose')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp_path / 'connreset-report' / 'report.json').read_text())
+    host = report['hosts'][0]
+    assert host['host'] == 'nopython' and host['reachable'] is True and host['unreachable'] is None
+    ids = [f['id'] for f in host['findings']]
+    assert ids and not any(i.startswith('CRD-REACH') for i in ids), ids
+    assert 'fact collection failed' in json.dumps(host['findings'])
+    assert '/nonexistent/bin/python3' in json.dumps(host['findings'])
+
+
 # --- hostile names, nothing checked, secrets, modes (issue 16) -------------------------------------
 def _local_inventory(tmp_path, names, **extra):
     """A YAML inventory of hosts with the given names, all this machine (local connection; the

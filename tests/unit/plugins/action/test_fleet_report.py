@@ -237,6 +237,7 @@ GATHERED = {'changed': False, 'ansible_facts': {
     'connreset_meta': {'status': 'ok', 'elapsed_s': 0.2, 'collectors': ['sshd']},
     'connreset_sshd': {'status': 'unknown', 'reason': 'no permission: use become: true'},
     'discovered_interpreter_python': '/usr/bin/python3'}}
+GATHERED_AS_RESULT = {'changed': False, 'facts': GATHERED['ansible_facts']}
 PROBE_SKIPPED = {'changed': False, 'skipped': True, 'skip_reason': 'Conditional result was False',
                  'false_condition': 'diagnose_probe | bool'}
 # ... as ansible-core 2.19 registers it under failed_when: false (the exception moved aside)
@@ -256,26 +257,52 @@ PROBE_OK = {'changed': False, 'probe': {'host': '192.0.2.21', 'port': 22, 'attem
     'likely_causes': [], 'detail': 'Reached key exchange.'}}}
 
 
-@pytest.mark.parametrize('facts, probe, unreachable, probe_class, fact_keys', [
-    (GATHERED, PROBE_OK, None, 'ok', ['connreset_meta', 'connreset_sshd']),
-    (GATHERED, PROBE_SKIPPED, None, None, ['connreset_meta', 'connreset_sshd']),
-    (GATHERED, None, None, None, ['connreset_meta', 'connreset_sshd']),
-    (GATHERED, PROBE_MISSING, None, 'probe_error', ['connreset_meta', 'connreset_sshd']),
-    (UNREACHABLE, PROBE_OK, UNREACHABLE['msg'], 'ok', []),
-    (CRASHED, PROBE_OK, 'connreset.doctor.reset_facts could not run: The module failed to execute correctly, '
-                        'you probably need to set the interpreter.', 'ok', []),
-    (None, None, 'connreset.doctor.reset_facts could not run: no message', None, []),
+@pytest.mark.parametrize('facts, probe, unreachable, failed, probe_class, fact_keys', [
+    (GATHERED, PROBE_OK, None, None, 'ok', ['connreset_meta', 'connreset_sshd']),
+    (GATHERED, PROBE_SKIPPED, None, None, None, ['connreset_meta', 'connreset_sshd']),
+    (GATHERED, None, None, None, None, ['connreset_meta', 'connreset_sshd']),
+    (GATHERED, PROBE_MISSING, None, None, 'probe_error', ['connreset_meta', 'connreset_sshd']),
+    # register_facts: false: the same facts under "facts"
+    (GATHERED_AS_RESULT, PROBE_OK, None, None, 'ok', ['connreset_meta', 'connreset_sshd']),
+    (UNREACHABLE, PROBE_OK, UNREACHABLE['msg'], None, 'ok', []),
+    # reached, but the module could not run: the engine's failed path, not unreachable
+    (CRASHED, PROBE_OK, None, 'connreset.doctor.reset_facts failed: The module failed to execute correctly, '
+                              'you probably need to set the interpreter. (rc 127): /bin/sh: 1: /usr/bin/python3: '
+                              'not found', 'ok', []),
+    (None, None, 'host unreachable: connreset.doctor.reset_facts returned no result', None, None, []),
 ])
-def test_host_input(facts, probe, unreachable, probe_class, fact_keys):
+def test_host_input(facts, probe, unreachable, failed, probe_class, fact_keys):
     data = fleet_report.host_input({'host': 'web1', 'facts': facts, 'probe': probe, 'probe_host': '192.0.2.21',
                                     'probe_port': 22, 'thresholds': None})
     assert data['host'] == 'web1' and data['thresholds'] == {}
     assert sorted(data['facts']) == fact_keys  # only the collection's facts, not discovered_interpreter_python
     assert (data['unreachable'] or {}).get('msg') == unreachable
+    assert (data['failed'] or {}).get('msg') == failed
     assert ((data['probe'] or {}).get('summary') or {}).get('classification') == probe_class
     if probe_class == 'probe_error':
         assert data['probe']['summary']['detail'] == 'the probe could not run: ' + PROBE_MISSING['msg']
         assert data['probe']['host'] == '192.0.2.21'
+
+
+@pytest.mark.parametrize('interpreter_result', [
+    CRASHED,
+    # ansible-core 2.19's result when the interpreter is missing (executor/module_common / action/__init__)
+    {'failed': True, 'changed': False, 'rc': 127, 'module_stdout': '',
+     'module_stderr': '/bin/sh: 1: /usr/bin/python3: not found\n',
+     'msg': "The module interpreter '/usr/bin/python3' was not found."},
+])
+def test_reached_host_without_python_is_not_unreachable(tmp_path, interpreter_result):
+    """Issue 12: a host Ansible reached but could not run Python on went down the unreachable path
+    (CRD-REACH-007 "could not connect"); it is a reachable host whose collection failed."""
+    _path, fact = fleet_report.diagnose_and_store(str(tmp_path), {'host': 'db1', 'facts': interpreter_result,
+                                                                  'probe': PROBE_OK, 'thresholds': {}})
+    stored = json.loads((tmp_path / 'hosts' / 'db1.json').read_text())
+    assert stored['reachable'] is True and stored['unreachable'] is None
+    ids = [f['id'] for f in stored['findings']]
+    assert not any(i.startswith('CRD-REACH') for i in ids), ids
+    text = json.dumps(stored['findings'])
+    assert 'fact collection failed' in text and 'python3: not found' in text
+    assert fact['level'] == stored['level']
 
 
 def test_diagnose_and_store_with_the_real_engine(tmp_path):
@@ -527,3 +554,60 @@ def test_action_says_what_was_collected(tmp_path, facts, summary):
                                                                   'probe': PROBE_SKIPPED}}).run(task_vars={})
     assert not result.get('failed'), result
     assert result['msg'] == summary
+
+
+# -- the probe folded into the host_results step (probe_args) ------------------------------------
+def closed_loopback_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]   # closed again when the socket is: nobody listens there
+
+
+def test_host_results_runs_the_probe_itself(tmp_path):
+    pytest.importorskip('paramiko')
+    port = closed_loopback_port()
+    args = {'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': GATHERED, 'probe_host': '127.0.0.1', 'probe_port': port,
+        'probe_args': {'host': '127.0.0.1', 'port': port, 'attempts': 1, 'connect_timeout': 2}}}
+    result = make_action(args).run(task_vars={})
+    assert not result.get('failed'), result
+    stored = json.loads((tmp_path / 'hosts' / 'web1.json').read_text())
+    assert stored['probe']['port'] == port
+    assert stored['probe']['summary']['classification'] == 'refused'
+
+
+@pytest.mark.parametrize('probe_args, message', [
+    ({'host': '127.0.0.1', 'attempts': 0}, 'connreset.doctor.ssh_probe: attempts'),
+    ({'host': '127.0.0.1', 'no_such_option': 1}, 'connreset.doctor.ssh_probe: no_such_option. Supported parameters include'),
+    ({'port': 22}, 'connreset.doctor.ssh_probe: missing required arguments: host'),
+])
+def test_host_results_bad_probe_args_fail_the_host(tmp_path, probe_args, message):
+    pytest.importorskip('paramiko')
+    result = make_action({'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': GATHERED, 'probe_args': probe_args}}).run(task_vars={})
+    assert result['failed'] and result['msg'].startswith(message), result['msg']
+    assert not (tmp_path / 'hosts').exists()
+
+
+def test_host_results_without_paramiko_is_a_probe_error(tmp_path, monkeypatch):
+    from ansible_collections.connreset.doctor.plugins.module_utils import _probe
+    monkeypatch.setattr(_probe, 'HAS_PARAMIKO', False)
+    monkeypatch.setattr(_probe, 'PARAMIKO_IMPORT_ERROR', 'ModuleNotFoundError: paramiko')
+    result = make_action({'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': GATHERED, 'probe_args': {'host': '127.0.0.1'}}}).run(task_vars={})
+    assert not result.get('failed'), result
+    stored = json.loads((tmp_path / 'hosts' / 'web1.json').read_text())
+    assert stored['probe']['summary']['classification'] == 'probe_error'
+
+
+def test_one_mode_per_task(tmp_path):
+    result = make_action({'dest': str(tmp_path), 'host_doc': doc('web1', 0, 'ok'),
+                          'host_results': {'host': 'web1', 'facts': GATHERED}}).run(task_vars={})
+    assert result['failed'] and 'give one of them per task' in result['msg']
+    assert not (tmp_path / 'hosts').exists()
+
+
+def test_the_three_modes_are_separate_entry_points():
+    for name in ('run_host_results', 'run_host_doc', 'run_merge'):
+        assert callable(getattr(fleet_report.ActionModule, name))
