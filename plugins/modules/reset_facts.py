@@ -80,6 +80,14 @@ options:
       - Options of the firewall collector, exactly as for M(connreset.doctor.firewall_facts).
     type: dict
     default: {}
+  collector_options:
+    description:
+      - The options of several collectors in one dict, keyed by collector name (V(sshd), V(oom), ...), for a
+        role that passes one variable for all of them (the diagnose role passes C(diagnose_collector_options)).
+      - Each collector's own option (O(sshd), O(oom), ...) is merged over its entry here, key by key.
+      - An unknown collector name fails with the list of valid ones.
+    type: dict
+    default: {}
   register_facts:
     description:
       - V(true) returns the facts as C(ansible_facts), so they become host facts (and go to the fact cache).
@@ -240,6 +248,22 @@ def _own_check(module_utils, params):
             return
 
 
+def merge_collector_options(params):
+    """Merge ``collector_options`` under the per-collector options in ``params`` (in place)."""
+    shared = params.get('collector_options') or {}
+    unknown = sorted(str(name) for name in shared if name not in NAMES)
+    if unknown:
+        raise OptionError('collector_options has unknown collectors %s: use any of %s'
+                          % (', '.join(repr(name) for name in unknown), ', '.join(NAMES)))
+    for name, options in shared.items():
+        if options is None:
+            continue
+        if not isinstance(options, dict):
+            raise OptionError('collector_options.%s must be a dict of the %s collector\'s options (got %s)'
+                              % (name, name, type(options).__name__))
+        params[name] = dict(options, **(params.get(name) or {}))
+
+
 def check_options(params):
     """The collectors ``gather_subset`` selects; raises OptionError when it selects none or names an
     unknown one, and for a bad option of ANY collector, selected or not (a typo in an excluded
@@ -269,13 +293,15 @@ def main():
         argument_spec=dict(
             gather_subset=dict(type='list', elements='str', default=['all']),
             budget=dict(type='float', default=DEFAULT_BUDGET),
-            sshd=COLLECTOR_OPTION, oom=COLLECTOR_OPTION, tcp_wrappers=COLLECTOR_OPTION, mtu=COLLECTOR_OPTION,
-            conntrack=COLLECTOR_OPTION, tcp=COLLECTOR_OPTION, firewall=COLLECTOR_OPTION,
+            collector_options=dict(type='dict', default={}),
             register_facts=dict(type='bool', default=True),
+            # one option per collector of the registry, each as the collector's own module takes them
+            **dict((name, COLLECTOR_OPTION) for name in NAMES)
         ),
         supports_check_mode=True,
     )
     try:
+        merge_collector_options(module.params)
         check_budget(module.params['budget'])
         check_options(module.params)
         facts = gather(System(module), module.params['gather_subset'], module.params, module.params['budget'])

@@ -183,3 +183,29 @@ def test_a_subset_imports_only_its_collectors(args, imported):
     proc = subprocess.run([sys.executable, '-c', SUBSET_IMPORTS, json.dumps(args)], capture_output=True, text=True,
                           timeout=120, check=False)
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == imported, proc.stderr
+
+
+def test_collector_options_merge_under_each_collectors_own(capsys):
+    """One dict for all collectors (what the diagnose role passes); a collector's own option wins key by key."""
+    out = run_module(capsys, {'gather_subset': ['!all', 'tcp'],
+                              'collector_options': {'tcp': {'ports': [22, 2222]}, 'conntrack': {'since': '2h'}},
+                              'tcp': {'ports': [22]}})
+    assert 'failed' not in out, out
+    assert out['ansible_facts']['connreset_meta']['gather_subset'] == ['tcp']
+
+
+def test_collector_options_are_the_collectors_options(monkeypatch):
+    params = {'collector_options': {'tcp': {'ports': [22, 2222]}, 'conntrack': {'since': '2h'}},
+              'tcp': {'ports': [22]}, 'conntrack': {}}
+    reset_facts.merge_collector_options(params)
+    assert params['tcp'] == {'ports': [22]} and params['conntrack'] == {'since': '2h'}
+
+
+@pytest.mark.parametrize('shared, message', [
+    ({'sshdd': {}}, "collector_options has unknown collectors 'sshdd': use any of sshd, oom"),
+    ({'sshd': [1]}, 'collector_options.sshd must be a dict'),
+    ({'conntrack': {'no_such_option': 1}}, 'conntrack: '),
+])
+def test_bad_collector_options_fail_before_anything_runs(capsys, no_collector_runs, shared, message):
+    out = run_module(capsys, {'gather_subset': ['!all', 'tcp'], 'collector_options': shared})
+    assert out['failed'] and message in out['msg'], out['msg']
