@@ -51,7 +51,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.connreset.doctor.plugins.module_utils import (
-    _common, _conntrack, _firewall, _logs, _mtu, _oom, _probe, _sshd, _tcp, _tcp_wrappers,
+    _capture, _common, _conntrack, _firewall, _logs, _mtu, _oom, _probe, _sshd, _tcp, _tcp_wrappers,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError
 
@@ -141,6 +141,7 @@ CORPUS = {
     'probe': Corpus(['test_probe.py']),
     'logs': Corpus(['test_logs.py', 'test_log_keywords.py'], ['sshd', 'oom']),
     'common': Corpus(['test_common.py', 'test_collectors.py']),
+    'capture': Corpus(['test_capture.py']),
 }
 ALL_LINES = sorted(set(line for corpus in CORPUS.values() for line in corpus.lines))
 
@@ -694,6 +695,37 @@ def _conntrack_stats(text):
     return totals, cli, _conntrack.contract_stats(totals or cli or {})
 
 
+# Real packet headers (test_capture.py keeps them as hex: loopback resets, SYNs, data segments).
+PACKETS = sorted(set(bytes.fromhex(t) for t in CORPUS['capture'].docs if re.match(r'^(?:[0-9a-f]{2}){20,}$', t)))
+
+
+@st.composite
+def hostile_packets(draw):
+    """A real packet header with bytes overwritten, cut short or extended (what a broken or hostile
+    sender, or a kernel passing an unexpected frame, could put in front of the parser)."""
+    data = bytearray(draw(st.sampled_from(PACKETS)))
+    for _step in range(draw(st.integers(0, 6))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.sampled_from([0, 0x04, 0x06, 0x0f, 0x40, 0x45, 0x4f, 0x60,
+                                                                          0x11, 0xff]))
+    if draw(st.booleans()):
+        data = data[:draw(st.integers(0, len(data)))]
+    return bytes(data) + draw(st.binary(max_size=24))
+
+
+def _capture_packet(data, pkttype):
+    record, error = _capture.parse_packet(data)
+    flags = _capture.tcp_flags(data[0] if data else 0)
+    return (record, error), _capture.direction_of(pkttype), flags
+
+
+def _capture_counters(first, second):
+    return _capture.counter_deltas(_tcp.counters_from(first, second), _tcp.counters_from(second, first))
+
+
+def _capture_filter(ports, protocol):
+    return _capture.pack_filter(_capture.build_filter(ports)), _capture.sockaddr_ll(protocol)
+
+
 def _tcp_proc(text):
     return _tcp.parse_proc_tcp(text.split('\n'))
 
@@ -869,6 +901,15 @@ TARGETS = [
     Target('tcp', 'parse_ss_listeners', _tcp.parse_ss_listeners, one(texts('tcp')), list_of_dicts),
     Target('tcp', 'decode_proc_address', _tcp.decode_proc_address, one(lines('tcp')), tuple_of(2)),
     Target('tcp', 'parse_proc_tcp', _tcp_proc, one(texts('tcp')), tuple_of(3, dict)),
+    # _capture
+    Target('capture', 'parse_packet+direction_of+tcp_flags', _capture_packet,
+           st.tuples(st.one_of(hostile_packets(), st.binary(max_size=200), hostile_bytes('capture')),
+                     st.sampled_from([0, 1, 3, 4, 7, None])), tuple_of(3, tuple)),
+    Target('capture', 'parse_tpacket_stats', _capture.parse_tpacket_stats, one(st.binary(max_size=16)), tuple_of(2)),
+    Target('capture', 'counter_deltas', _capture_counters, st.tuples(texts('tcp'), texts('tcp')), opt(dict)),
+    Target('capture', 'build_filter+pack_filter+sockaddr_ll', _capture_filter,
+           st.tuples(st.lists(st.integers(-1, 70000), max_size=40), st.integers(0, 0xffff)), tuple_of(2, bytes),
+           allowed=(ValueError,)),
     # _firewall
     Target('firewall', 'parse_iptables_save+classify+find_blocks', _firewall_pipeline,
            st.tuples(texts('firewall'), _FW_CLIENTS), tuple_of(2, list)),
@@ -990,9 +1031,10 @@ NOT_PARSERS = {
     'logs.LogLine': 'a record', 'logs.Window': 'a record', 'common.LongLine': 'a str subclass',
     'common.result': 'builds a fact', 'common.unknown': 'builds a fact', 'common.worst_status': 'combines statuses',
     'common.summarize': 'combines statuses', 'common.run_collector': 'runs a collector (I/O)',
+    'capture.open_socket': 'opens the capture socket (I/O)', 'capture.read_resets': 'reads the socket (I/O)',
 }
 MODULES = (('sshd', _sshd), ('oom', _oom), ('tcp_wrappers', _tcp_wrappers), ('mtu', _mtu), ('conntrack', _conntrack),
-           ('tcp', _tcp), ('firewall', _firewall), ('probe', _probe), ('logs', _logs), ('common', _common))
+           ('tcp', _tcp), ('firewall', _firewall), ('capture', _capture), ('probe', _probe), ('logs', _logs), ('common', _common))
 
 
 def _public_callables(name, module):
