@@ -7,8 +7,10 @@
 connreset.doctor.remediate_values, connreset.doctor.remediate_sysctl_stale,
 connreset.doctor.remediate_sshd_expect, connreset.doctor.remediate_sshd_problem,
 connreset.doctor.remediate_wrappers_clients, connreset.doctor.remediate_mtu_changes,
-connreset.doctor.remediate_sshd_dropin, connreset.doctor.remediate_sysctl_lines and
-connreset.doctor.remediate_hosts_allow.
+connreset.doctor.remediate_sshd_dropin, connreset.doctor.remediate_sysctl_lines,
+connreset.doctor.remediate_hosts_allow and connreset.doctor.remediate_plan, which decides, from the
+facts, the findings and the role's options, which fixes apply and what each writes (the role's
+vars/main.yml only names its results).
 
 PerSourcePenaltyExemptList, as OpenSSH parses it (openssh-portable, identical at V_9_8_P1 and
 V_10_0_P1 except for line numbers):
@@ -39,12 +41,14 @@ from __future__ import annotations
 
 import ipaddress
 import posixpath
+import re
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils._addrmatch import (
     entry_matches as _matches, network as _network,
 )
+from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import FIX_SWITCHES, ID_PATTERN
 
 # Bounds: an exempt list is a handful of networks; sshd's own per-entry parse buffer is 64 bytes
 # (addr.c addr_pton_cidr(): ``char addrbuf[64]``), longer entries are wildcard patterns.
@@ -413,6 +417,191 @@ def remediate_hosts_allow(current, clients):
     return {'clients': merged, 'rest': '\n'.join(rest), 'begin': HOSTS_ALLOW_BEGIN, 'end': HOSTS_ALLOW_END}
 
 
+def _bool(value, default=False):
+    """Ansible's ``bool`` filter, as the role's Jinja used it: True, 'yes', 'on', 'true', '1', 1."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ('yes', 'on', '1', 'true', 'y', 't')
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# OpenSSH got PerSourcePenaltyExemptList in 9.8 (servconf.c, V_9_8_P1).
+PENALTY_SINCE = (9, 8)
+_VERSION = re.compile(r'^([0-9]{1,4})[.]([0-9]{1,4})')
+DEFAULT_PIDFILE = '/run/sshd.pid'  # sshd's compiled-in _PATH_SSH_DAEMON_PID_FILE on Debian and Fedora
+
+
+def _fixes(value, what='remediate_fixes'):
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise AnsibleFilterError('connreset.doctor.remediate_plan: %s must be a list of switches or finding ids, got %s'
+                                 % (what, type(value).__name__))
+    return [str(v) for v in value]
+
+
+def _reload(manager, unit, pidfile, pid):
+    """The manifest's reload line, which roles/remediate/files/rollback.sh reads."""
+    if manager == 'systemd':
+        return 'reload systemd ' + unit
+    if manager in ('sysv', 'openrc'):
+        return 'reload service ' + re.sub(r'[.]service$', '', unit)
+    return 'reload pid %s %s' % (pidfile, '' if pid is None else pid)
+
+
+def remediate_plan(data):
+    """Which of the selected fixes apply on this host and what each writes, from ``data``:
+    {facts (the connreset_* facts), findings, fixes (remediate_fixes), controller_address,
+    admin_networks, expected_connections, path_idle_timeout, interface_mtu, extra_sshd_config,
+    paths {sshd_dropin, sysctl_file, modprobe_file, hosts_allow}}.  With ``facts`` and ``findings``
+    left out, only the check of ``fixes`` (``unknown_fixes``) means anything.
+
+    The parts that can refuse an option (the exempt list, the wrappers clients, the interface
+    MTUs) are computed only for a fix that is selected, as the role's Jinja did."""
+    if not isinstance(data, dict):
+        raise AnsibleFilterError('connreset.doctor.remediate_plan expects a dictionary (facts, findings, fixes and the '
+                                 'role\'s options), got %s' % type(data).__name__)
+    fixes = _fixes(data.get('fixes') or [])
+    facts = _dict(data.get('facts'))
+    findings = data.get('findings') or []
+    if not isinstance(findings, (list, tuple)):
+        raise AnsibleFilterError('connreset.doctor.remediate_plan: the findings must be a list of finding dictionaries '
+                                 '(remediate_findings, or a host document\'s findings), got %s' % type(findings).__name__)
+    paths = _dict(data.get('paths'))
+    admin = data.get('admin_networks') or []
+    extra = str(data.get('extra_sshd_config') or '')
+
+    sshd = _dict(facts.get('connreset_sshd'))
+    values = _dict(_dict(sshd.get('config')).get('values'))
+    service = _dict(sshd.get('service'))
+    manager = service.get('manager') or 'none'
+    unit = service.get('unit') or 'ssh.service'
+    tcp = _dict(_dict(facts.get('connreset_tcp')).get('sysctls'))
+    ct = _dict(facts.get('connreset_conntrack'))
+    mtu = _dict(facts.get('connreset_mtu'))
+    fw = _dict(facts.get('connreset_firewall'))
+    wrap = _dict(facts.get('connreset_tcp_wrappers'))
+    memory = _dict(_dict(facts.get('connreset_oom')).get('memory'))
+
+    # The controller as the host sees it: the user's value, else what the collectors saw.
+    controller = str(data.get('controller_address') or '')
+    if not controller:
+        meta = _dict(facts.get('connreset_meta'))
+        clients = fw.get('clients') if isinstance(fw.get('clients'), list) else []
+        controller = str(meta.get('controller') or (clients[0] if clients else '') or '')
+
+    # Findings that name a fix, and the switches remediate_fixes selects (by id or by switch).
+    with_fix = [f for f in findings if isinstance(f, dict) and f.get('fix')]
+    selected = sorted(set(f['fix'] for f in with_fix if f['fix'] in fixes or f.get('id') in fixes))
+
+    version = _VERSION.match(str(sshd.get('version') or ''))
+    penalty_supported = bool(version) and (int(version.group(1)), int(version.group(2))) >= PENALTY_SINCE
+    exempt = None
+    if 'sshd_penalty_exempt' in selected and penalty_supported:
+        exempt = remediate_exempt_list(values.get('persourcepenaltyexemptlist'), controller, admin)
+    wrappers_clients = remediate_wrappers_clients(controller, admin) if 'wrappers_allow' in selected else []
+
+    do = {
+        'penalty': exempt is not None and len(exempt['new']) > 0 and len(exempt['negated']) == 0,
+        'maxstartups': 'sshd_maxstartups' in selected,
+        'keepalive': 'keepalive' in selected,
+        'conntrack': ('conntrack_max' in selected and _bool(ct.get('loaded')) and not _bool(ct.get('shared_netns'), True)
+                      and _number(ct.get('max')) and _number(memory.get('mem_total_kb'))),
+        'mtu_probing': 'mtu_probing' in selected,
+        'restart_policy': 'sshd_restart_policy' in selected and manager == 'systemd',
+        'wrappers': 'wrappers_allow' in selected and len(wrappers_clients) > 0,
+        'service': 'sshd_service' in selected and not _bool(sshd.get('running')),
+    }
+    do['sshd_dropin'] = do['maxstartups'] or do['penalty'] or do['keepalive'] or len(extra) > 0
+    do['sysctl'] = do['keepalive'] or do['conntrack'] or do['mtu_probing']
+
+    sized = remediate_values({'sshd_values': values, 'tcp': tcp, 'conntrack': ct, 'memory': memory, 'mtu': mtu,
+                              'expected_connections': data.get('expected_connections'),
+                              'path_idle_timeout': data.get('path_idle_timeout')})
+    sysctl_new = {}
+    if do['keepalive']:
+        sysctl_new.update({'net.ipv4.tcp_keepalive_time': sized['tcp_keepalive_time'],
+                           'net.ipv4.tcp_keepalive_intvl': sized['tcp_keepalive_intvl'],
+                           'net.ipv4.tcp_keepalive_probes': sized['tcp_keepalive_probes']})
+    if do['conntrack']:
+        sysctl_new.update({'net.netfilter.nf_conntrack_max': sized['conntrack_max'],
+                           'net.netfilter.nf_conntrack_buckets': sized['conntrack_buckets']})
+    if do['mtu_probing']:
+        sysctl_new['net.ipv4.tcp_mtu_probing'] = sized['tcp_mtu_probing']
+    # The values the kernel has now (from the facts), to know whether `sysctl -p` is due.
+    sysctl_now = {
+        'net.ipv4.tcp_keepalive_time': tcp.get('tcp_keepalive_time'),
+        'net.ipv4.tcp_keepalive_intvl': tcp.get('tcp_keepalive_intvl'),
+        'net.ipv4.tcp_keepalive_probes': tcp.get('tcp_keepalive_probes'),
+        'net.netfilter.nf_conntrack_max': ct.get('max'),
+        'net.netfilter.nf_conntrack_buckets': ct.get('buckets'),
+        'net.ipv4.tcp_mtu_probing': mtu.get('tcp_mtu_probing'),
+    }
+
+    sshd_new = {}
+    if do['maxstartups']:
+        sshd_new['MaxStartups'] = sized['maxstartups']
+    if do['penalty']:
+        sshd_new['PerSourcePenaltyExemptList'] = exempt['value']
+    if do['keepalive']:
+        sshd_new['ClientAliveInterval'] = sized['client_alive_interval']
+        sshd_new['ClientAliveCountMax'] = sized['client_alive_count_max']
+
+    systemd_dropin = '/etc/systemd/system/%s.d/connreset-doctor.conf' % unit
+    files = []
+    for wanted, path, template, what in (
+            (do['sshd_dropin'], paths.get('sshd_dropin'), 'sshd_dropin.conf.j2', 'sshd drop-in'),
+            (do['sysctl'], paths.get('sysctl_file'), 'sysctl.conf.j2', 'sysctl settings'),
+            (do['conntrack'], paths.get('modprobe_file'), 'modprobe.conf.j2', 'conntrack hash size at boot'),
+            (do['restart_policy'], systemd_dropin, 'systemd_dropin.conf.j2', 'ssh unit restart policy'),
+            (do['wrappers'], paths.get('hosts_allow'), 'hosts.allow.j2', 'TCP wrappers allow rule')):
+        if wanted:
+            files.append({'path': path, 'template': template, 'mode': '0644', 'what': what})
+
+    # How to reload sshd without a service manager: SIGHUP to the pid in sshd's PidFile (sshd -T's
+    # pidfile, config.values.pidfile), else to the listener the collector found.
+    pidfile = values.get('pidfile') or DEFAULT_PIDFILE
+    listener = _dict(sshd.get('listener'))
+    pid = listener.get('pid') or service.get('main_pid') or service.get('pidfile_pid')
+    blocked = fw.get('blocked') if isinstance(fw.get('blocked'), list) else []
+    return {
+        'switches': list(FIX_SWITCHES),
+        'unknown_fixes': [f for f in fixes if f not in FIX_SWITCHES and not ID_PATTERN.match(f)],
+        'sshd': sshd, 'sshd_values': values, 'service': service, 'manager': manager, 'unit': unit,
+        'sshd_bin': sshd.get('sshd_path') or '/usr/sbin/sshd', 'conntrack': ct, 'firewall': fw,
+        'controller': controller,
+        'with_fix': with_fix,
+        'selected': selected,
+        'penalty_supported': penalty_supported,
+        'exempt': exempt or {'value': '', 'entries': [], 'current': [], 'new': [], 'added': [], 'negated': []},
+        'do': do,
+        'values': sized,
+        'sysctl_new': sysctl_new,
+        'sysctl_now': sysctl_now,
+        'sysctl_stale_keys': remediate_sysctl_stale(sysctl_new, sysctl_now),
+        'wrappers_clients': wrappers_clients,
+        'wrap_daemon': wrap.get('daemon') or 'sshd',
+        'sshd_new': sshd_new,
+        'sshd_expect': remediate_sshd_expect(sshd_new),
+        'systemd_dropin': systemd_dropin,
+        'files': files,
+        'mtu_changes': (remediate_mtu_changes(mtu.get('interfaces') or [], data.get('interface_mtu', {}))
+                        if do['mtu_probing'] else []),
+        'pidfile': pidfile,
+        'reload_pid': pid,
+        'reload_line': _reload(manager, unit, pidfile, pid),
+        'bans': ([b for b in blocked if isinstance(b, dict) and b.get('client') == controller]
+                 if 'unban' in selected and controller else []),
+    }
+
+
 class FilterModule:
     """connreset.doctor remediate role filters."""
 
@@ -428,4 +617,5 @@ class FilterModule:
             'remediate_sshd_dropin': remediate_sshd_dropin,
             'remediate_sysctl_lines': remediate_sysctl_lines,
             'remediate_hosts_allow': remediate_hosts_allow,
+            'remediate_plan': remediate_plan,
         }

@@ -8,6 +8,7 @@ the way the role feeds it (sshd -T text -> sshd_facts' typed config -> filter)."
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
 
@@ -20,6 +21,7 @@ from ansible_collections.connreset.doctor.plugins.filter.remediate import (
     FilterModule, MAX_ENTRIES, MAX_FILE_LINES, remediate_exempt_list,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._sshd import parse_sshd_T, typed_config
+from ansible_collections.connreset.doctor.plugins.plugin_utils import _catalogue
 
 FILTERS = FilterModule().filters()
 CONTROLLER = '10.213.13.1'  # a lab controller (tests/lab/lab.py NET_PREFIX 10.213.<7+LAB_ID>.)
@@ -417,3 +419,140 @@ def test_hosts_allow(current, clients, merged, rest):
 def test_file_filters_bad_input(name, args, message):
     with pytest.raises(AnsibleFilterError, match=message):
         FILTERS[name](*args)
+
+
+# remediate_plan: what the role decides per host, from real reset_facts results of clean lab hosts
+# (tests/unit/plugins/plugin_utils/fixtures/facts_<suite>_clean.json: OpenSSH 8.4p1 / 9.2p1 / 10.0p2).
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'plugin_utils', 'fixtures')
+PATHS = {'sshd_dropin': DROPIN_PATH, 'sysctl_file': '/etc/sysctl.d/60-connreset-doctor.conf',
+         'modprobe_file': '/etc/modprobe.d/connreset-doctor.conf', 'hosts_allow': '/etc/hosts.allow'}
+EVERY_FIX = [('CRD-SSHD-001', 'sshd_service'), ('CRD-SSHD-003', 'sshd_restart_policy'),
+             ('CRD-SSHD-004', 'sshd_maxstartups'), ('CRD-SSHD-007', 'sshd_penalty_exempt'), ('CRD-IDLE-001', 'keepalive'),
+             ('CRD-CT-001', 'conntrack_max'), ('CRD-MTU-001', 'mtu_probing'), ('CRD-WRAP-001', 'wrappers_allow'),
+             ('CRD-FW-004', 'unban'), ('CRD-OOM-002', None)]
+
+
+def lab_facts(suite):
+    with open(os.path.join(FIXTURES, 'facts_%s_clean.json' % suite), encoding='utf-8') as handle:
+        doc = json.load(handle)
+    return doc['_origin'], doc['facts']
+
+
+def plan(facts, fixes, findings=None, **options):
+    data = {'facts': facts, 'findings': [{'id': i, 'fix': f, 'title': i} for i, f in EVERY_FIX] if findings is None
+            else findings, 'fixes': fixes, 'controller_address': '', 'admin_networks': [], 'expected_connections': 50,
+            'path_idle_timeout': 350, 'interface_mtu': {}, 'extra_sshd_config': '', 'paths': PATHS}
+    data.update(options)
+    return FILTERS['remediate_plan'](data)
+
+
+@pytest.mark.parametrize('suite, supported', [('bullseye', False), ('bookworm', False), ('trixie', True)])
+def test_plan_on_real_lab_facts(suite, supported):
+    origin, facts = lab_facts(suite)
+    out = plan(facts, ['keepalive', 'sshd_maxstartups', 'sshd_penalty_exempt', 'conntrack_max', 'mtu_probing'])
+    assert out['selected'] == ['conntrack_max', 'keepalive', 'mtu_probing', 'sshd_maxstartups', 'sshd_penalty_exempt']
+    assert out['controller'] == origin['controller']  # seen by the firewall collector (SSH_CONNECTION)
+    assert out['manager'] == 'systemd' and out['unit'] == 'ssh.service'
+    assert out['penalty_supported'] is supported and out['do']['penalty'] is supported
+    expected = {'MaxStartups': '50:30:100', 'ClientAliveInterval': 175, 'ClientAliveCountMax': 3}
+    if supported:
+        expected['PerSourcePenaltyExemptList'] = origin['controller'] + '/32'
+    assert out['sshd_new'] == expected
+    assert out['sshd_expect']['maxstartups'] == '50:30:100'
+    assert out['sysctl_new']['net.ipv4.tcp_keepalive_time'] == 175 and out['sysctl_new']['net.ipv4.tcp_mtu_probing'] == 1
+    assert 'net.ipv4.tcp_keepalive_time' in out['sysctl_stale_keys']  # the kernel default 7200 is running
+    assert [f['template'] for f in out['files']][:2] == ['sshd_dropin.conf.j2', 'sysctl.conf.j2']
+    assert out['reload_line'] == 'reload systemd ssh.service'
+    assert out['unknown_fixes'] == [] and out['bans'] == [] and out['mtu_changes'] == []
+
+
+def test_plan_selects_by_finding_id_and_only_findings_of_the_host():
+    _origin, facts = lab_facts('bookworm')
+    out = plan(facts, ['CRD-WRAP-001', 'unban'], findings=[{'id': 'CRD-WRAP-001', 'fix': 'wrappers_allow'},
+                                                           {'id': 'CRD-OOM-002', 'fix': None}])
+    assert out['selected'] == ['wrappers_allow']  # no finding of this host names unban
+    assert [f['id'] for f in out['with_fix']] == ['CRD-WRAP-001']
+    assert out['do']['wrappers'] and out['wrappers_clients'] == ['10.213.12.1']
+    assert out['files'] == [{'path': '/etc/hosts.allow', 'template': 'hosts.allow.j2', 'mode': '0644',
+                             'what': 'TCP wrappers allow rule'}]
+    assert not out['do']['sshd_dropin'] and not out['do']['sysctl']
+
+
+# The defect of issue 12: the reload without a service manager read ``values.pidfile``, which the sshd
+# collector did not emit (the role always fell back to /run/sshd.pid). sshd -T prints the PidFile
+# (servconf.c dump_config: dump_cfg_string(sPidFile, o->pid_file), "pidfile %s"); RHEL/CentOS 7 build
+# sshd with /var/run/sshd.pid. The value must come from the collector's own parse of sshd -T.
+@pytest.mark.parametrize('sshd_T_pidfile, pidfile', [
+    ('pidfile /var/run/sshd.pid', '/var/run/sshd.pid'),
+    ('pidfile /run/sshd.pid', '/run/sshd.pid'),
+    ('pidfile none', '/run/sshd.pid'),  # PidFile none: no file; the listener's pid is used
+])
+def test_plan_reloads_sshd_through_its_real_pid_file(sshd_T_pidfile, pidfile):
+    _origin, facts = lab_facts('trixie')
+    facts = json.loads(json.dumps(facts))
+    values = typed_config(parse_sshd_T('port 22\nmaxstartups 10:30:100\n%s\n' % sshd_T_pidfile))
+    facts['connreset_sshd']['config']['values'] = values
+    facts['connreset_sshd']['service'].update({'manager': 'none', 'unit': None, 'main_pid': None, 'pidfile_pid': 60})
+    out = plan(facts, ['sshd_maxstartups'])
+    assert out['pidfile'] == pidfile
+    assert out['reload_line'] == 'reload pid %s 60' % pidfile  # the listener pid (connreset_sshd.listener.pid)
+    assert out['reload_pid'] == 60
+
+
+def test_plan_without_a_listener_reloads_the_pid_the_collector_read():
+    out = plan({'connreset_sshd': {'service': {'manager': 'none', 'pidfile_pid': 812}, 'config': {'values': {}}}}, [])
+    assert out['reload_line'] == 'reload pid /run/sshd.pid 812'
+    assert plan({}, [])['reload_line'] == 'reload pid /run/sshd.pid '  # nothing known: the manifest line as before
+
+
+def test_plan_applicability():
+    _origin, facts = lab_facts('trixie')
+    facts = json.loads(json.dumps(facts))
+    facts['connreset_sshd']['config']['values']['persourcepenaltyexemptlist'] = ['10.0.0.0/8', '!10.213.12.1']
+    facts['connreset_sshd']['service']['manager'] = 'openrc'
+    facts['connreset_conntrack'].update({'loaded': True, 'shared_netns': True})
+    out = plan(facts, ['sshd_penalty_exempt', 'sshd_restart_policy', 'conntrack_max', 'sshd_service'])
+    assert out['exempt']['negated'] == ['!10.213.12.1'] and not out['do']['penalty']  # sshd never exempts it
+    assert not out['do']['restart_policy'] and out['reload_line'] == 'reload service ssh'
+    assert not out['do']['conntrack']  # a container's read-only nf_conntrack_max
+    assert not out['do']['service']  # sshd runs
+    assert out['files'] == []
+
+
+def test_plan_bans_of_the_controller():
+    _origin, facts = lab_facts('bookworm')
+    facts = json.loads(json.dumps(facts))
+    facts['connreset_firewall']['blocked'] = [{'client': '10.213.12.1', 'by': 'fail2ban:sshd', 'detail': 'banned'},
+                                              {'client': '198.51.100.9', 'by': 'fail2ban:sshd', 'detail': 'banned'}]
+    assert [b['client'] for b in plan(facts, ['unban'])['bans']] == ['10.213.12.1']
+    assert plan(facts, [])['bans'] == []
+
+
+def test_plan_checks_only_what_is_selected():
+    # the exempt list refuses a controller that is not an address, but only when that fix runs
+    _origin, facts = lab_facts('trixie')
+    assert plan(facts, ['keepalive'], controller_address='ctl.example')['do']['keepalive']
+    with pytest.raises(AnsibleFilterError, match='remediate_exempt_list'):
+        plan(facts, ['sshd_penalty_exempt'], controller_address='ctl.example')
+
+
+@pytest.mark.parametrize('fixes, unknown', [
+    (['keepalive', 'CRD-SSHD-004', 'CRD-COV-SSHD'], []),
+    (['keepalives', 'crd-sshd-004', 'CRD-SSHD-4', ''], ['keepalives', 'crd-sshd-004', 'CRD-SSHD-4', '']),
+])
+def test_plan_unknown_fixes(fixes, unknown):
+    out = FILTERS['remediate_plan']({'fixes': fixes})
+    assert out['unknown_fixes'] == unknown
+    assert out['switches'] == list(_catalogue.FIX_SWITCHES)
+
+
+@pytest.mark.parametrize('data, message', [
+    ('text', 'expects a dictionary'),
+    ({'fixes': 'keepalive'}, 'remediate_fixes must be a list'),
+    ({'findings': {'id': 'CRD-SSHD-004'}}, 'the findings must be a list'),
+    ({'fixes': ['mtu_probing'], 'findings': [{'id': 'CRD-MTU-001', 'fix': 'mtu_probing'}], 'interface_mtu': 'eth0'},
+     'remediate_interface_mtu must be a dictionary'),
+])
+def test_plan_bad_input(data, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        FILTERS['remediate_plan'](data)
