@@ -51,7 +51,7 @@ from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
-    LogScan, check_log_files, iso, resolve_window, since_option_error,
+    EventSeries, LogScan, check_log_files, iso, resolve_window, since_option_error,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._oom import (
     EVIDENCE_CHARS, scan_kernel_logs, writer_of,
@@ -170,13 +170,17 @@ def is_table_full(entry):
 class TableFullEvents:
     """Counts table-full lines per log source (sources overlap: the busiest one is reported)."""
 
-    def __init__(self):
+    def __init__(self, since=None, until=None):
         self.by_source = {}
+        self.series = {}            # source -> EventSeries: when (docs/facts.md)
+        self.window = (since, until)
 
     def add(self, entry):
         if not is_table_full(entry):
             return
         event = self.by_source.setdefault(entry.source, {'count': 0, 'last': None, 'samples': []})
+        self.series.setdefault(entry.source, EventSeries(*self.window)).add(
+            entry.time, entry.raw if entry.raw is not None else entry.message)
         event['count'] += 1
         if entry.time is not None and (event['last'] is None or entry.time >= event['last']):
             event['last'] = entry.time
@@ -189,9 +193,11 @@ class TableFullEvents:
 
     def result(self):
         if not self.by_source:
-            return {'count': 0, 'last': None, 'samples': [], 'source': None}
+            return {'count': 0, 'last': None, 'samples': [], 'source': None,
+                    'series': EventSeries(*self.window).as_fact()}
         source, best = max(self.by_source.items(), key=lambda item: item[1]['count'])
-        return {'count': best['count'], 'last': iso(best['last']), 'samples': best['samples'], 'source': source}
+        return {'count': best['count'], 'last': iso(best['last']), 'samples': best['samples'], 'source': source,
+                'series': self.series[source].as_fact()}
 
 
 def _int(text):
@@ -302,13 +308,15 @@ def ena_allowance(system):
 def table_full_events(system, window, log_files):
     """The ``table_full_events`` fact over ``window`` (a ``_logs.Window``)."""
     scan = LogScan(system, since=window.since, until=window.until, keywords=TABLE_FULL_KEYWORDS, keep_outside=True)
-    events, outside = TableFullEvents(), TableFullEvents()
+    events = TableFullEvents(window.since, window.until if window.until is not None else scan.now)
+    outside = TableFullEvents()
     for entry in scan_kernel_logs(system, scan, log_files, ['_TRANSPORT=kernel']):
         (outside if entry.outside else events).add(entry)
     status, reason = scan.status()
     fact = events.result()
     if status != OK and not any(s['status'] == OK for s in scan.sources):
         fact['count'] = None if not events.by_source else fact['count']
+        fact['series'] = None if fact['count'] is None else fact['series']
     fact.update(status=status, reason=reason, since=iso(window.since), window=window.as_fact(),
                 outside_window={'table_full': outside.count()}, skipped_lines=scan.skipped(),
                 sources=[dict(s) for s in scan.sources])

@@ -790,3 +790,138 @@ class LogScan:
         if any(s['status'] == PARTIAL for s in self.sources):
             return PARTIAL, reasons
         return UNKNOWN, reasons
+
+
+# ---------------------------------------------------------------------------------------------
+# When the events of one kind happened (the ``series`` of an event kind; docs/facts.md)
+# ---------------------------------------------------------------------------------------------
+# Exact times kept per event kind; past this many, every time is counted per fixed bucket instead.
+SERIES_MAX_TIMES = 20
+# Buckets over one window at most (7 days make 168 one-hour buckets).
+SERIES_MAX_BUCKETS = 200
+# Characters kept of the evidence line (or the OOM victim) beside an exact time.
+SERIES_NOTE_CHARS = 160
+# Bucket sizes (seconds) a window is divided into: the smallest that gives at most
+# SERIES_MAX_BUCKETS buckets; above a day, whole days.
+# 9999-12-31T23:59:59Z: the last time :func:`iso` writes (a time past it is no log's)
+_LAST_ISO_EPOCH = 253402300799.0
+BUCKET_SIZES = (1, 5, 10, 30, 60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def bucket_seconds(start, end, max_buckets=SERIES_MAX_BUCKETS):
+    """The bucket size (seconds) of a window ``start``..``end`` (epoch): at most ``max_buckets``
+    buckets aligned to multiples of the size (hours start on the hour, UTC).  Pure."""
+    span = max(0.0, float(end) - float(start))
+    for size in BUCKET_SIZES:
+        # aligned buckets: the first may start up to one size before ``start``
+        if span + size <= size * max_buckets:
+            return size
+    days = int(-(-(span / max(1, max_buckets - 1)) // 86400)) or 1
+    return days * 86400
+
+
+class EventSeries:
+    """When the events of one kind happened, in a bounded fact however long the log.
+
+    Feed :meth:`add` with each event's epoch time (None: a line without a time, counted in
+    ``untimed``).  The first :data:`SERIES_MAX_TIMES` times are kept exactly, each with a short
+    note (the evidence line, the OOM victim); with one more, every time (the exact ones too) is
+    counted per fixed bucket of the window ``start``..``end`` instead (:func:`bucket_seconds`), so
+    a log of a million events still makes at most :data:`SERIES_MAX_BUCKETS` buckets.  A time
+    outside the window is counted in ``outside``, never in a bucket.  Memory is bounded the same way.
+    """
+
+    __slots__ = ('start', 'end', 'max_times', 'max_buckets', 'times', 'buckets', 'bucket_s', 'origin',
+                 'count', 'untimed', 'outside', 'first', 'last')
+
+    def __init__(self, start=None, end=None, max_times=SERIES_MAX_TIMES, max_buckets=SERIES_MAX_BUCKETS):
+        self.start = start
+        self.end = end
+        self.max_times = max_times
+        self.max_buckets = max_buckets
+        self.times = []             # [(epoch, note)] while exact
+        self.buckets = None         # {index: count} once past max_times
+        self.bucket_s = None
+        self.origin = None
+        self.count = 0              # timed events in the window
+        self.untimed = 0
+        self.outside = 0
+        self.first = None
+        self.last = None
+
+    def add(self, epoch, note=None):
+        if epoch is None:
+            self.untimed += 1
+            return
+        try:
+            epoch = float(epoch)
+        except (TypeError, ValueError):
+            self.untimed += 1
+            return
+        if not 0 <= epoch <= _LAST_ISO_EPOCH or \
+                (self.start is not None and epoch < self.start) or (self.end is not None and epoch > self.end):
+            # (NaN fails every comparison: outside too)
+            self.outside += 1
+            return
+        self.count += 1
+        if self.first is None or epoch < self.first:
+            self.first = epoch
+        if self.last is None or epoch > self.last:
+            self.last = epoch
+        if self.buckets is None:
+            if len(self.times) < self.max_times:
+                if note is not None:
+                    note = str(note).rstrip('\r\n')[:SERIES_NOTE_CHARS]
+                self.times.append((epoch, note))
+                return
+            self._to_buckets(epoch)
+        self._bucket(epoch)
+
+    def _to_buckets(self, epoch):
+        seen = [t for t, _n in self.times] + [epoch]
+        start = self.start if self.start is not None else min(seen)
+        end = self.end if self.end is not None else max(seen + [start])
+        self.bucket_s = bucket_seconds(start, end, self.max_buckets)
+        self.origin = int(start // self.bucket_s) * self.bucket_s
+        self.buckets = {}
+        times, self.times = self.times, []
+        for epoch, _note in times:
+            self._bucket(epoch)
+
+    def _bucket(self, epoch):
+        index = int((epoch - self.origin) // self.bucket_s)
+        if index < 0:
+            index = 0               # only without a window start: before the first exact time
+        self.buckets[index] = self.buckets.get(index, 0) + 1
+
+    def as_fact(self):
+        """The ``series`` fact (docs/facts.md): ``mode`` ``times`` (``times``: ``[{time, note}]``,
+        oldest first) or ``buckets`` (``bucket_s`` and ``buckets``: ``[{start, count}]``, the
+        buckets holding events, oldest first); ``count``, ``first``, ``last``, ``untimed``,
+        ``outside`` and the window (``since``, ``until``) in both."""
+        fact = {'mode': 'times' if self.buckets is None else 'buckets', 'since': iso(self.start),
+                'until': iso(self.end), 'count': self.count, 'first': iso(self.first), 'last': iso(self.last),
+                'untimed': self.untimed, 'outside': self.outside, 'max_times': self.max_times,
+                'bucket_s': self.bucket_s, 'times': [], 'buckets': []}
+        if self.buckets is None:
+            fact['times'] = [{'time': iso(t), 'note': n} for t, n in sorted(self.times, key=lambda tn: tn[0])]
+        else:
+            fact['buckets'] = [{'start': iso(self.origin + i * self.bucket_s), 'count': self.buckets[i]}
+                               for i in sorted(self.buckets)]
+        return fact
+
+
+def iso_epoch(text):
+    """:func:`iso`'s ``YYYY-MM-DDTHH:MM:SSZ`` → epoch seconds; None for anything else.  Pure."""
+    if not isinstance(text, str) or len(text) != 20 or text[10] != 'T' or text[19] != 'Z':
+        return None
+    try:
+        return float(calendar.timegm(time.strptime(text, '%Y-%m-%dT%H:%M:%SZ')))
+    except (ValueError, OverflowError):
+        return None
+
+
+def window_series(window, now=None, **kwargs):
+    """An empty :class:`EventSeries` over a :class:`Window` (its ``until``, else ``now``)."""
+    end = window.until if window.until is not None else (time.time() if now is None else now)
+    return EventSeries(window.since, end, **kwargs)

@@ -70,7 +70,7 @@ from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
-    LogScan, check_log_files, iso, resolve_window, since_option_error,
+    LogScan, check_log_files, iso, iso_epoch, resolve_window, since_option_error, window_series,
 )
 
 ARGUMENT_SPEC = dict(
@@ -575,6 +575,24 @@ def summarize_kills(kills, unit_results, untracked=0, max_kills=MAX_KILLS, max_u
     }
 
 
+def victim_text(kill):
+    """``sshd (pid 812, ssh.service)``: who an OOM kill killed, for the kill series' notes.  Pure."""
+    name = kill.get('process') or kill.get('unit') or kill.get('cgroup') or '?'
+    extra = ['pid %s' % kill['pid']] if kill.get('pid') is not None else []
+    if kill.get('unit') and kill.get('unit') != name:
+        extra.append(str(kill['unit']))
+    return '%s (%s)' % (name, ', '.join(extra)) if extra else str(name)
+
+
+def kill_series(kills, window, now=None):
+    """The ``kill_series`` fact: when the kills of ``kills`` (the host's own, every one kept)
+    happened, each noted with its victim (:class:`_logs.EventSeries`, docs/facts.md).  Pure."""
+    series = window_series(window, now)
+    for kill in kills:
+        series.add(iso_epoch(kill.get('time')), victim_text(kill))
+    return series.as_fact()
+
+
 def watched_killed(watch, kills, unit_results):
     """Names in ``watch`` that were killed.
 
@@ -882,6 +900,7 @@ def collect(system, params):
         kills_by_process=capped['kills_by_process'],
         kills_by_unit=capped['kills_by_unit'],
         kills_elsewhere=elsewhere_part(elsewhere, root) if root and capped['kills'] is not None else None,
+        kill_series=kill_series(kills, window, scan.now) if capped['kills'] is not None else None,
         victims_exiting=exiting,
         unit_results=capped['unit_results'],
         unit_result_count=capped['unit_result_count'],

@@ -179,6 +179,12 @@ ansible_facts:
               description: Up to 5 raw lines (each cut to 400 characters), most recent last.
               type: list
               elements: str
+            series:
+              description:
+                - When the messages of the source counted were written, each with its line, in the shape of
+                  C(connreset_sshd.events.crashes.series) (exact times up to 20, then counts per fixed bucket of the
+                  window). V(null) when C(count) is.
+              type: dict
             source:
               description: The log source counted.
               type: str

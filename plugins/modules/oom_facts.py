@@ -243,6 +243,17 @@ ansible_facts:
           type: int
           returned: always
           sample: 0
+        kill_series:
+          description:
+            - When this host's kills in the window happened, each noted with its victim (V(sshd (pid 812,
+              ssh.service))), in the shape of C(connreset_sshd.events.crashes.series) (exact times up to 20 kills, then
+              counts per fixed bucket of the window). Kills past the 10,000 the collector keeps are counted in
+              C(kill_count) only. V(null) when no log could be read.
+          type: dict
+          returned: always
+          sample: {mode: times, since: "2024-04-24T12:00:00Z", until: "2024-05-01T12:00:00Z", count: 1,
+                   first: "2024-05-01T10:15:02Z", last: "2024-05-01T10:15:02Z", untimed: 0, outside: 0, max_times: 20,
+                   bucket_s: null, buckets: [], times: [{time: "2024-05-01T10:15:02Z", note: "sshd (pid 812, ssh.service)"}]}
         kills_elsewhere:
           description:
             - Kills the kernel log shows in cgroups outside this host's own tree, not counted in

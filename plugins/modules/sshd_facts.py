@@ -559,6 +559,30 @@ ansible_facts:
               description: Abnormal ends of the service's main process, each counted once; C(results) by cause.
               type: dict
               sample: {count: 1, last: "2024-05-05T10:11:09Z", samples: [], results: {signal: 1}}
+              contains:
+                series:
+                  description:
+                    - When the events of this kind happened (every kind of C(events) carries one; V(null) with a V(null)
+                      C(count)), bounded however long the log. Up to 20 events (C(max_times)), C(mode) is V(times) and
+                      C(times) lists each, oldest first, as C({time, note}) (ISO 8601 UTC, and the log line cut to 160
+                      characters). From the 21st event on, C(mode) is V(buckets) and every event is counted per fixed
+                      bucket of the window instead, C(buckets) C([{start, count}]) (the buckets holding events, oldest
+                      first), C(bucket_s) seconds each (the smallest of 1 s .. 1 day, or whole days, that cuts the
+                      window into at most 200 buckets aligned to multiples of it; 7 days give 168 one-hour buckets), so
+                      a million-line log still gives a fact of a few kilobytes.
+                    - C(since) and C(until) are the window's start and end (C(until) the time of the collection when
+                      the window is open); C(count) the events placed, C(first)/C(last) their first and last time;
+                      C(untimed) events of lines without a time (an C(sshd -E) log), C(outside) events whose time is
+                      outside the window (counted, never placed).
+                    - One time per event, each crash once (systemd's further lines about it are not times of their
+                      own); MaxStartups and PerSourcePenalties drops, episode starts and summaries are each a time
+                      (a rate-limited summary stands for the N drops it reports, and C(count) of the kind has them all).
+                  type: dict
+                  sample: {mode: times, since: "2024-05-01T00:00:00Z", until: "2024-05-08T00:00:00Z", count: 1,
+                           first: "2024-05-05T10:11:09Z", last: "2024-05-05T10:11:09Z", untimed: 0, outside: 0,
+                           max_times: 20, bucket_s: null, buckets: [],
+                           times: [{time: "2024-05-05T10:11:09Z",
+                                    note: "2024-05-05T10:11:09+0000 web1 systemd[1]: ssh.service: Main process exited, code=killed, status=9/KILL"}]}
             restarts:
               description: Restarts and stops (C(count) = C(automatic) + C(manual)), plus C(gave_up) and C(reloads).
               type: dict

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from ansible_collections.connreset.doctor.plugins.module_utils import _conntrack
+from ansible_collections.connreset.doctor.plugins.module_utils import _conntrack, _logs
 from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogLine, split_line
 
@@ -465,3 +465,26 @@ def test_validate_rejects(params, fragment):
 
 def test_validate_accepts_defaults():
     assert _conntrack.validate({'since': None, 'log_files': None}) is None
+
+
+@pytest.mark.parametrize('lines, times', [
+    ([LOG_CENTOS6, LOG_OTHER, LOG_CENTOS8], [LOG_CENTOS6, LOG_CENTOS8]),
+    ([LOG_OTHER], []),
+])
+def test_table_full_series(tmp_path, lines, times):
+    """When the table was full: each table-full line's time (and the line), over the window."""
+    log = tmp_path / 'messages'
+    log.write_text('\n'.join(lines) + '\n')
+    system = FakeSystem({str(log): log.read_text(), '/proc/modules': 'ext4 737280 1 - Live 0x0000000000000000\n'})
+    fact = _conntrack.collect(system, {'since': '@0', 'log_files': [str(log)]})
+    series = fact['table_full_events']['series']
+    assert [t['time'] for t in series['times']] == [_logs.iso(split_line(line).time) for line in times]
+    assert [t['note'] for t in series['times']] == times
+    assert series['count'] == fact['table_full_events']['count'] == len(times)
+    assert series['since'] == '1970-01-01T00:00:00Z' and series['until'] is not None
+
+
+def test_table_full_series_unknown_when_no_log_was_read():
+    fact = _conntrack.collect(FakeSystem(loaded_files(), modes={NF + 'nf_conntrack_max': 0o644}),
+                              {'since': '7d', 'log_files': ['/var/log/does-not-exist.log']})
+    assert fact['table_full_events']['series'] is None

@@ -453,3 +453,112 @@ def test_kernel_journal_without_any_journal():
     scan = _logs.LogScan(system, now=J_BOOT + 3000)
     list(scan.kernel_journal(['_TRANSPORT=kernel']))
     assert scan.sources[0]['status'] == 'unknown' and 'no systemd journal' in scan.sources[0]['reason']
+
+
+# --------------------------------------------------------------------------------------------
+# EventSeries: when the events of one kind happened (docs/facts.md, "series")
+# --------------------------------------------------------------------------------------------
+DAY = 86400
+
+
+@pytest.mark.parametrize('span, size', [
+    (0, 1), (60, 1), (199, 1), (200, 5), (3600, 30), (6 * 3600, 300), (DAY, 600),
+    (7 * DAY, 3600),            # the default window: 168 one-hour buckets, on the hour
+    (30 * DAY, 21600), (90 * DAY, 43200), (120 * DAY, DAY), (400 * DAY, 3 * DAY),
+])
+def test_bucket_seconds(span, size):
+    assert _logs.bucket_seconds(NOW - span, NOW) == size
+    start = NOW - span
+    # aligned buckets covering the window, at most SERIES_MAX_BUCKETS of them
+    assert (NOW // size) - (start // size) + 1 <= _logs.SERIES_MAX_BUCKETS
+
+
+# real lines (journalctl -o short-iso of the lab's trixie host, samples/lab/trixie/crashloop.txt)
+CRASH_LINES = [
+    '2026-12-03T12:27:50+00:00 trixie systemd[1]: ssh.service: Main process exited, code=killed, status=9/KILL',
+    '2026-12-03T12:27:51+00:00 trixie systemd[1]: ssh.service: Main process exited, code=killed, status=9/KILL',
+    '2026-12-03T12:27:52+00:00 trixie systemd[1]: ssh.service: Main process exited, code=killed, status=9/KILL',
+]
+
+
+def _times(lines):
+    return [_logs.split_line(line, NOW).time for line in lines]
+
+
+@pytest.mark.parametrize('times, max_times, mode, kept, buckets', [
+    # under the cap: exact times, oldest first whatever the order they came in
+    ([3.0, 1.0, 2.0], 5, 'times', ['1970-01-01T00:00:01Z', '1970-01-01T00:00:02Z', '1970-01-01T00:00:03Z'], []),
+    # at the cap: still exact
+    ([1.0, 2.0], 2, 'times', ['1970-01-01T00:00:01Z', '1970-01-01T00:00:02Z'], []),
+    # one past the cap: every time (the exact ones too) in buckets of the window 0..600 s: 5 s each
+    ([1.0, 2.0, 7.0], 2, 'buckets', [], [('1970-01-01T00:00:00Z', 2), ('1970-01-01T00:00:05Z', 1)]),
+    # cap 0: buckets from the first event
+    ([599.0], 0, 'buckets', [], [('1970-01-01T00:09:55Z', 1)]),
+])
+def test_series_switches_to_buckets_past_the_cap(times, max_times, mode, kept, buckets):
+    series = _logs.EventSeries(0.0, 600.0, max_times=max_times)
+    for when in times:
+        series.add(when, 'line at %s' % when)
+    fact = series.as_fact()
+    assert fact['mode'] == mode
+    assert [t['time'] for t in fact['times']] == kept
+    assert [(b['start'], b['count']) for b in fact['buckets']] == buckets
+    assert fact['bucket_s'] == (None if mode == 'times' else 5)
+    assert fact['count'] == len(times)
+    assert (fact['since'], fact['until']) == ('1970-01-01T00:00:00Z', '1970-01-01T00:10:00Z')
+    assert fact['first'] == _logs.iso(min(times)) and fact['last'] == _logs.iso(max(times))
+
+
+def test_series_of_real_lines_keeps_each_line_as_its_note():
+    end = calendar.timegm((2026, 12, 3, 13, 0, 0, 0, 0, 0))
+    series = _logs.EventSeries(end - 7 * DAY, end)
+    for line, when in zip(CRASH_LINES, _times(CRASH_LINES)):
+        series.add(when, line)
+    fact = series.as_fact()
+    assert [t['time'] for t in fact['times']] == ['2026-12-03T12:27:50Z', '2026-12-03T12:27:51Z', '2026-12-03T12:27:52Z']
+    assert [t['note'] for t in fact['times']] == [line[:_logs.SERIES_NOTE_CHARS] for line in CRASH_LINES]
+
+
+@pytest.mark.parametrize('when, counted', [
+    (None, 'untimed'), ('x', 'untimed'),
+    (float('nan'), 'outside'), (float('inf'), 'outside'), (-1.0, 'outside'), (1e300, 'outside'),
+    (NOW - 8 * DAY, 'outside'), (NOW + 1, 'outside'),     # outside the window: counted, never in a bucket
+    (NOW - DAY, 'count'),
+])
+def test_series_counts_what_it_cannot_place(when, counted):
+    series = _logs.EventSeries(NOW - 7 * DAY, NOW)
+    series.add(when, 'x')
+    fact = series.as_fact()
+    assert dict((k, fact[k]) for k in ('count', 'untimed', 'outside')) == dict(
+        (k, int(k == counted)) for k in ('count', 'untimed', 'outside'))
+
+
+def test_series_of_a_million_events_is_a_small_fact():
+    """Boundedness: a week of a million events (a line every 0.6 s) makes at most 200 buckets."""
+    import json
+    series = _logs.EventSeries(NOW - 7 * DAY, NOW)
+    for index in range(1000000):
+        series.add(NOW - 7 * DAY + index * 0.6048, 'x' * 500)
+    fact = series.as_fact()
+    assert fact['mode'] == 'buckets' and fact['count'] == 1000000
+    assert sum(b['count'] for b in fact['buckets']) == 1000000
+    assert fact['bucket_s'] == 3600 and len(fact['buckets']) <= 169
+    assert len(json.dumps(fact)) < 12000
+    assert not fact['times']
+
+
+def test_window_series_ends_now_without_until():
+    fact = _logs.window_series(_logs.Window(NOW - DAY, None, 'now'), now=NOW).as_fact()
+    assert (fact['since'], fact['until'], fact['count'], fact['mode']) == (
+        _logs.iso(NOW - DAY), _logs.iso(NOW), 0, 'times')
+
+
+@pytest.mark.parametrize('text, epoch', [
+    ('2026-12-03T12:27:50Z', calendar.timegm((2026, 12, 3, 12, 27, 50, 0, 0, 0))),
+    ('1970-01-01T00:00:00Z', 0.0),
+    ('2026-12-03T12:27:50+00:00', None), ('2026-13-03T12:27:50Z', None), ('', None), (None, None), (5, None),
+])
+def test_iso_epoch(text, epoch):
+    assert _logs.iso_epoch(text) == epoch
+    if epoch is not None:
+        assert _logs.iso(epoch) == text

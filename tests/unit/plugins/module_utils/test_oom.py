@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from ansible_collections.connreset.doctor.plugins.module_utils import _oom
+from ansible_collections.connreset.doctor.plugins.module_utils import _logs, _oom
 from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogLine, LogScan
 
@@ -1067,3 +1067,43 @@ def test_messages_lines_of_this_boot_are_left_to_the_journal():
     system = FakeSystem(files, journal=([], 0, 'No journal files were found.\n'), binaries=('journalctl',))
     fact = _oom.collect(system, {'since': '30d', 'log_files': None, 'watch': ['sshd']})
     assert sorted(k['pid'] for k in fact['kills']) == [700, 812]
+
+
+# --------------------------------------------------------------------------------------------
+# kill_series: when each kill happened, with its victim (docs/facts.md)
+# --------------------------------------------------------------------------------------------
+LAB_SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'lab')
+
+
+@pytest.mark.parametrize('suite', ['bullseye', 'bookworm', 'trixie'])
+def test_kill_series_of_the_lab_oom_fault(suite):
+    # the lab's oom fault (samples/lab/ORIGINS.md): the kernel kills the memory hog, python3
+    path = os.path.join(LAB_SAMPLES, suite, 'oom-kernel.txt')
+    with open(path) as handle:
+        text = handle.read()
+    killed = [line for line in text.splitlines() if ': Killed process ' in line]
+    scan = LogScan(FakeSystem({path: text}), since=None, now=NOW)
+    kills, _units = _oom.parse_entries(scan.file(path))
+    window = _logs.Window(NOW - 365 * 86400, None, 'option')
+    series = _oom.kill_series(kills, window, now=NOW)
+    assert killed and series['count'] == len(killed) == len(kills)
+    assert [t['time'] for t in series['times']] == [line[:19] + 'Z' for line in killed]
+    assert all(t['note'].startswith('python3 (pid ') for t in series['times'])
+    assert series['since'] == _logs.iso(NOW - 365 * 86400) and series['until'] == _logs.iso(NOW)
+
+
+@pytest.mark.parametrize('kill, text', [
+    ({'process': 'sshd', 'pid': 812, 'unit': 'ssh.service'}, 'sshd (pid 812, ssh.service)'),
+    ({'process': 'java', 'pid': 7100, 'unit': None}, 'java (pid 7100)'),
+    ({'process': None, 'pid': None, 'unit': 'app.service', 'cgroup': '/system.slice/app.service'}, 'app.service'),
+    ({}, '?'),
+])
+def test_victim_text(kill, text):
+    assert _oom.victim_text(kill) == text
+
+
+def test_kill_series_is_null_without_a_readable_log():
+    system = FakeSystem({}, binaries=())
+    fact = _oom.collect(system, {'log_files': None})
+    # no dmesg, no journal: unknown, not "no kill at any time"
+    assert fact['log']['status'] == 'unknown' and fact['kill_count'] is None and fact['kill_series'] is None
