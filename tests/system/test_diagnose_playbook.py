@@ -95,6 +95,10 @@ def test_whole_run_and_check_mode_write_the_same_report(tmp_path):
     assert proc.returncode == 2, proc.stdout[-3000:]
     assert 'fail_query hosts[].host matched: ["localhost"]' in proc.stdout
     assert json.loads((out / 'report.json').read_text())['summary']['hosts'] == 1
+    # the role's own report step (include_role tasks_from: report), over every document in the
+    # directory rather than the hosts of its localhost play; the summary table has its CAUSE column
+    assert 'host count not checked against a play: every document in hosts/ was merged' in proc.stdout
+    assert re.search(r'HOST +LEVEL +SCORE +CAUSE +TOP FINDING', proc.stdout)
 
 
 def test_unreachable_loopback_host_is_in_the_report(tmp_path):
