@@ -19,6 +19,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from ansible_collections.connreset.doctor.plugins.filter.diagnose import diagnose_host
+from ansible_collections.connreset.doctor.plugins.module_utils import _probe
 from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine, _report
 from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import HEALTHY
 
@@ -299,6 +301,43 @@ def test_console_summary_table():
     assert lines[3].split()[:5] == ['db1', 'critical', '90', 'resource_exhaustion', 'CRD-OOM-001']
     assert lines[5].split()[:6] == ['gone1', 'unknown', '0', '-', 'unreachable:', 'refused']
     assert lines[-1].startswith('gate: FAILED: fail_on=critical matched 2 item(s)')
+
+
+def _probe_result(address, phase, outcome, error, icmp=None):
+    """A probe result as ssh_probe returns it: one attempt (format of module_utils/_probe.py), summarized."""
+    timings = dict((p, 0.001 if i <= _probe.PHASES.index(phase) else None) for i, p in enumerate(_probe.PHASES))
+    attempt = {'attempt': 1, 'phase': phase, 'outcome': outcome, 'error': error, 'banner': None, 'elapsed_s': 0.002,
+               'timings': timings, 'address': address, 'icmp': icmp}
+    return {'host': address, 'port': 22, 'attempts': [attempt], 'summary': _probe.summarize([attempt])}
+
+
+def test_console_cause_is_the_probes_for_unreachable_hosts():
+    """README and docs/report.md: the CAUSE column is the cause of the host's top finding; for an
+    unreachable host, the one the probe points to. Two hosts whose ssh both said `Connection refused`:
+    the probe read an ICMP port unreachable from the first (a ban's REJECT), a TCP reset from the second
+    (nothing listens); a third hung in key exchange. Real engine (diagnose_host), real report."""
+    refused = 'Failed to connect to the host via ssh: ssh: connect to host %s port 22: Connection refused'
+    icmp = {'type': 3, 'code': 3, 'origin': 'icmp', 'offender': '192.0.2.11',
+            'text': _probe.icmp_text('icmp', 3, 3)}
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'lab_probes.json')) as handle:
+        lab = json.load(handle)
+    hosts = [
+        ('banned', _probe_result('192.0.2.11', 'tcp_connect', 'refused', 'ConnectionRefusedError: [Errno 111] '
+                                 'Connection refused (192.0.2.11 port 22; ICMP port unreachable from 192.0.2.11)', icmp),
+         refused % '192.0.2.11'),
+        ('sshddown', _probe_result('192.0.2.12', 'tcp_connect', 'refused', 'ConnectionRefusedError: [Errno 111] '
+                                   'Connection refused (192.0.2.12 port 22)'), refused % '192.0.2.12'),
+        ('pmtu', lab['kex_hang_pmtu_blackhole']['probe'], lab['kex_hang_pmtu_blackhole']['unreachable_msg']),
+    ]
+    docs = [diagnose_host({'host': name, 'facts': None, 'probe': probe, 'thresholds': {}, 'controller': None,
+                           'unreachable': {'unreachable': True, 'msg': msg}}) for name, probe, msg in hosts]
+    lines = _report.console_summary(_report.build_report(docs, generated_at=GENERATED))
+    header = [i for i, line in enumerate(lines) if line.split()[:4] == ['HOST', 'LEVEL', 'SCORE', 'CAUSE']]
+    assert header, lines
+    rows = dict((line.split()[0], line.split()) for line in lines[header[0] + 1:])
+    assert rows['banned'][3:5] == ['firewall', 'CRD-REACH-001']
+    assert rows['sshddown'][3:5] == ['sshd_down', 'CRD-REACH-001']
+    assert rows['pmtu'][3:5] == ['mtu', 'CRD-REACH-002']  # the catalogue's default cause of REACH-002 is firewall
 
 
 def test_console_summary_truncates_large_fleets():
