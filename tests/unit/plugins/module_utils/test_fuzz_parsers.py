@@ -53,6 +53,7 @@ from hypothesis import strategies as st
 from ansible_collections.connreset.doctor.plugins.module_utils import (
     _capture, _common, _conntrack, _firewall, _logs, _mtu, _oom, _probe, _sshd, _tcp, _tcp_wrappers,
 )
+from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_probe
 from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -139,6 +140,7 @@ CORPUS = {
     'tcp': Corpus(['test_tcp.py']),
     'firewall': Corpus(['test_firewall.py']),
     'probe': Corpus(['test_probe.py']),
+    'tcp_probe': Corpus(['test_tcp_probe.py']),
     'logs': Corpus(['test_logs.py', 'test_log_keywords.py'], ['sshd', 'oom']),
     'common': Corpus(['test_common.py', 'test_collectors.py']),
     'capture': Corpus(['test_capture.py']),
@@ -775,6 +777,37 @@ def probe_attempts(draw):
     return attempts
 
 
+def _tcp_probe_head(data):
+    """A response head from the server (hostile bytes) and what is derived from it."""
+    head, rest = _tcp_probe.parse_response_head(data)
+    if head is None or 'error' in head:
+        return head, rest, None
+    return head, rest, (_tcp_probe.keeps_alive(head), _tcp_probe.keep_alive_timeout(head), _tcp_probe.body_framing(head))
+
+
+@st.composite
+def tcp_probe_attempts(draw):
+    """Attempt records as probe_endpoint_once writes them: error texts and the response come from the server."""
+    attempts = []
+    for number in range(1, draw(st.integers(0, 6)) + 1):
+        attempts.append({
+            'attempt': number, 'phase': draw(st.sampled_from(_tcp_probe.PHASES + ('x',))),
+            'outcome': draw(st.sampled_from(_tcp_probe.OUTCOMES)), 'error': draw(st.one_of(st.none(), lines('tcp_probe'))),
+            'connected': draw(st.booleans()), 'response_bytes': draw(st.integers(0, 1 << 20)),
+            'after_request_s': draw(st.one_of(st.none(), st.floats(0, 60))),
+            'response': draw(st.one_of(st.none(), st.fixed_dictionaries({
+                'status': st.integers(100, 599), 'reason': lines('tcp_probe'),
+                'headers': st.dictionaries(st.sampled_from(list(_tcp_probe.KEPT_HEADERS)), lines('tcp_probe'))}))),
+            'icmp': draw(st.one_of(st.none(), st.fixed_dictionaries({
+                'type': st.integers(0, 255), 'code': st.integers(0, 255), 'origin': st.sampled_from(['icmp', 'icmp6'])}))),
+        })
+    return attempts
+
+
+def _tcp_probe_summary(attempts):
+    return _tcp_probe.summarize(attempts, {'host': 'h', 'port': 80, 'protocol': 'http'}, {'request': 5})
+
+
 def _extended_err(level, cmsg_type, data):
     return _probe.parse_extended_err(level, cmsg_type, data)
 
@@ -931,6 +964,12 @@ TARGETS = [
     Target('probe', 'icmp_text+icmp_rejects_port', _icmp,
            st.tuples(st.sampled_from(['icmp', 'icmp6', 'x']), st.integers(0, 255), st.integers(0, 255)), tuple_of(2, str)),
     Target('probe', 'summarize+classify_attempt', _probe_summary, one(probe_attempts()), kind(dict)),
+    # _tcp_probe
+    Target('tcp_probe', 'parse_response_head+keeps_alive+keep_alive_timeout+body_framing', _tcp_probe_head,
+           one(hostile_bytes('tcp_probe')), tuple_of(3)),
+    Target('tcp_probe', 'chunked_done', _tcp_probe.chunked_done, one(hostile_bytes('tcp_probe')), tuple_of(2, bool)),
+    Target('tcp_probe', 'tls_alert_name', _tcp_probe.tls_alert_name, one(st.one_of(st.none(), lines('tcp_probe'))), opt(str)),
+    Target('tcp_probe', 'summarize+classify_attempt', _tcp_probe_summary, one(tcp_probe_attempts()), kind(dict)),
     # _logs
     Target('logs', 'split_line', _split_lines, one(texts('logs')), kind(list)),
     Target('logs', 'journal_json_entry', _journal_lines, one(hostile_json(CORPUS['logs'])), kind(list)),
@@ -1027,14 +1066,22 @@ NOT_PARSERS = {
     'probe.describe_exception': 'formats exceptions', 'probe.describe_icmp': 'formats parse_extended_err() output',
     'probe.ReplaySocket': 'socket wrapper (I/O)', 'probe.resolve': 'DNS (I/O)', 'probe.set_recverr': 'socket option (I/O)',
     'probe.read_icmp_error': 'socket (I/O)', 'probe.read_banner': 'socket (I/O); split_banner() is its parser',
-    'probe.load_key': 'reads a key file (I/O)', 'probe.probe_once': 'the probe (I/O)', 'probe.probe': 'the probe (I/O)',
+    'probe.load_key': 'reads a key file (I/O)',
+    'tcp_probe.validate_params': 'option checks (test_tcp_probe.py)', 'tcp_probe.time_budget': 'arithmetic on checked options',
+    'tcp_probe.build_request': 'formats checked options', 'tcp_probe.causes_of': 'a table lookup',
+    'tcp_probe.idle_verdict': 'formats watch_idle() output', 'tcp_probe.connect': 'the probe (I/O)',
+    'tcp_probe.tls_context': 'an ssl context', 'tcp_probe.tls_handshake': 'the probe (I/O)',
+    'tcp_probe.read_response': 'socket (I/O); parse_response_head() is its parser', 'tcp_probe.http_request': 'the probe (I/O)',
+    'tcp_probe.probe_endpoint_once': 'the probe (I/O)', 'tcp_probe.watch_idle': 'socket (I/O)',
+    'tcp_probe.idle_hold': 'the probe (I/O)', 'tcp_probe.probe': 'the probe (I/O)', 'probe.probe_once': 'the probe (I/O)', 'probe.probe': 'the probe (I/O)',
     'logs.LogLine': 'a record', 'logs.Window': 'a record', 'common.LongLine': 'a str subclass',
     'common.result': 'builds a fact', 'common.unknown': 'builds a fact', 'common.worst_status': 'combines statuses',
     'common.summarize': 'combines statuses', 'common.run_collector': 'runs a collector (I/O)',
     'capture.open_socket': 'opens the capture socket (I/O)', 'capture.read_resets': 'reads the socket (I/O)',
 }
 MODULES = (('sshd', _sshd), ('oom', _oom), ('tcp_wrappers', _tcp_wrappers), ('mtu', _mtu), ('conntrack', _conntrack),
-           ('tcp', _tcp), ('firewall', _firewall), ('capture', _capture), ('probe', _probe), ('logs', _logs), ('common', _common))
+           ('tcp', _tcp), ('firewall', _firewall), ('capture', _capture), ('probe', _probe), ('tcp_probe', _tcp_probe),
+           ('logs', _logs), ('common', _common))
 
 
 def _public_callables(name, module):
