@@ -58,7 +58,18 @@ from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, controller_address, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
-    DEFAULT_SINCE, LogScan, check_log_files, iso, parse_since, resolve_window,
+    DEFAULT_SINCE, EventSeries, LogScan, check_log_files, iso, parse_since, resolve_window,
+)
+# The systemd logic (systemctl show, PID 1's unit messages) has one home, _service; the names are kept here for
+# the callers and tests that read them from this file.
+from ansible_collections.connreset.doctor.plugins.module_utils._service import (
+    MAX_REASONS, UnitEvents, empty_service as _empty_service, int_or_none as _int_or_none, parse_systemctl_show,
+    pick_unit, service_from_show, systemd_running, systemd_service, systemd_timestamp,
+)
+from ansible_collections.connreset.doctor.plugins.module_utils._service import (
+    FAILED as _FAILED, FAILED_OLD as _FAILED_OLD, HOLDOFF as _HOLDOFF, MAIN_EXIT as _MAIN_EXIT,
+    MAX_SAMPLE_CHARS, SCHEDULED as _SCHEDULED, STOPPED as _STOPPED, TOO_QUICK as _TOO_QUICK,
+    bump as _bump, close_enough as _close_enough, unit_of as _unit_of,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._tcp_wrappers import libwrap_check
 
@@ -71,8 +82,6 @@ ARGUMENT_SPEC = dict(
 )
 
 UNITS = ('ssh.service', 'sshd.service')
-SHOW_PROPERTIES = ('ActiveState', 'SubState', 'MainPID', 'NRestarts', 'ExecMainStatus', 'ExecMainCode', 'Result',
-                   'ActiveEnterTimestamp', 'ExecMainStartTimestamp', 'LoadState')
 SYSLOG_FILES = ('/var/log/auth.log', '/var/log/secure', '/var/log/messages')
 SESSION_BINARIES = ('/usr/lib/openssh/sshd-session', '/usr/libexec/openssh/sshd-session', '/usr/libexec/sshd-session',
                     '/usr/lib/ssh/sshd-session')
@@ -80,7 +89,6 @@ SSHD_COMMS = ('sshd', 'sshd-session', 'sshd-auth')
 # Unit descriptions of sshd across distributions (Debian/Ubuntu, RHEL/Fedora, SUSE, Arch).
 SSHD_DESCRIPTIONS = ('OpenBSD Secure Shell server', 'OpenSSH server daemon', 'OpenSSH Daemon', 'OpenSSH Server',
                      'OpenSSH Daemon.', 'Secure Shell server')
-SAME_EVENT_S = 10.0
 MAX_SAMPLES = 5
 CONFIG_KEYS = ('maxstartups', 'persourcepenalties', 'persourcepenaltyexemptlist', 'maxsessions', 'logingracetime',
                'clientaliveinterval', 'clientalivecountmax', 'tcpkeepalive', 'usedns', 'port', 'listenaddress')
@@ -92,86 +100,11 @@ SECRET_KEYS = ('setenv', 'authorizedkeyscommand', 'authorizedprincipalscommand',
 REDACTED = '<redacted>'
 # sshd -T prints these keys once per value (other keys print once, several values space-separated).
 MULTI_KEYS = ('port', 'listenaddress', 'hostkey', 'hostcertificate', 'acceptenv', 'subsystem', 'include')
-EXEC_MAIN_CODES = {'1': 'exited', '2': 'killed', '3': 'dumped', '4': 'trapped', '5': 'stopped', '6': 'continued'}
-CRASH_RESULTS = ('signal', 'core-dump', 'oom-kill', 'exit-code', 'watchdog', 'timeout')
 
 
 # ---------------------------------------------------------------------------------------------
 # service managers
 # ---------------------------------------------------------------------------------------------
-def parse_systemctl_show(text):
-    """``systemctl show -p A,B`` output → {Key: value}."""
-    props = {}
-    for line in (text or '').splitlines():
-        key, sep, value = line.partition('=')
-        if sep and key:
-            props[key.strip()] = value.strip()
-    return props
-
-
-def _int_or_none(value):
-    text = str(value).strip()
-    if len(text) > 20:              # no count or PID is that long (and int() of 4,300+ digits raises)
-        return None
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
-
-
-_SYSTEMD_TIME = re.compile(r'^\w{3} (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) (\S+)$')
-
-
-def systemd_timestamp(value):
-    """``Sun 2024-05-05 10:11:12 UTC`` → ``2024-05-05T10:11:12Z``; other zones kept as printed; empty → None."""
-    value = (value or '').strip()
-    if not value or value == 'n/a':
-        return None
-    match = _SYSTEMD_TIME.match(value)
-    if match and match.group(3) in ('UTC', 'GMT'):
-        return '%sT%sZ' % (match.group(1), match.group(2))
-    return value
-
-
-def service_from_show(props, unit):
-    """One unit's ``systemctl show`` properties → the ``service`` fact (manager systemd)."""
-    active = props.get('ActiveState') or None
-    code = props.get('ExecMainCode')
-    main_pid = _int_or_none(props.get('MainPID'))
-    service = {
-        'manager': 'systemd',
-        'unit': unit,
-        'load_state': props.get('LoadState') or None,
-        'active_state': active,
-        'sub_state': props.get('SubState') or None,
-        'main_pid': main_pid if main_pid else None,
-        'n_restarts': _int_or_none(props.get('NRestarts')),
-        'exec_main_status': _int_or_none(props.get('ExecMainStatus')),
-        # 0: no main process has exited yet (CLD_* codes start at 1)
-        'exec_main_code': EXEC_MAIN_CODES.get(code),
-        'result': props.get('Result') or None,
-        'started_at': systemd_timestamp(props.get('ActiveEnterTimestamp')),
-        'exec_main_started_at': systemd_timestamp(props.get('ExecMainStartTimestamp')),
-        'status': OK,
-        'reason': None,
-    }
-    return service
-
-
-def pick_unit(shows):
-    """``[(unit, props)]`` → (unit, props) of the first loaded unit, or (None, None)."""
-    for unit, props in shows:
-        if props.get('LoadState') == 'loaded':
-            return unit, props
-    return None, None
-
-
-def _empty_service(manager, status, reason, unit=None):
-    return {'manager': manager, 'unit': unit, 'active_state': None, 'sub_state': None, 'main_pid': None,
-            'n_restarts': None, 'exec_main_status': None, 'result': None, 'started_at': None,
-            'status': status, 'reason': reason}
-
-
 def parse_openrc_status(rc, out):
     """``rc-service sshd status`` → active_state (``* status: started`` / ``stopped`` / ``crashed``)."""
     match = re.search(r'status:\s*(\w+)', out or '')
@@ -191,24 +124,9 @@ def _pid_alive(system, pid):
 
 def collect_service(system):
     """The ``service`` fact: systemd, OpenRC, SysV init, or none."""
-    if system.isdir('/run/systemd/system'):
-        if not system.which('systemctl'):
-            return _empty_service('systemd', UNKNOWN, 'systemd runs but systemctl was not found')
-        shows = []
-        errors = []
-        for unit in UNITS:
-            res = system.run(['systemctl', 'show', unit, '-p', ','.join(SHOW_PROPERTIES)], timeout=10)
-            if res.rc == 0:
-                shows.append((unit, parse_systemctl_show(res.out)))
-            else:
-                errors.append(res.describe())
-        unit, props = pick_unit(shows)
-        if unit is None:
-            if errors:
-                return _empty_service('systemd', UNKNOWN, 'systemctl show failed: %s' % '; '.join(errors))
-            return _empty_service('systemd', UNKNOWN, 'neither ssh.service nor sshd.service is loaded: '
-                                  'sshd is not installed as a systemd unit (socket activation or a custom unit?)')
-        return service_from_show(props, unit)
+    if systemd_running(system):
+        return systemd_service(system, UNITS, 'neither ssh.service nor sshd.service is loaded: '
+                               'sshd is not installed as a systemd unit (socket activation or a custom unit?)')
     init = (system.read_or_none('/proc/1/comm') or '').strip() or None
     if system.isdir('/run/openrc') and system.which('rc-service'):
         res = system.run(['rc-service', 'sshd', 'status'], timeout=10)
@@ -854,8 +772,6 @@ LISTENER_IDENTS = ('sshd',)
 SESSION_IDENTS = ('sshd', 'sshd-session')
 SYSTEMD_IDENTS = ('systemd', 'init')
 MAX_MESSAGE_CHARS = 1024            # no line the patterns match is longer (sshd's syslog() cuts at 500)
-MAX_SAMPLE_CHARS = 512
-MAX_REASONS = 20                    # distinct keys kept in crashes.results / penalties.reasons
 
 # Every pattern is anchored at both ends of the message and built from the program's own format
 # string, so text a stranger can make a program log (sshd logs user names verbatim: "Invalid user
@@ -906,33 +822,8 @@ _WRAP = re.compile(r'^refused connect from (?P<client>[^\s()]{1,300})'
 _TERMINATING = re.compile(r'^Received signal (?P<sig>\d{1,3}); terminating\.$')
 _SIGHUP = re.compile(r'^Received SIGHUP; restarting\.$')
 
-# systemd (src/core/service.c, unit.c, job.c; systemd-stable tags v219..v256, v257 as the journal of a Debian 13
-# host shows it, samples/lab/trixie).  From v225 log_unit_*() put "<unit id>: " before the message (log.c
-# log_object_internalv); v219 named the unit in the text itself.
-_UNIT = r'[\w@.:\\-]{1,256}\.service'
-# service.c service_sigchld_event(): v219 "%s: main process exited, code=%s, status=%i/%s" (unit id in the text);
-# v225..v257 "Main process exited, code=%s, status=%i/%s" (LOG_UNIT_MESSAGE: "<unit>: " prefix)
-_MAIN_EXIT = re.compile(r'^(?P<unit>' + _UNIT + r'): [Mm]ain process exited, code=(?P<code>[a-z]{1,16}), '
-                        r'status=(?P<status>-?\d{1,10}/[\w/+-]{1,40})\.?$')
-# service.c service_enter_dead() v229..v239 and unit.c unit_log_failure() v240..v257: "Failed with result '%s'."
-_FAILED = re.compile(r'^(?P<unit>' + _UNIT + r"): Failed with result '(?P<result>[a-z-]{1,32})'\.$")
-# v219: unit.c "Unit %s entered failed state." and service.c "%s failed."; v225..v234 unit.c "Unit entered failed
-# state." (notice; debug only from v235)
-_FAILED_OLD = re.compile(r'^(?:Unit (?P<unit>' + _UNIT + r') entered failed state|(?P<unit2>' + _UNIT +
-                         r'): Unit entered failed state|(?P<unit3>' + _UNIT + r') failed)\.$')
-# service.c service_enter_restart(): v235..v257 "Scheduled restart job, restart counter is at %u.";
-# v219 "%s holdoff time over, scheduling restart." / "%s has no holdoff time, scheduling restart.";
-# v225..v234 "Service hold-off time over, scheduling restart." / "Service has no hold-off time, scheduling restart."
-_SCHEDULED = re.compile(r'^(?P<unit>' + _UNIT + r'): Scheduled restart job, restart counter is at (?P<n>\d{1,10})\.$')
-_HOLDOFF = re.compile(r'^(?:(?P<unit>' + _UNIT + r') (?:holdoff time over|has no holdoff time)|(?P<unit2>' + _UNIT +
-                      r'): Service (?:hold-off time over|has no hold-off time)), scheduling restart\.$')
-# v219 service.c service_start_limit_test(): "start request repeated too quickly for %s";
-# v225..v257 unit.c unit_start_limit_test(): "Start request repeated too quickly."
-_TOO_QUICK = re.compile(r'^(?:(?P<unit>' + _UNIT + r'): Start request repeated too quickly\.|'
-                        r'start request repeated too quickly for (?P<unit2>' + _UNIT + r'))$')
-# job.c / service.c status messages [JOB_DONE] "Stopped %s.": the unit's description (v219..v249), or
-# "<unit> - <description>" (unit_status_string(), v250..v257 with the default combined status format)
-_STOPPED = re.compile(r'^Stopped (?:(?P<unit>' + _UNIT + r') - )?(?P<desc>[^\r\n]{1,256}?)\.$')
+# systemd's unit messages (service.c, unit.c, job.c of v219..v257): _MAIN_EXIT, _FAILED, _FAILED_OLD, _SCHEDULED,
+# _HOLDOFF, _TOO_QUICK, _STOPPED, imported from _service (their one home, with the format strings cited).
 
 # Every pattern above, for the test that checks each one against planted text (samples/sshd/planted_texts.txt).
 EVENT_PATTERNS = (_DROP, _BEGIN, _IN, _EXIT, _RATE, _PEN_NEW, _PEN_ACT, _WRAP, _TERMINATING, _SIGHUP,
@@ -943,42 +834,31 @@ def is_sshd_unit(unit):
     return bool(unit) and bool(re.match(r'^sshd?(@[^/]{0,256})?\.service$', unit))
 
 
-def _unit_of(match):
-    groups = match.groupdict()
-    return groups.get('unit') or groups.get('unit2') or groups.get('unit3')
-
-
-def _bump(counts, key, n=1):
-    if key not in counts and len(counts) >= MAX_REASONS:
-        key = 'other'
-    counts[key] = counts.get(key, 0) + n
-
-
 class _Kind:
-    def __init__(self):
+    def __init__(self, since=None, until=None):
         self.count = 0
         self.last = None
         self.samples = []
+        self.series = EventSeries(since, until)     # when: one time per evidence line (docs/facts.md)
 
-    def sample(self, entry):
+    def sample(self, entry, event=True):
+        """Keep ``entry`` as evidence; ``event``: it is a time of its own in the series (not a further
+        line about an event already timed)."""
         if entry.time is not None and (self.last is None or entry.time >= self.last):
             self.last = entry.time
         raw = (entry.raw if entry.raw is not None else entry.message).rstrip('\r')
         self.samples.append(raw[:MAX_SAMPLE_CHARS])
         if len(self.samples) > MAX_SAMPLES:
             del self.samples[0]
+        if event:
+            self.series.add(entry.time, raw)
 
     def as_dict(self):
-        return {'count': self.count, 'last': iso(self.last), 'samples': list(self.samples)}
+        return {'count': self.count, 'last': iso(self.last), 'samples': list(self.samples),
+                'series': self.series.as_fact()}
 
 
-def _close_enough(first, second):
-    if first is None or second is None:
-        return True
-    return 0 <= second - first <= SAME_EVENT_S
-
-
-class EventCounter:
+class EventCounter(UnitEvents):
     """Feed :class:`LogLine` entries in log order; :meth:`result` applies the counting rules.
 
     A line counts only when its ident is the program that writes that message (see
@@ -986,22 +866,17 @@ class EventCounter:
     is judged by its text, which is anchored.  A systemd line counts only from PID 1 (or no PID).
     """
 
-    def __init__(self):
-        self.kinds = dict((name, _Kind()) for name in EVENT_KINDS)
+    def __init__(self, since=None, until=None):
+        UnitEvents.__init__(self, is_sshd_unit, SSHD_DESCRIPTIONS,
+                            dict((name, _Kind(since, until)) for name in EVENT_KINDS))
         self._episodes = {}
         self._hidden = {}
         self.episodes = 0
         self.unsummarised = 0
-        self._pending_crash = {}
-        self._auto_restart = {}
         self._last_terminating = None
         self._last_stopped = None
-        self.crash_results = {}
         self.penalty_reasons = {}
         self.penalties_imposed = 0
-        self.automatic = 0
-        self.manual = 0
-        self.gave_up = 0
         self.reloads = 0
 
     # -- MaxStartups episodes (OpenSSH 8.4 .. 9.9) ----------------------------------------------
@@ -1029,7 +904,7 @@ class EventCounter:
         if ident is None or ident in SESSION_IDENTS:
             self._feed_sshd(entry, message, ident is None or ident in LISTENER_IDENTS)
         if (ident is None or ident in SYSTEMD_IDENTS) and entry.pid in (None, 1):
-            self._feed_systemd(entry, message)
+            self.feed_systemd(entry, message)
 
     def _feed_sshd(self, entry, message, listener):
         wrap = _WRAP.match(message)
@@ -1103,91 +978,15 @@ class EventCounter:
         else:
             self._episode(key)['lines'] += 1
 
-    def _stop(self, entry):
-        kind = self.kinds['restarts']
-        kind.count += 1
-        self.manual += 1
-        kind.sample(entry)
-
-    def _crash(self, entry, unit, label):
-        kind = self.kinds['crashes']
-        kind.count += 1
-        kind.sample(entry)
-        _bump(self.crash_results, label)
-        self._pending_crash[unit] = entry.time
-
-    def _automatic_restart(self, entry, unit):
-        kind = self.kinds['restarts']
-        kind.count += 1
-        self.automatic += 1
-        kind.sample(entry)
-        self._auto_restart[unit] = entry.time
-
-    def _part_of_restart(self, unit, when):
-        """True (and forgotten) when a ``Stopped`` line belongs to an automatic restart just counted.
-        systemd 219 names no unit in it (only the description): any sshd unit's restart then."""
-        units = [unit] if unit else list(self._auto_restart)
-        for name in units:
-            if name in self._auto_restart and _close_enough(self._auto_restart[name], when):
-                del self._auto_restart[name]
-                return True
-        return False
-
-    def _feed_systemd(self, entry, message):
-        if message.startswith('Stopped '):
-            self._feed_stopped(entry, message)
-            return
-        match = _MAIN_EXIT.match(message)
-        if match:
-            unit = match.group('unit')
-            if not is_sshd_unit(unit):
-                return
-            code, status = match.group('code'), match.group('status')
-            self._pending_crash.pop(unit, None)
-            if code in ('killed', 'dumped') or (code == 'exited' and not status.startswith('0/')):
-                self._crash(entry, unit, '%s %s' % (code, status))
-            return
-        match = _FAILED.match(message) or _FAILED_OLD.match(message)
-        if match:
-            unit = _unit_of(match)
-            if not is_sshd_unit(unit):
-                return
-            result_ = match.groupdict().get('result') or 'failed'
-            if result_ not in CRASH_RESULTS and result_ != 'failed':
-                return
-            if unit in self._pending_crash and _close_enough(self._pending_crash[unit], entry.time):
-                # another line about the crash just counted (systemd logs two or three)
-                self.kinds['crashes'].sample(entry)
-                return
-            self._crash(entry, unit, result_)
-            return
-        match = _SCHEDULED.match(message) or _HOLDOFF.match(message) or _TOO_QUICK.match(message)
-        if match:
-            unit = _unit_of(match)
-            if not is_sshd_unit(unit):
-                return
-            if match.re is _TOO_QUICK:
-                self.gave_up += 1
-                self.kinds['restarts'].sample(entry)
-            else:
-                self._automatic_restart(entry, unit)
-
-    def _feed_stopped(self, entry, message):
-        match = _STOPPED.match(message)
-        if not match:
-            return
-        unit = match.group('unit')
-        desc = match.group('desc')
-        if not (is_sshd_unit(unit) or desc.rstrip('.') in SSHD_DESCRIPTIONS or is_sshd_unit(desc)):
-            return
-        if self._part_of_restart(unit, entry.time):
-            return
+    def _stop_described(self, entry):
+        """A ``Stopped`` line of systemd: counted already when sshd's own ``Received signal N; terminating.``
+        described the same stop (within 10 s)."""
         self._last_stopped = entry.time
         if (self._last_terminating is not None and entry.time is not None and self._last_terminating >= 0 and
                 _close_enough(self._last_terminating, entry.time)):
             self._last_terminating = None
-            return
-        self._stop(entry)
+            return True
+        return False
 
     def result(self):
         for key in list(self._episodes):
@@ -1230,7 +1029,7 @@ SYSLOG_NOT_READ = ('not read: the journal was read in full and holds the same me
 
 
 def _null_kinds():
-    return dict((name, {'count': None, 'last': None, 'samples': []}) for name in EVENT_KINDS)
+    return dict((name, {'count': None, 'last': None, 'samples': [], 'series': None}) for name in EVENT_KINDS)
 
 
 def _outside_counts(counter):
@@ -1241,7 +1040,7 @@ def _outside_counts(counter):
 def collect_events(system, window, log_files):
     """The ``events`` fact over ``window`` (:func:`_logs.resolve_window`)."""
     scan = LogScan(system, since=window.since, until=window.until, keywords=EVENT_KEYWORDS, keep_outside=True)
-    counter = EventCounter()
+    counter = EventCounter(window.since, window.until if window.until is not None else scan.now)
     outside = EventCounter()
     not_read = []
 
@@ -1404,6 +1203,7 @@ def collect(system, params):
 
 
 __all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'parse_systemctl_show', 'service_from_show', 'pick_unit',
+           'systemd_timestamp', 'MAX_REASONS',
            'parse_ss_listen', 'parse_proc_net_tcp', 'hex_to_ip', 'classify_process', 'parse_listener_title',
            'parse_sshd_T', 'typed_config', 'parse_maxstartups', 'parse_penalties', 'parse_sshd_t_errors',
            'config_verdict', 'parse_version', 'count_events', 'EventCounter', 'raw_config', 'redact_config_value',

@@ -1314,3 +1314,46 @@ def test_collect_bad_options(params, message):
 def test_validate():
     assert _sshd.validate({'since': '24h'}) is None
     assert 'since' in _sshd.validate({'since': 'soon'})
+
+
+# --------------------------------------------------------------------------------------------
+# the series of each event kind (docs/facts.md): when, on the lab's real journals
+# --------------------------------------------------------------------------------------------
+def _stamps(lines, *texts):
+    """The times (ISO, UTC) of the lines holding one of ``texts``, read off the line's own prefix."""
+    return sorted(line[:19] + 'Z' for line in lines if any(text in line for text in texts))
+
+
+@pytest.mark.parametrize('suite, name, kind, texts', [
+    # one time per crash: systemd's "Main process exited" line; its "Failed with result" line is the same crash
+    (suite, 'crashloop.txt', 'crashes', (' systemd[1]: ssh.service: Main process exited, code=killed',))
+    for suite in ('bullseye', 'bookworm', 'trixie')] + [
+    (suite, 'crashloop.txt', 'restarts', (' systemd[1]: ssh.service: Scheduled restart job',))
+    for suite in ('bullseye', 'bookworm', 'trixie')] + [
+    # 8.4/9.2 at INFO: the episode's start and its one drop line
+    (suite, 'maxstartups.txt', 'maxstartups_drops', ('beginning MaxStartups throttling', 'past MaxStartups'))
+    for suite in ('bullseye', 'bookworm')] + [
+    # 10.0: each drop line and the rate-limited summary
+    ('trixie', 'maxstartups.txt', 'maxstartups_drops', ('Maxstartups',)),
+    ('trixie', 'penalties.txt', 'penalties', ('penalty', 'PerSourcePenalties')),
+    ('bookworm', 'wrappers.txt', 'wrap_refusals', ('refused connect from',)),
+])
+def test_lab_series_times_are_the_lines_times(suite, name, kind, texts):
+    lines = lab(suite, name)
+    series = count(lines)[kind]['series']
+    assert series['mode'] == 'times'
+    assert [t['time'] for t in series['times']] == _stamps(lines, *texts)
+    assert all(any(text in t['note'] for text in texts) for t in series['times'])
+    assert series['first'] == series['times'][0]['time'] and series['last'] == series['times'][-1]['time']
+
+
+def test_collect_events_series_carries_the_window(tmp_path):
+    path = tmp_path / 'crashloop.log'
+    path.write_text('\n'.join(lab('trixie', 'crashloop.txt')) + '\n')
+    window = _sshd.resolve_window(System(), None, [str(path)])
+    events = _sshd.collect_events(System(), window, [str(path)])
+    series = events['crashes']['series']
+    assert (series['since'], series['until']) == (events['window']['since'], events['window']['until'])
+    assert series['count'] == events['crashes']['count'] == 6
+    # a kind that did not happen: an empty series over the same window, not a missing key
+    assert events['wrap_refusals']['series']['count'] == 0 and events['wrap_refusals']['series']['times'] == []
