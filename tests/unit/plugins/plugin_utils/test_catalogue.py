@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 
 import pytest
+import yaml
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils import _catalogue, _engine
 
@@ -133,3 +135,26 @@ def test_generator_check_mode(tmp_path, monkeypatch, capsys, stale):
     assert gen.main([]) == 0
     assert gen.main(['--check']) == 0
     assert remediate.read_text(encoding='utf-8').endswith('\n\nprose\n') or stale == 'findings'
+
+
+def _role_text(*parts):
+    with open(os.path.join(ROOT, 'roles', 'remediate', *parts), encoding='utf-8') as handle:
+        return handle.read()
+
+
+def test_fix_switches_are_named_where_they_cannot_derive():
+    """The switch list lives in _catalogue.FIXES; the role validates remediate_fixes against it
+    (remediate_plan). Text a tool reads as such names them all, and no other."""
+    spec = yaml.safe_load(_role_text('meta', 'argument_specs.yml'))['argument_specs']['main']['options']
+    texts = {
+        'roles/remediate/meta/argument_specs.yml': ' '.join(spec['remediate_fixes']['description']),
+        'roles/remediate/defaults/main.yml': _role_text('defaults', 'main.yml').split('remediate_fixes:')[0],
+        'roles/remediate/README.md': _role_text('README.md').split('Switches:')[1].split('\n\n')[0],
+    }
+    for where, text in texts.items():
+        named = re.findall(r'\b(?:sshd_[a-z_]+|[a-z]+_[a-z_]+|keepalive|unban)\b', text)
+        for switch in _catalogue.FIX_SWITCHES:
+            assert switch in named, '%s does not name the fix switch %s' % (where, switch)
+        odd = [n for n in named if n.split('_')[0] in ('sshd', 'conntrack', 'mtu', 'wrappers') and n not in
+               _catalogue.FIX_SWITCHES]
+        assert not odd, '%s names switches that do not exist: %s' % (where, odd)
