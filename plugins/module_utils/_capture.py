@@ -341,18 +341,21 @@ def _open_error(exc):
 def read_resets(sock, seconds, max_packets, clock=time.monotonic, wall=time.time):
     """Read accepted packets for at most ``seconds`` or ``max_packets`` resets.
 
-    Returns ``(resets, skipped {why: n}, stopped)``; ``stopped`` is ``window`` or ``max_packets``.
+    Returns ``(resets, skipped {why: n}, stopped, largest)``; ``stopped`` is ``window`` or
+    ``max_packets``; ``largest`` is the most bytes the kernel queued for one packet (``MSG_TRUNC``
+    gives the queued length even when it exceeds the buffer): at most 80, the headers, never payload.
     """
     started = clock()
     deadline = started + seconds
     buffer = bytearray(RECV_BUFFER)
     resets, skipped = [], {}
+    largest = 0
     while True:
         if len(resets) >= max_packets:
-            return resets, skipped, 'max_packets'
+            return resets, skipped, 'max_packets', largest
         left = deadline - clock()
         if left <= 0:
-            return resets, skipped, 'window'
+            return resets, skipped, 'window', largest
         ready, _w, _x = select.select([sock], [], [], left)
         if not ready:
             continue
@@ -361,6 +364,7 @@ def read_resets(sock, seconds, max_packets, clock=time.monotonic, wall=time.time
         except (BlockingIOError, InterruptedError):
             continue
         now = clock()
+        largest = max(largest, size)
         record, error = parse_packet(bytes(buffer[:min(size, RECV_BUFFER)]))
         direction = direction_of(address[2] if len(address) > 2 else None)
         if record is not None and direction is None:
@@ -416,7 +420,7 @@ def collect(system, params, opener=None):
 
     base = dict(method=None, method_note=METHOD_NOTE, ports=ports, ports_source=source, duration_s=duration,
                 max_packets=max_packets, window_s=None, stopped=None, resets=None, counts=None, skipped=None,
-                kernel_drops=None, counter_deltas=None)
+                kernel_drops=None, captured_bytes_max=None, counter_deltas=None)
     try:
         sock = (opener or open_socket)(ports)
     except (OSError, ValueError) as exc:
@@ -425,7 +429,7 @@ def collect(system, params, opener=None):
     try:
         before, creasons = _tcp._read_counters(system)   # pylint: disable=protected-access
         started = time.monotonic()
-        resets, skipped, stopped = read_resets(sock, duration, max_packets)
+        resets, skipped, stopped, largest = read_resets(sock, duration, max_packets)
         window = round(time.monotonic() - started, 3)
         after, creasons2 = _tcp._read_counters(system)   # pylint: disable=protected-access
         drops = _kernel_drops(sock)
@@ -443,5 +447,6 @@ def collect(system, params, opener=None):
               'received': sum(1 for r in resets if r['direction'] == 'received')}
     base.update(method=METHOD, window_s=window, stopped=stopped, resets=resets, counts=counts,
                 skipped={'count': sum(skipped.values()), 'reasons': skipped}, kernel_drops=drops,
+                captured_bytes_max=largest,
                 counter_deltas=deltas)
     return result(PARTIAL if reasons else OK, '; '.join(reasons) or None, **base)

@@ -252,6 +252,13 @@ ansible_facts:
           type: int
           returned: always
           sample: 0
+        captured_bytes_max:
+          description:
+            - The most bytes the kernel handed over for one packet (IP header and the fixed 20-byte TCP
+              header, at most 80) - shows that no payload was captured. V(null) when no capture ran.
+          type: int
+          returned: always
+          sample: 40
         counter_deltas:
           description:
             - Increase over the window of C(OutRsts), C(EstabResets), C(AttemptFails) (C(/proc/net/snmp)) and

@@ -279,8 +279,8 @@ def ready(monkeypatch):
 
 def test_read_resets_stops_at_max_packets(ready):
     sock = ReplaySocket([(raw(V4_LINGER_RST), 4), (raw(V4_LINGER_RST), 0), (raw(V6_LINGER_RST), 4)])
-    resets, skipped, stopped = _capture.read_resets(sock, 5, 2)
-    assert stopped == 'max_packets' and [r['direction'] for r in resets] == ['sent', 'received']
+    resets, skipped, stopped, largest = _capture.read_resets(sock, 5, 2)
+    assert stopped == 'max_packets' and largest == 40 and [r['direction'] for r in resets] == ['sent', 'received']
     assert skipped == {} and len(sock.packets) == 1          # the third was never read
 
 
@@ -288,7 +288,8 @@ def test_read_resets_stops_at_the_window(ready):
     ticks = iter([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 2.5])
     sock = ReplaySocket([(raw(V4_LINGER_RST), 4), (raw(V4_SYN), 4), (raw(V4_CLOSED_PORT_RST), 3)] + [
         (raw(V4_LINGER_RST), 0)] * 5)
-    resets, skipped, stopped = _capture.read_resets(sock, 2, 100, clock=lambda: next(ticks), wall=lambda: 1.5)
+    resets, skipped, stopped, _largest = _capture.read_resets(sock, 2, 100, clock=lambda: next(ticks),
+                                                              wall=lambda: 1.5)
     assert stopped == 'window' and len(resets) == 1
     assert skipped == {'not a reset': 1, 'not sent or received by this host': 1}
     assert resets[0]['offset_s'] == 0.2 and resets[0]['time'] == 1.5 and resets[0]['interface'] == 'lo'
@@ -309,6 +310,7 @@ def test_collect_reports_resets_and_deltas(ready):
     assert fact['counter_deltas'] == {'OutRsts': 2, 'EstabResets': 1, 'AttemptFails': 0, 'TCPAbortOnClose': 0,
                                       'TCPAbortOnData': 0}
     assert fact['kernel_drops'] == 0 and fact['skipped'] == {'count': 0, 'reasons': {}}
+    assert fact['captured_bytes_max'] == 60
 
 
 def test_collect_partial_when_cut_by_max_packets(ready):
