@@ -53,6 +53,7 @@ from hypothesis import strategies as st
 from ansible_collections.connreset.doctor.plugins.module_utils import (
     _capture, _common, _conntrack, _firewall, _logs, _mtu, _oom, _probe, _sshd, _tcp, _tcp_wrappers,
 )
+from ansible_collections.connreset.doctor.plugins.module_utils import _endpoints, _service, _svcconf
 from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_probe
 from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError
 
@@ -144,6 +145,7 @@ CORPUS = {
     'logs': Corpus(['test_logs.py', 'test_log_keywords.py'], ['sshd', 'oom']),
     'common': Corpus(['test_common.py', 'test_collectors.py']),
     'capture': Corpus(['test_capture.py']),
+    'endpoints': Corpus(['test_endpoints.py', 'test_svcconf.py'], ['endpoints']),
 }
 ALL_LINES = sorted(set(line for corpus in CORPUS.values() for line in corpus.lines))
 
@@ -691,6 +693,35 @@ def _table_full(entries):
     return events.result(), [_conntrack.is_table_full(entry) for entry in entries]
 
 
+def _series_bounded(fact, max_times):
+    """The properties of every ``series`` fact, whatever it was fed."""
+    assert len(fact['times']) <= max_times, 'series kept %d exact times' % len(fact['times'])
+    assert len(fact['buckets']) <= _logs.SERIES_MAX_BUCKETS + 1, 'series made %d buckets' % len(fact['buckets'])
+    assert fact['count'] == len(fact['times']) + sum(b['count'] for b in fact['buckets']), fact
+    assert all(len(t['note'] or '') <= _logs.SERIES_NOTE_CHARS for t in fact['times'])
+
+
+def _event_series(times, notes, window, max_times):
+    """EventSeries fed hostile times (NaN, infinity, huge, before 1970) and notes over a hostile window."""
+    start, end = window
+    end = None if end is None or start is None else start + end
+    series = _logs.EventSeries(start, end, max_times=max_times)
+    for index, when in enumerate(times):
+        series.add(when, notes[index % len(notes)] if notes else None)
+    fact = series.as_fact()
+    _series_bounded(fact, max_times)
+    width = _logs.bucket_seconds(start or 0.0, end or 0.0) if start is not None and end is not None else None
+    window_fact = _logs.window_series(_logs.Window(start, end, 'option'), now=NOW).as_fact()
+    return fact, width, window_fact
+
+
+def _oom_series(entries):
+    kills, _units = _oom.parse_entries(entries)
+    fact = _oom.kill_series(kills, _logs.Window(NOW - 20 * 86400, None, 'now'), now=NOW)
+    _series_bounded(fact, _logs.SERIES_MAX_TIMES)
+    return fact, [_oom.victim_text(kill) for kill in kills]
+
+
 def _conntrack_stats(text):
     totals = _conntrack.parse_stat_file(text)
     cli = _conntrack.parse_conntrack_s(text)
@@ -934,6 +965,44 @@ TARGETS = [
     Target('tcp', 'parse_ss_listeners', _tcp.parse_ss_listeners, one(texts('tcp')), list_of_dicts),
     Target('tcp', 'decode_proc_address', _tcp.decode_proc_address, one(lines('tcp')), tuple_of(2)),
     Target('tcp', 'parse_proc_tcp', _tcp_proc, one(texts('tcp')), tuple_of(3, dict)),
+    # _endpoints, _svcconf, _service (issue 13)
+    Target('endpoints', 'parse_ss_sockets', _endpoints.parse_ss_sockets, one(texts('endpoints')), list_of_dicts),
+    Target('endpoints', 'parse_limits', _endpoints.parse_limits, one(texts('endpoints')), opt(tuple)),
+    Target('endpoints', 'parse_port_range', _endpoints.parse_port_range, one(lines('endpoints')), opt(tuple)),
+    Target('endpoints', 'count_ephemeral', lambda t: _endpoints.count_ephemeral(t.split('\n'), 1, 65535),
+           one(texts('endpoints')), tuple_of(2, int)),
+    Target('endpoints', 'program_of', _endpoints.program_of,
+           st.tuples(lines('endpoints'), lines('endpoints'), lines('endpoints')), opt(str)),
+    Target('endpoints', 'parse_exec_start', _endpoints.parse_exec_start, one(lines('endpoints')), kind(list)),
+    Target('endpoints', 'count_program_events', lambda t: _endpoints.count_program_events('nginx', t.split('\n')),
+           one(texts('endpoints')), kind(dict)),
+    Target('endpoints', 'unit_name', _endpoints.unit_name, one(lines('endpoints')), kind(str)),
+    Target('svcconf', 'parse_nginx_time', _svcconf.parse_nginx_time, one(lines('endpoints')), opt(float)),
+    Target('svcconf', 'split_nginx_dump+parse_nginx_directives+nginx_timeouts',
+           lambda t: (_svcconf.split_nginx_dump(t), _svcconf.parse_nginx_directives(t), _svcconf.nginx_timeouts(t, 80)),
+           one(texts('endpoints')), tuple_of(3, list)),
+    Target('svcconf', 'parse_haproxy_time', _svcconf.parse_haproxy_time, one(lines('endpoints')), opt(float, int)),
+    Target('svcconf', 'parse_haproxy_sections+haproxy_timeouts',
+           lambda t: (_svcconf.parse_haproxy_sections(t), _svcconf.haproxy_timeouts(t, 8091)),
+           one(texts('endpoints')), tuple_of(2, tuple)),
+    Target('svcconf', 'gunicorn_cli+gunicorn_config_file+gunicorn_timeouts',
+           lambda t: (_svcconf.gunicorn_cli(t.split()), _svcconf.gunicorn_config_file(t),
+                      _svcconf.gunicorn_timeouts(t.split(), t, '/x.py')), one(texts('endpoints')), tuple_of(3, dict)),
+    Target('svcconf', 'redis_directives+redis_timeouts+redis_argv_overrides',
+           lambda t: (_svcconf.redis_directives(t), _svcconf.redis_timeouts(_svcconf.redis_directives(t)[0],
+                                                                            _svcconf.redis_argv_overrides(t.split())[1])),
+           one(texts('endpoints')), tuple_of(2, tuple)),
+    Target('service', 'parse_systemctl_show+service_from_show+pick_unit',
+           lambda t: (_service.service_from_show(_service.parse_systemctl_show(t), 'x.service'),
+                      _service.pick_unit([('x.service', _service.parse_systemctl_show(t))])),
+           one(texts('sshd')), tuple_of(2, dict)),
+    Target('service', 'int_or_none', _service.int_or_none, one(lines('sshd')), opt(int)),
+    Target('service', 'systemd_timestamp', _service.systemd_timestamp, one(lines('sshd')), opt(str)),
+    Target('service', 'count_unit_events+UnitEvents+Kind',
+           lambda entries: _service.count_unit_events(entries, ['ssh.service', 'app.service']),
+           one(log_entries('sshd')), kind(dict)),
+    Target('service', 'unit_journal_matches', lambda t: _service.unit_journal_matches(t.split()), one(lines('sshd')),
+           kind(list)),
     # _capture
     Target('capture', 'parse_packet+direction_of+tcp_flags', _capture_packet,
            st.tuples(st.one_of(hostile_packets(), st.binary(max_size=200), hostile_bytes('capture')),
@@ -984,6 +1053,18 @@ TARGETS = [
                                st.integers(-1, 61), st.integers(-1, 62))),
            lambda out: (out[0] is None or re.match(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$', out[0]))
            and isinstance(out[1], bool)),
+    Target('logs', 'EventSeries+bucket_seconds+window_series', _event_series,
+           st.tuples(st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True),
+                                        st.floats(NOW - 8 * 86400, NOW), st.integers(-2 ** 40, 2 ** 40)),
+                              max_size=400),
+                     st.lists(lines('logs'), max_size=3),
+                     st.tuples(st.one_of(st.none(), st.floats(0, NOW)),
+                               st.one_of(st.none(), st.floats(0, 2e9))),
+                     st.integers(0, 30)),
+           tuple_of(3, dict)),
+    Target('logs', 'iso_epoch', _logs.iso_epoch,
+           one(st.one_of(lines('logs'), st.builds(_logs.iso, st.floats(-1e12, 1e12)))), opt(float)),
+    Target('oom', 'kill_series+victim_text', _oom_series, one(log_entries('oom')), tuple_of(2, dict)),
     Target('logs', 'journal_reason', _logs.journal_reason,
            st.tuples(st.sampled_from([0, 1, None]), texts('logs'), st.sampled_from([0, 1000])), tuple_of(2)),
     Target('logs', 'LogScan.file', _scan_file, one(hostile_bytes('logs')), kind(list)),
@@ -1077,11 +1158,16 @@ NOT_PARSERS = {
     'logs.LogLine': 'a record', 'logs.Window': 'a record', 'common.LongLine': 'a str subclass',
     'common.result': 'builds a fact', 'common.unknown': 'builds a fact', 'common.worst_status': 'combines statuses',
     'common.summarize': 'combines statuses', 'common.run_collector': 'runs a collector (I/O)',
-    'capture.open_socket': 'opens the capture socket (I/O)', 'capture.read_resets': 'reads the socket (I/O)',
+    'capture.open_socket': 'opens the capture socket (I/O)',
+    'endpoints.pick_owner': 'picks among process records the collector built',
+    'endpoints.oom_of_unit': "filters the OOM collector's fact", 'endpoints.Host': 'reads the host once (I/O)',
+    'service.empty_service': 'builds a fact', 'service.unit_of': 'reads a regex match', 'service.bump': 'a counter',
+    'service.close_enough': 'arithmetic on two times', 'capture.read_resets': 'reads the socket (I/O)',
 }
 MODULES = (('sshd', _sshd), ('oom', _oom), ('tcp_wrappers', _tcp_wrappers), ('mtu', _mtu), ('conntrack', _conntrack),
-           ('tcp', _tcp), ('firewall', _firewall), ('capture', _capture), ('probe', _probe), ('tcp_probe', _tcp_probe),
-           ('logs', _logs), ('common', _common))
+           ('tcp', _tcp), ('firewall', _firewall), ('capture', _capture), ('endpoints', _endpoints),
+           ('svcconf', _svcconf), ('service', _service), ('probe', _probe), ('tcp_probe', _tcp_probe), ('logs', _logs),
+           ('common', _common))
 
 
 def _public_callables(name, module):

@@ -1,0 +1,670 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Any TCP service the operator names (issue 13): sockets, owning process and unit, unit history,
+descriptors, ephemeral ports, idle timeouts.  Private.
+
+Formats and their homes:
+
+* ``ss -Hltnp`` (iproute2): the queue columns as :func:`_tcp.parse_ss_listeners` reads them (``Recv-Q`` the
+  accept queue, ``Send-Q`` the backlog), the ``users:(("nginx",pid=812,fd=6),...)`` column as
+  :func:`_sshd.parse_ss_listen` reads it;
+* ``/proc/net/tcp`` and ``tcp6`` (:func:`_sshd.parse_proc_net_tcp`, :func:`_tcp.decode_proc_address`),
+  ``/proc/PID/fd`` links ``socket:[INODE]``;
+* ``/proc/PID/cgroup`` (:func:`_oom.parse_proc_cgroup`, :func:`_oom.unit_of_cgroup`);
+* ``/proc/PID/limits`` (fs/proc/base.c proc_pid_limits: ``"%-25s %-20s %-20s %-10s\\n"`` - ``Max open files``,
+  soft, hard, ``files``; ``unlimited`` for RLIM_INFINITY);
+* ``/proc/sys/net/ipv4/ip_local_port_range`` (``low\\thigh``); somaxconn and tcp_abort_on_overflow from
+  :data:`_tcp.SYSCTLS` (their one home);
+* the unit: :mod:`_service` (systemctl show, PID 1's unit messages); OOM kills: :func:`_oom.collect`;
+* the programs' configurations: :mod:`_svcconf`; their own exhaustion lines: :data:`PROGRAM_EVENTS`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.connreset.doctor.plugins.module_utils import _oom, _svcconf
+from ansible_collections.connreset.doctor.plugins.module_utils._common import (
+    OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
+)
+from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogScan, resolve_window, since_option_error
+from ansible_collections.connreset.doctor.plugins.module_utils._service import (
+    SYSTEMD_KEYWORDS, Kind, count_unit_events, empty_service, int_or_none, no_manager_reason, parse_systemctl_show,
+    systemd_running, systemd_service, unit_journal_matches,
+)
+from ansible_collections.connreset.doctor.plugins.module_utils._sshd import parse_proc_net_tcp, parse_ss_listen
+from ansible_collections.connreset.doctor.plugins.module_utils._tcp import SYSCTLS, parse_int, parse_ss_listeners
+
+PROTOCOLS = ['tcp', 'tls', 'http', 'https']
+FRONT_KINDS = ['aws-alb', 'aws-nlb', 'aws-gwlb', 'azure-lb', 'gcp-lb', 'gcp-nat', 'nginx', 'haproxy', 'envoy', 'none']
+ARGUMENT_SPEC = dict(
+    endpoints=dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str'),
+        port=dict(type='int', required=True),
+        unit=dict(type='str'),
+        protocol=dict(type='str', choices=PROTOCOLS, default='tcp'),
+        front=dict(type='dict', options=dict(
+            kind=dict(type='str', choices=FRONT_KINDS),
+            idle_timeout_s=dict(type='float'),
+        )),
+    )),
+    since=dict(type='str'),
+)
+
+MAX_ENDPOINTS = 64
+MAX_PIDS = 4096                 # processes whose /proc/PID/fd is read for the /proc fallback
+MAX_FDS = 65536                 # descriptors of one process read for socket inodes
+MAX_TCP_LINES = 500000          # lines of /proc/net/tcp{,6} read for the ephemeral ports
+PROGRAMS = {'nginx': 'nginx', 'haproxy': 'haproxy', 'gunicorn': 'gunicorn', 'redis-server': 'redis',
+            'redis-check-rdb': 'redis'}
+SYSCTL_PATHS = dict(SYSCTLS)
+PORT_RANGE_PATH = '/proc/sys/net/ipv4/ip_local_port_range'
+_UNIT_NAME = re.compile(r'^[\w@.:\\-]{1,256}$')
+
+
+# ---------------------------------------------------------------------------------------------
+# options
+# ---------------------------------------------------------------------------------------------
+def unit_name(value):
+    """``nginx`` → ``nginx.service``; a name with a unit suffix stays as it is."""
+    value = str(value).strip()
+    return value if re.search(r'\.(service|socket|scope)$', value) else value + '.service'
+
+
+def validate(params):
+    """Error message for bad options, or None."""
+    error = since_option_error(params)
+    if error:
+        return error
+    endpoints = params.get('endpoints') or []
+    if len(endpoints) > MAX_ENDPOINTS:
+        return 'option endpoints: %d endpoints given, at most %d per host' % (len(endpoints), MAX_ENDPOINTS)
+    for index, endpoint in enumerate(endpoints):
+        if not isinstance(endpoint, dict):
+            return 'option endpoints[%d]: give a dict such as {port: 443, unit: nginx.service}; got %r' % (index, endpoint)
+        port = endpoint.get('port')
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+            return 'option endpoints[%d].port: %r is not a TCP port; give 1-65535' % (index, port)
+        unit = endpoint.get('unit')
+        if unit is not None and not _UNIT_NAME.match(str(unit)):
+            return ('option endpoints[%d].unit: %r is not a systemd unit name; give one such as nginx.service, '
+                    'or leave it out to find the unit from the socket' % (index, unit))
+        front = endpoint.get('front') or {}
+        idle = front.get('idle_timeout_s')
+        if idle is not None and not (isinstance(idle, (int, float)) and 0 <= idle <= 86400 * 7):
+            return ('option endpoints[%d].front.idle_timeout_s: %r is not a number of seconds from 0 to 604800'
+                    % (index, idle))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# pure parsers
+# ---------------------------------------------------------------------------------------------
+def parse_ss_sockets(text):
+    """``ss -Hltnp`` → [{address, port, recv_q, backlog, pids, processes}] (one per line both parsers read)."""
+    sockets = []
+    for line in (text or '').splitlines()[:100000]:
+        queues = parse_ss_listeners(line)
+        users = parse_ss_listen(line)
+        if not queues:
+            continue
+        entry = dict(queues[0])
+        entry.pop('source', None)
+        entry['pids'] = users[0]['pids'] if users else []
+        entry['processes'] = users[0]['processes'] if users else []
+        sockets.append(entry)
+    return sockets
+
+
+_LIMIT_LINE = re.compile(r'^Max open files\s+(?P<soft>\d{1,20}|unlimited)\s+(?P<hard>\d{1,20}|unlimited)\s+files\s*$')
+
+
+def parse_limits(text):
+    """``/proc/PID/limits`` → (soft, hard) of ``Max open files`` (None = unlimited), or None when absent."""
+    for line in (text or '').splitlines()[:64]:
+        match = _LIMIT_LINE.match(line)
+        if match:
+            return tuple(None if v == 'unlimited' else int(v) for v in (match.group('soft'), match.group('hard')))
+    return None
+
+
+def parse_port_range(text):
+    """``32768\\t60999`` → (32768, 60999), or None."""
+    words = (text or '').split()
+    if len(words) != 2 or not all(re.match(r'^\d{1,5}$', w) for w in words):
+        return None
+    low, high = int(words[0]), int(words[1])
+    return (low, high) if 0 < low <= high < 65536 else None
+
+
+def count_ephemeral(lines, low, high):
+    """Lines of /proc/net/tcp{,6} → (distinct local ports in [low, high] of non-listening sockets, malformed)."""
+    ports = set()
+    malformed = 0
+    for count, line in enumerate(lines):
+        if count >= MAX_TCP_LINES:
+            break
+        parts = line.split()
+        if not parts or parts[0] == 'sl':
+            continue
+        if len(parts) < 4 or ':' not in parts[1] or not re.match(r'^[0-9A-Fa-f]{2}$', parts[3]):
+            malformed += 1
+            continue
+        if parts[3].upper() == '0A':
+            continue
+        port_hex = parts[1].rpartition(':')[2]
+        if not re.match(r'^[0-9A-Fa-f]{1,4}$', port_hex):
+            malformed += 1
+            continue
+        port = int(port_hex, 16)
+        if low <= port <= high:
+            ports.add(port)
+    return len(ports), malformed
+
+
+def program_of(comm, exe, args):
+    """The program whose configuration is read, from a process's comm, binary and command line."""
+    for name in (os.path.basename(exe or ''), comm or ''):
+        if name in PROGRAMS:
+            return PROGRAMS[name]
+    words = (args or '').split()
+    if comm and comm.startswith('gunicorn') or any(os.path.basename(w) == 'gunicorn' for w in words[:3]):
+        return 'gunicorn'
+    return None
+
+
+_ARGV = re.compile(r'argv\[\]=(?P<argv>[^;]{0,8192}) ;')
+
+
+def parse_exec_start(value):
+    """``systemctl show -p ExecStart`` value (``{ path=... ; argv[]=/usr/bin/x a b ; ... }``) → argv list."""
+    match = _ARGV.search(value or '')
+    return match.group('argv').split() if match else []
+
+
+# Programs' own lines saying a descriptor or an address ran out (only these, anchored):
+# nginx src/event/ngx_event_accept.c (release-1.22.1): ngx_log_error(NGX_LOG_CRIT, ..., "accept4() failed")
+#   with errno 24/23 → "accept4() failed (24: Too many open files)" (src/core/ngx_log.c ngx_log_errno " (%d: %s)");
+#   error-log prefix ngx_log_error_core: "YYYY/MM/DD HH:MM:SS [crit] PID#TID: [*CONN ]"
+# nginx src/event/ngx_event_connect.c: "connect() to %V failed" + " (99: Cannot assign requested address)"
+#   then the handler's " while connecting to upstream, client: ..." (text after the errno may carry a client's words)
+# Redis src/networking.c (7.0.15): serverLog(LL_WARNING, "Accepting client connection: %s", server.neterr) with
+#   src/anet.c anetSetError(err, "accept: %s", strerror(errno)); log line "PID:ROLE DD Mon YYYY HH:MM:SS.mmm # ..."
+_NGX_PREFIX = r'^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?:crit|alert|emerg|error)\] \d{1,10}#\d{1,20}: (?:\*\d{1,20} )?'
+PROGRAM_EVENTS = {
+    'nginx': (
+        ('fd_exhaustion', re.compile(_NGX_PREFIX + r'accept4?\(\) failed \((?:24: Too many open files|23: Too many open '
+                                     r'files in system)\)$')),
+        ('addr_exhaustion', re.compile(_NGX_PREFIX + r'connect\(\) to [\w.:\[\]%-]{1,300} failed \(99: Cannot assign '
+                                       r'requested address\)(?: while .*)?$')),
+    ),
+    'redis': (
+        ('fd_exhaustion', re.compile(r'^\d{1,10}:[XCSM] \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3} # Accepting '
+                                     r'client connection: accept: Too many open files$')),
+    ),
+}
+_NGX_TIME = re.compile(r'^(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) ')
+
+
+def count_program_events(program, lines):
+    """A program's own log lines → {fd_exhaustion, addr_exhaustion: {count, last, samples}} (unknown kinds: null)."""
+    patterns = PROGRAM_EVENTS.get(program, ())
+    kinds = {'fd_exhaustion': None, 'addr_exhaustion': None}
+    counters = dict((name, Kind()) for name, _p in patterns)
+    for line in lines:
+        line = line.rstrip('\r')
+        if len(line) > 4096:
+            continue
+        for name, pattern in patterns:
+            if pattern.match(line):
+                kind = counters[name]
+                kind.count += 1
+                kind.samples.append(line[:512])
+                del kind.samples[:-5]
+                match = _NGX_TIME.match(line)
+                if match:
+                    kind.last = '%s-%s-%sT%s:%s:%s' % match.groups()
+                break
+    for name, kind in counters.items():
+        kinds[name] = {'count': kind.count, 'last': kind.last, 'samples': kind.samples}
+    return kinds
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the host
+# ---------------------------------------------------------------------------------------------
+def read_sysctls(system):
+    return {
+        'somaxconn': parse_int(system.read_or_none(SYSCTL_PATHS['somaxconn'])),
+        'tcp_abort_on_overflow': parse_int(system.read_or_none(SYSCTL_PATHS['tcp_abort_on_overflow'])),
+        'ip_local_port_range': list(parse_port_range(system.read_or_none(PORT_RANGE_PATH)) or []) or None,
+    }
+
+
+def ephemeral_ports(system, port_range):
+    if not port_range:
+        return {'status': UNKNOWN, 'reason': 'cannot read %s' % PORT_RANGE_PATH, 'low': None, 'high': None,
+                'size': None, 'in_use': None, 'fill': None}
+    low, high = port_range
+    in_use = 0
+    reasons = []
+    read_any = False
+    for path in ('/proc/net/tcp', '/proc/net/tcp6'):
+        try:
+            count, _malformed = count_ephemeral(system.lines(path), low, high)
+        except (IOError, OSError) as exc:
+            if not path.endswith('6'):
+                reasons.append(permission_hint(path, exc))
+            continue
+        read_any = True
+        in_use += count
+    size = high - low + 1
+    if not read_any:
+        return {'status': UNKNOWN, 'reason': '; '.join(reasons) or 'cannot read /proc/net/tcp', 'low': low,
+                'high': high, 'size': size, 'in_use': None, 'fill': None}
+    return {'status': OK, 'reason': None, 'low': low, 'high': high, 'size': size, 'in_use': min(in_use, size),
+            'fill': round(min(in_use, size) / float(size), 4)}
+
+
+class Host:
+    """What every endpoint of one call shares: the listening sockets, read once."""
+
+    def __init__(self, system):
+        self.system = system
+        self._sockets = None
+
+    def sockets(self):
+        """(sockets or None, source, status, reason)."""
+        if self._sockets is None:
+            self._sockets = self._read_sockets()
+        return self._sockets
+
+    def _read_sockets(self):
+        system = self.system
+        res = system.run(['ss', '-Hltnp'], timeout=10) if system.which('ss') else None
+        blind = system.euid != 0
+        if res is not None and res.rc == 0:
+            sockets = parse_ss_sockets(res.out)
+            if blind:
+                return sockets, 'ss', PARTIAL, ('ss names only the processes of this user (needs root for the others): '
+                                                'use become: true')
+            return sockets, 'ss', OK, None
+        sockets = []
+        unreadable = []
+        for path in ('/proc/net/tcp', '/proc/net/tcp6'):
+            text = system.read_or_none(path)
+            if text is None:
+                unreadable.append(path)
+            else:
+                sockets.extend(parse_proc_net_tcp(text))
+        why = res.describe() if res is not None else 'ss not found (install iproute2)'
+        if not sockets and unreadable:
+            return None, None, UNKNOWN, 'ss failed (%s) and %s cannot be read' % (why, ', '.join(unreadable))
+        owners = self._inode_owners(set(s['inode'] for s in sockets))
+        out = []
+        for sock in sockets:
+            pid = owners.get(sock['inode'])
+            out.append({'address': sock['address'], 'port': sock['port'], 'recv_q': None, 'backlog': None,
+                        'pids': [pid] if pid else [], 'processes': []})
+        reason = 'ss failed (%s): sockets from /proc/net/tcp, accept queue and backlog unknown' % why
+        if blind:
+            reason += '; without root the owners of other users\' sockets are unknown: use become: true'
+        return out, 'proc', PARTIAL, reason
+
+    def _inode_owners(self, inodes):
+        system = self.system
+        owners = {}
+        try:
+            pids = [int(n) for n in system.listdir('/proc') if n.isdigit()][:MAX_PIDS]
+        except (IOError, OSError):
+            return owners
+        for pid in pids:
+            try:
+                fds = system.listdir('/proc/%d/fd' % pid)[:MAX_FDS]
+            except (IOError, OSError):
+                continue
+            for fd in fds:
+                try:
+                    target = system.readlink('/proc/%d/fd/%s' % (pid, fd))
+                except (IOError, OSError):
+                    continue
+                match = re.match(r'^socket:\[(\d{1,20})\]$', target)
+                if match and int(match.group(1)) in inodes:
+                    owners.setdefault(int(match.group(1)), pid)
+        return owners
+
+
+def read_process(system, pid):
+    comm = (system.read_or_none('/proc/%d/comm' % pid) or '').strip() or None
+    try:
+        exe = system.readlink('/proc/%d/exe' % pid)
+    except (IOError, OSError):
+        exe = None
+    args = [a for a in (system.read_or_none('/proc/%d/cmdline' % pid) or '').split('\0') if a]
+    if len(args) == 1 and ' ' in args[0]:
+        # a title the program wrote over its argv (nginx: "nginx: master process /usr/sbin/nginx -c FILE")
+        args = re.sub(r'^[\w.-]{1,64}: (?:master process |worker process)?', '', args[0]).split()
+    cgroup = _oom.parse_proc_cgroup(system.read_or_none('/proc/%d/cgroup' % pid))
+    stat = system.read_or_none('/proc/%d/stat' % pid) or ''
+    tail = stat[stat.rfind(')') + 2:].split()
+    ppid = int_or_none(tail[1]) if len(tail) > 1 else None
+    unit = _oom.unit_of_cgroup(cgroup)
+    return {'pid': pid, 'ppid': ppid, 'comm': comm, 'exe': exe, 'argv': [a for a in args if a][:200],
+            'cgroup': cgroup, 'unit': unit if unit and unit.endswith('.service') else None}
+
+
+def pick_owner(processes, main_pid=None):
+    """The unit's main process when it holds the socket, else the parent-most holder (lowest PID)."""
+    if not processes:
+        return None
+    by_pid = dict((p['pid'], p) for p in processes)
+    if main_pid in by_pid:
+        return by_pid[main_pid]
+    roots = [p for p in processes if p['ppid'] not in by_pid]
+    return sorted(roots or processes, key=lambda p: p['pid'])[0]
+
+
+def read_fds(system, pid):
+    fact = {'status': UNKNOWN, 'reason': None, 'pid': pid, 'open': None, 'soft_limit': None, 'hard_limit': None,
+            'fill': None}
+    if pid is None:
+        fact['reason'] = 'no process owns the socket (or it could not be seen)'
+        return fact
+    try:
+        fact['open'] = len(system.listdir('/proc/%d/fd' % pid))
+    except (IOError, OSError) as exc:
+        fact['reason'] = permission_hint('/proc/%d/fd' % pid, exc)
+        return fact
+    limits = parse_limits(system.read_or_none('/proc/%d/limits' % pid))
+    if limits is None:
+        fact['reason'] = 'cannot read Max open files from /proc/%d/limits' % pid
+        return fact
+    fact['soft_limit'], fact['hard_limit'] = limits
+    fact['fill'] = round(fact['open'] / float(limits[0]), 4) if limits[0] else None
+    fact.update(status=OK)
+    return fact
+
+
+def unit_exec_start(system, unit):
+    """argv of the unit's ExecStart (what started the program: gunicorn's flags, Redis's configuration file)."""
+    if not unit or not systemd_running(system) or not system.which('systemctl'):
+        return []
+    res = system.run(['systemctl', 'show', unit, '-p', 'ExecStart'], timeout=10, cache=True)
+    return parse_exec_start(parse_systemctl_show(res.out).get('ExecStart')) if res.rc == 0 else []
+
+
+def read_timeouts(system, program, process, port, unit):
+    """The ``timeouts`` part."""
+    fact = {'status': UNKNOWN, 'reason': None, 'program': program, 'source': None, 'values': [], 'idle_close': None}
+    if process is None:
+        fact['reason'] = 'no process owns the socket (or it could not be seen: use become: true)'
+        return fact
+    if program is None:
+        fact['reason'] = ('%s is not a program whose configuration is read (nginx, haproxy, gunicorn, redis): its idle '
+                          'timeout is unknown' % (process.get('comm') or 'the process'))
+        return fact
+    argv = process['argv']
+    if program == 'nginx':
+        binary = process['exe'] if process['exe'] and os.path.isabs(process['exe']) else 'nginx'
+        cmd = [binary, '-T']
+        # -c and -p as the master was started with; not -g, whose value the title splits into words
+        for flag in ('-c', '-p'):
+            if flag in argv[:-1]:
+                cmd += [flag, argv[argv.index(flag) + 1]]
+        res = system.run(cmd, timeout=15)
+        fact['source'] = ' '.join(['nginx'] + cmd[1:])
+        if res.rc != 0:
+            fact['reason'] = '%s: %s%s' % (fact['source'], res.describe(),
+                                           '; run with become: true' if system.euid != 0 else '')
+            return fact
+        values, idle, problems = _svcconf.nginx_timeouts(res.out, port)
+    elif program == 'haproxy':
+        paths = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == '-f'] or ['/etc/haproxy/haproxy.cfg']
+        values, idle, problems = [], None, 0
+        texts = []
+        for path in paths[:16]:
+            files = [path]
+            if system.isdir(path):
+                try:
+                    files = [os.path.join(path, n) for n in system.listdir(path) if n.endswith('.cfg')]
+                except (IOError, OSError) as exc:
+                    fact['reason'] = permission_hint(path, exc)
+                    return fact
+            for name in files[:MAX_ENDPOINTS]:
+                try:
+                    texts.append((name, system.read(name, max_bytes=4 * 1024 * 1024)))
+                except (IOError, OSError) as exc:
+                    fact['reason'] = permission_hint(name, exc)
+                    return fact
+        # HAProxy reads its files as one configuration, in order
+        for name, text in texts:
+            part, part_idle, part_problems = _svcconf.haproxy_timeouts(text, port, name)
+            values.extend(part)
+            idle = idle or part_idle
+            problems += part_problems
+        fact['source'] = ', '.join(n for n, _t in texts)
+    elif program == 'gunicorn':
+        cli = _svcconf.gunicorn_cli(argv)
+        config = cli['config']
+        text = None
+        if config is None:
+            cwd_conf = '/proc/%d/cwd/gunicorn.conf.py' % process['pid']
+            if system.exists(cwd_conf):
+                config = cwd_conf
+        if config is not None:
+            if not os.path.isabs(config):
+                try:
+                    config = os.path.join(system.readlink('/proc/%d/cwd' % process['pid']), config)
+                except (IOError, OSError):
+                    config = '/proc/%d/cwd/%s' % (process['pid'], config)
+            try:
+                text = system.read(config, max_bytes=1024 * 1024)
+            except (IOError, OSError) as exc:
+                fact['reason'] = permission_hint(config, exc)
+                return fact
+        values, idle, problems = _svcconf.gunicorn_timeouts(argv, text, config, '/proc/%d/cmdline' % process['pid'])
+        fact['source'] = 'command line' + (' and %s' % config if config else '')
+    elif program == 'redis':
+        # Redis writes its title over its argv ("redis-server 127.0.0.1:6379", proc-title-template): the
+        # configuration file it was started with is known from the unit's ExecStart only
+        exec_argv = unit_exec_start(system, unit)
+        if not exec_argv:
+            fact['reason'] = ('redis-server replaces its command line with its title, so its configuration file is known '
+                              'only from its systemd unit\'s ExecStart, and none was read%s'
+                              % ('' if unit else ': give endpoints[].unit'))
+            return fact
+        path, overrides = _svcconf.redis_argv_overrides(exec_argv)
+        directives = []
+        problems = 0
+        if path is not None:
+            try:
+                text = system.read(path, max_bytes=4 * 1024 * 1024)
+            except (IOError, OSError) as exc:
+                fact['reason'] = permission_hint(path, exc)
+                return fact
+            directives, problems = _svcconf.redis_directives(text, path)
+            for include in [d for d in directives if d['name'] == 'include'][:16]:
+                inc_text = system.read_or_none(include['args'][0]) if include['args'] else None
+                if inc_text is None:
+                    problems += 1
+                    continue
+                more, more_problems = _svcconf.redis_directives(inc_text, include['args'][0])
+                directives.extend(more)
+                problems += more_problems
+        values, idle, more = _svcconf.redis_timeouts(directives, overrides)
+        problems += more
+        fact['source'] = path or 'defaults (no configuration file)'
+    else:
+        fact['reason'] = 'no reader for %s' % program
+        return fact
+    fact.update(values=values, idle_close=idle, status=OK if not problems else PARTIAL,
+                reason=None if not problems else '%d line(s) or value(s) not understood, skipped' % problems)
+    if idle is None and fact['status'] == OK:
+        fact.update(status=PARTIAL, reason='no %s block serves port %d, so its idle close is unknown' % (program, port))
+    return fact
+
+
+def nginx_error_logs(system, process):
+    """nginx's error log files: the ``error_log`` directives of ``nginx -T`` (files only), else the default."""
+    argv = process['argv']
+    binary = process['exe'] if process['exe'] and os.path.isabs(process['exe']) else 'nginx'
+    cmd = [binary, '-T'] + [x for flag in ('-c', '-p') if flag in argv[:-1] for x in (flag, argv[argv.index(flag) + 1])]
+    res = system.run(cmd, timeout=15, cache=True)
+    paths = []
+    if res.rc == 0:
+        directives, _p = _svcconf.parse_nginx_directives(res.out)
+        paths = [d['args'][0] for d in directives if d['name'] == 'error_log' and d['args'] and
+                 d['args'][0].startswith('/')]
+    return paths or ['/var/log/nginx/error.log']
+
+
+def program_events(system, program, process):
+    """(kinds, status, reason) of the program's own exhaustion lines."""
+    none = {'fd_exhaustion': None, 'addr_exhaustion': None}
+    if program not in PROGRAM_EVENTS:
+        return none, UNKNOWN, ('%s writes no Too many open files / Cannot assign requested address line this '
+                               'collector knows' % (program or 'the program'))
+    if program == 'nginx':
+        lines = []
+        reasons = []
+        read = 0
+        for path in nginx_error_logs(system, process)[:8]:
+            try:
+                # the last 4 MiB of each error log: bounded, the newest lines
+                lines.extend(system.read_tail(path, 4 * 1024 * 1024).decode('utf-8', 'replace').splitlines())
+                read += 1
+            except (IOError, OSError) as exc:
+                reasons.append(permission_hint(path, exc))
+        if not read:
+            return none, UNKNOWN, '; '.join(reasons)
+        kinds = count_program_events(program, lines)
+        return kinds, (PARTIAL if reasons else OK), '; '.join(reasons) or None
+    return none, UNKNOWN, 'the %s log is not read yet' % program
+
+
+def unit_events(system, unit, window):
+    """The ``events`` crash and restart part of the unit, from PID 1's messages in the journal."""
+    empty = {'crashes': {'count': None, 'last': None, 'samples': []}, 'restarts': {'count': None, 'last': None,
+                                                                                   'samples': []}}
+    if not unit:
+        return empty, UNKNOWN, 'no unit known for this endpoint: give endpoints[].unit'
+    if not system.which('journalctl'):
+        return empty, UNKNOWN, 'journalctl not found (not a systemd host): crashes and restarts cannot be read'
+    scan = LogScan(system, since=window.since, until=window.until, keywords=SYSTEMD_KEYWORDS)
+    entries = [e for e in scan.journal(unit_journal_matches([unit]), name='journal') if e.time is not None]
+    status, reason = scan.status()
+    if status == UNKNOWN:
+        return empty, status, reason
+    return count_unit_events(entries, [unit], since=window.since, until=window.until), status, reason
+
+
+def oom_of_unit(oom, unit):
+    """The part of the OOM collector's fact about ``unit``."""
+    if oom is None or not unit:
+        return {'status': UNKNOWN, 'reason': 'no unit known for this endpoint' if oom is not None else
+                'the OOM collector did not run', 'kill_count': None, 'kills': None, 'unit_results': None}
+    if oom.get('kills') is None:
+        return {'status': UNKNOWN, 'reason': oom.get('reason'), 'kill_count': None, 'kills': None, 'unit_results': None}
+    kills = [k for k in oom['kills'] if k.get('unit') == unit]
+    count = (oom.get('kills_by_unit') or {}).get(unit, len(kills))
+    results = [r for r in (oom.get('unit_results') or []) if r.get('unit') == unit]
+    return {'status': oom['log']['status'], 'reason': oom['log']['reason'], 'kill_count': max(count, len(kills)),
+            'kills': kills, 'unit_results': len(results)}
+
+
+def collect_endpoint(system, host, spec, window, oom):
+    port = spec['port']
+    parts = {}
+    sockets, source, sock_status, sock_reason = host.sockets()
+    mine = None if sockets is None else [s for s in sockets if s['port'] == port]
+    parts['listening'] = (sock_status, sock_reason)
+    pids = sorted(set(p for s in mine or [] for p in s['pids']))
+    processes = [read_process(system, pid) for pid in pids[:64]]
+    processes = [p for p in processes if p['comm'] is not None]
+    given = unit_name(spec['unit']) if spec.get('unit') else None
+    owner_guess = pick_owner(processes)
+    unit = given or (owner_guess or {}).get('unit')
+    unit_source = 'given' if given else ('socket' if unit else None)
+
+    if systemd_running(system):
+        if unit:
+            service = systemd_service(system, [unit], '%s is not loaded: check the unit name (systemctl status %s)'
+                                      % (unit, unit))
+        else:
+            service = empty_service('systemd', UNKNOWN, 'no unit known: nothing owns port %d that this user can see, '
+                                    'and endpoints[].unit is not given' % port)
+    else:
+        service = empty_service('none', UNKNOWN, no_manager_reason(system, 'the service on port %d' % port), unit=unit)
+    parts['service'] = (service['status'], service['reason'])
+    owner = pick_owner(processes, service.get('main_pid'))
+    program = program_of(owner['comm'], owner['exe'], ' '.join(owner['argv'])) if owner else None
+
+    events = {'window': window.as_fact()}
+    kinds, ev_status, ev_reason = (unit_events(system, unit, window) if service['manager'] == 'systemd' else
+                                   (None, UNKNOWN, 'no systemd: crashes and restarts cannot be read (see service)'))
+    events.update(kinds or {'crashes': {'count': None, 'last': None, 'samples': []},
+                            'restarts': {'count': None, 'last': None, 'samples': []}})
+    prog_kinds, prog_status, prog_reason = program_events(system, program, owner) if owner else (
+        {'fd_exhaustion': None, 'addr_exhaustion': None}, UNKNOWN, 'no process owns the socket')
+    events.update(prog_kinds)
+    events['status'], events['reason'] = summarize({'unit': (ev_status, ev_reason), 'program': (prog_status, prog_reason)})
+    parts['events'] = (events['status'], events['reason'])
+
+    oom_part = oom_of_unit(oom, unit)
+    parts['oom'] = (oom_part['status'], oom_part['reason'])
+    fds = read_fds(system, owner['pid'] if owner else None)
+    parts['fds'] = (fds['status'], fds['reason'])
+    timeouts = read_timeouts(system, program, owner, port, unit)
+    parts['timeouts'] = (timeouts['status'], timeouts['reason'])
+    status, reason = summarize(parts)
+    front = spec.get('front')
+    return {
+        'name': spec.get('name') or '%s:%d' % ((unit or '').replace('.service', '') or program or 'tcp', port),
+        'port': port,
+        'protocol': spec.get('protocol') or 'tcp',
+        'front': {'kind': front.get('kind'), 'idle_timeout_s': front.get('idle_timeout_s')} if front else None,
+        'unit': unit,
+        'unit_source': unit_source,
+        'program': program or (owner['comm'] if owner else None),
+        'status': status,
+        'reason': reason,
+        'listening': mine,
+        'listen_source': source,
+        'process': dict((k, owner[k]) for k in ('pid', 'comm', 'exe', 'cgroup', 'unit')) if owner else None,
+        'service': service,
+        'events': events,
+        'oom': oom_part,
+        'fds': fds,
+        'timeouts': timeouts,
+    }
+
+
+def collect(system, params):
+    """The ``connreset_endpoints`` fact; raises OptionError for bad options."""
+    error = validate(params)
+    if error:
+        raise OptionError(error)
+    specs = params.get('endpoints') or []
+    sysctls = read_sysctls(system)
+    ports = ephemeral_ports(system, sysctls['ip_local_port_range'])
+    if not specs:
+        return result(OK, None, sysctls=sysctls, ephemeral_ports=ports, endpoints=[])
+    window = resolve_window(system, params.get('since'))
+    # OOM kills: the OOM collector's rules and sources (one home), read once for every endpoint
+    oom = _oom.collect(system, {'since': params.get('since')})
+    host = Host(system)
+    endpoints = []
+    for spec in specs:
+        endpoints.append(collect_endpoint(system, host, spec, window, oom))
+    parts = dict((e['name'], (e['status'], e['reason'])) for e in endpoints)
+    status, reason = summarize(parts)
+    return result(status, reason, sysctls=sysctls, ephemeral_ports=ports, endpoints=endpoints)
+
+
+__all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'unit_name', 'parse_ss_sockets', 'parse_limits', 'parse_port_range',
+           'count_ephemeral', 'program_of', 'parse_exec_start', 'count_program_events', 'pick_owner', 'oom_of_unit']
