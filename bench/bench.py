@@ -600,6 +600,82 @@ def bench_report(args, workdir):
     return out
 
 
+# ========================================================================================= module
+MODULE_CASES = (
+    ('ping', 'ansible.builtin.ping', ''),
+    ('reset_facts', 'connreset.doctor.reset_facts', ''),
+    ('reset_facts_tcp', 'connreset.doctor.reset_facts', 'gather_subset=!all,tcp'),
+)
+
+
+def _payload(workdir, name, module, margs):
+    """The AnsiballZ file ansible-core sends for one call (kept with ANSIBLE_KEEP_REMOTE_FILES, local
+    connection on the controller, which builds exactly what it sends to a target)."""
+    tmp = os.path.join(workdir, 'keep-%s' % name)
+    argv = ['ansible', 'localhost', '-c', 'local', '-m', module, '-e', 'ansible_python_interpreter=%s' % sys.executable]
+    if margs:
+        argv += ['-a', margs]
+    proc = subprocess.run(argv, env=env_for({'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_REMOTE_TMP': tmp,
+                                             'ANSIBLE_PIPELINING': 'False'}),
+                          capture_output=True, text=True, timeout=300, check=False)
+    for dirpath, _dirs, files in os.walk(tmp):
+        for f in files:
+            if f.startswith('AnsiballZ_'):
+                return os.path.join(dirpath, f)
+    raise BenchError('no AnsiballZ payload kept for %s: %s' % (name, (proc.stdout + proc.stderr)[-1000:]))
+
+
+def bench_module(args, workdir):
+    """What one module call does on a host, measured on the controller (a real host too): payload
+    size, the collection's module_utils imported and their import time (python -X importtime:
+    compiling them from the zip included), commands run (strace -f execve), CPU time of the whole
+    call (the payload run directly, user+system of it and its children; median of 5)."""
+    out = {}
+    strace = shutil.which('strace')
+    for name, module, margs in MODULE_CASES:
+        path = _payload(workdir, name, module, margs)
+        entry = {'payload_bytes': os.path.getsize(path)}
+        cpu = []
+        for _rep in range(5):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run([sys.executable, path], capture_output=True, timeout=300, check=False)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        entry['cpu_s'] = round(median(cpu), 4)
+        proc = subprocess.run([sys.executable, '-X', 'importtime', path], capture_output=True, text=True, timeout=300,
+                              check=False)
+        own = [line.split('|') for line in proc.stderr.splitlines()
+               if line.startswith('import time:') and 'connreset.doctor.plugins.module_utils.' in line]
+        entry['module_utils_imported'] = sorted(p[2].strip().rsplit('.', 1)[1] for p in own)
+        entry['module_utils_import_ms'] = round(sum(int(p[0].split(':')[1]) for p in own) / 1000.0, 1)
+        if strace:
+            trace = os.path.join(workdir, 'strace-%s.txt' % name)
+            subprocess.run([strace, '-f', '-qq', '-e', 'trace=execve', '-o', trace, sys.executable, path],
+                           capture_output=True, timeout=300, check=False)
+            with open(trace, encoding='utf-8', errors='replace') as handle:
+                execs = [line.split('execve("', 1)[1].split('"', 1)[0] for line in handle
+                         if 'execve("' in line and '= 0' in line.rsplit(')', 1)[-1]]
+            entry['commands'] = len(execs) - 1  # the interpreter itself is not a command
+            entry['command_names'] = sorted(set(os.path.basename(e) for e in execs[1:]))
+        out[name] = entry
+    out['reset_facts_over_ping_cpu'] = ratio(out['reset_facts']['cpu_s'], out['ping']['cpu_s'])
+    print_module(out)
+    return out
+
+
+def print_module(m):
+    print('\n== one module call on this machine (the AnsiballZ payload run directly; CPU: median of 5)')
+    print('%-34s %10s %9s %9s %12s %s' % ('call', 'payload', 'CPU s', 'commands', 'imports ms', 'module_utils'))
+    labels = {'ping': 'ansible.builtin.ping', 'reset_facts': 'reset_facts (all)',
+              'reset_facts_tcp': 'reset_facts gather_subset=[tcp]'}
+    for name, _module, _margs in MODULE_CASES:
+        e = m[name]
+        print('%-34s %7.0f KB %9.3f %9s %12.1f %s' % (
+            labels[name], e['payload_bytes'] / 1000.0, e['cpu_s'], e.get('commands', 'n/a'),
+            e['module_utils_import_ms'], ' '.join(x.lstrip('_') for x in e['module_utils_imported'])))
+    print('commands of reset_facts (all): %s' % ', '.join(m['reset_facts'].get('command_names') or []))
+
+
 # =========================================================================================== logs
 # Fallback prefilter for a collector that has no keyword list of its own (the collectors now
 # pass _sshd.EVENT_KEYWORDS and _oom.KEYWORDS to LogScan; the bench uses theirs when present).
@@ -868,7 +944,8 @@ def snapshot(mode, workdir):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog='bench/run', description=__doc__.split('\n\n', maxsplit=1)[0])
-    p.add_argument('--parts', default='lab,report,logs', help='comma list of lab, report, logs (default all)')
+    p.add_argument('--parts', default='lab,module,report,logs',
+                   help='comma list of lab, module, report, logs (default all)')
     p.add_argument('--reps', type=int, default=5, help='interleaved repetitions per command on the lab (default 5)')
     p.add_argument('--sizes', default='10,30,100',
                    help='lab fleet sizes (default 10,30,100; at most 200; more than 20 hosts is a heavy run: '
@@ -894,9 +971,9 @@ def parse_args(argv):
         args.naive_max = 0
         args.one_subnet_hosts = '500'
     args.parts = [x for x in args.parts.split(',') if x]
-    bad = set(args.parts) - {'lab', 'report', 'logs'}
+    bad = set(args.parts) - {'lab', 'module', 'report', 'logs'}
     if bad:
-        p.error('unknown parts %s: use lab, report, logs' % ', '.join(sorted(bad)))
+        p.error('unknown parts %s: use lab, module, report, logs' % ', '.join(sorted(bad)))
     args.sizes = [int(x) for x in args.sizes.split(',') if x]
     args.report_hosts = [int(x) for x in args.report_hosts.split(',') if x]
     args.one_subnet_hosts = [int(x) for x in args.one_subnet_hosts.split(',') if x]
@@ -930,6 +1007,8 @@ def main(argv):
             results['lab'] = bench_lab(args, workdir)
         if 'report' in args.parts:
             results['report'] = bench_report(args, workdir)
+        if 'module' in args.parts:
+            results['module'] = bench_module(args, workdir)
         if 'logs' in args.parts:
             results['logs'] = bench_logs(args, workdir)
     except BenchError as exc:
