@@ -341,8 +341,8 @@ def _open_error(exc):
 def read_resets(sock, seconds, max_packets, clock=time.monotonic, wall=time.time):
     """Read accepted packets for at most ``seconds`` or ``max_packets`` resets.
 
-    Returns ``(resets, skipped {why: n}, stopped, largest)``; ``stopped`` is ``window`` or
-    ``max_packets``; ``largest`` is the most bytes the kernel queued for one packet (``MSG_TRUNC``
+    Returns ``(resets, skipped {why: n}, stopped, largest)``; ``stopped`` is ``window``,
+    ``max_packets`` or ``error`` (a receive failed; ``skipped`` says how); ``largest`` is the most bytes the kernel queued for one packet (``MSG_TRUNC``
     gives the queued length even when it exceeds the buffer): at most 80, the headers, never payload.
     """
     started = clock()
@@ -363,6 +363,9 @@ def read_resets(sock, seconds, max_packets, clock=time.monotonic, wall=time.time
             size, address = sock.recvfrom_into(buffer, RECV_BUFFER, socket.MSG_TRUNC | socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             continue
+        except OSError as exc:          # the socket broke (ENETDOWN, ENOBUFS ...): keep what was read
+            skipped['receive failed: %s' % (exc.strerror or exc)] = 1
+            return resets, skipped, 'error', largest
         now = clock()
         largest = max(largest, size)
         record, error = parse_packet(bytes(buffer[:min(size, RECV_BUFFER)]))
@@ -441,6 +444,9 @@ def collect(system, params, opener=None):
     if stopped == 'max_packets':
         reasons.append('stopped after max_packets=%d resets in %.1f of %d s: later resets were not recorded; '
                        'raise max_packets' % (max_packets, window, duration))
+    if stopped == 'error':
+        reasons.append('the capture stopped after %.1f of %d s: %s' % (
+            window, duration, ', '.join(k for k in skipped if k.startswith('receive failed'))))
     if drops:
         reasons.append('the kernel dropped %d captured packet(s) (socket buffer full): counts are low' % drops)
     counts = {'sent': sum(1 for r in resets if r['direction'] == 'sent'),

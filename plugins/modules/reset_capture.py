@@ -106,8 +106,8 @@ ansible_facts:
       contains:
         status:
           description:
-            - V(ok), V(partial) (the window was cut by O(max_packets), the kernel dropped packets or the
-              counters were unreadable) or V(unknown) (no capture, see reason).
+            - V(ok), V(partial) (the window was cut by O(max_packets) or a receive error, the kernel dropped
+              packets or the counters were unreadable) or V(unknown) (no capture, see reason).
           type: str
           returned: always
           sample: ok
@@ -158,7 +158,7 @@ ansible_facts:
           returned: always
           sample: 10.001
         stopped:
-          description: V(window) (the window ended) or V(max_packets); V(null) when no capture ran.
+          description: V(window) (the window ended), V(max_packets) or V(error) (a receive failed, see reason); V(null) when no capture ran.
           type: str
           returned: always
           sample: window

@@ -321,6 +321,20 @@ def test_collect_partial_when_cut_by_max_packets(ready):
     assert 'raise max_packets' in fact['reason'] and len(fact['resets']) == 2
 
 
+class BrokenSocket(ReplaySocket):
+    def recvfrom_into(self, buffer, size, flags):
+        if self.packets:
+            return super(BrokenSocket, self).recvfrom_into(buffer, size, flags)
+        raise OSError(errno.ENETDOWN, 'Network is down')
+
+
+def test_collect_keeps_what_it_read_when_the_socket_breaks(ready):
+    sock = BrokenSocket([(raw(V4_LINGER_RST), 4)])
+    fact = _capture.collect(FakeSystem([SNMP_1, SNMP_2]), {'ports': [2222], 'duration_s': 5}, opener=lambda ports: sock)
+    assert fact['status'] == 'partial' and fact['stopped'] == 'error' and len(fact['resets']) == 1
+    assert 'receive failed: Network is down' in fact['reason'] and sock.closed
+
+
 @pytest.mark.parametrize('number, text', [
     (errno.EPERM, 'needs CAP_NET_RAW (root): run the module with become: true'),
     (errno.EAFNOSUPPORT, 'offers no AF_PACKET sockets'),
