@@ -589,6 +589,7 @@ def read_response(sock, deadline):
     """Read one response: ``(outcome, error, head, received_bytes, reusable)``."""
     data = b''
     head = None
+    framing, length = None, None
     received = 0
     while True:
         if head is None:

@@ -19,7 +19,7 @@ description:
     TLS version and certificate fingerprint, the HTTP status and per-phase timings.
   - C(tcp) endpoints are connected to (then the probe waits 0.1 s for a reset or close the server
     sends before anything is asked); C(tls) adds a TLS handshake; C(http) sends one
-    C(GET <path> HTTP/1.1) with C(Host) and C(Connection: keep-alive) and reads the response;
+    C(GET <path> HTTP/1.1) with C(Host) and C(Connection) C(keep-alive) and reads the response;
     C(https) does both.
   - Classifies each endpoint's attempts with the vocabulary of M(connreset.doctor.ssh_probe) where
     it applies (C(refused), C(rejected_icmp), C(connect_timeout), C(reset_at_connect), C(ok)) and
@@ -34,7 +34,7 @@ description:
   - Implemented by an action plugin, it always runs on the controller, in the Ansible worker that
     handles the task, whatever host the task targets. It sees the network path from the
     controller.
-  - The probe does not verify TLS certificates unless O(validate_certs=true): it diagnoses the
+  - The probe does not verify TLS certificates unless O(validate_certs=true); it diagnoses the
     transport, it is not a trust decision. Do not point it at a service you do not trust with
     credentials in O(endpoints[].path).
 author: connreset.doctor contributors (@connreset)
@@ -126,7 +126,7 @@ attributes:
 notes:
   - An accept-queue overflow with C(net.ipv4.tcp_abort_on_overflow=1) shows as C(reset_at_connect)
     when the reset answers the handshake, and as C(reset_after_request) with no response byte when
-    the listener defers accept until data arrives (C(TCP_DEFER_ACCEPT): HAProxy C(defer-accept),
+    the listener defers accept until data arrives (C(TCP_DEFER_ACCEPT), as HAProxy C(defer-accept) and
     nginx C(deferred)). Compare with the endpoint's accept queue (M(connreset.doctor.endpoint_facts)).
 seealso:
   - module: connreset.doctor.ssh_probe
@@ -239,7 +239,7 @@ probe:
                 - The HTTP response head, null when none came. C(http_version), C(status), C(reason),
                   C(headers) (C(server), C(connection), C(keep-alive), C(content-length),
                   C(transfer-encoding), C(via) when present) and C(keep_alive_timeout_s) (from a
-                  C(Keep-Alive: timeout=N) header, else null).
+                  C(Keep-Alive) header's C(timeout=N), else null).
               type: dict
               sample: {http_version: '1.1', status: 502, reason: Bad Gateway, headers: {}, keep_alive_timeout_s: null}
             response_bytes:

@@ -171,9 +171,8 @@ def test_causes_have_one_home():
 
 
 def test_summarize_intermittent():
-    attempts = [_attempt('request', 'ok'), _attempt('request', 'http_error', response={'status': 502, 'reason': 'Bad Gateway',
-                                                                                  'headers': {}}),
-                _attempt('request', 'ok')]
+    bad_gateway = {'status': 502, 'reason': 'Bad Gateway', 'headers': {}}
+    attempts = [_attempt('request', 'ok'), _attempt('request', 'http_error', response=bad_gateway), _attempt('request', 'ok')]
     summary = tp.summarize(attempts, {'host': 'h', 'port': 80, 'protocol': 'http'})
     assert summary['classification'] == 'http_error' and summary['intermittent']
     assert summary['counts'] == {'ok': 2, 'http_error': 1}
