@@ -26,6 +26,7 @@ import shutil
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import time
@@ -71,8 +72,9 @@ DEFAULT_SUITE = 'bookworm'
 ROOTFS_PACKAGES = ('systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,python3,iproute2,'
                    'procps,iptables,nftables,tcpd')
 FAULTS = ('sshd-down', 'sshd-crashloop', 'wrappers-deny', 'maxstartups', 'pmtu-blackhole',
-          'low-mtu', 'conntrack-limit', 'reset-rule', 'banned', 'keepalive', 'oom', 'penalties')
-SYSTEMD_ONLY = ('sshd-crashloop',)
+          'low-mtu', 'conntrack-limit', 'reset-rule', 'banned', 'keepalive', 'oom', 'penalties',
+          'accept-overflow', 'keepalive-mismatch', 'idle-rst', 'svc-crashloop', 'svc-oom')
+SYSTEMD_ONLY = ('sshd-crashloop', 'svc-crashloop', 'svc-oom')
 
 
 class LabError(Exception):
@@ -210,7 +212,7 @@ def lab_processes():
         if not d.isdigit() or int(d) == me:
             continue
         argv = cmdline(int(d))
-        if SCRIPT in argv and LAB_DIR in argv and ('_init' in argv or '_hold' in argv):
+        if SCRIPT in argv and LAB_DIR in argv and set(argv) & {'_init', '_hold', '_burst', '_idlerst'}:
             # the helper itself, and its launchers on the way to it (`ip netns exec NS unshare ...
             # python lab.py _init ...`, then `unshare ...`): an `up` killed half-way leaves them
             found.append(int(d))
@@ -671,11 +673,12 @@ def cleanup(state=None, quiet=False):
     pids = []
     for h in hosts:
         for f in (h.get('faults') or {}).values():
-            if isinstance(f, dict) and f.get('holder_pid'):
-                pids.append(f['holder_pid'])
+            for key in ('holder_pid', 'relay_pid'):
+                if isinstance(f, dict) and f.get(key):
+                    pids.append(f[key])
     pids = [p for p in pids if ours(p, state)]
     scanned = lab_processes()
-    holders = [p for p in scanned if '_hold' in cmdline(p)]
+    holders = [p for p in scanned if set(cmdline(p)) & {'_hold', '_burst', '_idlerst'}]
     kill_wait(pids + holders, signal.SIGKILL, 2)
     nspawns = [h['launcher_pid'] for h in hosts if h.get('kind') == 'systemd' and ours(h.get('launcher_pid'), state)]
     nspawns += [p for p in scanned if cmdline(p) and cmdline(p)[0].endswith('systemd-nspawn') and p not in nspawns]
@@ -1057,20 +1060,9 @@ def fault_sshd_crashloop(state, host, undo, opts):
     if undo:
         sshd_ctl(host, 'start')
         return {}
-    kills = 0
-    deadline = time.time() + 20
-    while kills < 12 and time.time() < deadline:
-        props = dict(line.split('=', 1) for line in hexec(
-            host, ['systemctl', 'show', '-p', 'ActiveState,MainPID,NRestarts,Result', 'ssh.service']
-        ).stdout.split('\n') if '=' in line)
-        if props.get('ActiveState') == 'failed':
-            return {'kills': kills, 'n_restarts': props.get('NRestarts'), 'result': props.get('Result')}
-        pid = props.get('MainPID', '0')
-        if pid != '0' and props.get('ActiveState') == 'active':
-            hexec(host, ['kill', '-9', pid], check=False)
-            kills += 1
-        time.sleep(0.3)
-    raise LabError('ssh.service on %s did not reach failed after %d kills' % (host['name'], kills))
+    info = crashloop_unit(host, 'ssh.service')
+    info.pop('unit')
+    return info
 
 
 def fault_wrappers_deny(state, host, undo, opts):
@@ -1457,6 +1449,595 @@ def oom_lines(hostname, pid, memcg='/'):
             for i, m in enumerate(msgs)]
 
 
+# ---------------------------------------------------------------- services (nginx, HAProxy, gunicorn, Redis)
+# Real services from Debian packages: light hosts run the machine's own programs (tests/utils/setup.sh
+# installs them, no service started), systemd hosts the packages of their suite's services layer
+# (built once per suite, cached beside the root: services_layer()). Configuration files live in
+# the host's own /etc (overlay), logs in its /var/log, state in its /tmp.
+SERVICES = ('app', 'nginx', 'haproxy', 'redis')
+SERVICE_PORTS = {'app': 8000, 'nginx': 80, 'haproxy': 8080, 'redis': 6379}
+# the systemd unit of each service on a systemd host (Debian's own units; the app's is the lab's)
+SERVICE_UNITS = {'app': 'lab-app.service', 'nginx': 'nginx.service', 'haproxy': 'haproxy.service',
+                 'redis': 'redis-server.service'}
+SERVICES_PACKAGES = ('nginx', 'haproxy', 'redis-server', 'gunicorn', 'python3-gunicorn', 'curl')
+# ports of the fault listeners
+OVERFLOW_PORT = 8081
+IDLE_RST_PORT = 8090
+APP_KEEPALIVE_S = 2          # gunicorn's default --keep-alive (gunicorn/config.py Keepalive.default)
+MISMATCH_APP_KEEPALIVE_S = 1
+PROXY_KEEPALIVE_S = 60       # what the proxy reuses upstream connections for (an ALB's default idle timeout)
+OVERFLOW_BACKLOG = 2
+LAB_APP = '''# connreset lab WSGI app (run by gunicorn: labapp:app)
+import time
+
+
+def app(environ, start_response):
+    path = environ.get('PATH_INFO') or '/'
+    if path == '/slow':
+        time.sleep(min(float((environ.get('QUERY_STRING') or 's=1').partition('=')[2] or 1), 30.0))
+    elif path == '/hog':
+        # memory until the cgroup's OOM killer acts (bounded: 4 GiB, then it gives up)
+        hog = []
+        for _ in range(4096):
+            hog.append(bytearray(1 << 20))
+            time.sleep(0.002)
+    body = b'app ok\\n'
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])
+    return [body]
+'''
+
+
+def gunicorn_argv(keepalive, daemon):
+    argv = ['/usr/bin/gunicorn', '--bind', '0.0.0.0:%d' % SERVICE_PORTS['app'], '--workers', '1',
+            '--worker-class', 'gthread', '--threads', '4', '--keep-alive', str(keepalive),
+            '--chdir', '/etc/connreset-lab', '--access-logfile', '/var/log/lab-app.access.log',
+            '--error-logfile', '/var/log/lab-app.log']
+    if daemon:
+        argv += ['--daemon', '--pid', '/run/lab-app.pid']
+    return argv + ['labapp:app']
+
+
+def nginx_config(kind):
+    return '''# connreset lab service nginx
+user www-data;
+worker_processes 1;
+pid /run/nginx.pid;
+error_log /var/log/nginx/error.log;
+events { worker_connections 256; }
+http {
+    access_log /var/log/nginx/access.log;
+    client_body_temp_path /tmp/nginx-body;
+    proxy_temp_path /tmp/nginx-proxy;
+    fastcgi_temp_path /tmp/nginx-fastcgi;
+    uwsgi_temp_path /tmp/nginx-uwsgi;
+    scgi_temp_path /tmp/nginx-scgi;
+    keepalive_timeout 75s;
+    upstream app {
+        server 127.0.0.1:%d;
+        keepalive 8;
+        keepalive_timeout %ds;
+    }
+    server {
+        listen %d;
+        location / { return 200 "nginx ok\\n"; }
+        location /app/ {
+            proxy_pass http://app/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_read_timeout 30s;
+        }
+    }
+}
+''' % (SERVICE_PORTS['app'], PROXY_KEEPALIVE_S, SERVICE_PORTS['nginx'])
+
+
+def haproxy_config(reuse_always=False, overflow=False):
+    """HAProxy 2.6 (bookworm) configuration: frontend `web` (:8080) -> the app; with ``reuse_always``
+    idle upstream connections are shared and kept PROXY_KEEPALIVE_S; with ``overflow`` a frontend on
+    OVERFLOW_PORT that defers accept until data, takes one connection at a time (maxconn 1) and has
+    a listen backlog of OVERFLOW_BACKLOG."""
+    text = '''# connreset lab service haproxy (faults: %s)
+global
+    maxconn 256
+    stats socket /run/haproxy-lab.sock mode 600 level admin
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client %ds
+    timeout server %ds
+    timeout http-keep-alive %ds
+
+frontend web
+    bind :%d
+    default_backend app
+
+backend app
+    http-reuse %s
+    server app1 127.0.0.1:%d
+''' % (', '.join(n for n, on in (('keepalive-mismatch', reuse_always), ('accept-overflow', overflow)) if on) or 'none',
+       PROXY_KEEPALIVE_S, PROXY_KEEPALIVE_S, PROXY_KEEPALIVE_S, SERVICE_PORTS['haproxy'],
+       'always' if reuse_always else 'safe', SERVICE_PORTS['app'])
+    if overflow:
+        text += '''
+frontend overflow
+    bind :%d defer-accept backlog %d
+    maxconn 1
+    timeout client 1h
+    timeout http-request 1h
+    http-request return status 200 content-type text/plain string "overflow ok"
+''' % (OVERFLOW_PORT, OVERFLOW_BACKLOG)
+    return text
+
+
+def redis_config(kind):
+    if kind == 'systemd':
+        where = 'daemonize no\nsupervised systemd\npidfile /run/redis/redis-server.pid\nlogfile /var/log/redis/redis-server.log\ndir /var/lib/redis\n'
+    else:
+        where = 'daemonize yes\npidfile /run/redis-server.pid\nlogfile /var/log/redis-server.log\ndir /tmp\n'
+    return ('# connreset lab service redis\nbind 0.0.0.0\nport %d\nprotected-mode no\ntimeout 0\ntcp-keepalive 300\n'
+            'save ""\n%s' % (SERVICE_PORTS['redis'], where))
+
+
+APP_UNIT = '''[Unit]
+Description=connreset lab WSGI app (gunicorn)
+After=network.target
+
+[Service]
+ExecStart=%s
+Restart=on-failure
+RestartSec=200ms
+
+[Install]
+WantedBy=multi-user.target
+'''
+
+
+def service_state(host):
+    return host.setdefault('services', {})
+
+
+def service_listening(host, name):
+    port = SERVICE_PORTS[name]
+    return listening_port(host, port)
+
+
+def listening_port(host, port):
+    out = hexec(host, ['ss', '-Hltn', 'sport = :%d' % port], check=False).stdout
+    return bool(out.strip())
+
+
+def write_service_config(host, name, keepalive=None, haproxy=None):
+    kind = host['kind']
+    if name == 'app':
+        host_write(host, '/etc/connreset-lab/labapp.py', LAB_APP)
+        if kind == 'systemd':
+            argv = gunicorn_argv(keepalive or APP_KEEPALIVE_S, daemon=False)
+            host_write(host, '/etc/systemd/system/lab-app.service', APP_UNIT % ' '.join(argv))
+            hexec(host, ['systemctl', 'daemon-reload'])
+    elif name == 'nginx':
+        host_write(host, '/etc/nginx/nginx.conf', nginx_config(kind))
+        hexec(host, ['mkdir', '-p', '/var/log/nginx'])
+        check = hexec(host, ['nginx', '-t'], check=False)
+        if check.returncode != 0:
+            raise LabError('nginx -t on %s: %s' % (host['name'], check.stderr.strip()))
+    elif name == 'haproxy':
+        host_write(host, '/etc/haproxy/haproxy.cfg', haproxy_config(**(haproxy or {})))
+        check = hexec(host, ['haproxy', '-c', '-f', '/etc/haproxy/haproxy.cfg'], check=False)
+        if check.returncode != 0:
+            raise LabError('haproxy -c on %s: %s' % (host['name'], (check.stderr or check.stdout).strip()))
+    elif name == 'redis':
+        host_write(host, '/etc/redis/redis.conf', redis_config(kind))
+
+
+LIGHT_PIDFILES = {'app': '/run/lab-app.pid', 'nginx': '/run/nginx.pid', 'haproxy': '/run/haproxy.pid',
+                  'redis': '/run/redis-server.pid'}
+
+
+def light_service_pid(host, name):
+    proc = hexec(host, ['sh', '-c', 'p=$(cat %s 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo "$p"'
+                        % LIGHT_PIDFILES[name]], check=False)
+    pid = proc.stdout.strip()
+    return int(pid) if pid.isdigit() else None
+
+
+def service_ctl(host, name, action, keepalive=None, haproxy=None):
+    """start / stop / restart one service on a host (configuration written first on start)."""
+    if name not in SERVICES:
+        raise LabError('unknown service %r (one of: %s)' % (name, ', '.join(SERVICES)))
+    if host['kind'] == 'systemd' and not host.get('services_layer'):
+        raise LabError('host %s was started without the services layer: lab up %s:systemd@%s+services'
+                       % (host['name'], host['name'], host.get('suite') or DEFAULT_SUITE))
+    if host['kind'] == 'light':
+        missing = [b for b in {'app': ['gunicorn'], 'nginx': ['nginx'], 'haproxy': ['haproxy'],
+                               'redis': ['redis-server']}[name] if not shutil.which(b)]
+        if missing:
+            raise LabError('light hosts run the machine\'s %s: apt-get install %s (tests/utils/setup.sh test)'
+                           % (' '.join(missing), ' '.join(SERVICES_PACKAGES)))
+    if action in ('start', 'restart'):
+        write_service_config(host, name, keepalive, haproxy)
+    if host['kind'] == 'systemd':
+        unit = SERVICE_UNITS[name]
+        if action != 'stop':
+            hexec(host, ['systemctl', 'reset-failed', unit], check=False)
+        hexec(host, ['systemctl', action, unit], timeout=30)
+    else:
+        if action in ('stop', 'restart'):
+            pid = light_service_pid(host, name)
+            if pid:
+                hexec(host, ['kill', '-TERM', str(pid)], check=False)
+                wait_for(lambda: not light_service_pid(host, name) and not service_listening(host, name), 10,
+                         '%s on %s to stop' % (name, host['name']))
+        if action in ('start', 'restart'):
+            if name == 'app':
+                hexec(host, gunicorn_argv(keepalive or APP_KEEPALIVE_S, daemon=True))
+            elif name == 'nginx':
+                hexec(host, ['nginx'])
+            elif name == 'haproxy':
+                hexec(host, ['haproxy', '-D', '-f', '/etc/haproxy/haproxy.cfg', '-p', '/run/haproxy.pid'])
+            elif name == 'redis':
+                hexec(host, ['redis-server', '/etc/redis/redis.conf'])
+    if action in ('start', 'restart'):
+        wait_for(lambda: service_listening(host, name), 15, '%s on %s to listen on :%d'
+                 % (name, host['name'], SERVICE_PORTS[name]))
+        service_state(host)[name] = {'port': SERVICE_PORTS[name], 'keepalive': keepalive, 'haproxy': haproxy or {},
+                                     'unit': SERVICE_UNITS[name] if host['kind'] == 'systemd' else None}
+    else:
+        service_state(host).pop(name, None)
+
+
+def ensure_service(host, name, **kw):
+    if name not in service_state(host) or not service_listening(host, name):
+        service_ctl(host, name, 'start', **kw)
+
+
+def cmd_service(args):
+    state = load_state()
+    host = get_host(state, args.host)
+    names = list(SERVICES) if args.service == 'all' else [args.service]
+    for name in names:
+        service_ctl(host, name, 'stop' if args.undo else 'start')
+        save_state(state)
+        log('%s: service %s %s' % (host['name'], name, 'stopped' if args.undo else 'listening on :%d' % SERVICE_PORTS[name]))
+
+
+def ns_sysctl(host, key, value=None):
+    if value is None:
+        return run(['ip', 'netns', 'exec', host['netns'], 'sysctl', '-n', key]).stdout.strip()
+    run(['ip', 'netns', 'exec', host['netns'], 'sysctl', '-q', '-w', '%s=%s' % (key, value)])
+    return str(value)
+
+
+def http_status(address, port, path='/', timeout=3.0):
+    """One GET from the controller: the status code, or the error's class name."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(('GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' % (path, address)).encode())
+            data = b''
+            while len(data) < 65536:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError as exc:
+        return type(exc).__name__
+    m = re.match(rb'^HTTP/1\.[01] (\d{3})', data)
+    return int(m.group(1)) if m else ('empty' if not data else 'not http')
+
+
+def fault_accept_overflow(state, host, undo, opts):
+    """HAProxy frontend (defer-accept, maxconn 1, backlog 2), tcp_abort_on_overflow=1 in the host's
+    namespace, a holder keeping the accept queue full and a bounded burst whose overflow gets resets."""
+    info = host['faults'].get('accept-overflow') or {}
+    if undo:
+        if ours(info.get('holder_pid'), state):
+            kill_wait([info.get('holder_pid')], signal.SIGKILL, 3)
+        ns_sysctl(host, 'net.ipv4.tcp_abort_on_overflow', info.get('previous', '0'))
+        reuse = 'keepalive-mismatch' in host['faults']
+        service_ctl(host, 'haproxy', 'restart', haproxy={'reuse_always': reuse})
+        return {}
+    ensure_service(host, 'app')
+    reuse = 'keepalive-mismatch' in host['faults']
+    service_ctl(host, 'haproxy', 'restart', haproxy={'reuse_always': reuse, 'overflow': True})
+    previous = ns_sysctl(host, 'net.ipv4.tcp_abort_on_overflow')
+    ns_sysctl(host, 'net.ipv4.tcp_abort_on_overflow', 1)
+    burst = int(opts.get('burst') or 8)
+    if not 2 <= burst <= 64:
+        raise LabError('--burst must be 2-64 connections')
+    log_path = os.path.join(host['dir'], 'burst.log')
+    holder = subprocess.Popen(
+        [sys.executable, SCRIPT, '_burst', host['address'], str(OVERFLOW_PORT), str(burst), str(opts.get('hold_s') or 3600),
+         str(OVERFLOW_BACKLOG + 2), LAB_DIR], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(log_path, 'w'),
+        start_new_session=True, close_fds=True)
+    result = None
+    wait = 30 + 1.2 * burst
+    deadline = time.time() + wait
+    while time.time() < deadline and result is None:
+        try:
+            with open(log_path) as f:
+                for line in f:
+                    if line.startswith('burst '):
+                        result = json.loads(line[len('burst '):])
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    if result is None:
+        kill_wait([holder.pid], signal.SIGKILL, 3)
+        raise LabError('%s: the burst did not report within %d s: %s' % (host['name'], wait, tail(log_path)))
+    return {'holder_pid': holder.pid, 'port': OVERFLOW_PORT, 'backlog': OVERFLOW_BACKLOG, 'maxconn': 1,
+            'previous': previous, 'tcp_abort_on_overflow': 1, 'burst': result}
+
+
+def burst_main(args):
+    """accept-overflow's bounded burst: connect ``n`` clients at once (the listener defers accept
+    until data), look for resets before sending (reset_at_connect), send a partial request on the
+    others; then fill HAProxy's one slot and the accept queue one connection at a time (``fill``),
+    report the counts and hold the survivors (the queue stays full: later SYNs are dropped)."""
+    address, port, n, life, fill = args[0], int(args[1]), int(args[2]), float(args[3]), int(args[4])
+    socks, counts = [], {}
+    for _i in range(n):
+        s = socket.socket()
+        s.settimeout(1)
+        try:
+            s.connect((address, port))
+            socks.append(s)
+        except OSError as exc:
+            counts['connect_' + type(exc).__name__] = counts.get('connect_' + type(exc).__name__, 0) + 1
+            s.close()
+    time.sleep(0.3)
+    live = []
+    for s in socks:
+        # what tcp_probe's settle look sees: a reset that answered the handshake, before we sent anything
+        try:
+            s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            live.append(s)
+        except BlockingIOError:
+            live.append(s)
+        except OSError as exc:
+            what = 'reset_at_connect' if isinstance(exc, ConnectionResetError) else 'connect_' + type(exc).__name__
+            counts[what] = counts.get(what, 0) + 1
+    sent = []
+    for s in live:
+        try:
+            s.sendall(b'GET / HTTP/1.1\r\nHost: lab\r\n')
+            sent.append(s)
+        except OSError as exc:
+            what = 'reset_after_request' if isinstance(exc, (ConnectionResetError, BrokenPipeError)) else type(exc).__name__
+            counts[what] = counts.get(what, 0) + 1
+        time.sleep(0.05)
+    time.sleep(0.3)
+    held = []
+    for s in sent:
+        s.setblocking(False)
+        try:
+            data = s.recv(256)
+            what = 'answered' if data else 'closed'
+        except BlockingIOError:
+            what = 'held'
+            held.append(s)
+        except OSError as exc:
+            what = 'reset_after_request' if isinstance(exc, ConnectionResetError) else type(exc).__name__
+        counts[what] = counts.get(what, 0) + 1
+    # then fill: one connection HAProxy takes (maxconn 1) and backlog + 1 in the accept queue, each
+    # with a partial request, one after the other; from then on SYNs are dropped (the queue is full)
+    # (the burst's own sockets closed first; at most 4 * fill tries)
+    for s in socks:
+        s.close()
+    held = []
+    time.sleep(0.5)
+    for _i in range(4 * fill):
+        if len(held) >= fill:
+            break
+        s = socket.socket()
+        s.settimeout(1)
+        try:
+            s.connect((address, port))
+            s.sendall(b'GET / HTTP/1.1\r\nHost: lab\r\n')
+        except OSError:
+            s.close()
+            time.sleep(0.5)
+            continue
+        s.setblocking(False)
+        held.append(s)
+        time.sleep(0.1)
+    counts['filled'] = len(held)
+    sys.stderr.write('burst %s\n' % json.dumps(counts, sort_keys=True))
+    sys.stderr.flush()
+    end = time.time() + life
+    while time.time() < end and held:
+        held = [s for s in held if alive_sock(s)]
+        time.sleep(1)
+
+
+def fault_keepalive_mismatch(state, host, undo, opts):
+    """HAProxy (frontend :8080) reuses idle upstream connections (http-reuse always) for 60 s; the
+    app (gunicorn) closes them after 1 s. On a real network the upstream's FIN is in flight while the
+    proxy already reuses the connection (or the front never watches idle connections, as an AWS ALB);
+    on one machine HAProxy sees the FIN at once, so the lab drops the app's FINs leaving its port
+    (nftables in the host): the proxy learns of the close only from the reset its request gets."""
+    if undo:
+        hexec(host, ['nft', 'delete', 'table', 'inet', 'lab_ka_mismatch'], check=False)
+        service_ctl(host, 'app', 'restart', keepalive=APP_KEEPALIVE_S)
+        service_ctl(host, 'haproxy', 'restart', haproxy={'overflow': 'accept-overflow' in host['faults']})
+        return {}
+    service_ctl(host, 'app', 'restart', keepalive=MISMATCH_APP_KEEPALIVE_S)
+    service_ctl(host, 'haproxy', 'restart', haproxy={'reuse_always': True, 'overflow': 'accept-overflow' in host['faults']})
+    nft(host, 'table inet lab_ka_mismatch {\n chain output {\n  type filter hook output priority filter; policy accept;\n'
+              '  tcp sport %d tcp flags & fin == fin counter drop\n }\n}\n' % SERVICE_PORTS['app'])
+    # the bounded request loop: requests spaced past the app's keep-alive, through the proxy
+    loop = int(opts.get('requests') or 6)
+    if not 1 <= loop <= 50:
+        raise LabError('--requests must be 1-50')
+    statuses = []
+    for _i in range(loop):
+        statuses.append(http_status(host['address'], SERVICE_PORTS['haproxy']))
+        time.sleep(MISMATCH_APP_KEEPALIVE_S + 1.5)
+    counts = {}
+    for s in statuses:
+        counts[str(s)] = counts.get(str(s), 0) + 1
+    return {'proxy': 'haproxy :%d http-reuse always, timeout server/http-keep-alive %d s' % (
+        SERVICE_PORTS['haproxy'], PROXY_KEEPALIVE_S), 'app_keepalive_s': MISMATCH_APP_KEEPALIVE_S,
+        'fin_drop': 'inet lab_ka_mismatch: tcp sport %d fin drop' % SERVICE_PORTS['app'],
+        'loop': statuses, 'counts': counts}
+
+
+def fault_idle_rst(state, host, undo, opts):
+    """A front (the lab's relay on :8090, in front of the app) that resets flows idle for N s, as
+    load balancers with "TCP reset on idle" do (AWS NLB, Azure LB with EnableTcpReset, GCP)."""
+    if undo:
+        hexec(host, ['sh', '-c', 'p=$(cat /run/lab-idlerst.pid 2>/dev/null) && kill -KILL "$p"'], check=False)
+        wait_for(lambda: not listening_port(host, IDLE_RST_PORT), 5, 'the idle-rst relay on %s to stop' % host['name'])
+        return {}
+    idle = float(opts.get('idle_s') or 5)
+    if not 1 <= idle <= 600:
+        raise LabError('--idle-s must be 1-600')
+    ensure_service(host, 'app')
+    # the relay runs inside the host, with the host's Python (a systemd host does not see this file)
+    with open(SCRIPT) as f:
+        host_write(host, '/run/lab-idlerst.py', f.read())
+    relay = subprocess.Popen(
+        nsenter_argv(host) + ['/usr/bin/python3', '/run/lab-idlerst.py', '_idlerst', str(IDLE_RST_PORT),
+                              '127.0.0.1:%d' % SERVICE_PORTS['app'], str(idle), '3600', LAB_DIR],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(os.path.join(host['dir'], 'idlerst.log'), 'w'),
+        start_new_session=True, close_fds=True)
+    wait_for(lambda: listening_port(host, IDLE_RST_PORT), 10, 'the idle-rst relay on %s' % host['name'])
+    # (the relay dies with the host; nsenter's PID is kept for `down` after a crash)
+    return {'relay_pid': relay.pid, 'port': IDLE_RST_PORT, 'upstream': SERVICE_PORTS['app'], 'idle_s': idle}
+
+
+def idlerst_main(args):
+    """The idle-rst relay (runs inside the host): forwards each client to the upstream and, when a
+    flow has been idle for ``idle`` seconds, closes both sides with SO_LINGER 0 (a reset). Bounded:
+    64 flows at once, ``life`` seconds in all."""
+    import selectors
+    port, upstream, idle, life = int(args[0]), args[1], float(args[2]), float(args[3])
+    up_host, _sep, up_port = upstream.rpartition(':')
+    linger = struct.pack('ii', 1, 0)
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(('0.0.0.0', port))
+    listener.listen(64)
+    listener.setblocking(False)
+    with open('/run/lab-idlerst.pid', 'w') as f:
+        f.write('%d\n' % os.getpid())
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    flows = {}   # sock -> [peer, last activity]
+    end = time.time() + life
+
+    def drop(sock, reset):
+        peer = flows.pop(sock, [None])[0]
+        for s in (sock, peer):
+            if s is None:
+                continue
+            flows.pop(s, None)
+            try:
+                sel.unregister(s)
+            except (KeyError, ValueError):
+                pass
+            if reset:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            s.close()
+    while time.time() < end:
+        for key, _mask in sel.select(0.2):
+            sock = key.fileobj
+            if sock is listener:
+                try:
+                    client, _addr = listener.accept()
+                except OSError:
+                    continue
+                if len(flows) >= 128:
+                    client.close()
+                    continue
+                try:
+                    server = socket.create_connection((up_host, int(up_port)), timeout=3)
+                except OSError:
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    client.close()
+                    continue
+                now = time.time()
+                for s, peer in ((client, server), (server, client)):
+                    s.setblocking(False)
+                    flows[s] = [peer, now]
+                    sel.register(s, selectors.EVENT_READ)
+                continue
+            if sock not in flows:
+                continue
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                drop(sock, True)
+                continue
+            if not data:
+                drop(sock, False)
+                continue
+            peer = flows[sock][0]
+            try:
+                peer.setblocking(True)
+                peer.settimeout(3)
+                peer.sendall(data)
+                peer.setblocking(False)
+            except OSError:
+                drop(sock, True)
+                continue
+            now = time.time()
+            flows[sock][1] = flows[peer][1] = now
+        now = time.time()
+        for sock in [s for s, (peer, last) in list(flows.items()) if now - last >= idle]:
+            if sock in flows:
+                drop(sock, True)
+
+
+def crashloop_unit(host, unit, limit=12, within=20):
+    """kill -9 a unit's main process until systemd gives up (Start request repeated too quickly)."""
+    kills = 0
+    deadline = time.time() + within
+    while kills < limit and time.time() < deadline:
+        props = dict(line.split('=', 1) for line in hexec(
+            host, ['systemctl', 'show', '-p', 'ActiveState,MainPID,NRestarts,Result', unit]
+        ).stdout.split('\n') if '=' in line)
+        if props.get('ActiveState') == 'failed':
+            return {'unit': unit, 'kills': kills, 'n_restarts': props.get('NRestarts'), 'result': props.get('Result')}
+        pid = props.get('MainPID', '0')
+        if pid != '0' and props.get('ActiveState') == 'active':
+            hexec(host, ['kill', '-9', pid], check=False)
+            kills += 1
+        time.sleep(0.3)
+    raise LabError('%s on %s did not reach failed after %d kills' % (unit, host['name'], kills))
+
+
+def fault_svc_crashloop(state, host, undo, opts):
+    if undo:
+        service_ctl(host, 'app', 'restart')
+        return {}
+    ensure_service(host, 'app')
+    return crashloop_unit(host, SERVICE_UNITS['app'])
+
+
+def fault_svc_oom(state, host, undo, opts):
+    """The app's unit gets MemoryMax=64M (a drop-in); a request to /hog makes its worker allocate
+    until the memory cgroup's OOM killer kills it (gunicorn's arbiter then starts a new worker)."""
+    unit = SERVICE_UNITS['app']
+    dropin = '/etc/systemd/system/%s.d/lab-oom.conf' % unit
+    if undo:
+        host_rm(host, dropin)
+        hexec(host, ['systemctl', 'daemon-reload'])
+        service_ctl(host, 'app', 'restart')
+        return {}
+    if SUITES[host.get('suite') or DEFAULT_SUITE]['unified']:
+        raise LabError('svc-oom needs a hybrid (cgroup v1 memory) host here: bullseye or bookworm (%s is unified)'
+                       % host['name'])
+    ensure_service(host, 'app')
+    host_write(host, dropin, '# connreset lab fault svc-oom\n[Service]\nMemoryMax=64M\nMemorySwapMax=0\n')
+    hexec(host, ['systemctl', 'daemon-reload'])
+    service_ctl(host, 'app', 'restart')
+    status = http_status(host['address'], SERVICE_PORTS['app'], '/hog', timeout=20)
+    time.sleep(1.0)
+    show = hexec(host, ['systemctl', 'show', '-p', 'ActiveState,NRestarts,Result,MainPID', unit], check=False).stdout
+    return {'unit': unit, 'memory_max': '64M', 'hog_request': status, 'show': show.strip().replace('\n', ' ')}
+
+
 FAULT_FUNCS = {
     'sshd-down': fault_sshd_down, 'sshd-crashloop': fault_sshd_crashloop,
     'wrappers-deny': fault_wrappers_deny, 'maxstartups': fault_maxstartups,
@@ -1464,6 +2045,8 @@ FAULT_FUNCS = {
     'conntrack-limit': fault_conntrack_limit, 'reset-rule': fault_reset_rule,
     'banned': fault_banned, 'keepalive': fault_keepalive, 'oom': fault_oom,
     'penalties': fault_penalties,
+    'accept-overflow': fault_accept_overflow, 'keepalive-mismatch': fault_keepalive_mismatch,
+    'idle-rst': fault_idle_rst, 'svc-crashloop': fault_svc_crashloop, 'svc-oom': fault_svc_oom,
 }
 
 
@@ -1481,7 +2064,8 @@ def cmd_fault(args):
         log('%s: fault %s is already active' % (host['name'], name))
         return
     opts = {'held': args.held, 'mtu': args.mtu, 'limit': args.limit, 'respawn': args.respawn,
-            'penalty_s': args.penalty_s, 'wait': args.wait}
+            'penalty_s': args.penalty_s, 'wait': args.wait, 'burst': args.burst, 'requests': args.requests,
+            'idle_s': args.idle_s}
     info = FAULT_FUNCS[name](state, host, args.undo, opts)
     if args.undo:
         del host['faults'][name]
@@ -1618,7 +2202,15 @@ def parser():
     fa.add_argument('--wait', action='store_true',
                     help='penalties: return once the penalty has expired (the host is reachable, '
                          'the drops are in its log)')
+    fa.add_argument('--burst', type=int, help='accept-overflow: connections in the burst (default 8, 2-64)')
+    fa.add_argument('--requests', type=int, help='keepalive-mismatch: requests in the loop (default 6, 1-50)')
+    fa.add_argument('--idle-s', type=float, help='idle-rst: seconds of idleness before the reset (default 5, 1-600)')
     fa.set_defaults(func=cmd_fault)
+    sv = sub.add_parser('service', help='start (or --undo: stop) a real service on a host: %s, or all' % ', '.join(SERVICES))
+    sv.add_argument('host')
+    sv.add_argument('service', choices=SERVICES + ('all',))
+    sv.add_argument('--undo', action='store_true')
+    sv.set_defaults(func=cmd_service)
     cap = sub.add_parser('capacity', help='how many systemd hosts fit now (inotify instances), as JSON')
     cap.set_defaults(func=cmd_capacity)
     inv = sub.add_parser('inventory', help='print or write an Ansible inventory of the lab')
@@ -1637,6 +2229,10 @@ def main(argv):
         return init_main(argv[2:])
     if len(argv) > 1 and argv[1] == '_hold':
         return hold_main(argv[2:])
+    if len(argv) > 1 and argv[1] == '_burst':
+        return burst_main(argv[2:])
+    if len(argv) > 1 and argv[1] == '_idlerst':
+        return idlerst_main(argv[2:])
     args = parser().parse_args(argv[1:])
     if os.geteuid() != 0:
         log('the lab needs root')
