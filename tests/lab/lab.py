@@ -606,20 +606,74 @@ def build_roots(suites):
     return roots
 
 
+def services_layer_dir(suite):
+    """The services layer of a suite: an overlay upper layer over its root holding SERVICES_PACKAGES."""
+    return rootfs_dir(suite) + '.services'
+
+
+def build_services_layer(suite, root):
+    """apt-get install SERVICES_PACKAGES into an overlay over the suite's root (systemd-nspawn, no
+    service started: policy-rc.d), once per machine; the upper layer is cached with a stamp and
+    becomes the middle layer of the hosts that ask for services (the shared root stays as it is)."""
+    layer = services_layer_dir(suite)
+    stamp = layer + '.stamp'
+    if os.path.exists(stamp) and os.path.isfile(os.path.join(layer, 'usr/sbin/haproxy')):
+        return layer
+    lock = Lock(layer + '.lock', timeout=1200, interval=0.5, busy='another lab is building %s for longer than 20 min' % layer)
+    with lock:
+        if os.path.exists(stamp) and os.path.isfile(os.path.join(layer, 'usr/sbin/haproxy')):
+            return layer
+        build, work, merged = layer + '.build', layer + '.work', layer + '.merged'
+        for d in (build, work, merged):
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+        log('building the %s services layer (%s; once, ~1 min)' % (suite, ' '.join(SERVICES_PACKAGES)))
+        run(['mount', '-t', 'overlay', 'overlay', '-o', 'lowerdir=%s,upperdir=%s,workdir=%s' % (root, build, work), merged])
+        try:
+            write(os.path.join(merged, 'usr/sbin/policy-rc.d'), '#!/bin/sh\n# connreset lab: no service starts\nexit 101\n', 0o755)
+            run(['systemd-nspawn', '--quiet', '--directory=' + merged, '--register=no', '--keep-unit', '--pipe',
+                 '--setenv=DEBIAN_FRONTEND=noninteractive', '/bin/sh', '-c',
+                 'apt-get update -qq && apt-get install -y -qq --no-install-recommends %s && apt-get clean && '
+                 # hosts boot without them: `lab service` (or a fault) starts what it needs
+                 'systemctl disable --quiet nginx.service haproxy.service redis-server.service'
+                 % ' '.join(SERVICES_PACKAGES)], timeout=1200)
+            os.unlink(os.path.join(merged, 'usr/sbin/policy-rc.d'))
+        finally:
+            run(['umount', merged], check=False)
+        shutil.rmtree(os.path.join(build, 'var/lib/apt/lists'), ignore_errors=True)
+        versions = dpkg_versions(build, ('nginx', 'haproxy', 'redis-server', 'gunicorn'))
+        shutil.rmtree(layer, ignore_errors=True)
+        os.rename(build, layer)
+        for d in (work, merged):
+            shutil.rmtree(d, ignore_errors=True)
+        write(stamp, json.dumps({'suite': suite, 'packages': versions, 'include': list(SERVICES_PACKAGES),
+                                 'root': root, 'built': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())},
+                                indent=1, sort_keys=True) + '\n')
+    return layer
+
+
+def build_services_layers(suites, roots):
+    out = {}
+    for suite in suites:
+        out[suite] = build_services_layer(suite, roots[suite])
+    return out
+
+
 def cgroup_paths(name):
     return [os.path.join('/sys/fs/cgroup', h, CGROUP_NAME, name) for h in CGROUP_HIERARCHIES
             if os.path.isdir(os.path.join('/sys/fs/cgroup', h))]
 
 
-def start_systemd(host, pubkey, root):
+def start_systemd(host, pubkey, root, layer=None):
     hd = host['dir']
     upper, work, merged = (os.path.join(hd, d) for d in ('sd.upper', 'sd.work', 'merged'))
     for d in (upper, work, merged):
         os.makedirs(d, exist_ok=True)
     prepare_etc(host, os.path.join(upper, 'etc'), os.path.join(root, 'etc'))
     prepare_root(os.path.join(upper, 'root'), pubkey)
+    lower = '%s:%s' % (layer, root) if layer else root
     run(['mount', '-t', 'overlay', 'overlay', '-o', 'lowerdir=%s,upperdir=%s,workdir=%s'
-         % (root, upper, work), merged])
+         % (lower, upper, work), merged])
     host['mounts'] = [merged]
     cgs = cgroup_paths(host['name'])
     for cg in cgs:
@@ -821,6 +875,9 @@ def cmd_capacity(args):
     print(json.dumps(capacity(), sort_keys=True))
 
 
+SERVICES_SUFFIX = '+services'
+
+
 def host_specs(args):
     """[(name, kind, suite)] from NAME[:KIND[@SUITE]] arguments or --hosts N (--kind, --suite).
     The suite is a systemd host's Debian release; a light host runs the machine's own sshd."""
@@ -828,6 +885,10 @@ def host_specs(args):
     if args.names:
         specs = []
         for item in args.names:
+            if item.endswith(SERVICES_SUFFIX):
+                # NAME[:KIND[@SUITE]]+services: a systemd host gets the suite's services layer
+                item = item[:-len(SERVICES_SUFFIX)]
+                args.with_services = getattr(args, 'with_services', set()) | {item.partition(':')[0]}
             name, _sep, rest = item.partition(':')
             kind, _at, suite = rest.partition('@')
             if '@' in name:
@@ -875,6 +936,8 @@ def cmd_up(args):
                                room['inotify_max_user_instances'], room['inotify_in_use'],
                                room['systemd_hosts'] + mine))
     roots = build_roots([s for _n, k, s in specs if k == 'systemd'])
+    with_services = getattr(args, 'with_services', set())
+    layers = build_services_layers(sorted(set(s for n, k, s in specs if k == 'systemd' and n in with_services)), roots)
     infos = dict((suite, root_info(suite)) for suite in roots)
     light_info = machine_info()
     cleanup(quiet=True)
@@ -887,7 +950,8 @@ def cmd_up(args):
             'name': name, 'kind': kind, 'address': NET_PREFIX + str(FIRST_HOST + i),
             'netns': NS_PREFIX + name, 'veth': '%s%d' % (VETH_PREFIX, FIRST_HOST + i),
             'dir': os.path.join(LAB_DIR, 'hosts', name), 'faults': {},
-            'suite': info.get('suite'), 'openssh': info.get('openssh'), 'systemd': info.get('systemd')}
+            'suite': info.get('suite'), 'openssh': info.get('openssh'), 'systemd': info.get('systemd'),
+            'services_layer': layers.get(suite) if kind == 'systemd' and name in with_services else None}
     save_state(state)  # before creating anything: a crash leaves a map for cleanup
     started = time.time()
     try:
@@ -903,7 +967,7 @@ def cmd_up(args):
             if host['kind'] == 'light':
                 start_light(host, pubkey)
             else:
-                start_systemd(host, pubkey, roots[host['suite']])
+                start_systemd(host, pubkey, roots[host['suite']], host.get('services_layer'))
             wait_ssh(host, 60 if host['kind'] == 'systemd' else 10)
             host['ready_s'] = round(time.time() - started, 3)
             return host
@@ -1660,6 +1724,7 @@ def service_ctl(host, name, action, keepalive=None, haproxy=None):
         unit = SERVICE_UNITS[name]
         if action != 'stop':
             hexec(host, ['systemctl', 'reset-failed', unit], check=False)
+            action = 'restart'  # the configuration was just written
         hexec(host, ['systemctl', action, unit], timeout=30)
     else:
         if action in ('stop', 'restart'):
