@@ -51,10 +51,13 @@ lint: setup
 diagnose: setup-diagnose
 	ansible-playbook -i $(or $(INVENTORY),$(ROOT)/inventory/localhost.yml) connreset.doctor.diagnose
 
-## Molecule scenarios on lab hosts (real sshd in network namespaces).
+## Molecule scenarios on lab hosts (real sshd in network namespaces), then the scenario template
+## for users' playbooks (molecule-template/) as docs/molecule.md says, from a copy outside the checkout.
 molecule: setup
 	@echo "== molecule test --all"
 	molecule test --all
+	@echo "== molecule template (docs/molecule.md)"
+	tests/molecule_template/run
 
 ## A small faulty lab fleet, diagnosed, then torn down.
 demo: setup
