@@ -76,6 +76,11 @@ def _load_firewall():
     return module
 
 
+def _load_endpoints():
+    from ansible_collections.connreset.doctor.plugins.module_utils import _endpoints as module
+    return module
+
+
 # name → module_utils file (a LazyCollector, or the module itself).  Order is the order collectors
 # run in; the fact key is ``connreset_<name>`` and the single-collector module is
 # ``connreset.doctor.<name>_facts``.
@@ -87,7 +92,10 @@ COLLECTORS = (
     ('conntrack', LazyCollector(_load_conntrack)),
     ('tcp', LazyCollector(_load_tcp)),
     ('firewall', LazyCollector(_load_firewall)),
+    ('endpoints', LazyCollector(_load_endpoints)),
 )
+# Collectors whose single-collector module is not <name>_facts (issue 13 names it endpoint_facts).
+MODULE_NAMES = {'endpoints': 'endpoint_facts'}
 NAMES = tuple(name for name, _m in COLLECTORS)
 DEFAULT_BUDGET = 20.0
 
@@ -126,8 +134,8 @@ def validate_options(name, options):
     module = dict(COLLECTORS)[name]
     result = ArgumentSpecValidator(module.ARGUMENT_SPEC).validate(dict(options or {}))
     if result.error_messages:
-        raise OptionError('%s: %s (these are the options of connreset.doctor.%s_facts)'
-                          % (name, '; '.join(result.error_messages), name))
+        raise OptionError('%s: %s (these are the options of connreset.doctor.%s)'
+                          % (name, '; '.join(result.error_messages), MODULE_NAMES.get(name, name + '_facts')))
     return result.validated_parameters
 
 

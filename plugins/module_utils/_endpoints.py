@@ -193,8 +193,8 @@ def parse_exec_start(value):
 #   error-log prefix ngx_log_error_core: "YYYY/MM/DD HH:MM:SS [crit] PID#TID: [*CONN ]"
 # nginx src/event/ngx_event_connect.c: "connect() to %V failed" + " (99: Cannot assign requested address)"
 #   then the handler's " while connecting to upstream, client: ..." (text after the errno may carry a client's words)
-# Redis src/networking.c (7.0.15): serverLog(LL_WARNING, "Accepting client connection: %s", server.neterr) with
-#   src/anet.c anetSetError(err, "accept: %s", strerror(errno)); log line "PID:ROLE DD Mon YYYY HH:MM:SS.mmm # ..."
+# Only nginx's are read so far: HAProxy, gunicorn and Redis log through syslog, stderr or their own files with
+# formats of their own, not parsed yet (their kinds are null with that reason, never 0).
 _NGX_PREFIX = r'^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?:crit|alert|emerg|error)\] \d{1,10}#\d{1,20}: (?:\*\d{1,20} )?'
 PROGRAM_EVENTS = {
     'nginx': (
@@ -202,10 +202,6 @@ PROGRAM_EVENTS = {
                                      r'files in system)\)$')),
         ('addr_exhaustion', re.compile(_NGX_PREFIX + r'connect\(\) to [\w.:\[\]%-]{1,300} failed \(99: Cannot assign '
                                        r'requested address\)(?: while .*)?$')),
-    ),
-    'redis': (
-        ('fd_exhaustion', re.compile(r'^\d{1,10}:[XCSM] \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3} # Accepting '
-                                     r'client connection: accept: Too many open files$')),
     ),
 }
 _NGX_TIME = re.compile(r'^(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) ')
@@ -527,24 +523,22 @@ def program_events(system, program, process):
     """(kinds, status, reason) of the program's own exhaustion lines."""
     none = {'fd_exhaustion': None, 'addr_exhaustion': None}
     if program not in PROGRAM_EVENTS:
-        return none, UNKNOWN, ('%s writes no Too many open files / Cannot assign requested address line this '
-                               'collector knows' % (program or 'the program'))
-    if program == 'nginx':
-        lines = []
-        reasons = []
-        read = 0
-        for path in nginx_error_logs(system, process)[:8]:
-            try:
-                # the last 4 MiB of each error log: bounded, the newest lines
-                lines.extend(system.read_tail(path, 4 * 1024 * 1024).decode('utf-8', 'replace').splitlines())
-                read += 1
-            except (IOError, OSError) as exc:
-                reasons.append(permission_hint(path, exc))
-        if not read:
-            return none, UNKNOWN, '; '.join(reasons)
-        kinds = count_program_events(program, lines)
-        return kinds, (PARTIAL if reasons else OK), '; '.join(reasons) or None
-    return none, UNKNOWN, 'the %s log is not read yet' % program
+        return none, UNKNOWN, ("%s's own Too many open files / Cannot assign requested address lines are not read "
+                               '(only nginx\'s error log is)' % (program or 'the program'))
+    lines = []
+    reasons = []
+    read = 0
+    for path in nginx_error_logs(system, process)[:8]:
+        try:
+            # the last 4 MiB of each error log: bounded, the newest lines
+            lines.extend(system.read_tail(path, 4 * 1024 * 1024).decode('utf-8', 'replace').splitlines())
+            read += 1
+        except (IOError, OSError) as exc:
+            reasons.append(permission_hint(path, exc))
+    if not read:
+        return none, UNKNOWN, '; '.join(reasons)
+    kinds = count_program_events(program, lines)
+    return kinds, (PARTIAL if reasons else OK), '; '.join(reasons) or None
 
 
 def unit_events(system, unit, window):

@@ -375,7 +375,7 @@ ansible_facts:
                   type: dict
                   sample: {count: 1, last: "2026-12-03T18:59:01Z", samples: [], automatic: 1, manual: 0, gave_up: 0}
                 fd_exhaustion:
-                  description: The program's own C(Too many open files) lines (nginx, HAProxy, gunicorn, Redis formats).
+                  description: The program's own C(Too many open files) lines (nginx's error log; V(null) for the other programs, whose logs are not read).
                   type: dict
                   sample: {count: 0, last: null, samples: []}
                 addr_exhaustion:

@@ -15,7 +15,8 @@ short_description: Gather every connection-reset fact of a host in one module ca
 version_added: 1.0.0
 description:
   - Runs any subset of the collection's collectors (sshd, OOM kills, TCP wrappers, MTU, conntrack,
-    kernel TCP counters, firewall) in B(one) module call, so a fleet pays one round trip per host.
+    kernel TCP counters, firewall, the TCP services you name) in B(one) module call, so a fleet pays one round
+    trip per host.
   - Returns the same facts, under the same keys, as the single-collector modules
     (M(connreset.doctor.sshd_facts) returns C(connreset_sshd), and so on), plus C(connreset_meta)
     with each collector's time.
@@ -30,7 +31,7 @@ options:
     description:
       - Which collectors to run, as for M(ansible.builtin.setup).
       - V(all) runs every collector; a name (V(sshd), V(oom), V(tcp_wrappers), V(mtu), V(conntrack),
-        V(tcp), V(firewall)) adds one; V(!name) excludes one; V(!all) excludes all.
+        V(tcp), V(firewall), V(endpoints)) adds one; V(!name) excludes one; V(!all) excludes all.
       - A list of exclusions only starts from V(all).
       - A subset that leaves no collector (V(!all) alone, or every name excluded) fails, because a run
         that checks nothing would pass every gate. An unknown name fails with the list of valid ones.
@@ -80,6 +81,13 @@ options:
       - Options of the firewall collector, exactly as for M(connreset.doctor.firewall_facts).
     type: dict
     default: {}
+  endpoints:
+    description:
+      - Options of the endpoints collector, exactly as for M(connreset.doctor.endpoint_facts) - its
+        C(endpoints) list (C({name, port, unit, protocol, front})) and C(since).
+      - Without endpoints it reads nothing but three sysctls and the ephemeral ports in use.
+    type: dict
+    default: {}
   collector_options:
     description:
       - The options of several collectors in one dict, keyed by collector name (V(sshd), V(oom), ...), for a
@@ -123,6 +131,7 @@ seealso:
   - module: connreset.doctor.conntrack_facts
   - module: connreset.doctor.tcp_facts
   - module: connreset.doctor.firewall_facts
+  - module: connreset.doctor.endpoint_facts
 '''
 
 EXAMPLES = r'''
@@ -189,6 +198,10 @@ ansible_facts:
       description: As returned by M(connreset.doctor.firewall_facts).
       returned: when the firewall collector ran
       type: dict
+    connreset_endpoints:
+      description: As returned by M(connreset.doctor.endpoint_facts).
+      returned: when the endpoints collector ran
+      type: dict
     connreset_meta:
       description: What ran and how long each collector took on the host.
       returned: always
@@ -198,7 +211,7 @@ ansible_facts:
           description: The collectors that ran, in order.
           type: list
           elements: str
-          sample: [sshd, oom, tcp_wrappers, mtu, conntrack, tcp, firewall]
+          sample: [sshd, oom, tcp_wrappers, mtu, conntrack, tcp, firewall, endpoints]
         budget_s:
           description: The time budget each collector had, in seconds.
           type: float

@@ -119,6 +119,9 @@ COLLECTOR_AREAS = {
     'tcp': ('TCP', 'kernel TCP counters', 'accept-queue overflows (`ListenOverflows`) that turn into `Connection '
             'reset by peer`'),
     'firewall': ('FW', 'firewall', 'tcp-reset rules and bans (`Connection refused` with sshd running)'),
+    'endpoints': ('SVC', 'TCP services', 'a web or app service that crashed, restarted or closes idle keep-alive '
+                  'connections before its load balancer does (`upstream prematurely closed connection`, '
+                  '`recv() failed (104: Connection reset by peer)`, a 502 from the front)'),
 }
 
 

@@ -1190,12 +1190,33 @@ def _unreachable_finding(ctx, unreachable):
 
 
 # The host checks in order, and the area whose coverage finding reports a check that failed.
+def _check_endpoints(ctx):
+    """The TCP services of connreset_endpoints (issue 13): what could not be read of each is a coverage gap."""
+    key = 'connreset_endpoints'
+    if not ctx.has(key):
+        ctx.gap(key, 'TCP services', ctx.not_collected or
+                'the endpoints facts were not collected (collector skipped or failed)')
+        return
+    fact = ctx.fact(key)
+    if not _subpart_gaps(ctx, key, fact):
+        return
+    for endpoint in _list(fact.get('endpoints'))[:64]:
+        endpoint = _dict(endpoint)
+        name = str(endpoint.get('name') or endpoint.get('port'))[:100]
+        for part in ('service', 'events', 'oom', 'fds', 'timeouts'):
+            sub = endpoint.get(part)
+            if isinstance(sub, dict) and _status(sub) in ('unknown', 'partial'):
+                ctx.gap(key, '%s %s' % (name, part), _reason_of(sub, 'status %s' % _status(sub)))
+        if endpoint.get('listening') is None:
+            ctx.gap(key, '%s listening' % name, _reason_of(endpoint, 'the listening sockets could not be read'))
+
+
 CHECKS = (_check_sshd, _check_oom, _check_wrappers, _check_mtu, _check_conntrack, _check_tcp, _check_firewall,
-          _check_idle)
+          _check_idle, _check_endpoints)
 CHECK_AREA = {
     _check_sshd: 'connreset_sshd', _check_oom: 'connreset_oom', _check_wrappers: 'connreset_tcp_wrappers',
     _check_mtu: 'connreset_mtu', _check_conntrack: 'connreset_conntrack', _check_tcp: 'connreset_tcp',
-    _check_firewall: 'connreset_firewall', _check_idle: 'connreset_sshd',
+    _check_firewall: 'connreset_firewall', _check_idle: 'connreset_sshd', _check_endpoints: 'connreset_endpoints',
 }
 
 

@@ -13,6 +13,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.connreset.doctor.plugins.filter.diagnose import FilterModule
+from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import AREAS
 from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import (
     CONTROLLER, MAXSTARTUPS_LINE, event, facts, probe,
 )
@@ -124,7 +125,7 @@ def test_failed_collection_is_not_unreachable(data):
     doc = FILTERS['diagnose_host'](dict(data, host='web3', facts={}, probe=probe('ok', 'session', 'ok')))
     assert doc['reachable'] is True and doc['unreachable'] is None
     # a coverage finding per area, and nothing was checked: CRD-COV-NONE (high), not a healthy host
-    assert all(f['id'].startswith('CRD-COV-') for f in doc['findings']) and len(doc['findings']) == 8
+    assert all(f['id'].startswith('CRD-COV-') for f in doc['findings']) and len(doc['findings']) == len(AREAS) + 1
     assert doc['findings'][0]['id'] == 'CRD-COV-NONE' and doc['level'] == 'high'
     for finding in doc['findings']:
         assert 'fact collection failed: ' in finding['summary'] and 'timed out' in finding['summary']

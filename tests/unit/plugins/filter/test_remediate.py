@@ -494,9 +494,11 @@ def test_plan_reloads_sshd_through_its_real_pid_file(sshd_T_pidfile, pidfile):
     facts['connreset_sshd']['config']['values'] = values
     facts['connreset_sshd']['service'].update({'manager': 'none', 'unit': None, 'main_pid': None, 'pidfile_pid': 60})
     out = plan(facts, ['sshd_maxstartups'])
+    listener = facts['connreset_sshd']['listener']['pid']      # the fixture's real listener (a recapture changes it)
+    assert isinstance(listener, int) and listener != 60
     assert out['pidfile'] == pidfile
-    assert out['reload_line'] == 'reload pid %s 60' % pidfile  # the listener pid (connreset_sshd.listener.pid)
-    assert out['reload_pid'] == 60
+    assert out['reload_line'] == 'reload pid %s %d' % (pidfile, listener)  # the listener pid, not pidfile_pid
+    assert out['reload_pid'] == listener
 
 
 def test_plan_without_a_listener_reloads_the_pid_the_collector_read():

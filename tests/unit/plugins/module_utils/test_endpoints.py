@@ -148,3 +148,13 @@ def test_no_endpoints_reads_nothing_but_the_host_sysctls():
 def test_unit_name():
     assert _endpoints.unit_name('nginx') == 'nginx.service'
     assert _endpoints.unit_name('app.socket') == 'app.socket'
+
+
+def test_count_program_events_real_nginx_error_log():
+    # nginx 1.22.1 with worker_rlimit_nofile 16 and 30 clients held open (samples/endpoints/README.md)
+    with open(os.path.join(SAMPLES, 'nginx-1.22.1-error-emfile.log')) as handle:
+        lines = handle.read().splitlines()
+    kinds = _endpoints.count_program_events('nginx', lines)
+    assert kinds['fd_exhaustion']['count'] == len(lines) > 0
+    assert kinds['fd_exhaustion']['samples'][-1] == lines[-1] and len(kinds['fd_exhaustion']['samples']) <= 5
+    assert kinds['addr_exhaustion']['count'] == 0

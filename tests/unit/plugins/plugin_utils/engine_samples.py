@@ -108,6 +108,13 @@ HEALTHY = {
         'sshguard': {'present': False}, 'crowdsec': {'present': False},
         'blocked': [],
     },
+    # endpoint_facts of a clean bookworm lab host without endpoints (fixtures/facts_bookworm_clean.json)
+    'connreset_endpoints': {
+        'status': 'ok', 'reason': None, 'elapsed_s': 0.0242, 'endpoints': [],
+        'sysctls': {'ip_local_port_range': [32768, 60999], 'somaxconn': 4096, 'tcp_abort_on_overflow': 0},
+        'ephemeral_ports': {'status': 'ok', 'reason': None, 'low': 32768, 'high': 60999, 'size': 28232, 'in_use': 0,
+                            'fill': 0.0},
+    },
 }
 
 
