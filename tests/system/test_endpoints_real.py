@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """endpoint_facts against real nginx, HAProxy, gunicorn and Redis (the Debian packages) on loopback in a
-network namespace this test creates.
+network namespace this test creates, and on a systemd lab host (tests/lab/lab, LAB_ID 17) running them as units.
 
 Every program reads a configuration written here; the collector, run inside the namespace, must name each
 port's owning process, its accept queue and backlog, and the idle close timeout with the file and line it
@@ -11,6 +11,12 @@ comes from.  nginx runs with ``worker_rlimit_nofile 16`` and the test holds 30 c
 itself logs ``accept4() failed (24: Too many open files)``: the collector must count those lines.  Traffic goes
 to the namespace's loopback only; every loop is bounded; everything started is stopped and the namespace
 deleted in teardown.
+
+On the lab host (``lab up web:systemd@bookworm+services``, ``lab service web all``) the units are Debian's own
+(nginx, haproxy, redis-server) and the lab's gunicorn app (lab-app.service); ``lab fault web svc-crashloop``
+kills the app's main process until systemd gives up.  The collector, run there by ansible-playbook, must name
+each unit from the socket's cgroup, read systemd's state and the crash loop from PID 1's journal lines, and read
+each timeout with the file and line the host's own files have.  The lab is always taken down.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import re
 import time
 import uuid
 
@@ -228,3 +235,115 @@ def test_real_services(services):
     assert nginx['service']['manager'] == 'none' and nginx['service']['status'] == 'unknown'
     assert nginx['events']['crashes']['count'] is None
     assert fact['sysctls']['somaxconn'] and fact['ephemeral_ports']['status'] == 'ok'
+
+
+
+# --- a systemd lab host ------------------------------------------------------------------------------
+LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
+_LAB_ID = os.environ.get('CONNRESET_TEST_LAB_ID', '17')
+LAB_ENV = dict(os.environ, LAB_ID=_LAB_ID, LAB_DIR='/run/connreset-lab-%s' % _LAB_ID)
+PLAY = """- hosts: web
+  gather_facts: false
+  tasks:
+    - connreset.doctor.endpoint_facts:
+        since: 1h
+        endpoints:
+          - {port: 80, protocol: http, front: {kind: aws-alb}}
+          - {port: 8080, protocol: http}
+          - {port: 8000, protocol: http}
+          - {port: 6379}
+      register: out
+    - ansible.builtin.copy:
+        content: "{{ out.ansible_facts.connreset_endpoints | to_json }}"
+        dest: "%s"
+      delegate_to: localhost
+"""
+
+
+def lab(*args, timeout=300):
+    proc = subprocess.run([LAB] + list(args), capture_output=True, text=True, timeout=timeout, env=LAB_ENV,
+                          check=False)
+    assert proc.returncode == 0, 'lab %s: %s%s' % (' '.join(args), proc.stdout, proc.stderr)
+    return proc.stdout
+
+
+def line_of(text, pattern):
+    """1-based number of the one line of ``text`` matching ``pattern`` (the host's own file, read apart)."""
+    found = [n for n, line in enumerate(text.splitlines(), 1) if re.match(pattern, line)]
+    assert len(found) == 1, (pattern, found)
+    return found[0]
+
+
+@pytest.fixture(scope='module')
+def lab_host(tmp_path_factory):
+    if not shutil.which('ansible-playbook') and not os.path.exists(os.path.join(os.path.dirname(sys.executable),
+                                                                                 'ansible-playbook')):
+        pytest.skip('ansible-playbook not found')
+    directory = tmp_path_factory.mktemp('lab')
+    try:
+        lab('up', 'web:systemd@bookworm+services')
+        lab('service', 'web', 'all')
+        lab('fault', 'web', 'svc-crashloop', timeout=120)
+        lab('fault', 'web', 'svc-crashloop', '--undo', timeout=120)
+        (directory / 'inv.ini').write_text(lab('inventory'))
+        files = dict((path, lab('exec', 'web', '--', 'cat', path)) for path in
+                     ('/etc/nginx/nginx.conf', '/etc/haproxy/haproxy.cfg', '/etc/redis/redis.conf'))
+        yield directory, files
+    finally:
+        subprocess.run([LAB, 'down'], env=LAB_ENV, capture_output=True, timeout=120, check=False)
+
+
+def test_systemd_lab_host(lab_host):
+    directory, files = lab_host
+    out = directory / 'facts.json'
+    (directory / 'play.yml').write_text(PLAY % out)
+    binary = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=BUILD, PYTHONPATH=BUILD, ANSIBLE_HOST_KEY_CHECKING='False')
+    proc = subprocess.run([binary if os.path.exists(binary) else 'ansible-playbook', '-i', 'inv.ini', 'play.yml'],
+                          cwd=str(directory), env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    fact = json.loads(out.read_text())
+    by_port = dict((e['port'], e) for e in fact['endpoints'])
+
+    for port, unit, program in ((80, 'nginx.service', 'nginx'), (8080, 'haproxy.service', 'haproxy'),
+                                (8000, 'lab-app.service', 'gunicorn'), (6379, 'redis-server.service', 'redis')):
+        endpoint = by_port[port]
+        assert (endpoint['unit'], endpoint['unit_source'], endpoint['program']) == (unit, 'socket', program), endpoint
+        assert endpoint['process']['cgroup'].endswith('/system.slice/' + unit)
+        assert endpoint['service']['manager'] == 'systemd' and endpoint['service']['active_state'] == 'active'
+        assert endpoint['listening'] and endpoint['listening'][0]['backlog'] > 0
+        assert endpoint['fds']['status'] == 'ok' and endpoint['fds']['open'] > 0
+        assert endpoint['oom']['status'] == 'ok' and isinstance(endpoint['oom']['kill_count'], int)
+        assert endpoint['events']['crashes']['count'] is not None
+
+    # the crash loop of the app: systemd's own lines from PID 1, as for sshd
+    app = by_port[8000]['events']
+    assert app['crashes']['count'] >= 3 and set(app['crashes']['results']) == {'killed 9/KILL'}
+    assert app['restarts']['automatic'] >= 2 and app['restarts']['gave_up'] == 1
+    assert by_port[80]['events']['crashes']['count'] == 0 and by_port[80]['events']['restarts']['count'] == 0
+
+    nginx = by_port[80]['timeouts']
+    conf = files['/etc/nginx/nginx.conf']
+    assert nginx['source'] == 'nginx -T'
+    assert (nginx['idle_close']['value_s'], nginx['idle_close']['file'], nginx['idle_close']['line']) == (
+        75.0, '/etc/nginx/nginx.conf', line_of(conf, r'^\s*keepalive_timeout 75s;'))
+    upstream = [v for v in nginx['values'] if v['key'] == 'upstream keepalive_timeout'][0]
+    assert (upstream['value_s'], upstream['line'], upstream['default']) == (
+        60.0, line_of(conf, r'^\s*keepalive_timeout 60s;'), False)
+    assert by_port[80]['events']['fd_exhaustion']['count'] == 0      # nginx's error log was read
+
+    haproxy = by_port[8080]['timeouts']['idle_close']
+    assert (haproxy['key'], haproxy['value_s'], haproxy['line']) == (
+        'timeout http-keep-alive', 60, line_of(files['/etc/haproxy/haproxy.cfg'], r'^\s*timeout http-keep-alive 60s'))
+
+    app_idle = by_port[8000]['timeouts']['idle_close']
+    assert (app_idle['key'], app_idle['value_s'], app_idle['context'], app_idle['worker_class']) == (
+        'keepalive', 2.0, 'command line', 'gthread')
+
+    redis = by_port[6379]['timeouts']
+    conf = files['/etc/redis/redis.conf']
+    assert redis['source'] == '/etc/redis/redis.conf'      # from the unit's ExecStart
+    assert (redis['idle_close']['key'], redis['idle_close']['value_s'], redis['idle_close']['disabled'],
+            redis['idle_close']['line']) == ('timeout', None, True, line_of(conf, r'^timeout 0$'))
+    keepalive = [v for v in redis['values'] if v['key'] == 'tcp-keepalive'][0]
+    assert (keepalive['value_s'], keepalive['line']) == (300.0, line_of(conf, r'^tcp-keepalive 300$'))
