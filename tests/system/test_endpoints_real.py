@@ -237,7 +237,6 @@ def test_real_services(services):
     assert fact['sysctls']['somaxconn'] and fact['ephemeral_ports']['status'] == 'ok'
 
 
-
 # --- a systemd lab host ------------------------------------------------------------------------------
 LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
 _LAB_ID = os.environ.get('CONNRESET_TEST_LAB_ID', '17')
@@ -276,8 +275,8 @@ def line_of(text, pattern):
 
 @pytest.fixture(scope='module')
 def lab_host(tmp_path_factory):
-    if not shutil.which('ansible-playbook') and not os.path.exists(os.path.join(os.path.dirname(sys.executable),
-                                                                                 'ansible-playbook')):
+    beside = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+    if not shutil.which('ansible-playbook') and not os.path.exists(beside):
         pytest.skip('ansible-playbook not found')
     directory = tmp_path_factory.mktemp('lab')
     try:
