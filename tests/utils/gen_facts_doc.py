@@ -15,9 +15,9 @@ import yaml
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 MODULES = os.path.join(ROOT, 'plugins', 'modules')
 TARGET = os.path.join(ROOT, 'docs', 'facts.md')
-ORDER = ['sshd', 'oom', 'tcp_wrappers', 'mtu', 'conntrack', 'tcp', 'firewall', 'endpoints']
-# Collectors whose module is not <name>_facts (issue 13 names the module endpoint_facts).
-MODULE_NAMES = {'endpoints': 'endpoint'}
+ORDER = ['sshd', 'oom', 'tcp_wrappers', 'mtu', 'conntrack', 'tcp', 'firewall', 'endpoints', 'capture']
+# Facts whose module is not <name>_facts: issue 13 names endpoint_facts, issue 14 reset_capture.
+MODULE_NAMES = {'endpoints': 'endpoint_facts', 'capture': 'reset_capture'}
 
 
 def module_docs(path):
@@ -77,19 +77,19 @@ def render():
            'do not edit by hand. Every fact carries `status` (`ok`, `partial` or `unknown`), `reason` (why it',
            'is not `ok`, in words a person can act on) and `elapsed_s`. A value that could not be read is',
            '`null`, never `0` or an empty list. `connreset.doctor.reset_facts` returns all of them in one call.', '']
-    names = [n for n in ORDER if os.path.exists(os.path.join(MODULES, '%s_facts.py' % MODULE_NAMES.get(n, n)))]
+    names = [n for n in ORDER if os.path.exists(os.path.join(MODULES, '%s.py' % MODULE_NAMES.get(n, n + '_facts')))]
     out += ['| fact | module | what |', '|---|---|---|']
     docs = {}
     for name in names:
-        doc, ret = module_docs(os.path.join(MODULES, '%s_facts.py' % MODULE_NAMES.get(name, name)))
+        doc, ret = module_docs(os.path.join(MODULES, '%s.py' % MODULE_NAMES.get(name, name + '_facts')))
         docs[name] = (doc, ret)
-        out.append('| [`connreset_%s`](#connreset_%s) | `connreset.doctor.%s_facts` | %s |'
-                   % (name, name, MODULE_NAMES.get(name, name), one_line(doc.get('short_description'))))
+        out.append('| [`connreset_%s`](#connreset_%s) | `connreset.doctor.%s` | %s |'
+                   % (name, name, MODULE_NAMES.get(name, name + '_facts'), one_line(doc.get('short_description'))))
     for name in names:
         doc, ret = docs[name]
         fact = ((ret.get('ansible_facts') or {}).get('contains') or {}).get('connreset_%s' % name) or {}
         out += ['', '## connreset_%s' % name, '',
-                'Module `connreset.doctor.%s_facts`. %s' % (MODULE_NAMES.get(name, name), one_line(fact.get('description'))), '',
+                'Module `connreset.doctor.%s`. %s' % (MODULE_NAMES.get(name, name + '_facts'), one_line(fact.get('description'))), '',
                 '| key | type | description | sample |', '|---|---|---|---|']
         out += list(rows(fact.get('contains') or {}))
     return '\n'.join(out) + '\n'
