@@ -14,7 +14,9 @@ deleted in teardown.
 
 On the lab host (``lab up web:systemd@bookworm+services``, ``lab service web all``) the units are Debian's own
 (nginx, haproxy, redis-server) and the lab's gunicorn app (lab-app.service); ``lab fault web svc-crashloop``
-kills the app's main process until systemd gives up.  The collector, run there by ansible-playbook, must name
+kills the app's main process until systemd gives up; then ``keepalive-mismatch`` (HAProxy reusing upstream
+connections for 60 s over gunicorn --keep-alive 1) and ``accept-overflow`` (a HAProxy frontend with backlog 2
+kept full, tcp_abort_on_overflow=1) are injected.  The collector, run there by ansible-playbook, must name
 each unit from the socket's cgroup, read systemd's state and the crash loop from PID 1's journal lines, and read
 each timeout with the file and line the host's own files have.  The lab is always taken down.
 """
@@ -251,6 +253,7 @@ PLAY = """- hosts: web
           - {port: 8080, protocol: http}
           - {port: 8000, protocol: http}
           - {port: 6379}
+          - {port: 8081}
       register: out
     - ansible.builtin.copy:
         content: "{{ out.ansible_facts.connreset_endpoints | to_json }}"
@@ -284,8 +287,10 @@ def lab_host(tmp_path_factory):
         lab('service', 'web', 'all')
         lab('fault', 'web', 'svc-crashloop', timeout=120)
         lab('fault', 'web', 'svc-crashloop', '--undo', timeout=120)
+        lab('fault', 'web', 'keepalive-mismatch', timeout=180)
+        lab('fault', 'web', 'accept-overflow', timeout=180)
         (directory / 'inv.ini').write_text(lab('inventory'))
-        files = dict((path, lab('exec', 'web', '--', 'cat', path)) for path in
+        files = dict((path, lab('exec', 'web', '--', 'cat', path)) for path in  # as they are after the faults
                      ('/etc/nginx/nginx.conf', '/etc/haproxy/haproxy.cfg', '/etc/redis/redis.conf'))
         yield directory, files
     finally:
@@ -335,9 +340,18 @@ def test_systemd_lab_host(lab_host):
     assert (haproxy['key'], haproxy['value_s'], haproxy['line']) == (
         'timeout http-keep-alive', 60, line_of(files['/etc/haproxy/haproxy.cfg'], r'^\s*timeout http-keep-alive 60s'))
 
+    # keepalive-mismatch: the app closes idle connections after 1 s, HAProxy reuses them for 60 s (timeout server)
     app_idle = by_port[8000]['timeouts']['idle_close']
     assert (app_idle['key'], app_idle['value_s'], app_idle['context'], app_idle['worker_class']) == (
-        'keepalive', 2.0, 'command line', 'gthread')
+        'keepalive', 1.0, 'command line', 'gthread')
+    server = [v for v in by_port[8080]['timeouts']['values'] if v['key'] == 'timeout server'][0]
+    assert (server['value_s'], server['line']) == (60, line_of(files['/etc/haproxy/haproxy.cfg'], r'^\s*timeout server 60s'))
+
+    # accept-overflow: the frontend's queue is full (Recv-Q past its backlog of 2) and the host aborts on overflow
+    overflow = by_port[8081]
+    assert overflow['program'] == 'haproxy' and overflow['listening'][0]['backlog'] == 2
+    assert overflow['listening'][0]['recv_q'] >= 2
+    assert fact['sysctls']['tcp_abort_on_overflow'] == 1
 
     redis = by_port[6379]['timeouts']
     conf = files['/etc/redis/redis.conf']
