@@ -32,7 +32,10 @@ description:
     gunicorn (C(--keep-alive) in its command line or C(keepalive) in its configuration file) and Redis
     (C(timeout), C(tcp-keepalive)). Each value comes with its file and line, or the program's default (from
     its source) when unset; V(unknown) with the reason when the program or its configuration cannot be read.
-  - Reads only; never changes the host. C(nginx -T) and C(haproxy -c) only read and check the configuration.
+  - Reads only; never changes the host. The one command it runs besides C(ss) and C(systemctl show) is C(nginx -T)
+    (with the C(-c)/C(-p) the running master was started with), which only tests and prints the configuration.
+  - Not read yet - Apache httpd, uWSGI, PostgreSQL and MySQL/MariaDB configurations (their timeouts are V(unknown)
+    with that reason), and the exhaustion lines of programs other than nginx (V(null), never V(0)).
 author: connreset.doctor contributors (@connreset)
 options:
   endpoints:
