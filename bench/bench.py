@@ -1051,8 +1051,8 @@ def main(argv):
     with open(args.output, 'w', encoding='utf-8') as handle:
         json.dump(results, handle, indent=1, sort_keys=True)
         handle.write('\n')
-    log('results in %s (%.0f s)%s' % (args.output, results['elapsed_s'],
-                                       '; FAILED parts: %s' % ', '.join(failed) if failed else ''))
+    note = '; FAILED parts: %s' % ', '.join(failed) if failed else ''
+    log('results in %s (%.0f s)%s' % (args.output, results['elapsed_s'], note))
     return 1 if failed else 0
 
 
