@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 import os
 import re
 
@@ -61,7 +62,11 @@ MAX_PIDS = 4096                 # processes whose /proc/PID/fd is read for the /
 MAX_FDS = 65536                 # descriptors of one process read for socket inodes
 MAX_TCP_LINES = 500000          # lines of /proc/net/tcp{,6} read for the ephemeral ports
 PROGRAMS = {'nginx': 'nginx', 'haproxy': 'haproxy', 'gunicorn': 'gunicorn', 'redis-server': 'redis',
-            'redis-check-rdb': 'redis'}
+            'redis-check-rdb': 'redis', 'apache2': 'apache', 'httpd': 'apache'}
+# httpd's compiled-in ServerRoot and configuration file: Debian's apache2 (HTTPD_ROOT /etc/apache2,
+# SERVER_CONFIG_FILE apache2.conf, apache2 -V), else the upstream layout (/etc/httpd/conf/httpd.conf on RHEL)
+APACHE_LAYOUTS = (('/etc/apache2', 'apache2.conf'), ('/etc/httpd', 'conf/httpd.conf'))
+MAX_INCLUDES = 256
 SYSCTL_PATHS = dict(SYSCTLS)
 PORT_RANGE_PATH = '/proc/sys/net/ipv4/ip_local_port_range'
 _UNIT_NAME = re.compile(r'^[\w@.:\\-]{1,256}$')
@@ -401,7 +406,8 @@ def read_timeouts(system, program, process, port, unit):
         fact['reason'] = 'no process owns the socket (or it could not be seen: use become: true)'
         return fact
     if program is None:
-        fact['reason'] = ('%s is not a program whose configuration is read (nginx, haproxy, gunicorn, redis): its idle '
+        fact['reason'] = ('%s is not a program whose configuration is read (nginx, haproxy, gunicorn, redis, Apache '
+                          'httpd): its idle '
                           'timeout is unknown' % (process.get('comm') or 'the process'))
         return fact
     argv = process['argv']
@@ -495,6 +501,14 @@ def read_timeouts(system, program, process, port, unit):
         values, idle, more = _svcconf.redis_timeouts(directives, overrides)
         problems += more
         fact['source'] = path or 'defaults (no configuration file)'
+    elif program == 'apache':
+        directives, problems, source = apache_config(system, argv)
+        if directives is None:
+            fact['reason'] = source
+            return fact
+        values, idle, more = _svcconf.apache_timeouts(directives, port)
+        problems += more
+        fact['source'] = source
     else:
         fact['reason'] = 'no reader for %s' % program
         return fact
@@ -503,6 +517,53 @@ def read_timeouts(system, program, process, port, unit):
     if idle is None and fact['status'] == OK:
         fact.update(status=PARTIAL, reason='no %s block serves port %d, so its idle close is unknown' % (program, port))
     return fact
+
+
+def apache_config(system, argv):
+    """(directives with Include/IncludeOptional expanded in order, problems, main file) or (None, 0, reason)."""
+    root, main = next(((r, m) for r, m in APACHE_LAYOUTS if system.exists(os.path.join(r, m))), APACHE_LAYOUTS[0])
+    if '-d' in argv[:-1]:
+        root = argv[argv.index('-d') + 1]
+    if '-f' in argv[:-1]:
+        main = argv[argv.index('-f') + 1]
+    main = main if os.path.isabs(main) else os.path.join(root, main)
+    state = {'files': 0, 'problems': 0}
+
+    def expand(pattern, optional):
+        path = pattern if os.path.isabs(pattern) else os.path.join(root, pattern)
+        if system.isdir(path):
+            path = os.path.join(path, '*')
+        directory, name = os.path.split(path)
+        if not any(ch in name for ch in '*?['):
+            return [path] if system.exists(path) or not optional else []
+        try:
+            return [os.path.join(directory, n) for n in system.listdir(directory) if fnmatch.fnmatch(n, name)]
+        except (IOError, OSError):
+            return []
+
+    def read(path, depth):
+        state['files'] += 1
+        if depth > 8 or state['files'] > MAX_INCLUDES:
+            state['problems'] += 1
+            return []
+        text = system.read(path, max_bytes=1024 * 1024)
+        out = []
+        for d in _svcconf.apache_directives(text, path):
+            if d['name'] in ('include', 'includeoptional') and d['args']:
+                for included in expand(d['args'][0], d['name'] == 'includeoptional'):
+                    try:
+                        out.extend(read(included, depth + 1))
+                    except (IOError, OSError):
+                        state['problems'] += 1
+                continue
+            out.append(d)
+        return out
+
+    try:
+        directives = read(main, 0)
+    except (IOError, OSError) as exc:
+        return None, 0, permission_hint(main, exc)
+    return directives, state['problems'], main
 
 
 def nginx_error_logs(system, process):

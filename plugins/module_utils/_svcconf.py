@@ -30,6 +30,11 @@ Grammars and defaults, from the programs' sources at the tags named:
 * gunicorn (20.1.0, Debian 12's; the same in 23.0.0): ``--keep-alive INT`` (gunicorn/config.py class
   Keepalive: ``cli = ["--keep-alive"]``, ``default = 2``), ``keepalive = N`` in the Python configuration
   file (``-c``/``--config``); the command line wins over the file (gunicorn/app/base.py load_config).
+* Apache httpd (2.4.62; Debian 12 ships 2.4.x): ``Directive args`` lines (names case-insensitive), backslash
+  continuations, ``#`` comments, ``<VirtualHost addr:port>`` blocks, ``Include``/``IncludeOptional`` globs
+  relative to ServerRoot.  modules/http/http_core.c: ``KeepAliveTimeout`` parsed by server/util.c
+  ap_timeout_parameter_parse (default unit ``s``; ``ms``, ``mi``, ``h``), ``KeepAlive`` a flag; include/httpd.h
+  ``DEFAULT_KEEPALIVE_TIMEOUT 5``; a virtual host without its own value inherits the main server's.
 * Redis (7.0.15, Debian 12's): ``directive args`` lines, ``#`` comments, the last occurrence wins,
   ``include PATH``; ``--name value`` arguments after the file override it.  src/config.c:
   ``createIntConfig("timeout", ..., server.maxidletime, 0, ...)`` (0 = never close an idle client) and
@@ -456,6 +461,102 @@ def gunicorn_timeouts(argv, config_text=None, config_path=None, cmdline_source='
 
 
 # ---------------------------------------------------------------------------------------------
+# Apache httpd
+# ---------------------------------------------------------------------------------------------
+APACHE_DEFAULT_KEEPALIVE_TIMEOUT = 5.0
+_APACHE_TIME = re.compile(r'^(\d{1,12})(s|ms|mi|h)?$')
+_APACHE_UNITS = {'s': 1, 'ms': 0.001, 'mi': 60, 'h': 3600}
+
+
+def parse_apache_time(text):
+    """``5``, ``500ms``, ``2mi``, ``1h`` → seconds, or None (ap_timeout_parameter_parse, default unit s)."""
+    match = _APACHE_TIME.match(str(text or ''))
+    if not match:
+        return None
+    return round(int(match.group(1)) * _APACHE_UNITS[match.group(2) or 's'], 3)
+
+
+def apache_directives(text, path=None):
+    """One httpd configuration file → [{name (lower case), args, file, line, vhost (its address args or None)}]."""
+    out = []
+    vhost = None
+    pending, start = '', None
+    for number, raw in enumerate((text or '').splitlines()[:50000], 1):
+        line = raw.strip()
+        if pending:
+            line = pending + ' ' + line
+        else:
+            start = number
+        if line.endswith('\\'):
+            pending = line[:-1].strip()
+            continue
+        pending = ''
+        if not line or line.startswith('#'):
+            continue
+        lower = line.lower()
+        if lower.startswith('<virtualhost'):
+            vhost = line[len('<virtualhost'):].rstrip('>').split()
+            continue
+        if lower.startswith('</virtualhost'):
+            vhost = None
+            continue
+        words = line.split()
+        out.append({'name': words[0].lower(), 'args': [w.strip('"') for w in words[1:]], 'file': path, 'line': start,
+                    'vhost': vhost})
+    return out
+
+
+def _vhost_ports(addresses):
+    ports = []
+    for address in addresses or []:
+        tail = address.rsplit(':', 1)[-1] if ':' in address else ''
+        if re.match(r'^\d{1,5}$', tail):
+            ports.append(int(tail))
+    return ports
+
+
+def apache_timeouts(directives, port):
+    """httpd directives in reading order (includes expanded) and a port → (values, idle_close, problems)."""
+    problems = 0
+    main = {}
+    vhosts = {}
+    for d in directives:
+        if d['name'] not in ('keepalivetimeout', 'keepalive'):
+            continue
+        if d['name'] == 'keepalivetimeout':
+            seconds = parse_apache_time(d['args'][0]) if len(d['args']) == 1 else None
+            if seconds is None:
+                problems += 1
+                continue
+            entry = _entry('KeepAliveTimeout', seconds, d['file'], d['line'], False,
+                           'VirtualHost %s' % ' '.join(d['vhost']) if d['vhost'] else 'server config')
+        else:
+            flag = (d['args'] or [''])[0].lower()
+            if flag not in ('on', 'off'):
+                problems += 1
+                continue
+            entry = _entry('KeepAlive', None, d['file'], d['line'], False,
+                           'VirtualHost %s' % ' '.join(d['vhost']) if d['vhost'] else 'server config', enabled=flag == 'on')
+        target = vhosts.setdefault(tuple(d['vhost']), {}) if d['vhost'] else main
+        target[entry['key']] = entry
+    values = list(main.values())
+    for found in vhosts.values():
+        values.extend(found.values())
+    mine = [found for addresses, found in vhosts.items() if port in _vhost_ports(addresses)]
+    effective = dict(main)
+    if mine:
+        effective.update(mine[0])
+    if 'KeepAliveTimeout' not in effective:
+        effective['KeepAliveTimeout'] = _entry('KeepAliveTimeout', APACHE_DEFAULT_KEEPALIVE_TIMEOUT, default=True,
+                                               context='default')
+        values.append(effective['KeepAliveTimeout'])
+    idle = effective['KeepAliveTimeout']
+    if 'KeepAlive' in effective and not effective['KeepAlive']['enabled']:
+        idle = dict(effective['KeepAlive'], value_s=0.0)      # KeepAlive Off: closed after each response
+    return values[:MAX_VALUES], idle, problems
+
+
+# ---------------------------------------------------------------------------------------------
 # Redis
 # ---------------------------------------------------------------------------------------------
 def redis_directives(text, path=None):
@@ -508,4 +609,5 @@ def redis_argv_overrides(argv):
 
 __all__ = ['parse_nginx_time', 'split_nginx_dump', 'parse_nginx_directives', 'nginx_timeouts', 'parse_haproxy_time',
            'parse_haproxy_sections', 'haproxy_timeouts', 'gunicorn_cli', 'gunicorn_config_file', 'gunicorn_timeouts',
-           'redis_directives', 'redis_timeouts', 'redis_argv_overrides']
+           'redis_directives', 'redis_timeouts', 'redis_argv_overrides', 'parse_apache_time', 'apache_directives',
+           'apache_timeouts']

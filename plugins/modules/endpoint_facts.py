@@ -29,12 +29,13 @@ description:
   - The server's idle and keep-alive close timeouts, read from the owning program's configuration - nginx
     (C(nginx -T) - C(keepalive_timeout), upstream C(keepalive) and C(keepalive_timeout), C(proxy_read_timeout)),
     HAProxy (C(timeout client), C(timeout server), C(timeout http-keep-alive), and a missing C(timeout client)),
-    gunicorn (C(--keep-alive) in its command line or C(keepalive) in its configuration file) and Redis
-    (C(timeout), C(tcp-keepalive)). Each value comes with its file and line, or the program's default (from
+    gunicorn (C(--keep-alive) in its command line or C(keepalive) in its configuration file), Redis
+    (C(timeout), C(tcp-keepalive)) and Apache httpd (C(KeepAliveTimeout), C(KeepAlive), per virtual host, with
+    C(Include) and C(IncludeOptional) followed). Each value comes with its file and line, or the program's default (from
     its source) when unset; V(unknown) with the reason when the program or its configuration cannot be read.
   - Reads only; never changes the host. The one command it runs besides C(ss) and C(systemctl show) is C(nginx -T)
     (with the C(-c)/C(-p) the running master was started with), which only tests and prints the configuration.
-  - Not read yet - Apache httpd, uWSGI, PostgreSQL and MySQL/MariaDB configurations (their timeouts are V(unknown)
+  - Not read yet - uWSGI, PostgreSQL and MySQL/MariaDB configurations (their timeouts are V(unknown)
     with that reason), and the exhaustion lines of programs other than nginx (V(null), never V(0)).
 author: connreset.doctor contributors (@connreset)
 options:
@@ -241,7 +242,7 @@ ansible_facts:
             program:
               description:
                 - The server program owning the socket, when it is one whose configuration is read - V(nginx),
-                  V(haproxy), V(gunicorn), V(redis); else the process name; V(null) when no process is known.
+                  V(haproxy), V(gunicorn), V(redis), V(apache); else the process name; V(null) when no process is known.
               type: str
               sample: nginx
             status:

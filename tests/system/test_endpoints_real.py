@@ -360,3 +360,36 @@ def test_systemd_lab_host(lab_host):
             redis['idle_close']['line']) == ('timeout', None, True, line_of(conf, r'^timeout 0$'))
     keepalive = [v for v in redis['values'] if v['key'] == 'tcp-keepalive'][0]
     assert (keepalive['value_s'], keepalive['line']) == (300.0, line_of(conf, r'^tcp-keepalive 300$'))
+
+
+@pytest.mark.skipif(not os.path.exists('/usr/sbin/apache2'), reason='apache2 not installed (tests/utils/setup.sh test)')
+def test_real_apache_debian_configuration(tmp_path):
+    """Debian's apache2 with its own configuration (/etc/apache2, its includes), in a namespace of its own."""
+    name = 'crd-apache-%s' % uuid.uuid4().hex[:8]
+    d = str(tmp_path)
+    env = dict(os.environ, APACHE_RUN_DIR=d, APACHE_PID_FILE=os.path.join(d, 'apache2.pid'), APACHE_RUN_USER='www-data',
+               APACHE_RUN_GROUP='www-data', APACHE_LOG_DIR=d, APACHE_LOCK_DIR=d)
+    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=20)
+    try:
+        subprocess.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'], check=True, timeout=20)
+        subprocess.run(['ip', 'netns', 'exec', name, '/usr/sbin/apache2', '-k', 'start'], env=env, check=True, timeout=30,
+                       stderr=subprocess.DEVNULL)
+        wait_port(name, 80)
+        fact = collect_in(name, [{'port': 80, 'protocol': 'http'}])
+    finally:
+        for pid in subprocess.run(['ip', 'netns', 'pids', name], stdout=subprocess.PIPE, timeout=10,
+                                  check=False).stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        subprocess.run(['ip', 'netns', 'del', name], timeout=30, check=False)
+    endpoint = fact['endpoints'][0]
+    assert endpoint['program'] == 'apache' and endpoint['process']['comm'] == 'apache2'
+    with open('/etc/apache2/apache2.conf') as handle:
+        conf = handle.read()
+    idle = endpoint['timeouts']['idle_close']
+    value = [line.split()[1] for line in conf.splitlines() if line.startswith('KeepAliveTimeout ')]
+    assert (idle['key'], idle['value_s'], idle['file'], idle['line']) == (
+        'KeepAliveTimeout', float(value[0]), '/etc/apache2/apache2.conf', line_of(conf, r'^KeepAliveTimeout '))
+    assert endpoint['timeouts']['source'] == '/etc/apache2/apache2.conf'

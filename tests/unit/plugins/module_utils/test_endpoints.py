@@ -68,6 +68,7 @@ def test_count_ephemeral():
     ('haproxy', '/usr/sbin/haproxy', '/usr/sbin/haproxy -Ws -f /etc/haproxy/haproxy.cfg', 'haproxy'),
     ('gunicorn', '/usr/bin/python3.11', '/usr/bin/python3 /usr/bin/gunicorn app:app', 'gunicorn'),
     ('redis-server', '/usr/bin/redis-check-rdb', 'redis-server 127.0.0.1:6379', 'redis'),
+    ('apache2', '/usr/sbin/apache2', '/usr/sbin/apache2 -k start', 'apache'),
     ('python3', '/usr/bin/python3.11', 'python3 -m http.server', None),
 ])
 def test_program_of(comm, exe, args, program):

@@ -131,3 +131,41 @@ def test_redis_overrides_and_defaults():
     values, idle, _p = _svcconf.redis_timeouts([], overrides)
     assert idle['value_s'] == 30.0 and idle['file'] == 'command line'
     assert values[1]['default'] is True and values[1]['value_s'] == 300.0   # config.c tcp-keepalive default 300
+
+
+@pytest.mark.parametrize('text, seconds', [
+    ('5', 5), ('5s', 5), ('500ms', 0.5), ('2mi', 120), ('1h', 3600), ('0', 0), ('5m', None), ('-1', None), ('', None),
+])
+def test_parse_apache_time(text, seconds):
+    assert _svcconf.parse_apache_time(text) == seconds
+
+
+def apache_directives():
+    # Debian's apache2.conf (its includes are expanded by the collector; here the site and the vhosts file follow it)
+    return (_svcconf.apache_directives(sample('apache2-debian.conf'), '/etc/apache2/apache2.conf') +
+            _svcconf.apache_directives(sample('apache2-000-default.conf'), '/etc/apache2/sites-enabled/000-default.conf') +
+            _svcconf.apache_directives(sample('apache2-vhosts.conf'), '/etc/apache2/sites-enabled/vhosts.conf'))
+
+
+@pytest.mark.parametrize('port, key, value, file, line, default', [
+    (80, 'KeepAliveTimeout', 5, '/etc/apache2/apache2.conf', 111, False),               # main server's, inherited
+    (8443, 'KeepAliveTimeout', 0.5, '/etc/apache2/sites-enabled/vhosts.conf', 3, False),  # the vhost's own, 500ms
+    (8444, 'KeepAlive', 0.0, '/etc/apache2/sites-enabled/vhosts.conf', 6, False),        # KeepAlive Off: no reuse
+])
+def test_apache_idle_close(port, key, value, file, line, default):
+    _values, idle, problems = _svcconf.apache_timeouts(apache_directives(), port)
+    assert problems == 0
+    assert (idle['key'], idle['value_s'], idle['file'], idle['line'], idle['default']) == (key, value, file, line, default)
+
+
+def test_apache_default_when_unset():
+    # include/httpd.h DEFAULT_KEEPALIVE_TIMEOUT 5 (httpd 2.4.62)
+    _values, idle, _p = _svcconf.apache_timeouts(_svcconf.apache_directives('Listen 80\n', '/x.conf'), 80)
+    assert idle == {'key': 'KeepAliveTimeout', 'value_s': 5.0, 'file': None, 'line': None, 'default': True,
+                    'context': 'default'}
+
+
+def test_apache_bad_values_are_counted():
+    text = 'KeepAliveTimeout five\nKeepAlive maybe\nKeepAliveTimeout 7 \\\n  extra\n'
+    _values, idle, problems = _svcconf.apache_timeouts(_svcconf.apache_directives(text, '/x.conf'), 80)
+    assert problems == 3 and idle['default'] is True
