@@ -1133,6 +1133,18 @@ def validate(params):
     return None
 
 
+NOT_INSTALLED = ('sshd is not installed: no sshd binary on PATH or in the sbin directories, no ssh/sshd unit '
+                 'loaded and no sshd process (install openssh-server if this host must serve SSH, or give sshd_path)')
+
+
+def sshd_installed(sshd, processes, service):
+    """False only when nothing says sshd is here: no binary found, no sshd process seen (the scan
+    read /proc), and no ssh/sshd unit loaded (or no service manager); True otherwise."""
+    if sshd or processes is None or processes:
+        return True
+    return not (service.get('manager') in ('systemd', 'none') and not service.get('unit'))
+
+
 def collect(system, params):
     """The ``connreset_sshd`` fact."""
     error = validate(params)
@@ -1173,6 +1185,14 @@ def collect(system, params):
     libwrap, libwrap_binaries, libwrap_reason = collect_libwrap(system, sshd)
     events = collect_events(system, window, params.get('log_files'))
 
+    installed = sshd_installed(sshd, processes, service)
+    if installed is False:
+        # Nothing to read: the parts below would each say "sshd not found"; one reason says it all.
+        return result(OK, None, sshd_path=None, installed=False, installed_reason=NOT_INSTALLED,
+                      service=service, running=False, processes=processes, processes_other_netns=other_netns,
+                      listening=listening, listen_source=listen_source, config=config, version=None,
+                      version_info=None, version_full=None, libwrap=None, libwrap_binaries=[], listener=listener,
+                      events=events)
     status, reason = summarize({
         'service': (service['status'], service['reason']),
         'processes': (proc_status, proc_reason),
@@ -1185,6 +1205,8 @@ def collect(system, params):
     return result(
         status, reason,
         sshd_path=sshd,
+        installed=installed,
+        installed_reason=None,
         service=service,
         running=running,
         processes=processes,
@@ -1202,7 +1224,7 @@ def collect(system, params):
     )
 
 
-__all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'parse_systemctl_show', 'service_from_show', 'pick_unit',
+__all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'sshd_installed', 'parse_systemctl_show', 'service_from_show', 'pick_unit',
            'systemd_timestamp', 'MAX_REASONS',
            'parse_ss_listen', 'parse_proc_net_tcp', 'hex_to_ip', 'classify_process', 'parse_listener_title',
            'parse_sshd_T', 'typed_config', 'parse_maxstartups', 'parse_penalties', 'parse_sshd_t_errors',

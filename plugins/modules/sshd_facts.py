@@ -185,6 +185,19 @@ ansible_facts:
           type: str
           returned: always
           sample: /usr/sbin/sshd
+        installed:
+          description:
+            - V(false) when nothing says sshd is on this host - no sshd binary on C(PATH) or in the C(sbin)
+              directories, no ssh/sshd unit loaded (or no service manager) and no sshd process; the other
+              keys are then empty and RV(ansible_facts.connreset_sshd.installed_reason) says so. V(true) otherwise.
+          type: bool
+          returned: always
+          sample: true
+        installed_reason:
+          description: Why sshd counts as not installed, V(null) when it is installed.
+          type: str
+          returned: always
+          sample: null
         service:
           description: The service as the service manager sees it.
           type: dict

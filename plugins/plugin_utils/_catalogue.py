@@ -218,6 +218,16 @@ FINDINGS = [
        OpenSSH 9.8+ each overrun also earns a PerSourcePenalty (`grace-exceeded`).""",
        """Use the default (`LoginGraceTime 120`) or at least 30 seconds and remove the cause of slow
        logins (`UseDNS no`, PAM/LDAP timeouts); `systemctl reload ssh`."""),
+    _f('CRD-SSHD-009', 'sshd is not installed', 'configuration', 'info', None,
+       """No sshd binary, no ssh/sshd unit and no sshd process were found, so nothing on this host
+       can accept SSH: a client gets `Connection refused`. On a host that is reached another way
+       (a local connection, a container, a console) this is not a fault, so the finding is
+       informational; it is CRD-SSHD-001 (critical) instead when the inventory says the host must
+       serve SSH (`diagnose_sshd_required: true`).""",
+       """If this host must serve SSH, install the server (`apt-get install openssh-server`,
+       `dnf install openssh-server`) and enable it, and set `diagnose_sshd_required: true` for it
+       so a missing sshd is reported as critical. If sshd lives elsewhere, give the collector's
+       `sshd_path`."""),
     # -- OOM ----------------------------------------------------------------------------
     _f('CRD-OOM-001', 'The OOM killer killed sshd', 'resource_exhaustion', 'high', 'sshd_restart_policy',
        """The kernel's OOM killer chose an sshd process (`Out of memory: Killed process N (sshd)` or

@@ -67,6 +67,9 @@ DEFAULT_THRESHOLDS = {
     # sshd survived.  They are medium from this many kills within the lookback, or when memory is
     # short now (MemAvailable/MemTotal below oom_mem_available_low, or PSI memory "some" avg10 at
     # or above oom_psi_some_avg10_high percent).
+    # A host without sshd installed is CRD-SSHD-009 (info), unless it must serve SSH: then
+    # CRD-SSHD-001 (critical).  The diagnose role sets it from diagnose_sshd_required.
+    'sshd_required': False,
     'oom_other_kills_medium': 5,
     'oom_mem_available_low': 0.05,
     'oom_psi_some_avg10_high': 10.0,
@@ -86,6 +89,7 @@ THRESHOLD_DOCS = {
     'path_idle_preset': 'Name of a preset in idle_timeout_presets, used when path_idle_timeout is null.',
     'idle_timeout_presets': 'Known middlebox idle timeouts (s).',
     'ssh_ports_default': 'SSH ports assumed when the sshd configuration could not be read.',
+    'sshd_required': 'true: the host must serve SSH, so sshd not installed is CRD-SSHD-001 (critical), not CRD-SSHD-009.',
     'oom_other_kills_medium': 'OOM kills of other processes from which CRD-OOM-002 is medium instead of low.',
     'oom_mem_available_low': 'MemAvailable/MemTotal below which CRD-OOM-002 is medium (memory short now).',
     'oom_psi_some_avg10_high': 'PSI memory "some" avg10 (%) from which CRD-OOM-002 is medium (memory short now).',
@@ -230,7 +234,7 @@ _DURATION_VALUE = (_N, _S)
 # a one-item list "a list of".  Keys not listed are only checked for inf/NaN and size.
 FACT_TYPES = {
     'connreset_sshd': {
-        'running': _B, 'listening': _L, 'libwrap': _B,
+        'running': _B, 'installed': _B, 'installed_reason': _S, 'listening': _L, 'libwrap': _B,
         'service': {'n_restarts': _N, 'active_state': _S, 'sub_state': _S, 'result': _S, 'manager': _S},
         'config': {'valid': _B, 'values': {
             'maxstartups': {'start': _N}, 'port': (_L, _N, _S), 'logingracetime': _DURATION_VALUE,
@@ -501,6 +505,16 @@ def _check_sshd(ctx):
         ctx.gap(key, 'sshd', ctx.not_collected or 'the sshd facts were not collected (collector skipped or failed)')
         return
     sshd = ctx.fact(key)
+    if sshd.get('installed') is False:
+        # Not "sshd is down": nothing to start.  Critical only where the inventory says this host
+        # must serve SSH (diagnose_sshd_required); the probe's refusal is then explained too.
+        reason = sshd.get('installed_reason') or 'sshd is not installed'
+        if ctx.t['sshd_required']:
+            ctx.emit('CRD-SSHD-001', {'installed': False, 'reason': reason, 'sshd_required': True},
+                     summary='sshd is not installed, but this host must serve SSH (sshd_required)')
+        else:
+            ctx.emit('CRD-SSHD-009', {'installed': False, 'reason': reason}, summary=reason)
+        return
     if not _subpart_gaps(ctx, key, sshd):
         return
     service = _dict(sshd.get('service'))
@@ -1104,6 +1118,8 @@ def _correlate_probe(ctx, reachable):
         confirmed = ('CRD-PROBE-002', list(MTU_FINDINGS), {})
     elif classification == 'maxstartups' and 'CRD-SSHD-004' in found:
         confirmed = ('CRD-PROBE-003', ['CRD-SSHD-004', 'CRD-SSHD-006'], {})
+    elif classification == 'refused' and 'CRD-SSHD-009' in found:
+        return  # nothing listens because sshd is not installed: CRD-SSHD-009 says so
     elif classification == 'refused' and sshd.get('running') is False:
         confirmed = ('CRD-PROBE-004', ['CRD-SSHD-001'], {})
     elif classification == 'refused' and sshd.get('running') is True and 'CRD-FW-001' in found:
@@ -1237,6 +1253,9 @@ def merge_thresholds(overrides=None):
         if name == 'ssh_ports_default':
             if not isinstance(value, list) or any(_num(v) is None for v in value):
                 raise ValueError('ssh_ports_default must be a list of port numbers')
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ValueError('threshold %s must be true or false, got %r' % (name, value))
         elif name == 'path_idle_preset':
             if value is not None and not isinstance(value, str):
                 raise ValueError('path_idle_preset must be a preset name or null')

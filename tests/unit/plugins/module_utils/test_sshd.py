@@ -1357,3 +1357,40 @@ def test_collect_events_series_carries_the_window(tmp_path):
     assert series['count'] == events['crashes']['count'] == 6
     # a kind that did not happen: an empty series over the same window, not a missing key
     assert events['wrap_refusals']['series']['count'] == 0 and events['wrap_refusals']['series']['times'] == []
+
+
+# -- sshd not installed (issue 17) -------------------------------------------------------------
+def not_installed_host():
+    """A systemd host without openssh-server: no sshd binary, ssh/sshd units not found, no process."""
+    files = dict((k, v) for k, v in host_files().items() if '/proc/8' not in k and '/proc/90' not in k)
+    files.pop('/etc/ssh/sshd_config', None)
+    return FakeSystem(
+        files=files, dirs={'/run/systemd/system', '/proc', '/var/log/journal'},
+        binaries={'/usr/bin/systemctl', '/usr/bin/ss', '/usr/bin/journalctl'}, journal=[],
+        commands={('systemctl', 'show', 'ssh.service'): (0, SHOW_NOT_FOUND, ''),
+                  ('systemctl', 'show', 'sshd.service'): (0, SHOW_NOT_FOUND, ''),
+                  ('ss', '-Hltnp'): (0, '', '')})
+
+
+def test_collect_sshd_not_installed_says_so_once():
+    fact = _sshd.collect(not_installed_host(), {})
+    assert fact['installed'] is False and fact['running'] is False and fact['sshd_path'] is None
+    assert fact['status'] == 'ok' and fact['installed_reason'].startswith('sshd is not installed')
+
+
+def test_collect_installed_sshd_is_installed():
+    fact = _sshd.collect(systemd_host(journal=[]), {'since': '2026-11-01'})
+    assert fact['installed'] is True and fact['installed_reason'] is None
+
+
+@pytest.mark.parametrize('sshd, processes, service, expected', [
+    (None, [], {'manager': 'systemd', 'unit': None}, False),         # nothing at all
+    (None, [], {'manager': 'none', 'unit': None}, False),            # no service manager, no binary, no process
+    ('/usr/sbin/sshd', [], {'manager': 'systemd', 'unit': None}, True),   # binary, no unit
+    (None, [{'pid': 1}], {'manager': 'none', 'unit': None}, True),   # a process (another path)
+    (None, None, {'manager': 'systemd', 'unit': None}, True),        # processes unreadable: cannot say
+    (None, [], {'manager': 'systemd', 'unit': 'ssh.service'}, True),  # a unit is loaded
+    (None, [], {'manager': 'openrc', 'unit': 'sshd'}, True),          # OpenRC: cannot tell
+])
+def test_sshd_installed(sshd, processes, service, expected):
+    assert _sshd.sshd_installed(sshd, processes, service) is expected

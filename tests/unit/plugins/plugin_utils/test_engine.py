@@ -87,6 +87,10 @@ CASES = {
                            'connreset_sshd.config.values.persourcepenaltyexemptlist': ['192.0.2.0/24']})),
     'CRD-SSHD-008': (case({'connreset_sshd.config.values.logingracetime': 5}),
                      case({'connreset_sshd.config.values.logingracetime': 30})),
+    # sshd not installed: informational, and the near miss is an installed sshd that is running
+    'CRD-SSHD-009': (case({'connreset_sshd.installed': False, 'connreset_sshd.running': False,
+                           'connreset_sshd.installed_reason': 'sshd is not installed'}),
+                     case({'connreset_sshd.installed': True})),
     'CRD-OOM-001': (case({'connreset_oom.kills': [OOM_SSHD], 'connreset_oom.vmstat_oom_kill': 1}),
                     case({'connreset_oom.kills': [dict(OOM_SSHD, process='ssh', unit='session-3.scope',
                                                        cgroup='/user.slice/user-0.slice/session-3.scope')]})),
@@ -995,3 +999,30 @@ def test_oom_counts_past_the_collectors_cap(patch, sshd, other, severity):
         assert by_id['CRD-OOM-001']['summary'] == '%d OOM kill(s) of sshd' % sshd
     assert by_id['CRD-OOM-002']['evidence']['count'] == other and by_id['CRD-OOM-002']['severity'] == severity
     assert by_id['CRD-OOM-002']['summary'].startswith('%d OOM kill(s): stress-ng-vm' % other)
+
+
+# -- sshd not installed (issue 17): not "sshd is down, critical" unless the host must serve SSH ----
+NOT_INSTALLED = {'connreset_sshd.installed': False, 'connreset_sshd.running': False,
+                 'connreset_sshd.installed_reason': 'sshd is not installed: no sshd binary',
+                 'connreset_sshd.config.valid': None, 'connreset_sshd.service.active_state': None}
+
+
+def test_sshd_not_installed_is_info_and_explains_the_refused_probe():
+    ids, result = run(case(NOT_INSTALLED, probe_=probe('refused', 'connect', 'refused')))
+    assert ids == {'CRD-SSHD-009'}, result
+    assert result['findings'][0]['severity'] == 'info'
+    assert result['findings'][0]['evidence']['reason'].startswith('sshd is not installed')
+
+
+def test_sshd_not_installed_on_a_host_that_must_serve_ssh_is_critical():
+    ids, result = run(case(NOT_INSTALLED, probe_=probe('refused', 'connect', 'refused'),
+                           thresholds={'sshd_required': True}))
+    assert 'CRD-SSHD-009' not in ids and ('CRD-SSHD-001' in ids or 'CRD-PROBE-004' in ids), result
+    assert max(_catalogue.severity_rank(f['severity']) for f in result['findings']) == \
+        _catalogue.severity_rank('critical')
+
+
+@pytest.mark.parametrize('value', ['yes', 1, None])
+def test_sshd_required_must_be_a_boolean(value):
+    with pytest.raises(ValueError, match='sshd_required must be true or false'):
+        _engine.merge_thresholds({'sshd_required': value})
