@@ -23,8 +23,21 @@ Sources and formats:
 * crowdsec: ``cscli decisions list -o json`` → a list of alerts with ``decisions [{value, scope,
   type, origin, scenario, duration}]`` (``null`` when none).
 
+* ``/etc/services`` (services(5): ``name port/protocol [aliases...] [# comment]``): a service name in
+  a port match (``--dport ssh`` as typed, ``nft -S``'s ``"right": "ssh"``) is resolved through the
+  host's own database, as iptables (libxtables ``xtables_parse_port`` → ``getservbyname``) and nft
+  (``inet_service`` type → ``getaddrinfo``) resolved it when the rule was loaded.
+
 Rules reported: any REJECT with tcp-reset; REJECT/DROP of TCP to one of ``ports`` or of all TCP
 (no port match); DROP/REJECT of conntrack INVALID packets.
+
+Each rule carries the typed fields the engine reads (the collector → engine contract,
+docs/development.md): ``action`` (RESET / REJECT / DROP), ``invalid`` (the rule matches conntrack
+state INVALID, not negated), ``ports`` (the destination ports it matches as sorted, merged
+``[low, high]`` pairs, negation already applied; None = all ports), ``negated_ports`` (the port match
+was written negated) and ``limit`` (the rule has a rate or count limit match, so only connections
+over/under the limit are hit: iptables ``-m limit`` / ``connlimit`` / ``hashlimit``, nft ``limit
+rate``, ``ct count``, and a ``limit`` inside a ``meter`` or an ``add @set { .. }`` statement).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -52,6 +65,21 @@ _NO_ROOT = ('Permission denied', 'Operation not permitted', 'you must be root', 
 # A port range as _port_specs writes it; ports are at most 5 ASCII digits (int() of a longer run is
 # slow, and raises past 4,300 digits), so a longer number is no port and matches nothing.
 _PORT_RANGE = re.compile(r'^([0-9]{1,5})-([0-9]{1,5})$')
+PORT_MIN, PORT_MAX = 0, 65535
+# iptables matches that limit by rate or count (iptables 1.8.9 extensions/libxt_limit.c,
+# libxt_connlimit.c, libxt_hashlimit.c; iptables-save prints each as ``-m NAME`` before its options).
+LIMIT_MATCHES = ('limit', 'connlimit', 'hashlimit')
+_LIMIT_OPTIONS = ('--limit', '--connlimit-', '--hashlimit')
+# nft statements that limit (libnftables-json(5), nftables 1.0.6 src/json.c: ``{"limit": {rate, per,
+# burst, inv}}``, ``{"ct count": {val, inv}}``), and those that carry statements (``meter`` → ``stmt``
+# object, dynamic ``set`` update → ``stmt`` list).
+NFT_LIMIT_STATEMENTS = ('limit', 'ct count')
+_NFT_NESTING = ('meter', 'set')
+# services(5) lines read at most, and a name as services(5) and getservbyname take it.
+MAX_SERVICES_LINES = 20000
+_SERVICE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_+.-]{0,63}$')
+# The name that must resolve even on a host without /etc/services (a slim container image has none).
+DEFAULT_SERVICES = {'ssh': 22}
 _NFT_HANDLE = re.compile(r'^(.*\S)\s+# handle ([0-9]{1,10})$')
 # How deep _elem_text follows nested set elements (nft nests elem → val → prefix/range: 3 levels).
 _ELEM_DEPTH = 8
@@ -97,20 +125,73 @@ def _port_specs(text):
     return specs
 
 
-def ports_hit(specs, ports):
-    """True when the rule's port specs cover one of ``ports`` (None specs = all ports)."""
+def parse_services(text):
+    """``/etc/services`` text → {name: tcp port} (aliases too); other protocols and bad lines skipped."""
+    services = {}
+    for number, line in enumerate((text or '').splitlines()):
+        if number >= MAX_SERVICES_LINES:
+            break
+        words = line.split('#', 1)[0].split()
+        if len(words) < 2:
+            continue
+        port, _sep, proto = words[1].partition('/')
+        if proto != 'tcp' or not port.isdigit() or len(port) > 5 or int(port) > PORT_MAX:
+            continue
+        for name in [words[0]] + words[2:]:
+            if _SERVICE_NAME.match(name):
+                services.setdefault(name, int(port))
+    return services
+
+
+def _port_pair(spec, services):
+    """One port spec (an int, ``'22'``, ``'lo-hi'``, a service name) → [low, high], or None."""
+    if isinstance(spec, bool):
+        return None
+    if isinstance(spec, int):
+        return [spec, spec] if PORT_MIN <= spec <= PORT_MAX else None
+    text = str(spec).strip()
+    if text.isdigit() and len(text) <= 5:
+        return _port_pair(int(text), services)
+    match = _PORT_RANGE.match(text)
+    if match:
+        low, high = int(match.group(1)), min(int(match.group(2)), PORT_MAX)
+        return [low, high] if low <= high else None
+    port = (services or {}).get(text, DEFAULT_SERVICES.get(text))
+    return [port, port] if port is not None else None
+
+
+def port_ranges(specs, negated=False, services=None):
+    """A rule's destination-port specs (``target_ports``) → sorted, merged ``[low, high]`` pairs
+    (inclusive), the complement in 0-65535 when the match is negated; None (no port match) → None,
+    all ports.  Service names resolve through ``services`` (:func:`parse_services`); a spec that is no
+    port (a name the host does not know, a malformed element) is left out."""
     if specs is None:
+        return None
+    pairs = sorted(p for p in (_port_pair(spec, services) for spec in specs) if p is not None)
+    merged = []
+    for low, high in pairs:
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    if not negated:
+        return merged
+    complement = []
+    start = PORT_MIN
+    for low, high in merged:
+        if low > start:
+            complement.append([start, low - 1])
+        start = high + 1
+    if start <= PORT_MAX:
+        complement.append([start, PORT_MAX])
+    return complement
+
+
+def ports_hit(ranges, ports):
+    """True when a rule's ``ports`` (pairs from :func:`port_ranges`; None = all ports) cover one of ``ports``."""
+    if ranges is None:
         return True
-    for spec in specs:
-        if isinstance(spec, int) and spec in ports:
-            return True
-        if isinstance(spec, str):
-            if spec == 'ssh' and 22 in ports:
-                return True
-            match = _PORT_RANGE.match(spec)
-            if match and any(int(match.group(1)) <= p <= int(match.group(2)) for p in ports):
-                return True
-    return False
+    return any(low <= port <= high for low, high in ranges for port in ports)
 
 
 def classify(rule, ports):
@@ -118,19 +199,18 @@ def classify(rule, ports):
     action = rule.get('action')
     if action not in (RESET, REJECT, DROP):
         return None
-    if rule.get('negated_ports'):
-        return None
     invalid = rule.get('invalid', False)
     tcp = rule.get('protocol') in (None, 'tcp', 'all', '6')
-    keep = action == RESET or invalid or (tcp and ports_hit(rule.get('target_ports'), ports))
+    keep = action == RESET or invalid or (tcp and ports_hit(rule.get('ports'), ports))
     if not keep:
         return None
     return rule
 
 
 # -- iptables-save ----------------------------------------------------------------------------
-def parse_iptables_save(text, backend, family):
-    """``iptables-save`` text → list of rule dicts (every ``-A`` line, classified later)."""
+def parse_iptables_save(text, backend, family, services=None):
+    """``iptables-save`` text → list of rule dicts (every ``-A`` line, classified later); service
+    names in port matches resolve through ``services`` (:func:`parse_services`)."""
     rules = []
     table = None
     for lineno, line in enumerate((text or '').splitlines(), 1):
@@ -144,16 +224,16 @@ def parse_iptables_save(text, backend, family):
             words = shlex.split(line)
         except ValueError:
             words = line.split()
-        rule = _iptables_rule(words)
+        rule = _iptables_rule(words, services)
         rule.update(backend=backend, family=family, table=table, rule=line, line=lineno)
         rules.append(rule)
     return rules
 
 
-def _iptables_rule(words):
+def _iptables_rule(words, services=None):
     rule = {'chain': words[1] if len(words) > 1 else None, 'action': None, 'protocol': None, 'target_ports': None,
             'negated_ports': False, 'established_only': False, 'invalid': False, 'sources': [], 'negated_sources': False,
-            'target': None}
+            'target': None, 'limit': False}
     states = []
     i = 2
     negate = False
@@ -186,7 +266,13 @@ def _iptables_rule(words):
         elif word == '--reject-with':
             reject_with = value
             i += 2
+        elif word == '--comment':
+            i += 2          # a comment's text is no match option
+        elif word in ('-m', '--match'):
+            rule['limit'] = rule['limit'] or value in LIMIT_MATCHES
+            i += 2
         else:
+            rule['limit'] = rule['limit'] or word.startswith(_LIMIT_OPTIONS)
             i += 1
         negate = False
     target = rule['target']
@@ -195,7 +281,8 @@ def _iptables_rule(words):
     elif target == 'DROP':
         rule['action'] = DROP
     rule['established_only'] = 'ESTABLISHED' in states and 'NEW' not in states
-    rule['invalid'] = states == ['INVALID']
+    rule['invalid'] = 'INVALID' in states
+    rule['ports'] = port_ranges(rule['target_ports'], rule['negated_ports'], services)
     return rule
 
 
@@ -232,7 +319,7 @@ def _dict(value):
     return value if isinstance(value, dict) else {}
 
 
-def parse_nft_json(text):
+def parse_nft_json(text, services=None):
     """``nft -j list ruleset`` → (rules, sets) or raises ValueError.
 
     ``sets`` maps ``(family, table, name)`` to a list of element strings (addresses/CIDRs/ranges).
@@ -256,7 +343,7 @@ def parse_nft_json(text):
                 _elem_text(e) for e in (elements if isinstance(elements, list) else [])]
         elif isinstance(item.get('rule'), dict):
             rules.append(item['rule'])
-    return [_nft_rule(r, sets) for r in rules], sets
+    return [_nft_rule(r, sets, services) for r in rules], sets
 
 
 def _elem_text(elem, depth=0):
@@ -285,14 +372,28 @@ def _right_values(right, sets, family, table):
     return [_elem_text(right)]
 
 
-def _nft_rule(raw, sets):
+def _nft_limit(statement, depth=0):
+    """True when an nft statement is, or (in a meter / set update) carries, a limit statement."""
+    if not isinstance(statement, dict) or depth > 2:
+        return False
+    if any(key in statement for key in NFT_LIMIT_STATEMENTS):
+        return True
+    for key in _NFT_NESTING:
+        inner = _dict(statement.get(key)).get('stmt')
+        for nested in inner if isinstance(inner, list) else [inner]:
+            if _nft_limit(nested, depth + 1):
+                return True
+    return False
+
+
+def _nft_rule(raw, sets, services=None):
     family, table = _name(raw.get('family')), _name(raw.get('table'))
     handle = raw.get('handle')
     handle = handle if isinstance(handle, int) and not isinstance(handle, bool) else None
     rule = {'backend': 'nft', 'family': family, 'table': table, 'chain': _name(raw.get('chain')), 'handle': handle,
             'rule': None, 'action': None, 'protocol': None, 'target_ports': None, 'negated_ports': False,
             'established_only': False, 'invalid': False, 'sources': [], 'negated_sources': False, 'target': None,
-            'xt': False}
+            'xt': False, 'limit': False}
     exprs = raw.get('expr')
     for expr in exprs if isinstance(exprs, list) else []:
         if not isinstance(expr, dict):
@@ -310,6 +411,9 @@ def _nft_rule(raw, sets):
             rule['target'] = _name(_dict(expr.get('jump') or expr.get('goto')).get('target'))
         elif 'accept' in expr:
             rule['target'] = 'accept'
+        if _nft_limit(expr):
+            rule['limit'] = True
+    rule['ports'] = port_ranges(rule['target_ports'], rule['negated_ports'], services)
     return rule
 
 
@@ -336,7 +440,7 @@ def _nft_match(rule, match, sets, family, table):
     elif _dict(left.get('ct')).get('key') == 'state' and not negated:
         states = [s.lower() for s in _right_values(right, sets, family, table)]
         rule['established_only'] = 'established' in states and 'new' not in states
-        rule['invalid'] = states == ['invalid']
+        rule['invalid'] = 'invalid' in states
 
 
 def _port_value(text):
@@ -430,7 +534,7 @@ def _no_root(res):
 
 
 # -- collection -------------------------------------------------------------------------------
-def _read_iptables(system, parts):
+def _read_iptables(system, parts, services):
     """(rules, nft_managed_tables) from every iptables backend present."""
     rules = []
     managed = set()
@@ -453,7 +557,7 @@ def _read_iptables(system, parts):
         runs.append(binary)
         if backend == 'iptables-nft':
             managed.update((family, t) for t in iptables_tables(res.out))
-        rules.extend(parse_iptables_save(res.out, backend, family))
+        rules.extend(parse_iptables_save(res.out, backend, family, services))
     if problems:
         parts['iptables'] = (UNKNOWN if not runs else PARTIAL, '; '.join(problems))
     else:
@@ -461,7 +565,7 @@ def _read_iptables(system, parts):
     return rules, managed, runs
 
 
-def _read_nft(system, parts, managed):
+def _read_nft(system, parts, managed, services):
     """(rules, sets) from nft, skipping tables iptables-nft manages."""
     if not system.which('nft'):
         parts['nft'] = (OK, None)   # no nftables userspace: nothing to read
@@ -471,7 +575,7 @@ def _read_nft(system, parts, managed):
         parts['nft'] = (UNKNOWN, 'nft -j list ruleset: %s' % ('needs root (use become: true)' if _no_root(res) else res.describe()))
         return None, {}
     try:
-        rules, sets = parse_nft_json(res.out) if res.out.strip() else ([], {})
+        rules, sets = parse_nft_json(res.out, services) if res.out.strip() else ([], {})
     except ValueError as exc:
         parts['nft'] = (UNKNOWN, 'nft -j output is not the expected JSON: %s' % exc)
         return None, {}
@@ -573,8 +677,8 @@ def find_blocks(clients, rules, fail2ban, sshguard, crowdsec):
 
 
 def _public(rule):
-    keys = ('backend', 'family', 'table', 'chain', 'rule', 'action', 'target_ports', 'established_only', 'invalid',
-            'sources', 'negated_sources', 'matches_clients')
+    keys = ('backend', 'family', 'table', 'chain', 'rule', 'action', 'target_ports', 'ports', 'negated_ports', 'limit',
+            'established_only', 'invalid', 'sources', 'negated_sources', 'matches_clients')
     out = dict((k, rule.get(k)) for k in keys)
     out['matches_clients'] = out['matches_clients'] or []
     return out
@@ -597,8 +701,9 @@ def collect(system, params):
         controller = controller_address(system)
         clients = [controller] if controller else []
     parts = {}
-    ipt_rules, managed, _runs = _read_iptables(system, parts)
-    nft_rules, sets = _read_nft(system, parts, managed)
+    services = parse_services(system.read_or_none('/etc/services'))
+    ipt_rules, managed, _runs = _read_iptables(system, parts, services)
+    nft_rules, sets = _read_nft(system, parts, managed, services)
     all_rules = ipt_rules + (nft_rules or [])
     rules = [r for r in (classify(r, ports) for r in all_rules) if r is not None]
     fail2ban = read_fail2ban(system)

@@ -127,16 +127,41 @@ ansible_facts:
               type: str
               sample: reject_tcp_reset
             target_ports:
-              description: Destination ports the rule matches (ints, C(lo-hi) ranges, service names); null for all ports.
+              description:
+                - Destination ports as the rule writes them (ints, C(lo-hi) ranges, service names); null for all ports.
+                - Negation is not applied (see C(negated_ports)); C(ports) is the typed form.
               type: list
               elements: raw
               sample: [22]
+            ports:
+              description:
+                - The destination ports the rule matches, typed as sorted, merged C([low, high]) pairs of ints (inclusive),
+                  with a negated match already turned into its complement within 0-65535; null when the rule has no
+                  destination-port match (all ports).
+                - Service names are resolved through the host's C(/etc/services) (C(ssh) resolves without it); a name
+                  the host does not know, or an element that is no port, is left out.
+                - This is what the diagnosis reads (the collector to engine contract in docs/development.md).
+              type: list
+              elements: list
+              sample: [[22, 22], [2000, 3000]]
+            negated_ports:
+              description: The port match is negated (C(! --dport), C(!=)); C(ports) is already its complement.
+              type: bool
+              sample: false
+            limit:
+              description:
+                - The rule has a rate or count limit match, so it hits only some connections (those over or under the
+                  limit), in iptables C(-m limit), C(-m connlimit), C(-m hashlimit); nft C(limit rate), C(ct count), and a
+                  C(limit) inside a C(meter) or an C(add @set { ... }) statement.
+                - Read from the parsed matches and statements, not from the rule text; C(-m recent) is not counted.
+              type: bool
+              sample: false
             established_only:
               description: The rule matches only ESTABLISHED (not NEW) connections, a reset after the handshake.
               type: bool
               sample: true
             invalid:
-              description: The rule drops conntrack INVALID packets.
+              description: The rule matches conntrack state INVALID (among others or alone; a negated state match is not).
               type: bool
               sample: false
             sources:

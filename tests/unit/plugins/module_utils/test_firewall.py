@@ -15,6 +15,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
+import re
 
 import pytest
 
@@ -325,6 +327,10 @@ class FakeSystem:
         self.binaries = binaries
         self.env = env or {}
         self.euid = 0
+        self.files = {}
+
+    def read_or_none(self, path):
+        return self.files.get(path)
 
     def which(self, name):
         return '/usr/sbin/' + name if name in self.binaries else None
@@ -503,12 +509,171 @@ def test_parse_cscli_decisions_wrong_shapes():
 
 
 @pytest.mark.parametrize('specs, expected', [
-    (['%s-%s' % ('0' * 5000, '9' * 5000)], False), (['1-1000'], True), (['23-65535'], False), (['ssh'], True),
+    (['%s-%s' % ('0' * 5000, '9' * 5000)], []), (['1-1000'], [[1, 1000]]), (['23-65535'], [[23, 65535]]),
+    (['ssh'], [[22, 22]]), ([True, -1, 70000, '30-20', 'no-such-service'], []),
 ])
-def test_ports_hit_huge_range(specs, expected):
-    assert _firewall.ports_hit(specs, [22]) is expected
+def test_port_ranges_bounded(specs, expected):
+    ranges = _firewall.port_ranges(specs)
+    assert ranges == expected
+    assert _firewall.ports_hit(ranges, [22]) is any(low <= 22 <= high for low, high in expected)
 
 
 def test_nft_rule_texts_huge_handle():
     text = 'table inet f {\nchain input {\ntcp dport 22 drop # handle %s\ntcp dport 22 reject # handle 7\n}\n}' % ('9' * 5000)
     assert _firewall.nft_rule_texts(text) == {('inet', 'f', 'input', 7): 'tcp dport 22 reject'}
+
+
+# -- the typed fields the engine reads: ports, negated_ports, limit, invalid -------------------
+# Real captures (samples/firewall/ORIGINS.md): the same rules through iptables-nft-save and
+# iptables-legacy-save, and an nftables ruleset through nft -j, nft -S -j and nft -a.
+def _sample(name):
+    with open(os.path.join(SAMPLES, name)) as handle:
+        return handle.read()
+
+
+SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'samples', 'firewall')
+SERVICES = _sample('services.netbase')
+ALL = [[0, 65535]]
+
+# line of limits.iptables-*-save → (kept for port 22, action, ports, negated_ports, limit, invalid)
+IPT_LIMIT_ROWS = [
+    ('-A INPUT -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 3 '
+     '--connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with tcp-reset',
+     True, 'reject_tcp_reset', [[22, 22]], False, True, False),
+    ('-A INPUT -p tcp -m tcp --dport 22 -m hashlimit --hashlimit-above 10/min --hashlimit-burst 5 --hashlimit-mode '
+     'srcip --hashlimit-name ssh -j DROP', True, 'drop', [[22, 22]], False, True, False),
+    ('-A INPUT -p tcp -m tcp --dport 22 -m limit --limit 5/min --limit-burst 10 -j ACCEPT',
+     False, None, [[22, 22]], False, True, False),
+    ('-A INPUT -p tcp -m tcp --dport 22 -m state --state NEW -m limit --limit 3/min -j REJECT --reject-with tcp-reset',
+     True, 'reject_tcp_reset', [[22, 22]], False, True, False),
+    ('-A INPUT -p tcp -m multiport --dports 2000:3000,22 -j DROP', True, 'drop', [[22, 22], [2000, 3000]], False, False, False),
+    ('-A INPUT -p tcp -m tcp ! --dport 80 -j REJECT --reject-with tcp-reset',
+     True, 'reject_tcp_reset', [[0, 79], [81, 65535]], True, False, False),
+    ('-A INPUT -p tcp -m multiport ! --dports 22,2222 -j DROP',
+     False, 'drop', [[0, 21], [23, 2221], [2223, 65535]], True, False, False),
+    # -m recent counts hits too, but the engine's reading (before issue 12) did not call it a limit
+    ('-A INPUT -p tcp -m tcp --dport 22 -m recent --update --seconds 60 --hitcount 4 --name SSH --mask 255.255.255.255 '
+     '--rsource -j DROP', True, 'drop', [[22, 22]], False, False, False),
+    ('-A INPUT -m conntrack --ctstate INVALID,UNTRACKED -j DROP', True, 'drop', None, False, False, True),
+    ('-A INPUT -p tcp -m tcp --dport 22 -m conntrack ! --ctstate INVALID -j REJECT --reject-with tcp-reset',
+     True, 'reject_tcp_reset', [[22, 22]], False, False, False),
+    ('-A INPUT -p tcp -m tcp --dport 1024:65535 -j DROP', False, 'drop', [[1024, 65535]], False, False, False),
+    ('-A INPUT -p udp -m udp --dport 53 -j DROP', False, 'drop', [[53, 53]], False, False, False),
+]
+
+
+@pytest.mark.parametrize('sample, backend', [('limits.iptables-nft-save', 'iptables-nft'),
+                                             ('limits.iptables-legacy-save', 'iptables-legacy')])
+@pytest.mark.parametrize('line, kept, action, ports, negated, limit, invalid', IPT_LIMIT_ROWS,
+                         ids=['ipt-%d' % i for i in range(len(IPT_LIMIT_ROWS))])
+def test_iptables_typed_fields(sample, backend, line, kept, action, ports, negated, limit, invalid):
+    parsed = _firewall.parse_iptables_save(_sample(sample), backend, 'ip', _firewall.parse_services(SERVICES))
+    rules = dict((r['rule'], r) for r in parsed)
+    assert len(rules) == len(IPT_LIMIT_ROWS)
+    rule = rules[line]
+    assert (rule['action'], rule['ports'], rule['negated_ports'], rule['limit'], rule['invalid']) == (
+        action, ports, negated, limit, invalid)
+    assert (_firewall.classify(rule, [22]) is rule) is kept
+    if kept:
+        public = _firewall._public(rule)
+        assert (public['ports'], public['negated_ports'], public['limit']) == (ports, negated, limit)
+
+
+# handle in limits.nft.json → (kept for port 22, action, ports, negated_ports, limit, invalid)
+NFT_LIMIT_ROWS = [
+    (4, True, 'reject_tcp_reset', [[22, 22]], False, True, False),        # ct count over 3
+    (5, True, 'drop', [[22, 22]], False, True, False),                    # limit rate over 10/minute
+    (6, False, None, [[22, 22]], False, True, False),                     # limit rate 5/minute accept
+    (7, True, 'drop', [[22, 22]], False, True, False),                    # add @ssh_rate { .. limit rate over .. }
+    (9, True, 'reject', [[22, 22]], False, True, False),                  # meter sshmeter { .. limit rate over .. }
+    (10, True, 'reject_tcp_reset', [[0, 79], [81, 65535]], True, False, False),   # tcp dport != 80
+    (12, False, 'drop', [[0, 21], [23, 2221], [2223, 65535]], True, False, False),  # != { 22, 2222 }
+    (13, False, 'drop', [[2000, 3000]], False, False, False),
+    (15, True, 'drop', [[22, 22], [1000, 1100]], False, False, False),
+    (16, True, 'drop', [[22, 22], [2222, 2222], [8000, 8100]], False, False, False),  # @sshports, interval set
+    (17, True, 'drop', [[22, 22]], False, False, False),                  # th dport 22
+    (18, True, 'drop', None, False, False, True),                         # ct state invalid,untracked
+    (19, True, 'reject_tcp_reset', [[22, 22]], False, False, False),      # ct state != invalid
+    (20, True, 'reject_tcp_reset', None, False, False, False),            # meta l4proto tcp
+    (21, False, 'drop', None, False, False, False),                       # udp dport 53 (not tcp)
+]
+
+
+@pytest.mark.parametrize('sample', ['limits.nft.json', 'limits.nft-S.json'])
+@pytest.mark.parametrize('handle, kept, action, ports, negated, limit, invalid', NFT_LIMIT_ROWS,
+                         ids=['nft-%d' % r[0] for r in NFT_LIMIT_ROWS])
+def test_nft_typed_fields(sample, handle, kept, action, ports, negated, limit, invalid):
+    rules, _sets = _firewall.parse_nft_json(_sample(sample), _firewall.parse_services(SERVICES))
+    rule = dict((r['handle'], r) for r in rules)[handle]
+    assert (rule['action'], rule['ports'], rule['negated_ports'], rule['limit'], rule['invalid']) == (
+        action, ports, negated, limit, invalid)
+    assert (_firewall.classify(rule, [22]) is rule) is kept
+
+
+def test_nft_service_names_are_resolved():
+    """nft -S prints ``"right": "ssh"`` and ``"http"``; with the host's services the rule's ports are
+    the numeric capture's.  Without a services database only ssh resolves: ``!= http`` then reads as
+    all ports (a name left out widens a negated match, never narrows a rule out of the report)."""
+    numeric, _sets = _firewall.parse_nft_json(_sample('limits.nft.json'))
+    named, _sets = _firewall.parse_nft_json(_sample('limits.nft-S.json'), _firewall.parse_services(SERVICES))
+    assert {'ssh', 'http'} <= set(p for r in named for p in (r['target_ports'] or []))
+    assert [r['ports'] for r in named] == [r['ports'] for r in numeric]
+    bare, _sets = _firewall.parse_nft_json(_sample('limits.nft-S.json'))
+    assert [r['ports'] for r in bare if r['handle'] != 10] == [r['ports'] for r in numeric if r['handle'] != 10]
+    assert [r['ports'] for r in bare if r['handle'] == 10] == [ALL]
+    assert _firewall.port_ranges(['http', 'www', 'https', 'http-alt'], services=_firewall.parse_services(SERVICES)) == [
+        [80, 80], [443, 443], [8080, 8080]]
+    assert _firewall.port_ranges(['http']) == []
+
+
+@pytest.mark.parametrize('text, expected', [
+    (SERVICES, {'ssh': 22, 'http': 80, 'www': 80, 'https': 443, 'domain': 53, 'ftp': 21}),
+    ('ssh 22/udp\nbad\nbig 99999/tcp\nlong %s/tcp\n# c 1/tcp\nx 7/tcp y # z 9/tcp\n' % ('9' * 5000), {'x': 7, 'y': 7}),
+    ('', {}),
+])
+def test_parse_services(text, expected):
+    services = _firewall.parse_services(text)
+    for name, port in expected.items():
+        assert services[name] == port
+    if text != SERVICES:
+        assert services == expected
+
+
+# The engine's readings before issue 12 (plugins/plugin_utils/_engine.py, regexes over the printed
+# rule): the typed fields say the same for every captured rule, but for the one the regex misread
+# (``! --ctstate INVALID`` matches everything except INVALID packets).
+_OLD_INVALID = re.compile(r'(ct\s+state\s+invalid|ctstate\s+INVALID|--state\s+INVALID|state\s+INVALID)', re.I)
+_OLD_LIMIT = re.compile(r'(ct\s+count|connlimit|hashlimit|limit\s+rate|-m\s+limit|--limit\b)', re.I)
+_OLD_RESET = re.compile(r'tcp[- ]reset', re.I)
+
+
+def _captured_rules():
+    services = _firewall.parse_services(SERVICES)
+    rules = _firewall.parse_iptables_save(_sample('limits.iptables-nft-save'), 'iptables-nft', 'ip', services)
+    nft, _sets = _firewall.parse_nft_json(_sample('limits.nft.json'), services)
+    texts = _firewall.nft_rule_texts(_sample('limits.nft-a.txt'))
+    for rule in nft:
+        rule['rule'] = texts[(rule['family'], rule['table'], rule['chain'], rule['handle'])]
+    return rules + nft
+
+
+@pytest.mark.parametrize('rule', _captured_rules(), ids=lambda r: str(r['rule'])[:60])
+def test_typed_fields_agree_with_the_old_engine_regexes(rule):
+    text = rule['rule']
+    assert rule['limit'] is bool(_OLD_LIMIT.search(text))
+    assert (rule['action'] == _firewall.RESET) is bool(_OLD_RESET.search(text))
+    if '! --ctstate INVALID' in text:
+        assert rule['invalid'] is False and _OLD_INVALID.search(text)
+    else:
+        assert rule['invalid'] is bool(_OLD_INVALID.search(text))
+
+
+def test_collect_resolves_names_from_the_hosts_services():
+    """collect() reads /etc/services of the target (the database iptables and nft resolved with)."""
+    system = FakeSystem({('iptables-save',): ('*filter\n-A INPUT -p tcp --dport http-alt -j DROP\nCOMMIT\n', '', 0)},
+                        {'iptables-save'}, env={'SSH_CONNECTION': '192.0.2.9 50000 192.0.2.1 22'})
+    system.files['/etc/services'] = SERVICES
+    fact = _firewall.collect(system, {'ports': [8080]})
+    assert [(r['ports'], r['limit'], r['negated_ports']) for r in fact['rules']] == [([[8080, 8080]], False, False)]
+    system.files.clear()
+    assert _firewall.collect(system, {'ports': [8080]})['rules'] == []

@@ -139,7 +139,7 @@ CORPUS = {
     'mtu': Corpus(['test_mtu.py']),
     'conntrack': Corpus(['test_conntrack.py']),
     'tcp': Corpus(['test_tcp.py']),
-    'firewall': Corpus(['test_firewall.py']),
+    'firewall': Corpus(['test_firewall.py'], ['firewall']),
     'probe': Corpus(['test_probe.py']),
     'tcp_probe': Corpus(['test_tcp_probe.py']),
     'logs': Corpus(['test_logs.py', 'test_log_keywords.py'], ['sshd', 'oom']),
@@ -627,9 +627,19 @@ def _firewall_pipeline(text, clients):
 
 
 def _nft_pipeline(text):
-    rules, sets = _firewall.parse_nft_json(text)
+    rules, sets = _firewall.parse_nft_json(text, {'ssh': 22, 'http': 80})
     kept = [r for r in (_firewall.classify(r, [22]) for r in rules) if r is not None]
     return kept, sorted(sets, key=str)
+
+
+def _port_ranges(specs, negated):
+    ranges = _firewall.port_ranges(specs, negated, {'ssh': 22})
+    if ranges is not None:
+        for low, high in ranges:
+            assert isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= 65535, ranges
+        assert ranges == sorted(ranges) and len(ranges) <= len(specs) + 1, ranges
+        assert _firewall.ports_hit(ranges, [22]) in (True, False)
+    return ranges
 
 
 def _jail(text):
@@ -1024,6 +1034,10 @@ TARGETS = [
     Target('firewall', 'parse_nft_json+classify', _nft_pipeline, one(hostile_json(CORPUS['firewall'])), tuple_of(2, list),
            allowed=(ValueError,)),
     Target('firewall', 'nft_rule_texts', _firewall.nft_rule_texts, one(texts('firewall')), kind(dict)),
+    Target('firewall', 'parse_services', _firewall.parse_services, one(texts('firewall')), kind(dict)),
+    Target('firewall', 'port_ranges+ports_hit', _port_ranges,
+           st.tuples(st.lists(st.one_of(st.integers(-5, 70000), lines('firewall'), st.booleans()), max_size=30),
+                     st.booleans()), opt(list)),
     Target('firewall', 'parse_fail2ban_status+parse_fail2ban_jail', _jail, one(texts('firewall')), tuple_of(2)),
     Target('firewall', 'parse_cscli_decisions', _firewall.parse_cscli_decisions, one(hostile_json(CORPUS['firewall'])),
            list_of_dicts, allowed=(ValueError,)),
@@ -1147,7 +1161,7 @@ NOT_PARSERS = {
     'tcp_wrappers.SocketResolver': 'name lookups (I/O)', 'tcp_wrappers.default_resolver': 'name lookups (I/O)',
     'tcp_wrappers.sock_hostname': 'name lookups through a resolver (I/O)', 'tcp_wrappers.HostLookup': 'name lookups (I/O)',
     'mtu.link_kind': 'inside parse_links()', 'tcp.filter_ports': 'filters parsed records by option ports',
-    'firewall.ports_hit': 'inside classify()', 'probe.validate_params': 'option checks (test_ssh_probe.py)',
+    'probe.validate_params': 'option checks (test_ssh_probe.py)',
     'probe.time_budget': 'arithmetic on checked options', 'probe.exception_outcome': 'maps exception classes',
     'probe.describe_exception': 'formats exceptions', 'probe.describe_icmp': 'formats parse_extended_err() output',
     'probe.ReplaySocket': 'socket wrapper (I/O)', 'probe.resolve': 'DNS (I/O)', 'probe.set_recverr': 'socket option (I/O)',
