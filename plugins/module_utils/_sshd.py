@@ -562,6 +562,27 @@ def typed_config(raw):
     }
 
 
+# sshd -T's word for "not set" in the keys typed_config() maps to null.
+_UNSET = (None, '', 'none')
+
+
+def unparsed_values(raw, values):
+    """The ``sshd -T`` values ``typed_config`` could not type: {key: the text sshd printed} for each
+    key of ``values`` that sshd printed (and not as ``none``) but that is null, or (``port``) has
+    fewer ints than sshd printed ports.  Empty when everything was read."""
+    raw = raw or {}
+    unparsed = {}
+    for key, value in sorted((values or {}).items()):
+        text = raw.get(key)
+        if isinstance(text, list):
+            if key == 'port' and len(value or []) < len(text):
+                unparsed[key] = text
+            continue
+        if text not in _UNSET and value is None:
+            unparsed[key] = text
+    return unparsed
+
+
 def _as_list(value):
     if value is None:
         return []
@@ -651,9 +672,10 @@ def raw_config(raw, full=False):
 
 def collect_config(system, sshd, config_file, addr, hostname, full_config=False):
     """The ``config`` fact."""
-    values = dict((key, None) for key in CONFIG_KEYS)
+    # the same keys, all null, as a configuration sshd printed (the engine reads no key that may be missing)
+    values = typed_config({})
     config = {'status': UNKNOWN, 'reason': None, 'file': config_file, 'valid': None, 'error': None, 'errors': [],
-              'values': values, 'raw': None}
+              'values': values, 'unparsed': None, 'raw': None}
     if not sshd:
         config['reason'] = 'sshd not found: give sshd_path'
         return config
@@ -677,8 +699,9 @@ def collect_config(system, sshd, config_file, addr, hostname, full_config=False)
         # test mode exits 0 (sshd.c: ``if (test_flag > 1) print_config(...); if (test_flag) exit(0);``):
         # printed means sshd -t accepts it, so sshd -t is not run.
         raw = parse_sshd_T(dump.out)
+        values = typed_config(raw)
         config.update(status=OK, valid=True, raw=raw_config(raw, full_config), raw_scope='full' if full_config else 'used',
-                      values=typed_config(raw), connection_spec=spec)
+                      values=values, unparsed=unparsed_values(raw, values), connection_spec=spec)
         return config
     # sshd -T printed nothing: sshd -t says whether the configuration is invalid, and where.
     check = system.run([sshd, '-t', '-f', config_file], timeout=15)
@@ -1227,6 +1250,6 @@ def collect(system, params):
 __all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'sshd_installed', 'parse_systemctl_show', 'service_from_show', 'pick_unit',
            'systemd_timestamp', 'MAX_REASONS',
            'parse_ss_listen', 'parse_proc_net_tcp', 'hex_to_ip', 'classify_process', 'parse_listener_title',
-           'parse_sshd_T', 'typed_config', 'parse_maxstartups', 'parse_penalties', 'parse_sshd_t_errors',
+           'parse_sshd_T', 'typed_config', 'unparsed_values', 'parse_maxstartups', 'parse_penalties', 'parse_sshd_t_errors',
            'config_verdict', 'parse_version', 'count_events', 'EventCounter', 'raw_config', 'redact_config_value',
            'collect_listening', 'collect_events']

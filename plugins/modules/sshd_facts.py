@@ -376,6 +376,7 @@ ansible_facts:
               usedns: false
               port: [22]
               listenaddress: ["0.0.0.0:22", "[::]:22"]
+            unparsed: {}
             raw: {maxstartups: "10:30:100", port: ["22"]}
             raw_scope: used
           contains:
@@ -416,12 +417,16 @@ ansible_facts:
               sample: "user=root,host=web1,addr=127.0.0.1"
             values:
               description:
-                - Typed values of the options the diagnosis uses; each V(null) when unknown.
-                - C(maxstartups) is C({start, rate, full}); C(persourcepenalties) is a dict of its
+                - Typed values of the options the diagnosis uses; each V(null) when unknown. The keys are always the
+                  same, also when C(sshd -T) could not be read (all V(null) then).
+                - C(maxstartups) is C({start, rate, full}) (ints); C(persourcepenalties) is a dict of its
                   settings (seconds for durations) or V(false) when disabled (OpenSSH 9.8+ only,
-                  V(null) before); C(logingracetime) and C(clientaliveinterval) are seconds;
+                  V(null) before); C(persourcepenaltyexemptlist) a list of address/CIDR strings (V(null) for V(none));
+                  C(logingracetime) and C(clientaliveinterval) are seconds (int); C(clientalivecountmax),
+                  C(maxsessions) and C(persourcemaxstartups) ints; C(tcpkeepalive) and C(usedns) bools;
                   C(port) a list of ints; C(listenaddress) a list of C(address:port) strings; C(pidfile) the
                   listener's PID file (V(null) for V(none)).
+                - These are what the diagnosis reads; it parses no C(sshd -T) text itself (docs/development.md).
               type: dict
               sample:
                 maxstartups: {start: 10, rate: 30, full: 100}
@@ -429,6 +434,13 @@ ansible_facts:
                                      max-sources4: 65536, max-sources6: 65536, overflow: permissive,
                                      overflow6: permissive}
                 logingracetime: 120
+            unparsed:
+              description:
+                - The values C(sshd -T) printed that could not be typed, as printed (key to text, a list for C(port));
+                  their key in C(values) is V(null). Empty when everything was read; V(null) when C(sshd -T) was not
+                  read.
+              type: dict
+              sample: {}
             raw:
               description:
                 - The keys C(sshd -T) printed that the diagnosis reads (those of C(values)), as strings;

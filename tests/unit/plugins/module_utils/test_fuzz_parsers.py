@@ -664,7 +664,11 @@ def _sshd_config(text, full):
     kept = _sshd.raw_config(raw, full)
     for key, value in raw.items():
         _sshd.redact_config_value(key, value)
-    return raw, _sshd.typed_config(raw), kept
+    values = _sshd.typed_config(raw)
+    unparsed = _sshd.unparsed_values(raw, values)
+    assert set(values) == set(_sshd.typed_config({})), 'typed_config keys vary'
+    assert all(values[key] is None or key == 'port' for key in unparsed), unparsed
+    return raw, values, kept, unparsed
 
 
 def _sshd_service(text, unit):
@@ -900,8 +904,8 @@ TARGETS = [
     Target('sshd', 'hex_to_ip', _sshd.hex_to_ip,
            one(st.one_of(lines('sshd'), st.text('0123456789abcdefABCDEFxg ', min_size=7, max_size=33))), opt(str)),
     Target('sshd', 'parse_proc_net_tcp', _sshd.parse_proc_net_tcp, one(texts('sshd')), list_of_dicts),
-    Target('sshd', 'parse_sshd_T+typed_config+raw_config+redact_config_value', _sshd_config,
-           st.tuples(texts('sshd'), st.booleans()), tuple_of(3, dict)),
+    Target('sshd', 'parse_sshd_T+typed_config+raw_config+redact_config_value+unparsed_values', _sshd_config,
+           st.tuples(texts('sshd'), st.booleans()), tuple_of(4, dict)),
     Target('sshd', 'parse_maxstartups', _sshd.parse_maxstartups, one(lines('sshd')), opt(dict)),
     Target('sshd', 'parse_sshd_time', _sshd.parse_sshd_time, one(lines('sshd')), opt(int, float)),
     Target('sshd', 'parse_penalties', _sshd.parse_penalties, one(lines('sshd')), opt(dict, bool)),

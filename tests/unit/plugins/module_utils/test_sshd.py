@@ -1229,6 +1229,7 @@ def test_collect_config_skips_sshd_t_when_sshd_T_printed_the_configuration():
     assert sshd_tests_run(host) == ['-T']
     assert (config['status'], config['reason'], config['valid'], config['error'], config['errors']) == ('ok', None, True, None, [])
     assert config['values']['maxstartups']['full'] == 100
+    assert config['unparsed'] == {}
 
 
 @pytest.mark.parametrize('euid, t_rc, t_err, valid, errors, reason_part', [
@@ -1253,6 +1254,8 @@ def test_collect_config_sshd_T_timeout_is_the_reason():
     config = _sshd.collect_config(host, '/usr/sbin/sshd', '/etc/ssh/sshd_config', '10.0.0.9', 'web1')
     assert sshd_tests_run(host) == ['-T']
     assert (config['status'], config['valid'], config['reason']) == ('unknown', None, 'sshd timed out after 15 s')
+    # not read: every typed key is there, null, and nothing is said to be unparsed
+    assert config['values'] == _sshd.typed_config({}) and config['unparsed'] is None
 
 
 @pytest.mark.parametrize('euid, valid, reason_part', [(0, False, 'does not exist'), (1000, None, 'become')])
@@ -1394,3 +1397,60 @@ def test_collect_installed_sshd_is_installed():
 ])
 def test_sshd_installed(sshd, processes, service, expected):
     assert _sshd.sshd_installed(sshd, processes, service) is expected
+
+
+# -- the typed values the engine reads (the collector → engine contract, docs/development.md) ----
+# Lines as sshd -T prints them (servconf.c dump_config of V_9_2_P1..V_10_0_P1: times as integer
+# seconds via dump_cfg_int, yes/no via dump_cfg_fmtint, MaxStartups "%d:%d:%d", PerSourcePenalties
+# "crash:90s authfail:5s ..." or "no"), plus the forms a hand-written sshd_config allows.
+@pytest.mark.parametrize('line, key, typed', [
+    ('logingracetime 120', 'logingracetime', 120),
+    ('logingracetime 2m', 'logingracetime', 120),
+    ('logingracetime 0', 'logingracetime', 0),
+    ('clientaliveinterval 0', 'clientaliveinterval', 0),
+    ('clientaliveinterval 1h30m', 'clientaliveinterval', 5400),
+    ('clientalivecountmax 3', 'clientalivecountmax', 3),
+    ('tcpkeepalive yes', 'tcpkeepalive', True),
+    ('tcpkeepalive no', 'tcpkeepalive', False),
+    ('usedns no', 'usedns', False),
+    ('maxsessions 10', 'maxsessions', 10),
+    ('maxstartups 10:30:100', 'maxstartups', {'start': 10, 'rate': 30, 'full': 100}),
+    ('persourcepenalties no', 'persourcepenalties', False),
+    ('persourcepenalties crash:90s authfail:5s noauth:1s grace-exceeded:10s max:10m min:15s max-sources4:65536 '
+     'max-sources6:65536 overflow:permissive overflow6:permissive', 'persourcepenalties',
+     {'crash': 90, 'authfail': 5, 'noauth': 1, 'grace-exceeded': 10, 'max': 600, 'min': 15, 'max-sources4': 65536,
+      'max-sources6': 65536, 'overflow': 'permissive', 'overflow6': 'permissive'}),
+    ('persourcepenaltyexemptlist none', 'persourcepenaltyexemptlist', None),
+    ('persourcepenaltyexemptlist 10.0.0.0/8,192.0.2.7', 'persourcepenaltyexemptlist', ['10.0.0.0/8', '192.0.2.7']),
+    ('port 22\nport 2222', 'port', [22, 2222]),
+    ('pidfile /run/sshd.pid', 'pidfile', '/run/sshd.pid'),
+    ('persourcemaxstartups none', 'persourcemaxstartups', None),
+])
+def test_typed_values_the_engine_reads(line, key, typed):
+    raw = _sshd.parse_sshd_T(line)
+    values = _sshd.typed_config(raw)
+    assert values[key] == typed and type(values[key]) is type(typed)
+    assert _sshd.unparsed_values(raw, values) == {}
+
+
+@pytest.mark.parametrize('line, unparsed', [
+    ('logingracetime 2 minutes', {'logingracetime': '2 minutes'}),
+    ('tcpkeepalive maybe', {'tcpkeepalive': 'maybe'}),
+    ('maxstartups 10:30', {'maxstartups': '10:30'}),
+    ('clientalivecountmax three', {'clientalivecountmax': 'three'}),
+    ('port 22\nport ssh', {'port': ['22', 'ssh']}),
+    ('logingracetime 120\npidfile none', {}),
+])
+def test_unparsed_values_name_what_could_not_be_typed(line, unparsed):
+    raw = _sshd.parse_sshd_T(line)
+    assert _sshd.unparsed_values(raw, _sshd.typed_config(raw)) == unparsed
+
+
+@pytest.mark.parametrize('name', ['sshd_T_9.2p1_debian12.txt', 'sshd_T_10.x_kali.txt'])
+def test_real_sshd_T_types_everything(name):
+    raw = _sshd.parse_sshd_T(sample(name))
+    values = _sshd.typed_config(raw)
+    assert _sshd.unparsed_values(raw, values) == {}
+    assert set(values) == set(_sshd.typed_config({}))
+    assert isinstance(values['logingracetime'], int) and isinstance(values['clientaliveinterval'], int)
+    assert isinstance(values['clientalivecountmax'], int) and isinstance(values['tcpkeepalive'], bool)
