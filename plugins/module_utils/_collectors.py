@@ -12,7 +12,7 @@ import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, controller_seen, run_collector
 
 
 class LazyCollector:
@@ -151,8 +151,13 @@ def gather(system, subset, options, budget=DEFAULT_BUDGET):
     facts = {}
     for name in names:
         facts[fact_key(name)] = run_collector(name, dict(COLLECTORS)[name].collect, system, params[name], budget)
+    controller, controller_reason = controller_seen(system)
     facts['connreset_meta'] = {
         'gather_subset': names,
+        # the controller's address as the host saw it connect (SSH_CONNECTION): the one home the
+        # diagnosis and the remediate role read it from (docs/development.md, the contract)
+        'controller': controller,
+        'controller_reason': controller_reason,
         'budget_s': budget,
         'elapsed_s': round(time.monotonic() - started, 4),
         'collectors': dict((name, {'status': facts[fact_key(name)]['status'],

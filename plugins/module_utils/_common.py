@@ -439,3 +439,21 @@ def controller_address(system):
         return str(ipaddress.ip_address(words[0].split('%', 1)[0]))
     except ValueError:
         return None
+
+
+CONTROLLER_UNSET = ('SSH_CONNECTION is not set in the module\'s environment (the connection is not ssh, or become '
+                    'reset the environment): the controller\'s address is unknown; give it to the diagnosis '
+                    '(diagnose_host\'s controller, remediate_controller_address)')
+CONTROLLER_UNREADABLE = ('SSH_CONNECTION does not start with an IP address: the controller\'s address is unknown; give '
+                         'it to the diagnosis (diagnose_host\'s controller, remediate_controller_address)')
+
+
+def controller_seen(system):
+    """(address, reason): the address the controller connected from as this host saw it
+    (:func:`controller_address`), and why it is None (its reason is None when it is known)."""
+    address = controller_address(system)
+    if address:
+        return address, None
+    if (system.getenv('SSH_CONNECTION') or system.getenv('SSH_CLIENT') or '').strip():
+        return None, CONTROLLER_UNREADABLE
+    return None, CONTROLLER_UNSET

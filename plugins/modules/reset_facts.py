@@ -212,6 +212,21 @@ ansible_facts:
           type: list
           elements: str
           sample: [sshd, oom, tcp_wrappers, mtu, conntrack, tcp, firewall, endpoints]
+        controller:
+          description:
+            - The address the controller connected from, as the host saw it (the first field of C(SSH_CONNECTION) in
+              the module's environment); V(null) when unknown, with the reason in
+              RV(ansible_facts.connreset_meta.controller_reason).
+            - The one place the diagnosis and the remediate role take the controller's address from when none is given
+              (the collector to engine contract, docs/development.md).
+          type: str
+          sample: 10.213.12.1
+        controller_reason:
+          description:
+            - Why RV(ansible_facts.connreset_meta.controller) is V(null) (for example C(SSH_CONNECTION) is not set);
+              V(null) when it is known.
+          type: str
+          sample: null
         budget_s:
           description: The time budget each collector had, in seconds.
           type: float

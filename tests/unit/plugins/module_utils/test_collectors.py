@@ -84,6 +84,28 @@ def test_gather_times_each_collector_and_isolates_a_slow_one(monkeypatch):
     meta = facts['connreset_meta']
     assert meta['gather_subset'] == ['sshd', 'oom'] and meta['budget_s'] == 0.5
     assert meta['collectors']['sshd']['status'] == 'unknown' and meta['collectors']['oom']['status'] == 'ok'
+    assert meta['controller'] is None and 'SSH_CONNECTION is not set' in meta['controller_reason']
+
+
+@pytest.mark.parametrize('environ, controller, reason', [
+    ({'SSH_CONNECTION': '10.213.12.1 40522 10.213.12.5 22'}, '10.213.12.1', None),
+    ({'SSH_CONNECTION': 'fe80::1%eth0 40522 fe80::5 22'}, 'fe80::1', None),
+    ({'SSH_CONNECTION': 'not-an-address 1 2 3'}, None, 'does not start with an IP address'),
+    ({}, None, 'SSH_CONNECTION is not set'),
+])
+def test_meta_controller_is_the_one_home_of_the_controller_address(monkeypatch, environ, controller, reason):
+    class Fast:
+        ARGUMENT_SPEC = {}
+
+        @staticmethod
+        def collect(system, params):
+            return {'status': 'ok', 'reason': None}
+
+    monkeypatch.setattr(_collectors, 'COLLECTORS', (('oom', Fast),))
+    monkeypatch.setattr(_collectors, 'NAMES', ('oom',))
+    meta = _collectors.gather(System(environ=environ), ['all'], {}, budget=5)['connreset_meta']
+    assert meta['controller'] == controller
+    assert (meta['controller_reason'] is None) if reason is None else (reason in meta['controller_reason'])
 
 
 # --------------------------------------------------------------------------------------------

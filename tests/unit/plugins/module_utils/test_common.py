@@ -95,6 +95,11 @@ def test_run_collector_lets_option_errors_through():
 ])
 def test_controller_address(environ, expected):
     assert _common.controller_address(_common.System(environ=environ)) == expected
+    address, reason = _common.controller_seen(_common.System(environ=environ))
+    assert address == expected and (reason is None) is (expected is not None)
+    if expected is None:
+        assert reason == (_common.CONTROLLER_UNSET if not (environ.get('SSH_CONNECTION') or '').strip()
+                          else _common.CONTROLLER_UNREADABLE)
 
 
 # --------------------------------------------------------------------------------------------

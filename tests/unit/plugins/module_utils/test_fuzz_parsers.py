@@ -594,7 +594,10 @@ def _cleanup_tmp():
 
 
 def _controller(value):
-    return _common.controller_address(_common.System(environ={'SSH_CONNECTION': value}))
+    system = _common.System(environ={'SSH_CONNECTION': value})
+    address, reason = _common.controller_seen(system)
+    assert address == _common.controller_address(system) and (address is None) is (reason is not None)
+    return address
 
 
 def _permission_hint(path, number):
@@ -1096,7 +1099,7 @@ TARGETS = [
     Target('conntrack', 'table_full_events', _conntrack_log_events, one(hostile_bytes('conntrack')), kind(dict)),
     # _common
     Target('common', 'System.lines', _system_lines, one(hostile_bytes('logs')), kind(list)),
-    Target('common', 'controller_address', _controller, one(lines('common')), address_or_none),
+    Target('common', 'controller_address+controller_seen', _controller, one(lines('common')), address_or_none),
     Target('common', 'permission_hint', _permission_hint,
            st.tuples(lines('common'), st.sampled_from([errno.EACCES, errno.ENOENT, errno.EISDIR])), kind(str)),
     Target('common', 'CommandResult.describe', _describe,
@@ -1141,8 +1144,8 @@ REGRESSIONS = [
     ('logs.split_line', ('2024-13-45T25:61:61+0000 h sshd[1]: x\n[999999999999.999999999] x',)),
     ('logs.iso+valid_time', (253402300800.0, (2024, 2, 30, 0, 0, 0))),
     ('logs.iso+valid_time', (-1e11, (2024, 13, 1, 25, 0, 0))),
-    ('common.controller_address', (' ',)),
-    ('common.controller_address', ('controller',)),
+    ('common.controller_address+controller_seen', (' ',)),
+    ('common.controller_address+controller_seen', ('controller',)),
 ]
 _BY_ID = dict((t.id, t) for t in TARGETS)
 
