@@ -490,12 +490,11 @@ def remediate_plan(data):
     wrap = _dict(facts.get('connreset_tcp_wrappers'))
     memory = _dict(_dict(facts.get('connreset_oom')).get('memory'))
 
-    # The controller as the host sees it: the user's value, else what the collectors saw.
+    # The controller as the host sees it: the user's value, else the one key the collectors give it
+    # under (connreset_meta.controller, SSH_CONNECTION; docs/development.md, the contract).
     controller = str(data.get('controller_address') or '')
     if not controller:
-        meta = _dict(facts.get('connreset_meta'))
-        clients = fw.get('clients') if isinstance(fw.get('clients'), list) else []
-        controller = str(meta.get('controller') or (clients[0] if clients else '') or '')
+        controller = str(_dict(facts.get('connreset_meta')).get('controller') or '')
 
     # Findings that name a fix, and the switches remediate_fixes selects (by id or by switch).
     with_fix = [f for f in findings if isinstance(f, dict) and f.get('fix')]

@@ -451,7 +451,7 @@ def test_plan_on_real_lab_facts(suite, supported):
     origin, facts = lab_facts(suite)
     out = plan(facts, ['keepalive', 'sshd_maxstartups', 'sshd_penalty_exempt', 'conntrack_max', 'mtu_probing'])
     assert out['selected'] == ['conntrack_max', 'keepalive', 'mtu_probing', 'sshd_maxstartups', 'sshd_penalty_exempt']
-    assert out['controller'] == origin['controller']  # seen by the firewall collector (SSH_CONNECTION)
+    assert out['controller'] == origin['controller'] == facts['connreset_meta']['controller']  # SSH_CONNECTION
     assert out['manager'] == 'systemd' and out['unit'] == 'ssh.service'
     assert out['penalty_supported'] is supported and out['do']['penalty'] is supported
     expected = {'MaxStartups': '50:30:100', 'ClientAliveInterval': 175, 'ClientAliveCountMax': 3}
@@ -492,10 +492,11 @@ def test_plan_reloads_sshd_through_its_real_pid_file(sshd_T_pidfile, pidfile):
     facts = json.loads(json.dumps(facts))
     values = typed_config(parse_sshd_T('port 22\nmaxstartups 10:30:100\n%s\n' % sshd_T_pidfile))
     facts['connreset_sshd']['config']['values'] = values
-    facts['connreset_sshd']['service'].update({'manager': 'none', 'unit': None, 'main_pid': None, 'pidfile_pid': 60})
-    out = plan(facts, ['sshd_maxstartups'])
     listener = facts['connreset_sshd']['listener']['pid']      # the fixture's real listener (a recapture changes it)
-    assert isinstance(listener, int) and listener != 60
+    other = listener + 1                                         # a pid file's pid that is not the listener's
+    facts['connreset_sshd']['service'].update({'manager': 'none', 'unit': None, 'main_pid': None, 'pidfile_pid': other})
+    out = plan(facts, ['sshd_maxstartups'])
+    assert isinstance(listener, int) and listener != other
     assert out['pidfile'] == pidfile
     assert out['reload_line'] == 'reload pid %s %d' % (pidfile, listener)  # the listener pid, not pidfile_pid
     assert out['reload_pid'] == listener
@@ -519,6 +520,18 @@ def test_plan_applicability():
     assert not out['do']['conntrack']  # a container's read-only nf_conntrack_max
     assert not out['do']['service']  # sshd runs
     assert out['files'] == []
+
+
+def test_plan_takes_the_controller_from_connreset_meta_only():
+    # issue 12: one home for the controller's address; a firewall collector's clients option is no source of it
+    _origin, facts = lab_facts('trixie')
+    facts = json.loads(json.dumps(facts))
+    facts['connreset_meta'].update(controller=None, controller_reason='SSH_CONNECTION is not set')
+    facts['connreset_firewall']['clients'] = ['198.51.100.7']
+    assert plan(facts, ['keepalive'])['controller'] == ''
+    assert plan(facts, ['keepalive'], controller_address='192.0.2.10')['controller'] == '192.0.2.10'
+    facts['connreset_meta']['controller'] = '10.213.12.1'
+    assert plan(facts, ['keepalive'])['controller'] == '10.213.12.1'
 
 
 def test_plan_bans_of_the_controller():
