@@ -139,3 +139,41 @@ def test_sshguard_table(netns):
     fact = collect_in(netns, {'ports': [22], 'clients': ['192.0.2.77']})
     assert fact['sshguard']['present'] is True and fact['sshguard']['blocked'] == ['192.0.2.77']
     assert 'sshguard' in [b['by'] for b in fact['blocked']]
+
+
+SAMPLES = os.path.join(ROOT, 'tests', 'unit', 'plugins', 'module_utils', 'samples', 'firewall')
+
+
+def test_typed_ports_and_limits_of_real_rulesets(netns):
+    """The typed fields the engine reads, end to end: the rulesets of samples/firewall (limits.nft,
+    limits.iptables.sh) loaded into the namespace, the collector run there with the host's own
+    /etc/services, each kept rule with its ports (negation applied), negated_ports and limit."""
+    with open(os.path.join(SAMPLES, 'limits.nft')) as handle:
+        sh(['ip', 'netns', 'exec', netns, 'nft', '-f', '-'], input=handle.read())
+    ipt = shutil.which('iptables-legacy')
+    if ipt:
+        sh(['ip', 'netns', 'exec', netns, 'bash', os.path.join(SAMPLES, 'limits.iptables.sh'), ipt])
+    fact = collect_in(netns, {'ports': [22], 'clients': ['192.0.2.1']})
+    assert fact['status'] == 'ok', fact['reason']
+    got = dict(((r['backend'], r['rule']), (r['ports'], r['negated_ports'], r['limit'])) for r in fact['rules'])
+    expected = {
+        ('nft', 'tcp dport 22 ct count over 3 reject with tcp reset'): ([[22, 22]], False, True),
+        ('nft', 'tcp dport 22 limit rate over 10/minute drop'): ([[22, 22]], False, True),
+        ('nft', 'tcp dport 22 add @ssh_rate { ip saddr limit rate over 5/minute } drop'): ([[22, 22]], False, True),
+        ('nft', 'tcp dport != 80 reject with tcp reset'): ([[0, 79], [81, 65535]], True, False),
+        ('nft', 'tcp dport { 22, 1000-1100 } drop'): ([[22, 22], [1000, 1100]], False, False),
+        ('nft', 'tcp dport @sshports drop'): ([[22, 22], [2222, 2222], [8000, 8100]], False, False),
+        ('nft', 'meta l4proto tcp reject with tcp reset'): (None, False, False),
+    }
+    if ipt:
+        expected.update({
+            ('iptables-legacy', '-A INPUT -p tcp -m tcp --dport 22 -m hashlimit --hashlimit-above 10/min --hashlimit-burst 5 '
+             '--hashlimit-mode srcip --hashlimit-name ssh -j DROP'): ([[22, 22]], False, True),
+            ('iptables-legacy', '-A INPUT -p tcp -m multiport --dports 2000:3000,22 -j DROP'):
+                ([[22, 22], [2000, 3000]], False, False),
+        })
+    for key, value in expected.items():
+        assert got.get(key) == value, (key, sorted(got))
+    # not kept: the accept under a limit, a negated match that spares ssh, other ports, udp
+    assert ('nft', 'tcp dport != { 22, 2222 } drop') not in got
+    assert ('nft', 'tcp dport 2000-3000 drop') not in got and ('nft', 'udp dport 53 drop') not in got
