@@ -19,6 +19,9 @@ description:
     C(nft -a list ruleset)); tables managed by iptables-nft are reported once, from iptables-nft-save.
   - Reports rules that REJECT with a TCP reset (any port), that REJECT or DROP TCP traffic to one of O(ports) or all
     TCP traffic, and that drop conntrack INVALID packets, with whether they match only established connections.
+  - Each rule's destination ports are typed (a negated match such as C(! --dport 80) covers every other port, so it is
+    reported when it covers O(ports)), service names resolved through the host's C(/etc/services), and whether the
+    rule has a rate or count limit is read from its parsed matches.
   - Reads fail2ban jails and their banned addresses (C(fail2ban-client status)), sshguard's block list (its nftables
     table C(sshguard) or iptables chain C(sshguard)) and crowdsec decisions (C(cscli decisions list -o json)).
   - Lists in C(blocked) each of O(clients) (default the controller address) that a ban list or a rule's source
