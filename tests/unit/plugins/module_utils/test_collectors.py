@@ -8,13 +8,14 @@ __metaclass__ = type
 
 import collections
 import errno
+import json
 import os
 import sys
 import time
 
 import pytest
 
-from ansible_collections.connreset.doctor.plugins.module_utils import _collectors
+from ansible_collections.connreset.doctor.plugins.module_utils import _collectors, _sshd
 from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError, System, result
 
 ALL = list(_collectors.NAMES)
@@ -237,3 +238,21 @@ def test_single_collector_modules_share_nothing():
     _collectors.gather(first, ['oom'], {}, budget=30)
     _collectors.gather(second, ['conntrack'], {}, budget=30)
     assert first.ran.count('dmesg') == 1 and second.ran.count('dmesg') == 1
+
+
+@pytest.mark.parametrize('suite', ['bullseye', 'bookworm', 'trixie'])
+def test_real_gather_output_carries_the_contract_keys(suite):
+    """The contract fixtures (real gather() output of lab hosts, tests/utils/capture_lab_samples.py
+    --only facts) hold the typed keys the engine reads (docs/development.md, the contract)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'plugin_utils', 'fixtures',
+                        'facts_%s_clean.json' % suite)
+    with open(path, encoding='utf-8') as handle:
+        doc = json.load(handle)
+    facts = doc['facts']
+    meta = facts['connreset_meta']
+    assert meta['controller'] == doc['_origin']['controller'] and meta['controller_reason'] is None
+    config = facts['connreset_sshd']['config']
+    assert config['unparsed'] == {} and set(config['values']) == set(_sshd.typed_config({}))
+    assert isinstance(config['values']['logingracetime'], int) and isinstance(config['values']['tcpkeepalive'], bool)
+    for rule in facts['connreset_firewall']['rules']:
+        assert {'ports', 'negated_ports', 'limit', 'invalid', 'action'} <= set(rule)
