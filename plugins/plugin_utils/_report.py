@@ -23,6 +23,7 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 
+from ansible_collections.connreset.doctor.plugins.plugin_utils import _timeline
 from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import (
     SCHEMA_VERSION, SEVERITIES, UNDIAGNOSED, severity_rank,
 )
@@ -241,6 +242,19 @@ def _top_findings(docs):
     return ranked[:TOP_FINDINGS]
 
 
+# The timeline's data of the report being written (build_report, then report.md and report.html
+# read it): one pass over the hosts' facts, not one per format (2 s at 100,000 hosts).
+_TIMELINE_MEMO = [None, None, None]     # the hosts list (by identity), generated_at, the data
+
+
+def timeline_of(hosts, generated_at):
+    """:func:`_timeline.timeline_data` of a report's ``hosts`` list, computed once per list."""
+    memo = _TIMELINE_MEMO
+    if memo[0] is not hosts or memo[1] != generated_at:
+        memo[:] = [hosts, generated_at, _timeline.timeline_data(hosts, generated_at)]
+    return memo[2]
+
+
 def build_report(host_docs, fleet=None, version='0.0.0', generated_at=None, errors=None, expected_hosts=None):
     """The ``report.json`` dict.
 
@@ -276,11 +290,13 @@ def build_report(host_docs, fleet=None, version='0.0.0', generated_at=None, erro
     }
     if errors:
         summary['errors'] = list(errors)
+    generated_at = generated_at or now_iso()
     return {
         'schema_version': SCHEMA_VERSION,
-        'generated_at': generated_at or now_iso(),
+        'generated_at': generated_at,
         'tool': {'name': TOOL_NAME, 'version': str(version)},
         'summary': summary,
+        'timeline': _timeline.summary(timeline_of(docs, generated_at)),
         'hosts': docs,
     }
 
@@ -493,6 +509,7 @@ def render_markdown(report):
             out.append('| %s | %s | %s | %s | %d (%s) |' % (
                 _md_escape(top['severity']), _md_escape(top['id']), _md_escape(top['title']),
                 _md_escape(top['cause']), top['hosts'], _md_escape(', '.join(top['example_hosts']))))
+    out += _timeline.markdown_lines(timeline_of(report['hosts'], report['generated_at']), _md_escape)
     out += ['', '## Hosts', '']
     if not report['hosts']:
         out.append('No host documents were found.')
@@ -780,7 +797,8 @@ def render_html(report):
     """One self-contained HTML file: inline CSS and JS, the data embedded as JSON."""
     template = HTML_TEMPLATE
     title = 'connreset.doctor report %s' % report['generated_at']
-    return (template.replace('@@TITLE@@', html.escape(title))
+    timeline = _timeline.render_section(timeline_of(report['hosts'], report['generated_at']))
+    return (template.replace('@@TITLE@@', html.escape(title)).replace('@@TIMELINE@@', timeline)
             .replace('@@DATA@@', _json_for_script(html_data(report))))
 
 
@@ -1075,6 +1093,8 @@ def redact_report(report, kinds):
                         finding[text_key] = original[text_key]
         hosts.append(clean)
     redacted = dict(report, summary=summary, hosts=hosts)
+    if 'timeline' in report:                # its example hosts, from the redacted documents
+        redacted['timeline'] = _timeline.summary(timeline_of(hosts, report['generated_at']))
     redacted['redacted'] = sorted(kinds)
     return redacted
 
@@ -1137,6 +1157,7 @@ a.hostlink { color: inherit; }
 <h2>Top findings</h2>
 <table id="top-findings"><thead><tr><th>Severity</th><th>ID</th><th>Finding</th><th>Cause</th><th>Hosts</th></tr></thead><tbody></tbody></table>
 </section>
+@@TIMELINE@@
 <section>
 <h2>Hosts</h2>
 <div class="controls">
@@ -1337,6 +1358,7 @@ a.hostlink { color: inherit; }
   function writeHash() {
     var h = 'sort=' + state.key + '&dir=' + (state.dir < 0 ? 'desc' : 'asc') + '&page=' + (state.page + 1) + '&size=' + state.size;
     if (state.filter) { h += '&filter=' + encodeURIComponent(state.filter); }
+    (location.hash || '').replace(/^#/, '').split('&').forEach(function (p) { if (/^tl_/.test(p)) { h += '&' + p; } });  // the timeline's
     try { history.replaceState(null, '', '#' + h); } catch (e) { /* file:// in some browsers */ }
   }
   function render() { var rows = pageHosts(); renderTable(rows); renderHeatmap(rows); renderDetails(rows); writeHash(); }

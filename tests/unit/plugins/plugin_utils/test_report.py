@@ -287,7 +287,7 @@ def test_html_is_self_contained_and_embeds_slim_data():
 def test_html_escapes_script_breakout():
     doc = host_doc('</script><script>alert(1)</script>', 5, 'low', [KEEPALIVE])
     page = _report.render_html(_report.build_report([doc], generated_at=GENERATED))
-    assert page.count('</script>') == 2  # the data block and the code block, nothing injected
+    assert page.count('</script>') == 3  # the data block, the code block and the timeline's, nothing injected
     raw = re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1)
     assert json.loads(raw)['hosts'][0]['host'] == '</script><script>alert(1)</script>'
 
