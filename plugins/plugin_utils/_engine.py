@@ -124,7 +124,6 @@ UNREACHABLE_FINDING = {
 }
 
 SSHD_PROCESS_NAMES = ('sshd', 'sshd-session', 'sshd-auth')
-SERVICE_PORTS = {'ssh': 22}
 # Example hosts per MTU in a CRD-MTU-004 finding's evidence (the counts cover every host).
 FLEET_EXAMPLE_HOSTS = 5
 MTU_FINDINGS = ('CRD-MTU-001', 'CRD-MTU-002', 'CRD-MTU-003', 'CRD-MTU-004')
@@ -171,24 +170,6 @@ def _samples(value):
     return _list(_dict(value).get('samples'))[-5:]
 
 
-_DURATION = re.compile(r'(\d+)\s*([smhdw]?)', re.I)
-_UNIT_S = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
-
-
-def duration_s(value):
-    """sshd time format (``120``, ``2m``, ``1h30m``) in seconds; None when unreadable."""
-    number = _num(value)
-    if number is not None:
-        return number
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    parts = _DURATION.findall(text)
-    if not parts or _DURATION.sub('', text).strip():
-        return None
-    return sum(int(n) * _UNIT_S[u.lower()] for n, u in parts)
-
-
 def _ip(text):
     try:
         return ipaddress.ip_address(str(text).strip().strip('[]'))
@@ -196,17 +177,13 @@ def _ip(text):
         return None
 
 
-def _address_in(address, cidr_list):
-    """True/False whether sshd would exempt ``address`` by the comma/space separated list (entries
-    negated with ``!`` and wildcard patterns as addrmatch.c matches them); None when unknown."""
+def _address_in(address, patterns):
+    """True/False whether sshd would exempt ``address`` by the typed exempt list (entries negated
+    with ``!`` and wildcard patterns as addrmatch.c matches them); None when unknown."""
     addr = _ip(address)
     if addr is None:
         return None
-    if isinstance(cidr_list, str):
-        items = re.split(r'[\s,]+', cidr_list)
-    else:
-        items = [str(i) for i in _list(cidr_list)]
-    return _addrmatch.exempt(addr, [item for item in items if item and item.lower() != 'none'])
+    return _addrmatch.exempt(addr, [str(i) for i in _list(patterns) if i])
 
 
 def _status(part):
@@ -229,7 +206,6 @@ _NUMBER_LIMIT = 2 ** 64    # kernel counters are u64: anything larger is not a m
 
 _N, _S, _B, _L = 'number', 'string', 'bool', 'list'
 _EVENT = ({'count': _N, 'samples': _L}, _N, _L)
-_DURATION_VALUE = (_N, _S)
 # The fact values the checks read, by type: a dict is "a dict with these keys", a tuple "one of",
 # a one-item list "a list of".  Keys not listed are only checked for inf/NaN and size.
 FACT_TYPES = {
@@ -237,8 +213,9 @@ FACT_TYPES = {
         'running': _B, 'installed': _B, 'installed_reason': _S, 'listening': _L, 'libwrap': _B,
         'service': {'n_restarts': _N, 'active_state': _S, 'sub_state': _S, 'result': _S, 'manager': _S},
         'config': {'valid': _B, 'values': {
-            'maxstartups': {'start': _N}, 'port': (_L, _N, _S), 'logingracetime': _DURATION_VALUE,
-            'clientaliveinterval': _DURATION_VALUE, 'clientalivecountmax': _N, 'tcpkeepalive': (_B, _S)}},
+            'maxstartups': {'start': _N}, 'port': _L, 'logingracetime': _N, 'clientaliveinterval': _N,
+            'clientalivecountmax': _N, 'tcpkeepalive': _B, 'persourcepenalties': ({}, _B),
+            'persourcepenaltyexemptlist': _L}, 'unparsed': {}},
         'events': {'crashes': _EVENT, 'maxstartups_drops': _EVENT, 'penalties': _EVENT,
                    'wrap_refusals': _EVENT,
                    'restarts': ({'count': _N, 'samples': _L, 'automatic': _N, 'manual': _N, 'gave_up': _N},
@@ -595,26 +572,9 @@ def _check_sshd(ctx):
         ctx.gap(key, 'sshd settings (sshd -T)', _reason_of(config, 'sshd.config.values missing'))
 
 
-def _penalties_enabled(value):
-    """PerSourcePenalties as the collector types it (dict = on, False = no, None = absent/pre-9.8)
-    or as sshd -T prints it."""
-    if value is None or value is False:
-        return False
-    if isinstance(value, (dict, list)) or value is True:
-        return True
-    return str(value).strip().lower() not in ('no', 'none', '', 'false')
-
-
-def _yes(value, default=True):
-    """sshd yes/no as bool (the collector types it; sshd -T prints yes/no); default when unknown."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower() if value is not None else ''
-    if text in ('yes', 'true'):
-        return True
-    if text in ('no', 'false'):
-        return False
-    return default
+def _keepalive_on(values):
+    """TCPKeepAlive as the collector typed it (bool); null (not read) counts as sshd's default, yes."""
+    return values.get('tcpkeepalive') is not False
 
 
 def _check_sshd_values(ctx, key, sshd, values):
@@ -628,13 +588,13 @@ def _check_sshd_values(ctx, key, sshd, values):
                  summary='MaxStartups starts dropping at %d unauthenticated connections (< %d)' % (
                      start, ctx.t['expected_concurrency']))
 
+    # Typed by the collector: a dict when on, false for `no`, null before OpenSSH 9.8; the exempt
+    # list a list of sshd patterns, null for `none`.
     penalties = values.get('persourcepenalties')
-    if _penalties_enabled(penalties):
+    if isinstance(penalties, dict):
         exempt = values.get('persourcepenaltyexemptlist')
-        exempt_text = '' if exempt is None else (
-            ','.join(str(e) for e in exempt) if isinstance(exempt, list) else str(exempt))
-        empty = exempt_text.strip().lower() in ('', 'none')
-        covered = None if empty else _address_in(ctx.controller, exempt_text)
+        empty = not [e for e in _list(exempt) if e]
+        covered = None if empty else _address_in(ctx.controller, exempt)
         if empty or covered is False:
             ctx.emit('CRD-SSHD-007', {'persourcepenalties': penalties,
                                       'persourcepenaltyexemptlist': exempt,
@@ -645,10 +605,11 @@ def _check_sshd_values(ctx, key, sshd, values):
             ctx.gap(key, 'PerSourcePenaltyExemptList vs the controller',
                     'controller address unknown: pass `controller` to diagnose_host')
 
-    grace = duration_s(values.get('logingracetime'))
+    grace = _num(values.get('logingracetime'))
+    unparsed = _dict(_dict(sshd.get('config')).get('unparsed'))
     if grace is None:
-        if values.get('logingracetime') is not None:
-            ctx.gap(key, 'LoginGraceTime', 'unreadable value %r' % values.get('logingracetime'))
+        if 'logingracetime' in unparsed:
+            ctx.gap(key, 'LoginGraceTime', 'unreadable value %r' % unparsed['logingracetime'])
     elif 0 < grace < ctx.t['login_grace_min_s']:
         ctx.emit('CRD-SSHD-008', {'logingracetime': values.get('logingracetime'), 'seconds': grace,
                                   'minimum': ctx.t['login_grace_min_s']},
@@ -931,9 +892,9 @@ def _keepalive_horizon(ctx):
     """(seconds before the first keepalive of an idle session or None when none is sent, evidence)."""
     values = _dict(_dict(ctx.fact('connreset_sshd').get('config')).get('values'))
     sysctls = _dict(ctx.fact('connreset_tcp').get('sysctls'))
-    interval = duration_s(values.get('clientaliveinterval'))
+    interval = _num(values.get('clientaliveinterval'))
     ka_time = _num(sysctls.get('tcp_keepalive_time'))
-    kernel = _yes(values.get('tcpkeepalive'))
+    kernel = _keepalive_on(values)
     candidates = [v for v in (interval if interval else None, ka_time if kernel else None) if v]
     evidence = {'clientaliveinterval': interval, 'tcpkeepalive': values.get('tcpkeepalive'),
                 'tcp_keepalive_time': ka_time}
@@ -969,9 +930,9 @@ def _check_idle(ctx):
         return
     values = _dict(_dict(ctx.fact('connreset_sshd').get('config')).get('values'))
     sysctls = _dict(ctx.fact('connreset_tcp').get('sysctls'))
-    interval = duration_s(values.get('clientaliveinterval'))
+    interval = _num(values.get('clientaliveinterval'))
     count_max = _num(values.get('clientalivecountmax'))
-    tcp_keepalive = _yes(values.get('tcpkeepalive'))
+    tcp_keepalive = _keepalive_on(values)
     ka_time = _num(sysctls.get('tcp_keepalive_time'))
     if interval is None and ka_time is None:
         ctx.gap('connreset_sshd', 'keepalives against the path idle timeout',
@@ -996,39 +957,17 @@ def _check_idle(ctx):
             '' if tcp_keepalive else ' (TCPKeepAlive no)'))
 
 
-_INVALID_RULE = re.compile(r'(ct\s+state\s+invalid|ctstate\s+INVALID|--state\s+INVALID|state\s+INVALID)', re.I)
-_RESET_RULE = re.compile(r'tcp[- ]reset', re.I)
-_LIMIT_RULE = re.compile(r'(ct\s+count|connlimit|hashlimit|limit\s+rate|-m\s+limit|--limit\b)', re.I)
-
-
-def _rule_ports(rule):
-    ports = rule.get('target_ports')
-    if ports is None:
+def _ports_hit(ranges, ports):
+    """Whether a rule's typed ``ports`` ([[low, high], ...], negation already applied by the
+    collector) cover one of ``ports``; None when the rule names no port (it covers every port)."""
+    if ranges is None:
         return None
-    if not isinstance(ports, list):
-        ports = [ports]
-    out = set()
-    for port in ports:
-        text = str(port)
-        if re.match(r'^\d+[-:]\d+$', text):
-            low, high = (int(x) for x in re.split(r'[-:]', text))
-            out.update(range(low, min(high, 65535) + 1))
-        elif text.isdigit():
-            out.add(int(text))
-        elif text in SERVICE_PORTS:
-            out.add(SERVICE_PORTS[text])
-    return out
-
-
-def _is_reset(rule):
-    action = str(rule.get('action') or '').lower()
-    return 'reset' in action or bool(_RESET_RULE.search(str(rule.get('rule') or '')))
-
-
-def _is_drop(rule):
-    action = str(rule.get('action') or '').lower()
-    return action.startswith(('drop', 'reject')) or bool(
-        re.search(r'\b(drop|reject)\b', str(rule.get('rule') or ''), re.I))
+    for pair in _list(ranges):
+        pair = _list(pair)
+        low, high = (_num(pair[0]), _num(pair[1])) if len(pair) == 2 else (None, None)
+        if low is not None and high is not None and any(low <= p <= high for p in ports):
+            return True
+    return False
 
 
 def _check_firewall(ctx):
@@ -1045,17 +984,19 @@ def _check_firewall(ctx):
         ctx.gap(key, 'firewall rules', _reason_of(fw, 'firewall.rules is null'))
     matched = {'CRD-FW-001': [], 'CRD-FW-002': [], 'CRD-FW-003': [], 'CRD-FW-005': []}
     for rule in rules:
-        rule_ports = _rule_ports(rule)
-        on_ssh = bool(rule_ports and rule_ports & ports)
-        text = str(rule.get('rule') or '')
+        # The collector types every rule (docs/development.md, the collector -> engine contract):
+        # action reject_tcp_reset / reject / drop, ports with negation applied, limit, invalid.
+        hit = _ports_hit(rule.get('ports'), ports)
+        action = rule.get('action')
+        drops = action in ('drop', 'reject', 'reject_tcp_reset')
         where = {k: rule.get(k) for k in ('backend', 'family', 'table', 'chain', 'rule', 'action',
-                                          'target_ports', 'established_only')}
-        if on_ssh and _LIMIT_RULE.search(text) and _is_drop(rule):
+                                          'target_ports', 'ports', 'established_only')}
+        # A rule that names no port (a catch-all after the accept rules) is not one "on ssh".
+        if hit and rule.get('limit') is True and drops:
             matched['CRD-FW-005'].append(where)  # only connections over the limit are hit
-        elif on_ssh and _is_reset(rule):
-            matched['CRD-FW-002' if rule.get('established_only') else 'CRD-FW-001'].append(where)
-        invalid_rule = rule.get('invalid') is True or bool(_INVALID_RULE.search(text))
-        if invalid_rule and _is_drop(rule) and (rule_ports is None or rule_ports & ports):
+        elif hit and action == 'reject_tcp_reset':
+            matched['CRD-FW-002' if rule.get('established_only') is True else 'CRD-FW-001'].append(where)
+        if rule.get('invalid') is True and drops and hit is not False:
             matched['CRD-FW-003'].append(where)
     invalid = _num(_dict(ctx.fact('connreset_conntrack').get('stats')).get('invalid'))
     for fid, hits in matched.items():
@@ -1383,17 +1324,10 @@ def _check_anything_checked(ctx):
 
 
 def _controller_from_facts(facts):
-    """The controller's address as the collectors saw it (SSH_CONNECTION), or None."""
-    wrap = _dict(facts.get('connreset_tcp_wrappers'))
-    candidates = []
-    if wrap.get('clients_source') == 'controller':
-        candidates += _list(wrap.get('clients'))
-    candidates += _list(_dict(facts.get('connreset_firewall')).get('clients'))[:1]
-    candidates += [_dict(t).get('target') for t in _list(_dict(facts.get('connreset_mtu')).get('targets'))[:1]]
-    for value in candidates:
-        if isinstance(value, str) and _ip(value):
-            return value
-    return None
+    """The controller's address as the collectors saw it: ``connreset_meta.controller`` (from
+    SSH_CONNECTION, the one home of it; docs/development.md), or None."""
+    value = _dict(facts.get('connreset_meta')).get('controller')
+    return value if isinstance(value, str) and _ip(value) else None
 
 
 # The diagnose role reports a failed (not unreachable) reset_facts with this prefix.

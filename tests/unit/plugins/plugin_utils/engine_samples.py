@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.connreset.doctor.plugins.module_utils._firewall import port_ranges
+
 CONTROLLER = '192.0.2.10'
 
 HEALTHY = {
@@ -23,7 +25,8 @@ HEALTHY = {
                     'sub_state': 'running', 'main_pid': 612, 'n_restarts': 0, 'exec_main_status': 0,
                     'result': 'success', 'started_at': '2026-11-21T06:02:11Z', 'status': 'ok', 'reason': None},
         'running': True,
-        'processes': [{'pid': 612, 'name': 'sshd', 'cmdline': 'sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups'}],
+        'processes': [{'pid': 612, 'ppid': 1, 'comm': 'sshd', 'role': 'listener',
+                       'args': 'sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups'}],
         'listening': [{'address': '0.0.0.0', 'port': 22}, {'address': '::', 'port': 22}],
         'config': {'status': 'ok', 'reason': None, 'valid': True, 'error': None, 'values': {
             # `sshd -T` of Debian 12's default sshd_config (OpenSSH 9.2p1), typed by the sshd
@@ -32,8 +35,8 @@ HEALTHY = {
             'persourcepenalties': None, 'persourcepenaltyexemptlist': None,
             'maxsessions': 10, 'logingracetime': 120, 'clientaliveinterval': 0, 'clientalivecountmax': 3,
             'tcpkeepalive': True, 'usedns': False, 'port': [22], 'listenaddress': ['[::]:22', '0.0.0.0:22'],
-            'persourcemaxstartups': None}},
-        'version': 'OpenSSH_9.2p1 Debian-2+deb12u3',
+            'persourcemaxstartups': None, 'pidfile': '/run/sshd.pid'}, 'unparsed': {}},
+        'version': '9.2p1', 'version_full': 'OpenSSH_9.2p1 Debian-2+deb12u3',
         'libwrap': True,
         'listener': {'pid': 612, 'startups': 0, 'startups_max': 100, 'oom_score_adj': 0},
         'events': {'status': 'ok', 'reason': None, 'sources': ['journal'], 'since': '2026-11-21T05:00:00Z',
@@ -98,15 +101,23 @@ HEALTHY = {
         # The collector keeps only drop/reject/reset rules that can hit ssh: here a drop of one
         # foreign network on port 22 (iptables-save of iptables 1.8.9 nf_tables).
         'rules': [
-            {'backend': 'iptables-nft', 'family': 'ipv4', 'table': 'filter', 'chain': 'INPUT',
+            {'backend': 'iptables-nft', 'family': 'ipv4', 'table': 'filter', 'chain': 'INPUT', 'line': 7,
              'rule': '-A INPUT -s 203.0.113.0/24 -p tcp -m tcp --dport 22 -j DROP', 'action': 'drop',
-             'target_ports': [22], 'established_only': False, 'invalid': False, 'sources': ['203.0.113.0/24'],
+             'protocol': 'tcp', 'target': 'DROP', 'target_ports': [22], 'ports': [[22, 22]], 'negated_ports': False,
+             'limit': False, 'established_only': False, 'invalid': False, 'sources': ['203.0.113.0/24'],
              'negated_sources': False, 'matches_clients': []},
         ],
         'backends': ['iptables-nft'], 'ports': [22], 'clients': [CONTROLLER],
         'fail2ban': {'present': False, 'running': False, 'jails': []},
         'sshguard': {'present': False}, 'crowdsec': {'present': False},
         'blocked': [],
+    },
+    # reset_facts' own fact (fixtures/facts_bookworm_clean.json): the controller's one home.
+    'connreset_meta': {
+        'gather_subset': ['sshd', 'oom', 'tcp_wrappers', 'mtu', 'conntrack', 'tcp', 'firewall', 'endpoints'],
+        'controller': CONTROLLER, 'controller_reason': None, 'budget_s': 20.0, 'elapsed_s': 0.2962,
+        'collectors': {name: {'status': 'ok', 'elapsed_s': 0.02} for name in (
+            'sshd', 'oom', 'tcp_wrappers', 'mtu', 'conntrack', 'tcp', 'firewall', 'endpoints')},
     },
     # endpoint_facts of a clean bookworm lab host without endpoints (fixtures/facts_bookworm_clean.json)
     'connreset_endpoints': {
@@ -174,20 +185,22 @@ OOM_OTHER = {'time': '2026-11-22T04:40:12Z', 'scope': 'memcg', 'pid': 9321, 'pro
              'source': 'journal'}
 # The default PerSourcePenalties of OpenSSH 9.8p1 as `sshd -T` prints it, and as the sshd
 # collector types it (seconds).
-PENALTIES_ON_TEXT = ('crash:90 authfail:5 noauth:1 grace-exceeded:10 max:600 min:15 max-sources4:65536 '
-                     'max-sources6:65536 overflow:permissive overflow6:permissive')
 PENALTIES_ON = {'crash': 90, 'authfail': 5, 'noauth': 1, 'grace-exceeded': 10, 'max': 600, 'min': 15,
                 'max-sources4': 65536, 'max-sources6': 65536, 'overflow': 'permissive', 'overflow6': 'permissive'}
 
 NFT_INPUT = {'backend': 'nftables', 'family': 'inet', 'table': 'filter', 'chain': 'input'}
 
 
-def rule(text, action, ports, established=False, backend=None):
+def rule(text, action, ports, established=False, backend=None, invalid=False, limit=False, negated=False):
+    """A firewall rule as the collector types it: ``ports`` from the collector's own
+    ``_firewall.port_ranges`` (negation applied), ``action`` one of its normalised words."""
     data = dict(NFT_INPUT)
     if backend:
         data.update({'backend': backend, 'family': 'ipv4', 'table': 'filter', 'chain': 'INPUT'})
-    data.update({'rule': text, 'action': action, 'target_ports': ports, 'established_only': established,
-                 'invalid': False, 'sources': [], 'negated_sources': False, 'matches_clients': []})
+    data.update({'rule': text, 'action': action, 'protocol': 'tcp', 'target_ports': ports,
+                 'ports': port_ranges(ports, negated), 'negated_ports': negated, 'limit': limit,
+                 'established_only': established, 'invalid': invalid, 'sources': [], 'negated_sources': False,
+                 'matches_clients': []})
     return data
 
 

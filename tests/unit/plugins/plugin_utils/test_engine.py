@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils import _catalogue, _engine
 from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import (
-    CONTROLLER, CRASH_LINE, HEALTHY, MAXSTARTUPS_LINE, OOM_OTHER, OOM_SSHD, PENALTIES_ON, PENALTIES_ON_TEXT,
+    CONTROLLER, CRASH_LINE, HEALTHY, MAXSTARTUPS_LINE, OOM_OTHER, OOM_SSHD, PENALTIES_ON,
     PENALTY_LINE,
     RESTART_LINE, START_LIMIT_LINE, TABLE_FULL_LINE, WRAP_LINE, event, facts, mtu_host, probe, rule, with_rules,
 )
@@ -36,7 +36,7 @@ NO_PING = {'path_mtu': None, 'blackhole': None, 'probes': 0, 'status': 'unknown'
 ENA_EXCEEDED = {'bw_in_allowance_exceeded': 0, 'bw_out_allowance_exceeded': 0, 'pps_allowance_exceeded': 0,
                 'conntrack_allowance_exceeded': 1523, 'linklocal_allowance_exceeded': 0,
                 'conntrack_allowance_available': 0}
-INVALID_DROP = rule('ct state invalid drop', 'drop', None)
+INVALID_DROP = rule('ct state invalid drop', 'drop', None, invalid=True)
 UNKNOWN_AREA = {'status': 'unknown', 'reason': 'no permission to read /proc/net/nf_conntrack: use become: true'}
 
 # Unreachable messages as Ansible 2.19 prints them (OpenSSH 9.2p1 client, BatchMode, ConnectTimeout=5).
@@ -152,9 +152,9 @@ CASES = {
                                                          'detail': 'jail sshd'}]}),
                    case({'connreset_firewall.fail2ban': {'present': True, 'running': True, 'jails': ['sshd']}})),
     'CRD-FW-005': (case(with_rules(rule('-A INPUT -p tcp -m tcp --dport 22 -m connlimit --connlimit-above 3 '
-                                        '--connlimit-mask 32 -j DROP', 'DROP', [22], backend='iptables'))),
+                                        '--connlimit-mask 32 -j DROP', 'drop', [22], backend='iptables', limit=True))),
                    case(with_rules(rule('-A INPUT -p tcp -m tcp --dport 80 -m connlimit --connlimit-above 3 '
-                                        '--connlimit-mask 32 -j DROP', 'DROP', [80], backend='iptables')))),
+                                        '--connlimit-mask 32 -j DROP', 'drop', [80], backend='iptables', limit=True)))),
     'CRD-PROBE-001': (case({'connreset_tcp_wrappers.verdicts.0.access': 'denied'},
                            probe_=probe('reset_at_banner_delayed', elapsed=5.01)),
                       case(probe_=probe('reset_at_banner_delayed', elapsed=5.01))),
@@ -320,27 +320,40 @@ def test_oom_vmstat_without_log_still_reports_and_says_what_is_unknown():
 
 def test_penalty_exempt_list_not_covering_controller():
     ids, _result = run(case({'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON,
-                             'connreset_sshd.config.values.persourcepenaltyexemptlist': '10.0.0.0/8,172.16.0.0/12'}))
+                             'connreset_sshd.config.values.persourcepenaltyexemptlist': ['10.0.0.0/8', '172.16.0.0/12']}))
     assert 'CRD-SSHD-007' in ids
 
 
 def test_penalty_exempt_list_with_unknown_controller_is_coverage():
     ids, result = run(case({'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON,
-                            'connreset_sshd.config.values.persourcepenaltyexemptlist': '10.0.0.0/8',
-                            # not run over ssh: no collector knows the controller either
-                            'connreset_tcp_wrappers.clients_source': 'none', 'connreset_tcp_wrappers.clients': [],
-                            'connreset_firewall.clients': [], 'connreset_mtu.targets': []},
+                            'connreset_sshd.config.values.persourcepenaltyexemptlist': ['10.0.0.0/8'],
+                            # not run over ssh: reset_facts did not see the controller either
+                            'connreset_meta.controller': None,
+                            'connreset_meta.controller_reason': 'SSH_CONNECTION is not set'},
                            controller=None))
     assert 'CRD-SSHD-007' not in ids and 'CRD-COV-SSHD' in ids
 
 
-@pytest.mark.parametrize('value, seconds', [(120, 120), ('120', 120), ('2m', 120), ('1h30m', 5400), ('0', 0),
-                                            ('bogus', None), (None, None), ('', None)])
-def test_duration(value, seconds):
-    assert _engine.duration_s(value) == seconds
+@pytest.mark.parametrize('key, text', [('logingracetime', '2m'), ('clientaliveinterval', '1h30m'),
+                                       ('tcpkeepalive', 'no'), ('persourcepenaltyexemptlist', '192.0.2.0/24'),
+                                       ('port', '22')])
+def test_untyped_sshd_values_are_coverage_not_reparsed(key, text):
+    # The collector types config.values (docs/development.md): text where a type belongs is a
+    # broken contract, a coverage gap naming the value; the engine does not parse it again.
+    ids, result = run(case({'connreset_sshd.config.values.%s' % key: text}))
+    cov = [f for f in result['findings'] if f['id'] == 'CRD-COV-SSHD']
+    assert cov and key in json.dumps(cov[0]['evidence']), result
+    assert not ids & {'CRD-SSHD-007', 'CRD-SSHD-008', 'CRD-IDLE-001'}
 
 
-@pytest.mark.parametrize('grace, found', [('10s', True), (29, True), (0, False), (120, False)])
+def test_unparsed_login_grace_is_coverage():
+    ids, result = run(case({'connreset_sshd.config.values.logingracetime': None,
+                            'connreset_sshd.config.unparsed': {'logingracetime': '2x'}}))
+    cov = next(f for f in result['findings'] if f['id'] == 'CRD-COV-SSHD')
+    assert 'CRD-SSHD-008' not in ids and "'2x'" in cov['summary']
+
+
+@pytest.mark.parametrize('grace, found', [(10, True), (29, True), (0, False), (120, False)])
 def test_login_grace(grace, found):
     ids, _result = run(case({'connreset_sshd.config.values.logingracetime': grace}))
     assert ('CRD-SSHD-008' in ids) is found
@@ -351,7 +364,7 @@ def test_login_grace(grace, found):
     ({}, {'path_idle_timeout': 350}, True),
     ({}, {}, False),  # no path idle timeout declared: not checked
     ({'connreset_tcp.sysctls.tcp_keepalive_time': 120}, {'path_idle_timeout': 350}, False),
-    ({'connreset_tcp.sysctls.tcp_keepalive_time': 120, 'connreset_sshd.config.values.tcpkeepalive': 'no'},
+    ({'connreset_tcp.sysctls.tcp_keepalive_time': 120, 'connreset_sshd.config.values.tcpkeepalive': False},
      {'path_idle_timeout': 350}, True),
     ({'connreset_sshd.config.values.clientaliveinterval': 300}, {'path_idle_preset': 'azure-lb'}, True),
     ({'connreset_sshd.config.values.clientaliveinterval': 300}, {'path_idle_preset': 'aws-nlb'}, False),
@@ -682,12 +695,17 @@ def test_wrappers_without_client_say_why():
     assert 'SSH_CONNECTION' in result['findings'][0]['summary']
 
 
-def test_controller_address_taken_from_the_collectors():
+def test_controller_address_taken_from_connreset_meta_only():
     patch = {'connreset_sshd.config.values.persourcepenalties': PENALTIES_ON,
-             'connreset_sshd.config.values.persourcepenaltyexemptlist': '192.0.2.0/28'}
+             'connreset_sshd.config.values.persourcepenaltyexemptlist': ['192.0.2.0/28']}
     assert 'CRD-SSHD-007' not in run(case(patch, controller=None))[0]  # 192.0.2.10 is in the list
-    patch['connreset_tcp_wrappers.clients'] = ['192.0.2.99']
+    patch['connreset_meta.controller'] = '192.0.2.99'
     assert 'CRD-SSHD-007' in run(case(patch, controller=None))[0]
+    # other collectors' client lists are no source of it (one home: connreset_meta.controller)
+    patch.update({'connreset_meta.controller': None, 'connreset_tcp_wrappers.clients': ['192.0.2.10'],
+                  'connreset_firewall.clients': ['192.0.2.10']})
+    ids, result = run(case(patch, controller=None))
+    assert 'CRD-SSHD-007' not in ids and 'CRD-COV-SSHD' in ids, result
 
 
 def test_probe_likely_cause_wins_over_the_default_map():
@@ -696,15 +714,33 @@ def test_probe_likely_cause_wins_over_the_default_map():
     assert finding['cause'] == 'tcp_wrappers'
 
 
+@pytest.mark.parametrize('extra, found', [
+    # iptables 1.8.9 iptables-save lines; the collector applies the negation to `ports`
+    (rule('-A INPUT -p tcp -m tcp ! --dport 22 -j REJECT --reject-with tcp-reset', 'reject_tcp_reset', [22],
+          backend='iptables', negated=True), set()),
+    (rule('-A INPUT -p tcp -m tcp ! --dport 80 -j REJECT --reject-with tcp-reset', 'reject_tcp_reset', [80],
+          backend='iptables', negated=True), {'CRD-FW-001'}),
+    (rule('-A INPUT -p tcp -m multiport --dports 20:30 -j REJECT --reject-with tcp-reset', 'reject_tcp_reset',
+          ['20-30'], backend='iptables'), {'CRD-FW-001'}),
+    (rule('-A INPUT -p tcp -j REJECT --reject-with tcp-reset', 'reject_tcp_reset', None, backend='iptables'),
+     set()),  # names no port: a catch-all after the accept rules, not a rule on ssh
+    (rule('-A INPUT -p tcp -m tcp ! --dport 22 -m conntrack --ctstate INVALID -j DROP', 'drop', [22],
+          backend='iptables', invalid=True, negated=True), set()),
+    (rule('-A INPUT -p tcp -m tcp --dport 22 -m limit --limit 3/min -j DROP', 'drop', [22], backend='iptables',
+          limit=True), {'CRD-FW-005'}),
+])
+def test_firewall_reads_the_typed_ports(extra, found):
+    ids, _result = run(case(with_rules(extra)))
+    assert ids & {'CRD-FW-001', 'CRD-FW-002', 'CRD-FW-003', 'CRD-FW-005'} == found
+
+
 @pytest.mark.parametrize('penalties, exempt, found', [
     (PENALTIES_ON, None, True),
-    (PENALTIES_ON_TEXT, 'none', True),          # raw sshd -T text
-    (PENALTIES_ON_TEXT, '192.0.2.10/32', False),
+    (PENALTIES_ON, ['192.0.2.10/32'], False),
     (PENALTIES_ON, ['10.0.0.0/8', '192.0.2.0/24'], False),
     (PENALTIES_ON, ['192.0.2.*'], False),          # a wildcard pattern covers the controller
     (PENALTIES_ON, ['192.0.2.0/24', '!192.0.2.10'], True),   # a negation defeats the exemption
     (False, None, False),                        # PerSourcePenalties no
-    ('no', None, False),
     (None, None, False),                         # OpenSSH < 9.8
 ])
 def test_penalty_forms(penalties, exempt, found):
@@ -713,8 +749,7 @@ def test_penalty_forms(penalties, exempt, found):
     assert ('CRD-SSHD-007' in ids) is found
 
 
-@pytest.mark.parametrize('tcpkeepalive, found', [(True, False), ('yes', False), (False, True), ('no', True),
-                                                 (None, False)])
+@pytest.mark.parametrize('tcpkeepalive, found', [(True, False), (False, True), (None, False)])
 def test_tcpkeepalive_forms(tcpkeepalive, found):
     ids, _result = run(case({'connreset_sshd.config.values.tcpkeepalive': tcpkeepalive,
                              'connreset_tcp.sysctls.tcp_keepalive_time': 120},
