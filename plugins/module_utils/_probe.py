@@ -961,3 +961,44 @@ def probe(params, delayed_window=DELAYED_RESET_WINDOW, sleep=time.sleep):
 def collect(system, params):  # pylint: disable=unused-argument
     """The collection entry point (``system`` unused: the probe talks to the network only)."""
     return probe(params)
+
+
+# -- Ansible's UNREACHABLE message (the ssh client's words, relayed by Ansible) ----------------------
+# The OpenSSH client's messages: sshconnect.c "ssh: connect to host %s port %s: %s" (strerror:
+# "Connection refused", "Connection timed out", "No route to host", "Connection reset by peer"),
+# "Connection timed out during banner exchange", kex.c "kex_exchange_identification: ..." (8.2+;
+# "ssh_exchange_identification" before), "Could not resolve hostname %s: %s" (gai_strerror),
+# "Permission denied (%s)."; paramiko's "Error reading SSH protocol banner"; Ansible's own prefixes.
+_UNREACHABLE_RULES = [
+    ('dns', re.compile(r'Could not resolve hostname|Name or service not known|Temporary failure in name '
+                       r'resolution|nodename nor servname|No address associated with hostname', re.I)),
+    ('auth', re.compile(r'Permission denied \(|Too many authentication failures|Authentication failed|'
+                        r'Host key verification failed|Invalid/incorrect password|'
+                        r'no matching (host key type|key exchange method)', re.I)),
+    ('reset_banner', re.compile(r'(kex|ssh)_exchange_identification|Error reading SSH protocol banner|'
+                                r'connect to host \S+ port \d+: Connection reset by peer', re.I)),
+    ('refused', re.compile(r'Connection refused|Unable to connect to port', re.I)),
+    ('timeout', re.compile(r'timed out|Operation timed out|No route to host|Network is unreachable|'
+                           r'No existing session|Timeout', re.I)),
+    ('reset_mid_session', re.compile(r'Connection reset by|Broken pipe|Socket exception: Connection reset|'
+                                     r'Connection reset by peer|Shared connection to \S+ closed', re.I)),
+]
+
+# Ansible 2.19 prefixes: "Task failed: Failed to connect to the host via ssh: ssh: connect to ..."
+_UNREACHABLE_PREFIX = re.compile(r'^(Task failed: )?(Failed to connect to the host via ssh:(?: |$))?(ssh: )?')
+
+
+def classify_ssh_failure(msg):
+    """Class of Ansible's UNREACHABLE message: refused, timeout, reset_banner, reset_mid_session,
+    auth, dns or other."""
+    text = str(msg or '')
+    for name, pattern in _UNREACHABLE_RULES:
+        if pattern.search(text):
+            return name
+    return 'other'
+
+
+def ssh_failure_text(msg, limit=200):
+    """The last line of Ansible's UNREACHABLE message without Ansible's prefixes, cut to ``limit``."""
+    last = (str(msg or '').strip().splitlines() or [''])[-1]
+    return _UNREACHABLE_PREFIX.sub('', last)[:limit]

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The findings catalogue: the ONE place where findings are defined.
 
-Every finding the engine (``_engine.py``) can emit is described here once: a stable ``id``
+Every finding the engine (the ``_engine`` package) can emit is described here once: a stable ``id``
 (``CRD-<AREA>-<NNN>``; coverage findings use ``CRD-COV-<AREA>``), a ``title``, a ``cause``,
 a default ``severity``, an ``explanation`` (why this ends in a reset and what the client
 prints), a concrete ``remedy`` and the remediate role's switch (``fix``) or None.

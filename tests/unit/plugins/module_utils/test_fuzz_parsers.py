@@ -1058,6 +1058,9 @@ TARGETS = [
     Target('probe', 'icmp_text+icmp_rejects_port', _icmp,
            st.tuples(st.sampled_from(['icmp', 'icmp6', 'x']), st.integers(0, 255), st.integers(0, 255)), tuple_of(2, str)),
     Target('probe', 'summarize+classify_attempt', _probe_summary, one(probe_attempts()), kind(dict)),
+    Target('probe', 'classify_ssh_failure+ssh_failure_text',
+           lambda text: (_probe.classify_ssh_failure(text), _probe.ssh_failure_text(text)), one(texts('probe')),
+           tuple_of(2, str)),
     # _tcp_probe
     Target('tcp_probe', 'parse_response_head+keeps_alive+keep_alive_timeout+body_framing', _tcp_probe_head,
            one(hostile_bytes('tcp_probe')), tuple_of(3)),

@@ -1061,3 +1061,31 @@ def test_icmp_is_the_last_address_tried(monkeypatch):
     att = only_attempt(run(22, host='sshd.example'))
     assert (att['outcome'], att['icmp']) == ('refused', None)
     assert att['error'].count('ICMP port unreachable from 127.0.0.1') == 1
+
+
+# Ansible's UNREACHABLE messages as ansible-core 2.19 prints them (OpenSSH 9.2p1 client, BatchMode,
+# ConnectTimeout=5; "Task failed: " is 2.19's prefix of a task's failure).
+@pytest.mark.parametrize('msg, classification, text', [
+    ('Failed to connect to the host via ssh: ssh: connect to host 192.0.2.21 port 22: Connection refused',
+     'refused', 'connect to host 192.0.2.21 port 22: Connection refused'),
+    ('Task failed: Failed to connect to the host via ssh: ssh: connect to host 192.0.2.21 port 22: '
+     'Connection timed out', 'timeout', 'connect to host 192.0.2.21 port 22: Connection timed out'),
+    ('Failed to connect to the host via ssh: Connection timed out during banner exchange', 'timeout',
+     'Connection timed out during banner exchange'),
+    ('Failed to connect to the host via ssh: kex_exchange_identification: read: Connection reset by peer\r\n'
+     'Connection reset by 192.0.2.21 port 22', 'reset_banner', 'Connection reset by 192.0.2.21 port 22'),
+    # OpenSSH 7.4 (RHEL 7) names the same moment ssh_exchange_identification
+    ('Failed to connect to the host via ssh: ssh_exchange_identification: read: Connection reset by peer',
+     'reset_banner', 'ssh_exchange_identification: read: Connection reset by peer'),
+    ('Failed to connect to the host via ssh: Connection reset by 192.0.2.21 port 22', 'reset_mid_session',
+     'Connection reset by 192.0.2.21 port 22'),
+    ('Failed to connect to the host via ssh: root@192.0.2.21: Permission denied (publickey,password).', 'auth',
+     'root@192.0.2.21: Permission denied (publickey,password).'),
+    ('Failed to connect to the host via ssh: ssh: Could not resolve hostname web9: Name or service not known',
+     'dns', 'Could not resolve hostname web9: Name or service not known'),
+    ('Failed to connect to the host via ssh: ', 'other', ''),
+    (None, 'other', ''),
+])
+def test_classify_ssh_failure(msg, classification, text):
+    assert _probe.classify_ssh_failure(msg) == classification
+    assert _probe.ssh_failure_text(msg) == text

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils import _catalogue, _engine
+from ansible_collections.connreset.doctor.plugins.module_utils import _probe
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 GENERATOR = os.path.join(ROOT, 'tests', 'utils', 'gen_findings_doc.py')
@@ -115,7 +116,9 @@ def test_score_weights_cover_severities():
 
 def test_engine_maps_point_at_catalogue():
     assert set(_engine.UNREACHABLE_FINDING.values()) <= set(_catalogue.CATALOGUE)
-    assert set(_engine.PROBE_FAILURE_CAUSES.values()) <= set(_catalogue.CAUSES)
+    # the one probe -> cause map (module_utils/_probe.CAUSES): every classification, every cause known
+    assert set(_probe.CAUSES) == set(_probe.CLASSIFICATIONS)
+    assert {c for causes in _probe.CAUSES.values() for c in causes} <= set(_catalogue.CAUSES)
     for fid in _catalogue.SEVERITY_NOTES:
         assert fid in _catalogue.CATALOGUE
 
