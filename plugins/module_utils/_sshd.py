@@ -58,17 +58,17 @@ from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, controller_address, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
-    DEFAULT_SINCE, EventSeries, LogScan, check_log_files, iso, parse_since, resolve_window,
+    DEFAULT_SINCE, LogScan, check_log_files, iso, parse_since, resolve_window,
 )
 # The systemd logic (systemctl show, PID 1's unit messages) has one home, _service; the names are kept here for
 # the callers and tests that read them from this file.
 from ansible_collections.connreset.doctor.plugins.module_utils._service import (
-    MAX_REASONS, UnitEvents, empty_service as _empty_service, int_or_none as _int_or_none, parse_systemctl_show,
+    MAX_REASONS, Kind as _Kind, UnitEvents, empty_service as _empty_service, int_or_none as _int_or_none, parse_systemctl_show,
     pick_unit, service_from_show, systemd_running, systemd_service, systemd_timestamp,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._service import (
     FAILED as _FAILED, FAILED_OLD as _FAILED_OLD, HOLDOFF as _HOLDOFF, MAIN_EXIT as _MAIN_EXIT,
-    MAX_SAMPLE_CHARS, SCHEDULED as _SCHEDULED, STOPPED as _STOPPED, TOO_QUICK as _TOO_QUICK,
+    SCHEDULED as _SCHEDULED, STOPPED as _STOPPED, TOO_QUICK as _TOO_QUICK,
     bump as _bump, close_enough as _close_enough, unit_of as _unit_of,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._tcp_wrappers import libwrap_check
@@ -89,7 +89,6 @@ SSHD_COMMS = ('sshd', 'sshd-session', 'sshd-auth')
 # Unit descriptions of sshd across distributions (Debian/Ubuntu, RHEL/Fedora, SUSE, Arch).
 SSHD_DESCRIPTIONS = ('OpenBSD Secure Shell server', 'OpenSSH server daemon', 'OpenSSH Daemon', 'OpenSSH Server',
                      'OpenSSH Daemon.', 'Secure Shell server')
-MAX_SAMPLES = 5
 CONFIG_KEYS = ('maxstartups', 'persourcepenalties', 'persourcepenaltyexemptlist', 'maxsessions', 'logingracetime',
                'clientaliveinterval', 'clientalivecountmax', 'tcpkeepalive', 'usedns', 'port', 'listenaddress')
 # The sshd -T keys config.raw keeps by default: what typed_config() reads (the engine and the remediate
@@ -855,30 +854,6 @@ EVENT_PATTERNS = (_DROP, _BEGIN, _IN, _EXIT, _RATE, _PEN_NEW, _PEN_ACT, _WRAP, _
 
 def is_sshd_unit(unit):
     return bool(unit) and bool(re.match(r'^sshd?(@[^/]{0,256})?\.service$', unit))
-
-
-class _Kind:
-    def __init__(self, since=None, until=None):
-        self.count = 0
-        self.last = None
-        self.samples = []
-        self.series = EventSeries(since, until)     # when: one time per evidence line (docs/facts.md)
-
-    def sample(self, entry, event=True):
-        """Keep ``entry`` as evidence; ``event``: it is a time of its own in the series (not a further
-        line about an event already timed)."""
-        if entry.time is not None and (self.last is None or entry.time >= self.last):
-            self.last = entry.time
-        raw = (entry.raw if entry.raw is not None else entry.message).rstrip('\r')
-        self.samples.append(raw[:MAX_SAMPLE_CHARS])
-        if len(self.samples) > MAX_SAMPLES:
-            del self.samples[0]
-        if event:
-            self.series.add(entry.time, raw)
-
-    def as_dict(self):
-        return {'count': self.count, 'last': iso(self.last), 'samples': list(self.samples),
-                'series': self.series.as_fact()}
 
 
 class EventCounter(UnitEvents):
