@@ -51,6 +51,17 @@ FIRST_HOST = 11
 NS_PREFIX = 'lab-' if LAB_ID == 0 else 'lab%d-' % LAB_ID
 VETH_PREFIX = 'crl%dv' % LAB_ID
 CGROUP_NAME = 'connreset-lab' if LAB_ID == 0 else 'connreset-lab%d' % LAB_ID
+# Hosts behind the lab's router (NAME+routed, docs/lab.md "Routed hosts"): their own /24,
+# 10.213.(100+ID).0/24 (ID 0-29: 100-129, apart from the bridges' 7-36), behind a router network
+# namespace with one leg on the bridge (.254) and a bridge of its own toward the hosts (.1).
+ROUTED_PREFIX = '10.213.%d.' % (100 + LAB_ID)
+ROUTER_NS = NS_PREFIX + 'router'     # 'router' is no host name (host_specs refuses it)
+ROUTER_WAN = NET_PREFIX + '254'      # the router on the controller's bridge (hosts use .11-.210)
+ROUTER_LAN = ROUTED_PREFIX + '1'     # the routed hosts' gateway
+ROUTER_VETH = VETH_PREFIX + '254'    # root end of the router's leg, a port of the bridge
+ROUTER_WAN_DEV, ROUTER_LAN_DEV = 'wan0', 'lan0'
+LB_PORT_BASE = 2200                  # lb-idle: HAProxy on ROUTER_WAN:(2200 + last octet) -> host:22
+ROUTER_FAULTS = ('nat-idle', 'path-reset', 'pmtu-icmp', 'lb-idle')
 CGROUP_HIERARCHIES = ('systemd', 'unified', 'memory')
 MTU = 1500
 BLACKHOLE_MTU = 1000
@@ -218,6 +229,8 @@ def lab_processes():
             found.append(int(d))
         elif len(argv) >= 6 and argv[3] == INIT_MARK and argv[5].startswith(LAB_DIR + '/'):
             found.append(int(d))
+        elif argv and argv[0].endswith('haproxy') and any(a.startswith(LAB_DIR + '/router/') for a in argv):
+            found.append(int(d))  # lb-idle's HAProxy in the router namespace
         elif argv and argv[0].endswith('systemd-nspawn') and any(
                 a.startswith('--network-namespace-path=/run/netns/' + NS_PREFIX) for a in argv) \
                 and any(a.startswith('--directory=' + LAB_DIR) for a in argv):
@@ -263,7 +276,7 @@ def netns_list():
 
 def ns_has_lab_address(ns):
     proc = run(['ip', '-n', ns, '-o', '-4', 'addr', 'show'], check=False)
-    return (' %s' % NET_PREFIX) in proc.stdout
+    return (' %s' % NET_PREFIX) in proc.stdout or (' %s' % ROUTED_PREFIX) in proc.stdout
 
 
 def ensure_bridge():
@@ -277,9 +290,62 @@ def ensure_bridge():
     run(['ip', 'link', 'set', BRIDGE, 'up'])
 
 
+def setup_router():
+    """The router namespace: wan0 on the bridge (ROUTER_WAN), a bridge lan0 toward the routed
+    hosts (ROUTER_LAN), IPv4 forwarding on in this namespace only (the machine's own ip_forward and
+    firewall are untouched), no default route (it routes between the two /24s and nothing else),
+    and the controller's route to the routed /24 via ROUTER_WAN (it goes with the bridge)."""
+    rt = ['ip', '-n', ROUTER_NS]
+    run(['ip', 'netns', 'add', ROUTER_NS])
+    run(['ip', 'link', 'add', ROUTER_VETH, 'mtu', str(MTU), 'type', 'veth', 'peer', 'name', ROUTER_WAN_DEV,
+         'mtu', str(MTU), 'netns', ROUTER_NS])
+    run(['ip', 'link', 'set', ROUTER_VETH, 'master', BRIDGE, 'up'])
+    run(rt + ['addr', 'add', '%s/%d' % (ROUTER_WAN, PREFIXLEN), 'dev', ROUTER_WAN_DEV])
+    run(rt + ['link', 'add', ROUTER_LAN_DEV, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0'])
+    run(rt + ['link', 'set', ROUTER_LAN_DEV, 'mtu', str(MTU)])
+    run(rt + ['addr', 'add', '%s/%d' % (ROUTER_LAN, PREFIXLEN), 'dev', ROUTER_LAN_DEV])
+    for dev in ('lo', ROUTER_WAN_DEV, ROUTER_LAN_DEV):
+        run(rt + ['link', 'set', dev, 'up'])
+    router_sysctl('net.ipv4.ip_forward', 1)
+    run(['ip', 'route', 'replace', ROUTED_PREFIX + '0/%d' % PREFIXLEN, 'via', ROUTER_WAN, 'dev', BRIDGE])
+
+
+def router_exec(argv, check=True, timeout=30, input_=None):
+    return run(['ip', 'netns', 'exec', ROUTER_NS] + argv, check=check, timeout=timeout, input_=input_)
+
+
+def router_sysctl(key, value=None):
+    """Read or set a sysctl of the router's namespace (per network namespace: net.ipv4.ip_forward,
+    the net.netfilter.nf_conntrack_tcp_* timeouts and tcp_loose; the machine's stay as they are)."""
+    if value is None:
+        return router_exec(['sysctl', '-n', key]).stdout.strip()
+    router_exec(['sysctl', '-q', '-w', '%s=%s' % (key, value)])
+    return str(value)
+
+
+def link_ip(host):
+    """`ip` for the namespace holding the host's outer veth end: the root (bridge) or the router."""
+    return ['ip', '-n', ROUTER_NS] if host.get('network') == 'routed' else ['ip']
+
+
+def link_bridge(host):
+    return ROUTER_LAN_DEV if host.get('network') == 'routed' else BRIDGE
+
+
 def setup_net(host):
     ns, veth = host['netns'], host['veth']
     run(['ip', 'netns', 'add', ns])
+    if host.get('network') == 'routed':
+        rt = ['ip', '-n', ROUTER_NS]
+        run(rt + ['link', 'add', veth, 'mtu', str(MTU), 'type', 'veth', 'peer', 'name', 'eth0',
+                  'mtu', str(MTU), 'netns', ns])
+        run(rt + ['link', 'set', veth, 'master', ROUTER_LAN_DEV, 'up'])
+        run(['ip', '-n', ns, 'addr', 'add', '%s/%d' % (host['address'], PREFIXLEN), 'dev', 'eth0'])
+        run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up'])
+        run(['ip', '-n', ns, 'link', 'set', 'lo', 'up'])
+        # the controller's /24 only, no default route: nothing leaves the lab
+        run(['ip', '-n', ns, 'route', 'add', NET_PREFIX + '0/%d' % PREFIXLEN, 'via', ROUTER_LAN])
+        return
     run(['ip', 'link', 'add', veth, 'mtu', str(MTU), 'type', 'veth', 'peer', 'name', 'eth0',
          'mtu', str(MTU), 'netns', ns])
     run(['ip', 'link', 'set', veth, 'master', BRIDGE, 'up'])
@@ -730,9 +796,13 @@ def cleanup(state=None, quiet=False):
             for key in ('holder_pid', 'relay_pid'):
                 if isinstance(f, dict) and f.get(key):
                     pids.append(f[key])
+    for f in ((state.get('router') or {}).get('faults') or {}).values():
+        if isinstance(f, dict) and f.get('haproxy_pid'):
+            pids.append(f['haproxy_pid'])
     pids = [p for p in pids if ours(p, state)]
     scanned = lab_processes()
-    holders = [p for p in scanned if set(cmdline(p)) & {'_hold', '_burst', '_idlerst'}]
+    holders = [p for p in scanned if set(cmdline(p)) & {'_hold', '_burst', '_idlerst'}
+               or (cmdline(p) and cmdline(p)[0].endswith('haproxy'))]
     kill_wait(pids + holders, signal.SIGKILL, 2)
     nspawns = [h['launcher_pid'] for h in hosts if h.get('kind') == 'systemd' and ours(h.get('launcher_pid'), state)]
     nspawns += [p for p in scanned if cmdline(p) and cmdline(p)[0].endswith('systemd-nspawn') and p not in nspawns]
@@ -770,6 +840,8 @@ def cleanup(state=None, quiet=False):
                 run(['umount', '-l', mp], check=False)
     # 3. namespaces (veths go with them), in parallel: the kernel takes ~1 s each to dismantle.
     names = set(h['netns'] for h in hosts if h.get('netns'))
+    if state.get('router') or ROUTER_NS in netns_list():
+        names.add(ROUTER_NS)
     for ns in netns_list():
         if ns.startswith(NS_PREFIX) and ns not in names and ns_has_lab_address(ns):
             names.add(ns)
@@ -781,7 +853,10 @@ def cleanup(state=None, quiet=False):
             p.wait(timeout=20)
         except subprocess.TimeoutExpired:
             p.kill()
-    # 4. veths left in the root namespace, then the bridge.
+    # 4. the controller's route to the routed /24 (it would go with the bridge), veths left in the
+    # root namespace, then the bridge.
+    if ('via %s ' % ROUTER_WAN) in run(['ip', 'route', 'show', ROUTED_PREFIX + '0/%d' % PREFIXLEN], check=False).stdout:
+        run(['ip', 'route', 'del', ROUTED_PREFIX + '0/%d' % PREFIXLEN, 'via', ROUTER_WAN], check=False)
     proc = run(['ip', '-o', 'link', 'show', 'master', BRIDGE], check=False)
     for line in proc.stdout.splitlines():
         dev = line.split(':')[1].strip().split('@')[0]
@@ -876,19 +951,29 @@ def cmd_capacity(args):
 
 
 SERVICES_SUFFIX = '+services'
+ROUTED_SUFFIX = '+routed'
+ROUTED_AT = '@routed'
 
 
 def host_specs(args):
     """[(name, kind, suite)] from NAME[:KIND[@SUITE]] arguments or --hosts N (--kind, --suite).
     The suite is a systemd host's Debian release; a light host runs the machine's own sshd."""
     default_suite = getattr(args, 'suite', None)
+    args.routed = set()
     if args.names:
         specs = []
         for item in args.names:
-            if item.endswith(SERVICES_SUFFIX):
-                # NAME[:KIND[@SUITE]]+services: a systemd host gets the suite's services layer
-                item = item[:-len(SERVICES_SUFFIX)]
-                args.with_services = getattr(args, 'with_services', set()) | {item.partition(':')[0]}
+            # layers after the host: NAME[:KIND[@SUITE]][+services][+routed], in either order;
+            # NAME@routed / NAME:KIND@routed say +routed where a suite would stand ('routed' is no suite)
+            for _round in range(2):
+                if item.endswith(SERVICES_SUFFIX):
+                    # a systemd host gets the suite's services layer
+                    item = item[:-len(SERVICES_SUFFIX)]
+                    args.with_services = getattr(args, 'with_services', set()) | {item.partition(':')[0].partition('@')[0]}
+                elif item.endswith(ROUTED_SUFFIX) or item.endswith(ROUTED_AT):
+                    # the host sits behind the lab's router, on the routed /24
+                    item = item[:-len(ROUTED_SUFFIX)]
+                    args.routed.add(item.partition(':')[0])
             name, _sep, rest = item.partition(':')
             kind, _at, suite = rest.partition('@')
             if '@' in name:
@@ -896,10 +981,14 @@ def host_specs(args):
             specs.append((name, kind or args.kind, suite or None))
     else:
         specs = [('h%d' % i, args.kind, None) for i in range(1, args.hosts + 1)]
+        if getattr(args, 'all_routed', False):
+            args.routed = set(n for n, _k, _s in specs)
     out = []
     for name, kind, suite in specs:
         if not NAME_RE.match(name):
             raise LabError('bad host name %r: use 1-11 lowercase letters/digits, starting with a letter' % name)
+        if name == 'router':
+            raise LabError("'router' is the lab's router (lab fault router FAULT), not a host name")
         if kind not in ('light', 'systemd'):
             raise LabError('bad kind %r for host %s: light or systemd' % (kind, name))
         if kind == 'light':
@@ -944,10 +1033,15 @@ def cmd_up(args):
     os.makedirs(LAB_DIR, mode=0o700, exist_ok=True)
     state = {'lab_dir': LAB_DIR, 'bridge': BRIDGE, 'boot_id': boot_id(), 'controller': CONTROLLER, 'hosts': {},
              'key': os.path.join(LAB_DIR, 'id_ed25519'), 'created': time.time()}
+    routed = getattr(args, 'routed', set())
+    if routed:
+        state['router'] = {'netns': ROUTER_NS, 'wan': ROUTER_WAN, 'lan': ROUTER_LAN, 'veth': ROUTER_VETH,
+                           'subnet': ROUTED_PREFIX + '0/%d' % PREFIXLEN, 'faults': {}}
     for i, (name, kind, suite) in enumerate(specs):
         info = infos[suite] if kind == 'systemd' else light_info
         state['hosts'][name] = {
-            'name': name, 'kind': kind, 'address': NET_PREFIX + str(FIRST_HOST + i),
+            'name': name, 'kind': kind, 'network': 'routed' if name in routed else 'bridge',
+            'address': (ROUTED_PREFIX if name in routed else NET_PREFIX) + str(FIRST_HOST + i),
             'netns': NS_PREFIX + name, 'veth': '%s%d' % (VETH_PREFIX, FIRST_HOST + i),
             'dir': os.path.join(LAB_DIR, 'hosts', name), 'faults': {},
             'suite': info.get('suite'), 'openssh': info.get('openssh'), 'systemd': info.get('systemd'),
@@ -959,6 +1053,8 @@ def cmd_up(args):
         with open(state['key'] + '.pub') as f:
             pubkey = f.read()
         ensure_bridge()
+        if state.get('router'):
+            setup_router()
         hosts = list(state['hosts'].values())
 
         def one(host):
@@ -1223,16 +1319,16 @@ def fault_pmtu_blackhole(state, host, undo, opts):
     # frames larger than the receiving device's MTU are dropped silently (no ICMP at layer 2),
     # in both directions. Small packets pass; TCP segments of full size vanish.
     mtu = MTU if undo else int(opts.get('mtu') or BLACKHOLE_MTU)
-    run(['ip', 'link', 'set', host['veth'], 'mtu', str(mtu)])
-    run(['ip', 'link', 'set', BRIDGE, 'mtu', str(MTU)])
+    run(link_ip(host) + ['link', 'set', host['veth'], 'mtu', str(mtu)])
+    run(link_ip(host) + ['link', 'set', link_bridge(host), 'mtu', str(MTU)])
     return {} if undo else {'bridge_port_mtu': mtu, 'host_mtu': MTU}
 
 
 def fault_low_mtu(state, host, undo, opts):
     mtu = MTU if undo else int(opts.get('mtu') or LOW_MTU)
-    run(['ip', 'link', 'set', host['veth'], 'mtu', str(mtu)])
+    run(link_ip(host) + ['link', 'set', host['veth'], 'mtu', str(mtu)])
     run(['ip', '-n', host['netns'], 'link', 'set', 'eth0', 'mtu', str(mtu)])
-    run(['ip', 'link', 'set', BRIDGE, 'mtu', str(MTU)])
+    run(link_ip(host) + ['link', 'set', link_bridge(host), 'mtu', str(MTU)])
     return {} if undo else {'mtu': mtu}
 
 
@@ -2103,6 +2199,177 @@ def fault_svc_oom(state, host, undo, opts):
     return {'unit': unit, 'memory_max': '64M', 'hog_request': status, 'show': show.strip().replace('\n', ' ')}
 
 
+# ---------------------------------------------------------------- router faults (lab fault router FAULT)
+NAT_IDLE_S = 5
+PMTU_ICMP_MTU = 1000
+LB_IDLE_S = 5
+
+
+def router_state(state):
+    if not state.get('router'):
+        raise LabError('no router in this lab: bring up hosts behind it (lab up NAME@routed, NAME:systemd+routed)')
+    return state['router']
+
+
+def routed_hosts(state):
+    return [h for h in state['hosts'].values() if h.get('network') == 'routed']
+
+
+def router_nft(script):
+    router_exec(['nft', '-f', '-'], input_=script)
+
+
+def router_idle(opts, default):
+    idle = float(opts.get('idle_s') or default)
+    if not 1 <= idle <= 600:
+        raise LabError('--idle must be 1-600 seconds')
+    return idle
+
+
+def rfault_nat_idle(state, router, undo, opts):
+    """The router masquerades and forgets established TCP flows idle for N s: the per-namespace
+    conntrack timeout for ESTABLISHED (net.netfilter.nf_conntrack_tcp_timeout_established, per
+    network namespace like tcp_loose), tcp_loose=0 so a packet of a forgotten flow does not start a
+    new entry mid-stream, and what a stateful NAT's ruleset does with such packets: drop them."""
+    info = router['faults'].get('nat-idle') or {}
+    if undo:
+        router_exec(['nft', 'delete', 'table', 'ip', 'lab_router_nat'], check=False)
+        for key, value in (info.get('previous') or {}).items():
+            router_sysctl(key, value)
+        router_exec(['conntrack', '-F'], check=False)  # no NAT binding outlives the fault
+        return {}
+    idle = int(router_idle(opts, NAT_IDLE_S))
+    keys = ('net.netfilter.nf_conntrack_tcp_timeout_established', 'net.netfilter.nf_conntrack_tcp_loose')
+    previous = dict((k, router_sysctl(k)) for k in keys)
+    router_sysctl(keys[0], idle)
+    router_sysctl(keys[1], 0)
+    # masquerade both ways: the controller's flows reach the hosts from ROUTER_LAN (what the hosts see
+    # behind a NAT/LB with source NAT), the hosts' own flows reach the controller from ROUTER_WAN
+    router_nft('table ip lab_router_nat {\n'
+               ' chain forward {\n  type filter hook forward priority filter; policy accept;\n'
+               '  ct state invalid counter drop\n }\n'
+               ' chain input {\n  type filter hook input priority filter; policy accept;\n'
+               '  ct state invalid counter drop\n }\n'
+               ' chain postrouting {\n  type nat hook postrouting priority srcnat; policy accept;\n'
+               '  oifname "%s" ip saddr %s0/%d counter masquerade\n'
+               '  oifname "%s" ip saddr %s0/%d counter masquerade\n }\n}\n'
+               % (ROUTER_LAN_DEV, NET_PREFIX, PREFIXLEN, ROUTER_WAN_DEV, ROUTED_PREFIX, PREFIXLEN))
+    return {'idle_s': idle, 'previous': previous, 'table': 'ip lab_router_nat',
+            'masquerade': {'toward_hosts': ROUTER_LAN, 'toward_controller': ROUTER_WAN},
+            'sysctls': {keys[0]: idle, keys[1]: 0}}
+
+
+def rfault_path_reset(state, router, undo, opts):
+    """An IPS in the path: the router answers every established packet to port 22 it forwards with
+    a TCP reset in the host's name (nft reject in the forward chain): neither end sent it."""
+    if undo:
+        router_exec(['nft', 'delete', 'table', 'inet', 'lab_router_reset'], check=False)
+        return {}
+    router_nft('table inet lab_router_reset {\n chain forward {\n'
+               '  type filter hook forward priority filter; policy accept;\n'
+               '  tcp dport 22 ct state established counter reject with tcp reset\n }\n}\n')
+    return {'table': 'inet lab_router_reset', 'rule': 'tcp dport 22 ct state established reject with tcp reset'}
+
+
+def rfault_pmtu_icmp(state, router, undo, opts):
+    """The router's link toward the hosts (lan0) gets a smaller MTU while the hosts' own links and
+    the bridge stay at 1500, and the router drops the ICMP "fragmentation needed" (and ICMPv6
+    packet too big) it sends: a full-size packet from the controller is dropped with nobody told."""
+    if undo:
+        router_exec(['nft', 'delete', 'table', 'inet', 'lab_router_pmtu'], check=False)
+        run(['ip', '-n', ROUTER_NS, 'link', 'set', ROUTER_LAN_DEV, 'mtu', str(MTU)])
+        return {}
+    mtu = int(opts.get('mtu') or PMTU_ICMP_MTU)
+    if not 576 <= mtu < MTU:
+        raise LabError('--mtu must be 576-%d for pmtu-icmp' % (MTU - 1))
+    router_nft('table inet lab_router_pmtu {\n chain output {\n'
+               '  type filter hook output priority filter; policy accept;\n'
+               '  icmp type destination-unreachable icmp code frag-needed counter drop\n'
+               '  icmpv6 type packet-too-big counter drop\n }\n}\n')
+    run(['ip', '-n', ROUTER_NS, 'link', 'set', ROUTER_LAN_DEV, 'mtu', str(mtu)])
+    return {'lan_mtu': mtu, 'host_mtu': MTU, 'table': 'inet lab_router_pmtu'}
+
+
+def lb_endpoints(state):
+    return dict((h['name'], {'address': ROUTER_WAN, 'port': LB_PORT_BASE + int(h['address'].rsplit('.', 1)[1]),
+                             'backend': '%s:22' % h['address']}) for h in routed_hosts(state))
+
+
+def haproxy_lb_config(endpoints, idle):
+    """HAProxy 2.6 in TCP mode, one frontend per routed host on ROUTER_WAN, idle timeouts `idle` s."""
+    text = ('# connreset lab fault lb-idle (router)\nglobal\n    maxconn 256\n'
+            '    log stdout format raw local0 info\n\n'
+            'defaults\n    mode tcp\n    log global\n    option tcplog\n    timeout connect 5s\n'
+            '    timeout client %ds\n    timeout server %ds\n' % (idle, idle))
+    for name, ep in sorted(endpoints.items()):
+        text += ('\nlisten ssh_%s\n    bind %s:%d\n    server %s %s check inter 60s\n'
+                 % (name, ep['address'], ep['port'], name, ep['backend']))
+    return text
+
+
+def rfault_lb_idle(state, router, undo, opts):
+    """A real HAProxy (the machine's) in the router namespace, TCP mode, in front of each routed
+    host's port 22 (ROUTER_WAN:2200+octet) with a short timeout client/server."""
+    info = router['faults'].get('lb-idle') or {}
+    if undo:
+        if ours(info.get('haproxy_pid'), state):
+            kill_wait([info['haproxy_pid']], signal.SIGTERM, 3) or kill_wait([info['haproxy_pid']], signal.SIGKILL, 3)
+        return {}
+    if not shutil.which('haproxy'):
+        raise LabError("lb-idle runs the machine's HAProxy: apt-get install haproxy (tests/utils/setup.sh test)")
+    idle = int(router_idle(opts, LB_IDLE_S))
+    endpoints = lb_endpoints(state)
+    if not endpoints:
+        raise LabError('lb-idle: no routed hosts to put the load balancer in front of')
+    rdir = os.path.join(LAB_DIR, 'router')
+    cfg = os.path.join(rdir, 'haproxy.cfg')
+    write(cfg, haproxy_lb_config(endpoints, idle))
+    check = run(['haproxy', '-c', '-q', '-f', cfg], check=False)
+    if check.returncode != 0:
+        raise LabError('haproxy -c %s: %s' % (cfg, (check.stderr or check.stdout).strip()))
+    logf = open(os.path.join(rdir, 'haproxy.log'), 'w')
+    proc = subprocess.Popen(['ip', 'netns', 'exec', ROUTER_NS, 'haproxy', '-db', '-f', cfg],
+                            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, close_fds=True)
+    logf.close()
+
+    def up():
+        out = router_exec(['ss', '-Hltn'], check=False).stdout
+        return all(':%d ' % ep['port'] in out for ep in endpoints.values()) or proc.poll() is not None
+    wait_for(up, 10, "lb-idle's HAProxy to listen")
+    if proc.poll() is not None:
+        raise LabError('lb-idle: HAProxy exited: %s' % tail(os.path.join(rdir, 'haproxy.log')))
+    return {'haproxy_pid': proc.pid, 'idle_s': idle, 'config': cfg, 'log': os.path.join(rdir, 'haproxy.log'),
+            'endpoints': endpoints}
+
+
+ROUTER_FAULT_FUNCS = {'nat-idle': rfault_nat_idle, 'path-reset': rfault_path_reset,
+                      'pmtu-icmp': rfault_pmtu_icmp, 'lb-idle': rfault_lb_idle}
+
+
+def cmd_router_fault(args, state):
+    router = router_state(state)
+    name = args.fault
+    if name not in ROUTER_FAULTS:
+        raise LabError('fault %s is a host fault (lab fault HOST %s); the router has: %s'
+                       % (name, name, ', '.join(ROUTER_FAULTS)))
+    active = name in router['faults']
+    if args.undo and not active:
+        log('router: fault %s is not active' % name)
+        return
+    if not args.undo and active:
+        log('router: fault %s is already active' % name)
+        return
+    opts = {'mtu': args.mtu, 'idle_s': args.idle_s}
+    info = ROUTER_FAULT_FUNCS[name](state, router, args.undo, opts)
+    if args.undo:
+        del router['faults'][name]
+    else:
+        info['since'] = time.time()
+        router['faults'][name] = info
+    save_state(state)
+    log('router: fault %s %s' % (name, 'undone' if args.undo else 'injected'))
+
+
 FAULT_FUNCS = {
     'sshd-down': fault_sshd_down, 'sshd-crashloop': fault_sshd_crashloop,
     'wrappers-deny': fault_wrappers_deny, 'maxstartups': fault_maxstartups,
@@ -2117,8 +2384,12 @@ FAULT_FUNCS = {
 
 def cmd_fault(args):
     state = load_state()
+    if args.host == 'router':
+        return cmd_router_fault(args, state)
     host = get_host(state, args.host)
     name = args.fault
+    if name in ROUTER_FAULTS:
+        raise LabError('fault %s belongs to the router: lab fault router %s' % (name, name))
     if name in SYSTEMD_ONLY and host['kind'] != 'systemd':
         raise LabError('fault %s needs a systemd host (lab up --kind systemd)' % name)
     active = name in host['faults']
@@ -2151,6 +2422,8 @@ def host_status(host):
         except LabError:
             pid = None
     return {'name': host['name'], 'kind': host['kind'], 'address': host['address'],
+            'network': host.get('network') or 'bridge',
+            'router': ROUTER_WAN if host.get('network') == 'routed' else None,
             'suite': host.get('suite'), 'openssh': host.get('openssh'), 'systemd': host.get('systemd'),
             'up': alive, 'sshd_pid': pid, 'sshd_alive': bool(pid),
             'faults': sorted(host['faults']), 'fault_details': host['faults']}
@@ -2166,6 +2439,10 @@ def print_status(state):
         print(STATUS_FMT % (
             r['name'], r['kind'], r['suite'] or '-', r['openssh'] or '-', r['systemd'] or '-', r['address'],
             'yes' if r['up'] else 'no', r['sshd_pid'] if r['sshd_alive'] else 'down', ','.join(r['faults']) or '-'))
+    router = state.get('router')
+    if router:
+        print(STATUS_FMT % ('router', 'router', '-', '-', '-', '%s|%s' % (ROUTER_WAN, ROUTER_LAN), 'yes'
+                            if ROUTER_NS in netns_list() else 'no', '-', ','.join(sorted(router['faults'])) or '-'))
     return rows
 
 
@@ -2174,7 +2451,9 @@ def cmd_status(args):
     if not state['hosts']:
         print('no lab (run: lab up)')
         return
-    if args.json:
+    if args.json and getattr(args, 'router', False):
+        print(json.dumps(state.get('router'), indent=1, sort_keys=True))
+    elif args.json:
         print(json.dumps([host_status(h) for h in state['hosts'].values()], indent=1))
     else:
         print_status(state)
@@ -2210,13 +2489,14 @@ def write_inventory(state, path, fmt):
             lines.append('          lab_suite: %s' % json.dumps(h.get('suite')))
             lines.append('          lab_openssh: %s' % json.dumps(h.get('openssh')))
             lines.append('          lab_faults: %s' % json.dumps(sorted(h['faults'])))
+            lines.append('          lab_network: %s' % (h.get('network') or 'bridge'))
         text = '\n'.join(lines) + '\n'
     else:
         lines = ['[lab]']
         for h in hosts:
-            lines.append('%s ansible_host=%s lab_kind=%s lab_suite=%s lab_openssh=%s lab_faults=%s' % (
+            lines.append('%s ansible_host=%s lab_kind=%s lab_suite=%s lab_openssh=%s lab_faults=%s lab_network=%s' % (
                 h['name'], h['address'], h['kind'], h.get('suite') or 'unknown', h.get('openssh') or 'unknown',
-                ','.join(sorted(h['faults'])) or 'none'))
+                ','.join(sorted(h['faults'])) or 'none', h.get('network') or 'bridge'))
         lines += ['', '[lab:vars]']
         for k, v in common.items():
             lines.append("%s=%s" % (k, "'%s'" % v if ' ' in v else v))
@@ -2247,18 +2527,21 @@ def parser():
     up.add_argument('--kind', choices=('light', 'systemd'), default='light')
     up.add_argument('--suite', choices=sorted(SUITES), default=DEFAULT_SUITE,
                     help='Debian suite of systemd hosts without @SUITE (default %s)' % DEFAULT_SUITE)
+    up.add_argument('--routed', dest='all_routed', action='store_true',
+                    help='with --hosts N: every host behind the router (per host: NAME+routed, NAME@routed)')
     up.set_defaults(func=cmd_up)
     down = sub.add_parser('down', help='remove everything the lab made (idempotent)')
     down.set_defaults(func=cmd_down)
     st = sub.add_parser('status', help='hosts, kind, address, sshd pid, faults')
     st.add_argument('--json', action='store_true')
+    st.add_argument('--router', action='store_true', help="with --json: the router's state and faults")
     st.set_defaults(func=cmd_status)
-    fa = sub.add_parser('fault', help='inject (or --undo) a fault on one host')
-    fa.add_argument('host')
-    fa.add_argument('fault', choices=FAULTS)
+    fa = sub.add_parser('fault', help='inject (or --undo) a fault on one host, or on the router: lab fault router FAULT')
+    fa.add_argument('host', help="a host, or 'router' for the router's faults (%s)" % ', '.join(ROUTER_FAULTS))
+    fa.add_argument('fault', choices=FAULTS + ROUTER_FAULTS)
     fa.add_argument('--undo', action='store_true')
     fa.add_argument('--held', type=int, help='maxstartups: pre-auth connections to hold (default 1: fills MaxStartups 1:100:1)')
-    fa.add_argument('--mtu', type=int, help='pmtu-blackhole/low-mtu: MTU (default 1000/1280)')
+    fa.add_argument('--mtu', type=int, help='pmtu-blackhole/low-mtu/pmtu-icmp: MTU (default 1000/1280/1000)')
     fa.add_argument('--limit', type=int, help='conntrack-limit: connections allowed (default 0)')
     fa.add_argument('--respawn', action='store_true',
                     help='oom on a light host: start sshd again after the kill, as a supervisor would')
@@ -2269,7 +2552,9 @@ def parser():
                          'the drops are in its log)')
     fa.add_argument('--burst', type=int, help='accept-overflow: connections in the burst (default 8, 2-64)')
     fa.add_argument('--requests', type=int, help='keepalive-mismatch: requests in the loop (default 6, 1-50)')
-    fa.add_argument('--idle-s', type=float, help='idle-rst: seconds of idleness before the reset (default 5, 1-600)')
+    fa.add_argument('--idle-s', '--idle', dest='idle_s', type=float,
+                    help='idle-rst, router nat-idle/lb-idle: seconds of idleness before the reset or the '
+                         'forgotten flow (default 5, 1-600)')
     fa.set_defaults(func=cmd_fault)
     sv = sub.add_parser('service', help='start (or --undo: stop) a real service on a host: %s, or all' % ', '.join(SERVICES))
     sv.add_argument('host')

@@ -216,7 +216,10 @@ def test_window_bound_holds_while_resets_keep_coming():
     fact, done, elapsed = capture({'ports': [PORT], 'duration_s': 2, 'max_packets': 5000}, rounds=100000,
                                   flood_s=5, pause=0.01)
     assert fact['stopped'] == 'window' and 2 <= fact['window_s'] < 2.5 and elapsed < 8
-    assert fact['counts']['sent'] > 10 and fact['counts']['sent'] == fact['counts']['received']
+    # on loopback each reset is seen twice, leaving and arriving; the window's cut can fall between
+    # the two sightings of the last one or two resets in flight (CI: sent 315, received 314)
+    sent, received = fact['counts']['sent'], fact['counts']['received']
+    assert sent > 10 and 0 <= sent - received <= 2
     assert done['ended'] - done['started'] > fact['window_s']          # the flood outlasted the window
 
 
