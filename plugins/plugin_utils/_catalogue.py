@@ -29,7 +29,7 @@ SCHEMA_VERSION = 1
 
 CAUSES = (
     'sshd_down', 'sshd_rate_limit', 'resource_exhaustion', 'tcp_wrappers', 'mtu', 'conntrack',
-    'idle_timeout', 'listen_queue', 'firewall', 'configuration', 'coverage',
+    'idle_timeout', 'listen_queue', 'firewall', 'configuration', 'coverage', 'service_down',
 )
 
 # The one severity scale, lowest first: the index is the rank (severity_rank()).
@@ -378,6 +378,100 @@ FINDINGS = [
        `ClientAliveCountMax 3` in `/etc/ssh/sshd_config.d/`, and/or
        `sysctl -w net.ipv4.tcp_keepalive_time=120` (with `TCPKeepAlive yes`); on the controller add
        `-o ServerAliveInterval=60` to `ansible_ssh_common_args`."""),
+    # -- TCP services of diagnose_endpoints (issue 13) ------------------------------------
+    _f('CRD-SVC-001', 'Nothing listens on a service port', 'service_down', 'critical', None,
+       """No socket listens on the endpoint's TCP port, so the kernel answers every SYN with a RST:
+       clients print `Connection refused` (curl: `Failed to connect ... Connection refused`), and a
+       proxy in front of it answers 502/503 (nginx: `connect() failed (111: Connection refused) while
+       connecting to upstream`). Connections that were open when the process died were reset with
+       it.""",
+       """Find out why the service stopped (`systemctl status UNIT`, `journalctl -u UNIT -b`), fix it
+       and start it (`systemctl enable --now UNIT`); if it should listen elsewhere, correct
+       `diagnose_endpoints`."""),
+    _f('CRD-SVC-002', 'A service keeps crashing or restarting', 'service_down', 'medium', None,
+       """The service's unit failed or was restarted by systemd (`Main process exited`, `Failed with
+       result`, `Scheduled restart job`, NRestarts > 0). Every restart closes the listening socket and
+       kills the process that owned the open connections: clients and proxies in the middle of a
+       request see `Connection reset by peer` (or a 502), and new connections are refused until it
+       listens again. After five quick restarts systemd gives up (`Start request repeated too
+       quickly`) and the port stays closed.""",
+       """Read why the process exited: `journalctl -u UNIT -b | grep -E 'exited|Failed|restart'` and
+       the kernel log (OOM, segfault); fix the cause, then `systemctl reset-failed UNIT`. A drop-in
+       with `Restart=on-failure` and `RestartSec=2s` brings it back; a socket-activated unit or
+       several instances behind the front keep the port open while one restarts."""),
+    _f('CRD-SVC-003', 'A service was killed by the OOM killer', 'resource_exhaustion', 'high', None,
+       """The kernel (or systemd-oomd) killed a process in the service's cgroup (`Out of memory:
+       Killed process`, `memory cgroup out of memory`, systemd's `Failed with result 'oom-kill'`).
+       Every connection the process held ended in a reset at that moment, and the port was closed
+       until the unit restarted it.""",
+       """Find what grew (`journalctl -k | grep -i 'killed process'`, the unit's `MemoryMax`/
+       `MemoryHigh`, the application's worker and cache sizes), give the unit the memory it needs or
+       bound its workers, and let systemd restart it (`Restart=on-failure`)."""),
+    _f('CRD-SVC-004', "A service's accept queue is full", 'listen_queue', 'medium', None,
+       """The listening socket holds as many connections as its backlog (Recv-Q >= Send-Q in `ss
+       -ltn`): the program does not accept fast enough, or its backlog (min(listen() backlog,
+       `net.core.somaxconn`)) is too small for its bursts. Further handshakes overflow the queue: with
+       `net.ipv4.tcp_abort_on_overflow=1` the kernel answers them with a RST (`Connection reset by
+       peer` right after connecting); with 0 the client retransmits and sees delays or timeouts.""",
+       """Raise the program's listen backlog (nginx `listen ... backlog=N`, HAProxy `backlog`,
+       gunicorn `--backlog`, Redis `tcp-backlog`) together with `net.core.somaxconn`, add workers if
+       it is slow to accept, and keep `net.ipv4.tcp_abort_on_overflow=0`."""),
+    _f('CRD-SVC-005', 'A service is running out of file descriptors', 'resource_exhaustion', 'high', None,
+       """The process owning the port has nearly as many descriptors open as its `Max open files`
+       limit, or it logged `Too many open files`. Each connection is a descriptor: past the limit
+       `accept()` fails with EMFILE, the connection waits in the queue and is dropped or reset, and
+       upstream connections of a proxy fail.""",
+       """Raise the unit's limit (`LimitNOFILE=` in a drop-in, nginx `worker_rlimit_nofile`, HAProxy
+       computes its own from `maxconn`), look for a descriptor leak (`ls /proc/PID/fd | wc -l` over
+       time), then restart the service."""),
+    _f('CRD-SVC-006', 'Ephemeral ports are nearly exhausted', 'resource_exhaustion', 'medium', None,
+       """Outgoing TCP connections hold most local ports of `net.ipv4.ip_local_port_range`, or a
+       service logged `Cannot assign requested address` (no local port left for a new upstream
+       connection). A proxy or client that opens a new connection per request then fails to connect,
+       and connections in TIME_WAIT pile up toward one busy destination.""",
+       """Reuse connections (nginx upstream `keepalive`, HAProxy `http-reuse`, a connection pool in the
+       application), widen `net.ipv4.ip_local_port_range`, and spread upstream connections over more
+       destination addresses or ports."""),
+    _f('CRD-SVC-007', 'The server closes idle connections before its front stops reusing them',
+       'idle_timeout', 'high', None,
+       """The load balancer or proxy in front of the service keeps idle keep-alive connections to it
+       longer than the service itself does (server idle close X s < front idle timeout Y s). When the
+       server closes a connection the front has just picked to reuse, the request on it meets a FIN or
+       a RST: the front answers 502 (AWS ALB `HTTP 502`, nginx `upstream prematurely closed
+       connection` / `recv() failed (104: Connection reset by peer)`, HAProxy `SH`/`SD` in its log),
+       at random, a few times an hour under light load.""",
+       """Make the server's idle/keep-alive timeout longer than the front's: for example gunicorn
+       `--keep-alive 75` behind an ALB (60 s), nginx `keepalive_timeout 650s` behind a Google load
+       balancer (600 s); or shorten the front's upstream idle timeout (nginx upstream
+       `keepalive_timeout`, HAProxy `timeout server`)."""),
+    _f('CRD-SVC-008', 'The front forgets idle flows the server still keeps', 'idle_timeout', 'medium', None,
+       """A layer-4 load balancer or NAT in front of the service (AWS NLB and GWLB 350 s, Azure Load
+       Balancer 4 min, Cloud NAT 20 min) drops a flow's state after its idle timeout, while the server
+       keeps idle connections longer (or forever). The next packet on such a connection is answered
+       with a RST by the front or silently dropped: the client sees `Connection reset by peer` or a
+       hang after a quiet period.""",
+       """Close idle connections on the server before the front forgets them (its idle timeout below
+       the front's), or enable TCP keepalive on both ends with a time below the front's idle timeout
+       (`net.ipv4.tcp_keepalive_time`, the program's own keepalive option such as Redis
+       `tcp-keepalive`); where the front can, let it send resets on idle timeout."""),
+    _f('CRD-SVC-010', 'Connections to a service fail now (controller probe)', 'service_down', 'high', None,
+       """The controller's probe of the endpoint (connect, TLS handshake, one HTTP request) failed the
+       way clients fail: `Connection refused`, `Connection reset by peer` at connect or after the
+       request, a close before any response, or a proxy's 502. The cause is the host-side finding of the
+       same endpoint that explains it (folded into this one), else the probe's most likely cause.""",
+       """Follow the remedy of the folded-in finding; without one, start from the probe's
+       classification (docs/probe.md), `ss -ltnp 'sport = :PORT'` on the host and the service's own log
+       (`journalctl -u UNIT -b`)."""),
+    _f('CRD-SVC-011', "The probe's idle connection was ended", 'idle_timeout', 'medium', None,
+       """The probe kept one connection to the endpoint idle (`diagnose_endpoint_probe_idle_hold_s`)
+       and it was reset, or stayed open but a request on it then failed (a flow dropped silently), or
+       was closed by the server while its front still reuses connections for longer. A client or
+       proxy reusing such a connection gets `Connection reset by peer`.""",
+       """Compare the time it ended with the idle timeouts along the path (the server's, the
+       proxy's, the load balancer's, NAT; `connreset.doctor.reset_capture` on the host shows whether the
+       host itself sent the reset) and make each hop close idle connections before the hop in front of it
+       stops reusing them (nginx `keepalive_timeout`, HAProxy `timeout server`, gunicorn
+       `--keep-alive`)."""),
     # -- firewall -----------------------------------------------------------------------
     _f('CRD-FW-001', 'Firewall resets every connection to the SSH port', 'firewall', 'critical', None,
        """A firewall rule answers packets to the SSH port with `reject with tcp-reset`. The client
@@ -590,6 +684,16 @@ SEVERITY_NOTES = {
     'CRD-TCP-001': 'low; high when `net.ipv4.tcp_abort_on_overflow=1` (overflows become resets).',
     'CRD-FW-003': 'low; medium when conntrack counted INVALID packets.',
     'CRD-PROBE-007': 'high; the cause is the one the probe classification points to.',
+    'CRD-SVC-002': 'medium; high when the unit failed, hit its start limit (`Start request repeated too '
+                   'quickly`) or NRestarts >= `restarts_high`.',
+    'CRD-SVC-004': 'medium; high when `net.ipv4.tcp_abort_on_overflow=1` (overflows become resets).',
+    'CRD-SVC-005': 'medium at descriptors/limit >= `fd_fill_warn`; high at >= `fd_fill_high` or after a '
+                   '`Too many open files` line.',
+    'CRD-SVC-006': 'medium at ports in use/range >= `ephemeral_fill_warn`; high at >= `ephemeral_fill_high` or '
+                   'after a `Cannot assign requested address` line.',
+    'CRD-SVC-010': 'high; critical when it confirms CRD-SVC-001; the cause is the folded-in finding\'s, else '
+                   'the one the probe classification points to.',
+    'CRD-SVC-011': 'medium; high when the connection was reset.',
 }
 for _fid, _note in SEVERITY_NOTES.items():
     for _item in FINDINGS:

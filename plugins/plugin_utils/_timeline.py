@@ -41,10 +41,10 @@ KINDS = (
     ('wrap_refusal', 'TCP wrappers refusal', 'tcp_wrappers', 'connreset_sshd', ('events', 'wrap_refusals', 'series')),
     ('conntrack_full', 'conntrack table full', 'conntrack', 'connreset_conntrack', ('table_full_events', 'series')),
 )
-# The endpoints collector's services (issue 13), where their events carry a series; the catalogue has
-# no cause for a service other than sshd yet (its CAUSES), so they are listed under ``unknown``.
-ENDPOINT_KINDS = (('service_crash', 'service crash', 'unknown', 'crashes'),
-                  ('service_restart', 'service restart', 'unknown', 'restarts'))
+# The endpoints collector's services (issue 13), where their events carry a series: a crash or restart
+# of a service is cause service_down (the CRD-SVC findings' cause, _catalogue.CAUSES).
+ENDPOINT_KINDS = (('service_crash', 'service crash', 'service_down', 'crashes'),
+                  ('service_restart', 'service restart', 'service_down', 'restarts'))
 KIND_STYLE = {          # colour, marker shape
     'oom_kill': ('#7a0019', 'diamond'), 'sshd_crash': ('#d1342f', 'cross'), 'sshd_restart': ('#f08c2e', 'circle'),
     'maxstartups_drop': ('#1f6fb2', 'square'), 'penalty_drop': ('#6a3d9a', 'square'),

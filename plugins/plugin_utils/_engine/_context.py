@@ -37,6 +37,7 @@ class _Context:
     def __init__(self, facts, probe, thresholds, controller):
         self.facts = facts
         self.probe = probe
+        self.endpoint_probe = {}    # tcp_probe's {endpoints, summary} of diagnose_endpoints, or {}
         self.t = thresholds
         self.controller = controller
         self.findings = {}

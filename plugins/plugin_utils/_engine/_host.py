@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import AREAS, SCHEMA_VERSION, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, severity_rank
-from ansible_collections.connreset.doctor.plugins.plugin_utils._engine import _areas
+from ansible_collections.connreset.doctor.plugins.plugin_utils._engine import _areas, _endpoints
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._context import _Context, make_finding
+from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._endpoints import correlate_endpoint_probe
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._probe import _correlate_probe
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._sanitise import MAX_FACT_PROBLEMS, sanitise_facts, sanitise_value
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._thresholds import merge_thresholds
@@ -41,36 +42,48 @@ def _coverage_findings(ctx):
                  summary='; '.join('could not check %s: %s' % (i['check'], i['reason']) for i in items))
 
 
-def evaluate_host(facts, probe=None, unreachable=None, thresholds=None, controller=None, failed=None):
+def evaluate_host(facts, probe=None, unreachable=None, thresholds=None, controller=None, failed=None,
+                  endpoint_probe=None):
     """Findings, score and level of one host.
 
     ``facts``: dict with any subset of the collector keys (connreset_sshd, ...), values may be
     None; ``probe``: the ssh_probe result or None; ``unreachable``: None or {msg} (Ansible's
     UNREACHABLE message); ``thresholds``: overrides of DEFAULT_THRESHOLDS; ``controller``: the
     controller's address as the host sees it (for exempt lists); ``failed``: None or {msg} when
-    the host was reached but fact collection failed (every uncollected area says so).
+    the host was reached but fact collection failed (every uncollected area says so);
+    ``endpoint_probe``: tcp_probe's ``{endpoints, summary}`` for the host's endpoints, or None.
     """
-    return _evaluate(facts, probe, unreachable, thresholds, controller, failed)[0]
+    return _evaluate(facts, probe, unreachable, thresholds, controller, failed, endpoint_probe)[0]
 
 
-def _evaluate(facts, probe, unreachable, thresholds, controller, failed):
+def _evaluate(facts, probe, unreachable, thresholds, controller, failed, endpoint_probe=None):
     """evaluate_host's result, and the sanitised facts and probe it was computed from."""
     t = merge_thresholds(thresholds)
     facts, problems = sanitise_facts(facts, _areas.FACT_TYPES)
     probe = sanitise_value(_dict(probe))
     ctx = _Context(facts, probe, t, controller if isinstance(controller, str) else _controller_from_facts(facts))
+    ctx.endpoint_probe = sanitise_value(_dict(endpoint_probe))
     if failed:
         ctx.not_collected = 'fact collection failed: %s' % str(_dict(failed).get('msg') or failed)[:2000]
     reachable = not unreachable
     if unreachable:
         _unreachable_finding(ctx, unreachable)
-    if reachable or any(isinstance(facts.get(k), dict) for k in AREAS):
+    checked = reachable or any(isinstance(facts.get(k), dict) for k in AREAS)
+    if checked:
         _value_gaps(ctx, problems)
         # Every area's first-pass checks in their declared order, then the cross-area rules.
         for check in _areas.CHECKS + _areas.CROSS_CHECKS:
             _run_check(ctx, check)
         if reachable:
             _check_anything_checked(ctx)
+    # The endpoint probe reads every area's findings (it folds in the ones it confirms); what it
+    # could not read is a gap of the endpoints area, reported with the others.
+    try:
+        correlate_endpoint_probe(ctx)
+    except CHECK_ERRORS as exc:
+        ctx.gap(_endpoints.KEY, 'the endpoint probe', 'could not read the endpoint probe result (%s: %s)' % (
+            type(exc).__name__, str(exc)[:200]))
+    if checked or ctx.gaps:
         _coverage_findings(ctx)
     try:
         _correlate_probe(ctx, reachable)
@@ -146,7 +159,8 @@ def diagnose_host(data):
     """The per-host document the report consumes (schema_version 1).
 
     ``data``: {host, facts, probe, unreachable (None or {msg}), thresholds, controller (optional),
-    failed (optional: None or {msg} when the host was reached but collecting facts failed)}.
+    failed (optional: None or {msg} when the host was reached but collecting facts failed),
+    endpoint_probe (optional: tcp_probe's {endpoints, summary} of the host's endpoints)}.
     """
     data = _dict(data)
     facts = _dict(data.get('facts'))
@@ -161,7 +175,7 @@ def diagnose_host(data):
     merge_thresholds(data.get('thresholds'))  # a bad threshold is the caller's error: ValueError
     try:
         result, clean_facts, clean_probe = _evaluate(facts, data.get('probe'), unreachable, data.get('thresholds'),
-                                                     data.get('controller'), failed)
+                                                     data.get('controller'), failed, data.get('endpoint_probe'))
     except CHECK_ERRORS as exc:
         # Never a lost host: an engine error on this input is a finding of the host.
         findings = [make_finding('CRD-COV-NONE', {'engine_error': '%s: %s' % (type(exc).__name__, str(exc)[:500])},
@@ -172,10 +186,12 @@ def diagnose_host(data):
     message = _dict(unreachable).get('msg')
     message = None if message is None else str(message)
     unreachable_doc = None if not unreachable else {'msg': message, 'classification': classify_unreachable(message)}
-    return _host_doc(data.get('host'), unreachable_doc, clean_facts, clean_probe or None, result['findings'])
+    endpoint_probe = sanitise_value(data.get('endpoint_probe')) if isinstance(data.get('endpoint_probe'), dict) else None
+    return _host_doc(data.get('host'), unreachable_doc, clean_facts, clean_probe or None, result['findings'],
+                     endpoint_probe)
 
 
-def _host_doc(host, unreachable, facts, probe, findings):
+def _host_doc(host, unreachable, facts, probe, findings, endpoint_probe=None):
     """The one shape of a host document (docs/report.schema.json, hosts[])."""
     return {
         'schema_version': SCHEMA_VERSION,
@@ -185,6 +201,7 @@ def _host_doc(host, unreachable, facts, probe, findings):
         'unreachable': unreachable,
         'facts': facts,
         'probe': probe,
+        'endpoint_probe': endpoint_probe,
         'findings': findings,
         'score': score(findings),
         'level': level(findings),

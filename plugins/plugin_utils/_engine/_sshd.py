@@ -88,28 +88,10 @@ def _check_sshd(ctx):
 
     # Crash loop / restarts.
     n_restarts = _num(service.get('n_restarts'))
-    crashes = _count(events.get('crashes'))
-    restarts = _count(events.get('restarts'))
-    restart_kinds = _dict(events.get('restarts'))
-    if 'automatic' in restart_kinds:
-        # Manual restarts (an admin, a config-management handler) are not a crash loop.
-        restarts = _num(restart_kinds.get('automatic'))
-    failed = service.get('active_state') == 'failed'
-    texts = ' '.join(str(s) for s in _samples(events.get('crashes')) + _samples(events.get('restarts')))
-    start_limit = (service.get('result') == 'start-limit-hit'
-                   or bool(_num(_dict(events.get('restarts')).get('gave_up')))
-                   or 'Start request repeated too quickly' in texts)
-    if failed or start_limit or (n_restarts or 0) > 0 or (crashes or 0) > 0 or (restarts or 0) > 0:
-        high = start_limit or failed or (n_restarts or 0) >= ctx.t['restarts_high']
-        ctx.emit('CRD-SSHD-003', {
-            'active_state': service.get('active_state'), 'result': service.get('result'),
-            'n_restarts': n_restarts, 'exec_main_status': service.get('exec_main_status'),
-            'crashes': crashes, 'automatic_restarts': restarts, 'start_limit_hit': start_limit,
-            'manual_restarts': restart_kinds.get('manual'),
-            'samples': (_samples(events.get('crashes')) + _samples(events.get('restarts')))[-5:]},
-            severity='high' if high else 'medium',
-            summary='sshd failed/restarted: NRestarts=%s, crashes=%s, restarts=%s%s' % (
-                n_restarts, crashes, restarts, ', start limit hit' if start_limit else ''))
+    loop = restart_loop(service, events, ctx.t['restarts_high'])
+    if loop:
+        evidence, high, text = loop
+        ctx.emit('CRD-SSHD-003', evidence, severity='high' if high else 'medium', summary='sshd ' + text)
     if n_restarts is None and service.get('manager') == 'systemd':
         ctx.gap(key, 'systemd NRestarts of sshd', _reason_of(service, 'service.n_restarts is null'))
 
@@ -139,6 +121,35 @@ def _check_sshd(ctx):
         _check_sshd_values(ctx, key, sshd, values)
     elif not values and config.get('valid') is not False:
         ctx.gap(key, 'sshd settings (sshd -T)', _reason_of(config, 'sshd.config.values missing'))
+
+
+def restart_loop(service, events, restarts_high):
+    """A unit's crash or restart loop from systemd's view (``service``) and its log (``events``,
+    the counting rules of the sshd collector, shared by every endpoint unit): None, or
+    ``(evidence, high, text)``; high when it failed, hit its start limit or NRestarts >= restarts_high."""
+    n_restarts = _num(service.get('n_restarts'))
+    crashes = _count(events.get('crashes'))
+    restarts = _count(events.get('restarts'))
+    restart_kinds = _dict(events.get('restarts'))
+    if 'automatic' in restart_kinds:
+        # Manual restarts (an admin, a config-management handler) are not a crash loop.
+        restarts = _num(restart_kinds.get('automatic'))
+    failed = service.get('active_state') == 'failed'
+    texts = ' '.join(str(s) for s in _samples(events.get('crashes')) + _samples(events.get('restarts')))
+    start_limit = (service.get('result') == 'start-limit-hit'
+                   or bool(_num(restart_kinds.get('gave_up')))
+                   or 'Start request repeated too quickly' in texts)
+    if not (failed or start_limit or (n_restarts or 0) > 0 or (crashes or 0) > 0 or (restarts or 0) > 0):
+        return None
+    high = start_limit or failed or (n_restarts or 0) >= restarts_high
+    evidence = {
+        'active_state': service.get('active_state'), 'result': service.get('result'),
+        'n_restarts': n_restarts, 'exec_main_status': service.get('exec_main_status'),
+        'crashes': crashes, 'automatic_restarts': restarts, 'start_limit_hit': start_limit,
+        'manual_restarts': restart_kinds.get('manual'),
+        'samples': (_samples(events.get('crashes')) + _samples(events.get('restarts')))[-5:]}
+    return evidence, high, 'failed/restarted: NRestarts=%s, crashes=%s, restarts=%s%s' % (
+        n_restarts, crashes, restarts, ', start limit hit' if start_limit else '')
 
 
 def _keepalive_on(values):

@@ -37,11 +37,18 @@ def _check_tcp(ctx):
     for listener in _list(tcp.get('listeners')):
         listener = _dict(listener)
         recv_q, backlog = _num(listener.get('recv_q')), _num(listener.get('backlog'))
-        full = listener.get('overflowing') is True or (recv_q is not None and backlog and recv_q >= backlog)
-        if _num(listener.get('port')) in ports and full:
+        if _num(listener.get('port')) in ports and queue_full(listener):
             ctx.emit('CRD-TCP-002', {'listener': listener},
                      summary='%s:%s accept queue %s/%s' % (listener.get('address'), listener.get('port'),
                                                            recv_q, backlog))
+
+
+def queue_full(listener):
+    """A listening socket whose accept queue holds as many connections as its backlog (``ss -ltn``
+    Recv-Q >= Send-Q), or that the collector marked overflowing."""
+    listener = _dict(listener)
+    recv_q, backlog = _num(listener.get('recv_q')), _num(listener.get('backlog'))
+    return listener.get('overflowing') is True or bool(recv_q is not None and backlog and recv_q >= backlog)
 
 
 AREA = 'connreset_tcp'

@@ -19,7 +19,19 @@ IDLE_TIMEOUT_PRESETS = {
     'azure-lb': 240,         # Azure Load Balancer default 4 min (configurable 4-30 min)
     'azure-nat-gateway': 240,  # default 4 min (configurable 4-120 min)
     'gcp-nat': 1200,         # Cloud NAT tcpEstablishedIdleTimeoutSec default 1200 s
+    # Fronts of diagnose_endpoints (front.kind) that reuse or track connections to the service:
+    'aws-alb': 60,           # Application Load Balancer idle_timeout.timeout_seconds default (1-4000 s)
+    'aws-gwlb': 350,         # Gateway Load Balancer TCP idle timeout, fixed
+    'gcp-lb': 600,           # external Application Load Balancer backend keep-alive timeout, fixed
+    'nginx': 60,             # upstream keepalive_timeout default (nginx 1.15.3+)
+    'envoy': 3600,           # cluster common_http_protocol_options.idle_timeout default 1 h
 }
+# The fronts that reuse idle keep-alive connections to the service (a server that closes first
+# races them: CRD-SVC-007) and the ones that only track flows (they forget a flow the server still
+# holds: CRD-SVC-008).  HAProxy has no preset: its `timeout server` is read when it is an endpoint
+# of the same host, else front.idle_timeout_s must say it.
+REUSING_FRONTS = ('aws-alb', 'gcp-lb', 'nginx', 'haproxy', 'envoy')
+FLOW_FRONTS = ('aws-nlb', 'aws-gwlb', 'azure-lb', 'gcp-nat')
 
 
 DEFAULT_THRESHOLDS = {
@@ -57,6 +69,12 @@ DEFAULT_THRESHOLDS = {
     'oom_other_kills_medium': 5,
     'oom_mem_available_low': 0.05,
     'oom_psi_some_avg10_high': 10.0,
+    # A service's open descriptors / its soft `Max open files` limit: medium, high (CRD-SVC-005).
+    'fd_fill_warn': 0.8,
+    'fd_fill_high': 0.95,
+    # Local ports in use / ip_local_port_range: medium, high (CRD-SVC-006).
+    'ephemeral_fill_warn': 0.8,
+    'ephemeral_fill_high': 0.95,
 }
 
 
@@ -78,6 +96,10 @@ THRESHOLD_DOCS = {
     'oom_other_kills_medium': 'OOM kills of other processes from which CRD-OOM-002 is medium instead of low.',
     'oom_mem_available_low': 'MemAvailable/MemTotal below which CRD-OOM-002 is medium (memory short now).',
     'oom_psi_some_avg10_high': 'PSI memory "some" avg10 (%) from which CRD-OOM-002 is medium (memory short now).',
+    'fd_fill_warn': 'Open descriptors / Max open files of a service at or above which CRD-SVC-005 is raised (medium).',
+    'fd_fill_high': 'Descriptor fill at or above which CRD-SVC-005 is high.',
+    'ephemeral_fill_warn': 'Local ports in use / ip_local_port_range at or above which CRD-SVC-006 is raised (medium).',
+    'ephemeral_fill_high': 'Ephemeral-port fill at or above which CRD-SVC-006 is high.',
 }
 
 

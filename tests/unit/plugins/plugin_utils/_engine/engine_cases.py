@@ -47,9 +47,10 @@ MSG_DNS = ('Failed to connect to the host via ssh: ssh: Could not resolve hostna
 MSG_EMPTY = 'Failed to connect to the host via ssh: '
 
 
-def case(patch=None, probe_=None, unreachable=None, thresholds=None, controller=CONTROLLER, fleet=None):
+def case(patch=None, probe_=None, unreachable=None, thresholds=None, controller=CONTROLLER, fleet=None,
+         endpoint_probe=None):
     return {'patch': patch or {}, 'probe': probe_, 'unreachable': unreachable, 'thresholds': thresholds,
-            'controller': controller, 'fleet': fleet}
+            'controller': controller, 'fleet': fleet, 'endpoint_probe': endpoint_probe}
 
 
 def run(spec):
@@ -60,7 +61,8 @@ def run(spec):
         return {f['id'] for f in docs[0]['findings']}, docs[0]
     data = facts(**spec['patch'])
     result = _engine.evaluate_host(data, probe=spec['probe'], unreachable=spec['unreachable'],
-                                   thresholds=spec['thresholds'], controller=spec['controller'])
+                                   thresholds=spec['thresholds'], controller=spec['controller'],
+                                   endpoint_probe=spec.get('endpoint_probe'))
     return {f['id'] for f in result['findings']}, result
 
 
@@ -74,3 +76,66 @@ def _lab_probe(name):
     with the faults pmtu-blackhole, sshd-down and banned injected."""
     with open(os.path.join(FIXTURES, 'lab_probes.json'), encoding='utf-8') as handle:
         return json.load(handle)[name]
+
+
+# endpoint_facts of a bookworm lab host (tests/system/test_endpoints_real.py: ``lab service web all``)
+# running the lab's gunicorn app on :8000 (lab-app.service, --keep-alive 1 under keepalive-mismatch)
+# behind HAProxy on :8080 (timeout server 60s), trimmed to the keys the area reads.
+APP = {'name': 'app', 'port': 8000, 'protocol': 'http', 'front': None, 'unit': 'lab-app.service',
+       'unit_source': 'socket', 'program': 'gunicorn', 'status': 'ok', 'reason': None,
+       'listening': [{'address': '0.0.0.0', 'port': 8000, 'recv_q': 0, 'backlog': 2048, 'pids': [311],
+                      'processes': ['gunicorn']}],
+       'service': {'manager': 'systemd', 'unit': 'lab-app.service', 'active_state': 'active', 'sub_state': 'running',
+                   'result': 'success', 'n_restarts': 0, 'status': 'ok', 'reason': None},
+       'events': {'status': 'ok', 'reason': None,
+                  'crashes': {'count': 0, 'last': None, 'samples': []},
+                  'restarts': {'count': 0, 'automatic': 0, 'manual': 0, 'gave_up': 0, 'last': None, 'samples': []},
+                  'fd_exhaustion': {'count': 0, 'last': None, 'samples': []},
+                  'addr_exhaustion': {'count': 0, 'last': None, 'samples': []}},
+       'oom': {'status': 'ok', 'reason': None, 'kill_count': 0, 'kills': [], 'unit_results': 0},
+       'fds': {'status': 'ok', 'reason': None, 'pid': 311, 'open': 9, 'soft_limit': 1024, 'hard_limit': 524288,
+               'fill': 0.0088},
+       'timeouts': {'status': 'ok', 'reason': None, 'program': 'gunicorn', 'source': 'command line',
+                    'idle_close': {'key': 'keepalive', 'value_s': 2.0, 'default': True, 'file': None, 'line': None,
+                                   'context': 'command line'},
+                    'values': [{'key': 'keepalive', 'value_s': 2.0, 'default': True, 'file': None, 'line': None,
+                                'context': 'command line'}]}}
+HAPROXY = {'name': 'proxy', 'port': 8080, 'protocol': 'http', 'front': None, 'unit': 'haproxy.service',
+           'unit_source': 'socket', 'program': 'haproxy', 'status': 'ok', 'reason': None,
+           'listening': [{'address': '0.0.0.0', 'port': 8080, 'recv_q': 0, 'backlog': 4096, 'pids': [402],
+                          'processes': ['haproxy']}],
+           'service': dict(APP['service'], unit='haproxy.service'), 'events': APP['events'], 'oom': APP['oom'],
+           'fds': dict(APP['fds'], pid=402), 'timeouts': {
+               'status': 'ok', 'reason': None, 'program': 'haproxy', 'source': '/etc/haproxy/haproxy.cfg',
+               'idle_close': {'key': 'timeout http-keep-alive', 'value_s': 60, 'default': False,
+                              'file': '/etc/haproxy/haproxy.cfg', 'line': 24, 'context': 'defaults'},
+               'values': [{'key': 'timeout http-keep-alive', 'value_s': 60, 'default': False,
+                           'file': '/etc/haproxy/haproxy.cfg', 'line': 24, 'context': 'defaults'},
+                          {'key': 'timeout server', 'value_s': 60, 'default': False,
+                           'file': '/etc/haproxy/haproxy.cfg', 'line': 23, 'context': 'defaults'}]}}
+# systemd's own lines for a unit killed until it gave up (systemd 252, src/core/service.c / unit.c).
+SVC_CRASH_LINE = 'lab-app.service: Main process exited, code=killed, status=9/KILL'
+SVC_GAVE_UP_LINE = 'lab-app.service: Start request repeated too quickly.'
+
+
+def endpoints(*items):
+    """A patch putting these endpoints (copies of APP/HAPROXY with changes) into connreset_endpoints."""
+    return {'connreset_endpoints.endpoints': [copy.deepcopy(item) for item in items]}
+
+
+def endpoint(base=None, **changes):
+    item = copy.deepcopy(base or APP)
+    item.update(changes)
+    return item
+
+
+def tcp_probe(port, classification, phase='tcp_connect', outcome='reset', idle=None, protocol='http', name=None):
+    """A tcp_probe result (module_utils/_tcp_probe.probe) for one endpoint."""
+    attempt = {'attempt': 1, 'phase': phase, 'outcome': outcome, 'error': None, 'elapsed_s': 0.002}
+    return {'endpoints': [{'name': name or '192.0.2.21:%d/%s' % (port, protocol), 'host': '192.0.2.21', 'port': port,
+                           'protocol': protocol, 'attempts': [attempt], 'idle': idle,
+                           'summary': {'classification': classification, 'phase': phase, 'outcome': outcome,
+                                       'intermittent': False, 'counts': {outcome: 1}, 'likely_causes': [],
+                                       'detail': None}}],
+            'summary': {'ok': int(classification == 'ok'), 'failed': int(classification != 'ok'),
+                        'classifications': {}, 'elapsed_s': 0.01}}

@@ -12,7 +12,7 @@ from ansible_collections.connreset.doctor.plugins.plugin_utils import _catalogue
 from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils._engine.engine_cases import (
     BLACKHOLE, ENA_EXCEEDED, INVALID_DROP, MSG_AUTH, MSG_BANNER_TIMEOUT, MSG_DNS, MSG_EMPTY, MSG_REFUSED,
     MSG_RESET_BANNER, MSG_RESET_MID, MSG_TIMEOUT, NO_PING, REDUCED_PATH, RESET_ALL_22, RESET_EST_22, UNKNOWN_AREA,
-    WRAP_ERROR, case, run,
+    WRAP_ERROR, APP, HAPROXY, SVC_CRASH_LINE, SVC_GAVE_UP_LINE, case, endpoint, endpoints, run, tcp_probe,
 )
 from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import (
     CONTROLLER, MAXSTARTUPS_LINE, OOM_OTHER, OOM_SSHD, PENALTIES_ON, PENALTY_LINE, RESTART_LINE, TABLE_FULL_LINE,
@@ -22,6 +22,50 @@ from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine
 
 def area(key, value):
     return {key: value}
+
+
+# The TCP services' findings (diagnose_endpoints): trigger and near miss.
+_FAILED = dict(APP['service'], active_state='failed', sub_state='failed', result='exit-code')
+_LOOP_EVENTS = dict(APP['events'], crashes={'count': 5, 'last': None, 'samples': [SVC_CRASH_LINE]},
+                    restarts={'count': 5, 'automatic': 5, 'manual': 0, 'gave_up': 1, 'samples': [SVC_GAVE_UP_LINE]})
+_MANUAL_EVENTS = dict(APP['events'], restarts={'count': 1, 'automatic': 0, 'manual': 1, 'gave_up': 0, 'samples': []})
+_KILL = {'process': 'python3', 'unit': 'lab-app.service', 'time': '2026-12-03T18:59:01Z'}
+_PORTS = {'status': 'ok', 'reason': None, 'low': 32768, 'high': 60999, 'size': 28232}
+_BEHIND_HAPROXY = {'kind': 'haproxy', 'idle_timeout_s': None}
+_SHORT_REUSE = endpoint(HAPROXY, timeouts=dict(HAPROXY['timeouts'], values=[
+    dict(HAPROXY['timeouts']['values'][1], value_s=1)]))
+_REDIS_IDLE = {'key': 'timeout', 'value_s': None, 'disabled': True, 'default': False,
+               'file': '/etc/redis/redis.conf', 'line': 155}
+_AZURE = {'kind': 'azure-lb', 'idle_timeout_s': None}
+_OK_PROBE = ('ok', 'request', 'ok')
+SVC_CASES = {
+    'CRD-SVC-001': (case(endpoints(endpoint(listening=[], service=_FAILED))), case(endpoints(APP))),
+    # restarted by hand (systemctl restart) is not a loop
+    'CRD-SVC-002': (case(endpoints(endpoint(service=dict(APP['service'], n_restarts=5, result='start-limit-hit'),
+                                            events=_LOOP_EVENTS))),
+                    case(endpoints(endpoint(events=_MANUAL_EVENTS)))),
+    'CRD-SVC-003': (case(endpoints(endpoint(oom=dict(APP['oom'], kill_count=1, unit_results=1, kills=[_KILL])))),
+                    case(endpoints(endpoint(oom=dict(APP['oom'], kill_count=0))))),
+    'CRD-SVC-004': (case(endpoints(endpoint(listening=[dict(APP['listening'][0], recv_q=3, backlog=2)]))),
+                    case(endpoints(endpoint(listening=[dict(APP['listening'][0], recv_q=1, backlog=2)])))),
+    'CRD-SVC-005': (case(endpoints(endpoint(fds=dict(APP['fds'], open=1020, fill=0.9961)))),
+                    case(endpoints(endpoint(fds=dict(APP['fds'], open=700, fill=0.6836))))),
+    'CRD-SVC-006': (case(dict(endpoints(APP), **{'connreset_endpoints.ephemeral_ports': dict(
+        _PORTS, in_use=26000, fill=0.9209)})),
+        case(dict(endpoints(APP), **{'connreset_endpoints.ephemeral_ports': dict(_PORTS, in_use=20000, fill=0.7084)}))),
+    # gunicorn --keep-alive 2 (its default) behind HAProxy reusing upstream connections for 60 s
+    'CRD-SVC-007': (case(endpoints(endpoint(front=_BEHIND_HAPROXY), HAPROXY)),
+                    case(endpoints(endpoint(front=_BEHIND_HAPROXY), _SHORT_REUSE))),
+    # Redis `timeout 0` (never closes idle clients) behind an Azure Load Balancer (4 min)
+    'CRD-SVC-008': (case(endpoints(endpoint(front=_AZURE, timeouts=dict(APP['timeouts'], idle_close=_REDIS_IDLE)))),
+                    case(endpoints(endpoint(front=_AZURE, timeouts=dict(APP['timeouts'], idle_close=dict(
+                        _REDIS_IDLE, value_s=200, disabled=False)))))),
+    'CRD-SVC-010': (case(endpoints(APP), endpoint_probe=tcp_probe(8000, 'reset_at_connect')),
+                    case(endpoints(APP), endpoint_probe=tcp_probe(8000, *_OK_PROBE))),
+    'CRD-SVC-011': (case(endpoints(APP), endpoint_probe=tcp_probe(8000, *_OK_PROBE, idle={'ended': 'rst', 'after_s': 30.0})),
+                    case(endpoints(APP), endpoint_probe=tcp_probe(8000, *_OK_PROBE, idle={
+                        'ended': 'open', 'after_s': 60.0, 'reuse': {'outcome': 'ok'}}))),
+}
 
 
 # finding id -> (trigger, near miss).  The near miss is the closest healthy variant.
@@ -161,6 +205,8 @@ CASES = {
                                                          'root: use become: true'}}), case()),
     'CRD-COV-SVC': (case({'connreset_endpoints.ephemeral_ports': {'status': 'unknown', 'reason': 'cannot read '
                                                                   '/proc/sys/net/ipv4/ip_local_port_range'}}), case()),
+    # -- TCP services (diagnose_endpoints) --
+    **SVC_CASES,
     # every collector unknown; the near miss: one of them partial (something was checked)
     'CRD-COV-NONE': (case(dict((key, UNKNOWN_AREA) for key in _catalogue.AREAS)),
                      case(dict([(key, UNKNOWN_AREA) for key in _catalogue.AREAS]
