@@ -177,26 +177,23 @@ class ProbeConfigError(Exception):
 # ---------------------------------------------------------------------------------------------
 # options
 # ---------------------------------------------------------------------------------------------
+def _out_of_range(name, value, limits, unit='', hint=''):
+    """The message for an option value outside ``limits`` (low, high), or None. Pure; shared by
+    every probe's validate_params (module_utils/_tcp_probe too)."""
+    low, high = limits
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high:
+        return None
+    return '%s must be between %s and %s%s (got %s)%s' % (name, low, high, unit, value, hint)
+
+
 def validate_params(params):
     """List of messages about bad option values (empty when all is fine). Pure."""
-    errors = []
-    low, high = LIMITS['attempts']
-    if not low <= params['attempts'] <= high:
-        errors.append('attempts must be between %d and %d (got %s): probes are sequential and '
-                      'bounded; use a few attempts to see intermittent failures' % (low, high, params['attempts']))
-    low, high = LIMITS['delay']
-    if not low <= params['delay'] <= high:
-        errors.append('delay must be between %s and %s seconds (got %s)' % (low, high, params['delay']))
-    low, high = LIMITS['port']
-    if not low <= params['port'] <= high:
-        errors.append('port must be between %d and %d (got %s)' % (low, high, params['port']))
-    low, high = LIMITS['timeout']
-    for name in TIMEOUT_OPTIONS:
-        if not low <= params[name] <= high:
-            errors.append('%s must be between %s and %s seconds (got %s)' % (name, low, high, params[name]))
-    low, high = LIMITS['transfer_bytes']
-    if not low <= params['transfer_bytes'] <= high:
-        errors.append('transfer_bytes must be between %d and %d (got %s)' % (low, high, params['transfer_bytes']))
+    checks = [('attempts', LIMITS['attempts'], '', ': probes are sequential and bounded; use a few attempts to '
+                                                  'see intermittent failures'),
+              ('delay', LIMITS['delay'], ' seconds', ''), ('port', LIMITS['port'], '', '')]
+    checks += [(name, LIMITS['timeout'], ' seconds', '') for name in TIMEOUT_OPTIONS]
+    checks.append(('transfer_bytes', LIMITS['transfer_bytes'], '', ''))
+    errors = [m for m in (_out_of_range(n, params[n], limits, unit, hint) for n, limits, unit, hint in checks) if m]
     if not (params.get('host') or '').strip():
         errors.append('host must be a host name or address')
     username = params.get('username')

@@ -142,8 +142,8 @@ DETAILS = {
 }
 
 
-class ProbeConfigError(Exception):
-    """An option value the probe cannot work with (the module turns it into fail_json)."""
+# One exception for every probe's bad options (the modules and fleet_report catch it by either name).
+ProbeConfigError = _probe.ProbeConfigError
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,17 +151,9 @@ class ProbeConfigError(Exception):
 # ---------------------------------------------------------------------------------------------
 def validate_params(params):
     """List of messages about bad option values (empty when all is fine). Pure."""
-    errors = []
-    low, high = LIMITS['attempts']
-    if not low <= params['attempts'] <= high:
-        errors.append('attempts must be between %d and %d (got %s)' % (low, high, params['attempts']))
-    low, high = LIMITS['delay']
-    if not low <= params['delay'] <= high:
-        errors.append('delay must be between %s and %s seconds (got %s)' % (low, high, params['delay']))
-    low, high = LIMITS['timeout']
-    for name in TIMEOUT_OPTIONS:
-        if not low <= params[name] <= high:
-            errors.append('%s must be between %s and %s seconds (got %s)' % (name, low, high, params[name]))
+    checks = [('attempts', LIMITS['attempts'], ''), ('delay', LIMITS['delay'], ' seconds')]
+    checks += [(name, LIMITS['timeout'], ' seconds') for name in TIMEOUT_OPTIONS]
+    errors = [m for m in (_probe._out_of_range(n, params[n], limits, unit) for n, limits, unit in checks) if m]
     low, high = LIMITS['idle_hold_s']
     if not low <= params['idle_hold_s'] <= high:
         errors.append('idle_hold_s must be between 0 (off) and %d seconds (got %s)' % (high, params['idle_hold_s']))
@@ -174,9 +166,9 @@ def validate_params(params):
         where = 'endpoints[%d]' % index
         if not (endpoint.get('host') or params.get('host') or '').strip():
             errors.append('%s has no host: set its host or the host option' % where)
-        low, high = LIMITS['port']
-        if not low <= (endpoint.get('port') or 0) <= high:
-            errors.append('%s: port must be between %d and %d (got %s)' % (where, low, high, endpoint.get('port')))
+        port = _probe._out_of_range('%s: port' % where, endpoint.get('port'), LIMITS['port'])
+        if port:
+            errors.append(port)
         path = endpoint.get('path') or '/'
         if not path.startswith('/') or any(c in path for c in ' \r\n\t') or len(path) > 1024:
             errors.append('%s: path must start with / and hold no spaces or line breaks (got %r)' % (where, path))
