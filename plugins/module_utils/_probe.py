@@ -188,8 +188,8 @@ def _out_of_range(name, value, limits, unit='', hint=''):
 
 def validate_params(params):
     """List of messages about bad option values (empty when all is fine). Pure."""
-    checks = [('attempts', LIMITS['attempts'], '', ': probes are sequential and bounded; use a few attempts to '
-                                                  'see intermittent failures'),
+    attempts_hint = ': probes are sequential and bounded; use a few attempts to see intermittent failures'
+    checks = [('attempts', LIMITS['attempts'], '', attempts_hint),
               ('delay', LIMITS['delay'], ' seconds', ''), ('port', LIMITS['port'], '', '')]
     checks += [(name, LIMITS['timeout'], ' seconds', '') for name in TIMEOUT_OPTIONS]
     checks.append(('transfer_bytes', LIMITS['transfer_bytes'], '', ''))
