@@ -7,6 +7,7 @@ ActionModule itself with a real Task object (no connection is ever used)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -797,3 +798,27 @@ def test_role_passes_the_endpoints_to_the_probe(variables, expected):
     if expected is not None:   # what the role passes is what tcp_probe accepts
         assert fleet_report.ArgumentSpecValidator(fleet_report._tcp_probe.ARGUMENT_SPEC).validate(
             dict(args)).error_messages == []
+
+
+def test_endpoint_probe_reaches_the_host_document_and_the_report(tmp_path):
+    """End to end with the real engine: the probe of a closed port is the stored document's
+    endpoint_probe, and report.json's endpoint of that port carries its classification."""
+    port = closed_loopback_port()
+    facts = copy.deepcopy(GATHERED)
+    facts['ansible_facts']['connreset_endpoints'] = {
+        'status': 'ok', 'reason': None, 'elapsed_s': 0.1,
+        'endpoints': [{'name': 'app:%d' % port, 'port': port, 'protocol': 'http', 'front': None, 'unit': None,
+                       'unit_source': None, 'program': None, 'status': 'ok', 'reason': None, 'listening': [],
+                       'listen_source': 'ss', 'process': None}]}
+    result = make_action({'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': facts, 'endpoint_probe_args': endpoint_args(port)}}).run(task_vars={})
+    assert not result.get('failed'), result
+    stored = json.loads((tmp_path / 'hosts' / 'web1.json').read_text())
+    assert stored['endpoint_probe']['summary']['classifications'] == {'web': 'refused'}
+    fleet_report.run_report(str(tmp_path), formats=['json'], generated_at=GENERATED, hosts=['web1'])
+    report = json.loads((tmp_path / 'report.json').read_text())
+    endpoint = report['hosts'][0]['endpoints'][0]
+    assert (endpoint['name'], endpoint['port'], endpoint['listening'], endpoint['probe']) == (
+        'app:%d' % port, port, False, 'refused')
+    # the engine's service finding about it names it in evidence.endpoints (nothing listens, refused)
+    assert endpoint['findings'] and all(fid.startswith('CRD-SVC-') for fid in endpoint['findings']), endpoint
