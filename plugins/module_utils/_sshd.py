@@ -58,7 +58,7 @@ from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, controller_address, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
-    DEFAULT_SINCE, LogScan, checked_window, iso, parse_since, resolve_window,
+    DEFAULT_SINCE, LogScan, checked_window, iso, parse_since,
 )
 # The systemd logic (systemctl show, PID 1's unit messages) has one home, _service; the names are kept here for
 # the callers and tests that read them from this file.
