@@ -109,20 +109,15 @@ options:
         0 (the default) turns it off, at most 900.
     type: float
     default: 0.0
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.action
 attributes:
   check_mode:
     support: full
     description: The probe only opens connections and sends one GET; it runs in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
   platform:
-    support: full
-    platforms: posix
     description: Runs on the controller.
-  action:
-    support: full
-    description: Implemented by an action plugin running on the controller.
 notes:
   - An accept-queue overflow with C(net.ipv4.tcp_abort_on_overflow=1) shows as C(reset_at_connect)
     when the reset answers the handshake, and as C(reset_after_request) with no response byte when
