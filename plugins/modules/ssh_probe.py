@@ -291,11 +291,7 @@ def main():
     module = AnsibleModule(argument_spec=_probe.ARGUMENT_SPEC, supports_check_mode=True)
     if not _probe.HAS_PARAMIKO:
         module.fail_json(msg=missing_required_lib('paramiko'), exception=_probe.PARAMIKO_IMPORT_ERROR)
-    try:
-        result = _probe.probe(module.params)
-    except _probe.ProbeConfigError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, probe=result)
+    _probe.run_module(module, _probe.probe)
 
 
 if __name__ == '__main__':

@@ -301,18 +301,14 @@ probe:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_probe
+from ansible_collections.connreset.doctor.plugins.module_utils import _probe, _tcp_probe
 
 
 def main():
     # The action plugin (plugins/action/tcp_probe.py) runs the probe in-process; this entry point
     # does the same as a module, for tools that execute module files directly.
     module = AnsibleModule(argument_spec=_tcp_probe.ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = _tcp_probe.probe(module.params)
-    except _tcp_probe.ProbeConfigError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, probe=result)
+    _probe.run_module(module, _tcp_probe.probe)
 
 
 if __name__ == '__main__':
