@@ -365,22 +365,30 @@ def parse_proc_net_tcp(text):
     return sockets
 
 
+def pid_socket_inodes(system, pid, max_fds=None):
+    """The inodes of the sockets process ``pid`` holds, in the order of its /proc/PID/fd entries (at most
+    ``max_fds`` of them); an unreadable fd directory or link is passed over (reading them needs
+    permission).  Shared with module_utils/_endpoints."""
+    try:
+        fds = system.listdir('/proc/%d/fd' % pid)
+    except (IOError, OSError):
+        return
+    for fd in fds[:max_fds]:
+        try:
+            target = system.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except (IOError, OSError):
+            continue
+        match = re.match(r'^socket:\[(\d+)\]$', target)
+        if match:
+            yield int(match.group(1))
+
+
 def socket_inodes(system, pids):
     """{inode: pid} for sockets held by ``pids`` (needs permission to read /proc/PID/fd)."""
     inodes = {}
     for pid in pids:
-        try:
-            fds = system.listdir('/proc/%d/fd' % pid)
-        except (IOError, OSError):
-            continue
-        for fd in fds:
-            try:
-                target = system.readlink('/proc/%d/fd/%s' % (pid, fd))
-            except (IOError, OSError):
-                continue
-            match = re.match(r'^socket:\[(\d+)\]$', target)
-            if match:
-                inodes[int(match.group(1))] = pid
+        for inode in pid_socket_inodes(system, pid):
+            inodes[inode] = pid
     return inodes
 
 
