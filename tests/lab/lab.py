@@ -2352,22 +2352,28 @@ def cmd_router_fault(args, state):
     if name not in ROUTER_FAULTS:
         raise LabError('fault %s is a host fault (lab fault HOST %s); the router has: %s'
                        % (name, name, ', '.join(ROUTER_FAULTS)))
-    active = name in router['faults']
-    if args.undo and not active:
-        log('router: fault %s is not active' % name)
+    apply_fault(state, 'router', router, name, args.undo, ROUTER_FAULT_FUNCS[name],
+                {'mtu': args.mtu, 'idle_s': args.idle_s})
+
+
+def apply_fault(state, label, target, name, undo, func, opts):
+    """Inject or undo fault ``name`` on ``target`` (a host or the router, named ``label`` in the log)
+    once: an active fault is not injected again, an inactive one not undone; the state is saved."""
+    active = name in target['faults']
+    if undo and not active:
+        log('%s: fault %s is not active' % (label, name))
         return
-    if not args.undo and active:
-        log('router: fault %s is already active' % name)
+    if not undo and active:
+        log('%s: fault %s is already active' % (label, name))
         return
-    opts = {'mtu': args.mtu, 'idle_s': args.idle_s}
-    info = ROUTER_FAULT_FUNCS[name](state, router, args.undo, opts)
-    if args.undo:
-        del router['faults'][name]
+    info = func(state, target, undo, opts)
+    if undo:
+        del target['faults'][name]
     else:
         info['since'] = time.time()
-        router['faults'][name] = info
+        target['faults'][name] = info
     save_state(state)
-    log('router: fault %s %s' % (name, 'undone' if args.undo else 'injected'))
+    log('%s: fault %s %s' % (label, name, 'undone' if undo else 'injected'))
 
 
 FAULT_FUNCS = {
@@ -2392,24 +2398,10 @@ def cmd_fault(args):
         raise LabError('fault %s belongs to the router: lab fault router %s' % (name, name))
     if name in SYSTEMD_ONLY and host['kind'] != 'systemd':
         raise LabError('fault %s needs a systemd host (lab up --kind systemd)' % name)
-    active = name in host['faults']
-    if args.undo and not active:
-        log('%s: fault %s is not active' % (host['name'], name))
-        return
-    if not args.undo and active:
-        log('%s: fault %s is already active' % (host['name'], name))
-        return
     opts = {'held': args.held, 'mtu': args.mtu, 'limit': args.limit, 'respawn': args.respawn,
             'penalty_s': args.penalty_s, 'wait': args.wait, 'burst': args.burst, 'requests': args.requests,
             'idle_s': args.idle_s}
-    info = FAULT_FUNCS[name](state, host, args.undo, opts)
-    if args.undo:
-        del host['faults'][name]
-    else:
-        info['since'] = time.time()
-        host['faults'][name] = info
-    save_state(state)
-    log('%s: fault %s %s' % (host['name'], name, 'undone' if args.undo else 'injected'))
+    apply_fault(state, host['name'], host, name, args.undo, FAULT_FUNCS[name], opts)
 
 
 # ---------------------------------------------------------------- status / inventory
