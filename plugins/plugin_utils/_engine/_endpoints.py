@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import CAUSES, severity_rank
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._context import _subpart_gaps
+from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._probe import _probe_evidence
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._sanitise import _EVENT, _B, _L, _N, _S
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._sshd import restart_loop
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._tcp import queue_full
@@ -291,11 +292,7 @@ def correlate_endpoint_probe(ctx):
         name = _name(endpoint) if endpoint else str(item.get('name') or port)[:NAME_CHARS]
         summary = _dict(item.get('summary'))
         classification = summary.get('classification')
-        pev = {'port': port, 'protocol': item.get('protocol'), 'classification': classification,
-               'phase': summary.get('phase'), 'outcome': summary.get('outcome'),
-               'intermittent': summary.get('intermittent'), 'detail': summary.get('detail'),
-               'attempts': [{k: _dict(a).get(k) for k in ('attempt', 'phase', 'outcome', 'error', 'elapsed_s')}
-                            for a in _list(item.get('attempts'))[-5:]]}
+        pev = dict(_probe_evidence(item, summary), port=port, protocol=item.get('protocol'))
         if classification == 'probe_error':
             ctx.gap(KEY, '%s probe' % name, 'the controller could not probe it: %s' % (
                 summary.get('detail') or 'probe error'))
