@@ -10,7 +10,8 @@ all on the controller's file system:
 
 * ``host_results`` given: the diagnose role's per-host step in one task -- turn the registered
   result of ``reset_facts`` into the engine's input, run the probe (``probe_args``) or read a
-  registered ``ssh_probe`` result, run the engine, store the
+  registered ``ssh_probe`` result, run the endpoint probe (``endpoint_probe_args``: tcp_probe's
+  code, for the role's ``diagnose_endpoints``), run the engine, store the
   host document as ``<dest>/hosts/<file>.json`` (``_report.host_file_name``) and return level, score and findings as the
   ``connreset_report`` fact (one worker per host instead of three tasks with Jinja over the
   whole fact dict: docs/performance.md, P2);
@@ -27,12 +28,13 @@ from __future__ import annotations
 import gc
 import json
 import os
+import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.connreset.doctor.plugins.module_utils import _probe
+from ansible_collections.connreset.doctor.plugins.module_utils import _probe, _tcp_probe
 from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine, _report
 
 ARGUMENT_SPEC = {
@@ -51,6 +53,7 @@ ARGUMENT_SPEC = {
         'facts': {'type': 'raw'},
         'probe': {'type': 'raw'},
         'probe_args': {'type': 'dict'},
+        'endpoint_probe_args': {'type': 'dict'},
         'probe_host': {'type': 'str'},
         'probe_port': {'type': 'int', 'default': 22},
         'thresholds': {'type': 'dict', 'default': {}},
@@ -81,19 +84,22 @@ def collection_version():
 
 
 # Keys of a host document that stay in its file, not in the connreset_report fact.
-_FACT_LEAVES_OUT = ('facts', 'probe')
+_FACT_LEAVES_OUT = ('facts', 'probe', 'endpoint_probe')
 
 
 def option_errors(results):
-    """What the host's tasks refused as bad options: the messages of a ``reset_facts`` or
-    ``ssh_probe`` result that is a clean failure (empty list when there is none).
+    """What the host's tasks refused as bad options: the messages of a ``reset_facts``,
+    ``ssh_probe`` or ``tcp_probe`` (``endpoint_probe``) result that is a clean failure (empty
+    list when there is none).
 
     A clean failure of reset_facts is a result from a reached host with no ``connreset_meta`` and
     none of the ``module_stderr``/``rc`` of a module that could not run (that one is a diagnosis);
     of ssh_probe, a result with no ``probe`` and no exception (paramiko missing comes with the
     import's exception, which ``failed_when`` moves to ``failed_when_suppressed_exception`` in
     ansible-core 2.19: a CRD-COV-PROBE finding, not an error).  ``failed_when: false`` on both
-    tasks cleared ``failed``, so these shapes are what is left to tell them apart.
+    tasks cleared ``failed``, so these shapes are what is left to tell them apart.  The endpoint
+    probe alike: a result without ``probe`` and without ``exception`` is a bad option of
+    tcp_probe; one with an ``exception`` could not run (a ``probe_error`` probe).
     """
     errors = []
     facts = results.get('facts')
@@ -105,6 +111,10 @@ def option_errors(results):
     if (isinstance(probe, dict) and probe and not probe.get('skipped') and 'probe' not in probe
             and 'exception' not in probe and 'failed_when_suppressed_exception' not in probe):
         errors.append('connreset.doctor.ssh_probe: %s' % (probe.get('msg') or 'failed without a message'))
+    endpoint_probe = results.get('endpoint_probe')
+    if (isinstance(endpoint_probe, dict) and endpoint_probe and not endpoint_probe.get('skipped')
+            and 'probe' not in endpoint_probe and 'exception' not in endpoint_probe):
+        errors.append('connreset.doctor.tcp_probe: %s' % (endpoint_probe.get('msg') or 'failed without a message'))
     return errors
 
 
@@ -130,6 +140,49 @@ def probe_result(args):
         return {'failed': True, 'msg': str(exc)}
 
 
+def endpoint_probe_result(args):
+    """Run the endpoint probe in this worker (tcp_probe's action does the same): a result shaped
+    like a registered tcp_probe result, ``{changed: False, probe: {endpoints, summary}}``.
+
+    A bad option (tcp_probe's argument spec, or ``_tcp_probe.ProbeConfigError``) is
+    ``{failed: True, msg}`` with tcp_probe's own message: :func:`option_errors` fails the host
+    with it.  A probe that could not run for any other reason (an error nobody foresaw) carries
+    its ``exception`` too: :func:`host_input` makes it a ``probe_error`` probe, a diagnosis.
+    """
+    validation = ArgumentSpecValidator(_tcp_probe.ARGUMENT_SPEC).validate(dict(args))
+    if validation.error_messages:
+        return {'failed': True, 'msg': '; '.join(validation.error_messages)}
+    try:
+        return {'changed': False, 'probe': _tcp_probe.probe(validation.validated_parameters)}
+    except _tcp_probe.ProbeConfigError as exc:
+        return {'failed': True, 'msg': str(exc)}
+    except Exception as exc:  # pylint: disable=broad-except
+        return {'failed': True, 'msg': '%s: %s' % (type(exc).__name__, str(exc)[:500]),
+                'exception': traceback.format_exc()[-2000:]}
+
+
+def endpoint_probe_error(args, msg):
+    """The probe dict of an endpoint probe that could not run: the shape ``_tcp_probe.probe``
+    returns, every endpoint of ``args`` (tcp_probe's options, read defensively) ``probe_error``."""
+    args = args if isinstance(args, dict) else {}
+    endpoints = args.get('endpoints') if isinstance(args.get('endpoints'), list) else []
+    detail = 'the endpoint probe could not run: %s' % (msg or 'no message')
+    results = []
+    for endpoint in endpoints[:_tcp_probe.MAX_ENDPOINTS]:
+        endpoint = endpoint if isinstance(endpoint, dict) else {}
+        host = str(endpoint.get('host') or args.get('host') or '').strip()
+        protocol = endpoint.get('protocol') or 'tcp'
+        results.append({
+            'name': endpoint.get('name') or '%s:%s/%s' % (host, endpoint.get('port'), protocol),
+            'host': host, 'port': endpoint.get('port'), 'protocol': protocol, 'attempts': [],
+            'summary': {'classification': 'probe_error', 'phase': None, 'outcome': 'error', 'intermittent': False,
+                        'counts': {}, 'likely_causes': _tcp_probe.causes_of('probe_error'), 'detail': detail},
+            'idle': None})
+    return {'endpoints': results,
+            'summary': {'ok': 0, 'failed': len(results),
+                        'classifications': dict((r['name'], 'probe_error') for r in results), 'elapsed_s': 0.0}}
+
+
 def collected_summary(results, fact):
     """One line for the console (-v) instead of the raw facts: what ran, what came of it."""
     facts = results.get('facts') if isinstance(results.get('facts'), dict) else {}
@@ -151,12 +204,14 @@ def host_input(results):
     """The engine's input for one host from the diagnose role's registered results.
 
     ``results``: {host, facts (the registered result of reset_facts), probe (the registered
-    result of ssh_probe, or None), probe_host, probe_port, thresholds}.  An unreachable host
+    result of ssh_probe, or None), endpoint_probe (a tcp_probe result, :func:`endpoint_probe_result`,
+    or None), endpoint_probe_args, probe_host, probe_port, thresholds}.  An unreachable host
     becomes the ``unreachable`` error the engine classifies; a host Ansible reached whose module
     could not run (no Python, a crash: no ``connreset_meta`` came back) is the engine's
     ``failed`` input (reachable, nothing collected, with the module's message); no registered
     result at all is unreachable (nothing says the host was reached).  A probe that could not run
     becomes a ``probe_error`` probe; a skipped probe (``diagnose_probe: false``) is no probe at all.
+    The endpoint probe alike (``endpoint_probe``: tcp_probe's ``{endpoints, summary}`` or None).
     """
     facts_result = results.get('facts') if isinstance(results.get('facts'), dict) else {}
     probe_result = results.get('probe') if isinstance(results.get('probe'), dict) else None
@@ -175,10 +230,18 @@ def host_input(results):
                  'summary': {'classification': 'probe_error', 'phase': None, 'outcome': 'error',
                              'intermittent': False, 'counts': {}, 'likely_causes': [],
                              'detail': 'the probe could not run: %s' % (probe_result.get('msg') or 'no message')}}
+    endpoint_result = results.get('endpoint_probe') if isinstance(results.get('endpoint_probe'), dict) else None
+    if endpoint_result is None or endpoint_result.get('skipped'):
+        endpoint_probe = None
+    elif isinstance(endpoint_result.get('probe'), dict):
+        endpoint_probe = endpoint_result['probe']
+    else:
+        endpoint_probe = endpoint_probe_error(results.get('endpoint_probe_args'), endpoint_result.get('msg'))
     return {
         'host': results.get('host'),
         'facts': dict((k, v) for k, v in gathered.items() if k.startswith('connreset_')),
         'probe': probe,
+        'endpoint_probe': endpoint_probe,
         'unreachable': error,
         'failed': failed,
         'thresholds': results.get('thresholds') or {},
@@ -360,11 +423,17 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def run_host_results(result, args, write, mode):
-        """One host: the probe (probe_args) or its registered result, option checks, engine, store."""
+        """One host: the probe (probe_args) or its registered result, the endpoint probe
+        (endpoint_probe_args), option checks, engine, store."""
         results = dict(args['host_results'])
         if results.get('probe_args') is not None:
             results['probe'] = probe_result(results['probe_args'])
         refused = option_errors(results)
+        if not refused and results.get('endpoint_probe_args') is not None:
+            # after the other checks: a host that fails on a bad option is not kept waiting for
+            # the endpoints' probe (an idle hold lasts up to 15 minutes)
+            results['endpoint_probe'] = endpoint_probe_result(results['endpoint_probe_args'])
+            refused = option_errors(results)
         if refused:
             # a mistake to fix, not a diagnosis: the host fails with the module's own message
             result.update(failed=True, msg='; '.join(refused))

@@ -48,10 +48,10 @@ import re
 import stat as stat_module
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
-    OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
+    OK, PARTIAL, UNKNOWN, permission_hint, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
-    EventSeries, LogScan, check_log_files, iso, resolve_window, since_option_error,
+    EventSeries, LogScan, checked_window, iso, since_option_error,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._oom import (
     EVIDENCE_CHARS, scan_kernel_logs, writer_of,
@@ -336,12 +336,7 @@ def validate(params):
 
 def collect(system, params):
     """The ``connreset_conntrack`` fact; raises OptionError for bad options."""
-    error = validate(params)
-    if error:
-        raise OptionError(error)
-    log_files = params.get('log_files') or None
-    check_log_files(system, log_files)
-    window = resolve_window(system, params.get('since'), log_files)
+    log_files, window = checked_window(system, params, validate)
     parts = {}
     loaded, loaded_by = is_loaded(system)
     count = maximum = buckets = fill = stats = stats_source = None

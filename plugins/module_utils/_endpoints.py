@@ -38,7 +38,7 @@ from ansible_collections.connreset.doctor.plugins.module_utils._service import (
     SYSTEMD_KEYWORDS, Kind, count_unit_events, empty_service, int_or_none, no_manager_reason, parse_systemctl_show,
     systemd_running, systemd_service, unit_journal_matches,
 )
-from ansible_collections.connreset.doctor.plugins.module_utils._sshd import parse_proc_net_tcp, parse_ss_listen
+from ansible_collections.connreset.doctor.plugins.module_utils._sshd import parse_ss_listen, pid_socket_inodes, read_proc_listeners
 from ansible_collections.connreset.doctor.plugins.module_utils._tcp import SYSCTLS, parse_int, parse_ss_listeners
 
 PROTOCOLS = ['tcp', 'tls', 'http', 'https']
@@ -295,14 +295,7 @@ class Host:
                 return sockets, 'ss', PARTIAL, ('ss names only the processes of this user (needs root for the others): '
                                                 'use become: true')
             return sockets, 'ss', OK, None
-        sockets = []
-        unreadable = []
-        for path in ('/proc/net/tcp', '/proc/net/tcp6'):
-            text = system.read_or_none(path)
-            if text is None:
-                unreadable.append(path)
-            else:
-                sockets.extend(parse_proc_net_tcp(text))
+        sockets, unreadable = read_proc_listeners(system)
         why = res.describe() if res is not None else 'ss not found (install iproute2)'
         if not sockets and unreadable:
             return None, None, UNKNOWN, 'ss failed (%s) and %s cannot be read' % (why, ', '.join(unreadable))
@@ -325,18 +318,9 @@ class Host:
         except (IOError, OSError):
             return owners
         for pid in pids:
-            try:
-                fds = system.listdir('/proc/%d/fd' % pid)[:MAX_FDS]
-            except (IOError, OSError):
-                continue
-            for fd in fds:
-                try:
-                    target = system.readlink('/proc/%d/fd/%s' % (pid, fd))
-                except (IOError, OSError):
-                    continue
-                match = re.match(r'^socket:\[(\d{1,20})\]$', target)
-                if match and int(match.group(1)) in inodes:
-                    owners.setdefault(int(match.group(1)), pid)
+            for inode in pid_socket_inodes(system, pid, MAX_FDS):
+                if inode in inodes:
+                    owners.setdefault(inode, pid)
         return owners
 
 

@@ -365,6 +365,21 @@ def resolve_window(system, since_option, log_files=None, now=None):
     return Window(now + lookback, None, 'now')
 
 
+def checked_window(system, params, validate):
+    """The start of a log collector's ``collect``: ``validate(params)`` (a message or None), the
+    ``log_files`` entries (:func:`check_log_files`) and the window (:func:`resolve_window`).
+
+    Returns ``(log_files, window)``, ``log_files`` None when none are given; raises OptionError.
+    Shared by the conntrack, oom and sshd collectors.
+    """
+    error = validate(params)
+    if error:
+        raise OptionError(error)
+    log_files = params.get('log_files') or None
+    check_log_files(system, log_files)
+    return log_files, resolve_window(system, params.get('since'), log_files)
+
+
 def check_log_files(system, paths):
     """Raise OptionError for a ``log_files`` entry that exists but is not a regular file.
 

@@ -67,10 +67,10 @@ import math
 import re
 
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
-    OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
+    OK, PARTIAL, UNKNOWN, permission_hint, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
-    LogScan, check_log_files, iso, iso_epoch, resolve_window, since_option_error, window_series,
+    LogScan, checked_window, iso, iso_epoch, since_option_error, window_series,
 )
 
 ARGUMENT_SPEC = dict(
@@ -842,12 +842,7 @@ def log_part(scan):
 
 def collect(system, params):
     """The ``connreset_oom`` fact; raises OptionError for bad options."""
-    error = validate(params)
-    if error:
-        raise OptionError(error)
-    log_files = params.get('log_files') or None
-    check_log_files(system, log_files)
-    window = resolve_window(system, params.get('since'), log_files)
+    log_files, window = checked_window(system, params, validate)
     watch = params.get('watch')
     if watch is None:
         watch = ['sshd', 'sshd-session']

@@ -931,6 +931,16 @@ def _quiet_paramiko():
         logger.addHandler(logging.NullHandler())
 
 
+def run_module(module, run):
+    """The end of a probe module's main (modules/ssh_probe, modules/tcp_probe): exit_json with
+    ``changed=False, probe=run(module.params)``, or fail_json with a ProbeConfigError's message."""
+    try:
+        result = run(module.params)
+    except ProbeConfigError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, probe=result)
+
+
 def probe(params, delayed_window=DELAYED_RESET_WINDOW, sleep=time.sleep):
     """Run ``attempts`` sequential attempts (one connection at a time) and summarize them.
 

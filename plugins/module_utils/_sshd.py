@@ -58,7 +58,7 @@ from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, controller_address, result, summarize,
 )
 from ansible_collections.connreset.doctor.plugins.module_utils._logs import (
-    DEFAULT_SINCE, LogScan, check_log_files, iso, parse_since, resolve_window,
+    DEFAULT_SINCE, LogScan, checked_window, iso, parse_since,
 )
 # The systemd logic (systemctl show, PID 1's unit messages) has one home, _service; the names are kept here for
 # the callers and tests that read them from this file.
@@ -335,6 +335,21 @@ def _compress_v6(groups):
     return ':'.join(groups)
 
 
+def read_proc_listeners(system):
+    """The listening sockets of ``/proc/net/tcp`` and ``tcp6`` (as :func:`parse_proc_net_tcp`), and the
+    paths that could not be read: ``(sockets, unreadable)``.  The fallback when ``ss`` fails, here and
+    in module_utils/_endpoints."""
+    sockets = []
+    unreadable = []
+    for path in ('/proc/net/tcp', '/proc/net/tcp6'):
+        text = system.read_or_none(path)
+        if text is None:
+            unreadable.append(path)
+        else:
+            sockets.extend(parse_proc_net_tcp(text))
+    return sockets, unreadable
+
+
 def parse_proc_net_tcp(text):
     """``/proc/net/tcp`` or ``tcp6`` → listening sockets [{address, port, inode}] (state 0A)."""
     sockets = []
@@ -350,22 +365,30 @@ def parse_proc_net_tcp(text):
     return sockets
 
 
+def pid_socket_inodes(system, pid, max_fds=None):
+    """The inodes of the sockets process ``pid`` holds, in the order of its /proc/PID/fd entries (at most
+    ``max_fds`` of them); an unreadable fd directory or link is passed over (reading them needs
+    permission).  Shared with module_utils/_endpoints."""
+    try:
+        fds = system.listdir('/proc/%d/fd' % pid)
+    except (IOError, OSError):
+        return
+    for fd in fds[:max_fds]:
+        try:
+            target = system.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except (IOError, OSError):
+            continue
+        match = re.match(r'^socket:\[(\d+)\]$', target)
+        if match:
+            yield int(match.group(1))
+
+
 def socket_inodes(system, pids):
     """{inode: pid} for sockets held by ``pids`` (needs permission to read /proc/PID/fd)."""
     inodes = {}
     for pid in pids:
-        try:
-            fds = system.listdir('/proc/%d/fd' % pid)
-        except (IOError, OSError):
-            continue
-        for fd in fds:
-            try:
-                target = system.readlink('/proc/%d/fd/%s' % (pid, fd))
-            except (IOError, OSError):
-                continue
-            match = re.match(r'^socket:\[(\d+)\]$', target)
-            if match:
-                inodes[int(match.group(1))] = pid
+        for inode in pid_socket_inodes(system, pid):
+            inodes[inode] = pid
     return inodes
 
 
@@ -412,14 +435,7 @@ def collect_listening(system, sshd_pids, config_ports, proc_status=OK):
         return unique(by_port), 'ss', PARTIAL, ('ss could not name the processes owning the sockets (needs root): '
                                                 'listeners matched by port %s only; use become: true'
                                                 % ', '.join(str(p) for p in sorted(fallback_ports)))
-    sockets = []
-    unreadable = []
-    for path in ('/proc/net/tcp', '/proc/net/tcp6'):
-        text = system.read_or_none(path)
-        if text is None:
-            unreadable.append(path)
-        else:
-            sockets.extend(parse_proc_net_tcp(text))
+    sockets, unreadable = read_proc_listeners(system)
     if not sockets and unreadable:
         return None, None, UNKNOWN, 'ss failed (%s) and %s cannot be read' % (
             res.describe() if res is not None else 'ss not found', ', '.join(unreadable))
@@ -1145,11 +1161,7 @@ def sshd_installed(sshd, processes, service):
 
 def collect(system, params):
     """The ``connreset_sshd`` fact."""
-    error = validate(params)
-    if error:
-        raise OptionError(error)
-    check_log_files(system, params.get('log_files'))
-    window = resolve_window(system, params.get('since'), params.get('log_files'))
+    _log_files, window = checked_window(system, params, validate)
     full_config = _option_bool(params, 'full_config')
     sshd = params.get('sshd_path') or system.which('sshd')
     if params.get('sshd_path') and not system.exists(params['sshd_path']):

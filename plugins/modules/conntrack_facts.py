@@ -47,19 +47,14 @@ options:
         regular file (not a directory, device or FIFO).
     type: list
     elements: path
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.facts_collector
 attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
   facts:
     support: full
     description: Returns C(ansible_facts.connreset_conntrack).
   platform:
-    support: full
-    platforms: posix
     description: Linux targets.
 notes:
   - The kernel log needs root when C(kernel.dmesg_restrict=1) and the journal needs C(systemd-journal) membership;

@@ -89,19 +89,14 @@ options:
       - Start of the log window for crashes, restarts and the program's own events, as for
         M(connreset.doctor.sshd_facts) (V(7d), V(24h), a date, V(@<epoch>)); by default the last 7 days.
     type: str
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.facts_collector
 attributes:
-  check_mode:
-    support: full
-    description: Reads only, so check mode runs exactly like a normal run.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
   facts:
     support: full
     description: Returns C(ansible_facts.connreset_endpoints).
   platform:
-    support: full
-    platforms: posix
     description: Linux (reads C(/proc)).
 notes:
   - Run with C(become=true). Without root, C(ss) and C(/proc/PID/fd) do not name the processes of other users, their

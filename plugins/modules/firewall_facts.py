@@ -41,19 +41,14 @@ options:
         empty and the fact is C(partial).
     type: list
     elements: str
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.facts_collector
 attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
   facts:
     support: full
     description: Returns C(ansible_facts.connreset_firewall).
   platform:
-    support: full
-    platforms: posix
     description: Linux targets with iptables and/or nftables.
 notes:
   - Use C(become=true); iptables, nftables, fail2ban's socket and cscli need root.

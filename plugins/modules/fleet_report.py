@@ -23,7 +23,8 @@ description:
   - With O(host_results), diagnoses one host instead (the diagnose role's per-host step). It runs the
     risk engine (as the C(connreset.doctor.diagnose_host) filter does) on the registered results of
     C(connreset.doctor.reset_facts) and C(connreset.doctor.ssh_probe) (or runs the probe itself, with
-    O(host_results.probe_args)), stores the host document in
+    O(host_results.probe_args)) and, with O(host_results.endpoint_probe_args), the probe of the host's TCP
+    services (C(connreset.doctor.tcp_probe)'s), stores the host document in
     C(<dest>/hosts/) and returns level, score and findings as the fact C(connreset_report). A fact value the
     engine cannot use (inf, NaN, a string where a number belongs, a huge list) is a coverage finding of
     the host, never a failed task.
@@ -103,7 +104,8 @@ options:
       - An unreachable result is diagnosed from Ansible's error message; a C(reset_facts) result from a
         reached host without C(connreset_meta) (the module could not run there, for lack of Python or a crash) is a
         host whose collection failed, with the module's message; a probe result without C(probe) (the
-        probe could not run) becomes a V(probe_error) probe; a skipped probe is no probe.
+        probe could not run) becomes a V(probe_error) probe; a skipped probe is no probe. The endpoint probe
+        (O(host_results.endpoint_probe_args)) alike.
     type: dict
     suboptions:
       host:
@@ -126,6 +128,19 @@ options:
             O(host_results.probe) is not read. A bad option fails the host with the probe's message; paramiko
             missing is a V(probe_error) probe.
           - Not given (or null) and no O(host_results.probe) result, no probe.
+        type: dict
+      endpoint_probe_args:
+        description:
+          - Options of C(connreset.doctor.tcp_probe) (V(host), V(endpoints), V(attempts), V(idle_hold_s) and the
+            others). The host's TCP services (the diagnose role's C(diagnose_endpoints)) are probed here, in this
+            task's worker on the controller, and the result goes to the risk engine as the host's endpoint probe
+            (the host document's C(endpoint_probe), C({endpoints, summary}) as C(tcp_probe) returns it).
+          - A bad option (of the argument spec, or a value out of range such as V(idle_hold_s=1000)) fails the host
+            with C(tcp_probe)'s message, and nothing is stored. A probe that could not run for another reason is a
+            V(probe_error) probe, each endpoint with C(summary.classification=probe_error) and the reason in
+            C(summary.detail).
+          - Runs after the other option checks (a host failing on a bad option is not probed). Not given (or null),
+            no endpoint probe (C(endpoint_probe) is null).
         type: dict
       probe_host:
         description: Address the probe was aimed at (for the V(probe_error) record).
@@ -331,7 +346,7 @@ ansible_facts:
   contains:
     connreset_report:
       description:
-        - The host document without its raw C(facts) and C(probe) (kept in the file), for fact caches and
+        - The host document without its raw C(facts), C(probe) and C(endpoint_probe) (kept in the file), for fact caches and
           AWX fact storage. Keys as in C(docs/report.schema.json) (C(host), C(reachable), C(unreachable),
           C(findings), C(score), C(level), ...).
       type: dict
@@ -359,6 +374,7 @@ def main():
                 facts=dict(type='raw'),
                 probe=dict(type='raw'),
                 probe_args=dict(type='dict'),
+                endpoint_probe_args=dict(type='dict'),
                 probe_host=dict(type='str'),
                 probe_port=dict(type='int', default=22),
                 thresholds=dict(type='dict', default={}),

@@ -49,19 +49,14 @@ options:
     description: Most pings per target (2..30); the search reports a range when it runs out.
     type: int
     default: 12
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.facts_collector
 attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
   facts:
     support: full
     description: Returns C(ansible_facts.connreset_mtu).
   platform:
-    support: full
-    platforms: posix
     description: Linux targets (iproute2, /proc, /sys).
 notes:
   - The probe needs C(ping) from iputils (C(-M do)); without it the probe is C(unknown) with a reason.

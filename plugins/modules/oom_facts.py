@@ -66,19 +66,14 @@ options:
     type: list
     elements: str
     default: [sshd, sshd-session]
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.facts_collector
 attributes:
-  check_mode:
-    support: full
-    description: Reads only, so check mode runs exactly like a normal run.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
   facts:
     support: full
     description: Returns C(ansible_facts.connreset_oom).
   platform:
-    support: full
-    platforms: posix
     description: Linux (reads C(/proc) and the kernel log).
 notes:
   - The kernel's own log lines are the only record of which process was killed; the

@@ -51,19 +51,16 @@ options:
       - Stop after this many resets (V(1) to V(5000)); the fact is then V(partial) and says so.
     type: int
     default: 500
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.facts_collector
 attributes:
   check_mode:
-    support: full
     description: Reads only, so check mode runs exactly like a normal run (and takes the same window).
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
   facts:
     support: full
     description: Returns C(ansible_facts.connreset_capture).
   platform:
-    support: full
-    platforms: posix
     description: Linux (C(AF_PACKET) sockets, C(/proc/net)).
 notes:
   - On the loopback interface each reset is seen twice, once C(sent) and once C(received), because

@@ -105,20 +105,15 @@ options:
         the controller CPU per host and per task.
     type: bool
     default: true
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.facts_collector
 attributes:
-  check_mode:
-    support: full
-    description: Reads only, so check mode runs exactly like a normal run.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
   facts:
     support: full
     description: Returns one C(connreset_*) fact per collector that ran, and C(connreset_meta) (as C(facts), not
       host facts, with O(register_facts=false)).
   platform:
-    support: full
-    platforms: posix
     description: Linux hosts; collectors that need Linux interfaces report C(unknown) elsewhere.
 notes:
   - Most collectors see more as root (C(become=true)); without it, what they cannot read is

@@ -97,23 +97,18 @@ options:
         0 runs only C(true).
     type: int
     default: 262144
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.action
 attributes:
   check_mode:
     support: full
     description: The probe only opens connections; it runs in check mode too and changes nothing.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
   facts:
     support: none
     description: Returns its result as C(probe), not as facts.
   platform:
-    support: full
-    platforms: posix
     description: Runs on the controller, which needs paramiko.
-  action:
-    support: full
-    description: Implemented by an action plugin running on the controller.
 notes:
   - sshd's MaxStartups (default 10:30:100) drops unauthenticated connections past its start value;
     many forks connecting through one bastion can trigger it. See docs/probe.md.
@@ -296,11 +291,7 @@ def main():
     module = AnsibleModule(argument_spec=_probe.ARGUMENT_SPEC, supports_check_mode=True)
     if not _probe.HAS_PARAMIKO:
         module.fail_json(msg=missing_required_lib('paramiko'), exception=_probe.PARAMIKO_IMPORT_ERROR)
-    try:
-        result = _probe.probe(module.params)
-    except _probe.ProbeConfigError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, probe=result)
+    _probe.run_module(module, _probe.probe)
 
 
 if __name__ == '__main__':

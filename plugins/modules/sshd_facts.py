@@ -98,19 +98,14 @@ options:
         argument (C(--token=<redacted>)).
     type: bool
     default: false
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.facts_collector
 attributes:
-  check_mode:
-    support: full
-    description: Reads only, so check mode runs exactly like a normal run.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
   facts:
     support: full
     description: Returns C(ansible_facts.connreset_sshd).
   platform:
-    support: full
-    platforms: posix
     description: Linux (reads C(/proc)); OpenSSH 7.x to 10.x log formats.
 notes:
   - C(sshd -T) and C(sshd -t) must read the host keys, so run with C(become=true); without root the

@@ -35,19 +35,14 @@ options:
       - V(0) (the default) reads once and RV(ansible_facts.connreset_tcp.rates) is V(null). At most V(30).
     type: int
     default: 0
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.facts_collector
 attributes:
-  check_mode:
-    support: full
-    description: Reads only, so check mode runs exactly like a normal run.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
   facts:
     support: full
     description: Returns C(ansible_facts.connreset_tcp).
   platform:
-    support: full
-    platforms: posix
     description: Linux (reads C(/proc/net)).
 notes:
   - Counters count since boot (or since the network namespace was created); compare them with

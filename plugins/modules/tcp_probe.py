@@ -109,20 +109,15 @@ options:
         0 (the default) turns it off, at most 900.
     type: float
     default: 0.0
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.action
 attributes:
   check_mode:
     support: full
     description: The probe only opens connections and sends one GET; it runs in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
   platform:
-    support: full
-    platforms: posix
     description: Runs on the controller.
-  action:
-    support: full
-    description: Implemented by an action plugin running on the controller.
 notes:
   - An accept-queue overflow with C(net.ipv4.tcp_abort_on_overflow=1) shows as C(reset_at_connect)
     when the reset answers the handshake, and as C(reset_after_request) with no response byte when
@@ -306,18 +301,14 @@ probe:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_probe
+from ansible_collections.connreset.doctor.plugins.module_utils import _probe, _tcp_probe
 
 
 def main():
     # The action plugin (plugins/action/tcp_probe.py) runs the probe in-process; this entry point
     # does the same as a module, for tools that execute module files directly.
     module = AnsibleModule(argument_spec=_tcp_probe.ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = _tcp_probe.probe(module.params)
-    except _tcp_probe.ProbeConfigError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, probe=result)
+    _probe.run_module(module, _tcp_probe.probe)
 
 
 if __name__ == '__main__':

@@ -86,19 +86,14 @@ options:
         makes the verdicts that need it C(unknown), with the reason. All lookups of one call wait 60 s at most.
     type: float
     default: 5.0
+extends_documentation_fragment:
+  - connreset.doctor.attributes
+  - connreset.doctor.attributes.facts_collector
 attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
   facts:
     support: full
     description: Returns C(ansible_facts.connreset_tcp_wrappers).
   platform:
-    support: full
-    platforms: posix
     description: Any host with TCP wrappers files; linkage check needs read access to the sshd binary (or C(ldd)).
 notes:
   - Run with C(become) when the tables or pattern files are not world-readable; otherwise verdicts that reach them

@@ -176,6 +176,100 @@ def _findings(doc):
 
 LEVELS = ('ok', 'unknown') + SEVERITIES
 
+# A host's endpoints in the report (docs/report.md, Endpoints): at most this many per host, each
+# string cut to this many characters (the whole values are in the host's facts).
+MAX_HOST_ENDPOINTS = 64
+ENDPOINT_TEXT_CHARS = 300
+# An endpoint fails its JUnit testcase with a finding above this severity, or a probe not ok.
+ENDPOINT_JUNIT_ABOVE = 'low'
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _text_or_none(value):
+    return value[:ENDPOINT_TEXT_CHARS] if isinstance(value, str) else None
+
+
+def _number_or_none(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return value
+
+
+def _port_or_none(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 65535 else None
+
+
+def host_endpoints(doc):
+    """The host's endpoints for the report: one per entry of ``facts.connreset_endpoints.endpoints``
+    (at most MAX_HOST_ENDPOINTS), each ``{name, port, protocol, unit, program, status, listening,
+    idle_close_s, front_kind, front_idle_timeout_s, probe, findings}``.
+
+    ``listening``: true (sockets listen on the port), false (none), null (not read); ``probe``: the
+    classification of the ``endpoint_probe`` entry with the same port, null when it was not probed;
+    ``findings``: the ids of the host's findings whose ``evidence.endpoints`` names the endpoint
+    (the engine's CRD-SVC-* findings).  ``[]`` without the fact.  Read defensively: a value of the
+    wrong type is null, never an error.
+    """
+    fact = _dict(_dict(doc.get('facts')).get('connreset_endpoints'))
+    entries = fact.get('endpoints') if isinstance(fact.get('endpoints'), list) else []
+    probes = {}
+    probed = _dict(doc.get('endpoint_probe')).get('endpoints')
+    for probe in probed if isinstance(probed, list) else []:
+        port = _port_or_none(_dict(probe).get('port'))
+        if port is not None and port not in probes:
+            probes[port] = _text_or_none(_dict(_dict(probe).get('summary')).get('classification'))
+    findings = _findings(doc)
+    out = []
+    for entry in entries:
+        if len(out) >= MAX_HOST_ENDPOINTS:
+            break
+        if not isinstance(entry, dict):
+            continue
+        name = entry.get('name') if isinstance(entry.get('name'), str) else None
+        listening = entry.get('listening')
+        front = _dict(entry.get('front'))
+        port = _port_or_none(entry.get('port'))
+        ids = []
+        if name is not None:
+            for finding in findings:
+                named = _dict(finding.get('evidence')).get('endpoints')
+                if isinstance(named, dict) and name in named and finding.get('id') is not None:
+                    fid = str(finding['id'])[:ENDPOINT_TEXT_CHARS]
+                    if fid not in ids:
+                        ids.append(fid)
+        out.append({
+            'name': _text_or_none(name),
+            'port': port,
+            'protocol': _text_or_none(entry.get('protocol')),
+            'unit': _text_or_none(entry.get('unit')),
+            'program': _text_or_none(entry.get('program')),
+            'status': _text_or_none(entry.get('status')),
+            'listening': (len(listening) > 0) if isinstance(listening, list) else None,
+            'idle_close_s': _number_or_none(_dict(_dict(entry.get('timeouts')).get('idle_close')).get('value_s')),
+            'front_kind': _text_or_none(front.get('kind')),
+            'front_idle_timeout_s': _number_or_none(front.get('idle_timeout_s')),
+            'probe': probes.get(port) if port is not None else None,
+            'findings': ids,
+        })
+    return out
+
+
+def _endpoint_evidence(finding, name):
+    """``(True, evidence)`` when the finding's ``evidence.endpoints`` (a dict keyed by endpoint
+    name) names ``name`` (as the report holds it: cut to ENDPOINT_TEXT_CHARS), else ``(False, None)``."""
+    named = _dict(finding.get('evidence')).get('endpoints')
+    if not isinstance(named, dict) or name is None:
+        return False, None
+    if name in named:
+        return True, named[name]
+    for key, value in named.items():
+        if isinstance(key, str) and key[:ENDPOINT_TEXT_CHARS] == name:
+            return True, value
+    return False, None
+
 
 def _host_level(doc):
     """Host level: the engine's ``level``, raised to the worst finding (fleet findings included)."""
@@ -270,6 +364,7 @@ def build_report(host_docs, fleet=None, version='0.0.0', generated_at=None, erro
     unreachable = 0
     for doc in docs:
         doc['findings'] = _findings(doc)
+        doc['endpoints'] = host_endpoints(doc)
         doc['level'] = _host_level(doc)
         doc['score'] = _score(doc)
         by_level[doc['level']] = by_level.get(doc['level'], 0) + 1
@@ -534,6 +629,7 @@ def render_markdown(report):
             out.append('- SSH probe: %s' % _md_escape(probe['summary'].get('classification')))
         for note in log_notes(doc):
             out.append('- %s' % _md_escape(note))
+        out += _md_endpoints(doc)
         findings = sorted(_findings(doc), key=lambda f: -_rank(f.get('severity')))
         if not findings:
             out.append('- No findings.')
@@ -554,6 +650,36 @@ def render_markdown(report):
                 fence = _md_fence(text)
                 out += ['- Evidence:', '', fence + 'json', text, fence]
     return '\n'.join(out) + '\n'
+
+
+ENDPOINT_COLUMNS = ('Endpoint', 'Port', 'Protocol', 'Unit', 'Program', 'Status', 'Listening', 'Idle close (s)',
+                    'Front', 'Front idle (s)', 'Probe', 'Findings')
+
+
+def _endpoint_cells(endpoint):
+    """The values of one endpoint row (report.md and junit.xml), as text; '-' for unknown."""
+    def text(value):
+        return '-' if value is None or value == '' else str(value)
+    listening = {True: 'yes', False: 'no'}.get(endpoint.get('listening'), 'unknown')
+    return [text(endpoint.get('name')), text(endpoint.get('port')), text(endpoint.get('protocol')),
+            text(endpoint.get('unit')), text(endpoint.get('program')), text(endpoint.get('status')), listening,
+            text(endpoint.get('idle_close_s')), text(endpoint.get('front_kind')),
+            text(endpoint.get('front_idle_timeout_s')), text(endpoint.get('probe')),
+            ', '.join(endpoint.get('findings') or []) or '-']
+
+
+def _md_endpoints(doc):
+    """The host's endpoints table in report.md; nothing for a host without endpoints."""
+    endpoints = doc.get('endpoints') if isinstance(doc.get('endpoints'), list) else []
+    endpoints = [e for e in endpoints[:MAX_HOST_ENDPOINTS] if isinstance(e, dict)]
+    if not endpoints:
+        return []
+    out = ['- Endpoints: %d' % len(endpoints), '', '| %s |' % ' | '.join(ENDPOINT_COLUMNS),
+           '|---|---:|---|---|---|---|---|---:|---|---:|---|---|']
+    for endpoint in endpoints:
+        out.append('| %s |' % ' | '.join(_md_escape(cell) for cell in _endpoint_cells(endpoint)))
+    out.append('')
+    return out
 
 
 def _md_prose(value):
@@ -615,7 +741,8 @@ def _xml(value):
 
 
 def render_junit(report, fail_on='none'):
-    """JUnit XML: one testcase per host, one <failure> per finding at or above the gate level.
+    """JUnit XML: one testcase per host, one <failure> per finding at or above the gate level,
+    and one testcase per endpoint of the host (:func:`_junit_endpoint_case`).
 
     The gate level is ``fail_on``, or ``high`` when ``fail_on`` is ``none``; unreachable hosts
     are <error>s carrying their classification.  Lower findings go to <system-out>.  Every
@@ -626,7 +753,7 @@ def render_junit(report, fail_on='none'):
     suites = ET.Element('testsuites', name=TOOL_NAME)
     suite = ET.SubElement(suites, 'testsuite', name=TOOL_NAME, timestamp=_xml(report['generated_at']))
     ET.SubElement(ET.SubElement(suite, 'properties'), 'property', name='gate_level', value=_xml(level))
-    failures = errors = 0
+    failures = errors = tests = 0
     for doc in sorted(report['hosts'], key=lambda d: str(d['host'])):
         case = ET.SubElement(suite, 'testcase', classname=TOOL_NAME + '.hosts', name=_xml(doc['host']))
         if doc.get('reachable') is False:
@@ -653,15 +780,56 @@ def render_junit(report, fail_on='none'):
         failures += failed
         out = ET.SubElement(case, 'system-out')
         out.text = _xml('level %s, score %s\n%s' % (doc['level'], doc['score'], '\n'.join(below + log_notes(doc))))
-    suite.set('tests', str(len(report['hosts'])))
+        tests += 1
+        for endpoint in _junit_endpoints(doc):
+            tests += 1
+            failures += _junit_endpoint_case(suite, doc, endpoint)
+    suite.set('tests', str(tests))
     suite.set('failures', str(failures))
     suite.set('errors', str(errors))
     suite.set('skipped', '0')
-    suites.set('tests', str(len(report['hosts'])))
+    suites.set('tests', str(tests))
     suites.set('failures', str(failures))
     suites.set('errors', str(errors))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding='unicode') + '\n'
+
+
+def _junit_endpoints(doc):
+    endpoints = doc.get('endpoints') if isinstance(doc.get('endpoints'), list) else []
+    return [e for e in endpoints[:MAX_HOST_ENDPOINTS] if isinstance(e, dict)]
+
+
+def _junit_endpoint_case(suite, doc, endpoint):
+    """One endpoint's testcase (classname ``connreset.doctor.endpoints``, name ``<host> <endpoint>``):
+    a <failure> per finding of the endpoint above low and one for a probe that is not ok; the
+    endpoint's row in <system-out>.  Returns 1 when it failed, else 0."""
+    label = endpoint.get('name') or ':%s' % endpoint.get('port')
+    case = ET.SubElement(suite, 'testcase', classname=TOOL_NAME + '.endpoints', name=_xml('%s %s' % (doc['host'], label)))
+    failed = 0
+    ids = set(endpoint.get('findings') or [])
+    for finding in sorted(_findings(doc), key=lambda f: -_rank(f.get('severity'))):
+        fid = str(finding.get('id'))[:ENDPOINT_TEXT_CHARS]
+        if fid not in ids or _rank(finding.get('severity')) <= _rank(ENDPOINT_JUNIT_ABOVE):
+            continue
+        named, evidence = _endpoint_evidence(finding, endpoint.get('name'))
+        if not named:
+            continue
+        failed = 1
+        failure = ET.SubElement(case, 'failure', type=_xml(fid), message=_xml('[%s] %s %s' % (
+            finding.get('severity'), fid, finding.get('title'))))
+        failure.text = _xml('\n'.join([
+            'cause: %s' % finding.get('cause'),
+            'remedy: %s' % (finding.get('remedy') or ''),
+            'evidence: %s' % dumps(evidence, sort_keys=True),
+        ]))
+    if endpoint.get('probe') not in (None, 'ok'):
+        failed = 1
+        ET.SubElement(case, 'failure', type=_xml(endpoint['probe']), message=_xml('probe: %s' % endpoint['probe']))
+    out = ET.SubElement(case, 'system-out')
+    out.text = _xml('; '.join('%s %s' % (column.lower(), cell) for column, cell in zip(
+        ENDPOINT_COLUMNS[1:], _endpoint_cells(endpoint)[1:])))
+    return failed
 
 
 def _prom_label(value):
@@ -762,10 +930,12 @@ def html_data(report):
             'unreachable': unreachable if isinstance(unreachable, dict) else None,
             'probe': summary.get('classification'),
             'notes': log_notes(doc),
+            'endpoints': _junit_endpoints(doc),
             'findings': findings,
         })
     return {'generated_at': report['generated_at'], 'tool': report['tool'], 'summary': report['summary'],
-            'severities': list(SEVERITIES), 'texts': texts, 'hosts': hosts}
+            'severities': list(SEVERITIES), 'texts': texts, 'hosts': hosts,
+            'endpoint_columns': list(ENDPOINT_COLUMNS)}
 
 
 _SURROGATE = re.compile('[\ud800-\udfff]')
@@ -1081,8 +1251,12 @@ def redact_report(report, kinds):
     for doc in report['hosts']:
         clean = {}
         for key, value in doc.items():
-            if key in ('findings', 'facts', 'probe', 'unreachable', 'host'):
+            if key in ('findings', 'facts', 'probe', 'endpoint_probe', 'unreachable', 'host'):
                 clean[key] = redactor.value(value, key)
+            elif key == 'endpoints' and isinstance(value, list):
+                # the names a host gave (endpoint, unit, program); the report's own values stay
+                clean[key] = [dict(e, **dict((k, redactor.value(e.get(k), k)) for k in ('name', 'unit', 'program')))
+                              if isinstance(e, dict) else e for e in value]
             else:
                 clean[key] = value
         for finding, original in zip(clean.get('findings') or [], doc.get('findings') or []):
@@ -1308,12 +1482,35 @@ a.hostlink { color: inherit; }
       body.appendChild(tr);
     });
   }
+  var ENDPOINT_COLUMNS = data.endpoint_columns;
+  function dash(v) { return (v === null || v === undefined || v === '') ? '-' : String(v); }
+  function endpointCells(e) {
+    var listening = e.listening === true ? 'yes' : (e.listening === false ? 'no' : 'unknown');
+    return [dash(e.name), dash(e.port), dash(e.protocol), dash(e.unit), dash(e.program), dash(e.status), listening,
+            dash(e.idle_close_s), dash(e.front_kind), dash(e.front_idle_timeout_s), dash(e.probe),
+            (e.findings || []).join(', ') || '-'];
+  }
   function fillDetails(box, h) {
     if (!h.reachable && h.unreachable) {
       box.appendChild(el('p', null, 'Unreachable (' + (h.unreachable.classification || 'unknown') + '): ' + (h.unreachable.msg || '')));
     }
     if (h.probe) { box.appendChild(el('p', {'class': 'muted'}, 'SSH probe: ' + h.probe)); }
     (h.notes || []).forEach(function (n) { box.appendChild(el('p', {'class': 'muted note'}, n)); });
+    if (h.endpoints && h.endpoints.length) {
+      var et = el('table', {'class': 'endpoints'});
+      var ehr = el('tr');
+      ENDPOINT_COLUMNS.forEach(function (c) { ehr.appendChild(el('th', null, c)); });
+      et.appendChild(el('thead')).appendChild(ehr);
+      var etb = el('tbody');
+      h.endpoints.forEach(function (e) {
+        var tr = el('tr');
+        endpointCells(e).forEach(function (v) { tr.appendChild(el('td', null, v)); });
+        etb.appendChild(tr);
+      });
+      et.appendChild(etb);
+      box.appendChild(el('p', {'class': 'muted'}, 'Endpoints: ' + h.endpoints.length));
+      box.appendChild(et);
+    }
     if (!h.findings.length) { box.appendChild(el('p', null, 'No findings.')); }
     h.findings.forEach(function (f) {
       var d = el('div', {'class': 'finding s-' + f.severity});

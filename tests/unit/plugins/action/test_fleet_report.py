@@ -7,6 +7,7 @@ ActionModule itself with a real Task object (no connection is ever used)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -312,9 +313,9 @@ def test_diagnose_and_store_with_the_real_engine(tmp_path):
     assert path == str(tmp_path / 'hosts' / 'db1.json')
     assert stored['reachable'] is False and stored['unreachable']['classification'] == 'refused'
     assert [f['id'] for f in stored['findings']] == ['CRD-REACH-001'] and stored['level'] == 'critical'
-    # the fact is the document without the raw facts and probe
-    assert 'facts' not in fact and 'probe' not in fact
-    assert fact == dict((k, v) for k, v in stored.items() if k not in ('facts', 'probe'))
+    # the fact is the document without the raw facts and probes
+    assert 'facts' not in fact and 'probe' not in fact and 'endpoint_probe' not in fact
+    assert fact == dict((k, v) for k, v in stored.items() if k not in ('facts', 'probe', 'endpoint_probe'))
 
 
 def test_diagnose_and_store_bad_threshold(tmp_path):
@@ -611,3 +612,213 @@ def test_one_mode_per_task(tmp_path):
 def test_the_three_modes_are_separate_entry_points():
     for name in ('run_host_results', 'run_host_doc', 'run_merge'):
         assert callable(getattr(fleet_report.ActionModule, name))
+
+
+# -- the endpoint probe folded into the host_results step (endpoint_probe_args, issue 13) ----------
+def endpoint_args(port, **extra):
+    args = {'host': '127.0.0.1', 'attempts': 1, 'connect_timeout': 2,
+            'endpoints': [{'name': 'web', 'port': port, 'protocol': 'http'}]}
+    args.update(extra)
+    return args
+
+
+@pytest.fixture
+def engine_input(monkeypatch):
+    """What fleet_report hands to the engine's diagnose_host (the real engine still runs)."""
+    seen = []
+    real = fleet_report._engine.diagnose_host
+
+    def spy(data):
+        seen.append(data)
+        return real(data)
+    monkeypatch.setattr(fleet_report._engine, 'diagnose_host', spy)
+    return seen
+
+
+def test_host_results_runs_the_endpoint_probe_itself(tmp_path, engine_input):
+    port = closed_loopback_port()
+    result = make_action({'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': GATHERED, 'endpoint_probe_args': endpoint_args(port)}}).run(task_vars={})
+    assert not result.get('failed'), result
+    probe = engine_input[0]['endpoint_probe']
+    assert [(e['name'], e['host'], e['port'], e['protocol'], e['summary']['classification'])
+            for e in probe['endpoints']] == [('web', '127.0.0.1', port, 'http', 'refused')]
+    assert probe['summary']['ok'] == 0 and probe['summary']['failed'] == 1
+    assert probe['summary']['classifications'] == {'web': 'refused'}
+    # the ssh probe is another matter: no probe_args, no probe
+    assert engine_input[0]['probe'] is None
+    # like the probe, the endpoint probe stays in the host's file, out of the connreset_report fact
+    assert 'endpoint_probe' not in result['ansible_facts']['connreset_report']
+
+
+@pytest.mark.parametrize('host_results', [
+    {'host': 'web1', 'facts': GATHERED},
+    {'host': 'web1', 'facts': GATHERED, 'endpoint_probe_args': None},
+])
+def test_host_results_without_endpoint_probe_args_has_no_endpoint_probe(tmp_path, engine_input, host_results):
+    result = make_action({'dest': str(tmp_path), 'host_results': host_results}).run(task_vars={})
+    assert not result.get('failed'), result
+    assert 'endpoint_probe' in engine_input[0] and engine_input[0]['endpoint_probe'] is None
+
+
+@pytest.mark.parametrize('extra, message', [
+    # tcp_probe's own range checks (_tcp_probe.validate_params, raised as ProbeConfigError)
+    ({'idle_hold_s': 1000}, 'connreset.doctor.tcp_probe: idle_hold_s must be between 0 (off) and 900 seconds'),
+    ({'attempts': 0}, 'connreset.doctor.tcp_probe: attempts must be between 1 and 20 (got 0)'),
+    ({'endpoints': [{'port': 70000}]}, 'connreset.doctor.tcp_probe: endpoints[0]: port must be between 1 and 65535'),
+    ({'host': None}, 'connreset.doctor.tcp_probe: endpoints[0] has no host: set its host or the host option'),
+    ({'endpoints': []}, 'connreset.doctor.tcp_probe: endpoints must list at least one'),
+    # tcp_probe's argument spec
+    ({'no_such_option': 1}, 'connreset.doctor.tcp_probe: no_such_option. Supported parameters include'),
+    ({'endpoints': [{'port': 80, 'protocol': 'ftp'}]}, 'connreset.doctor.tcp_probe: value of protocol must be one of'),
+    ({'endpoints': [{'name': 'web'}]}, 'connreset.doctor.tcp_probe: missing required arguments: port'),
+    ({'endpoints': None}, 'connreset.doctor.tcp_probe: missing required arguments: endpoints'),
+])
+def test_host_results_bad_endpoint_probe_args_fail_the_host(tmp_path, extra, message):
+    args = endpoint_args(closed_loopback_port(), **extra)
+    if args['endpoints'] is None:
+        del args['endpoints']
+    result = make_action({'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': GATHERED, 'endpoint_probe_args': args}}).run(task_vars={})
+    assert result['failed'] and result['msg'].startswith(message), result['msg']
+    assert not (tmp_path / 'hosts').exists()
+
+
+def test_bad_ssh_probe_option_fails_before_the_endpoints_are_probed(tmp_path, monkeypatch):
+    pytest.importorskip('paramiko')
+    ran = []
+    monkeypatch.setattr(fleet_report._tcp_probe, 'probe', ran.append)
+    result = make_action({'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': GATHERED, 'probe_args': {'host': '127.0.0.1', 'attempts': 0},
+        'endpoint_probe_args': endpoint_args(80)}}).run(task_vars={})
+    assert result['failed'] and result['msg'].startswith('connreset.doctor.ssh_probe: attempts'), result['msg']
+    assert ran == []
+
+
+def test_endpoint_probe_that_cannot_run_is_a_probe_error(tmp_path, engine_input, monkeypatch):
+    def broken(params):
+        raise OSError(24, 'Too many open files')
+    monkeypatch.setattr(fleet_report._tcp_probe, 'probe', broken)
+    args = endpoint_args(8080)
+    args['endpoints'] = [{'name': 'web', 'port': 8080, 'protocol': 'http'}, {'port': 6379}]
+    result = make_action({'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': GATHERED, 'endpoint_probe_args': args}}).run(task_vars={})
+    assert not result.get('failed'), result
+    probe = engine_input[0]['endpoint_probe']
+    assert [(e['name'], e['host'], e['port'], e['protocol'], e['attempts'], e['idle']) for e in probe['endpoints']] == [
+        ('web', '127.0.0.1', 8080, 'http', [], None), ('127.0.0.1:6379/tcp', '127.0.0.1', 6379, 'tcp', [], None)]
+    for endpoint in probe['endpoints']:
+        summary = endpoint['summary']
+        assert summary['classification'] == 'probe_error' and summary['outcome'] == 'error'
+        assert summary['detail'] == 'the endpoint probe could not run: OSError: [Errno 24] Too many open files'
+        assert set(summary) == {'classification', 'phase', 'outcome', 'intermittent', 'counts', 'likely_causes',
+                                'detail'}
+    assert probe['summary'] == {'ok': 0, 'failed': 2, 'elapsed_s': 0.0,
+                                'classifications': {'web': 'probe_error', '127.0.0.1:6379/tcp': 'probe_error'}}
+
+
+def test_endpoint_probe_result_is_a_registered_like_result(monkeypatch):
+    # a bad value: tcp_probe's ProbeConfigError, before anything is probed
+    assert fleet_report.endpoint_probe_result({'host': 'h', 'endpoints': [{'port': 1}], 'idle_hold_s': 901}) == {
+        'failed': True, 'msg': 'idle_hold_s must be between 0 (off) and 900 seconds (got 901.0)'}
+    monkeypatch.setattr(fleet_report._tcp_probe, 'probe', lambda params: {'endpoints': [], 'summary': dict(
+        ok=0, failed=0, classifications={}, elapsed_s=0.0, seen=params)})
+    result = fleet_report.endpoint_probe_result({'host': 'h', 'endpoints': [{'port': 443, 'protocol': 'https'}]})
+    assert result['changed'] is False and set(result) == {'changed', 'probe'}
+    # validated with tcp_probe's argument spec: its defaults are filled in
+    params = result['probe']['summary']['seen']
+    assert params['attempts'] == 1 and params['idle_hold_s'] == 0.0 and params['endpoints'][0]['path'] == '/'
+
+
+ENDPOINT_PROBED = {'changed': False, 'probe': {'endpoints': [{'name': 'web', 'host': '192.0.2.21', 'port': 80,
+                                                              'protocol': 'http', 'attempts': [], 'idle': None,
+                                                              'summary': {'classification': 'ok'}}],
+                                               'summary': {'ok': 1, 'failed': 0, 'classifications': {'web': 'ok'},
+                                                           'elapsed_s': 0.01}}}
+ENDPOINT_BAD_OPTION = {'failed': True, 'msg': 'attempts must be between 1 and 20 (got 0)'}
+ENDPOINT_BROKEN = {'failed': True, 'msg': 'OSError: boom', 'exception': 'Traceback ...'}
+
+
+@pytest.mark.parametrize('endpoint_probe, errors, classes', [
+    (ENDPOINT_PROBED, [], ['ok']),
+    (ENDPOINT_BAD_OPTION, ['connreset.doctor.tcp_probe: ' + ENDPOINT_BAD_OPTION['msg']], None),
+    (ENDPOINT_BROKEN, [], ['probe_error']),
+    (PROBE_SKIPPED, [], None),
+    (None, [], None),
+    ({}, [], ['probe_error']),   # as for the ssh probe: an empty result is a probe that did not run
+    # a result without probe, message or exception: no option was refused, so the probe did not run
+    ({'changed': False}, ['connreset.doctor.tcp_probe: failed without a message'], None),
+])
+def test_option_errors_and_host_input_of_the_endpoint_probe(endpoint_probe, errors, classes):
+    results = {'host': 'web1', 'facts': GATHERED, 'probe': PROBE_OK, 'endpoint_probe': endpoint_probe,
+               'endpoint_probe_args': {'host': '192.0.2.21', 'endpoints': [{'name': 'web', 'port': 80}]}}
+    assert fleet_report.option_errors(results) == errors
+    if errors:
+        return
+    data = fleet_report.host_input(results)
+    assert data['probe'] == PROBE_OK['probe']
+    if classes is None:
+        assert data['endpoint_probe'] is None
+    else:
+        assert [e['summary']['classification'] for e in data['endpoint_probe']['endpoints']] == classes
+
+
+# -- the role passes endpoint_probe_args (roles/diagnose/tasks/host.yml) ---------------------------
+def _role_task_arg(name):
+    import yaml
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(fleet_report.__file__))))
+    with open(os.path.join(root, 'roles', 'diagnose', 'tasks', 'host.yml'), encoding='utf-8') as handle:
+        tasks = yaml.safe_load(handle)
+    task = next(t for t in tasks if 'connreset.doctor.fleet_report' in t)
+    return task['connreset.doctor.fleet_report']['host_results'][name]
+
+
+@pytest.mark.parametrize('variables, expected', [
+    ({'diagnose_endpoints': []}, None),
+    ({'diagnose_endpoints': [{'port': 443}], 'diagnose_endpoint_probe': False}, None),
+    ({'diagnose_endpoints': [{'port': 443, 'protocol': 'https', 'unit': 'nginx.service',
+                              'front': {'kind': 'aws-alb', 'idle_timeout_s': None}},
+                             {'name': 'redis', 'port': 6379}],
+      'diagnose_probe_attempts': '2', 'diagnose_endpoint_probe_idle_hold_s': 30},
+     {'host': '192.0.2.21', 'attempts': 2, 'idle_hold_s': 30,
+      'endpoints': [{'port': 443, 'protocol': 'https'}, {'name': 'redis', 'port': 6379}]}),
+])
+def test_role_passes_the_endpoints_to_the_probe(variables, expected):
+    defaults = {'diagnose_probe_host': '192.0.2.21', 'diagnose_probe_attempts': 1, 'diagnose_endpoint_probe': True,
+                'diagnose_endpoint_probe_idle_hold_s': 0}
+    templar = Templar(loader=DataLoader(), variables=dict(defaults, **variables))
+    expression = _role_task_arg('endpoint_probe_args')
+    try:
+        from ansible.template import trust_as_template   # ansible-core 2.19: only trusted text is templated
+        expression = trust_as_template(expression)
+    except ImportError:  # pragma: no cover - older ansible-core
+        pass
+    args = templar.template(expression)
+    assert args == expected
+    if expected is not None:   # what the role passes is what tcp_probe accepts
+        assert fleet_report.ArgumentSpecValidator(fleet_report._tcp_probe.ARGUMENT_SPEC).validate(
+            dict(args)).error_messages == []
+
+
+def test_endpoint_probe_reaches_the_host_document_and_the_report(tmp_path):
+    """End to end with the real engine: the probe of a closed port is the stored document's
+    endpoint_probe, and report.json's endpoint of that port carries its classification."""
+    port = closed_loopback_port()
+    facts = copy.deepcopy(GATHERED)
+    facts['ansible_facts']['connreset_endpoints'] = {
+        'status': 'ok', 'reason': None, 'elapsed_s': 0.1,
+        'endpoints': [{'name': 'app:%d' % port, 'port': port, 'protocol': 'http', 'front': None, 'unit': None,
+                       'unit_source': None, 'program': None, 'status': 'ok', 'reason': None, 'listening': [],
+                       'listen_source': 'ss', 'process': None}]}
+    result = make_action({'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': facts, 'endpoint_probe_args': endpoint_args(port)}}).run(task_vars={})
+    assert not result.get('failed'), result
+    stored = json.loads((tmp_path / 'hosts' / 'web1.json').read_text())
+    assert stored['endpoint_probe']['summary']['classifications'] == {'web': 'refused'}
+    fleet_report.run_report(str(tmp_path), formats=['json'], generated_at=GENERATED, hosts=['web1'])
+    report = json.loads((tmp_path / 'report.json').read_text())
+    endpoint = report['hosts'][0]['endpoints'][0]
+    assert (endpoint['name'], endpoint['port'], endpoint['listening'], endpoint['probe']) == (
+        'app:%d' % port, port, False, 'refused')
+    # the engine's service finding about it names it in evidence.endpoints (nothing listens, refused)
+    assert endpoint['findings'] and all(fid.startswith('CRD-SVC-') for fid in endpoint['findings']), endpoint

@@ -1176,7 +1176,7 @@ NOT_PARSERS = {
     'probe.describe_exception': 'formats exceptions', 'probe.describe_icmp': 'formats parse_extended_err() output',
     'probe.ReplaySocket': 'socket wrapper (I/O)', 'probe.resolve': 'DNS (I/O)', 'probe.set_recverr': 'socket option (I/O)',
     'probe.read_icmp_error': 'socket (I/O)', 'probe.read_banner': 'socket (I/O); split_banner() is its parser',
-    'probe.load_key': 'reads a key file (I/O)',
+    'probe.load_key': 'reads a key file (I/O)', 'probe.run_module': "a probe module's exit (I/O)",
     'tcp_probe.validate_params': 'option checks (test_tcp_probe.py)', 'tcp_probe.time_budget': 'arithmetic on checked options',
     'tcp_probe.build_request': 'formats checked options', 'tcp_probe.causes_of': 'a table lookup',
     'tcp_probe.idle_verdict': 'formats watch_idle() output', 'tcp_probe.connect': 'the probe (I/O)',

@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.connreset.doctor.plugins.module_utils import _sshd
 from ansible_collections.connreset.doctor.plugins.module_utils._common import CommandResult, OptionError, System
-from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogLine, journal_json_entry, split_line
+from ansible_collections.connreset.doctor.plugins.module_utils._logs import LogLine, journal_json_entry, resolve_window, split_line
 
 SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'sshd')
 NOW = 1800000000.0
@@ -1353,7 +1353,7 @@ def test_lab_series_times_are_the_lines_times(suite, name, kind, texts):
 def test_collect_events_series_carries_the_window(tmp_path):
     path = tmp_path / 'crashloop.log'
     path.write_text('\n'.join(lab('trixie', 'crashloop.txt')) + '\n')
-    window = _sshd.resolve_window(System(), None, [str(path)])
+    window = resolve_window(System(), None, [str(path)])
     events = _sshd.collect_events(System(), window, [str(path)])
     series = events['crashes']['series']
     assert (series['since'], series['until']) == (events['window']['since'], events['window']['until'])
