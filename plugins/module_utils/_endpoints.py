@@ -278,6 +278,15 @@ class Host:
     def __init__(self, system):
         self.system = system
         self._sockets = None
+        self._shared = None
+
+    def shared_kernel(self):
+        """True when the kernel log may hold other hosts' units of the same names (see
+        :func:`_oom.kernel_paths_visible`), read once."""
+        if self._shared is None:
+            self._shared = not _oom.kernel_paths_visible(self.system.read_or_none('/proc/2/comm'),
+                                                         self.system.read_or_none('/proc/2/cgroup'))
+        return self._shared
 
     def sockets(self):
         """(sockets or None, source, status, reason)."""
@@ -602,18 +611,53 @@ def unit_events(system, unit, window):
     return count_unit_events(entries, [unit], since=window.since, until=window.until), status, reason
 
 
-def oom_of_unit(oom, unit):
-    """The part of the OOM collector's fact about ``unit``."""
+def _oom_part(status, reason, kill_count=None, kills=None, unit_results=None, counter=None, elsewhere=None):
+    return {'status': status, 'reason': reason, 'kill_count': kill_count, 'kills': kills, 'unit_results': unit_results,
+            'cgroup_oom_kills': counter, 'kills_elsewhere': elsewhere}
+
+
+def oom_of_unit(oom, unit, shared=False, counter=None):
+    """The part of the OOM collector's fact about ``unit``.
+
+    ``shared``: the kernel log may be another host's too (see :func:`_oom.kernel_paths_visible`), so a kill
+    of a same-named unit may be a neighbour's; ``counter`` is the unit's own memory cgroup's ``oom_kill``
+    counter (None: not readable). On a shared kernel the unit's kills count only when its own cgroup counted
+    kills or its own systemd logged an OOM result; a counter of 0 gives them to another host (``kills_elsewhere``);
+    no way to tell makes the part ``partial`` with the reason. Pure."""
     if oom is None or not unit:
-        return {'status': UNKNOWN, 'reason': 'no unit known for this endpoint' if oom is not None else
-                'the OOM collector did not run', 'kill_count': None, 'kills': None, 'unit_results': None}
+        return _oom_part(UNKNOWN, 'no unit known for this endpoint' if oom is not None else 'the OOM collector did not run')
     if oom.get('kills') is None:
-        return {'status': UNKNOWN, 'reason': oom.get('reason'), 'kill_count': None, 'kills': None, 'unit_results': None}
+        return _oom_part(UNKNOWN, oom.get('reason'))
     kills = [k for k in oom['kills'] if k.get('unit') == unit]
-    count = (oom.get('kills_by_unit') or {}).get(unit, len(kills))
-    results = [r for r in (oom.get('unit_results') or []) if r.get('unit') == unit]
-    return {'status': oom['log']['status'], 'reason': oom['log']['reason'], 'kill_count': max(count, len(kills)),
-            'kills': kills, 'unit_results': len(results)}
+    count = max((oom.get('kills_by_unit') or {}).get(unit, len(kills)), len(kills))
+    results = len([r for r in (oom.get('unit_results') or []) if r.get('unit') == unit])
+    status, reason = oom['log']['status'], oom['log']['reason']
+    pathed = [k for k in kills if k.get('cgroup')]
+    if not shared or not pathed or results or counter:
+        if shared and counter and not results:
+            count = min(count, counter)     # the cgroup's own count bounds what is this host's
+            kills = kills[-count:]
+        return _oom_part(status, reason, count, kills, results, counter, 0)
+    # a kernel log shared with other hosts, kills of a unit of this name, and nothing of this host's own says so
+    if counter == 0:
+        return _oom_part(status, reason, 0, [], results, counter, count)
+    return _oom_part(PARTIAL, 'the kernel log is shared with other hosts (a container or namespace host) and holds %d '
+                     'OOM kill(s) of a %s (%s); its own memory cgroup (its oom_kill counter) cannot be read to tell '
+                     'whether they were this host\'s: not counted' % (count, unit, pathed[-1]['cgroup']),
+                     0, [], results, counter, count)
+
+
+def unit_oom_counter(system, cgroup):
+    """The ``oom_kill`` counter of memory cgroup ``cgroup`` (a path as /proc/PID/cgroup gives it), v1 or v2, or
+    None when no such file can be read."""
+    if not cgroup or '..' in cgroup.split('/'):
+        return None
+    for path in ('/sys/fs/cgroup/memory%s/memory.oom_control', '/sys/fs/cgroup%s/memory.events',
+                 '/sys/fs/cgroup/unified%s/memory.events'):
+        value = _oom.parse_oom_kill_counter(system.read_or_none(path % cgroup.rstrip('/')))
+        if value is not None:
+            return value
+    return None
 
 
 def collect_endpoint(system, host, spec, window, oom):
@@ -654,7 +698,8 @@ def collect_endpoint(system, host, spec, window, oom):
     events['status'], events['reason'] = summarize({'unit': (ev_status, ev_reason), 'program': (prog_status, prog_reason)})
     parts['events'] = (events['status'], events['reason'])
 
-    oom_part = oom_of_unit(oom, unit)
+    own_cgroup = owner['cgroup'] if owner and owner.get('unit') == unit else None
+    oom_part = oom_of_unit(oom, unit, shared=host.shared_kernel(), counter=unit_oom_counter(system, own_cgroup))
     parts['oom'] = (oom_part['status'], oom_part['reason'])
     fds = read_fds(system, owner['pid'] if owner else None)
     parts['fds'] = (fds['status'], fds['reason'])

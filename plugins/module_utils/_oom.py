@@ -681,6 +681,29 @@ def elsewhere_part(elsewhere, root, samples=3):
     }
 
 
+def kernel_paths_visible(comm2, cgroup2_text):
+    """True when this host sees cgroup paths as the kernel log prints them: PID 2 is ``kthreadd`` (the
+    initial PID namespace: containers and lab hosts do not see kernel threads) and sits at ``/`` in every
+    hierarchy (a private cgroup namespace shows it as ``/..``-relative or not at all). False otherwise: the
+    kernel log may be shared with other hosts whose units carry the same names under a prefix this host
+    cannot see. Pure."""
+    if (comm2 or '').strip() != 'kthreadd':
+        return False
+    paths = [line.split(':', 2)[2].strip() for line in (cgroup2_text or '').splitlines() if line.count(':') >= 2]
+    return bool(paths) and all(path == '/' for path in paths)
+
+
+def parse_oom_kill_counter(text):
+    """``oom_kill N`` from a memory cgroup's ``memory.events`` (v2) or ``memory.oom_control`` (v1, kernel
+    >= 4.13, mm/memcontrol.c mem_cgroup_oom_control_read / memory_events_show): the OOM kills of tasks in
+    that cgroup since it was created, by any OOM killer; None when the line is missing. Pure."""
+    for line in (text or '').splitlines()[:32]:
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == 'oom_kill' and parts[1].isdigit():
+            return int(parts[1])
+    return None
+
+
 def parse_vmstat_oom_kill(text):
     """``oom_kill`` from /proc/vmstat text (kernel ≥ 4.13), or None."""
     for line in (text or '').splitlines():
@@ -925,5 +948,5 @@ def validate(params):
 __all__ = ['ARGUMENT_SPEC', 'collect', 'validate', 'classify', 'parse_entries', 'KillFolder', 'writer_of',
            'watched_killed', 'summarize_kills', 'top_counts', 'parse_vmstat_oom_kill', 'parse_meminfo',
            'parse_psi', 'parse_loadavg', 'unit_of_cgroup', 'parse_summary_fields', 'parse_proc_cgroup',
-           'cgroup_root', 'in_cgroup_tree', 'split_by_cgroup', 'elsewhere_part', 'kernel_log_files',
+           'cgroup_root', 'in_cgroup_tree', 'kernel_paths_visible', 'parse_oom_kill_counter', 'split_by_cgroup', 'elsewhere_part', 'kernel_log_files',
            'scan_kernel_logs', 'PARTIAL']

@@ -384,10 +384,15 @@ ansible_facts:
             oom:
               description: OOM kills in the unit's cgroup in the log window, as M(connreset.doctor.oom_facts) reads them.
               type: dict
-              sample: {status: ok, reason: null, kill_count: 1, kills: [{time: "2026-12-03T18:59:01Z", process: gunicorn, unit: app.service}], unit_results: 1}
+              sample: {status: ok, reason: null, kill_count: 1, kills: [{time: "2026-12-03T18:59:01Z", process: gunicorn, unit: app.service}], unit_results: 1,
+                       cgroup_oom_kills: 1, kills_elsewhere: 0}
               contains:
                 status:
-                  description: V(ok), V(partial) or V(unknown) (no kernel log readable, or no unit known).
+                  description:
+                    - V(ok), V(partial) or V(unknown) (no kernel log readable, or no unit known).
+                    - V(partial) also when the kernel log is shared with other hosts (a container, a namespace host), it names OOM kills of a
+                      unit of the same name, and nothing of this host's own (the unit's memory cgroup counter, its systemd's OOM result) tells
+                      whether they were this host's; they are then not counted.
                   type: str
                   sample: ok
                 reason:
@@ -407,6 +412,19 @@ ansible_facts:
                   description: systemd's C(Failed with result 'oom-kill') and C(A process of this unit has been killed by the OOM killer) lines for the unit.
                   type: int
                   sample: 1
+                cgroup_oom_kills:
+                  description:
+                    - The C(oom_kill) counter of the unit's own memory cgroup (C(memory.events) on cgroup v2, C(memory.oom_control) on v1, kernel 4.13
+                      and later), counted since the cgroup was created (systemd creates it anew when the unit starts); V(null) when it cannot be read
+                      (the unit is not running, no cgroup file system, an older kernel).
+                    - On a shared kernel log it decides whether a kill of a unit of this name was this host's.
+                  type: int
+                  sample: 1
+                kills_elsewhere:
+                  description: Kills of a unit of this name in the shared kernel log given to another host (the unit's own counter says 0) or left
+                    uncounted (then V(status) is V(partial)); V(0) on a host that sees the kernel's cgroup paths as its own.
+                  type: int
+                  sample: 0
             fds:
               description: Descriptors of the owning process against its C(Max open files) limit.
               type: dict

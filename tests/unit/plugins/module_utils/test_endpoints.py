@@ -126,6 +126,37 @@ def test_oom_of_unit():
     assert _endpoints.oom_of_unit({'kills': None, 'reason': 'no log'}, 'a.service')['kill_count'] is None
 
 
+# A lab host's view (tests/lab, bookworm, cgroup v1 memory): the svc-oom fault's kill as the shared kernel log
+# names it, under the other host's prefix; this host's own unit sits at /system.slice/lab-app.service.
+NEIGHBOUR_KILL = {'unit': 'lab-app.service', 'process': 'gunicorn', 'pid': 14417,
+                  'cgroup': '/connreset-lab18/oom/system.slice/lab-app.service'}
+SHARED_OOM = {'kills': [NEIGHBOUR_KILL], 'kills_by_unit': {'lab-app.service': 1}, 'unit_results': [],
+              'log': {'status': 'ok', 'reason': None}}
+
+
+@pytest.mark.parametrize('shared, counter, results, status, count, elsewhere', [
+    (False, None, [], 'ok', 1, 0),      # a whole machine: the kernel's paths are this host's
+    (True, 0, [], 'ok', 0, 1),          # a neighbour's kill: this unit's own cgroup counted none
+    (True, 1, [], 'ok', 1, 0),          # this host's own kill (its cgroup counted it)
+    (True, None, [], 'partial', 0, 1),  # cannot tell (unit down, cgroup gone): not counted, and said so
+    (True, None, [{'unit': 'lab-app.service'}], 'ok', 1, 0),  # its own systemd logged the OOM result
+])
+def test_oom_of_unit_on_a_shared_kernel(shared, counter, results, status, count, elsewhere):
+    oom = dict(SHARED_OOM, unit_results=results)
+    part = _endpoints.oom_of_unit(oom, 'lab-app.service', shared=shared, counter=counter)
+    assert (part['status'], part['kill_count'], part['kills_elsewhere']) == (status, count, elsewhere)
+    assert len(part['kills']) == count and part['cgroup_oom_kills'] == counter
+    if status == 'partial':
+        assert 'shared with other hosts' in part['reason'] and NEIGHBOUR_KILL['cgroup'] in part['reason']
+
+
+def test_oom_of_unit_counter_bounds_same_named_kills():
+    oom = dict(SHARED_OOM, kills=[dict(NEIGHBOUR_KILL, pid=1), dict(NEIGHBOUR_KILL, pid=2)],
+               kills_by_unit={'lab-app.service': 2})
+    part = _endpoints.oom_of_unit(oom, 'lab-app.service', shared=True, counter=1)
+    assert part['kill_count'] == 1 and [k['pid'] for k in part['kills']] == [2]
+
+
 @pytest.mark.parametrize('params, message', [
     ({'endpoints': [{'port': 0}]}, 'not a TCP port'),
     ({'endpoints': [{'port': 70000}]}, 'not a TCP port'),

@@ -700,7 +700,8 @@ def _oom_kills(entries, watch):
 def _oom_cgroup(text):
     path = _oom.parse_proc_cgroup(text)
     root = _oom.cgroup_root(path) if path is not None else None
-    return path, root, _oom.in_cgroup_tree(path or '/', root or '/'), _oom.unit_of_cgroup(path or text)
+    return (path, root, _oom.in_cgroup_tree(path or '/', root or '/'), _oom.unit_of_cgroup(path or text),
+            _oom.kernel_paths_visible(text[:16], text), _oom.parse_oom_kill_counter(text))
 
 
 def _table_full(entries):
@@ -925,7 +926,8 @@ TARGETS = [
                   '+top_counts', _oom_kills,
            st.tuples(log_entries('oom'), st.lists(st.sampled_from(['sshd', 'ssh.service', 'x', '']), max_size=3)),
            kind(tuple)),
-    Target('oom', 'parse_proc_cgroup+cgroup_root+in_cgroup_tree', _oom_cgroup, one(texts('oom')), tuple_of(4)),
+    Target('oom', 'parse_proc_cgroup+cgroup_root+in_cgroup_tree+kernel_paths_visible+parse_oom_kill_counter', _oom_cgroup,
+           one(texts('oom')), tuple_of(6)),
     Target('oom', 'parse_vmstat_oom_kill', _oom.parse_vmstat_oom_kill, one(texts('oom')), opt(int)),
     Target('oom', 'parse_meminfo', _oom.parse_meminfo, one(texts('oom')), kind(dict)),
     Target('oom', 'parse_psi', _oom.parse_psi, one(texts('oom')), opt(dict)),

@@ -1107,3 +1107,32 @@ def test_kill_series_is_null_without_a_readable_log():
     fact = _oom.collect(system, {'log_files': None})
     # no dmesg, no journal: unknown, not "no kill at any time"
     assert fact['log']['status'] == 'unknown' and fact['kill_count'] is None and fact['kill_series'] is None
+
+
+# /proc/2/comm and /proc/2/cgroup: this machine (kthreadd at / everywhere: the kernel's paths are ours); a lab
+# host or container (no kernel threads: PID 2 is a user process); a private cgroup namespace with the host's
+# PIDs (docker --pid=host on cgroup v2: kthreadd outside the namespace's root).
+@pytest.mark.parametrize('comm, cgroup, visible', [
+    ('kthreadd\n', '9:name=systemd:/\n4:memory:/\n0::/\n', True),
+    ('kthreadd\n', '0::/\n', True),
+    ('sshd\n', '4:memory:/system.slice/ssh.service\n0::/system.slice/ssh.service\n', False),
+    ('kthreadd\n', '0::/../..\n', False),
+    (None, None, False),
+    ('kthreadd\n', '', False),
+])
+def test_kernel_paths_visible(comm, cgroup, visible):
+    assert _oom.kernel_paths_visible(comm, cgroup) is visible
+
+
+# memory.oom_control (v1, mm/memcontrol.c mem_cgroup_oom_control_read, v4.13+: "oom_kill %lu"), read on a lab
+# host (bookworm, 6.1); memory.events (v2, memory_events_show: low/high/max/oom/oom_kill, oom_group_kill from 5.17)
+@pytest.mark.parametrize('text, value', [
+    ('oom_kill_disable 0\nunder_oom 0\noom_kill 0\n', 0),
+    ('oom_kill_disable 0\nunder_oom 0\noom_kill 3\n', 3),
+    ('low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n', 2),
+    ('oom_kill_disable 0\nunder_oom 0\n', None),     # before v4.13: no counter
+    ('oom_kill -1\n', None),
+    (None, None),
+])
+def test_parse_oom_kill_counter(text, value):
+    assert _oom.parse_oom_kill_counter(text) == value
