@@ -24,6 +24,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils import _timeline
+from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._endpoints import front_idle
+from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._thresholds import IDLE_TIMEOUT_PRESETS
 from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import (
     SCHEMA_VERSION, SEVERITIES, UNDIAGNOSED, severity_rank,
 )
@@ -250,11 +252,27 @@ def host_endpoints(doc):
             'listening': (len(listening) > 0) if isinstance(listening, list) else None,
             'idle_close_s': _number_or_none(_dict(_dict(entry.get('timeouts')).get('idle_close')).get('value_s')),
             'front_kind': _text_or_none(front.get('kind')),
-            'front_idle_timeout_s': _number_or_none(front.get('idle_timeout_s')),
+            'front_idle_timeout_s': _front_idle_s(entry, entries, findings, name),
             'probe': probes.get(port) if port is not None else None,
             'findings': ids,
         })
     return out
+
+
+def _front_idle_s(entry, entries, findings, name):
+    """The front's idle timeout the engine judged the endpoint against: a timeout-chain finding's
+    evidence, else the engine's own rule (given, a same-host proxy's upstream timeout, the kind's
+    preset: :func:`_engine._endpoints.front_idle`)."""
+    for finding in findings:
+        if finding.get('id') in ('CRD-SVC-007', 'CRD-SVC-008') and name is not None:
+            value = _number_or_none(_dict(_dict(_dict(finding.get('evidence')).get('endpoints')).get(name))
+                                    .get('front_idle_timeout_s'))
+            if value is not None:
+                return value
+    try:
+        return _number_or_none(front_idle(entry, entries, IDLE_TIMEOUT_PRESETS)[1])
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def _endpoint_evidence(finding, name):

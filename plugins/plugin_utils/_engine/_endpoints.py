@@ -58,6 +58,11 @@ EXPLAINS = (
 CHAIN_CLASSIFICATIONS = ('http_error', 'reset_after_request', 'closed_before_response')
 
 
+def _source(value):
+    """Where a configured value was read: ``FILE:LINE``, or ``FILE`` (a command line has no line)."""
+    return '%s:%s' % (value['file'], value['line']) if value.get('line') is not None else str(value['file'])
+
+
 def _name(endpoint):
     return str(endpoint.get('name') or endpoint.get('port'))[:NAME_CHARS]
 
@@ -82,8 +87,10 @@ class _Per:
                           cause=cause, summary='; '.join('%s: %s' % (n, t) for n, _e, _s, t in items))
 
 
-def _front(ctx, endpoint, endpoints):
-    """``(kind, idle timeout s or None, where the timeout came from)`` of the endpoint's front."""
+def front_idle(endpoint, endpoints, presets):
+    """``(kind, idle timeout s or None, where the timeout came from)`` of the endpoint's front: the
+    operator's ``front.idle_timeout_s``, else the upstream timeout of a proxy of that kind among the
+    host's ``endpoints``, else the kind's preset from ``presets``. Pure; the report shows the same."""
     front = _dict(endpoint.get('front'))
     kind = front.get('kind') if isinstance(front.get('kind'), str) else None
     if not kind or kind == 'none':
@@ -93,19 +100,23 @@ def _front(ctx, endpoint, endpoints):
         return kind, given, 'front.idle_timeout_s'
     key = PROXY_UPSTREAM_KEYS.get(kind)
     for other in endpoints:
-        if other is endpoint or other.get('program') != kind:
+        if other is endpoint or not isinstance(other, dict) or other.get('program') != kind:
             continue
         for value in _list(_dict(other.get('timeouts')).get('values')):
             value = _dict(value)
             if value.get('key') == key and _num(value.get('value_s')) is not None:
                 where = '%s %s of %s' % (kind, key, _name(other))
                 if value.get('file'):
-                    where += ' (%s:%s)' % (value.get('file'), value.get('line'))
+                    where += ' (%s)' % _source(value)
                 return kind, _num(value['value_s']), where
-    preset = _num(_dict(ctx.t.get('idle_timeout_presets')).get(kind))
+    preset = _num(_dict(presets).get(kind))
     if preset is not None:
         return kind, preset, 'preset %s' % kind
     return kind, None, None
+
+
+def _front(ctx, endpoint, endpoints):
+    return front_idle(endpoint, endpoints, ctx.t.get('idle_timeout_presets'))
 
 
 def _check_timeout_chain(ctx, per, endpoint, endpoints, name):
@@ -130,7 +141,7 @@ def _check_timeout_chain(ctx, per, endpoint, endpoints, name):
                 'server_idle_line': idle.get('line'), 'server_idle_default': idle.get('default')}
     where = idle.get('key') or 'idle close'
     if idle.get('file'):
-        where += ' %s:%s' % (idle.get('file'), idle.get('line'))
+        where += ' ' + _source(idle)
     elif idle.get('default'):
         where += ' (default)'
     if kind in REUSING_FRONTS and server_s is not None and server_s < front_s:

@@ -86,7 +86,7 @@ def test_endpoints_of_a_host_from_facts_probe_and_findings():
                probed(('192.0.2.10:443/https', 443, 'reset_after_request'), ('redis', 6379, 'refused')))
     assert report_of(doc)['hosts'][0]['endpoints'] == [
         {'name': 'nginx:443', 'port': 443, 'protocol': 'https', 'unit': 'nginx.service', 'program': 'nginx',
-         'status': 'ok', 'listening': True, 'idle_close_s': 75, 'front_kind': 'aws-alb', 'front_idle_timeout_s': None,
+         'status': 'ok', 'listening': True, 'idle_close_s': 75, 'front_kind': 'aws-alb', 'front_idle_timeout_s': 60,
          'probe': 'reset_after_request', 'findings': ['CRD-SVC-008']},
         {'name': 'redis', 'port': 6379, 'protocol': 'tcp', 'unit': 'redis-server.service', 'program': 'redis',
          'status': 'partial', 'listening': False, 'idle_close_s': None, 'front_kind': None,
@@ -108,9 +108,13 @@ def test_endpoints_of_a_host_from_facts_probe_and_findings():
     ({'timeouts': {'idle_close': {'value_s': '75s'}}}, 'idle_close_s', None),
     ({'timeouts': {'idle_close': {'value_s': True}}}, 'idle_close_s', None),
     ({'timeouts': {'idle_close': {'value_s': float('inf')}}}, 'idle_close_s', None),
-    # the front as given
+    # the front: as given, else the kind's preset (aws-alb 60 s), none for kind none or an unknown kind
     ({'front': {'kind': 'haproxy', 'idle_timeout_s': 50}}, 'front_kind', 'haproxy'),
     ({'front': {'kind': 'haproxy', 'idle_timeout_s': 50}}, 'front_idle_timeout_s', 50),
+    ({'front': {'kind': 'aws-alb', 'idle_timeout_s': None}}, 'front_idle_timeout_s', 60),
+    ({'front': {'kind': 'none', 'idle_timeout_s': None}}, 'front_idle_timeout_s', None),
+    ({'front': {'kind': 'haproxy', 'idle_timeout_s': None}}, 'front_idle_timeout_s', None),   # no HAProxy on the host
+    ({'front': {'kind': 'haproxy', 'idle_timeout_s': 'x'}}, 'front_idle_timeout_s', None),
     ({'front': None}, 'front_kind', None),
     ({'front': 'aws-alb'}, 'front_kind', None),
     # wrong types are null, never an error
@@ -125,6 +129,23 @@ def test_endpoints_of_a_host_from_facts_probe_and_findings():
 def test_endpoint_values(change, key, value):
     entry = dict(NGINX, **change)
     assert report_of(host('web1', [entry]))['hosts'][0]['endpoints'][0][key] == value
+
+
+# The lab's keepalive-mismatch host: gunicorn behind the same host's HAProxy (front kind haproxy, no value
+# given): the report shows the HAProxy's "timeout server" the engine judged the app against, in json and md.
+HAPROXY = {'name': 'proxy', 'port': 8080, 'protocol': 'http', 'front': None, 'unit': 'haproxy.service',
+           'program': 'haproxy', 'status': 'ok', 'listening': [{'port': 8080}],
+           'timeouts': {'status': 'ok', 'idle_close': {'key': 'timeout http-keep-alive', 'value_s': 60},
+                        'values': [{'key': 'timeout server', 'value_s': 60, 'file': '/etc/haproxy/haproxy.cfg',
+                                    'line': 10}]}}
+
+
+def test_a_same_host_proxy_is_the_front_idle_timeout():
+    app = dict(NGINX, name='app', port=8000, program='gunicorn', front={'kind': 'haproxy', 'idle_timeout_s': None},
+               timeouts={'status': 'ok', 'idle_close': {'key': 'keepalive', 'value_s': 1.0}})
+    rows = report_of(host('mismatch', [app, HAPROXY]))['hosts'][0]['endpoints']
+    assert [(r['name'], r['front_kind'], r['front_idle_timeout_s']) for r in rows] == [
+        ('app', 'haproxy', 60), ('proxy', None, None)]
 
 
 @pytest.mark.parametrize('endpoint_probe, probe', [
@@ -217,7 +238,7 @@ def test_markdown_endpoints_table_only_for_hosts_with_endpoints():
     text = _report.render_markdown(report)
     sections = dict((part.split('\n', 1)[0], part) for part in text.split('\n### ')[1:])
     assert '| Endpoint | Port | Protocol |' in sections['web1']
-    assert '| nginx:443 | 443 | https | nginx.service | nginx | ok | yes | 75 | aws-alb | - | ok | - |' in sections['web1']
+    assert '| nginx:443 | 443 | https | nginx.service | nginx | ok | yes | 75 | aws-alb | 60 | ok | - |' in sections['web1']
     assert '| redis | 6379 | tcp | redis-server.service | redis | partial | no | - | - | - | - | CRD-SVC-001 |' in \
         sections['web1']
     assert '- Endpoints: 2' in sections['web1']

@@ -177,3 +177,19 @@ def test_the_host_document_keeps_the_endpoint_probe():
     assert doc['endpoint_probe']['endpoints'][0]['summary']['classification'] == 'refused'
     assert 'CRD-SVC-010' in [f['id'] for f in doc['findings']]
     assert _engine.diagnose_host({'host': 'web', 'facts': facts()})['endpoint_probe'] is None
+
+
+@pytest.mark.parametrize('idle, where', [
+    # gunicorn --keep-alive 1 in ExecStart: the lab's keepalive-mismatch host, a command line has no line number
+    ({'key': 'keepalive', 'value_s': 1.0, 'default': False, 'file': '/proc/63/cmdline', 'line': None},
+     'keepalive /proc/63/cmdline'),
+    ({'key': 'keepalive', 'value_s': 1.0, 'default': False, 'file': '/etc/gunicorn.conf.py', 'line': 4},
+     'keepalive /etc/gunicorn.conf.py:4'),
+    ({'key': 'keepalive', 'value_s': 2.0, 'default': True, 'file': None, 'line': None}, 'keepalive (default)'),
+])
+def test_the_timeout_chain_names_where_the_server_value_was_read(idle, where):
+    app = endpoint(front={'kind': 'aws-alb', 'idle_timeout_s': None},
+                   timeouts=dict(LAB_APP['timeouts'], idle_close=dict(LAB_APP['timeouts']['idle_close'], **idle)))
+    _ids, result = run(case(endpoints(app)))
+    summary = _finding(result, 'CRD-SVC-007')['summary']
+    assert '(%s) < front aws-alb idle timeout 60 s' % where in summary and 'None' not in summary
