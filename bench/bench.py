@@ -14,13 +14,16 @@ lab     On lab fleets (tests/lab/lab: real sshd hosts in network namespaces) of 
         same ansible.cfg (docs/examples/ansible.cfg: pipelining, ControlPersist; forks = fleet
         size).  Medians, ratios, findings, and the on-target collector time of each host
         (connreset_meta.elapsed_s from the per-host JSON files).
+endpoints  One lab systemd host with the services layer (gunicorn, nginx, HAProxy, Redis): ping and
+        endpoint_facts with 1 and with 4 endpoints over ssh, interleaved: wall and target CPU, and
+        what one more endpoint costs (the difference over 3).
 report  The fleet report (json, md, html, junit) from 1,000 and 10,000 synthetic hosts' documents
         (bench/synth.py): time, and peak memory of the child process that builds it.
 logs    The sshd events scan and the OOM kills scan over a 1,000,000-line auth.log/kern.log mix
         (log_files), lines/s, with and without a LogScan keyword prefilter, with a check that
         every injected MaxStartups drop and OOM kill was counted.
 
-Needs root for the lab part (namespaces).  The lab is always torn down (finally / SIGTERM / Ctrl-C).
+Needs root for the lab and endpoints parts (namespaces).  The lab is always torn down (finally / SIGTERM / Ctrl-C).
 """
 
 from __future__ import annotations
@@ -500,6 +503,68 @@ def bench_lab(args, workdir):
     return result
 
 
+# ====================================================================================== endpoints
+# What one more endpoint costs on a real service host: a systemd host of the lab with the services layer
+# (gunicorn lab-app.service :8000, nginx :80, HAProxy :8080, Redis :6379), endpoint_facts over ssh with 1
+# and with all 4 endpoints, interleaved; target CPU (the host's namespaces in their own cgroup) and wall.
+BENCH_ENDPOINTS = ({'name': 'app', 'port': 8000, 'protocol': 'http', 'unit': 'lab-app.service'},
+                   {'name': 'web', 'port': 80, 'protocol': 'http'},
+                   {'name': 'proxy', 'port': 8080, 'protocol': 'http'},
+                   {'name': 'cache', 'port': 6379})
+
+
+def bench_endpoints(args, workdir):
+    lab_id = args.lab_id + 1
+    fdir = os.path.join(workdir, 'endpoints')
+    os.makedirs(os.path.join(fdir, 'cp'), exist_ok=True)
+    acct = None
+    out = {'lab_id': lab_id, 'endpoints': [e['name'] for e in BENCH_ENDPOINTS], 'runs': {}}
+    try:
+        log('lab %d: up one systemd host with services' % lab_id)
+        lab_cmd(lab_id, ['up', 'svc:systemd@bookworm+services'], timeout=LAB_UP_TIMEOUT)
+        lab_cmd(lab_id, ['service', 'svc', 'all'], timeout=300)
+        hosts, hvars = parse_lab_inventory(lab_cmd(lab_id, ['inventory']).stdout)
+        inv = os.path.join(fdir, 'inventory.ini')
+        cfgpath = os.path.join(fdir, 'ansible.cfg')
+        write_inventory(inv, hosts, hvars)
+        write_cfg(cfgpath, 1, fdir)
+        env = env_for({'ANSIBLE_CONFIG': cfgpath, 'ANSIBLE_CALLBACK_RESULT_FORMAT': 'json'})
+        acct = CpuAccount(lab_id)
+        acct.adopt_namespaces(('lab-' if lab_id == 0 else 'lab%d-' % lab_id) + name for name, _a in hosts)
+        sets = (('ping', None), ('1', BENCH_ENDPOINTS[:1]), (str(len(BENCH_ENDPOINTS)), BENCH_ENDPOINTS))
+        for rep in range(args.reps + 1):     # round 0 warms the connection and the host's caches
+            for name, specs in sets:
+                argv = ['ansible', 'all', '-i', inv, '-o', '-m', 'ansible.builtin.ping' if specs is None else
+                        'connreset.doctor.endpoint_facts']
+                if specs is not None:
+                    argv += ['-a', json.dumps({'endpoints': specs})]
+                proc, m = timed_run(argv, fdir, env, acct, os.path.join(fdir, 'cpu-%s-%d.json' % (name, rep)))
+                if proc.returncode != 0:
+                    raise BenchError('%s failed: %s' % (' '.join(argv[:6]), (proc.stdout + proc.stderr)[-1500:]))
+                if rep:
+                    out['runs'].setdefault(name, []).append(m)
+    finally:
+        log('lab %d: down' % lab_id)
+        lab_cmd(lab_id, ['down'], timeout=300, check=False)
+        if acct is not None:
+            acct.close()
+    for name, runs in out['runs'].items():
+        out[name] = dict((key, round(median([r[key] for r in runs]), 4)) for key in ('wall_s', 'target_cpu_s'))
+    many = str(len(BENCH_ENDPOINTS))
+    extra = len(BENCH_ENDPOINTS) - 1
+    out['per_endpoint'] = {'target_cpu_s': round((out[many]['target_cpu_s'] - out['1']['target_cpu_s']) / extra, 4),
+                           'wall_s': round((out[many]['wall_s'] - out['1']['wall_s']) / extra, 4)}
+    out.pop('runs')
+    print('\n== endpoints on a real service host (systemd, gunicorn, nginx, HAProxy, Redis; median of %d)' % args.reps)
+    print('%-28s %8s %14s' % ('call', 'wall s', 'target CPU s'))
+    for name, label in (('ping', 'ansible.builtin.ping'), ('1', 'endpoint_facts, 1 endpoint'),
+                        (many, 'endpoint_facts, %s endpoints' % many)):
+        print('%-28s %8.3f %14.3f' % (label, out[name]['wall_s'], out[name]['target_cpu_s']))
+    print('per endpoint: %.3f s target CPU, %.3f s wall (one module call per host whatever the count)' % (
+        out['per_endpoint']['target_cpu_s'], out['per_endpoint']['wall_s']))
+    return out
+
+
 # ========================================================================================= report
 def child(argv, timeout=CMD_TIMEOUT):
     """Run ``bench.py <argv>`` in a fresh process and return its JSON (stdout)."""
@@ -625,7 +690,13 @@ MODULE_CASES = (
     ('ping', 'ansible.builtin.ping', ''),
     ('reset_facts', 'connreset.doctor.reset_facts', ''),
     ('reset_facts_tcp', 'connreset.doctor.reset_facts', 'gather_subset=!all,tcp'),
+    # the endpoints collector with 1 and ENDPOINTS_MANY endpoints (ports on this machine, listening or not:
+    # each is read the same way): the difference is what one more endpoint costs
+    ('endpoints_1', 'connreset.doctor.endpoint_facts', json.dumps({'endpoints': [{'port': 22}]})),
+    ('endpoints_many', 'connreset.doctor.endpoint_facts',
+     json.dumps({'endpoints': [{'port': 22}] + [{'port': 8000 + i, 'protocol': 'http'} for i in range(7)]})),
 )
+ENDPOINTS_MANY = 8
 
 
 def _payload(workdir, name, module, margs):
@@ -679,6 +750,7 @@ def bench_module(args, workdir):
             entry['command_names'] = sorted(set(os.path.basename(e) for e in execs[1:]))
         out[name] = entry
     out['reset_facts_over_ping_cpu'] = ratio(out['reset_facts']['cpu_s'], out['ping']['cpu_s'])
+    out['endpoint_cpu_s'] = round((out['endpoints_many']['cpu_s'] - out['endpoints_1']['cpu_s']) / (ENDPOINTS_MANY - 1), 4)
     print_module(out)
     return out
 
@@ -687,13 +759,16 @@ def print_module(m):
     print('\n== one module call on this machine (the AnsiballZ payload run directly; CPU: median of 5)')
     print('%-34s %10s %9s %9s %12s %s' % ('call', 'payload', 'CPU s', 'commands', 'imports ms', 'module_utils'))
     labels = {'ping': 'ansible.builtin.ping', 'reset_facts': 'reset_facts (all)',
-              'reset_facts_tcp': 'reset_facts gather_subset=[tcp]'}
+              'reset_facts_tcp': 'reset_facts gather_subset=[tcp]', 'endpoints_1': 'endpoint_facts, 1 endpoint',
+              'endpoints_many': 'endpoint_facts, %d endpoints' % ENDPOINTS_MANY}
     for name, _module, _margs in MODULE_CASES:
         e = m[name]
         print('%-34s %7.0f KB %9.3f %9s %12.1f %s' % (
             labels[name], e['payload_bytes'] / 1000.0, e['cpu_s'], e.get('commands', 'n/a'),
             e['module_utils_import_ms'], ' '.join(x.lstrip('_') for x in e['module_utils_imported'])))
     print('commands of reset_facts (all): %s' % ', '.join(m['reset_facts'].get('command_names') or []))
+    print('endpoints: %.4f s of CPU per endpoint (endpoint_facts with %d endpoints minus with 1, over %d; one call '
+          'per host whatever the count)' % (m['endpoint_cpu_s'], ENDPOINTS_MANY, ENDPOINTS_MANY - 1))
 
 
 # =========================================================================================== logs
@@ -967,8 +1042,8 @@ def snapshot(mode, workdir):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog='bench/run', description=__doc__.split('\n\n', maxsplit=1)[0])
-    p.add_argument('--parts', default='lab,module,report,logs',
-                   help='comma list of lab, module, report, logs (default all)')
+    p.add_argument('--parts', default='lab,endpoints,module,report,logs',
+                   help='comma list of lab, endpoints, module, report, logs (default all)')
     p.add_argument('--reps', type=int, default=5, help='interleaved repetitions per command on the lab (default 5)')
     p.add_argument('--sizes', default='10,30,100',
                    help='lab fleet sizes (default 10,30,100; at most 200; more than 20 hosts is a heavy run: '
@@ -994,9 +1069,9 @@ def parse_args(argv):
         args.naive_max = 0
         args.one_subnet_hosts = '500'
     args.parts = [x for x in args.parts.split(',') if x]
-    bad = set(args.parts) - {'lab', 'module', 'report', 'logs'}
+    bad = set(args.parts) - {'lab', 'endpoints', 'module', 'report', 'logs'}
     if bad:
-        p.error('unknown parts %s: use lab, module, report, logs' % ', '.join(sorted(bad)))
+        p.error('unknown parts %s: use lab, endpoints, module, report, logs' % ', '.join(sorted(bad)))
     args.sizes = [int(x) for x in args.sizes.split(',') if x]
     args.report_hosts = [int(x) for x in args.report_hosts.split(',') if x]
     args.one_subnet_hosts = [int(x) for x in args.one_subnet_hosts.split(',') if x]
@@ -1015,8 +1090,8 @@ def main(argv):
         internal[argv[0]](argv[1:])
         return 0
     args = parse_args(argv)
-    if 'lab' in args.parts and os.geteuid() != 0:
-        log('the lab part needs root (network namespaces): run as root or use --parts report,logs')
+    if set(args.parts) & {'lab', 'endpoints'} and os.geteuid() != 0:
+        log('the lab and endpoints parts need root (network namespaces): run as root or use --parts module,report,logs')
         return 2
     # SIGTERM → SystemExit, so the finally blocks (lab down, temp dir) run as on Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -1031,7 +1106,8 @@ def main(argv):
         except BenchError as exc:
             log(str(exc))
             return 1
-        parts = (('lab', bench_lab), ('report', bench_report), ('module', bench_module), ('logs', bench_logs))
+        parts = (('lab', bench_lab), ('endpoints', bench_endpoints), ('report', bench_report), ('module', bench_module),
+                 ('logs', bench_logs))
         for name, run in parts:
             if name not in args.parts:
                 continue
