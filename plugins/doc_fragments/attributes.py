@@ -13,7 +13,7 @@ class ModuleDocFragment(object):
 
     A module lists ``connreset.doctor.attributes`` and one of the named fragments below; the
     fragments never document the same attribute, so their order does not matter.  What is the
-    module's own stays in the module: the C(platform) description, the C(facts) attribute naming
+    module's own stays in the module: the C(platform) description, the C(facts) description naming
     the fact key, and any attribute whose wording differs (the module's text wins over a
     fragment's, field by field).
     """
@@ -27,10 +27,13 @@ attributes:
     platforms: posix
 '''
 
-    # The read-only fact collectors (*_facts, reset_capture): check mode is a normal run.
+    # The read-only fact collectors (*_facts, reset_capture): they return facts (each module's C(facts)
+    # description names the fact key) and check mode is a normal run.
     FACTS_COLLECTOR = r'''
 options: {}
 attributes:
+  facts:
+    support: full
   check_mode:
     support: full
     description: Reads only, so check mode runs exactly like a normal run.

@@ -428,6 +428,26 @@ def run_collector(name, collect, system, params, budget=None):
     return fact
 
 
+def waiting_budget(wait, most):
+    """The time budget of a collector that waits ``wait`` seconds on purpose (the tcp collector's
+    sample, the capture's duration): 30 s for its own work plus the wait, taken as 0 when unset or
+    negative and as ``most`` when larger."""
+    return 30 + min(max(wait or 0, 0), most)
+
+
+def run_fact_module(module, fact_key, run):
+    """The end of a fact module's main() (modules/*_facts, modules/reset_capture): ``exit_json`` with
+    ``changed=False, ansible_facts={fact_key: run()}``, or ``fail_json`` with an OptionError's message.
+
+    ``run`` is the module's own :func:`run_collector` call (its collector, name and budget), made here.
+    """
+    try:
+        fact = run()
+    except OptionError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, ansible_facts={fact_key: fact})
+
+
 def controller_address(system):
     """The address the controller connects from (first field of SSH_CONNECTION), or None when the
     variable is unset or its first field is not an IP address (an IPv6 zone suffix is dropped)."""

@@ -80,13 +80,14 @@ BANNER_MAX_BYTES = 8192
 MAX_ADDRESSES = 3
 BANNER_MAX_LINES = 20
 
-LIMITS = {
+# The limits of the options both probes take (this one and _tcp_probe's): attempts, delay, port, each timeout.
+PROBE_LIMITS = {
     'attempts': (1, 20),
     'delay': (0.0, 60.0),
     'port': (1, 65535),
     'timeout': (0.1, 300.0),
-    'transfer_bytes': (0, 64 * 1024 * 1024),
 }
+LIMITS = dict(PROBE_LIMITS, transfer_bytes=(0, 64 * 1024 * 1024))
 TIMEOUT_OPTIONS = ('connect_timeout', 'banner_timeout', 'kex_timeout', 'auth_timeout', 'session_timeout')
 
 ARGUMENT_SPEC = dict(
@@ -470,6 +471,17 @@ def _is_instant_drop(attempt, classification, delayed_window):
         _banner_seconds(attempt) < min(INSTANT_DROP_S, delayed_window[0] / 2.0)
 
 
+def top_failure(failed):
+    """``(classification, attempt)``: the most frequent classification of the failed
+    ``(attempt, classification)`` pairs (on a tie the first one seen) and its first attempt. Pure."""
+    tally = {}
+    for _attempt, cls in failed:
+        tally[cls] = tally.get(cls, 0) + 1
+    top = max(tally.values())
+    classification = [c for _a, c in failed if tally[c] == top][0]
+    return classification, [a for a, c in failed if c == classification][0]
+
+
 def summarize(attempts, delayed_window=DELAYED_RESET_WINDOW, host=None, port=None, timeouts=None):
     """Summary of a host's attempts: ``{classification, phase, outcome, intermittent, counts,
     likely_causes, detail}``.  Pure.
@@ -492,13 +504,7 @@ def summarize(attempts, delayed_window=DELAYED_RESET_WINDOW, host=None, port=Non
     if not failed:
         representative, classification = attempts[-1], 'ok'
     else:
-        # The most frequent failure; on a tie the first one seen.
-        tally = {}
-        for _attempt, cls in failed:
-            tally[cls] = tally.get(cls, 0) + 1
-        top = max(tally.values())
-        classification = [c for _a, c in failed if tally[c] == top][0]
-        representative = [a for a, c in failed if c == classification][0]
+        classification, representative = top_failure(failed)
         if n_ok:
             if all(_is_instant_drop(a, c, delayed_window) for a, c in failed):
                 classification = 'maxstartups'
@@ -585,13 +591,15 @@ class ReplaySocket:
         return getattr(self._sock, name)
 
 
-class _Attempt:
-    """Builds one attempt record while the phases run."""
+class Attempt:
+    """Builds one attempt record while the phases run (the ssh probe's and, with its own ``phases``
+    and extra keys, the tcp probe's): every phase the attempt ends is timed in ``timings``."""
 
-    def __init__(self, number):
+    def __init__(self, number, phases=PHASES, **fields):
         self.start = time.monotonic()
-        self.record = dict(attempt=number, phase='dns', outcome='error', error=None, banner=None,
-                           elapsed_s=None, address=None, icmp=None, timings=dict((p, None) for p in PHASES))
+        self.record = dict(attempt=number, phase='dns', outcome='error', error=None, elapsed_s=None, address=None,
+                           icmp=None, timings=dict((p, None) for p in phases))
+        self.record.update(fields)
         self._phase_start = self.start
 
     def enter(self, phase):
@@ -832,7 +840,7 @@ def load_key(path):
 
 def probe_once(params, number=1, pkey=None):
     """One attempt, phase by phase; returns the attempt record."""
-    att = _Attempt(number)
+    att = Attempt(number, banner=None)
     host, port = params['host'], params['port']
     try:
         addresses = resolve(host, port, params['connect_timeout'])

@@ -82,13 +82,7 @@ MAX_CHUNKS = 1024
 # How much of what the server sends at a close (a 408 page, a TLS alert) is kept as text.
 TEXT_MAX = 200
 
-LIMITS = {
-    'attempts': (1, 20),
-    'delay': (0.0, 60.0),
-    'port': (1, 65535),
-    'timeout': (0.1, 300.0),
-    'idle_hold_s': (0.0, 900.0),
-}
+LIMITS = dict(_probe.PROBE_LIMITS, idle_hold_s=(0.0, 900.0))
 TIMEOUT_OPTIONS = ('connect_timeout', 'tls_timeout', 'response_timeout')
 
 ENDPOINT_SPEC = dict(
@@ -374,15 +368,7 @@ def summarize(attempts, endpoint=None, timeouts=None):
         counts[attempt.get('outcome')] = counts.get(attempt.get('outcome'), 0) + 1
     classes = [classify_attempt(a) for a in attempts]
     failed = [(a, c) for a, c in zip(attempts, classes) if c != 'ok']
-    if not failed:
-        representative, classification = attempts[-1], 'ok'
-    else:
-        tally = {}
-        for _attempt, cls in failed:
-            tally[cls] = tally.get(cls, 0) + 1
-        top = max(tally.values())
-        classification = [c for _a, c in failed if tally[c] == top][0]
-        representative = [a for a, c in failed if c == classification][0]
+    classification, representative = _probe.top_failure(failed) if failed else ('ok', attempts[-1])
     detail = _detail(classification, representative, endpoint, timeouts or {})
     if failed and len(failed) != len(attempts):
         detail += ' (%d of %d attempts failed.)' % (len(failed), len(attempts))
@@ -435,29 +421,10 @@ def idle_verdict(idle):
 # ---------------------------------------------------------------------------------------------
 # I/O
 # ---------------------------------------------------------------------------------------------
-class _Attempt:
-    """Builds one attempt record while the phases run."""
-
-    def __init__(self, number):
-        self.start = time.monotonic()
-        self.record = dict(attempt=number, phase='dns', outcome='error', error=None, address=None, icmp=None,
-                           connected=False, elapsed_s=None, timings=dict((p, None) for p in PHASES),
-                           tls=None, response=None, response_bytes=0, after_request_s=None)
-        self._phase_start = self.start
-
-    def enter(self, phase):
-        self.record['phase'] = phase
-        self._phase_start = time.monotonic()
-
-    def end_phase(self):
-        self.record['timings'][self.record['phase']] = round(time.monotonic() - self._phase_start, 4)
-
-    def finish(self, outcome, error=None):
-        self.end_phase()
-        self.record['outcome'] = outcome
-        self.record['error'] = error
-        self.record['elapsed_s'] = round(time.monotonic() - self.start, 4)
-        return self.record
+def _attempt(number):
+    """A new attempt record (:class:`_probe.Attempt` with this probe's phases and keys)."""
+    return _probe.Attempt(number, PHASES, connected=False, tls=None, response=None, response_bytes=0,
+                          after_request_s=None)
 
 
 def _settle(sock, wait):
@@ -664,7 +631,7 @@ def http_request(att, sock, endpoint, timeout):
 
 def probe_endpoint_once(params, endpoint, number=1, keep=False):
     """One attempt; returns ``(record, sock or None)`` (the socket is kept open only with ``keep``)."""
-    att = _Attempt(number)
+    att = _attempt(number)
     sock = connect(att, endpoint['host'], endpoint['port'], params['connect_timeout'])
     if sock is None:
         return att.record, None
@@ -762,7 +729,7 @@ def idle_hold(params, endpoint):
         result['setup'] = record
         result['reuse'] = None
         if result['ended'] == 'open' and endpoint['protocol'] in ('http', 'https'):
-            att = _Attempt(0)
+            att = _attempt(0)
             att.record['connected'] = True
             try:
                 if http_request(att, sock, endpoint, params['response_timeout']) is not None:

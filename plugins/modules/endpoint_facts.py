@@ -94,7 +94,6 @@ extends_documentation_fragment:
   - connreset.doctor.attributes.facts_collector
 attributes:
   facts:
-    support: full
     description: Returns C(ansible_facts.connreset_endpoints).
   platform:
     description: Linux (reads C(/proc)).
@@ -176,11 +175,12 @@ ansible_facts:
           returned: always
           sample: {status: ok, reason: null, low: 32768, high: 60999, size: 28232, in_use: 120, fill: 0.0043}
           contains:
-            status:
+            # a part read whole or not at all: each endpoint's fds below has the same status and reason
+            status: &whole_part_status
               description: V(ok) or V(unknown).
               type: str
               sample: ok
-            reason:
+            reason: &whole_part_reason
               description: Why it is V(unknown).
               type: str
               sample: null
@@ -357,7 +357,8 @@ ansible_facts:
                   description: V(ok), V(partial) or V(unknown).
                   type: str
                   sample: ok
-                reason:
+                # the oom part below has the same reason
+                reason: &part_reason
                   description: Why it is not V(ok).
                   type: str
                   sample: null
@@ -395,10 +396,7 @@ ansible_facts:
                       whether they were this host's; they are then not counted.
                   type: str
                   sample: ok
-                reason:
-                  description: Why it is not V(ok).
-                  type: str
-                  sample: null
+                reason: *part_reason
                 kill_count:
                   description: Kernel or systemd-oomd kills of a process of the unit; V(null) when unknown.
                   type: int
@@ -430,14 +428,8 @@ ansible_facts:
               type: dict
               sample: {status: ok, reason: null, pid: 812, open: 24, soft_limit: 1024, hard_limit: 524288, fill: 0.0234}
               contains:
-                status:
-                  description: V(ok) or V(unknown).
-                  type: str
-                  sample: ok
-                reason:
-                  description: Why it is V(unknown).
-                  type: str
-                  sample: null
+                status: *whole_part_status
+                reason: *whole_part_reason
                 pid:
                   description: The process counted.
                   type: int
@@ -508,17 +500,13 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector, run_fact_module
 from ansible_collections.connreset.doctor.plugins.module_utils._endpoints import ARGUMENT_SPEC, collect
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        fact = run_collector('endpoints', collect, System(module), module.params, budget=30)
-    except OptionError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, ansible_facts={'connreset_endpoints': fact})
+    run_fact_module(module, 'connreset_endpoints', lambda: run_collector('endpoints', collect, System(module), module.params, budget=30))
 
 
 if __name__ == '__main__':

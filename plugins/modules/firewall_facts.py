@@ -46,7 +46,6 @@ extends_documentation_fragment:
   - connreset.doctor.attributes.facts_collector
 attributes:
   facts:
-    support: full
     description: Returns C(ansible_facts.connreset_firewall).
   platform:
     description: Linux targets with iptables and/or nftables.
@@ -239,17 +238,13 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector, run_fact_module
 from ansible_collections.connreset.doctor.plugins.module_utils._firewall import ARGUMENT_SPEC, collect
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        fact = run_collector('firewall', collect, System(module), module.params)
-    except OptionError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, ansible_facts={'connreset_firewall': fact})
+    run_fact_module(module, 'connreset_firewall', lambda: run_collector('firewall', collect, System(module), module.params))
 
 
 if __name__ == '__main__':

@@ -71,7 +71,6 @@ extends_documentation_fragment:
   - connreset.doctor.attributes.facts_collector
 attributes:
   facts:
-    support: full
     description: Returns C(ansible_facts.connreset_oom).
   platform:
     description: Linux (reads C(/proc) and the kernel log).
@@ -453,17 +452,13 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector, run_fact_module
 from ansible_collections.connreset.doctor.plugins.module_utils._oom import ARGUMENT_SPEC, collect
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        fact = run_collector('oom', collect, System(module), module.params, budget=120)
-    except OptionError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, ansible_facts={'connreset_oom': fact})
+    run_fact_module(module, 'connreset_oom', lambda: run_collector('oom', collect, System(module), module.params, budget=120))
 
 
 if __name__ == '__main__':

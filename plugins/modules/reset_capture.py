@@ -58,7 +58,6 @@ attributes:
   check_mode:
     description: Reads only, so check mode runs exactly like a normal run (and takes the same window).
   facts:
-    support: full
     description: Returns C(ansible_facts.connreset_capture).
   platform:
     description: Linux (C(AF_PACKET) sockets, C(/proc/net)).
@@ -270,17 +269,13 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.connreset.doctor.plugins.module_utils._capture import ARGUMENT_SPEC, MAX_DURATION_S, collect
-from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector, run_fact_module, waiting_budget
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    budget = 30 + min(max(module.params['duration_s'] or 0, 0), MAX_DURATION_S)
-    try:
-        fact = run_collector('capture', collect, System(module), module.params, budget=budget)
-    except OptionError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, ansible_facts={'connreset_capture': fact})
+    budget = waiting_budget(module.params['duration_s'], MAX_DURATION_S)
+    run_fact_module(module, 'connreset_capture', lambda: run_collector('capture', collect, System(module), module.params, budget=budget))
 
 
 if __name__ == '__main__':

@@ -110,7 +110,6 @@ extends_documentation_fragment:
   - connreset.doctor.attributes.facts_collector
 attributes:
   facts:
-    support: full
     description: Returns one C(connreset_*) fact per collector that ran, and C(connreset_meta) (as C(facts), not
       host facts, with O(register_facts=false)).
   platform:

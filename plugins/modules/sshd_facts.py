@@ -103,7 +103,6 @@ extends_documentation_fragment:
   - connreset.doctor.attributes.facts_collector
 attributes:
   facts:
-    support: full
     description: Returns C(ansible_facts.connreset_sshd).
   platform:
     description: Linux (reads C(/proc)); OpenSSH 7.x to 10.x log formats.
@@ -631,7 +630,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector, run_fact_module
 from ansible_collections.connreset.doctor.plugins.module_utils._sshd import ARGUMENT_SPEC, collect, validate
 
 
@@ -640,11 +639,7 @@ def main():
     error = validate(module.params)
     if error:
         module.fail_json(msg=error)
-    try:
-        fact = run_collector('sshd', collect, System(module), module.params, budget=120)
-    except OptionError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, ansible_facts={'connreset_sshd': fact})
+    run_fact_module(module, 'connreset_sshd', lambda: run_collector('sshd', collect, System(module), module.params, budget=120))
 
 
 if __name__ == '__main__':

@@ -40,7 +40,6 @@ extends_documentation_fragment:
   - connreset.doctor.attributes.facts_collector
 attributes:
   facts:
-    support: full
     description: Returns C(ansible_facts.connreset_tcp).
   platform:
     description: Linux (reads C(/proc/net)).
@@ -184,18 +183,14 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector, run_fact_module, waiting_budget
 from ansible_collections.connreset.doctor.plugins.module_utils._tcp import ARGUMENT_SPEC, MAX_SAMPLE_SECONDS, collect
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    budget = 30 + min(max(module.params['sample_seconds'] or 0, 0), MAX_SAMPLE_SECONDS)
-    try:
-        fact = run_collector('tcp', collect, System(module), module.params, budget=budget)
-    except OptionError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, ansible_facts={'connreset_tcp': fact})
+    budget = waiting_budget(module.params['sample_seconds'], MAX_SAMPLE_SECONDS)
+    run_fact_module(module, 'connreset_tcp', lambda: run_collector('tcp', collect, System(module), module.params, budget=budget))
 
 
 if __name__ == '__main__':

@@ -91,7 +91,6 @@ extends_documentation_fragment:
   - connreset.doctor.attributes.facts_collector
 attributes:
   facts:
-    support: full
     description: Returns C(ansible_facts.connreset_tcp_wrappers).
   platform:
     description: Any host with TCP wrappers files; linkage check needs read access to the sshd binary (or C(ldd)).
@@ -339,7 +338,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System, run_collector
+from ansible_collections.connreset.doctor.plugins.module_utils._common import System, run_collector, run_fact_module
 from ansible_collections.connreset.doctor.plugins.module_utils._tcp_wrappers import (
     ARGUMENT_SPEC, MODULE_BUDGET_S, collect,
 )
@@ -347,11 +346,8 @@ from ansible_collections.connreset.doctor.plugins.module_utils._tcp_wrappers imp
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        fact = run_collector('tcp_wrappers', collect, System(module), module.params, budget=MODULE_BUDGET_S)
-    except OptionError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, ansible_facts={'connreset_tcp_wrappers': fact})
+    run_fact_module(module, 'connreset_tcp_wrappers',
+                    lambda: run_collector('tcp_wrappers', collect, System(module), module.params, budget=MODULE_BUDGET_S))
 
 
 if __name__ == '__main__':

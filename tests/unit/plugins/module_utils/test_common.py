@@ -83,6 +83,38 @@ def test_run_collector_lets_option_errors_through():
         _common.run_collector('picky', picky, _common.System(), {})
 
 
+@pytest.mark.parametrize('wait, expected', [(None, 30), (0, 30), (-5, 30), (5, 35), (30, 60), (3600, 60)])
+def test_waiting_budget(wait, expected):
+    assert _common.waiting_budget(wait, 30) == expected
+
+
+class _Exit(Exception):
+    """What a fake module's exit_json / fail_json raise, with their arguments."""
+
+
+class _FakeModule:
+    def exit_json(self, **kwargs):
+        raise _Exit('exit', kwargs)
+
+    def fail_json(self, **kwargs):
+        raise _Exit('fail', kwargs)
+
+
+def test_run_fact_module_exits_with_the_fact_under_its_key():
+    with pytest.raises(_Exit) as caught:
+        _common.run_fact_module(_FakeModule(), 'connreset_x', lambda: {'status': 'ok'})
+    assert caught.value.args == ('exit', {'changed': False, 'ansible_facts': {'connreset_x': {'status': 'ok'}}})
+
+
+def test_run_fact_module_fails_with_an_option_error_message():
+    def picky():
+        raise _common.OptionError('since must be ...')
+
+    with pytest.raises(_Exit) as caught:
+        _common.run_fact_module(_FakeModule(), 'connreset_x', picky)
+    assert caught.value.args == ('fail', {'msg': 'since must be ...'})
+
+
 @pytest.mark.parametrize('environ, expected', [
     ({'SSH_CONNECTION': '10.0.0.5 51234 10.0.0.2 22'}, '10.0.0.5'),
     ({'SSH_CLIENT': 'fe80::1 51234 22'}, 'fe80::1'),

@@ -1089,3 +1089,9 @@ def test_icmp_is_the_last_address_tried(monkeypatch):
 def test_classify_ssh_failure(msg, classification, text):
     assert _probe.classify_ssh_failure(msg) == classification
     assert _probe.ssh_failure_text(msg) == text
+
+
+def test_top_failure_is_the_most_frequent_and_the_first_on_a_tie():
+    a, b, c, d = ({'attempt': n} for n in range(1, 5))
+    assert _probe.top_failure([(a, 'timeout'), (b, 'reset'), (c, 'reset')]) == ('reset', b)
+    assert _probe.top_failure([(a, 'timeout'), (b, 'reset'), (c, 'reset'), (d, 'timeout')]) == ('timeout', a)
