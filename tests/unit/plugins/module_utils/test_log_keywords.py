@@ -38,8 +38,10 @@ def _without_line_counters(value):
     """The result minus what the filter changes by design: lines outside the window and unreadable
     lines are counted among the lines that hold a keyword (all lines without the filter)."""
     if isinstance(value, dict):
+        # a series' window ends "now" (no until given): the two calls may straddle a second
+        now = ('until',) if 'mode' in value and 'since' in value else ()
         return dict((k, _without_line_counters(v)) for k, v in value.items()
-                    if k not in ('outside_lines', 'skipped_lines', 'skipped_sample'))
+                    if k not in ('outside_lines', 'skipped_lines', 'skipped_sample') + now)
     if isinstance(value, (list, tuple)):
         return [_without_line_counters(v) for v in value]
     return value
