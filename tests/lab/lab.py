@@ -2271,13 +2271,22 @@ def rfault_path_reset(state, router, undo, opts):
     return {'table': 'inet lab_router_reset', 'rule': 'tcp dport 22 ct state established reject with tcp reset'}
 
 
+def wan_route(mtu=None):
+    """The router's own (connected) route to the controller's /24, with a route MTU or without."""
+    run(['ip', '-n', ROUTER_NS, 'route', 'replace', NET_PREFIX + '0/%d' % PREFIXLEN, 'dev', ROUTER_WAN_DEV,
+         'proto', 'kernel', 'scope', 'link', 'src', ROUTER_WAN] + (['mtu', str(mtu)] if mtu else []))
+
+
 def rfault_pmtu_icmp(state, router, undo, opts):
-    """The router's link toward the hosts (lan0) gets a smaller MTU while the hosts' own links and
-    the bridge stay at 1500, and the router drops the ICMP "fragmentation needed" (and ICMPv6
-    packet too big) it sends: a full-size packet from the controller is dropped with nobody told."""
+    """A path MTU below 1500 in both directions (a tunnel in the path), the hosts' own links and the
+    bridge staying at 1500: the router's link toward the hosts (lan0) gets the smaller MTU, and so
+    does its route toward the controller's /24 (a route MTU, which forwarding honours), and the
+    router drops the ICMP "fragmentation needed" (and ICMPv6 packet too big) it sends: a full-size
+    packet either way (the controller's, or a host's bulk output) is dropped with nobody told."""
     if undo:
         router_exec(['nft', 'delete', 'table', 'inet', 'lab_router_pmtu'], check=False)
         run(['ip', '-n', ROUTER_NS, 'link', 'set', ROUTER_LAN_DEV, 'mtu', str(MTU)])
+        wan_route()
         return {}
     mtu = int(opts.get('mtu') or PMTU_ICMP_MTU)
     if not 576 <= mtu < MTU:
@@ -2287,7 +2296,8 @@ def rfault_pmtu_icmp(state, router, undo, opts):
                '  icmp type destination-unreachable icmp code frag-needed counter drop\n'
                '  icmpv6 type packet-too-big counter drop\n }\n}\n')
     run(['ip', '-n', ROUTER_NS, 'link', 'set', ROUTER_LAN_DEV, 'mtu', str(mtu)])
-    return {'lan_mtu': mtu, 'host_mtu': MTU, 'table': 'inet lab_router_pmtu'}
+    wan_route(mtu)
+    return {'lan_mtu': mtu, 'wan_route_mtu': mtu, 'host_mtu': MTU, 'table': 'inet lab_router_pmtu'}
 
 
 def lb_endpoints(state):
