@@ -29,7 +29,7 @@ import fnmatch
 import os
 import re
 
-from ansible_collections.connreset.doctor.plugins.module_utils import _oom, _svcconf
+from ansible_collections.connreset.doctor.plugins.module_utils import _oom, _svcconf, _uwsgi
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     OK, PARTIAL, UNKNOWN, OptionError, permission_hint, result, summarize,
 )
@@ -62,7 +62,11 @@ MAX_PIDS = 4096                 # processes whose /proc/PID/fd is read for the /
 MAX_FDS = 65536                 # descriptors of one process read for socket inodes
 MAX_TCP_LINES = 500000          # lines of /proc/net/tcp{,6} read for the ephemeral ports
 PROGRAMS = {'nginx': 'nginx', 'haproxy': 'haproxy', 'gunicorn': 'gunicorn', 'redis-server': 'redis',
-            'redis-check-rdb': 'redis', 'apache2': 'apache', 'httpd': 'apache'}
+            'redis-check-rdb': 'redis', 'apache2': 'apache', 'httpd': 'apache', 'postgres': 'postgres',
+            'postmaster': 'postgres', 'mysqld': 'mysql', 'mariadbd': 'mysql', 'uwsgi': 'uwsgi', 'uwsgi-core': 'uwsgi'}
+# the option files mysqld reads without --defaults-file (mysys my_default.cc on Unix; ~/.my.cnf is a user's)
+MYSQL_FILES = ('/etc/my.cnf', '/etc/mysql/my.cnf')
+PG_MAX_DEPTH = 10   # guc-file.l CONF_FILE_MAX_DEPTH
 # httpd's compiled-in ServerRoot and configuration file: Debian's apache2 (HTTPD_ROOT /etc/apache2,
 # SERVER_CONFIG_FILE apache2.conf, apache2 -V), else the upstream layout (/etc/httpd/conf/httpd.conf on RHEL)
 APACHE_LAYOUTS = (('/etc/apache2', 'apache2.conf'), ('/etc/httpd', 'conf/httpd.conf'))
@@ -400,8 +404,7 @@ def read_timeouts(system, program, process, port, unit):
         return fact
     if program is None:
         fact['reason'] = ('%s is not a program whose configuration is read (nginx, haproxy, gunicorn, redis, Apache '
-                          'httpd): its idle '
-                          'timeout is unknown' % (process.get('comm') or 'the process'))
+                          'httpd, PostgreSQL, MySQL/MariaDB, uWSGI): its idle timeout is unknown' % (process.get('comm') or 'the process'))
         return fact
     argv = process['argv']
     if program == 'nginx':
@@ -494,6 +497,50 @@ def read_timeouts(system, program, process, port, unit):
         values, idle, more = _svcconf.redis_timeouts(directives, overrides)
         problems += more
         fact['source'] = path or 'defaults (no configuration file)'
+    elif program == 'postgres':
+        data_dir, config, overrides = _svcconf.postgres_argv(argv)
+        config = config or (os.path.join(data_dir, 'postgresql.conf') if data_dir else None)
+        if config is None:
+            fact['reason'] = 'postgres runs without -D or config_file on its command line: its configuration file is not known'
+            return fact
+        directives, problems, error = follow_config(system, config, _postgres_includes)
+        if error:
+            fact['reason'] = error
+            return fact
+        data_dir = data_dir or next((d['value'] for d in reversed(directives) if d['name'] == 'data_directory'), None)
+        sources = [config]
+        if data_dir:
+            auto = os.path.join(data_dir, 'postgresql.auto.conf')
+            more, more_problems = _svcconf.postgres_directives(system.read_or_none(auto), auto)
+            directives, problems = directives + more, problems + more_problems
+            sources.append(auto)
+        values, idle, more = _svcconf.postgres_timeouts(directives + overrides)
+        problems += more
+        fact['source'] = ', '.join(sources) + (' and the command line' if overrides else '')
+    elif program == 'mysql':
+        defaults, overrides = _svcconf.mysql_argv(argv)
+        options, problems, sources = [], 0, []
+        for path in [defaults] if defaults else [f for f in MYSQL_FILES if system.exists(f)]:
+            more, more_problems, error = follow_config(system, path, _mysql_includes)
+            if error:
+                fact['reason'] = error
+                return fact
+            options, problems = options + more, problems + more_problems
+            sources.append(path)
+        values, idle, more = _svcconf.mysql_timeouts(options + overrides)
+        problems += more
+        fact['source'] = ', '.join(sources) or 'defaults (no option file)'
+    elif program == 'uwsgi':
+        texts, unread = uwsgi_files(system, argv, process['pid'])
+        if unread:
+            fact['reason'] = unread
+            return fact
+        values, idle, problems = _uwsgi.uwsgi_timeouts(argv, texts, None, '/proc/%d/cmdline' % process['pid'])
+        fact['source'] = 'command line' + (' and %s' % ', '.join(texts) if texts else '')
+        if idle is None and not problems:
+            # --http-socket closes each connection after its response: no idle connection is kept to close
+            fact.update(values=values, idle_close=None, status=OK, reason=None)
+            return fact
     elif program == 'apache':
         directives, problems, source = apache_config(system, argv)
         if directives is None:
@@ -510,6 +557,89 @@ def read_timeouts(system, program, process, port, unit):
     if idle is None and fact['status'] == OK:
         fact.update(status=PARTIAL, reason='no %s block serves port %d, so its idle close is unknown' % (program, port))
     return fact
+
+
+def _postgres_includes(system, entry, base_dir):
+    """The files a postgresql.conf entry pulls in, (paths, required), or None when it is a setting."""
+    name, value = entry['name'], entry['value']
+    if name not in ('include', 'include_if_exists', 'include_dir'):
+        return None
+    path = value if os.path.isabs(value) else os.path.join(base_dir, value)
+    if name != 'include_dir':
+        return [path], name == 'include'
+    try:
+        names = sorted(n for n in system.listdir(path) if n.endswith('.conf') and not n.startswith('.'))
+    except (IOError, OSError):
+        return [], False
+    return [os.path.join(path, n) for n in names[:MAX_INCLUDES]], True
+
+
+def _mysql_includes(system, entry, base_dir):
+    """The files a ``!include``/``!includedir`` line pulls in, (paths, required), or None for an option."""
+    if entry['name'] == '!include':
+        return [entry['value']], True
+    if entry['name'] != '!includedir':
+        return None
+    try:
+        names = sorted(n for n in system.listdir(entry['value']) if n.endswith('.cnf'))
+    except (IOError, OSError):
+        return [], False
+    return [os.path.join(entry['value'], n) for n in names[:MAX_INCLUDES]], True
+
+
+def follow_config(system, path, includes):
+    """A configuration file with its includes expanded in place, in order (PostgreSQL or MySQL option files:
+    ``includes`` says what an entry pulls in): (entries, problems, None) or (None, 0, reason) when the main file
+    cannot be read. Bounded: PG_MAX_DEPTH levels, MAX_INCLUDES files; an unreadable include is a problem."""
+    parse = _svcconf.postgres_directives if includes is _postgres_includes else _svcconf.mysql_options
+    try:
+        text = system.read(path, max_bytes=4 * 1024 * 1024)
+    except (IOError, OSError) as exc:
+        return None, 0, permission_hint(path, exc)
+    budget = [MAX_INCLUDES]
+
+    def expand(text, path, depth):
+        entries, problems = parse(text, path)
+        out = []
+        for entry in entries:
+            pulled = includes(system, entry, os.path.dirname(path))
+            if pulled is None:
+                out.append(entry)
+                continue
+            paths, required = pulled
+            for inc in paths:
+                budget[0] -= 1
+                inc_text = system.read_or_none(inc) if budget[0] >= 0 and depth < PG_MAX_DEPTH else None
+                if inc_text is None:
+                    problems += 1 if required or budget[0] < 0 else 0
+                    continue
+                more, more_problems = expand(inc_text, inc, depth + 1)
+                out.extend(more)
+                problems += more_problems
+        return out, problems
+
+    entries, problems = expand(text, path, 0)
+    return entries, problems, None
+
+
+def uwsgi_files(system, argv, pid):
+    """The INI files a uWSGI process was started with, and those they include (``ini =``), as {path: text}
+    (paths as uWSGI names them, relative ones read from the process's cwd); (texts, None) or (None, reason)."""
+    texts = {}
+    pending = list(_uwsgi.uwsgi_cli(argv)['ini_files'])
+    while pending and len(texts) < MAX_INCLUDES:
+        name = pending.pop(0)
+        path = name.rsplit(':', 1)[0] if ':' in name.rsplit('/', 1)[-1] else name     # FILE:section
+        if name in texts or path in texts:
+            continue
+        real = path if os.path.isabs(path) else '/proc/%d/cwd/%s' % (pid, path)
+        try:
+            texts[path] = system.read(real, max_bytes=1024 * 1024)
+        except (IOError, OSError) as exc:
+            return None, permission_hint(real, exc)
+        options, _problems = _uwsgi.uwsgi_ini(texts[path], path)
+        pending.extend(o['value'] for o in options if o['name'] in ('ini', 'include') and o['value'])
+    return texts, None
 
 
 def apache_config(system, argv):

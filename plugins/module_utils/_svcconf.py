@@ -39,6 +39,24 @@ Grammars and defaults, from the programs' sources at the tags named:
   ``include PATH``; ``--name value`` arguments after the file override it.  src/config.c:
   ``createIntConfig("timeout", ..., server.maxidletime, 0, ...)`` (0 = never close an idle client) and
   ``createIntConfig("tcp-keepalive", ..., server.tcpkeepalive, 300, ...)``.
+* PostgreSQL (REL_15_STABLE, Debian 12's 15; REL_16+ moved the tables to guc_tables.c): the configuration
+  file grammar of src/backend/utils/misc/guc-file.l: ``name [=] value`` per line, ``#`` comments, values bare
+  or in single quotes (``''`` and backslash escapes), ``include``/``include_if_exists`` (relative to the
+  including file) and ``include_dir`` (its ``*.conf`` files in name order); the last setting wins, and
+  ``postgresql.auto.conf`` in the data directory (ALTER SYSTEM) is read last; ``-c name=value`` on the
+  command line wins over both.  Time values (guc.c convert_to_base_unit, time units ``us ms s min h d``; no
+  unit = the setting's own unit).  guc.c ConfigureNamesInt: ``idle_session_timeout`` (14+) and
+  ``idle_in_transaction_session_timeout`` GUC_UNIT_MS, 0 = off (the server closes an idle session after
+  it: ``terminating connection due to idle-session timeout``); ``tcp_keepalives_idle`` and
+  ``tcp_keepalives_interval`` GUC_UNIT_S, ``tcp_user_timeout`` GUC_UNIT_MS, 0 = the kernel's default.
+* MySQL (8.0) and MariaDB (10.11, Debian 12's): option files of mysys/my_default.cc (MariaDB
+  mysys/my_default.c): ``[group]`` headers, ``name[=value]`` lines, ``#`` and ``;`` comment lines, an end
+  comment from ``#`` outside quotes (``;`` mid-line is part of the value: my_print_defaults 10.11 prints
+  ``a = 5 ;c`` as ``--a=5 ;c``), ``-`` and ``_`` alike in names, ``!include FILE`` and ``!includedir DIR`` (its ``*.cnf`` files); the server reads the
+  groups ``mysqld``, ``server`` (and MariaDB's ``mariadb``, ``mariadbd``); a later value wins and
+  ``--wait-timeout=N`` on the command line wins over the files.  sql/sys_vars.cc ``wait_timeout`` and
+  ``interactive_timeout`` in seconds, default ``NET_WAIT_TIMEOUT`` (include/mysql_com.h: 8*60*60 = 28800):
+  the server closes a non-interactive connection idle that long.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -56,6 +74,11 @@ HAPROXY_SECTIONS = ('global', 'defaults', 'frontend', 'backend', 'listen', 'peer
                     'mailers', 'program', 'http-errors', 'ring', 'cache')
 GUNICORN_DEFAULT_KEEPALIVE = 2.0
 REDIS_DEFAULTS = {'timeout': 0, 'tcp-keepalive': 300}
+# name -> (unit in seconds when no unit is given, default)
+POSTGRES_SETTINGS = (('idle_session_timeout', 0.001, 0), ('idle_in_transaction_session_timeout', 0.001, 0),
+                     ('tcp_keepalives_idle', 1.0, 0), ('tcp_keepalives_interval', 1.0, 0), ('tcp_user_timeout', 0.001, 0))
+MYSQL_DEFAULTS = (('wait_timeout', 28800), ('interactive_timeout', 28800))
+MYSQL_GROUPS = ('mysqld', 'server', 'mariadb', 'mariadbd')
 
 
 def _entry(key, value_s, file=None, line=None, default=False, context=None, **extra):
@@ -607,7 +630,166 @@ def redis_argv_overrides(argv):
     return path, out
 
 
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------------------------
+_PG_LINE = re.compile(r"""^\s*(?P<name>[A-Za-z_][\w.$-]{0,127})\s*=?\s*(?P<value>'(?:[^'\\]|''|\\.){0,4096}'|[^\s#']{1,4096})?\s*(?:#.*)?$""")
+_PG_UNITS = {'us': 1e-6, 'ms': 0.001, 's': 1.0, 'min': 60.0, 'h': 3600.0, 'd': 86400.0}
+_PG_TIME = re.compile(r'^(?P<n>-?\d{1,12}(?:\.\d{1,9})?)\s*(?P<unit>us|ms|s|min|h|d)?$')
+
+
+def postgres_directives(text, path=None):
+    """postgresql.conf text -> ([{name, value, file, line}], problems): names lower-case, quotes removed
+    (``include``, ``include_if_exists`` and ``include_dir`` stay in order, for the reader to follow)."""
+    out, problems = [], 0
+    for number, raw in enumerate((text or '').splitlines()[:50000], 1):
+        line = raw.strip()
+        if not line or line.startswith('#'):
+            continue
+        match = _PG_LINE.match(line)
+        if not match or match.group('value') is None:
+            problems += 1
+            continue
+        value = match.group('value')
+        if value.startswith("'"):
+            value = re.sub(r"\\(.)", r'\1', value[1:-1].replace("''", "'"))
+        out.append({'name': match.group('name').lower(), 'value': value, 'file': path, 'line': number})
+    return out, problems
+
+
+def parse_postgres_time(value, unit_s):
+    """A PostgreSQL time setting (``30s``, ``5min``, ``'60000'``) in seconds; a bare number is in the setting's own
+    unit (``unit_s`` seconds); None when it is not a time."""
+    match = _PG_TIME.match((value or '').strip())
+    if not match:
+        return None
+    number = float(match.group('n'))
+    return number * (_PG_UNITS[match.group('unit')] if match.group('unit') else unit_s)
+
+
+def postgres_argv(argv):
+    """``postgres -D DIR -c config_file=F -c name=value`` -> (data dir, config file, [directive dicts])."""
+    argv = list(argv or [])[:1000]
+    data_dir = config = None
+    overrides = []
+    for i, arg in enumerate(argv):
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        setting = None
+        if arg == '-D' and nxt:
+            data_dir = nxt
+        elif arg.startswith('-D') and len(arg) > 2:
+            data_dir = arg[2:]
+        elif arg == '-c' and nxt and '=' in nxt:
+            setting = nxt
+        elif arg.startswith('--') and '=' in arg:
+            setting = arg[2:]
+        if setting:
+            name, _sep, value = setting.partition('=')
+            name = name.lower().replace('-', '_')
+            if name == 'config_file':
+                config = value
+            elif name == 'data_directory':
+                data_dir = value
+            else:
+                overrides.append({'name': name, 'value': value, 'file': 'command line', 'line': None})
+    return data_dir, config, overrides
+
+
+def postgres_timeouts(directives):
+    """PostgreSQL settings in reading order (includes expanded, auto.conf and the command line last) ->
+    (values, idle_close, problems): ``idle_close`` is ``idle_session_timeout`` (None when 0: no idle close)."""
+    units = dict((name, unit) for name, unit, _d in POSTGRES_SETTINGS)
+    found, problems = {}, 0
+    for d in directives:
+        if d['name'] in units:
+            if parse_postgres_time(d['value'], units[d['name']]) is None:
+                problems += 1
+                continue
+            found[d['name']] = d
+    values = []
+    for name, unit, default in POSTGRES_SETTINGS:
+        d = found.get(name)
+        seconds = parse_postgres_time(d['value'], unit) if d else float(default)
+        values.append(_entry(name, seconds if seconds > 0 else None, d['file'] if d else None, d['line'] if d else None,
+                             d is None, ('command line' if d['file'] == 'command line' else 'config') if d else 'default',
+                             disabled=seconds <= 0))
+    return values, values[0], problems
+
+
+# ---------------------------------------------------------------------------------------------
+# MySQL / MariaDB
+# ---------------------------------------------------------------------------------------------
+_MY_GROUP = re.compile(r'^\[\s*(?P<group>[\w.-]{1,64})\s*\]\s*(?:[#;].*)?$')
+_MY_OPTION = re.compile(r'^(?P<name>[A-Za-z][\w-]{0,127})\s*(?:=\s*(?P<value>"[^"]{0,4096}"|' + r"'[^']{0,4096}'" +
+                        r'|[^#]{0,4096}?))?\s*(?:#.*)?$')
+
+
+def mysql_options(text, path=None):
+    """A MySQL/MariaDB option file -> ([{group, name, value, file, line}] with ``!include``/``!includedir`` as
+    names ``!include``/``!includedir`` (group None), problems).  Names lower-case with ``-`` as ``_``."""
+    out, problems, group = [], 0, None
+    for number, raw in enumerate((text or '').splitlines()[:50000], 1):
+        line = raw.strip()
+        if not line or line[0] in '#;':
+            continue
+        if line.startswith('!include ') or line.startswith('!includedir '):
+            name, _sep, value = line.partition(' ')
+            out.append({'group': None, 'name': name, 'value': value.strip(), 'file': path, 'line': number})
+            continue
+        match = _MY_GROUP.match(line)
+        if match:
+            group = match.group('group').lower()
+            continue
+        match = _MY_OPTION.match(line)
+        if not match or group is None:
+            problems += 1
+            continue
+        value = (match.group('value') or '').strip()
+        if len(value) > 1 and value[0] == value[-1] and value[0] in '"\'':
+            value = value[1:-1]
+        out.append({'group': group, 'name': match.group('name').lower().replace('-', '_'), 'value': value,
+                    'file': path, 'line': number})
+    return out, problems
+
+
+def mysql_argv(argv):
+    """``mysqld --defaults-file=F --wait-timeout=N`` -> (defaults file or None, [option dicts of group mysqld])."""
+    defaults, out = None, []
+    for arg in list(argv or [])[1:1000]:
+        if not arg.startswith('--') or '=' not in arg:
+            continue
+        name, _sep, value = arg[2:].partition('=')
+        name = name.lower().replace('-', '_')
+        if name == 'defaults_file':
+            defaults = value
+        elif name != 'defaults_extra_file':
+            out.append({'group': 'mysqld', 'name': name, 'value': value, 'file': 'command line', 'line': None})
+    return defaults, out
+
+
+def mysql_timeouts(options):
+    """Options in reading order (files, then the command line) -> (values, idle_close, problems): the server's
+    groups only; ``idle_close`` is ``wait_timeout``."""
+    found, problems = {}, 0
+    keys = dict(MYSQL_DEFAULTS)
+    for o in options:
+        if o.get('group') in MYSQL_GROUPS and o['name'] in keys:
+            if not re.match(r'^\d{1,10}$', o['value']):
+                problems += 1
+                continue
+            found[o['name']] = o
+    values = []
+    for key, default in MYSQL_DEFAULTS:
+        o = found.get(key)
+        number = int(o['value']) if o else default
+        values.append(_entry(key, float(number) if number > 0 else None, o['file'] if o else None,
+                             o['line'] if o else None, o is None,
+                             ('command line' if o['file'] == 'command line' else 'config') if o else 'default'))
+    return values, values[0], problems
+
+
 __all__ = ['parse_nginx_time', 'split_nginx_dump', 'parse_nginx_directives', 'nginx_timeouts', 'parse_haproxy_time',
            'parse_haproxy_sections', 'haproxy_timeouts', 'gunicorn_cli', 'gunicorn_config_file', 'gunicorn_timeouts',
            'redis_directives', 'redis_timeouts', 'redis_argv_overrides', 'parse_apache_time', 'apache_directives',
-           'apache_timeouts']
+           'apache_timeouts', 'postgres_directives', 'parse_postgres_time', 'postgres_argv', 'postgres_timeouts',
+           'mysql_options', 'mysql_argv', 'mysql_timeouts']

@@ -30,13 +30,19 @@ description:
     (C(nginx -T) - C(keepalive_timeout), upstream C(keepalive) and C(keepalive_timeout), C(proxy_read_timeout)),
     HAProxy (C(timeout client), C(timeout server), C(timeout http-keep-alive), and a missing C(timeout client)),
     gunicorn (C(--keep-alive) in its command line or C(keepalive) in its configuration file), Redis
-    (C(timeout), C(tcp-keepalive)) and Apache httpd (C(KeepAliveTimeout), C(KeepAlive), per virtual host, with
-    C(Include) and C(IncludeOptional) followed). Each value comes with its file and line, or the program's default (from
-    its source) when unset; V(unknown) with the reason when the program or its configuration cannot be read.
+    (C(timeout), C(tcp-keepalive)), Apache httpd (C(KeepAliveTimeout), C(KeepAlive), per virtual host, with
+    C(Include) and C(IncludeOptional) followed), uWSGI (C(socket-timeout) of an C(--http11-socket), C(http-keepalive)
+    and C(http-timeout) of its HTTP router, from its command line and C(--ini) files), PostgreSQL
+    (C(idle_session_timeout), C(idle_in_transaction_session_timeout), C(tcp_keepalives_idle),
+    C(tcp_keepalives_interval), C(tcp_user_timeout) from C(postgresql.conf) with its includes, C(postgresql.auto.conf)
+    and C(-c) options) and MySQL/MariaDB (C(wait_timeout), C(interactive_timeout) from the option files the server
+    reads, with C(!include)/C(!includedir), and its command line). Each value comes with its file and line, or the
+    program's default (from its source) when unset; V(unknown) with the reason when the program or its configuration
+    cannot be read.
   - Reads only; never changes the host. The one command it runs besides C(ss) and C(systemctl show) is C(nginx -T)
     (with the C(-c)/C(-p) the running master was started with), which only tests and prints the configuration.
-  - Not read yet - uWSGI, PostgreSQL and MySQL/MariaDB configurations (their timeouts are V(unknown)
-    with that reason), and the exhaustion lines of programs other than nginx (V(null), never V(0)).
+  - Not read yet - the exhaustion lines of programs other than nginx (V(null), never V(0)); uWSGI's XML, YAML and
+    JSON configurations (counted as not understood, the status is then V(partial)).
 author: connreset.doctor contributors (@connreset)
 options:
   endpoints:
@@ -488,12 +494,18 @@ ansible_facts:
                     - Each timeout - C(key) (the program's own directive, V(keepalive_timeout), V(timeout client), ...),
                       C(value_s) (seconds; V(null) for no timeout at all, as C(timeout 0) of Redis), C(file), C(line),
                       C(default), C(context) (the block it is in - V(http), V(server :443), V(upstream app),
-                      V(frontend www), V(defaults)), C(missing) (HAProxy - the timeout a proxy needs is not set).
+                      V(frontend www), V(defaults)), C(missing) (HAProxy - the timeout a proxy needs is not set), C(disabled)
+                      (Redis, PostgreSQL - the value 0 that turns the timeout off), C(raw) and C(problem) (uWSGI - the integer
+                      uWSGI stores, and why a value was not understood).
+                    - V(null) C(value_s) on uWSGI means the value was not understood (none of its timeouts can be off).
                   type: list
                   elements: dict
                   sample: []
                 idle_close:
-                  description: The entry of C(values) that closes an idle client connection on this port; V(null) when unknown.
+                  description:
+                    - The entry of C(values) that closes an idle client connection on this port; V(null) when unknown.
+                    - V(null) with status V(ok) for uWSGI on an C(--http-socket), which closes each connection after its response
+                      (no idle connection is kept).
                   type: dict
                   sample: {key: keepalive_timeout, value_s: 75, file: /etc/nginx/nginx.conf, line: 21, default: false, context: http}
 '''

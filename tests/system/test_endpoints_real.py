@@ -27,11 +27,13 @@ __metaclass__ = type
 
 import json
 import os
+import pathlib
 import shutil
 import signal
 import subprocess
 import sys
 import re
+import tempfile
 import time
 import uuid
 
@@ -393,3 +395,178 @@ def test_real_apache_debian_configuration(tmp_path):
     assert (idle['key'], idle['value_s'], idle['file'], idle['line']) == (
         'KeepAliveTimeout', float(value[0]), '/etc/apache2/apache2.conf', line_of(conf, r'^KeepAliveTimeout '))
     assert endpoint['timeouts']['source'] == '/etc/apache2/apache2.conf'
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory the database servers' own users can enter (pytest's tmp_path is root's alone)."""
+    path = tempfile.mkdtemp(prefix='crd-db-')
+    os.chmod(path, 0o755)
+    yield pathlib.Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _kill_netns(name):
+    for pid in subprocess.run(['ip', 'netns', 'pids', name], stdout=subprocess.PIPE, timeout=10,
+                              check=False).stdout.split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+    subprocess.run(['ip', 'netns', 'del', name], timeout=30, check=False)
+
+
+PG_BIN = '/usr/lib/postgresql/15/bin'
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(PG_BIN, 'postgres')), reason='needs postgresql-15 (tests/utils/setup.sh test)')
+def test_real_postgres(shared_dir):
+    """PostgreSQL 15 (Debian's) with a cluster made here: the idle close is idle_session_timeout from an include_dir
+    file, overridden on the command line for tcp_keepalives_idle; the values must equal what ``postgres -C`` (the
+    server's own reading of the same files) prints."""
+    tmp_path = shared_dir
+    name = 'crd-pg-%s' % uuid.uuid4().hex[:8]
+    data, conf_dir = tmp_path / 'data', tmp_path / 'etc'
+    (conf_dir / 'conf.d').mkdir(parents=True)
+    conf = conf_dir / 'postgresql.conf'
+    conf.write_text("data_directory = '%s'\nport = 5439\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\n"
+                    "idle_session_timeout = 0\ninclude_dir = 'conf.d'\n" % (data, tmp_path))
+    (conf_dir / 'conf.d' / '50-timeouts.conf').write_text("idle_session_timeout = '90s'\ntcp_user_timeout 20000\n")
+    subprocess.run(['chown', '-R', 'postgres', str(tmp_path)], check=True, timeout=20)
+    as_pg = ['runuser', '-u', 'postgres', '--']
+    subprocess.run(as_pg + [os.path.join(PG_BIN, 'initdb'), '-D', str(data), '-A', 'trust'], check=True, timeout=120,
+                   stdout=subprocess.DEVNULL)
+    argv = [os.path.join(PG_BIN, 'postgres'), '-D', str(data), '-c', 'config_file=%s' % conf, '-c', 'tcp_keepalives_idle=45']
+    told = dict((k, subprocess.run(as_pg + argv[:1] + ['-C', k] + argv[1:], stdout=subprocess.PIPE, text=True,
+                                   timeout=60, check=True).stdout.strip())
+                for k in ('idle_session_timeout', 'tcp_keepalives_idle', 'tcp_user_timeout'))
+    assert told == {'idle_session_timeout': '90000', 'tcp_keepalives_idle': '45', 'tcp_user_timeout': '20000'}
+    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=20)
+    try:
+        subprocess.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'], check=True, timeout=20)
+        server = subprocess.Popen(['ip', 'netns', 'exec', name] + as_pg + argv, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        wait_port(name, 5439, limit=30)
+        fact = collect_in(name, [{'port': 5439}])
+        server.terminate()
+        server.wait(timeout=30)
+    finally:
+        _kill_netns(name)
+    endpoint = fact['endpoints'][0]
+    assert endpoint['program'] == 'postgres' and endpoint['process']['comm'] == 'postgres'
+    timeouts = endpoint['timeouts']
+    assert timeouts['status'] == 'ok', timeouts
+    got = dict((v['key'], (v['value_s'], v['file'], v['line'])) for v in timeouts['values'])
+    assert got['idle_session_timeout'] == (float(told['idle_session_timeout']) / 1000, str(conf_dir / 'conf.d' / '50-timeouts.conf'), 1)
+    assert got['tcp_keepalives_idle'] == (45.0, 'command line', None)
+    assert got['tcp_user_timeout'] == (20.0, str(conf_dir / 'conf.d' / '50-timeouts.conf'), 2)
+    assert timeouts['idle_close']['key'] == 'idle_session_timeout'
+    assert timeouts['source'] == '%s, %s and the command line' % (conf, data / 'postgresql.auto.conf')
+
+
+@pytest.mark.skipif(not shutil.which('mariadbd') or not shutil.which('mariadb-install-db'),
+                    reason='needs mariadb-server (tests/utils/setup.sh test)')
+def test_real_mariadb(shared_dir):
+    """MariaDB 10.11 (Debian's) started with an option file made here that includes a directory: wait_timeout
+    from the included file, interactive_timeout on the command line; both as my_print_defaults (the server's own
+    option reader) gives them."""
+    tmp_path = shared_dir
+    name = 'crd-my-%s' % uuid.uuid4().hex[:8]
+    d = tmp_path
+    (d / 'conf.d').mkdir()
+    (d / 'data').mkdir()
+    cnf = d / 'my.cnf'
+    cnf.write_text('[client-server]\nsocket = %s/mysqld.sock\n!includedir %s/conf.d/\n[mysqld]\nport = 3317\n'
+                   'bind-address = 127.0.0.1\ndatadir = %s/data\npid-file = %s/mysqld.pid\nskip-grant-tables\n'
+                   % (d, d, d, d))
+    (d / 'conf.d' / '50-timeouts.cnf').write_text('[mariadb]\nwait_timeout = 700   # connreset\n[client]\nwait_timeout = 5\n')
+    printed = subprocess.run(['my_print_defaults', '--defaults-file=%s' % cnf, 'mysqld', 'server', 'mariadb'],
+                             stdout=subprocess.PIPE, text=True, timeout=30, check=True).stdout.split()
+    assert '--wait_timeout=700' in printed and '--wait_timeout=5' not in printed
+    subprocess.run(['chown', '-R', 'mysql', str(d)], check=True, timeout=20)
+    subprocess.run(['mariadb-install-db', '--defaults-file=%s' % cnf, '--user=mysql', '--skip-test-db'], check=True,
+                   timeout=180, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=20)
+    try:
+        subprocess.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'], check=True, timeout=20)
+        server = subprocess.Popen(['ip', 'netns', 'exec', name, 'mariadbd', '--defaults-file=%s' % cnf, '--user=mysql',
+                                   '--interactive-timeout=120'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(name, 3317, limit=60)
+        fact = collect_in(name, [{'port': 3317}])
+        server.terminate()
+        server.wait(timeout=60)
+    finally:
+        _kill_netns(name)
+    endpoint = fact['endpoints'][0]
+    assert endpoint['program'] == 'mysql' and endpoint['process']['comm'] == 'mariadbd'
+    timeouts = endpoint['timeouts']
+    assert timeouts['status'] == 'ok', timeouts
+    got = dict((v['key'], (v['value_s'], v['file'], v['line'])) for v in timeouts['values'])
+    assert got == {'wait_timeout': (700.0, str(d / 'conf.d' / '50-timeouts.cnf'), 2),
+                   'interactive_timeout': (120.0, 'command line', None)}
+    assert timeouts['idle_close']['key'] == 'wait_timeout' and timeouts['source'] == str(cnf)
+
+
+UWSGI_INI = '''[uwsgi]
+plugin = python3
+master = true
+processes = 1
+http11-socket = 127.0.0.1:8095
+wsgi-file = {d}/app.py
+callable = app
+socket-timeout = 2
+'''
+# One HTTP/1.1 request on a kept connection, then how long until uWSGI closes it (bounded), inside the namespace.
+IDLE_PROBE = r'''
+import json, socket, time
+s = socket.create_connection(('127.0.0.1', 8095), timeout=5)
+s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+data = b''
+while b'ok' not in data:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+start = time.monotonic()
+s.settimeout(10)
+try:
+    rest = s.recv(4096)
+except OSError as exc:
+    rest = repr(exc).encode()
+print(json.dumps([data[:15].decode('latin-1'), rest.decode('latin-1'), round(time.monotonic() - start, 1)]))
+'''
+
+
+@pytest.mark.skipif(not shutil.which('uwsgi') or not os.path.exists('/usr/lib/uwsgi/plugins/python3_plugin.so'),
+                    reason='needs uwsgi-core and uwsgi-plugin-python3 (tests/utils/setup.sh test)')
+def test_real_uwsgi(tmp_path):
+    """uWSGI 2.0 (Debian's uwsgi-core) with an INI: an --http11-socket keeps a connection after its response and
+    closes it after socket-timeout idle (measured here); the collector must read that value from the INI line."""
+    name = 'crd-uwsgi-%s' % uuid.uuid4().hex[:8]
+    d = str(tmp_path)
+    (tmp_path / 'app.py').write_text(APP)
+    ini = tmp_path / 'app.ini'
+    ini.write_text(UWSGI_INI.format(d=d))
+    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=20)
+    try:
+        subprocess.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'], check=True, timeout=20)
+        server = subprocess.Popen(['ip', 'netns', 'exec', name, 'uwsgi', '--ini', str(ini)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, cwd=d)
+        wait_port(name, 8095, limit=30)
+        fact = collect_in(name, [{'port': 8095, 'protocol': 'http'}])
+        idle = subprocess.run(['ip', 'netns', 'exec', name, sys.executable, '-c', IDLE_PROBE], stdout=subprocess.PIPE,
+                              text=True, timeout=30, check=True).stdout
+        server.send_signal(signal.SIGINT)      # uWSGI 2.0 reloads on SIGTERM; SIGINT ends it
+        server.wait(timeout=30)
+    finally:
+        _kill_netns(name)
+    endpoint = fact['endpoints'][0]
+    assert endpoint['program'] == 'uwsgi', endpoint
+    timeouts = endpoint['timeouts']
+    assert timeouts['status'] == 'ok', timeouts
+    assert (timeouts['idle_close']['key'], timeouts['idle_close']['value_s'], timeouts['idle_close']['file'],
+            timeouts['idle_close']['line']) == ('socket-timeout', 2.0, str(ini), 8)
+    # uWSGI itself: the response came, then the idle connection was closed (FIN: b'') after about socket-timeout
+    head, rest, seconds = json.loads(idle)
+    assert head.startswith('HTTP/1.1 200') and rest == '', idle
+    assert 1.5 <= seconds <= 4.0, idle

@@ -25,7 +25,8 @@ cd "$root"
 diagnose_apt_packages=(python3 python3-venv)
 test_apt_packages=(openssh-server openssh-client tcpd nftables iptables conntrack iputils-ping ethtool
                    iproute2 procps kmod util-linux psmisc debootstrap systemd-container chromium shellcheck
-                   nginx haproxy redis-server gunicorn python3-gunicorn apache2)  # the endpoints tests' services
+                   nginx haproxy redis-server gunicorn python3-gunicorn apache2 postgresql mariadb-server
+                   uwsgi-core uwsgi-plugin-python3)  # the endpoints tests' services
 
 usage() { echo "usage: $0 [diagnose|test] | --packages diagnose|test" >&2; exit 2; }
 if [ "${1:-}" = --packages ]; then

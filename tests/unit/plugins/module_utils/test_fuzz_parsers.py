@@ -53,7 +53,7 @@ from hypothesis import strategies as st
 from ansible_collections.connreset.doctor.plugins.module_utils import (
     _capture, _common, _conntrack, _firewall, _logs, _mtu, _oom, _probe, _sshd, _tcp, _tcp_wrappers,
 )
-from ansible_collections.connreset.doctor.plugins.module_utils import _endpoints, _service, _svcconf
+from ansible_collections.connreset.doctor.plugins.module_utils import _endpoints, _service, _svcconf, _uwsgi
 from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_probe
 from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError
 
@@ -1015,6 +1015,18 @@ TARGETS = [
     Target('svcconf', 'apache_directives+apache_timeouts',
            lambda t: _svcconf.apache_timeouts(_svcconf.apache_directives(t, '/x.conf'), 80), one(texts('endpoints')),
            tuple_of(3, list)),
+    Target('svcconf', 'parse_postgres_time', lambda t: _svcconf.parse_postgres_time(t, 0.001), one(lines('endpoints')),
+           opt(float)),
+    Target('svcconf', 'postgres_directives+postgres_argv+postgres_timeouts',
+           lambda t: _svcconf.postgres_timeouts(_svcconf.postgres_directives(t, '/x.conf')[0] +
+                                                _svcconf.postgres_argv(t.split())[2]), one(texts('endpoints')),
+           tuple_of(3, list)),
+    Target('svcconf', 'mysql_options+mysql_argv+mysql_timeouts',
+           lambda t: _svcconf.mysql_timeouts(_svcconf.mysql_options(t, '/x.cnf')[0] + _svcconf.mysql_argv(t.split())[1]),
+           one(texts('endpoints')), tuple_of(3, list)),
+    Target('uwsgi', 'uwsgi_cli+uwsgi_ini+uwsgi_timeouts',
+           lambda t: (_uwsgi.uwsgi_cli(t.split()), _uwsgi.uwsgi_ini(t, '/x.ini'),
+                      _uwsgi.uwsgi_timeouts(t.split(), {'/x.ini': t}, None)), one(texts('endpoints')), tuple_of(3, dict)),
     Target('service', 'parse_systemctl_show+service_from_show+pick_unit',
            lambda t: (_service.service_from_show(_service.parse_systemctl_show(t), 'x.service'),
                       _service.pick_unit([('x.service', _service.parse_systemctl_show(t))])),
@@ -1199,7 +1211,7 @@ NOT_PARSERS = {
 }
 MODULES = (('sshd', _sshd), ('oom', _oom), ('tcp_wrappers', _tcp_wrappers), ('mtu', _mtu), ('conntrack', _conntrack),
            ('tcp', _tcp), ('firewall', _firewall), ('capture', _capture), ('endpoints', _endpoints),
-           ('svcconf', _svcconf), ('service', _service), ('probe', _probe), ('tcp_probe', _tcp_probe), ('logs', _logs),
+           ('svcconf', _svcconf), ('uwsgi', _uwsgi), ('service', _service), ('probe', _probe), ('tcp_probe', _tcp_probe), ('logs', _logs),
            ('common', _common))
 
 
