@@ -422,8 +422,8 @@ def collect(system, params, opener=None):
         duration = max(1, int(min(duration, left - 5)))
 
     base = dict(method=None, method_note=METHOD_NOTE, ports=ports, ports_source=source, duration_s=duration,
-                max_packets=max_packets, window_s=None, stopped=None, resets=None, counts=None, skipped=None,
-                kernel_drops=None, captured_bytes_max=None, counter_deltas=None)
+                max_packets=max_packets, window_s=None, started_at=None, ended_at=None, stopped=None, resets=None,
+                counts=None, skipped=None, kernel_drops=None, captured_bytes_max=None, counter_deltas=None)
     try:
         sock = (opener or open_socket)(ports)
     except (OSError, ValueError) as exc:
@@ -431,9 +431,10 @@ def collect(system, params, opener=None):
     reasons = []
     try:
         before, creasons = _tcp._read_counters(system)   # pylint: disable=protected-access
-        started = time.monotonic()
+        started, started_at = time.monotonic(), time.time()
         resets, skipped, stopped, largest = read_resets(sock, duration, max_packets)
         window = round(time.monotonic() - started, 3)
+        ended_at = time.time()
         after, creasons2 = _tcp._read_counters(system)   # pylint: disable=protected-access
         drops = _kernel_drops(sock)
     finally:
@@ -451,7 +452,7 @@ def collect(system, params, opener=None):
         reasons.append('the kernel dropped %d captured packet(s) (socket buffer full): counts are low' % drops)
     counts = {'sent': sum(1 for r in resets if r['direction'] == 'sent'),
               'received': sum(1 for r in resets if r['direction'] == 'received')}
-    base.update(method=METHOD, window_s=window, stopped=stopped, resets=resets, counts=counts,
+    base.update(method=METHOD, window_s=window, started_at=round(started_at, 6), ended_at=round(ended_at, 6), stopped=stopped, resets=resets, counts=counts,
                 skipped={'count': sum(skipped.values()), 'reasons': skipped}, kernel_drops=drops,
                 captured_bytes_max=largest,
                 counter_deltas=deltas)

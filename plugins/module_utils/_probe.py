@@ -17,9 +17,12 @@ One attempt walks the phases of an SSH connection and stops at the first that fa
 ``session``      ``exec true``, then a larger transfer (``head -c N /dev/zero``) so a reset after
                  N bytes shows.
 
-Each attempt gives ``{attempt, phase, outcome, error, banner, elapsed_s, timings, address, icmp}``
-(``icmp``: the ICMP error that ended the TCP connect, read from the socket's error queue on
-Linux, see :func:`parse_extended_err`);
+Each attempt gives ``{attempt, phase, outcome, error, banner, elapsed_s, timings, address, icmp,
+local_address, local_port, started_at, ended_at}`` (``icmp``: the ICMP error that ended the TCP
+connect, read from the socket's error queue on Linux, see :func:`parse_extended_err`;
+``local_address``/``local_port``: the probe's own end of the 4-tuple, :func:`_local_endpoint`;
+``started_at``/``ended_at``: the attempt's wall-clock span, seconds since the epoch, which the
+engine compares with a reset_capture window);
 :func:`summarize` (pure) turns the attempt records into the classification of
 docs/development.md "Probe result (ssh_probe) contract".  This file runs on the controller
 (the module is used with ``delegate_to: localhost``); paramiko is optional at import time so
@@ -598,9 +601,14 @@ class Attempt:
     def __init__(self, number, phases=PHASES, **fields):
         self.start = time.monotonic()
         self.record = dict(attempt=number, phase='dns', outcome='error', error=None, elapsed_s=None, address=None,
-                           icmp=None, timings=dict((p, None) for p in phases))
+                           icmp=None, timings=dict((p, None) for p in phases), local_address=None, local_port=None,
+                           started_at=round(time.time(), 6), ended_at=None)
         self.record.update(fields)
         self._phase_start = self.start
+
+    def socket_tried(self, sock):
+        """Record the probe's own side of the 4-tuple of ``sock`` (the address tried last)."""
+        self.record['local_address'], self.record['local_port'] = _local_endpoint(sock)
 
     def enter(self, phase):
         self.record['phase'] = phase
@@ -614,7 +622,22 @@ class Attempt:
         self.record['outcome'] = outcome
         self.record['error'] = error
         self.record['elapsed_s'] = round(time.monotonic() - self.start, 4)
+        self.record['ended_at'] = round(time.time(), 6)
         return self.record
+
+
+def _local_endpoint(sock):
+    """``(address, port)`` of the probe's own end of ``sock`` (``getsockname``), for matching the
+    probe's 4-tuple with what the target saw (reset_capture); ``(None, None)`` when the socket has
+    no port yet (the connect failed before one was bound) or cannot say.  Linux keeps the port of
+    a socket whose connect was refused, reset or timed out: the SYN was sent from it."""
+    try:
+        name = sock.getsockname()
+    except (OSError, AttributeError, TypeError):
+        return None, None
+    if not isinstance(name, tuple) or len(name) < 2 or not name[1]:
+        return None, None
+    return name[0], name[1]
 
 
 def resolve(host, port, timeout):
@@ -859,6 +882,7 @@ def probe_once(params, number=1, pkey=None):
     for family, sockaddr in addresses[:MAX_ADDRESSES]:
         att.record['address'] = sockaddr[0]
         att.record['icmp'] = None
+        att.record['local_address'] = att.record['local_port'] = None
         try:
             candidate = socket.socket(family, socket.SOCK_STREAM)
         except OSError as exc:  # e.g. IPv6 disabled: EAFNOSUPPORT
@@ -871,9 +895,11 @@ def probe_once(params, number=1, pkey=None):
         try:
             candidate.connect(sockaddr)
         except socket.timeout:
+            att.socket_tried(candidate)
             failures.append(('timeout', 'TCP connect to %s port %s timed out after %s s'
                              % (sockaddr[0], port, params['connect_timeout'])))
         except OSError as exc:
+            att.socket_tried(candidate)
             outcome, error = exception_outcome(exc)
             where = '%s port %s' % (sockaddr[0], port)
             if recverr:
@@ -882,6 +908,7 @@ def probe_once(params, number=1, pkey=None):
                     where += '; %s' % describe_icmp(att.record['icmp'])
             failures.append((outcome, '%s (%s)' % (error, where)))
         else:
+            att.socket_tried(candidate)
             if recverr:
                 # Connected: back to the default.  With IP_RECVERR an established TCP socket
                 # takes every ICMP error as fatal (tcp_v4_err()), where the OpenSSH client's socket

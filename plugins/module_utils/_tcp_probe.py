@@ -467,6 +467,7 @@ def connect(att, host, port, timeout):
     for family, sockaddr in addresses[:_probe.MAX_ADDRESSES]:
         att.record['address'] = sockaddr[0]
         att.record['icmp'] = None
+        att.record['local_address'] = att.record['local_port'] = None
         try:
             candidate = socket.socket(family, socket.SOCK_STREAM)
         except OSError as exc:
@@ -477,8 +478,10 @@ def connect(att, host, port, timeout):
         try:
             candidate.connect(sockaddr)
         except socket.timeout:
+            att.socket_tried(candidate)
             failures.append(('timeout', 'TCP connect to %s port %s timed out after %s s' % (sockaddr[0], port, timeout)))
         except OSError as exc:
+            att.socket_tried(candidate)
             outcome, error = _probe.exception_outcome(exc)
             where = '%s port %s' % (sockaddr[0], port)
             if recverr:
@@ -487,6 +490,7 @@ def connect(att, host, port, timeout):
                     where += '; %s' % _probe.describe_icmp(att.record['icmp'])
             failures.append((outcome, '%s (%s)' % (error, where)))
         else:
+            att.socket_tried(candidate)
             if recverr:
                 _probe.set_recverr(candidate, family, False)
             att.record['connected'] = True

@@ -153,6 +153,19 @@ ansible_facts:
           type: float
           returned: always
           sample: 10.001
+        started_at:
+          description:
+            - When the capture window opened (the filter was in place), seconds since the epoch (UTC) by this host's clock;
+              V(null) when no capture ran. With RV(ansible_facts.connreset_capture.ended_at), what the engine compares with a
+              probe attempt's C(started_at)/C(ended_at) (the controller's clock) to tell whether the capture covered it.
+          type: float
+          returned: always
+          sample: 1796328128.5337
+        ended_at:
+          description: When the capture window closed, seconds since the epoch (UTC) by this host's clock; V(null) when no capture ran.
+          type: float
+          returned: always
+          sample: 1796328138.5349
         stopped:
           description: V(window) (the window ended), V(max_packets) or V(error) (a receive failed, see reason); V(null) when no capture ran.
           type: str

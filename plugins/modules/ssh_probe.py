@@ -226,6 +226,27 @@ probe:
               description: The ICMP type/code in words.
               type: str
               sample: port unreachable
+        local_address:
+          description:
+            - The probe's own address of this attempt's TCP connection (C(getsockname) after the connect, also
+              after a refused, reset or timed-out connect), the controller's side of the 4-tuple that
+              M(connreset.doctor.reset_capture) on the target records; null when the connect failed before the
+              socket had a port (no address resolved, no socket).
+            - Behind NAT the target sees another address and port.
+          type: str
+          sample: 192.0.2.1
+        local_port:
+          description: The probe's own port of this attempt's TCP connection, as RV(probe.attempts[].local_address); null with it.
+          type: int
+          sample: 51734
+        started_at:
+          description: When the attempt started, seconds since the epoch (UTC), by the controller's clock.
+          type: float
+          sample: 1796328128.5412
+        ended_at:
+          description: When the attempt ended, seconds since the epoch (UTC), by the controller's clock.
+          type: float
+          sample: 1796328128.5431
         elapsed_s:
           description: Seconds the attempt took.
           type: float

@@ -210,6 +210,27 @@ probe:
               description: The ICMP error that answered the TCP connect (Linux), as in M(connreset.doctor.ssh_probe); null when none.
               type: dict
               sample: {type: 3, code: 3, origin: icmp, offender: 192.0.2.10, text: port unreachable}
+            local_address:
+              description:
+                - The probe's own address of this attempt's TCP connection (C(getsockname) after the connect, also
+                  after a refused, reset or timed-out connect), the controller's side of the 4-tuple that
+                  M(connreset.doctor.reset_capture) on the target records; null when the connect failed before the
+                  socket had a port (no address resolved, no socket).
+                - Behind NAT the target sees another address and port.
+              type: str
+              sample: 192.0.2.1
+            local_port:
+              description: The probe's own port of this attempt's TCP connection, as RV(probe.endpoints[].attempts[].local_address); null with it.
+              type: int
+              sample: 51734
+            started_at:
+              description: When the attempt started, seconds since the epoch (UTC), by the controller's clock.
+              type: float
+              sample: 1796328128.5412
+            ended_at:
+              description: When the attempt ended, seconds since the epoch (UTC), by the controller's clock.
+              type: float
+              sample: 1796328128.5431
             connected:
               description: True once the TCP handshake completed.
               type: bool

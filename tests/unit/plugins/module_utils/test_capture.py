@@ -311,6 +311,9 @@ def test_collect_reports_resets_and_deltas(ready):
                                       'TCPAbortOnData': 0}
     assert fact['kernel_drops'] == 0 and fact['skipped'] == {'count': 0, 'reasons': {}}
     assert fact['captured_bytes_max'] == 60
+    # the window in wall-clock time, what a probe attempt's started_at/ended_at are compared with
+    assert isinstance(fact['started_at'], float) and fact['started_at'] <= fact['ended_at']
+    assert fact['ended_at'] - fact['started_at'] == pytest.approx(fact['window_s'], abs=0.5)
 
 
 def test_collect_partial_when_cut_by_max_packets(ready):
@@ -346,6 +349,7 @@ def test_collect_unknown_without_a_socket(number, text):
     fact = _capture.collect(FakeSystem(), {'ports': [22]}, opener=opener)
     assert fact['status'] == 'unknown' and text in fact['reason']
     assert fact['method'] is None and fact['resets'] is None and fact['counter_deltas'] is None
+    assert fact['started_at'] is None and fact['ended_at'] is None
 
 
 def test_default_ports_without_sshd(monkeypatch):

@@ -282,6 +282,8 @@ def test_closed_port_is_refused():
     assert att['address'] == '127.0.0.1'
     assert att['icmp'] is None  # a closed port answers with a TCP reset: nothing on the error queue
     assert 'ICMP' not in att['error']
+    assert att['local_address'] == '127.0.0.1' and att['local_port'] > 0  # the port the SYN left from
+    assert att['started_at'] <= att['ended_at']
     assert att['timings']['dns'] is not None and att['timings']['banner'] is None
     summary = result['summary']
     assert summary['classification'] == 'refused'
@@ -1095,3 +1097,40 @@ def test_top_failure_is_the_most_frequent_and_the_first_on_a_tie():
     a, b, c, d = ({'attempt': n} for n in range(1, 5))
     assert _probe.top_failure([(a, 'timeout'), (b, 'reset'), (c, 'reset')]) == ('reset', b)
     assert _probe.top_failure([(a, 'timeout'), (b, 'reset'), (c, 'reset'), (d, 'timeout')]) == ('timeout', a)
+
+
+class _NoName:
+    def __init__(self, name=None, error=None):
+        self.name, self.error = name, error
+
+    def getsockname(self):
+        if self.error:
+            raise self.error
+        return self.name
+
+
+@pytest.mark.parametrize('sock, expected', [
+    (_NoName(('192.0.2.1', 51734)), ('192.0.2.1', 51734)),
+    (_NoName(('2001:db8::1', 40000, 0, 0)), ('2001:db8::1', 40000)),
+    (_NoName(('0.0.0.0', 0)), (None, None)),            # never bound: no port yet
+    (_NoName(error=OSError(9, 'Bad file descriptor')), (None, None)),  # closed socket
+    (None, (None, None)),
+], ids=['v4', 'v6', 'unbound', 'closed', 'none'])
+def test_local_endpoint(sock, expected):
+    att = _probe.Attempt(1)
+    att.socket_tried(sock)
+    assert (att.record['local_address'], att.record['local_port']) == expected
+
+
+def test_local_endpoint_of_an_unconnected_socket():
+    att = _probe.Attempt(1)
+    with socket.socket() as sock:
+        att.socket_tried(sock)
+    assert (att.record['local_address'], att.record['local_port']) == (None, None)
+
+
+def test_dns_failure_has_no_local_end():
+    att = _probe.Attempt(1)
+    record = att.finish('error', 'no address')
+    assert (record['local_address'], record['local_port']) == (None, None)
+    assert record['started_at'] <= record['ended_at']

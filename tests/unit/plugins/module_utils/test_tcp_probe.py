@@ -342,6 +342,9 @@ def test_refused():
     assert classification == 'refused'
     assert 'Connection refused' in endpoint['attempts'][0]['error']
     assert endpoint['attempts'][0]['icmp'] is None
+    attempt = endpoint['attempts'][0]
+    assert attempt['local_address'] == '127.0.0.1' and attempt['local_port'] not in (None, 0, port)
+    assert attempt['started_at'] <= attempt['ended_at']
 
 
 @pytest.mark.parametrize('handler, protocol, classification, phase', [
@@ -359,6 +362,8 @@ def test_real_listeners(listener, handler, protocol, classification, phase):
     found, endpoint = _probe_one(server.port, protocol)
     attempt = endpoint['attempts'][0]
     assert (found, attempt['phase']) == (classification, phase), attempt
+    # The probe's own end of the 4-tuple, what reset_capture on the target records as the peer.
+    assert attempt['local_address'] == '127.0.0.1' and attempt['local_port'] not in (None, 0, server.port)
     if classification == 'reset_after_request':
         assert attempt['response_bytes'] == 0 and 'Connection reset by peer' in attempt['error']
     if classification == 'http_error':

@@ -42,7 +42,12 @@ def test_closed_port_refused(monkeypatch, capsys, check_mode):
     assert (probe['host'], probe['port']) == ('127.0.0.1', port)
     assert [a['attempt'] for a in probe['attempts']] == [1, 2]
     for att in probe['attempts']:
-        assert set(att) == {'attempt', 'phase', 'outcome', 'error', 'banner', 'elapsed_s', 'timings', 'address', 'icmp'}
+        assert set(att) == {'attempt', 'phase', 'outcome', 'error', 'banner', 'elapsed_s', 'timings', 'address', 'icmp',
+                            'local_address', 'local_port', 'started_at', 'ended_at'}
+        # The refused connect's own end of the 4-tuple (Linux keeps the port the SYN left from).
+        assert att['local_address'] == '127.0.0.1' and isinstance(att['local_port'], int) and att['local_port'] > 0
+        assert att['local_port'] != port
+        assert att['started_at'] <= att['ended_at']
         assert set(att['timings']) == set(_probe.PHASES)
         assert (att['phase'], att['outcome']) == ('tcp_connect', 'refused')
         assert att['icmp'] is None  # a closed port answers with a TCP reset: no ICMP error queued
