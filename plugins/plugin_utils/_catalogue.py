@@ -29,7 +29,7 @@ SCHEMA_VERSION = 1
 
 CAUSES = (
     'sshd_down', 'sshd_rate_limit', 'resource_exhaustion', 'tcp_wrappers', 'mtu', 'conntrack',
-    'idle_timeout', 'listen_queue', 'firewall', 'configuration', 'coverage', 'service_down',
+    'idle_timeout', 'listen_queue', 'firewall', 'configuration', 'coverage', 'service_down', 'path_reset',
 )
 
 # The one severity scale, lowest first: the index is the rank (severity_rank()).
@@ -133,6 +133,12 @@ def _collector_area(name):
 # Collector areas, in the collectors' order: fact key -> (short area name used in coverage ids,
 # human name).
 AREAS = dict((fact_key(name), _collector_area(name)[:2]) for name in COLLECTOR_NAMES)
+# Engine areas whose input is another key of the host document, not a collector's fact: key ->
+# (short area name of the coverage id, human name).  The path area reads ``capture`` (the
+# reset_capture fact taken while the controller probed the host).
+INPUT_AREAS = {'capture': ('PATH', 'the sender of the probe\'s resets')}
+# Every key a coverage gap can be recorded under (the engine's _coverage_findings).
+COVERAGE_AREAS = dict(AREAS, **INPUT_AREAS)
 
 _SSH_RESET = ('`kex_exchange_identification: read: Connection reset by peer` followed by '
               '`Connection reset by H port 22`')
@@ -511,6 +517,33 @@ FINDINGS = [
        (`Connection refused` / `Connection reset by peer`).""",
        """Raise the limit above Ansible's forks, exempt the controller before the limit rule, or
        lower `forks`/use `ControlPersist`."""),
+    # -- path: who sent the reset (reset_capture on the host while the controller probes) ----
+    _f('CRD-PATH-001', 'A device in the path reset the connection', 'path_reset', 'high', None,
+       """The controller's probe received a TCP reset (`Connection reset by peer`, or `Connection
+       refused` from a RST answering the SYN), and the host did not send it: `reset_capture` ran on
+       the host over the whole attempt, watched the port, and saw no reset leave the host for that
+       connection (its 4-tuple) nor any other reset sent from that port at the time, and the kernel
+       dropped no captured packet. Something between the two ends sent it: an IPS or firewall that
+       injects resets, a NAT or load balancer that forgot the flow (its idle timeout), a proxy. When
+       the host received a reset for the same connection too, the device reset both ends. Nothing on
+       the host can fix it.""",
+       """Find the device on the path (`traceroute -T -p PORT HOST`; the TTL of the reset against the
+       host's packets in a capture on the controller, `tcpdump -v 'tcp[tcpflags] & tcp-rst != 0'`): an
+       IPS/IDS rule that resets the flow, a NAT or load balancer idle timeout (keep the session busy
+       with `ServerAliveInterval`/`ClientAliveInterval` or `net.ipv4.tcp_keepalive_time` below it), a
+       firewall's session limits; see docs/attribution.md."""),
+    _f('CRD-PATH-002', 'The host reset the connection, and no host finding explains why', 'coverage', 'medium',
+       None,
+       """The controller's probe received a TCP reset (`Connection reset by peer` or `Connection
+       refused`) and `reset_capture` saw this host send it for that very connection, but none of the
+       host's findings (a tcp-reset rule, sshd down, TCP wrappers, MaxStartups, the accept queue, an
+       OOM kill or crash; for a service its own findings) explains it: a rule or program the
+       collectors do not read, or a socket closed with unread data (`TCPAbortOnData`). The cause
+       given is the one the probe's classification points to.""",
+       """Read the resets in the evidence (4-tuple, time, the capture's `counter_deltas`:
+       `TCPAbortOnData`/`TCPAbortOnClose` grow when a program closes with unread data, `OutRsts` on
+       every reset); look for the program and rule at that time (`journalctl --since`, `nft list
+       ruleset | grep -i reset`, `ss -tanpi 'sport = :PORT'`)."""),
     # -- probe correlations -------------------------------------------------------------
     _f('CRD-PROBE-001', 'TCP wrappers deny the controller (confirmed by the probe)', 'tcp_wrappers',
        'critical', 'wrappers_allow',
@@ -648,6 +681,17 @@ FINDINGS.append(_f(
     a hang after `SSH2_MSG_KEXINIT sent`) was not measured from the controller.""",
     """Read the probe's detail in the evidence; install paramiko on the controller
     (`pip install paramiko`) or set `diagnose_probe: false` to skip it knowingly."""))
+FINDINGS.append(_f(
+    'CRD-COV-PATH', "Could not tell who sent the probe's resets", 'coverage', 'info', None,
+    """The controller's probe received resets (`Connection reset by peer`) while `reset_capture` ran on
+    the host (`diagnose_capture: true`), but the capture cannot say for some of them whether the host
+    sent them or a device in the path did: the capture did not run (no root, no `AF_PACKET`), its
+    window did not cover the attempt, the port was not watched, the kernel dropped captured packets,
+    or the host sent resets to another address at the time (an address translation may hide the
+    4-tuple). Nothing is claimed for those resets: unknown is not healthy.""",
+    """Follow the reason in the evidence: run the capture with `become: true`, lengthen
+    `diagnose_capture_duration_s` so the window spans the probes, list the port in `diagnose_endpoints`,
+    raise `max_packets`; then run the diagnosis again."""))
 # A host that was reached but on which nothing could be checked, and a host of the play without
 # a stored diagnosis: high (a `diagnose_fail_on: high` gate fails), and like an unreachable host
 # they match every level gate (UNDIAGNOSED): a host that could not be diagnosed cannot pass.
@@ -684,6 +728,7 @@ SEVERITY_NOTES = {
     'CRD-TCP-001': 'low; high when `net.ipv4.tcp_abort_on_overflow=1` (overflows become resets).',
     'CRD-FW-003': 'low; medium when conntrack counted INVALID packets.',
     'CRD-PROBE-007': 'high; the cause is the one the probe classification points to.',
+    'CRD-PATH-002': 'medium; the cause is the one the probe classification points to.',
     'CRD-SVC-002': 'medium; high when the unit failed, hit its start limit (`Start request repeated too '
                    'quickly`) or NRestarts >= `restarts_high`.',
     'CRD-SVC-004': 'medium; high when `net.ipv4.tcp_abort_on_overflow=1` (overflows become resets).',

@@ -1269,7 +1269,7 @@ def redact_report(report, kinds):
     for doc in report['hosts']:
         clean = {}
         for key, value in doc.items():
-            if key in ('findings', 'facts', 'probe', 'endpoint_probe', 'unreachable', 'host'):
+            if key in ('findings', 'facts', 'probe', 'endpoint_probe', 'capture', 'unreachable', 'host'):
                 clean[key] = redactor.value(value, key)
             elif key == 'endpoints' and isinstance(value, list):
                 # the names a host gave (endpoint, unit, program); the report's own values stay

@@ -17,14 +17,15 @@ areas: the host evaluation (_host.py) calls them around these checks.
 from __future__ import annotations
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine import (
-    _conntrack, _endpoints, _firewall, _idle, _mtu, _oom, _sshd, _tcp, _tcp_wrappers,
+    _conntrack, _endpoints, _firewall, _idle, _mtu, _oom, _path, _sshd, _tcp, _tcp_wrappers,
 )
 
-AREA_MODULES = (_sshd, _oom, _tcp_wrappers, _mtu, _conntrack, _tcp, _firewall, _idle, _endpoints)
+AREA_MODULES = (_sshd, _oom, _tcp_wrappers, _mtu, _conntrack, _tcp, _firewall, _idle, _endpoints, _path)
 
 CHECKS = tuple(check for module in AREA_MODULES for check in module.CHECKS)
 CROSS_CHECKS = tuple(check for module in AREA_MODULES for check in module.CROSS_CHECKS)
-# The area whose coverage finding reports a check that failed.
+# The area whose coverage finding reports a check that failed (a collector's fact key, or an input
+# of the host document that is no collector's: _path's ``capture``, _catalogue.INPUT_AREAS).
 CHECK_AREA = dict((check, module.AREA) for module in AREA_MODULES
                   for check in module.CHECKS + module.CROSS_CHECKS)
 # {fact key: the types of the values its checks read} (see _sanitise).

@@ -38,6 +38,9 @@ class _Context:
         self.facts = facts
         self.probe = probe
         self.endpoint_probe = {}    # tcp_probe's {endpoints, summary} of diagnose_endpoints, or {}
+        self.capture = {}           # reset_capture's connreset_capture fact of the probes' window, or {}
+        # {probe label ('ssh' or an endpoint name): {resets, path, host, host_unexplained}} (_path.py)
+        self.attribution = {}
         self.t = thresholds
         self.controller = controller
         self.findings = {}
@@ -66,12 +69,27 @@ class _Context:
         if not any(item['reason'] == reason for item in items):
             items.append({'check': what, 'reason': reason})
 
+    def attributed(self, label, by_path_finding=False):
+        """True when every reset probe ``label`` received was attributed by the path area (to the
+        host or to the path); with ``by_path_finding``, only when a CRD-PATH finding carries them all
+        (not sent by the host, or sent with no host finding explaining it)."""
+        counts = _dict(self.attribution.get(label))
+        resets = counts.get('resets') or 0
+        done = counts.get('path', 0) + counts.get('host_unexplained', 0)
+        if not by_path_finding:
+            done += counts.get('host', 0)
+        return resets > 0 and done == resets
+
     def supersede(self, fid, old_ids):
         """Fold the evidence of ``old_ids`` into ``fid`` (a confirmed finding) and drop them."""
         target = self.findings[fid]
         for old in old_ids:
             if old in self.findings and old != fid:
-                target['evidence'].setdefault('supersedes', {})[old] = self.findings.pop(old)['evidence']
+                evidence = self.findings.pop(old)['evidence']
+                target['evidence'].setdefault('supersedes', {})[old] = evidence
+                # who sent the reset (_path.py) stays visible on the finding that confirms it
+                if isinstance(evidence, dict) and 'attribution' in evidence:
+                    target['evidence'].setdefault('attribution', evidence['attribution'])
 
 
 def _subpart_gaps(ctx, key, fact):

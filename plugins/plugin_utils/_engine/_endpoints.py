@@ -307,7 +307,8 @@ def correlate_endpoint_probe(ctx):
         if classification == 'probe_error':
             ctx.gap(KEY, '%s probe' % name, 'the controller could not probe it: %s' % (
                 summary.get('detail') or 'probe error'))
-        elif classification and classification != 'ok':
+        elif classification and classification != 'ok' and not ctx.attributed(name, by_path_finding=True):
+            # (a CRD-PATH finding that carries every reset of this endpoint's probe stands for it)
             _probe_failure(ctx, failing, name, endpoint, pev, classification, summary)
         _idle_hold(ctx, idle, name, item)
     failing.emit()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import AREAS, SCHEMA_VERSION, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, severity_rank
+from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import (
+    AREAS, COVERAGE_AREAS, SCHEMA_VERSION, SCORE_CAP, SEVERITIES, SEVERITY_WEIGHTS, severity_rank,
+)
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine import _areas, _endpoints
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._context import _Context, make_finding
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._endpoints import correlate_endpoint_probe
@@ -37,13 +39,13 @@ def sort_findings(findings):
 
 def _coverage_findings(ctx):
     for key, items in ctx.gaps.items():
-        area = AREAS[key][0]
+        area = COVERAGE_AREAS[key][0]
         ctx.emit('CRD-COV-%s' % area, {'unchecked': items},
                  summary='; '.join('could not check %s: %s' % (i['check'], i['reason']) for i in items))
 
 
 def evaluate_host(facts, probe=None, unreachable=None, thresholds=None, controller=None, failed=None,
-                  endpoint_probe=None):
+                  endpoint_probe=None, capture=None):
     """Findings, score and level of one host.
 
     ``facts``: dict with any subset of the collector keys (connreset_sshd, ...), values may be
@@ -51,18 +53,21 @@ def evaluate_host(facts, probe=None, unreachable=None, thresholds=None, controll
     UNREACHABLE message); ``thresholds``: overrides of DEFAULT_THRESHOLDS; ``controller``: the
     controller's address as the host sees it (for exempt lists); ``failed``: None or {msg} when
     the host was reached but fact collection failed (every uncollected area says so);
-    ``endpoint_probe``: tcp_probe's ``{endpoints, summary}`` for the host's endpoints, or None.
+    ``endpoint_probe``: tcp_probe's ``{endpoints, summary}`` for the host's endpoints, or None;
+    ``capture``: reset_capture's ``connreset_capture`` fact taken on the host while the probes ran
+    (the path area attributes the resets they received), or None.
     """
-    return _evaluate(facts, probe, unreachable, thresholds, controller, failed, endpoint_probe)[0]
+    return _evaluate(facts, probe, unreachable, thresholds, controller, failed, endpoint_probe, capture)[0]
 
 
-def _evaluate(facts, probe, unreachable, thresholds, controller, failed, endpoint_probe=None):
+def _evaluate(facts, probe, unreachable, thresholds, controller, failed, endpoint_probe=None, capture=None):
     """evaluate_host's result, and the sanitised facts and probe it was computed from."""
     t = merge_thresholds(thresholds)
     facts, problems = sanitise_facts(facts, _areas.FACT_TYPES)
     probe = sanitise_value(_dict(probe))
     ctx = _Context(facts, probe, t, controller if isinstance(controller, str) else _controller_from_facts(facts))
     ctx.endpoint_probe = sanitise_value(_dict(endpoint_probe))
+    ctx.capture = sanitise_value(_dict(capture))
     if failed:
         ctx.not_collected = 'fact collection failed: %s' % str(_dict(failed).get('msg') or failed)[:2000]
     reachable = not unreachable
@@ -160,7 +165,8 @@ def diagnose_host(data):
 
     ``data``: {host, facts, probe, unreachable (None or {msg}), thresholds, controller (optional),
     failed (optional: None or {msg} when the host was reached but collecting facts failed),
-    endpoint_probe (optional: tcp_probe's {endpoints, summary} of the host's endpoints)}.
+    endpoint_probe (optional: tcp_probe's {endpoints, summary} of the host's endpoints),
+    capture (optional: reset_capture's connreset_capture fact of the probes' window)}.
     """
     data = _dict(data)
     facts = _dict(data.get('facts'))
@@ -175,7 +181,8 @@ def diagnose_host(data):
     merge_thresholds(data.get('thresholds'))  # a bad threshold is the caller's error: ValueError
     try:
         result, clean_facts, clean_probe = _evaluate(facts, data.get('probe'), unreachable, data.get('thresholds'),
-                                                     data.get('controller'), failed, data.get('endpoint_probe'))
+                                                     data.get('controller'), failed, data.get('endpoint_probe'),
+                                                     data.get('capture'))
     except CHECK_ERRORS as exc:
         # Never a lost host: an engine error on this input is a finding of the host.
         findings = [make_finding('CRD-COV-NONE', {'engine_error': '%s: %s' % (type(exc).__name__, str(exc)[:500])},
@@ -187,11 +194,12 @@ def diagnose_host(data):
     message = None if message is None else str(message)
     unreachable_doc = None if not unreachable else {'msg': message, 'classification': classify_unreachable(message)}
     endpoint_probe = sanitise_value(data.get('endpoint_probe')) if isinstance(data.get('endpoint_probe'), dict) else None
+    capture = sanitise_value(data.get('capture')) if isinstance(data.get('capture'), dict) else None
     return _host_doc(data.get('host'), unreachable_doc, clean_facts, clean_probe or None, result['findings'],
-                     endpoint_probe)
+                     endpoint_probe, capture)
 
 
-def _host_doc(host, unreachable, facts, probe, findings, endpoint_probe=None):
+def _host_doc(host, unreachable, facts, probe, findings, endpoint_probe=None, capture=None):
     """The one shape of a host document (docs/report.schema.json, hosts[])."""
     return {
         'schema_version': SCHEMA_VERSION,
@@ -202,6 +210,7 @@ def _host_doc(host, unreachable, facts, probe, findings, endpoint_probe=None):
         'facts': facts,
         'probe': probe,
         'endpoint_probe': endpoint_probe,
+        'capture': capture,
         'findings': findings,
         'score': score(findings),
         'level': level(findings),

@@ -77,6 +77,9 @@ def _correlate_probe(ctx, reachable):
         return
     if not reachable:
         return  # the CRD-REACH finding carries the probe as its evidence
+    if ctx.attributed('ssh'):
+        return  # every reset it received was attributed (_path.py): a CRD-PATH finding or the host
+        # finding that explains it carries the probe, so it is not unexplained
     # Nothing in the facts explains the probe's failure: the probe is the evidence.
     ctx.emit('CRD-PROBE-007', {'probe': pev, 'facts_available': bool(ctx.facts)},
              cause=_probe_cause(summary),

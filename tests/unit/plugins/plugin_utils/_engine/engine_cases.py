@@ -48,9 +48,9 @@ MSG_EMPTY = 'Failed to connect to the host via ssh: '
 
 
 def case(patch=None, probe_=None, unreachable=None, thresholds=None, controller=CONTROLLER, fleet=None,
-         endpoint_probe=None):
+         endpoint_probe=None, capture=None):
     return {'patch': patch or {}, 'probe': probe_, 'unreachable': unreachable, 'thresholds': thresholds,
-            'controller': controller, 'fleet': fleet, 'endpoint_probe': endpoint_probe}
+            'controller': controller, 'fleet': fleet, 'endpoint_probe': endpoint_probe, 'capture': capture}
 
 
 def run(spec):
@@ -62,7 +62,7 @@ def run(spec):
     data = facts(**spec['patch'])
     result = _engine.evaluate_host(data, probe=spec['probe'], unreachable=spec['unreachable'],
                                    thresholds=spec['thresholds'], controller=spec['controller'],
-                                   endpoint_probe=spec.get('endpoint_probe'))
+                                   endpoint_probe=spec.get('endpoint_probe'), capture=spec.get('capture'))
     return {f['id'] for f in result['findings']}, result
 
 
@@ -139,3 +139,75 @@ def tcp_probe(port, classification, phase='tcp_connect', outcome='reset', idle=N
                                        'detail': None}}],
             'summary': {'ok': int(classification == 'ok'), 'failed': int(classification != 'ok'),
                         'classifications': {}, 'elapsed_s': 0.01}}
+
+
+# -- who sent the reset (the path area, _path.py) -------------------------------------------------
+# The routed lab (docs/lab.md, "Routed hosts"): the controller 10.213.7.1 on the bridge, host r1
+# 10.213.100.11 behind the router; a capture window of 10 s from T0 (reset_capture's RETURN) and
+# probe attempts 2 s into it (ssh_probe's and tcp_probe's attempt records, with their 4-tuple).
+LAB_CONTROLLER = '10.213.7.1'
+LAB_HOST = '10.213.100.11'
+LAB_NAT = '10.213.100.1'      # the router's address the hosts see under nat-idle / lb-idle
+T0 = 1796328128.5337
+RESET_COUNTERS_ZERO = {'OutRsts': 0, 'EstabResets': 0, 'AttemptFails': 0, 'TCPAbortOnClose': 0, 'TCPAbortOnData': 0,
+                       'TCPAbortOnLinger': 0, 'TCPAbortOnMemory': 0, 'TCPAbortOnTimeout': 0}
+
+
+def capture_fact(resets=(), ports=(22,), status='ok', reason=None, started=T0, window=10.001, drops=0, deltas=None,
+                 stopped='window'):
+    """A connreset_capture fact as reset_capture returns it (plugins/modules/reset_capture.py RETURN)."""
+    resets = [dict(r) for r in resets]
+    ran = status != 'unknown'
+    return {'status': status, 'reason': reason, 'elapsed_s': round(window + 0.02, 3), 'method': 'af_packet' if ran else None,
+            'method_note': 'AF_PACKET capture with a classic BPF filter; the tcp:tcp_send_reset / tcp:tcp_receive_reset '
+                           'tracepoints (socket state, reset reason) are not used by this version, so state and reason '
+                           'are null',
+            'ports': list(ports), 'ports_source': 'option', 'duration_s': 10, 'max_packets': 500,
+            'window_s': window if ran else None, 'started_at': started if ran else None,
+            'ended_at': round(started + window, 6) if ran else None, 'stopped': stopped if ran else None,
+            'resets': resets if ran else None,
+            'counts': {'sent': sum(r['direction'] == 'sent' for r in resets),
+                       'received': sum(r['direction'] == 'received' for r in resets)} if ran else None,
+            'skipped': {'count': 0, 'reasons': {}} if ran else None, 'kernel_drops': drops if ran else None,
+            'captured_bytes_max': (40 if resets else 0) if ran else None,
+            'counter_deltas': (dict(RESET_COUNTERS_ZERO, **(deltas or {})) if ran else None)}
+
+
+def rst(direction, src, sport, dst, dport, offset, ttl=64, flags=('RST', 'ACK'), interface='eth0'):
+    """One resets[] record of reset_capture."""
+    return {'direction': direction, 'family': 'ipv4', 'src': src, 'sport': sport, 'dst': dst, 'dport': dport,
+            'ttl': ttl, 'flags': list(flags), 'seq': 386058873, 'ack': 3731745742 if 'ACK' in flags else None,
+            'window': 0, 'payload_bytes': 0, 'interface': interface, 'offset_s': offset,
+            'time': round(T0 + offset, 6), 'state': None, 'reason': None}
+
+
+def probe_attempt(phase='tcp_connect', outcome='reset', local_port=51734, at=2.0, elapsed=0.0123, number=1,
+                  address=LAB_HOST, local_address=LAB_CONTROLLER, icmp=None, error=None):
+    """One attempt record of ssh_probe / tcp_probe with the probe's own end of the 4-tuple."""
+    return {'attempt': number, 'phase': phase, 'outcome': outcome,
+            'error': error or ('ConnectionResetError: [Errno 104] Connection reset by peer (%s port 22)' % address
+                               if outcome == 'reset' else None),
+            'banner': None, 'elapsed_s': elapsed, 'timings': {'dns': 0.0001, 'tcp_connect': elapsed},
+            'address': address, 'icmp': icmp, 'local_address': local_address, 'local_port': local_port,
+            'started_at': round(T0 + at, 6), 'ended_at': round(T0 + at + elapsed, 6)}
+
+
+def ssh_probe_result(classification, *attempts):
+    """An ssh_probe result of these attempts (module_utils/_probe.summarize's shape)."""
+    first = attempts[0]
+    return {'host': LAB_HOST, 'port': 22, 'attempts': list(attempts),
+            'summary': {'classification': classification, 'phase': first['phase'], 'outcome': first['outcome'],
+                        'intermittent': False, 'counts': {first['outcome']: len(attempts)},
+                        'likely_causes': ['firewall', 'sshd_rate_limit'], 'detail': first['error']}}
+
+
+def endpoint_probe_result(port, classification, *attempts, name=None):
+    """A tcp_probe result of one endpoint with these attempts."""
+    first = attempts[0]
+    return {'endpoints': [{'name': name or '%s:%d/http' % (LAB_HOST, port), 'host': LAB_HOST, 'port': port,
+                           'protocol': 'http', 'attempts': list(attempts), 'idle': None,
+                           'summary': {'classification': classification, 'phase': first['phase'],
+                                       'outcome': first['outcome'], 'intermittent': False,
+                                       'counts': {first['outcome']: len(attempts)}, 'likely_causes': [],
+                                       'detail': None}}],
+            'summary': {'ok': 0, 'failed': 1, 'classifications': {}, 'elapsed_s': 0.02}}

@@ -13,6 +13,7 @@ from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils._engin
     BLACKHOLE, ENA_EXCEEDED, INVALID_DROP, MSG_AUTH, MSG_BANNER_TIMEOUT, MSG_DNS, MSG_EMPTY, MSG_REFUSED,
     MSG_RESET_BANNER, MSG_RESET_MID, MSG_TIMEOUT, NO_PING, REDUCED_PATH, RESET_ALL_22, RESET_EST_22, UNKNOWN_AREA,
     WRAP_ERROR, APP, HAPROXY, SVC_CRASH_LINE, SVC_GAVE_UP_LINE, case, endpoint, endpoints, run, tcp_probe,
+    LAB_CONTROLLER, LAB_HOST, capture_fact, probe_attempt, rst, ssh_probe_result,
 )
 from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import (
     CONTROLLER, MAXSTARTUPS_LINE, OOM_OTHER, OOM_SSHD, PENALTIES_ON, PENALTY_LINE, RESTART_LINE, TABLE_FULL_LINE,
@@ -22,6 +23,13 @@ from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine
 
 def area(key, value):
     return {key: value}
+
+
+# The path area's probe and capture records (engine_cases: ssh_probe's attempt with its 4-tuple,
+# reset_capture's resets).
+_PATH_RESET = ssh_probe_result('reset_at_connect', probe_attempt())
+_HOST_RESET = ssh_probe_result('reset_at_banner', probe_attempt('banner'))
+_HOST_RST = rst('sent', LAB_HOST, 22, LAB_CONTROLLER, 51734, 2.011)
 
 
 # The TCP services' findings (diagnose_endpoints): trigger and near miss.
@@ -207,6 +215,17 @@ CASES = {
                                                                   '/proc/sys/net/ipv4/ip_local_port_range'}}), case()),
     # -- TCP services (diagnose_endpoints) --
     **SVC_CASES,
+    # -- who sent the reset (reset_capture while the probe ran): the routed lab's path-reset fault;
+    # near misses: the host sent it / the capture did not run / the host's reset is explained
+    'CRD-PATH-001': (case(probe_=_PATH_RESET, capture=capture_fact(), controller=LAB_CONTROLLER),
+                     case(probe_=_PATH_RESET, capture=capture_fact([_HOST_RST]), controller=LAB_CONTROLLER)),
+    'CRD-PATH-002': (case(probe_=_HOST_RESET, capture=capture_fact([_HOST_RST]), controller=LAB_CONTROLLER),
+                     case(with_rules(RESET_EST_22), probe_=_HOST_RESET, capture=capture_fact([_HOST_RST]),
+                          controller=LAB_CONTROLLER)),
+    'CRD-COV-PATH': (case(probe_=_PATH_RESET, capture=capture_fact(status='unknown', reason='opening an AF_PACKET '
+                                                                   'socket needs CAP_NET_RAW (root): run the module '
+                                                                   'with become: true'), controller=LAB_CONTROLLER),
+                     case(probe_=_PATH_RESET, capture=capture_fact(), controller=LAB_CONTROLLER)),
     # every collector unknown; the near miss: one of them partial (something was checked)
     'CRD-COV-NONE': (case(dict((key, UNKNOWN_AREA) for key in _catalogue.AREAS)),
                      case(dict([(key, UNKNOWN_AREA) for key in _catalogue.AREAS]
