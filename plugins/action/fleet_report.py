@@ -54,6 +54,8 @@ ARGUMENT_SPEC = {
         'probe': {'type': 'raw'},
         'probe_args': {'type': 'dict'},
         'endpoint_probe_args': {'type': 'dict'},
+        'endpoint_probe': {'type': 'raw'},
+        'capture': {'type': 'raw'},
         'probe_host': {'type': 'str'},
         'probe_port': {'type': 'int', 'default': 22},
         'thresholds': {'type': 'dict', 'default': {}},
@@ -84,7 +86,7 @@ def collection_version():
 
 
 # Keys of a host document that stay in its file, not in the connreset_report fact.
-_FACT_LEAVES_OUT = ('facts', 'probe', 'endpoint_probe')
+_FACT_LEAVES_OUT = ('facts', 'probe', 'endpoint_probe', 'capture')
 
 
 def option_errors(results):
@@ -205,7 +207,8 @@ def host_input(results):
 
     ``results``: {host, facts (the registered result of reset_facts), probe (the registered
     result of ssh_probe, or None), endpoint_probe (a tcp_probe result, :func:`endpoint_probe_result`,
-    or None), endpoint_probe_args, probe_host, probe_port, thresholds}.  An unreachable host
+    or None), endpoint_probe_args, capture (the registered reset_capture / async_status result, read
+    by :func:`capture_input`), probe_host, probe_port, thresholds}.  An unreachable host
     becomes the ``unreachable`` error the engine classifies; a host Ansible reached whose module
     could not run (no Python, a crash: no ``connreset_meta`` came back) is the engine's
     ``failed`` input (reachable, nothing collected, with the module's message); no registered
@@ -230,6 +233,7 @@ def host_input(results):
                  'summary': {'classification': 'probe_error', 'phase': None, 'outcome': 'error',
                              'intermittent': False, 'counts': {}, 'likely_causes': [],
                              'detail': 'the probe could not run: %s' % (probe_result.get('msg') or 'no message')}}
+    capture = capture_input(results.get('capture'))
     endpoint_result = results.get('endpoint_probe') if isinstance(results.get('endpoint_probe'), dict) else None
     if endpoint_result is None or endpoint_result.get('skipped'):
         endpoint_probe = None
@@ -242,10 +246,31 @@ def host_input(results):
         'facts': dict((k, v) for k, v in gathered.items() if k.startswith('connreset_')),
         'probe': probe,
         'endpoint_probe': endpoint_probe,
+        'capture': capture,
         'unreachable': error,
         'failed': failed,
         'thresholds': results.get('thresholds') or {},
     }
+
+
+def capture_input(result):
+    """The engine's ``capture`` from the registered result of ``reset_capture`` (its ``async_status``
+    result, the diagnose role's ``diagnose_capture``): the ``connreset_capture`` fact; None when no
+    capture was asked for (no result, skipped); a capture that did not finish, failed or could not
+    reach the host is ``{status: unknown, reason}``, so the engine claims nothing and says why."""
+    if not isinstance(result, dict) or not result or result.get('skipped'):
+        return None
+    for key in ('ansible_facts', 'facts'):
+        fact = result.get(key) if isinstance(result.get(key), dict) else {}
+        if isinstance(fact.get('connreset_capture'), dict):
+            return fact['connreset_capture']
+    if result.get('unreachable'):
+        why = 'the host was unreachable: %s' % (result.get('msg') or 'no message')
+    elif result.get('ansible_job_id') and not result.get('finished'):
+        why = 'the capture did not finish in time (job %s)' % result.get('ansible_job_id')
+    else:
+        why = 'connreset.doctor.reset_capture failed: %s' % _module_failure(result)
+    return {'status': 'unknown', 'reason': why[:2000]}
 
 
 def _module_failure(result):

@@ -142,6 +142,22 @@ options:
           - Runs after the other option checks (a host failing on a bad option is not probed). Not given (or null),
             no endpoint probe (C(endpoint_probe) is null).
         type: dict
+      endpoint_probe:
+        description:
+          - The registered result of C(connreset.doctor.tcp_probe) for the host's endpoints, skipped or not; read
+            when O(host_results.endpoint_probe_args) is not given (the diagnose role with C(diagnose_capture) probes
+            in tasks of their own, while the host's capture runs).
+        type: raw
+      capture:
+        description:
+          - The registered result of C(connreset.doctor.reset_capture) run on the host while the controller probed
+            it (the diagnose role's C(diagnose_capture); the result of its C(async_status)). Its
+            C(connreset_capture) fact is the host document's C(capture), from which the risk engine tells the resets
+            the probes received that the host sent from those a device in the path sent (C(CRD-PATH-*)).
+          - A capture that did not finish, failed or could not reach the host becomes a capture of status
+            V(unknown) with the reason (nothing is attributed; the gap is reported). Not given, skipped or null, no
+            capture (C(capture) is null).
+        type: raw
       probe_host:
         description: Address the probe was aimed at (for the V(probe_error) record).
         type: str
@@ -375,6 +391,8 @@ def main():
                 probe=dict(type='raw'),
                 probe_args=dict(type='dict'),
                 endpoint_probe_args=dict(type='dict'),
+                endpoint_probe=dict(type='raw'),
+                capture=dict(type='raw'),
                 probe_host=dict(type='str'),
                 probe_port=dict(type='int', default=22),
                 thresholds=dict(type='dict', default={}),

@@ -315,7 +315,7 @@ def test_diagnose_and_store_with_the_real_engine(tmp_path):
     assert [f['id'] for f in stored['findings']] == ['CRD-REACH-001'] and stored['level'] == 'critical'
     # the fact is the document without the raw facts and probes
     assert 'facts' not in fact and 'probe' not in fact and 'endpoint_probe' not in fact
-    assert fact == dict((k, v) for k, v in stored.items() if k not in ('facts', 'probe', 'endpoint_probe'))
+    assert fact == dict((k, v) for k, v in stored.items() if k not in ('facts', 'probe', 'endpoint_probe', 'capture'))
 
 
 def test_diagnose_and_store_bad_threshold(tmp_path):
@@ -822,3 +822,45 @@ def test_endpoint_probe_reaches_the_host_document_and_the_report(tmp_path):
         'app:%d' % port, port, False, 'refused')
     # the engine's service finding about it names it in evidence.endpoints (nothing listens, refused)
     assert endpoint['findings'] and all(fid.startswith('CRD-SVC-') for fid in endpoint['findings']), endpoint
+
+
+# -- the capture taken while the controller probed (diagnose_capture, issue 14) ------------------
+# reset_capture's fact as its async_status result carries it (plugins/modules/reset_capture.py RETURN).
+CAPTURE_FACT = {'status': 'ok', 'reason': None, 'elapsed_s': 10.02, 'method': 'af_packet', 'ports': [22],
+                'ports_source': 'option', 'duration_s': 10, 'max_packets': 500, 'window_s': 10.001,
+                'started_at': 1796328128.5337, 'ended_at': 1796328138.5347, 'stopped': 'window', 'resets': [],
+                'counts': {'sent': 0, 'received': 0}, 'skipped': {'count': 0, 'reasons': {}}, 'kernel_drops': 0,
+                'captured_bytes_max': 0, 'counter_deltas': {'OutRsts': 0, 'EstabResets': 0}}
+
+
+@pytest.mark.parametrize('registered, expected', [
+    (None, None),
+    ({'skipped': True, 'changed': False, 'skip_reason': 'Conditional result was False'}, None),
+    ({'ansible_job_id': 'j1', 'finished': 1, 'changed': False, 'ansible_facts': {'connreset_capture': CAPTURE_FACT}},
+     CAPTURE_FACT),
+    ({'ansible_job_id': 'j1', 'finished': 0, 'started': 1, 'failed': True, 'attempts': 40},
+     {'status': 'unknown', 'reason': 'the capture did not finish in time (job j1)'}),
+    ({'unreachable': True, 'msg': 'Failed to connect to the host via ssh: Connection reset by 192.0.2.21 port 22'},
+     {'status': 'unknown', 'reason': 'the host was unreachable: Failed to connect to the host via ssh: Connection '
+                                     'reset by 192.0.2.21 port 22'}),
+    ({'failed': True, 'finished': 1, 'ansible_job_id': 'j2', 'msg': 'value of ports must be a list'},
+     {'status': 'unknown', 'reason': 'connreset.doctor.reset_capture failed: value of ports must be a list'}),
+], ids=['none', 'skipped', 'finished', 'not-finished', 'unreachable', 'failed'])
+def test_capture_input(registered, expected):
+    assert fleet_report.capture_input(registered) == expected
+
+
+def test_host_results_passes_the_capture_and_registered_probes(tmp_path, engine_input):
+    endpoint = {'changed': False, 'probe': {'endpoints': [], 'summary': {'ok': 0, 'failed': 0, 'classifications': {},
+                                                                         'elapsed_s': 0.0}}}
+    result = make_action({'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'facts': GATHERED, 'endpoint_probe': endpoint,
+        'capture': {'ansible_job_id': 'j1', 'finished': 1, 'ansible_facts': {'connreset_capture': CAPTURE_FACT}}}}).run(
+        task_vars={})
+    assert not result.get('failed'), result
+    assert engine_input[0]['capture'] == CAPTURE_FACT
+    assert engine_input[0]['endpoint_probe'] == endpoint['probe']
+    stored = json.loads((tmp_path / 'hosts' / 'web1.json').read_text())
+    assert stored['capture'] == CAPTURE_FACT
+    # like the probes, the capture stays in the host's file, out of the connreset_report fact
+    assert 'capture' not in result['ansible_facts']['connreset_report']

@@ -87,7 +87,7 @@ def test_diagnose_host_document_shape():
             'probe': probe('ok', 'session', 'ok'), 'unreachable': None, 'thresholds': None, 'controller': CONTROLLER}
     doc = FILTERS['diagnose_host'](data)
     assert sorted(doc) == sorted(['schema_version', 'host', 'generated_at', 'reachable', 'unreachable', 'facts',
-                                  'probe', 'endpoint_probe', 'findings', 'score', 'level'])
+                                  'probe', 'endpoint_probe', 'capture', 'findings', 'score', 'level'])
     assert doc['schema_version'] == 1 and doc['host'] == 'web1' and doc['reachable'] is True
     assert doc['unreachable'] is None
     assert doc['facts'] == data['facts'] and doc['probe'] == data['probe']
