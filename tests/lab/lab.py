@@ -1349,7 +1349,11 @@ def fault_conntrack_limit(state, host, undo, opts):
 
 
 def fault_reset_rule(state, host, undo, opts):
-    rule = ['INPUT', '-p', 'tcp', '--dport', '22', '-m', 'conntrack', '--ctstate', 'ESTABLISHED',
+    """The host's own firewall resets established flows to a port (``--port``, default 22: sshd)."""
+    port = int(opts.get('port') or 22)
+    if not 1 <= port <= 65535:
+        raise LabError('--port must be 1-65535 for reset-rule')
+    rule = ['INPUT', '-p', 'tcp', '--dport', str(port), '-m', 'conntrack', '--ctstate', 'ESTABLISHED',
             '-j', 'REJECT', '--reject-with', 'tcp-reset']
     if undo:
         hexec(host, ['iptables', '-D'] + rule, check=False)
@@ -2260,15 +2264,20 @@ def rfault_nat_idle(state, router, undo, opts):
 
 
 def rfault_path_reset(state, router, undo, opts):
-    """An IPS in the path: the router answers every established packet to port 22 it forwards with
-    a TCP reset in the host's name (nft reject in the forward chain): neither end sent it."""
+    """An IPS in the path: the router answers every established packet to the service port (``--port``,
+    default 22) it forwards with a TCP reset in the host's name (nft reject in the forward chain):
+    neither end sent it. On another port than 22, Ansible's own SSH to the hosts stays clean."""
     if undo:
         router_exec(['nft', 'delete', 'table', 'inet', 'lab_router_reset'], check=False)
         return {}
+    port = int(opts.get('port') or 22)
+    if not 1 <= port <= 65535:
+        raise LabError('--port must be 1-65535 for path-reset')
+    rule = 'tcp dport %d ct state established counter reject with tcp reset' % port
     router_nft('table inet lab_router_reset {\n chain forward {\n'
                '  type filter hook forward priority filter; policy accept;\n'
-               '  tcp dport 22 ct state established counter reject with tcp reset\n }\n}\n')
-    return {'table': 'inet lab_router_reset', 'rule': 'tcp dport 22 ct state established reject with tcp reset'}
+               '  %s\n }\n}\n' % rule)
+    return {'table': 'inet lab_router_reset', 'rule': rule.replace('counter ', ''), 'port': port}
 
 
 def wan_route(mtu=None):
@@ -2363,7 +2372,7 @@ def cmd_router_fault(args, state):
         raise LabError('fault %s is a host fault (lab fault HOST %s); the router has: %s'
                        % (name, name, ', '.join(ROUTER_FAULTS)))
     apply_fault(state, 'router', router, name, args.undo, ROUTER_FAULT_FUNCS[name],
-                {'mtu': args.mtu, 'idle_s': args.idle_s})
+                {'mtu': args.mtu, 'idle_s': args.idle_s, 'port': args.port})
 
 
 def apply_fault(state, label, target, name, undo, func, opts):
@@ -2410,7 +2419,7 @@ def cmd_fault(args):
         raise LabError('fault %s needs a systemd host (lab up --kind systemd)' % name)
     opts = {'held': args.held, 'mtu': args.mtu, 'limit': args.limit, 'respawn': args.respawn,
             'penalty_s': args.penalty_s, 'wait': args.wait, 'burst': args.burst, 'requests': args.requests,
-            'idle_s': args.idle_s}
+            'idle_s': args.idle_s, 'port': args.port}
     apply_fault(state, host['name'], host, name, args.undo, FAULT_FUNCS[name], opts)
 
 
@@ -2545,6 +2554,7 @@ def parser():
     fa.add_argument('--held', type=int, help='maxstartups: pre-auth connections to hold (default 1: fills MaxStartups 1:100:1)')
     fa.add_argument('--mtu', type=int, help='pmtu-blackhole/low-mtu/pmtu-icmp: MTU (default 1000/1280/1000)')
     fa.add_argument('--limit', type=int, help='conntrack-limit: connections allowed (default 0)')
+    fa.add_argument('--port', type=int, help='router path-reset, reset-rule: the service port whose flows get the reset (default 22)')
     fa.add_argument('--respawn', action='store_true',
                     help='oom on a light host: start sshd again after the kill, as a supervisor would')
     fa.add_argument('--penalty-s', type=int,
