@@ -554,14 +554,6 @@ def _listening(port):
         return any(line.split()[1].endswith(want) and line.split()[3] == '0A' for line in handle.readlines()[1:])
 
 
-def _free_port():
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
 def _connect(source, port):
     """What a client at ``source`` gets: granted (SSH banner), denied (closed/reset) or delegated."""
     sock = socket.socket()
@@ -586,9 +578,17 @@ def test_real_sshd_agrees(tmp_path):
     if b'libwrap.so' not in open(SSHD, 'rb').read():
         pytest.skip('%s does not link libwrap' % SSHD)
     procs, jobs = [], []
+    # Distinct ports: every case's port is held until all are chosen (a port released at once can be
+    # handed out again; two sshds on one port would answer each other's clients).
+    held = [socket.socket() for _case in REAL_CASES]
+    for sock in held:
+        sock.bind(('127.0.0.1', 0))
+    ports = [sock.getsockname()[1] for sock in held]
+    for sock in held:
+        sock.close()
     try:
         for index, (allow, deny) in enumerate(REAL_CASES):
-            port = _free_port()
+            port = ports[index]
             workdir = tmp_path / ('case-%d' % index)
             workdir.mkdir()
             patterns = workdir / 'patterns'
@@ -610,6 +610,9 @@ def test_real_sshd_agrees(tmp_path):
             assert time.monotonic() < deadline, 'sshd did not start listening'
             assert all(proc.poll() is None for proc in procs), 'an sshd exited: %s' % [p.returncode for p in procs]
             time.sleep(0.05)
+        time.sleep(0.2)
+        # each case's own sshd listens (one that lost its port to another process would have exited)
+        assert all(proc.poll() is None for proc in procs), 'an sshd exited: %s' % [p.returncode for p in procs]
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs) * len(REAL_CLIENTS)) as pool:
             futures = {(index, client): pool.submit(_connect, client, port)
                        for index, port, _a, _d, _f in jobs for client in REAL_CLIENTS}
