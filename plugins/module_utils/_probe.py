@@ -37,7 +37,9 @@ import errno
 import ipaddress
 import logging
 import re
+import select
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -90,7 +92,14 @@ PROBE_LIMITS = {
     'port': (1, 65535),
     'timeout': (0.1, 300.0),
 }
-LIMITS = dict(PROBE_LIMITS, transfer_bytes=(0, 64 * 1024 * 1024))
+LIMITS = dict(PROBE_LIMITS, transfer_bytes=(0, 64 * 1024 * 1024), idle_hold_s=(0, 900))
+# The idle hold (``idle_hold_s``): after the hold, the client's identification line is sent (what an
+# SSH client sends first; sshd answers it with its KEXINIT) and sshd's answer awaited this long.
+IDLE_ANSWER_S = 5.0
+CLIENT_IDENT = b'SSH-2.0-connreset.doctor_probe\r\n'
+IDLE_OUTCOMES = ('open', 'fin', 'rst', 'silent_drop', 'error')
+IDLE_DATA_MAX = 16384   # bytes read from an idle connection before the watch stops (watch_idle)
+IDLE_TEXT_MAX = 200
 TIMEOUT_OPTIONS = ('connect_timeout', 'banner_timeout', 'kex_timeout', 'auth_timeout', 'session_timeout')
 
 ARGUMENT_SPEC = dict(
@@ -107,6 +116,7 @@ ARGUMENT_SPEC = dict(
     key_file=dict(type='path'),
     password=dict(type='str', no_log=True),
     transfer_bytes=dict(type='int', default=262144),
+    idle_hold_s=dict(type='int', default=0),
 )
 
 # Likely causes per classification, most likely first (cause ids of the finding contract).
@@ -198,6 +208,10 @@ def validate_params(params):
     checks += [(name, LIMITS['timeout'], ' seconds', '') for name in TIMEOUT_OPTIONS]
     checks.append(('transfer_bytes', LIMITS['transfer_bytes'], '', ''))
     errors = [m for m in (_out_of_range(n, params[n], limits, unit, hint) for n, limits, unit, hint in checks) if m]
+    hold = _out_of_range('idle_hold_s', params.get('idle_hold_s', 0), LIMITS['idle_hold_s'], ' seconds',
+                         ': 0 holds no idle connection; the hold keeps one connection idle that long')
+    if hold:
+        errors.append(hold)
     if not (params.get('host') or '').strip():
         errors.append('host must be a host name or address')
     username = params.get('username')
@@ -215,7 +229,11 @@ def time_budget(params):
     per_attempt = params['connect_timeout'] * (1 + MAX_ADDRESSES) + params['banner_timeout'] + params['kex_timeout']
     if params.get('username'):
         per_attempt += params['auth_timeout'] + params['session_timeout']
-    return params['attempts'] * per_attempt + (params['attempts'] - 1) * params['delay']
+    total = params['attempts'] * per_attempt + (params['attempts'] - 1) * params['delay']
+    if params.get('idle_hold_s'):
+        total += (params['connect_timeout'] * (1 + MAX_ADDRESSES) + params['banner_timeout'] + params['idle_hold_s']
+                  + IDLE_ANSWER_S)
+    return total
 
 
 # ---------------------------------------------------------------------------------------------
@@ -960,6 +978,233 @@ def probe_once(params, number=1, pkey=None):
         sock.close()
 
 
+# ---------------------------------------------------------------------------------------------
+# the idle hold: one connection kept idle, how and when did it end? (also _tcp_probe's)
+# ---------------------------------------------------------------------------------------------
+def watch_idle(sock, hold, now=time.monotonic, max_bytes=IDLE_DATA_MAX):
+    """Keep ``sock`` idle up to ``hold`` seconds; how did it end?  ``{ended, after_s, bytes, text, error}``
+    (``ended``: ``open``, ``fin``, ``rst``, ``data`` (it sent something; ``closed_by`` when it then closed)
+    or ``error``)."""
+    start = now()
+    deadline = start + hold
+    data = b''
+    while True:
+        left = deadline - now()
+        if left <= 0:
+            return {'ended': 'data' if data else 'open', 'after_s': round(now() - start, 3), 'bytes': len(data),
+                    'text': _idle_text(data), 'error': None, 'then': 'kept the connection open' if data else None}
+        try:
+            pending = isinstance(sock, ssl.SSLSocket) and sock.pending()
+            if not pending:
+                readable, _w, failed = select.select([sock], [], [sock], min(left, 5.0))
+                if not readable and not failed:
+                    continue
+            sock.settimeout(0.5)
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            continue  # a TLS record not complete yet
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            return _idle_end('rst', start, now, data, exc)
+        except ssl.SSLError as exc:
+            # TLS without close_notify: the TCP stream ended (FIN) or an alert came
+            return _idle_end('fin', start, now, data, exc)
+        except OSError as exc:
+            if exc.errno in (errno.ECONNRESET, errno.EPIPE):
+                return _idle_end('rst', start, now, data, exc)
+            return _idle_end('error', start, now, data, exc)
+        if not chunk:
+            return _idle_end('fin', start, now, data, None)
+        data += chunk
+        if len(data) > max_bytes:
+            return _idle_end('data', start, now, data, None)
+
+
+def _idle_end(ended, start, now, data, exc):
+    record = {'ended': ended, 'after_s': round(now() - start, 3), 'bytes': len(data), 'text': _idle_text(data),
+              'error': describe_exception(exc) if exc is not None else None, 'then': None}
+    if data and ended in ('fin', 'rst'):
+        record.update(ended='data', then={'fin': 'closed the connection (FIN)', 'rst': 'reset it'}[ended],
+                      closed_by=ended)
+    return record
+
+
+def _idle_text(data):
+    if not data:
+        return None
+    return data[:IDLE_TEXT_MAX].decode('utf-8', 'replace').split('\r\n\r\n')[0]
+
+
+def idle_verdict(idle):
+    """One sentence for an idle-hold record (watch_idle's, ``ended`` also ``silent_drop``). Pure."""
+    if not idle:
+        return None
+    ended, after = idle.get('ended'), idle.get('after_s')
+    if ended == 'rst':
+        return 'The idle connection was reset after %.1f s: the server or a middlebox resets idle connections.' % after
+    if ended == 'fin':
+        return 'The idle connection was closed (FIN) by the server after %.1f s: its idle/keep-alive timeout.' % after
+    if ended == 'data':
+        return 'The server sent data on the idle connection after %.1f s, then %s.' % (after, idle.get('then') or 'nothing')
+    if ended == 'silent_drop':
+        return ('The connection stayed open for %.1f s, then nothing answered what the probe sent on it (%s): the flow '
+                'died silently in the path, as when a NAT or stateful firewall forgets an idle flow.' % (
+                    after, idle.get('error') or 'no answer'))
+    if ended == 'open':
+        reuse = idle.get('reuse') or {}
+        if reuse.get('outcome') not in (None, 'ok'):
+            return ('The connection stayed open for %.1f s but a request on it then failed (%s): a middlebox dropped '
+                    'the flow silently.' % (after, reuse.get('outcome')))
+        return 'The connection stayed open for the whole hold (%.1f s).' % after
+    return 'The idle hold failed: %s.' % idle.get('error')
+
+
+# struct tcp_info (linux/tcp.h): u8 tcpi_retransmits at offset 2, u32 tcpi_unacked at 24, u32
+# tcpi_total_retrans at 100.
+TCP_INFO_LEN = 104
+
+
+def tcp_info(sock):
+    """``{retransmits, unacked, total_retrans}`` of a TCP socket (Linux TCP_INFO), or None."""
+    option = getattr(socket, 'TCP_INFO', None)
+    if option is None:
+        return None
+    try:
+        raw = sock.getsockopt(socket.IPPROTO_TCP, option, TCP_INFO_LEN)
+    except (OSError, AttributeError, TypeError):
+        return None
+    if len(raw) < 28:
+        return None
+    info = {'retransmits': raw[2], 'unacked': struct.unpack_from('=I', raw, 24)[0], 'total_retrans': None}
+    if len(raw) >= TCP_INFO_LEN:
+        info['total_retrans'] = struct.unpack_from('=I', raw, 100)[0]
+    return info
+
+
+def _await_answer(sock, timeout):
+    """After the line sent at the end of the hold: ``(answer, seconds, error)``; answer ``data``, ``fin``,
+    ``rst``, ``none`` (nothing within ``timeout``) or ``error``."""
+    start = time.monotonic()
+    deadline = start + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return 'none', round(time.monotonic() - start, 3), None
+        try:
+            readable, _w, failed = select.select([sock], [], [sock], left)
+            if not readable and not failed:
+                continue
+            sock.settimeout(0.5)
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            continue
+        except OSError as exc:
+            outcome, error = exception_outcome(exc)
+            answer = {'reset': 'rst', 'timeout': 'none'}.get(outcome, 'error')
+            return answer, round(time.monotonic() - start, 3), error
+        return ('data' if chunk else 'fin'), round(time.monotonic() - start, 3), None
+
+
+def _hold_connect(params):
+    """The hold's own connection, up to its SSH banner: ``(sock, record fields, error)``."""
+    fields = {'address': None, 'local_address': None, 'local_port': None, 'banner': None}
+    addresses = resolve(params['host'], params['port'], params['connect_timeout'])
+    errors = []
+    for family, sockaddr in addresses[:MAX_ADDRESSES]:
+        fields['address'] = sockaddr[0]
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:
+            errors.append('%s (%s)' % (describe_exception(exc), sockaddr[0]))
+            continue
+        sock.settimeout(params['connect_timeout'])
+        try:
+            sock.connect(sockaddr)
+        except OSError as exc:
+            errors.append('%s (%s port %s)' % (describe_exception(exc), sockaddr[0], params['port']))
+            sock.close()
+            continue
+        fields['local_address'], fields['local_port'] = _local_endpoint(sock)
+        outcome, banner, error, _data = read_banner(sock, params['banner_timeout'])
+        fields['banner'] = banner
+        if outcome != 'ok':
+            sock.close()
+            return None, fields, 'no SSH banner on the connection to hold (%s: %s)' % (outcome, error)
+        return sock, fields, None
+    return None, fields, '; '.join(errors) or 'no address for %s' % params['host']
+
+
+def idle_hold(params):
+    """One more connection: the banner, then ``idle_hold_s`` seconds idle watching it (FIN, RST and
+    when); still open at the end, the client's identification line is sent (only then: the
+    connection was truly idle) and sshd's answer (its KEXINIT) awaited IDLE_ANSWER_S: none = the flow
+    died silently in the path.  ``{hold_s, outcome, after_s, detail, error, ...}``, never raises."""
+    hold = params['idle_hold_s']
+    record = {'hold_s': hold, 'outcome': 'error', 'after_s': None, 'detail': None, 'error': None,
+              'answer_s': None, 'tcp_info': None, 'address': None, 'local_address': None, 'local_port': None,
+              'banner': None, 'started_at': round(time.time(), 6), 'ended_at': None}
+    sock = None
+    try:
+        sock, fields, error = _hold_connect(params)
+        record.update(fields)
+        if sock is None:
+            record['error'] = error
+        else:
+            _hold(sock, hold, record)
+    except Exception as exc:  # pylint: disable=broad-except
+        record.update(outcome='error', error=describe_exception(exc))
+    finally:
+        if sock is not None:
+            sock.close()
+    record['ended_at'] = round(time.time(), 6)
+    if record['outcome'] in IDLE_SSH_DETAILS:
+        record['detail'] = IDLE_SSH_DETAILS[record['outcome']] % record['after_s']
+    else:
+        record['detail'] = idle_verdict(dict(record, ended=record['outcome']))
+    return record
+
+
+IDLE_SSH_DETAILS = {
+    'fin': ('The idle connection was closed (FIN) after %.1f s: a load balancer or proxy in front of sshd, or sshd '
+            'itself (LoginGraceTime for a connection that never logs in), ends idle connections.'),
+    'rst': 'The idle connection was reset after %.1f s: a firewall, NAT or load balancer in the path resets idle flows.',
+}
+
+
+def _hold(sock, hold, record):
+    watched = watch_idle(sock, hold)
+    ended = watched['ended']
+    if ended == 'data':
+        ended = watched.get('closed_by') or 'open'
+    record.update(after_s=watched['after_s'], error=watched['error'])
+    if ended != 'open':
+        record['outcome'] = ended
+        return
+    sent_at = time.monotonic()
+    try:
+        sock.settimeout(IDLE_ANSWER_S)
+        sock.sendall(CLIENT_IDENT)
+    except OSError as exc:
+        outcome, error = exception_outcome(exc)
+        record.update(outcome='rst' if outcome == 'reset' else 'error', error='%s when the hold ended' % error)
+        return
+    answer, seconds, error = _await_answer(sock, max(0.1, IDLE_ANSWER_S - (time.monotonic() - sent_at)))
+    record['answer_s'] = seconds
+    record['tcp_info'] = tcp_info(sock)
+    if answer == 'data':
+        record['outcome'] = 'open'
+    elif answer in ('fin', 'rst'):
+        record.update(outcome=answer, error='%s the line the probe sent after %s s idle' % (
+            {'fin': 'closed (FIN) in answer to', 'rst': 'reset in answer to'}[answer], watched['after_s']))
+    elif answer == 'none':
+        info = record['tcp_info'] or {}
+        unacked = ' (unacknowledged: %s segment(s), %s retransmission(s))' % (
+            info.get('unacked'), info.get('retransmits')) if info.get('unacked') else ''
+        record.update(outcome='silent_drop', error='no answer within %s s to the line sent after %s s idle%s' % (
+            IDLE_ANSWER_S, watched['after_s'], unacked))
+    else:
+        record.update(outcome='error', error=error)
+
+
 def _quiet_paramiko():
     logger = logging.getLogger('paramiko')
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
@@ -997,7 +1242,10 @@ def probe(params, delayed_window=DELAYED_RESET_WINDOW, sleep=time.sleep):
                     banner=params['banner_timeout'], kex=params['kex_timeout'],
                     auth=params['auth_timeout'], session=params['session_timeout'])
     summary = summarize(attempts, delayed_window, host=params['host'], port=params['port'], timeouts=timeouts)
-    return dict(host=params['host'], port=params['port'], attempts=attempts, summary=summary)
+    result = dict(host=params['host'], port=params['port'], attempts=attempts, summary=summary)
+    if params.get('idle_hold_s'):
+        result['idle'] = idle_hold(params)
+    return result
 
 
 def collect(system, params):  # pylint: disable=unused-argument

@@ -28,7 +28,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import hashlib
 import re
 import select
@@ -399,23 +398,8 @@ def _detail(classification, attempt, endpoint, timeouts):
 
 
 def idle_verdict(idle):
-    """One sentence for an idle-hold record. Pure."""
-    if not idle:
-        return None
-    ended, after = idle.get('ended'), idle.get('after_s')
-    if ended == 'rst':
-        return 'The idle connection was reset after %.1f s: the server or a middlebox resets idle connections.' % after
-    if ended == 'fin':
-        return 'The idle connection was closed (FIN) by the server after %.1f s: its idle/keep-alive timeout.' % after
-    if ended == 'data':
-        return 'The server sent data on the idle connection after %.1f s, then %s.' % (after, idle.get('then') or 'nothing')
-    if ended == 'open':
-        reuse = idle.get('reuse') or {}
-        if reuse.get('outcome') not in (None, 'ok'):
-            return ('The connection stayed open for %.1f s but a request on it then failed (%s): a middlebox dropped '
-                    'the flow silently.' % (after, reuse.get('outcome')))
-        return 'The connection stayed open for the whole hold (%.1f s).' % after
-    return 'The idle hold failed: %s.' % idle.get('error')
+    """One sentence for an idle-hold record (``_probe.idle_verdict``, shared with the ssh probe). Pure."""
+    return _probe.idle_verdict(idle)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -668,54 +652,9 @@ def probe_endpoint_once(params, endpoint, number=1, keep=False):
 
 
 def watch_idle(sock, hold, now=time.monotonic):
-    """Keep ``sock`` idle up to ``hold`` seconds; how did it end?  ``{ended, after_s, bytes, text, error}``."""
-    start = now()
-    deadline = start + hold
-    data = b''
-    while True:
-        left = deadline - now()
-        if left <= 0:
-            return {'ended': 'data' if data else 'open', 'after_s': round(now() - start, 3), 'bytes': len(data),
-                    'text': _text(data), 'error': None, 'then': 'kept the connection open' if data else None}
-        try:
-            pending = isinstance(sock, ssl.SSLSocket) and sock.pending()
-            if not pending:
-                readable, _w, failed = select.select([sock], [], [sock], min(left, 5.0))
-                if not readable and not failed:
-                    continue
-            sock.settimeout(0.5)
-            chunk = sock.recv(4096)
-        except socket.timeout:
-            continue  # a TLS record not complete yet
-        except (ConnectionResetError, BrokenPipeError) as exc:
-            return _idle_end('rst', start, now, data, exc)
-        except ssl.SSLError as exc:
-            # TLS without close_notify: the TCP stream ended (FIN) or an alert came
-            return _idle_end('fin', start, now, data, exc)
-        except OSError as exc:
-            if exc.errno in (errno.ECONNRESET, errno.EPIPE):
-                return _idle_end('rst', start, now, data, exc)
-            return _idle_end('error', start, now, data, exc)
-        if not chunk:
-            return _idle_end('fin', start, now, data, None)
-        data += chunk
-        if len(data) > HEAD_MAX:
-            return _idle_end('data', start, now, data, None)
-
-
-def _idle_end(ended, start, now, data, exc):
-    record = {'ended': ended, 'after_s': round(now() - start, 3), 'bytes': len(data), 'text': _text(data),
-              'error': _probe.describe_exception(exc) if exc is not None else None, 'then': None}
-    if data and ended in ('fin', 'rst'):
-        record.update(ended='data', then={'fin': 'closed the connection (FIN)', 'rst': 'reset it'}[ended],
-                      closed_by=ended)
-    return record
-
-
-def _text(data):
-    if not data:
-        return None
-    return data[:TEXT_MAX].decode('utf-8', 'replace').split('\r\n\r\n')[0]
+    """Keep ``sock`` idle up to ``hold`` seconds; how did it end?  ``{ended, after_s, bytes, text, error}``
+    (``_probe.watch_idle``, shared with the ssh probe's idle hold)."""
+    return _probe.watch_idle(sock, hold, now, max_bytes=HEAD_MAX)
 
 
 def idle_hold(params, endpoint):

@@ -97,6 +97,20 @@ options:
         0 runs only C(true).
     type: int
     default: 262144
+  idle_hold_s:
+    description:
+      - Seconds to keep one extra connection idle after the attempts, 0 to 900; V(0) holds none.
+      - The probe opens the connection, reads the SSH banner, then sends nothing for this long and
+        watches the socket. A FIN (C(fin)) or a reset (C(rst)) and the seconds after which it came are
+        the idle timeout of something in the path (a load balancer, proxy, NAT or firewall) or of sshd
+        itself (C(LoginGraceTime), 120 s by default, ends a connection that never logs in).
+      - Still open at the end, the probe sends the client's identification line
+        (C(SSH-2.0-connreset.doctor_probe)), only then, so the connection was truly idle, and waits up
+        to 5 seconds for sshd's answer (its key exchange init); no answer is C(silent_drop), the flow
+        died silently in the path (what a NAT or stateful firewall that forgot the flow does).
+      - The hold runs after the attempts, so the probe takes that much longer. Result in RV(probe.idle).
+    type: int
+    default: 0
 extends_documentation_fragment:
   - connreset.doctor.attributes
   - connreset.doctor.attributes.action
@@ -299,6 +313,73 @@ probe:
           sample: >-
             The connection is reset about 5.0 s after it was accepted, before any banner: the
             signature of TCP wrappers (hosts.deny) denying this client in sshd.
+    idle:
+      description: The idle hold's result (O(idle_hold_s)).
+      returned: when O(idle_hold_s) is above 0
+      type: dict
+      contains:
+        hold_s:
+          description: The hold asked for, in seconds.
+          type: int
+          sample: 300
+        outcome:
+          description:
+            - C(open) (still open at the end and sshd answered the identification line), C(fin) (closed
+              with a FIN during the hold), C(rst) (reset), C(silent_drop) (still open but nothing answered
+              the line sent after the hold, the flow died in the path), C(error) (the hold could not
+              start or failed, see RV(probe.idle.error)).
+          type: str
+          sample: silent_drop
+        after_s:
+          description:
+            - Seconds the connection had been idle when it ended (C(fin), C(rst)) or when the probe spoke
+              after the hold (C(open), C(silent_drop)); null when the hold did not start.
+          type: float
+          sample: 300.002
+        answer_s:
+          description: Seconds from the line sent after the hold to sshd's answer (or to the end of the wait); null without it.
+          type: float
+          sample: 5.001
+        detail:
+          description: One sentence for a person.
+          type: str
+          sample: >-
+            The connection stayed open for 300.0 s, then nothing answered what the probe sent on it (...): the
+            flow died silently in the path, as when a NAT or stateful firewall forgets an idle flow.
+        error:
+          description: What ended the hold, in words; null when it stayed open and was answered.
+          type: str
+          sample: no answer within 5.0 s to the line sent after 300.0 s idle
+        tcp_info:
+          description:
+            - After the line sent at the end of the hold, the socket's C(retransmits), C(unacked) and
+              C(total_retrans) (Linux C(TCP_INFO)); null elsewhere or when no line was sent.
+          type: dict
+          sample: {retransmits: 3, unacked: 1, total_retrans: 3}
+        banner:
+          description: sshd's identification line on the held connection.
+          type: str
+          sample: SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3
+        address:
+          description: The address the hold connected to.
+          type: str
+          sample: 192.0.2.10
+        local_address:
+          description: The probe's own address of the held connection (for M(connreset.doctor.reset_capture)).
+          type: str
+          sample: 192.0.2.1
+        local_port:
+          description: The probe's own port of the held connection.
+          type: int
+          sample: 51736
+        started_at:
+          description: When the hold started, seconds since the epoch (controller clock).
+          type: float
+          sample: 1796328128.5412
+        ended_at:
+          description: When the hold ended, seconds since the epoch (controller clock).
+          type: float
+          sample: 1796328433.5431
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

@@ -1192,6 +1192,8 @@ NOT_PARSERS = {
     'probe.read_icmp_error': 'socket (I/O)', 'probe.read_banner': 'socket (I/O); split_banner() is its parser',
     'probe.Attempt': 'times an attempt (I/O)', 'probe.top_failure': 'picks among classify_attempt() results',
     'probe.load_key': 'reads a key file (I/O)', 'probe.run_module': "a probe module's exit (I/O)",
+    'probe.watch_idle': 'socket (I/O)', 'probe.idle_verdict': 'formats watch_idle() output',
+    'probe.tcp_info': 'a socket option (I/O)', 'probe.idle_hold': 'the probe (I/O)',
     'tcp_probe.validate_params': 'option checks (test_tcp_probe.py)', 'tcp_probe.time_budget': 'arithmetic on checked options',
     'tcp_probe.build_request': 'formats checked options', 'tcp_probe.causes_of': 'a table lookup',
     'tcp_probe.idle_verdict': 'formats watch_idle() output', 'tcp_probe.connect': 'the probe (I/O)',

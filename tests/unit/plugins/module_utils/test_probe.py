@@ -1134,3 +1134,127 @@ def test_dns_failure_has_no_local_end():
     record = att.finish('error', 'no address')
     assert (record['local_address'], record['local_port']) == (None, None)
     assert record['started_at'] <= record['ended_at']
+
+
+# ---------------------------------------------------------------------------------------------
+# the idle hold (idle_hold_s): real loopback servers that close, reset, answer or keep quiet
+# ---------------------------------------------------------------------------------------------
+def banner_then(action, after=0.0):
+    """Banner on the first connection, then ``action`` after ``after`` s: close (FIN), reset, answer
+    the client's identification line (with a fake KEXINIT), or swallow everything (quiet)."""
+    def script(conn, index, stop):
+        conn.sendall(OPENSSH_BANNER)
+        if action in ('close', 'reset'):
+            stop.wait(after)
+            if action == 'reset':
+                hard_reset(conn)
+            else:
+                conn.close()
+            return
+        conn.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                data = conn.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            if action == 'answer' and data.startswith(b'SSH-2.0-'):
+                conn.sendall(b'\x00\x00\x01\x0c\x0a\x14' + b'\x00' * 16)
+    return script
+
+
+def hold_params(port, hold=1, **over):
+    return params(port, idle_hold_s=hold, **over)
+
+
+@pytest.mark.parametrize('action, after, outcome', [
+    ('close', 0.4, 'fin'),
+    ('reset', 0.4, 'rst'),
+])
+def test_idle_hold_sees_the_close_and_when(server, action, after, outcome):
+    srv = server(banner_then(action, after))
+    hold = _probe.idle_hold(hold_params(srv.port, hold=3))
+    assert hold['outcome'] == outcome, hold
+    assert hold['hold_s'] == 3
+    assert after - 0.1 <= hold['after_s'] < 2.0
+    assert hold['banner'].startswith('SSH-2.0-OpenSSH_9.2p1')
+    assert hold['local_address'] == '127.0.0.1' and hold['local_port']
+    assert ('%.1f s' % hold['after_s']) in hold['detail']
+
+
+def test_idle_hold_still_open_and_answered(server):
+    srv = server(banner_then('answer'))
+    started = time.monotonic()
+    hold = _probe.idle_hold(hold_params(srv.port, hold=1))
+    assert hold['outcome'] == 'open', hold
+    assert 1.0 <= hold['after_s'] < 1.5
+    assert hold['answer_s'] is not None and hold['answer_s'] < 1.0
+    assert time.monotonic() - started < 3.0
+    assert 'whole hold' in hold['detail']
+
+
+def test_idle_hold_sends_the_identification_only_after_the_hold(server):
+    seen = []
+
+    def script(conn, _index, stop):
+        conn.sendall(OPENSSH_BANNER)
+        start = time.monotonic()
+        conn.settimeout(3.0)
+        seen.append((conn.recv(4096), time.monotonic() - start))
+        conn.sendall(b'\x00\x00\x01\x0c\x0a\x14')
+        stop.wait(0.5)
+    srv = server(script)
+    hold = _probe.idle_hold(hold_params(srv.port, hold=1))
+    assert hold['outcome'] == 'open', hold
+    assert seen and seen[0][0] == _probe.CLIENT_IDENT and seen[0][1] >= 0.95
+
+
+def test_idle_hold_no_answer_is_a_silent_drop(server, monkeypatch):
+    monkeypatch.setattr(_probe, 'IDLE_ANSWER_S', 0.6)
+    srv = server(banner_then('quiet'))
+    hold = _probe.idle_hold(hold_params(srv.port, hold=1))
+    assert hold['outcome'] == 'silent_drop', hold
+    assert 1.0 <= hold['after_s'] < 1.5
+    assert 0.5 <= hold['answer_s'] < 1.5
+    assert 'no answer within' in hold['error']
+    assert 'died silently in the path' in hold['detail']
+
+
+def test_idle_hold_without_a_banner_is_an_error(server):
+    srv = server(close_at_once)
+    hold = _probe.idle_hold(hold_params(srv.port, hold=1))
+    assert hold['outcome'] == 'error' and 'no SSH banner' in hold['error'], hold
+    assert hold['detail'].startswith('The idle hold failed')
+
+
+def test_idle_hold_refused_is_an_error():
+    hold = _probe.idle_hold(hold_params(unused_loopback_port(), hold=1))
+    assert hold['outcome'] == 'error' and 'refused' in hold['error'].lower(), hold
+
+
+def test_probe_records_the_idle_hold_only_when_asked(server):
+    srv = server(banner_then('close', 0.3))
+    assert 'idle' not in run(srv.port, kex_timeout=0.5)
+    result = run(srv.port, kex_timeout=0.5, idle_hold_s=2)
+    assert result['idle']['outcome'] == 'fin'
+    assert set(result['idle']) >= {'hold_s', 'outcome', 'after_s', 'detail'}
+
+
+@pytest.mark.parametrize('value', [-1, 901, 'x', True])
+def test_idle_hold_bounds(value):
+    errors = _probe.validate_params(params(22, idle_hold_s=value))
+    assert any('idle_hold_s must be between 0 and 900 seconds' in e for e in errors), errors
+
+
+def test_idle_hold_adds_to_the_time_budget():
+    assert _probe.time_budget(params(22, idle_hold_s=0)) == _probe.time_budget(params(22))
+    assert _probe.time_budget(params(22, idle_hold_s=30)) == pytest.approx(
+        _probe.time_budget(params(22)) + 8 + 1.5 + 30 + _probe.IDLE_ANSWER_S)
+
+
+def test_idle_verdict_silent_drop():
+    text = _probe.idle_verdict({'ended': 'silent_drop', 'after_s': 5.0, 'error': 'no answer'})
+    assert '5.0 s' in text and 'silently' in text

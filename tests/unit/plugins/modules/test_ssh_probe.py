@@ -101,3 +101,43 @@ def test_without_paramiko(monkeypatch, capsys):
     result = run_main(monkeypatch, capsys, {'host': '127.0.0.1'})
     assert result['failed'] is True
     assert 'paramiko' in result['msg']
+
+
+@pytest.mark.parametrize('value', [-1, 901])
+def test_idle_hold_out_of_range_fails(monkeypatch, capsys, value):
+    result = run_main(monkeypatch, capsys, {'host': '127.0.0.1', 'port': unused_loopback_port(), 'idle_hold_s': value})
+    assert result['failed'] is True
+    assert 'idle_hold_s must be between 0 and 900 seconds' in result['msg']
+
+
+def test_idle_hold_sees_a_close(monkeypatch, capsys):
+    import socket
+    import threading
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(4)
+    listener.settimeout(5.0)
+
+    def serve():
+        # the attempt, then the held connection: banner, and a close (FIN) 0.5 s later
+        for _round in range(2):
+            try:
+                conn, _peer = listener.accept()
+            except OSError:
+                return
+            conn.sendall(b'SSH-2.0-OpenSSH_9.2p1\r\n')
+            threading.Event().wait(0.5)
+            conn.close()
+    thread = threading.Thread(target=serve)
+    thread.daemon = True
+    thread.start()
+    try:
+        result = run_main(monkeypatch, capsys, {'host': '127.0.0.1', 'port': listener.getsockname()[1], 'idle_hold_s': 3,
+                                                'kex_timeout': 2.0})
+    finally:
+        thread.join(5)
+        listener.close()
+    assert result.get('failed') is not True, result
+    idle = result['probe']['idle']
+    assert idle['outcome'] == 'fin' and idle['hold_s'] == 3, idle
+    assert 0.3 <= idle['after_s'] < 2.0
