@@ -544,6 +544,21 @@ FINDINGS = [
        `TCPAbortOnData`/`TCPAbortOnClose` grow when a program closes with unread data, `OutRsts` on
        every reset); look for the program and rule at that time (`journalctl --since`, `nft list
        ruleset | grep -i reset`, `ss -tanpi 'sport = :PORT'`)."""),
+    _f('CRD-PATH-003', 'Something in the path ends idle connections', 'idle_timeout', 'medium', None,
+       """The ssh probe held one connection idle after sshd's banner (`diagnose_probe_idle_hold_s`,
+       `ssh_probe`'s `idle_hold_s`) and something ended it after the measured seconds: a FIN (a load
+       balancer or proxy in front of sshd closing idle connections), a reset (a firewall, NAT or load
+       balancer resetting idle flows), or a silent drop (the connection looked open, but nothing
+       answered the line sent after the hold: a NAT or stateful firewall forgot the flow). An SSH
+       session quiet for that long (a long task without output, `async` polling, `pause`) dies the
+       same way, with `Connection reset by peer`, `Broken pipe` or a hang, unless a keepalive comes
+       sooner: the evidence compares sshd's `ClientAliveInterval` (and the kernel's TCP keepalive)
+       with the measured value. Not raised when sshd's own `LoginGraceTime` or a reset this host sent
+       (the capture) explains the close.""",
+       """Send keepalives more often than the path forgets: `ClientAliveInterval` below the measured
+       seconds (for example a third of it, with `ClientAliveCountMax 3`) in `/etc/ssh/sshd_config.d/`
+       and `-o ServerAliveInterval=N` on the clients (`ansible_ssh_common_args`), or raise the idle
+       timeout of the NAT gateway, load balancer or firewall in the path."""),
     # -- probe correlations -------------------------------------------------------------
     _f('CRD-PROBE-001', 'TCP wrappers deny the controller (confirmed by the probe)', 'tcp_wrappers',
        'critical', 'wrappers_allow',
@@ -729,6 +744,8 @@ SEVERITY_NOTES = {
     'CRD-FW-003': 'low; medium when conntrack counted INVALID packets.',
     'CRD-PROBE-007': 'high; the cause is the one the probe classification points to.',
     'CRD-PATH-002': 'medium; the cause is the one the probe classification points to.',
+    'CRD-PATH-003': 'medium; high when no keepalive (`ClientAliveInterval`, TCP keepalive) comes within the measured '
+                    'idle close, so idle sessions die.',
     'CRD-SVC-002': 'medium; high when the unit failed, hit its start limit (`Start request repeated too '
                    'quickly`) or NRestarts >= `restarts_high`.',
     'CRD-SVC-004': 'medium; high when `net.ipv4.tcp_abort_on_overflow=1` (overflows become resets).',

@@ -27,7 +27,15 @@ answered the SYN) is joined with the capture by its 4-tuple, as the host sees it
   attempt without its local port, kernel drops, another reset sent from the port at that time:
   a coverage gap (CRD-COV-PATH) says why; unknown is not healthy.
 
-Without a capture (``diagnose_capture: false``, the default) the area says nothing.
+Without a capture (``diagnose_capture: false``, the default) the area says nothing of resets.
+
+The path's idle timeout (CRD-PATH-003, :func:`_check_idle_hold`): the ssh probe's idle hold
+(``idle_hold_s``, the role's ``diagnose_probe_idle_hold_s``) kept one connection idle after sshd's
+banner; ended by a FIN, a reset or a silent drop after X s, something ends idle connections: high
+when no keepalive (sshd's ClientAliveInterval, the kernel's TCP keepalive with TCPKeepAlive)
+comes within X s, so idle sessions die, else medium.  Not the path, and said so as a gap: a FIN
+at sshd's LoginGraceTime (sshd ends a connection that never logs in), or a reset the capture saw
+this host send for the held connection.
 
 A cross-area rule (second pass): it reads the first pass's findings.  The probe correlations that
 run after it (_probe.py, _endpoints.correlate_endpoint_probe) read ``ctx.attribution`` (through
@@ -44,6 +52,7 @@ from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._endpoint
     EXPLAINS, MAX_ENDPOINTS, NAME_CHARS, _name,
 )
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._endpoints import _probe_cause as _endpoint_cause
+from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._idle import _keepalive_horizon
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._probe import _probe_cause
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._values import (
     _dict, _ip, _list, _num, _reason_of, _status,
@@ -55,6 +64,10 @@ CLOCK_TOLERANCE_S = 1.0     # slack between the controller's clock (attempts) an
 MAX_ATTEMPTS = 20           # attempts read per probe (ssh_probe allows at most 20)
 MAX_RESETS = 5000           # capture records read (reset_capture keeps at most 5000)
 MAX_SHOWN = 5               # resets shown per attempt in the evidence
+IDLE_CLOSES = ('fin', 'rst', 'silent_drop')   # idle-hold outcomes where something ended the idle connection
+LOGIN_GRACE_SLACK_S = 2.0   # a FIN this close to sshd's LoginGraceTime is sshd's own close
+IDLE_KEYS = ('hold_s', 'outcome', 'after_s', 'answer_s', 'error', 'detail', 'tcp_info', 'address', 'local_address',
+             'local_port')
 RESET_KEYS = ('direction', 'src', 'sport', 'dst', 'dport', 'ttl', 'flags', 'interface', 'time', 'state', 'reason')
 # ssh probe: the host findings that explain a reset the host sent, by the phase it came in (most
 # specific first). Each makes sshd or the host's kernel send the RST: a tcp-reset rule, nothing
@@ -275,7 +288,56 @@ def _emit(ctx, view, path, unexplained):
                     unexplained.items())))
 
 
+def _check_idle_hold(ctx):
+    """The ssh probe's idle hold against the session keepalives (see the module docstring)."""
+    probe = _dict(ctx.probe)
+    idle = _dict(probe.get('idle'))
+    outcome, after = idle.get('outcome'), _num(idle.get('after_s'))
+    what = 'the path idle timeout (the ssh probe\'s idle hold)'
+    if outcome == 'error':
+        # with every attempt failing too, the probe's own finding says why; no gap on top
+        if _dict(probe.get('summary')).get('classification') == 'ok':
+            ctx.gap(KEY, what, 'the idle hold failed: %s' % (idle.get('error') or 'no reason'))
+        return
+    if outcome not in IDLE_CLOSES or after is None:
+        return
+    values = _dict(_dict(ctx.fact('connreset_sshd').get('config')).get('values'))
+    grace = _num(values.get('logingracetime'))
+    if outcome == 'fin' and grace and abs(after - grace) <= LOGIN_GRACE_SLACK_S:
+        ctx.gap(KEY, what, 'sshd itself closed the held connection after %s s, its LoginGraceTime (%s s) for a '
+                'connection that never logs in, not the path: hold less than LoginGraceTime' % (after, grace))
+        return
+    port = _num(probe.get('port')) or 22
+    if outcome == 'rst' and ctx.capture:
+        view, _reason = capture_view(_dict(ctx.capture))
+        verdict, detail = judge(view, idle, port, ctx.controller) if view else (None, None)
+        if verdict == 'host':
+            ctx.gap(KEY, what, 'this host sent the reset that ended the held connection after %s s (the capture: %s), '
+                    'its own firewall or sshd, not the path' % (after, _shown(detail)[:1]))
+            return
+    horizon, _known, keepalive = _keepalive_horizon(ctx)
+    keepalive['clientalivecountmax'] = _num(values.get('clientalivecountmax'))
+    keepalive['first_keepalive_s'] = horizon
+    interval = keepalive['clientaliveinterval']
+    dies = interval is not None and (horizon is None or horizon >= after)
+    evidence = dict((k, idle.get(k)) for k in IDLE_KEYS)
+    evidence.update({'probe': SSH, 'port': port, 'measured_idle_close_s': after, 'keepalive': keepalive,
+                     'keepalive_shorter': None if interval is None else not dies})
+    how = {'fin': 'was closed (FIN)', 'rst': 'was reset', 'silent_drop': 'died silently (no answer after it)'}[outcome]
+    if interval is None:
+        verdict_text = 'sshd\'s ClientAliveInterval unknown'
+    elif dies:
+        verdict_text = ('ClientAliveInterval=%s, first keepalive %s: idle sessions die; set ClientAliveInterval below %d s '
+                        '(ServerAliveInterval on clients) or raise the idle timeout in the path' % (
+                            interval if interval else '0 (off)', 'after %ss' % horizon if horizon else 'never',
+                            max(int(after) - 1, 1)))
+    else:
+        verdict_text = 'the keepalives (first after %ss) come sooner, sessions that send them survive' % horizon
+    ctx.emit('CRD-PATH-003', evidence, severity='high' if dies else 'medium',
+             summary='the ssh probe\'s idle connection %s after %s s idle: %s' % (how, after, verdict_text))
+
+
 AREA = KEY
 FACT_TYPES = {}
 CHECKS = ()
-CROSS_CHECKS = (_check_path,)
+CROSS_CHECKS = (_check_path, _check_idle_hold)

@@ -201,6 +201,19 @@ def ssh_probe_result(classification, *attempts):
                         'likely_causes': ['firewall', 'sshd_rate_limit'], 'detail': first['error']}}
 
 
+def ssh_idle(outcome, after, hold=5, local_port=51740, at=2.5, answer=None, error=None):
+    """An ssh_probe ``idle`` record (module_utils/_probe.idle_hold's shape) of the routed lab's r1."""
+    return {'hold_s': hold, 'outcome': outcome, 'after_s': after, 'detail': 'the idle hold (%s)' % outcome,
+            'error': error, 'answer_s': answer, 'tcp_info': None, 'address': LAB_HOST, 'local_address': LAB_CONTROLLER,
+            'local_port': local_port, 'banner': 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3',
+            'started_at': round(T0 + at, 6), 'ended_at': round(T0 + at + (after or 0.0) + (answer or 0.0), 6)}
+
+
+def ssh_probe_idle(idle):
+    """An ssh_probe result whose attempt worked up to key exchange, with this idle hold."""
+    return dict(ssh_probe_result('ok', probe_attempt('kex', 'ok')), idle=idle)
+
+
 def endpoint_probe_result(port, classification, *attempts, name=None):
     """A tcp_probe result of one endpoint with these attempts."""
     first = attempts[0]

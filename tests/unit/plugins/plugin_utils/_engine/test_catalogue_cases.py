@@ -13,7 +13,7 @@ from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils._engin
     BLACKHOLE, ENA_EXCEEDED, INVALID_DROP, MSG_AUTH, MSG_BANNER_TIMEOUT, MSG_DNS, MSG_EMPTY, MSG_REFUSED,
     MSG_RESET_BANNER, MSG_RESET_MID, MSG_TIMEOUT, NO_PING, REDUCED_PATH, RESET_ALL_22, RESET_EST_22, UNKNOWN_AREA,
     WRAP_ERROR, APP, HAPROXY, SVC_CRASH_LINE, SVC_GAVE_UP_LINE, case, endpoint, endpoints, run, tcp_probe,
-    LAB_CONTROLLER, LAB_HOST, capture_fact, probe_attempt, rst, ssh_probe_result,
+    LAB_CONTROLLER, LAB_HOST, capture_fact, probe_attempt, rst, ssh_idle, ssh_probe_idle, ssh_probe_result,
 )
 from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import (
     CONTROLLER, MAXSTARTUPS_LINE, OOM_OTHER, OOM_SSHD, PENALTIES_ON, PENALTY_LINE, RESTART_LINE, TABLE_FULL_LINE,
@@ -222,6 +222,9 @@ CASES = {
     'CRD-PATH-002': (case(probe_=_HOST_RESET, capture=capture_fact([_HOST_RST]), controller=LAB_CONTROLLER),
                      case(with_rules(RESET_EST_22), probe_=_HOST_RESET, capture=capture_fact([_HOST_RST]),
                           controller=LAB_CONTROLLER)),
+    # the routed lab's nat-idle fault (a silent drop after the hold); near miss: the connection stayed open
+    'CRD-PATH-003': (case(probe_=ssh_probe_idle(ssh_idle('silent_drop', 5.0, answer=5.0)), controller=LAB_CONTROLLER),
+                     case(probe_=ssh_probe_idle(ssh_idle('open', 5.0, answer=0.002)), controller=LAB_CONTROLLER)),
     'CRD-COV-PATH': (case(probe_=_PATH_RESET, capture=capture_fact(status='unknown', reason='opening an AF_PACKET '
                                                                    'socket needs CAP_NET_RAW (root): run the module '
                                                                    'with become: true'), controller=LAB_CONTROLLER),

@@ -14,7 +14,7 @@ from ansible_collections.connreset.doctor.plugins.plugin_utils import _engine
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine import _path
 from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils._engine.engine_cases import (
     APP, LAB_CONTROLLER, LAB_HOST, LAB_NAT, RESET_EST_22, T0, capture_fact, case, endpoint, endpoint_probe_result,
-    endpoints, probe_attempt, rst, run, ssh_probe_result,
+    endpoints, probe_attempt, rst, run, ssh_idle, ssh_probe_idle, ssh_probe_result,
 )
 from ansible_collections.connreset.doctor.tests.unit.plugins.plugin_utils.engine_samples import with_rules
 
@@ -232,3 +232,76 @@ def test_the_host_document_keeps_the_capture():
     assert doc['capture'] == capture
     assert 'CRD-PATH-001' in {f['id'] for f in doc['findings']}
     assert _engine.diagnose_host({'host': 'r1', 'facts': {}})['capture'] is None
+
+
+# ---------------------------------------------------------------------------------------------
+# the path's idle timeout (CRD-PATH-003): the ssh probe's idle hold against the keepalives
+# ---------------------------------------------------------------------------------------------
+CAI = 'connreset_sshd.config.values.clientaliveinterval'
+
+
+@pytest.mark.parametrize('patch, idle, severity', [
+    # nat-idle --idle 3, held 5 s: silent; ClientAliveInterval 0 (Debian's default), TCP keepalive after 2 h
+    ({}, ssh_idle('silent_drop', 5.0, answer=5.0), 'high'),
+    # lb-idle --idle 3: HAProxy's FIN after 3 s
+    ({}, ssh_idle('fin', 3.002), 'high'),
+    ({}, ssh_idle('rst', 3.1), 'high'),
+    # ClientAliveInterval at or above the measured close: sessions still die
+    ({CAI: 300}, ssh_idle('fin', 240.0, hold=300), 'high'),
+    # keepalives come sooner: the finding stays (the path ends idle connections), medium
+    ({CAI: 60}, ssh_idle('fin', 240.0, hold=300), 'medium'),
+    ({'connreset_tcp.sysctls.tcp_keepalive_time': 60}, ssh_idle('silent_drop', 300.0, hold=300), 'medium'),
+    # sshd's ClientAliveInterval unknown (no sshd facts)
+    ({CAI: None}, ssh_idle('fin', 3.0), 'medium'),
+])
+def test_idle_hold_finding(patch, idle, severity):
+    ids, result = run(case(patch, probe_=ssh_probe_idle(idle), controller=LAB_CONTROLLER))
+    finding = _find(result, 'CRD-PATH-003')
+    assert finding, result
+    assert (finding['severity'], finding['cause']) == (severity, 'idle_timeout')
+    evidence = finding['evidence']
+    assert (evidence['outcome'], evidence['measured_idle_close_s']) == (idle['outcome'], idle['after_s'])
+    assert evidence['keepalive']['clientaliveinterval'] == patch.get(CAI, 0)
+    assert evidence['local_port'] == idle['local_port'] and evidence['probe'] == 'ssh'
+    assert ('%s s idle' % idle['after_s']) in finding['summary']
+    if severity == 'high':
+        assert 'idle sessions die' in finding['summary'] and evidence['keepalive_shorter'] is False
+    assert 'CRD-PATH-001' not in ids and 'CRD-PROBE-007' not in ids
+
+
+@pytest.mark.parametrize('idle', [None, ssh_idle('open', 5.0, answer=0.01)], ids=['no-hold', 'still-open'])
+def test_idle_hold_no_finding(idle):
+    probe = ssh_probe_idle(idle) if idle else ssh_probe_result('ok', probe_attempt('kex', 'ok'))
+    ids, result = run(case(probe_=probe, controller=LAB_CONTROLLER))
+    assert 'CRD-PATH-003' not in ids and 'CRD-COV-PATH' not in ids, result
+
+
+def test_idle_hold_failed_is_a_gap():
+    ids, result = run(case(probe_=ssh_probe_idle(ssh_idle('error', None, error='no SSH banner')),
+                           controller=LAB_CONTROLLER))
+    assert 'CRD-PATH-003' not in ids
+    assert 'the idle hold failed: no SSH banner' in _gap_text(result)
+    # the attempts failed too (sshd down): the probe's own finding says why, no gap on top
+    down = dict(ssh_probe_result('refused', probe_attempt(outcome='refused')),
+                idle=ssh_idle('error', None, error='ConnectionRefusedError: [Errno 111] Connection refused'))
+    ids, result = run(case(probe_=down, controller=LAB_CONTROLLER))
+    assert 'CRD-PATH-003' not in ids and 'CRD-COV-PATH' not in ids, result
+
+
+def test_login_grace_time_is_sshd_not_the_path():
+    # held 130 s: sshd's LoginGraceTime (120 s) ends a connection that never logs in
+    ids, result = run(case(probe_=ssh_probe_idle(ssh_idle('fin', 120.01, hold=130)), controller=LAB_CONTROLLER))
+    assert 'CRD-PATH-003' not in ids
+    assert 'LoginGraceTime' in _gap_text(result)
+
+
+def test_reset_sent_by_the_host_is_not_the_path():
+    # the capture (10 s window from T0) saw this host reset the held connection (3 s into the hold)
+    idle = ssh_idle('rst', 3.0, at=2.5, local_port=51740)
+    sent = rst('sent', LAB_HOST, 22, LAB_CONTROLLER, 51740, 5.5)
+    ids, result = run(case(probe_=ssh_probe_idle(idle), capture=capture_fact([sent]), controller=LAB_CONTROLLER))
+    assert 'CRD-PATH-003' not in ids, result
+    assert 'this host sent the reset' in _gap_text(result)
+    # not seen leaving the host: the path
+    ids, _result = run(case(probe_=ssh_probe_idle(idle), capture=capture_fact(), controller=LAB_CONTROLLER))
+    assert 'CRD-PATH-003' in ids

@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) connreset.doctor contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The path's idle timeout (issue 14): the shipped diagnose playbook with ``diagnose_probe_idle_hold_s`` on a
+host behind the lab's router.
+
+One lab (tests/lab/lab, LAB_ID 26): a light host ``r1@routed``.  Three phases, each one ``ansible-playbook
+connreset.doctor.diagnose -e diagnose_probe_idle_hold_s=5``:
+
+* ``lab fault router nat-idle --idle 3`` (the router forgets a flow idle for 3 s, silently): CRD-PATH-003,
+  outcome ``silent_drop`` after the 5 s hold, high (sshd's ClientAliveInterval is 0);
+* ``lab fault router lb-idle --idle 3`` (HAProxy on the router's WAN address, port 2200 + r1's last octet, in
+  front of r1's sshd, closes idle connections with a FIN after 3 s), the LB diagnosed as its own inventory
+  host: CRD-PATH-003, outcome ``fin`` after about 3 s;
+* the router clean: no CRD-PATH-003.
+
+Traffic goes only to the lab's addresses; every wait is bounded; the lab is always taken down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
+LAB_ID = 26
+ENV = dict(os.environ, LAB_ID=str(LAB_ID), LAB_DIR='/run/connreset-lab-%d' % LAB_ID)
+PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+ROUTER_WAN = '10.213.%d.254' % (7 + LAB_ID)
+LB_PORT_BASE = 2200
+IDLE_S = 3
+HOLD_S = 5
+MISSING = [b for b in ('ip', 'unshare', 'nsenter', 'ssh', 'nft', 'conntrack', 'haproxy') if not shutil.which(b)] + \
+    [p for p in ('/usr/sbin/sshd', PLAYBOOK) if not os.path.exists(p)]
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason='the lab needs root (network namespaces, bridge, mounts)'),
+    pytest.mark.skipif(bool(MISSING), reason='missing: %s' % ' '.join(MISSING)),
+]
+
+
+def lab(*args, timeout=120):
+    proc = subprocess.run([LAB] + list(args), capture_output=True, text=True, timeout=timeout, env=ENV, check=False)
+    assert proc.returncode == 0, 'lab %s: %s' % (' '.join(args), (proc.stderr or proc.stdout)[-2000:])
+    return proc.stdout
+
+
+@pytest.fixture(scope='module')
+def routed(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp('path_idle')
+    try:
+        lab('up', 'r1@routed', timeout=300)
+        text = lab('inventory')
+        address = [line.split('ansible_host=')[1].split()[0] for line in text.splitlines() if line.startswith('r1 ')][0]
+        lb_port = LB_PORT_BASE + int(address.rsplit('.', 1)[1])
+        # the LB as a host of its own: Ansible and the probe reach r1's sshd through HAProxy
+        text = text.replace('[lab]\n', '[lab]\nlb ansible_host=%s ansible_port=%d\n' % (ROUTER_WAN, lb_port), 1)
+        inventory = workdir / 'inventory.ini'
+        inventory.write_text(text)
+        yield workdir, inventory
+    finally:
+        subprocess.run([LAB, 'down'], capture_output=True, timeout=300, env=ENV, check=False)
+
+
+def diagnose(workdir, inventory, phase, host):
+    report = workdir / phase
+    extra = {'diagnose_probe_idle_hold_s': HOLD_S, 'diagnose_report_dir': str(report)}
+    started = time.monotonic()
+    proc = subprocess.run([PLAYBOOK, '-i', str(inventory), '--limit', host, 'connreset.doctor.diagnose',
+                           '-e', json.dumps(extra)],
+                          capture_output=True, text=True, timeout=300, check=False,
+                          env=dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False'))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    with open(report / 'hosts' / ('%s.json' % host), encoding='utf-8') as handle:
+        doc = json.load(handle)
+    sys.stderr.write('path idle %s: %.1f s\n' % (phase, time.monotonic() - started))
+    return dict((f['id'], f) for f in doc['findings'])
+
+
+def test_idle_phases(routed):
+    workdir, inventory = routed
+    lab('fault', 'router', 'nat-idle', '--idle', str(IDLE_S))
+    try:
+        nat = diagnose(workdir, inventory, 'nat-idle', 'r1')
+    finally:
+        lab('fault', 'router', 'nat-idle', '--undo')
+    assert 'CRD-PATH-003' in nat, sorted(nat)
+    finding = nat['CRD-PATH-003']
+    evidence = finding['evidence']
+    assert finding['cause'] == 'idle_timeout' and finding['severity'] == 'high', finding
+    assert evidence['outcome'] == 'silent_drop', evidence
+    assert HOLD_S <= evidence['measured_idle_close_s'] < HOLD_S + 1, evidence
+    assert evidence['keepalive']['clientaliveinterval'] == 0, evidence
+
+    lab('fault', 'router', 'lb-idle', '--idle', str(IDLE_S))
+    try:
+        lb = diagnose(workdir, inventory, 'lb-idle', 'lb')
+    finally:
+        lab('fault', 'router', 'lb-idle', '--undo')
+    assert 'CRD-PATH-003' in lb, sorted(lb)
+    evidence = lb['CRD-PATH-003']['evidence']
+    assert evidence['outcome'] == 'fin', evidence
+    assert IDLE_S - 0.5 <= evidence['measured_idle_close_s'] <= IDLE_S + 1.5, evidence
+    assert lb['CRD-PATH-003']['severity'] == 'high'
+
+    clean = diagnose(workdir, inventory, 'clean', 'r1')
+    assert 'CRD-PATH-003' not in clean, clean.get('CRD-PATH-003')
