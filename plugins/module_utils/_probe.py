@@ -1205,6 +1205,75 @@ def _hold(sock, hold, record):
         record.update(outcome='error', error=error)
 
 
+def _hex_ip4(field):
+    """/proc/net/route's little-endian hex IPv4 (``010200C0``) -> ``192.0.2.1``, or None."""
+    if len(field) != 8:
+        return None
+    try:
+        return str(ipaddress.IPv4Address(bytes(reversed(bytes.fromhex(field)))))
+    except ValueError:
+        return None
+
+
+def route_to(address, route_text, route6_text=None):
+    """The controller's route to ``address`` from /proc/net/route (IPv4: ``Iface Destination Gateway Flags ...
+    Mask``, hex little-endian; net/ipv4/fib_trie.c fib_route_seq_show) or /proc/net/ipv6_route (IPv6: ``dest
+    plen src plen gateway metric refcnt use flags iface``, hex; net/ipv6/route.c rt6_info_seq_show): the
+    longest prefix that matches, ``{'prefix', 'gateway' (None: directly connected), 'dev'}``, or None when no
+    route matches or the address is not one. Pure."""
+    try:
+        target = ipaddress.ip_address(address)
+    except (TypeError, ValueError):
+        return None
+    best = None
+    if target.version == 4:
+        for line in (route_text or '').splitlines()[1:4097]:
+            fields = line.split()
+            if len(fields) < 8 or not fields[3].isalnum():
+                continue
+            dest, gateway, mask = _hex_ip4(fields[1]), _hex_ip4(fields[2]), _hex_ip4(fields[7])
+            try:
+                flags = int(fields[3], 16)
+                network = ipaddress.ip_network('%s/%s' % (dest, mask), strict=False)
+            except ValueError:
+                continue
+            if not flags & 0x1 or target not in network:       # RTF_UP
+                continue
+            if best is None or network.prefixlen > best[0].prefixlen:
+                best = (network, gateway if flags & 0x2 else None, fields[0][:16])    # RTF_GATEWAY
+    else:
+        for line in (route6_text or '').splitlines()[:4096]:
+            fields = line.split()
+            if len(fields) != 10 or len(fields[0]) != 32 or len(fields[4]) != 32:
+                continue
+            try:
+                network = ipaddress.ip_network('%s/%d' % (ipaddress.IPv6Address(bytes.fromhex(fields[0])),
+                                                          int(fields[1], 16)), strict=False)
+                gateway = ipaddress.IPv6Address(bytes.fromhex(fields[4]))
+                flags = int(fields[8], 16)
+            except ValueError:
+                continue
+            if not flags & 0x1 or target not in network or fields[9] == 'lo':
+                continue
+            if best is None or network.prefixlen > best[0].prefixlen:
+                best = (network, str(gateway) if flags & 0x2 and not gateway.is_unspecified else None, fields[9][:16])
+    if best is None:
+        return None
+    return {'prefix': str(best[0]), 'gateway': best[1], 'dev': best[2]}
+
+
+def controller_route(address):
+    """:func:`route_to` over this machine's (the controller's) routing tables; None when unreadable."""
+    texts = []
+    for path in ('/proc/net/route', '/proc/net/ipv6_route'):
+        try:
+            with open(path) as handle:
+                texts.append(handle.read(1024 * 1024))
+        except (IOError, OSError):
+            texts.append(None)
+    return route_to(address, texts[0], texts[1])
+
+
 def _quiet_paramiko():
     logger = logging.getLogger('paramiko')
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
@@ -1243,6 +1312,8 @@ def probe(params, delayed_window=DELAYED_RESET_WINDOW, sleep=time.sleep):
                     auth=params['auth_timeout'], session=params['session_timeout'])
     summary = summarize(attempts, delayed_window, host=params['host'], port=params['port'], timeouts=timeouts)
     result = dict(host=params['host'], port=params['port'], attempts=attempts, summary=summary)
+    address = next((a.get('address') for a in attempts if a.get('address')), None)
+    result['route'] = controller_route(address) if address else None
     if params.get('idle_hold_s'):
         result['idle'] = idle_hold(params)
     return result

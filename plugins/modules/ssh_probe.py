@@ -313,6 +313,16 @@ probe:
           sample: >-
             The connection is reset about 5.0 s after it was accepted, before any banner: the
             signature of TCP wrappers (hosts.deny) denying this client in sshd.
+    route:
+      description:
+        - The controller's route to the address the attempts reached, from its routing table (C(/proc/net/route),
+          C(/proc/net/ipv6_route)) - the longest matching prefix; V(null) when no attempt resolved the host or the
+          table cannot be read.
+        - C(gateway) V(null) means the host is on a link of the controller; an address means the path goes through
+          routers (the engine's CRD-PATH-004 reads it).
+      returned: always
+      type: dict
+      sample: {prefix: 10.213.127.0/24, gateway: 10.213.34.254, dev: crlab27}
     idle:
       description: The idle hold's result (O(idle_hold_s)).
       returned: when O(idle_hold_s) is above 0

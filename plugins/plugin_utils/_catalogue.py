@@ -559,6 +559,19 @@ FINDINGS = [
        seconds (for example a third of it, with `ClientAliveCountMax 3`) in `/etc/ssh/sshd_config.d/`
        and `-o ServerAliveInterval=N` on the clients (`ansible_ssh_common_args`), or raise the idle
        timeout of the NAT gateway, load balancer or firewall in the path."""),
+    _f('CRD-PATH-004', 'Path-MTU black hole behind a router', 'mtu', 'high', None,
+       """The controller's ssh probe connected and read sshd's banner, then hung where the first
+       full-size segments go (`SSH2_MSG_KEXINIT` or the session's first large reply), and the controller
+       reaches the host through a gateway: somewhere in the routed path a link or tunnel has a smaller MTU
+       and the ICMP "fragmentation needed" (ICMPv6 "packet too big") that should shrink the packets is
+       filtered, so they vanish. Small exchanges work, large ones hang; `Connection timed out` during the
+       key exchange, or a session that freezes on the first large output. The host's own links can all say
+       1500: the hole is in between.""",
+       """On the router in front of the small link, clamp the TCP MSS to the path MTU (`iptables -t mangle -A
+       FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`, or nftables `tcp flags syn tcp
+       option maxseg size set rt mtu`), let ICMP type 3 code 4 / ICMPv6 type 2 through every firewall in the
+       path, and enable packetization-layer PMTU discovery on both ends (`net.ipv4.tcp_mtu_probing=1`,
+       RFC 4821) so TCP finds the size without ICMP."""),
     # -- probe correlations -------------------------------------------------------------
     _f('CRD-PROBE-001', 'TCP wrappers deny the controller (confirmed by the probe)', 'tcp_wrappers',
        'critical', 'wrappers_allow',

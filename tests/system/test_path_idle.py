@@ -13,7 +13,10 @@ connreset.doctor.diagnose -e diagnose_probe_idle_hold_s=5``:
 * ``lab fault router lb-idle --idle 3`` (HAProxy on the router's WAN address, port 2200 + r1's last octet, in
   front of r1's sshd, closes idle connections with a FIN after 3 s), the LB diagnosed as its own inventory
   host: CRD-PATH-003, outcome ``fin`` after about 3 s;
-* the router clean: no CRD-PATH-003.
+* ``lab fault router pmtu-icmp --mtu 1200`` (a path MTU of 1200 both ways, the router's "fragmentation needed"
+  dropped): Ansible cannot finish the key exchange, the host is unreachable, and the probe (a kex_hang, the
+  controller's route to r1 via the router) gives CRD-PATH-004, cause ``mtu``;
+* the router clean: no CRD-PATH-003 and no CRD-PATH-004.
 
 Traffic goes only to the lab's addresses; every wait is bounded; the lab is always taken down.
 """
@@ -111,5 +114,15 @@ def test_idle_phases(routed):
     assert IDLE_S - 0.5 <= evidence['measured_idle_close_s'] <= IDLE_S + 1.5, evidence
     assert lb['CRD-PATH-003']['severity'] == 'high'
 
+    lab('fault', 'router', 'pmtu-icmp', '--mtu', '1200')
+    try:
+        hole = diagnose(workdir, inventory, 'pmtu-icmp', 'r1')
+    finally:
+        lab('fault', 'router', 'pmtu-icmp', '--undo')
+    assert 'CRD-PATH-004' in hole, sorted(hole)
+    finding = hole['CRD-PATH-004']
+    assert finding['cause'] == 'mtu' and finding['evidence']['classification'] in ('kex_hang', 'session_hang'), finding
+    assert finding['evidence']['route']['gateway'] == ROUTER_WAN, finding['evidence']
+
     clean = diagnose(workdir, inventory, 'clean', 'r1')
-    assert 'CRD-PATH-003' not in clean, clean.get('CRD-PATH-003')
+    assert 'CRD-PATH-003' not in clean and 'CRD-PATH-004' not in clean, sorted(clean)

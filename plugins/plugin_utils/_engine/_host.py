@@ -15,6 +15,7 @@ from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine import _areas, _endpoints
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._context import _Context, make_finding
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._endpoints import correlate_endpoint_probe
+from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._path import check_routed_mtu
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._probe import _correlate_probe
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._sanitise import MAX_FACT_PROBLEMS, sanitise_facts, sanitise_value
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._thresholds import merge_thresholds
@@ -92,6 +93,7 @@ def _evaluate(facts, probe, unreachable, thresholds, controller, failed, endpoin
         _coverage_findings(ctx)
     try:
         _correlate_probe(ctx, reachable)
+        check_routed_mtu(ctx)   # reads the probe's route and CRD-PROBE-002 (the correlation's)
     except CHECK_ERRORS as exc:
         ctx.emit('CRD-COV-PROBE', {'probe': probe, 'error': '%s: %s' % (type(exc).__name__, str(exc)[:200])},
                  summary='could not read the probe result: %s' % type(exc).__name__)

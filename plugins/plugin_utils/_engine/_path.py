@@ -337,6 +337,32 @@ def _check_idle_hold(ctx):
              summary='the ssh probe\'s idle connection %s after %s s idle: %s' % (how, after, verdict_text))
 
 
+# The probe's classifications of a path-MTU black hole (module_utils/_probe.CAUSES: mtu first).
+MTU_HANGS = ('kex_hang', 'session_hang')
+
+
+def check_routed_mtu(ctx):
+    """CRD-PATH-004: the ssh probe hung where a path-MTU black hole hangs (the key exchange or the session:
+    the first full-size segments) and the controller reaches the host through a gateway (the probe's
+    ``route``, from the controller's routing table): the black hole is in the routed path, a tunnel or a
+    smaller link behind a router whose ICMP "fragmentation needed" does not come back. Not when the host's
+    own MTU facts already explain it (CRD-PROBE-002). Runs for unreachable hosts too (the probe is the
+    only view of them); called by the host evaluation after the probe correlations."""
+    probe = _dict(ctx.probe)
+    classification = _dict(probe.get('summary')).get('classification')
+    route = _dict(probe.get('route'))
+    if classification not in MTU_HANGS or not route.get('gateway') or 'CRD-PROBE-002' in ctx.findings:
+        return
+    evidence = {'probe': SSH, 'port': _num(probe.get('port')) or 22, 'classification': classification,
+                'route': {'prefix': route.get('prefix'), 'gateway': route.get('gateway'), 'dev': route.get('dev')},
+                'detail': _dict(probe.get('summary')).get('detail')}
+    ctx.emit('CRD-PATH-004', evidence,
+             summary='the ssh probe hung in %s (full-size segments lost) on a routed path (via %s on %s): a path-MTU '
+                     'black hole behind a router; clamp the MSS on the router or enable PLPMTUD (tcp_mtu_probing=1)' % (
+                         'the key exchange' if classification == 'kex_hang' else 'the session',
+                         route.get('gateway'), route.get('dev')))
+
+
 AREA = KEY
 FACT_TYPES = {}
 CHECKS = ()

@@ -1258,3 +1258,39 @@ def test_idle_hold_adds_to_the_time_budget():
 def test_idle_verdict_silent_drop():
     text = _probe.idle_verdict({'ended': 'silent_drop', 'after_s': 5.0, 'error': 'no answer'})
     assert '5.0 s' in text and 'silently' in text
+
+
+# /proc/net/route of the controller with the lab (LAB_ID 27) up: a bridge host's /24 on crlab27, the routed hosts'
+# /24 via the router's WAN address, the machine's own eth0 and its default route (captured 2026-12-04, kernel 6.1)
+ROUTE = '''Iface	Destination	Gateway 	Flags	RefCnt	Use	Metric	Mask		MTU	Window	IRTT
+eth0	00000000	010200C0	0003	0	0	0	00000000	0	0	0
+crlab27	0022D50A	00000000	0001	0	0	0	00FFFFFF	0	0	0
+crlab27	007FD50A	FE22D50A	0003	0	0	0	00FFFFFF	0	0	0
+eth0	000200C0	00000000	0001	0	0	0	00FFFFFF	0	0	0
+'''
+# /proc/net/ipv6_route of this machine: fd00::/64 and fe80::/64 on eth0, the default route via fd00::1
+ROUTE6 = '\n'.join([
+    'fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0',
+    'fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000002 00000000 00000001     eth0',
+    '00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000003 00000000 00000003     eth0',
+]) + '\n'
+
+
+@pytest.mark.parametrize('address, route', [
+    ('10.213.34.11', {'prefix': '10.213.34.0/24', 'gateway': None, 'dev': 'crlab27'}),           # a bridge host
+    ('10.213.127.11', {'prefix': '10.213.127.0/24', 'gateway': '10.213.34.254', 'dev': 'crlab27'}),  # routed
+    ('198.51.100.7', {'prefix': '0.0.0.0/0', 'gateway': '192.0.2.1', 'dev': 'eth0'}),           # the default route
+    ('192.0.2.9', {'prefix': '192.0.2.0/24', 'gateway': None, 'dev': 'eth0'}),
+    ('fd00::5', {'prefix': 'fd00::/64', 'gateway': None, 'dev': 'eth0'}),
+    ('2001:db8::1', {'prefix': '::/0', 'gateway': 'fd00::1', 'dev': 'eth0'}),
+    ('not-an-address', None), (None, None),
+])
+def test_route_to(address, route):
+    assert _probe.route_to(address, ROUTE, ROUTE6) == route
+
+
+@pytest.mark.parametrize('text', ['', 'Iface\n', 'Iface\neth0 zz 00 0003 0 0 0 00 0\n', ROUTE.replace('0003', '0002'),
+                                  '\x00' * 100, 'x ' * 5000])
+def test_route_to_bad_tables(text):
+    default = {'prefix': '0.0.0.0/0', 'gateway': '192.0.2.1', 'dev': 'eth0'}
+    assert _probe.route_to('10.213.127.11', text, text) in (None, default)

@@ -225,6 +225,12 @@ CASES = {
     # the routed lab's nat-idle fault (a silent drop after the hold); near miss: the connection stayed open
     'CRD-PATH-003': (case(probe_=ssh_probe_idle(ssh_idle('silent_drop', 5.0, answer=5.0)), controller=LAB_CONTROLLER),
                      case(probe_=ssh_probe_idle(ssh_idle('open', 5.0, answer=0.002)), controller=LAB_CONTROLLER)),
+    # the routed lab's pmtu-icmp fault (the key exchange hangs, the host is reached via the router); near miss:
+    # the same hang on the controller's own link (the layer-2 black hole, not behind a router)
+    'CRD-PATH-004': (case(probe_=dict(ssh_probe_result('kex_hang', probe_attempt('kex', 'timeout')),
+                                      route={'prefix': '10.213.127.0/24', 'gateway': '10.213.34.254', 'dev': 'crlab27'})),
+                     case(probe_=dict(ssh_probe_result('kex_hang', probe_attempt('kex', 'timeout')),
+                                      route={'prefix': '10.213.34.0/24', 'gateway': None, 'dev': 'crlab27'}))),
     'CRD-COV-PATH': (case(probe_=_PATH_RESET, capture=capture_fact(status='unknown', reason='opening an AF_PACKET '
                                                                    'socket needs CAP_NET_RAW (root): run the module '
                                                                    'with become: true'), controller=LAB_CONTROLLER),

@@ -305,3 +305,32 @@ def test_reset_sent_by_the_host_is_not_the_path():
     # not seen leaving the host: the path
     ids, _result = run(case(probe_=ssh_probe_idle(idle), capture=capture_fact(), controller=LAB_CONTROLLER))
     assert 'CRD-PATH-003' in ids
+
+
+# The routed lab's pmtu-icmp fault (docs/lab.md): the TCP handshake and sshd's banner pass, the key
+# exchange's full-size segments vanish; the controller reaches r1 via the router's WAN address.
+ROUTED = {'prefix': '10.213.127.0/24', 'gateway': '10.213.34.254', 'dev': 'crlab27'}
+BRIDGED = {'prefix': '10.213.34.0/24', 'gateway': None, 'dev': 'crlab27'}
+UNREACHABLE_TIMEOUT = {'msg': 'Failed to connect to the host via ssh: Connection to 10.213.127.11 port 22 timed out'}
+
+
+def _hung(route, classification='kex_hang'):
+    return dict(ssh_probe_result(classification, probe_attempt('kex', 'timeout')), route=route)
+
+
+@pytest.mark.parametrize('probe, unreachable, expected', [
+    (_hung(ROUTED), UNREACHABLE_TIMEOUT, True),                      # unreachable behind the router: the path's hole
+    (_hung(ROUTED, 'session_hang'), None, True),
+    (_hung(BRIDGED), UNREACHABLE_TIMEOUT, False),                    # on the controller's own link: not "behind a router"
+    (_hung(None), UNREACHABLE_TIMEOUT, False),                       # no route recorded (an older probe): no claim
+    (dict(ssh_probe_result('reset_at_connect', probe_attempt()), route=ROUTED), None, False),
+])
+def test_pmtu_black_hole_behind_a_router(probe, unreachable, expected):
+    ids, result = run(case(probe_=probe, unreachable=unreachable))
+    assert ('CRD-PATH-004' in ids) is expected, sorted(ids)
+    if expected:
+        finding = _find(result, 'CRD-PATH-004')
+        assert finding['cause'] == 'mtu' and finding['evidence']['route']['gateway'] == '10.213.34.254'
+        assert 'clamp the MSS' in finding['summary']
+    if unreachable:
+        assert 'CRD-REACH-002' in ids        # the host stays unreachable; the path finding says why
