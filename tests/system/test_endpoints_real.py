@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import os
 import pathlib
@@ -364,20 +365,14 @@ def test_systemd_lab_host(lab_host):
     assert (keepalive['value_s'], keepalive['line']) == (300.0, line_of(conf, r'^tcp-keepalive 300$'))
 
 
-@pytest.mark.skipif(not os.path.exists('/usr/sbin/apache2'), reason='apache2 not installed (tests/utils/setup.sh test)')
-def test_real_apache_debian_configuration(tmp_path):
-    """Debian's apache2 with its own configuration (/etc/apache2, its includes), in a namespace of its own."""
-    name = 'crd-apache-%s' % uuid.uuid4().hex[:8]
-    d = str(tmp_path)
-    env = dict(os.environ, APACHE_RUN_DIR=d, APACHE_PID_FILE=os.path.join(d, 'apache2.pid'), APACHE_RUN_USER='www-data',
-               APACHE_RUN_GROUP='www-data', APACHE_LOG_DIR=d, APACHE_LOCK_DIR=d)
+@contextlib.contextmanager
+def private_netns(prefix):
+    """A network namespace of this test's own (loopback up), its processes killed and it deleted after."""
+    name = '%s-%s' % (prefix, uuid.uuid4().hex[:8])
     subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=20)
     try:
         subprocess.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'], check=True, timeout=20)
-        subprocess.run(['ip', 'netns', 'exec', name, '/usr/sbin/apache2', '-k', 'start'], env=env, check=True, timeout=30,
-                       stderr=subprocess.DEVNULL)
-        wait_port(name, 80)
-        fact = collect_in(name, [{'port': 80, 'protocol': 'http'}])
+        yield name
     finally:
         for pid in subprocess.run(['ip', 'netns', 'pids', name], stdout=subprocess.PIPE, timeout=10,
                                   check=False).stdout.split():
@@ -386,6 +381,19 @@ def test_real_apache_debian_configuration(tmp_path):
             except OSError:
                 pass
         subprocess.run(['ip', 'netns', 'del', name], timeout=30, check=False)
+
+
+@pytest.mark.skipif(not os.path.exists('/usr/sbin/apache2'), reason='apache2 not installed (tests/utils/setup.sh test)')
+def test_real_apache_debian_configuration(tmp_path):
+    """Debian's apache2 with its own configuration (/etc/apache2, its includes), in a namespace of its own."""
+    d = str(tmp_path)
+    env = dict(os.environ, APACHE_RUN_DIR=d, APACHE_PID_FILE=os.path.join(d, 'apache2.pid'), APACHE_RUN_USER='www-data',
+               APACHE_RUN_GROUP='www-data', APACHE_LOG_DIR=d, APACHE_LOCK_DIR=d)
+    with private_netns('crd-apache') as name:
+        subprocess.run(['ip', 'netns', 'exec', name, '/usr/sbin/apache2', '-k', 'start'], env=env, check=True, timeout=30,
+                       stderr=subprocess.DEVNULL)
+        wait_port(name, 80)
+        fact = collect_in(name, [{'port': 80, 'protocol': 'http'}])
     endpoint = fact['endpoints'][0]
     assert endpoint['program'] == 'apache' and endpoint['process']['comm'] == 'apache2'
     with open('/etc/apache2/apache2.conf') as handle:
@@ -406,16 +414,6 @@ def shared_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _kill_netns(name):
-    for pid in subprocess.run(['ip', 'netns', 'pids', name], stdout=subprocess.PIPE, timeout=10,
-                              check=False).stdout.split():
-        try:
-            os.kill(int(pid), signal.SIGKILL)
-        except OSError:
-            pass
-    subprocess.run(['ip', 'netns', 'del', name], timeout=30, check=False)
-
-
 PG_BIN = '/usr/lib/postgresql/15/bin'
 
 
@@ -425,7 +423,6 @@ def test_real_postgres(shared_dir):
     file, overridden on the command line for tcp_keepalives_idle; the values must equal what ``postgres -C`` (the
     server's own reading of the same files) prints."""
     tmp_path = shared_dir
-    name = 'crd-pg-%s' % uuid.uuid4().hex[:8]
     data, conf_dir = tmp_path / 'data', tmp_path / 'etc'
     (conf_dir / 'conf.d').mkdir(parents=True)
     conf = conf_dir / 'postgresql.conf'
@@ -441,17 +438,13 @@ def test_real_postgres(shared_dir):
                                    timeout=60, check=True).stdout.strip())
                 for k in ('idle_session_timeout', 'tcp_keepalives_idle', 'tcp_user_timeout'))
     assert told == {'idle_session_timeout': '90000', 'tcp_keepalives_idle': '45', 'tcp_user_timeout': '20000'}
-    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=20)
-    try:
-        subprocess.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'], check=True, timeout=20)
+    with private_netns('crd-pg') as name:
         server = subprocess.Popen(['ip', 'netns', 'exec', name] + as_pg + argv, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         wait_port(name, 5439, limit=30)
         fact = collect_in(name, [{'port': 5439}])
         server.terminate()
         server.wait(timeout=30)
-    finally:
-        _kill_netns(name)
     endpoint = fact['endpoints'][0]
     assert endpoint['program'] == 'postgres' and endpoint['process']['comm'] == 'postgres'
     timeouts = endpoint['timeouts']
@@ -471,7 +464,6 @@ def test_real_mariadb(shared_dir):
     from the included file, interactive_timeout on the command line; both as my_print_defaults (the server's own
     option reader) gives them."""
     tmp_path = shared_dir
-    name = 'crd-my-%s' % uuid.uuid4().hex[:8]
     d = tmp_path
     (d / 'conf.d').mkdir()
     (d / 'data').mkdir()
@@ -486,17 +478,13 @@ def test_real_mariadb(shared_dir):
     subprocess.run(['chown', '-R', 'mysql', str(d)], check=True, timeout=20)
     subprocess.run(['mariadb-install-db', '--defaults-file=%s' % cnf, '--user=mysql', '--skip-test-db'], check=True,
                    timeout=180, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=20)
-    try:
-        subprocess.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'], check=True, timeout=20)
+    with private_netns('crd-my') as name:
         server = subprocess.Popen(['ip', 'netns', 'exec', name, 'mariadbd', '--defaults-file=%s' % cnf, '--user=mysql',
                                    '--interactive-timeout=120'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(name, 3317, limit=60)
         fact = collect_in(name, [{'port': 3317}])
         server.terminate()
         server.wait(timeout=60)
-    finally:
-        _kill_netns(name)
     endpoint = fact['endpoints'][0]
     assert endpoint['program'] == 'mysql' and endpoint['process']['comm'] == 'mariadbd'
     timeouts = endpoint['timeouts']
@@ -542,14 +530,11 @@ print(json.dumps([data[:15].decode('latin-1'), rest.decode('latin-1'), round(tim
 def test_real_uwsgi(tmp_path):
     """uWSGI 2.0 (Debian's uwsgi-core) with an INI: an --http11-socket keeps a connection after its response and
     closes it after socket-timeout idle (measured here); the collector must read that value from the INI line."""
-    name = 'crd-uwsgi-%s' % uuid.uuid4().hex[:8]
     d = str(tmp_path)
     (tmp_path / 'app.py').write_text(APP)
     ini = tmp_path / 'app.ini'
     ini.write_text(UWSGI_INI.format(d=d))
-    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=20)
-    try:
-        subprocess.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'], check=True, timeout=20)
+    with private_netns('crd-uwsgi') as name:
         server = subprocess.Popen(['ip', 'netns', 'exec', name, 'uwsgi', '--ini', str(ini)], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, cwd=d)
         wait_port(name, 8095, limit=30)
@@ -558,8 +543,6 @@ def test_real_uwsgi(tmp_path):
                               text=True, timeout=30, check=True).stdout
         server.send_signal(signal.SIGINT)      # uWSGI 2.0 reloads on SIGTERM; SIGINT ends it
         server.wait(timeout=30)
-    finally:
-        _kill_netns(name)
     endpoint = fact['endpoints'][0]
     assert endpoint['program'] == 'uwsgi', endpoint
     timeouts = endpoint['timeouts']

@@ -21,23 +21,15 @@ Traffic goes only to the lab's addresses; every wait is bounded; the lab is alwa
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
-import sys
-import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
+from ansible_collections.connreset.doctor.tests.utils.lab_env import diagnose_findings, lab, lab_down, missing
+
 LAB_ID = 21
-ENV = dict(os.environ, LAB_ID=str(LAB_ID), LAB_DIR='/run/connreset-lab-%d' % LAB_ID)
-PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 PORT = 8000
-MISSING = [b for b in ('ip', 'unshare', 'nsenter', 'ssh', 'nft', 'iptables', 'gunicorn') if not shutil.which(b)] + \
-    [p for p in ('/usr/sbin/sshd', PLAYBOOK) if not os.path.exists(p)]
+MISSING = missing(('ip', 'unshare', 'nsenter', 'ssh', 'nft', 'iptables', 'gunicorn'))
 SERIOUS = ('medium', 'high', 'critical')
 
 pytestmark = [
@@ -46,39 +38,25 @@ pytestmark = [
 ]
 
 
-def lab(*args, timeout=120):
-    proc = subprocess.run([LAB] + list(args), capture_output=True, text=True, timeout=timeout, env=ENV, check=False)
-    assert proc.returncode == 0, 'lab %s: %s' % (' '.join(args), (proc.stderr or proc.stdout)[-2000:])
-    return proc.stdout
-
-
 @pytest.fixture(scope='module')
 def routed(tmp_path_factory):
     workdir = tmp_path_factory.mktemp('attribution')
     try:
-        lab('up', 'r1@routed', timeout=300)
-        lab('service', 'r1', 'app', timeout=120)
+        lab(LAB_ID, 'up', 'r1@routed', timeout=300)
+        lab(LAB_ID, 'service', 'r1', 'app', timeout=120)
         inventory = workdir / 'inventory.ini'
-        inventory.write_text(lab('inventory'))
+        inventory.write_text(lab(LAB_ID, 'inventory'))
         yield workdir, inventory
     finally:
-        subprocess.run([LAB, 'down'], capture_output=True, timeout=300, env=ENV, check=False)
+        lab_down(LAB_ID)
 
 
 def diagnose(workdir, inventory, phase):
-    report = workdir / phase
     extra = {'diagnose_endpoints': [{'name': 'app', 'port': PORT, 'protocol': 'http'}], 'diagnose_capture': True,
-             'diagnose_capture_duration_s': 8, 'diagnose_report_dir': str(report)}
-    started = time.monotonic()
-    proc = subprocess.run([PLAYBOOK, '-i', str(inventory), 'connreset.doctor.diagnose', '-e', json.dumps(extra)],
-                          capture_output=True, text=True, timeout=600, check=False,
-                          env=dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False'))
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    with open(report / 'hosts' / 'r1.json', encoding='utf-8') as handle:
-        doc = json.load(handle)
-    sys.stderr.write('path attribution %s: %.1f s\n' % (phase, time.monotonic() - started))
+             'diagnose_capture_duration_s': 8}
+    findings, doc = diagnose_findings(inventory, workdir / phase, 'r1', extra, 'path attribution %s' % phase)
     assert doc['capture'] and doc['capture'].get('status') == 'ok', doc.get('capture')
-    return dict((f['id'], f) for f in doc['findings'])
+    return findings
 
 
 def test_attribution_phases(routed):
@@ -87,21 +65,21 @@ def test_attribution_phases(routed):
     assert not [fid for fid in clean if fid.startswith('CRD-PATH-')], sorted(clean)
     assert not [fid for fid, f in clean.items() if f['severity'] in SERIOUS], sorted(clean)
 
-    lab('fault', 'router', 'path-reset', '--port', str(PORT))
+    lab(LAB_ID, 'fault', 'router', 'path-reset', '--port', str(PORT))
     try:
         ips = diagnose(workdir, inventory, 'path-reset')
     finally:
-        lab('fault', 'router', 'path-reset', '--undo')
+        lab(LAB_ID, 'fault', 'router', 'path-reset', '--undo')
     assert 'CRD-PATH-001' in ips, sorted(ips)
     path = ips['CRD-PATH-001']
     assert path['cause'] == 'path_reset' and path['severity'] in ('high', 'critical'), path
     assert ':%d' % PORT in path['summary'] and 'not sent by this host' in path['summary'], path['summary']
 
-    lab('fault', 'r1', 'reset-rule', '--port', str(PORT))
+    lab(LAB_ID, 'fault', 'r1', 'reset-rule', '--port', str(PORT))
     try:
         own = diagnose(workdir, inventory, 'reset-rule')
     finally:
-        lab('fault', 'r1', 'reset-rule', '--undo')
+        lab(LAB_ID, 'fault', 'r1', 'reset-rule', '--undo')
     assert 'CRD-PATH-001' not in own, own.get('CRD-PATH-001')
     host_sent = [f for f in own.values() if f['id'] == 'CRD-PATH-002' or
                  (f.get('evidence') or {}).get('attribution', {}).get('sent_by') == 'host']

@@ -23,26 +23,18 @@ Traffic goes only to the lab's addresses; every wait is bounded; the lab is alwa
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
-import sys
-import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LAB = os.path.join(ROOT, 'tests', 'lab', 'lab')
+from ansible_collections.connreset.doctor.tests.utils.lab_env import diagnose_findings, lab, lab_down, missing
+
 LAB_ID = 26
-ENV = dict(os.environ, LAB_ID=str(LAB_ID), LAB_DIR='/run/connreset-lab-%d' % LAB_ID)
-PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 ROUTER_WAN = '10.213.%d.254' % (7 + LAB_ID)
 LB_PORT_BASE = 2200
 IDLE_S = 3
 HOLD_S = 5
-MISSING = [b for b in ('ip', 'unshare', 'nsenter', 'ssh', 'nft', 'conntrack', 'haproxy') if not shutil.which(b)] + \
-    [p for p in ('/usr/sbin/sshd', PLAYBOOK) if not os.path.exists(p)]
+MISSING = missing(('ip', 'unshare', 'nsenter', 'ssh', 'nft', 'conntrack', 'haproxy'))
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason='the lab needs root (network namespaces, bridge, mounts)'),
@@ -50,18 +42,12 @@ pytestmark = [
 ]
 
 
-def lab(*args, timeout=120):
-    proc = subprocess.run([LAB] + list(args), capture_output=True, text=True, timeout=timeout, env=ENV, check=False)
-    assert proc.returncode == 0, 'lab %s: %s' % (' '.join(args), (proc.stderr or proc.stdout)[-2000:])
-    return proc.stdout
-
-
 @pytest.fixture(scope='module')
 def routed(tmp_path_factory):
     workdir = tmp_path_factory.mktemp('path_idle')
     try:
-        lab('up', 'r1@routed', timeout=300)
-        text = lab('inventory')
+        lab(LAB_ID, 'up', 'r1@routed', timeout=300)
+        text = lab(LAB_ID, 'inventory')
         address = [line.split('ansible_host=')[1].split()[0] for line in text.splitlines() if line.startswith('r1 ')][0]
         lb_port = LB_PORT_BASE + int(address.rsplit('.', 1)[1])
         # the LB as a host of its own: Ansible and the probe reach r1's sshd through HAProxy
@@ -70,31 +56,21 @@ def routed(tmp_path_factory):
         inventory.write_text(text)
         yield workdir, inventory
     finally:
-        subprocess.run([LAB, 'down'], capture_output=True, timeout=300, env=ENV, check=False)
+        lab_down(LAB_ID)
 
 
 def diagnose(workdir, inventory, phase, host):
-    report = workdir / phase
-    extra = {'diagnose_probe_idle_hold_s': HOLD_S, 'diagnose_report_dir': str(report)}
-    started = time.monotonic()
-    proc = subprocess.run([PLAYBOOK, '-i', str(inventory), '--limit', host, 'connreset.doctor.diagnose',
-                           '-e', json.dumps(extra)],
-                          capture_output=True, text=True, timeout=300, check=False,
-                          env=dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False'))
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    with open(report / 'hosts' / ('%s.json' % host), encoding='utf-8') as handle:
-        doc = json.load(handle)
-    sys.stderr.write('path idle %s: %.1f s\n' % (phase, time.monotonic() - started))
-    return dict((f['id'], f) for f in doc['findings'])
+    return diagnose_findings(inventory, workdir / phase, host, {'diagnose_probe_idle_hold_s': HOLD_S},
+                             'path idle %s' % phase)[0]
 
 
 def test_idle_phases(routed):
     workdir, inventory = routed
-    lab('fault', 'router', 'nat-idle', '--idle', str(IDLE_S))
+    lab(LAB_ID, 'fault', 'router', 'nat-idle', '--idle', str(IDLE_S))
     try:
         nat = diagnose(workdir, inventory, 'nat-idle', 'r1')
     finally:
-        lab('fault', 'router', 'nat-idle', '--undo')
+        lab(LAB_ID, 'fault', 'router', 'nat-idle', '--undo')
     assert 'CRD-PATH-003' in nat, sorted(nat)
     finding = nat['CRD-PATH-003']
     evidence = finding['evidence']
@@ -103,22 +79,22 @@ def test_idle_phases(routed):
     assert HOLD_S <= evidence['measured_idle_close_s'] < HOLD_S + 1, evidence
     assert evidence['keepalive']['clientaliveinterval'] == 0, evidence
 
-    lab('fault', 'router', 'lb-idle', '--idle', str(IDLE_S))
+    lab(LAB_ID, 'fault', 'router', 'lb-idle', '--idle', str(IDLE_S))
     try:
         lb = diagnose(workdir, inventory, 'lb-idle', 'lb')
     finally:
-        lab('fault', 'router', 'lb-idle', '--undo')
+        lab(LAB_ID, 'fault', 'router', 'lb-idle', '--undo')
     assert 'CRD-PATH-003' in lb, sorted(lb)
     evidence = lb['CRD-PATH-003']['evidence']
     assert evidence['outcome'] == 'fin', evidence
     assert IDLE_S - 0.5 <= evidence['measured_idle_close_s'] <= IDLE_S + 1.5, evidence
     assert lb['CRD-PATH-003']['severity'] == 'high'
 
-    lab('fault', 'router', 'pmtu-icmp', '--mtu', '1200')
+    lab(LAB_ID, 'fault', 'router', 'pmtu-icmp', '--mtu', '1200')
     try:
         hole = diagnose(workdir, inventory, 'pmtu-icmp', 'r1')
     finally:
-        lab('fault', 'router', 'pmtu-icmp', '--undo')
+        lab(LAB_ID, 'fault', 'router', 'pmtu-icmp', '--undo')
     assert 'CRD-PATH-004' in hole, sorted(hole)
     finding = hole['CRD-PATH-004']
     assert finding['cause'] == 'mtu' and finding['evidence']['classification'] in ('kex_hang', 'session_hang'), finding
