@@ -503,7 +503,7 @@ def read_timeouts(system, program, process, port, unit):
         if config is None:
             fact['reason'] = 'postgres runs without -D or config_file on its command line: its configuration file is not known'
             return fact
-        directives, problems, error = follow_config(system, config, _postgres_includes)
+        directives, problems, error = follow_config(system, config, _svcconf.postgres_directives, _postgres_includes)
         if error:
             fact['reason'] = error
             return fact
@@ -521,7 +521,7 @@ def read_timeouts(system, program, process, port, unit):
         defaults, overrides = _svcconf.mysql_argv(argv)
         options, problems, sources = [], 0, []
         for path in [defaults] if defaults else [f for f in MYSQL_FILES if system.exists(f)]:
-            more, more_problems, error = follow_config(system, path, _mysql_includes)
+            more, more_problems, error = follow_config(system, path, _svcconf.mysql_options, _mysql_includes)
             if error:
                 fact['reason'] = error
                 return fact
@@ -587,11 +587,10 @@ def _mysql_includes(system, entry, base_dir):
     return [os.path.join(entry['value'], n) for n in names[:MAX_INCLUDES]], True
 
 
-def follow_config(system, path, includes):
+def follow_config(system, path, parse, includes):
     """A configuration file with its includes expanded in place, in order (PostgreSQL or MySQL option files:
-    ``includes`` says what an entry pulls in): (entries, problems, None) or (None, 0, reason) when the main file
+    ``parse`` reads one file's text, ``includes`` says what an entry pulls in): (entries, problems, None) or (None, 0, reason) when the main file
     cannot be read. Bounded: PG_MAX_DEPTH levels, MAX_INCLUDES files; an unreadable include is a problem."""
-    parse = _svcconf.postgres_directives if includes is _postgres_includes else _svcconf.mysql_options
     try:
         text = system.read(path, max_bytes=4 * 1024 * 1024)
     except (IOError, OSError) as exc:
@@ -629,7 +628,7 @@ def uwsgi_files(system, argv, pid):
     pending = list(_uwsgi.uwsgi_cli(argv)['ini_files'])
     while pending and len(texts) < MAX_INCLUDES:
         name = pending.pop(0)
-        path = name.rsplit(':', 1)[0] if ':' in name.rsplit('/', 1)[-1] else name     # FILE:section
+        path = _uwsgi.split_section(name)[0]     # FILE:section, as uWSGI itself splits it
         if name in texts or path in texts:
             continue
         real = path if os.path.isabs(path) else '/proc/%d/cwd/%s' % (pid, path)

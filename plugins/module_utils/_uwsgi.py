@@ -338,7 +338,7 @@ def uwsgi_cli(argv, cmdline_source=None):
             'ini_files': ini_files, 'problems': problems}
 
 
-def _split_section(path):
+def split_section(path):
     """core/ini.c: FILE:section (last ':'; after last '/' for schemes)."""
     section = 'uwsgi'
     if not isinstance(path, str):
@@ -372,7 +372,7 @@ def uwsgi_ini(text, path=None):
         if len(text) > MAX_INI_CHARS:
             text = text[:MAX_INI_CHARS]
             problems += 1
-        file, wanted = _split_section(path)
+        file, wanted = split_section(path)
         if not isinstance(file, str):
             file = None
         section = ''
@@ -445,7 +445,7 @@ def _texts(ini_text, ini_path, first_ini):
 def _lookup(texts, value):
     if value in texts:
         return value, texts[value]
-    base, _section = _split_section(value)
+    base, _section = split_section(value)
     if base in texts:
         return base, texts[base]
     return None, None
@@ -479,7 +479,7 @@ def _expand(opts, texts, depth, budget):
             if key is None:
                 problems += 1                   # config not given: unknown
                 continue
-            _base, section = _split_section(value)
+            _base, section = split_section(value)
             sub, p = uwsgi_ini(text, key + (':' + section
                                             if section != 'uwsgi' else ''))
             for s in sub:                       # report the real file path
@@ -601,4 +601,4 @@ def _timeouts(argv, ini_text, ini_path, cmdline_source):
     return values, idle, problems
 
 
-__all__ = ['uwsgi_cli', 'uwsgi_ini', 'uwsgi_timeouts']
+__all__ = ['uwsgi_cli', 'uwsgi_ini', 'uwsgi_timeouts', 'split_section']

@@ -329,3 +329,15 @@ def test_unicode_separator_not_a_newline():
     # core/ini.c splits on '\n' only
     opts, _problems = up.uwsgi_ini('[uwsgi]\u2028socket-timeout = 3\n', APP)
     assert opts == []
+
+
+# core/ini.c: FILE:section splits at the last ':' (after the last '/' when the name is a URL); the collector reads
+# the file by the same base the parser looks it up by.
+@pytest.mark.parametrize('name, split', [
+    ('/etc/uwsgi/apps-enabled/app.ini', ('/etc/uwsgi/apps-enabled/app.ini', 'uwsgi')),
+    ('/etc/uwsgi/apps-enabled/app.ini:prod', ('/etc/uwsgi/apps-enabled/app.ini', 'prod')),
+    ('app.ini:', ('app.ini', 'uwsgi')),
+    ('http://cfg:8080/app.ini:prod', ('http://cfg:8080/app.ini', 'prod')),
+])
+def test_split_section(name, split):
+    assert up.split_section(name) == split
