@@ -30,7 +30,9 @@ import json
 import os
 import traceback
 
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
@@ -50,6 +52,7 @@ ARGUMENT_SPEC = {
     'host_doc': {'type': 'dict'},
     'host_results': {'type': 'dict', 'options': {
         'host': {'type': 'str', 'required': True},
+        'collect_args': {'type': 'dict'},
         'facts': {'type': 'raw'},
         'probe': {'type': 'raw'},
         'probe_args': {'type': 'dict'},
@@ -121,11 +124,15 @@ def option_errors(results):
 
 
 def _gathered(result):
-    """The facts of a registered reset_facts result: ``ansible_facts``, or ``facts`` (register_facts: false)."""
-    for key in ('ansible_facts', 'facts'):
-        if isinstance(result.get(key), dict) and result[key]:
-            return result[key]
-    return {}
+    """The facts of a registered reset_facts result: ``ansible_facts``, or ``facts`` (register_facts: false).
+
+    The one that holds ``connreset_meta`` first: with register_facts false, ``ansible_facts`` may
+    still hold what Ansible adds to any module's result (``discovered_interpreter_python``)."""
+    candidates = [result.get(key) for key in ('ansible_facts', 'facts') if isinstance(result.get(key), dict) and result[key]]
+    for facts in candidates:
+        if 'connreset_meta' in facts:
+            return facts
+    return candidates[0] if candidates else {}
 
 
 def probe_result(args):
@@ -434,6 +441,9 @@ class ActionModule(ActionBase):
         write = not self._task.check_mode
         try:
             mode = _report.parse_mode(args['mode'])
+            if args['host_results'] is not None and args['host_results'].get('collect_args') is not None:
+                collected = self.collect(args['host_results']['collect_args'], task_vars)
+                args['host_results'] = dict(args['host_results'], facts=collected)
             if args['host_results'] is not None:
                 return self.run_host_results(result, args, write, mode)
             if args['host_doc'] is not None:
@@ -445,6 +455,34 @@ class ActionModule(ActionBase):
         except OSError as exc:
             result.update(failed=True, msg='cannot write the report: %s' % exc)
             return result
+
+    def collect(self, collect_args, task_vars):
+        """Run reset_facts on this task's host (its connection, its become) and return the result the
+        role's collect task would have registered, so the host needs no task of its own for it
+        (docs/performance.md): the module's result, ``{unreachable, msg}`` for a host Ansible could
+        not reach (the engine classifies the message), ``{failed, msg}`` for a module Ansible could
+        not start (a clean failure: :func:`option_errors` fails the host with it).
+
+        The module runs in check mode when the play does (``ansible_check_mode``), whatever this
+        task's own ``check_mode: false`` (which is there so the report is written in --check); its
+        facts come back in the result only (``register_facts: false``), never as host facts.
+        """
+        module_args = dict(collect_args, register_facts=False)
+        own_check_mode = self._task.check_mode
+        self._task.check_mode = bool((task_vars or {}).get('ansible_check_mode', own_check_mode))
+        try:
+            return self._execute_module(module_name='connreset.doctor.reset_facts', module_args=module_args,
+                                        task_vars=task_vars)
+        except AnsibleConnectionFailure as exc:
+            return {'unreachable': True, 'changed': False, 'msg': to_text(exc)}
+        except AnsibleError as exc:
+            return {'failed': True, 'changed': False, 'msg': to_text(exc)}
+        finally:
+            self._task.check_mode = own_check_mode
+            try:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+            except AnsibleError:
+                pass  # the host went away after the call: its temporary directory cannot be removed now
 
     @staticmethod
     def run_host_results(result, args, write, mode):

@@ -33,9 +33,10 @@ description:
     digits, C(_@+-.), not starting with a dot), otherwise a readable slug, C(~) and 16 hex digits of the
     SHA-256 of the exact name (C(db/1) and C(db 1) get different files); the document keeps the exact name."
   - Evaluates the gates O(fail_on) and O(fail_query) and fails listing what matched.
-  - Runs on the controller only (action plugin), whatever host the task targets; every file is
+  - Runs on the controller (action plugin), whatever host the task targets; every file is
     written atomically (temporary file and rename) with the mode the umask gives, or O(mode).
-    Nothing is written on any managed host.
+    Nothing is written on any managed host. Only O(host_results.collect_args) runs a module on the
+    task's host (C(connreset.doctor.reset_facts), read-only).
   - The report layout is specified by C(docs/report.schema.json) and described in C(docs/report.md).
 author: connreset.doctor contributors (@connreset)
 options:
@@ -112,6 +113,19 @@ options:
         description: Inventory name of the host.
         type: str
         required: true
+      collect_args:
+        description:
+          - Options of C(connreset.doctor.reset_facts) (V(gather_subset), V(budget), V(collector_options) and the
+            others). The module runs here, on the host this task targets (with its connection and its become, so the
+            task must not be delegated), instead of in a task of its own, and O(host_results.facts) is not read. This
+            is the diagnose role's one task per host (C(docs/performance.md)).
+          - The result is read as a registered one would be. A host Ansible cannot reach is diagnosed from the
+            connection's error message (the task itself does not fail); a module that could not run (no Python, a
+            crash) is a host whose collection failed. The facts stay in this task (never host facts).
+          - The module runs in check mode when the play does (C(ansible_check_mode)), even under this task's own
+            C(check_mode=false); it changes nothing either way.
+          - Not given (or null), the facts are O(host_results.facts).
+        type: dict
       facts:
         description:
           - The registered result of C(connreset.doctor.reset_facts) for the host (reachable or not), its facts
@@ -387,6 +401,7 @@ def main():
             host_doc=dict(type='dict'),
             host_results=dict(type='dict', options=dict(
                 host=dict(type='str', required=True),
+                collect_args=dict(type='dict'),
                 facts=dict(type='raw'),
                 probe=dict(type='raw'),
                 probe_args=dict(type='dict'),

@@ -120,9 +120,11 @@ def test_a_new_collector_gets_a_coverage_finding_by_default():
 
 def test_roles_pass_collector_options_as_one_dict():
     # the per-collector options are not written out in the roles: reset_facts takes collector_options
-    for path in (('roles', 'diagnose', 'tasks', 'host.yml'), ('roles', 'remediate', 'tasks', 'main.yml')):
+    for path in (('roles', 'diagnose', 'tasks', 'host.yml'), ('roles', 'diagnose', 'tasks', 'capture.yml'),
+                 ('roles', 'remediate', 'tasks', 'main.yml')):
         text = _read(*path)
-        assert 'collector_options:' in text, '/'.join(path)
+        # a task option (collector_options:) or a key of host.yml's collect_args ('collector_options':)
+        assert re.search(r"\bcollector_options'?:", text), '/'.join(path)
         for name in NAMES:
             assert not re.search(r'_collector_options\.%s\b' % re.escape(name), text), (
                 '%s passes the %s collector\'s options on their own: use collector_options' % ('/'.join(path), name))

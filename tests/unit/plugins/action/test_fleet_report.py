@@ -16,7 +16,7 @@ from unittest.mock import MagicMock
 
 import pytest
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 from ansible.playbook.task import Task
 from ansible.template import Templar
 from ansible.parsing.dataloader import DataLoader
@@ -864,3 +864,112 @@ def test_host_results_passes_the_capture_and_registered_probes(tmp_path, engine_
     assert stored['capture'] == CAPTURE_FACT
     # like the probes, the capture stays in the host's file, out of the connreset_report fact
     assert 'capture' not in result['ansible_facts']['connreset_report']
+
+
+# -- the collect folded into the host_results step (collect_args) ----------------------------------
+class _Collecting(fleet_report.ActionModule):
+    """The action with the module call replaced: records what it was asked, returns or raises ``outcome``."""
+
+    outcome = None
+    calls = []
+
+    def _execute_module(self, module_name=None, module_args=None, tmp=None, task_vars=None, *args, **kwargs):
+        self.calls.append((module_name, dict(module_args), self._task.check_mode))
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return json.loads(json.dumps(self.outcome))
+
+    def _remove_tmp_path(self, tmp_path, force=False):
+        return None
+
+
+def make_collecting_action(args, outcome, check_mode=False):
+    action = make_action(args, check_mode=check_mode)
+    collecting = _Collecting(action._task, action._connection, action._play_context, action._loader, action._templar,
+                             None)
+    collecting.outcome = outcome
+    collecting.calls = []
+    return collecting
+
+
+REFUSED = 'Failed to connect to the host via ssh: ssh: connect to host 192.0.2.9 port 22: Connection refused'
+
+
+@pytest.mark.parametrize('outcome, check', [
+    # the module's result (register_facts false), with the interpreter Ansible discovered in ansible_facts
+    (dict(GATHERED_AS_RESULT, ansible_facts={'discovered_interpreter_python': '/usr/bin/python3'}),
+     lambda doc: doc['reachable'] is True and doc['facts']['connreset_sshd']['status'] == 'unknown'
+     and 'CRD-COV-SSHD' in _ids(doc) and 'discovered_interpreter_python' not in doc['facts']),
+    # a host Ansible cannot reach: diagnosed from the connection's message, the task does not fail
+    (AnsibleConnectionFailure(REFUSED),
+     lambda doc: doc['reachable'] is False and doc['unreachable'] == {'msg': REFUSED, 'classification': 'refused'}
+     and _ids(doc) == ['CRD-REACH-001']),
+    # a module that could not run there (no Python): the collection failed, with the interpreter's words
+    ({'failed': True, 'rc': 127, 'module_stdout': '', 'module_stderr': '/bin/sh: 1: /usr/bin/python3: not found\n',
+      'msg': 'The module failed to execute correctly, you probably need to set the interpreter.'},
+     lambda doc: doc['reachable'] is True and doc['facts'] == {} and 'CRD-COV-NONE' in _ids(doc)
+     and 'python3: not found' in json.dumps(doc['findings'])),
+])
+def test_host_results_collects_itself(tmp_path, outcome, check):
+    args = {'dest': str(tmp_path), 'host_results': {
+        'host': 'web1', 'collect_args': {'gather_subset': ['sshd'], 'budget': 10}, 'probe': PROBE_OK}}
+    action = make_collecting_action(args, outcome)
+    result = action.run(task_vars={'ansible_check_mode': False})
+    assert not result.get('failed') and not result.get('unreachable'), result
+    (name, module_args, check_mode), = action.calls
+    assert name == 'connreset.doctor.reset_facts' and check_mode is False
+    # the facts stay in the worker: never host facts, never in the result
+    assert module_args == {'gather_subset': ['sshd'], 'budget': 10, 'register_facts': False}
+    assert list(result['ansible_facts']) == ['connreset_report']
+    with open(result['path'], encoding='utf-8') as handle:
+        doc = json.load(handle)
+    assert check(doc), doc
+
+
+def _ids(doc):
+    return [f['id'] for f in doc['findings']]
+
+
+def test_host_results_collects_in_the_plays_check_mode(tmp_path):
+    # the role's task is check_mode: false (the report is written in --check); the module follows the play
+    args = {'dest': str(tmp_path), 'host_results': {'host': 'web1', 'collect_args': {}}}
+    action = make_collecting_action(args, GATHERED_AS_RESULT)
+    result = action.run(task_vars={'ansible_check_mode': True})
+    assert not result.get('failed'), result
+    assert action.calls[0][2] is True and action._task.check_mode is False
+    assert (tmp_path / 'hosts' / 'web1.json').exists()
+
+
+def test_host_results_collect_that_ansible_refuses_fails_the_host(tmp_path):
+    # an error Ansible raises before the module runs (not a connection failure) is a clean failure to fix
+    args = {'dest': str(tmp_path), 'host_results': {'host': 'web1', 'collect_args': {}}}
+    result = make_collecting_action(args, AnsibleError('The module connreset.doctor.reset_facts was not found')).run(
+        task_vars={})
+    assert result['failed'] is True
+    assert result['msg'] == 'connreset.doctor.reset_facts: The module connreset.doctor.reset_facts was not found'
+    assert not (tmp_path / 'hosts').exists()
+
+
+@pytest.mark.parametrize('variables, expected', [
+    ({}, {'gather_subset': ['all'], 'budget': 20, 'collector_options': {}, 'endpoints': {}}),
+    ({'diagnose_endpoints': [{'port': 443, 'unit': 'nginx.service'}], 'diagnose_gather_subset': ['!firewall']},
+     {'gather_subset': ['!firewall'], 'budget': 20, 'collector_options': {},
+      'endpoints': {'endpoints': [{'port': 443, 'unit': 'nginx.service'}]}}),
+    ({'diagnose_capture': True}, None),   # capture.yml collected in a task of its own
+])
+def test_role_collects_in_the_diagnose_task(variables, expected):
+    defaults = {'diagnose_gather_subset': ['all'], 'diagnose_budget': 20, 'diagnose_collector_options': {},
+                'diagnose_endpoints': [], 'diagnose_capture': False}
+    templar = Templar(loader=DataLoader(), variables=dict(defaults, **variables))
+    expression = _role_task_arg('collect_args')
+    try:
+        from ansible.template import trust_as_template   # ansible-core 2.19: only trusted text is templated
+        expression = trust_as_template(expression)
+    except ImportError:  # pragma: no cover - older ansible-core
+        pass
+    args = templar.template(expression)
+    assert args == expected
+    if expected is not None:   # what the role passes are options reset_facts documents
+        import yaml
+        from ansible_collections.connreset.doctor.plugins.modules import reset_facts
+        assert set(args) <= set(yaml.safe_load(reset_facts.DOCUMENTATION)['options'])
