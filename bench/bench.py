@@ -164,7 +164,8 @@ def write_cfg(path, forks, workdir):
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read(EXAMPLE_CFG)
     cfg['defaults']['forks'] = str(forks)
-    cfg['defaults']['fact_caching_connection'] = os.path.join(workdir, 'facts')
+    if cfg['defaults'].get('fact_caching'):
+        cfg['defaults']['fact_caching_connection'] = os.path.join(workdir, 'facts')
     cfg['defaults']['host_key_checking'] = 'False'
     cfg['defaults']['retry_files_enabled'] = 'False'
     cfg['ssh_connection']['control_path_dir'] = os.path.join(workdir, 'cp')
