@@ -333,6 +333,12 @@ def run_report(src, dest=None, formats=('json', 'md', 'html', 'junit'), fail_on=
     only listed in ``summary.errors`` and not counted; ``mode``: the report
     files' mode (None: the umask's); ``redact``: kinds of names pseudonymised in the report files
     (_report.REDACT_KINDS).
+
+    The documents are read as slim host records (``_report.load_host_docs(slim=True)``): their
+    facts hold only what the report reads besides report.json (``_report.REPORT_FACT_PARTS``; what
+    ``fleet_check`` gets too), the whole facts are kept as the compact text report.json holds, and
+    report.json is written host by host; the files are the same, byte for byte, as from the whole
+    documents, in a fraction of the memory (docs/performance.md, fleet report at 100,000 hosts).
     """
     # Loading thousands of host documents builds a large heap of small dicts and lists with no
     # reference cycles; the cyclic collector walking it again and again was half of the load
@@ -368,7 +374,9 @@ def _run_report(src, dest, formats, fail_on, fail_query, prometheus_file, write,
     redact = list(redact or ())
     if prometheus_file:
         prometheus_file = check_prometheus_file(prometheus_file)
-    docs, errors = _report.load_host_docs(src, hosts=hosts)
+    # Slim host records (the facts the report reads, the whole facts as their report.json text):
+    # 100,000 hosts' whole documents would take ~6 GiB (docs/performance.md).
+    docs, errors = _report.load_host_docs(src, hosts=hosts, slim=True)
     waiting = set()
     if hosts is not None:
         # Every host of the play is in the report: one without a readable document as CRD-COV-HOST,
@@ -403,12 +411,15 @@ def _run_report(src, dest, formats, fail_on, fail_query, prometheus_file, write,
     if prometheus_file and 'prom' not in wanted:
         wanted.append('prom')
     for fmt in wanted:
-        text = _report.render(shared, fmt, fail_on=fail_on)
         targets = []
         if fmt in formats:
             targets.append((fmt, os.path.join(dest, _report.FILE_NAMES[fmt]), True))
         if fmt == 'prom' and prometheus_file:
             targets.append(('prometheus_file', prometheus_file, False))
+        if fmt == 'json' and write and len(targets) == 1:
+            text = _report.json_chunks(shared)      # written host by host, never whole in memory
+        else:
+            text = _report.render(shared, fmt, fail_on=fail_on)
         for key, path, create_dirs in targets:
             if write:
                 _report.write_atomic(path, text, mode=mode, create_dirs=create_dirs)

@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.connreset.doctor.plugins.plugin_utils import _timeline
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._endpoints import front_idle
+from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._fleet import FACT_PARTS as FLEET_FACT_PARTS
 from ansible_collections.connreset.doctor.plugins.plugin_utils._engine._thresholds import IDLE_TIMEOUT_PRESETS
 from ansible_collections.connreset.doctor.plugins.plugin_utils._catalogue import (
     SCHEMA_VERSION, SEVERITIES, UNDIAGNOSED, severity_rank,
@@ -104,7 +105,53 @@ def _read_doc(path):
         return json.load(handle, parse_constant=_reject_constant)
 
 
-def load_host_docs(src, hosts=None):
+class HostFacts(dict):
+    """A host's facts in a slim host record (:func:`slim_facts`): as a dict, only the parts the
+    report reads besides report.json (REPORT_FACT_PARTS); ``text``: all of them, as the compact
+    JSON that report.json holds (:func:`render_json`), and :func:`full_facts` reads back."""
+
+    __slots__ = ('text',)
+
+
+def slim_facts(facts):
+    """``facts`` as a :class:`HostFacts`: the parts of REPORT_FACT_PARTS as a dict, the whole as
+    compact JSON text (a fifth of the memory of the parsed facts).  Facts that are not a dict, or
+    hold a number JSON has not (inf: report.json writes them as null, through :func:`_finite`), are
+    returned as they are."""
+    if not isinstance(facts, dict) or isinstance(facts, HostFacts):
+        return facts
+    try:
+        text = json.dumps(facts, allow_nan=False, default=str, separators=(',', ':'))
+    except ValueError:
+        return facts
+    kept = HostFacts()
+    for fact, parts in REPORT_FACT_PARTS.items():
+        if fact in facts:
+            value = facts[fact]
+            kept[fact] = dict((p, value[p]) for p in parts if p in value) if isinstance(value, dict) else value
+    kept.text = text
+    return kept
+
+
+def full_facts(facts):
+    """The whole facts of a slim host record's :class:`HostFacts` (parsed again); other facts as they are."""
+    return json.loads(facts.text) if isinstance(facts, HostFacts) else facts
+
+
+def full_doc(doc):
+    """A host document with its whole facts (:func:`full_facts`): ``doc`` itself when it has them."""
+    if isinstance(doc, dict) and isinstance(doc.get('facts'), HostFacts):
+        return dict(doc, facts=full_facts(doc['facts']))
+    return doc
+
+
+def _slim(doc, slim):
+    if slim and isinstance(doc, dict) and 'facts' in doc:
+        doc['facts'] = slim_facts(doc['facts'])
+    return doc
+
+
+def load_host_docs(src, hosts=None, slim=False):
     """Read the host documents of ``<src>/hosts/`` (only those of ``hosts`` when given).
 
     Returns ``(docs, errors)``: errors are ``{file, reason}`` (and ``host`` when known) for files
@@ -112,7 +159,8 @@ def load_host_docs(src, hosts=None):
     of one host (a file left by an older run); reported rather than raised so one bad file does
     not hide the fleet.  With ``hosts``, a host whose document is missing or unreadable is in
     ``errors`` with its ``host``: the caller reports it as a host (the report lists every host
-    of the play).
+    of the play).  ``slim``: each document's facts as :func:`slim_facts` (slim host records: the
+    same report and files, for a fifth of the memory; 100,000 hosts' whole documents take ~6 GiB).
     """
     hosts_dir = os.path.join(src, 'hosts')
     if not os.path.isdir(hosts_dir):
@@ -135,7 +183,7 @@ def load_host_docs(src, hosts=None):
                 errors.append({'file': path, 'host': host, 'reason': 'not the host document of %r (it holds %r)' % (
                     host, doc.get('host') if isinstance(doc, dict) else type(doc).__name__)})
                 continue
-            docs.append(doc)
+            docs.append(_slim(doc, slim))
         return docs, errors
     names = sorted(n for n in os.listdir(hosts_dir) if n.endswith('.json') and not n.startswith('.'))
     by_host = {}
@@ -162,7 +210,7 @@ def load_host_docs(src, hosts=None):
                            'reason': 'a second document of host %r (left by an older run?): ignored' % host})
             if not keep_new:
                 continue
-        by_host[host] = (path, doc)
+        by_host[host] = (path, _slim(doc, slim))
     docs = [doc for _path, doc in by_host.values()]
     return docs, errors
 
@@ -474,6 +522,10 @@ def gate_query(report, query):
         from jmespath.exceptions import JMESPathError
     except ImportError:  # pragma: no cover - jmespath is a collection requirement
         raise ReportError('fail_query needs the jmespath Python library on the controller: pip install jmespath')
+    hosts = report.get('hosts') or []
+    if any(isinstance(doc, dict) and isinstance(doc.get('facts'), HostFacts) for doc in hosts):
+        # the query may read any fact: slim host records with their whole facts again
+        report = dict(report, hosts=[full_doc(doc) for doc in hosts])
     try:
         result = jmespath.search(query, report)
     except JMESPathError as exc:
@@ -533,21 +585,45 @@ def _compact(value):
     return dumps(value, separators=(',', ':'))
 
 
+def _host_line(doc):
+    """One host document of report.json, compact; a slim record's facts as their text (:class:`HostFacts`)."""
+    facts = doc.get('facts') if isinstance(doc, dict) else None
+    if not isinstance(facts, HostFacts):
+        return _compact(doc)
+    if all(isinstance(key, str) for key in doc):
+        try:
+            # what json.dumps writes for the dict, its facts taken from the text they were read into
+            return '{%s}' % ','.join('%s:%s' % (json.dumps(key), facts.text if key == 'facts' else json.dumps(
+                value, allow_nan=False, default=str, separators=(',', ':'))) for key, value in doc.items())
+        except ValueError:
+            pass
+    return _compact(full_doc(doc))   # inf/NaN elsewhere in the document: dumps' own way, on the whole
+
+
+def json_chunks(report):
+    """report.json in pieces, one per host document (:func:`render_json` joins them; ``run_report``
+    writes them one after the other, so the whole text of 100,000 hosts is never in memory)."""
+    parts = []
+    for key, value in report.items():
+        if key == 'hosts':
+            continue
+        text = dumps(value, indent=2).replace('\n', '\n  ')
+        parts.append('  %s: %s,\n' % (json.dumps(key), text))
+    yield '{\n' + ''.join(parts) + '  "hosts": ['
+    separator = '\n'
+    for doc in report.get('hosts', []):
+        yield separator + '    ' + _host_line(doc)
+        separator = ',\n'
+    yield ('\n  ' if separator != '\n' else '') + ']\n}\n'
+
+
 def render_json(report):
     """report.json: the top-level keys indented, one host document per line.
 
     Pretty-printing 10,000 host documents with ``indent`` takes Python's slow encoder and half a
     minute; one compact line per host is fast, and still easy to grep or to read with ``jq``.
     """
-    parts = []
-    for key, value in report.items():
-        if key == 'hosts':
-            continue
-        text = dumps(value, indent=2).replace('\n', '\n  ')
-        parts.append('  %s: %s' % (json.dumps(key), text))
-    hosts = ',\n'.join('    ' + _compact(doc) for doc in report.get('hosts', []))
-    parts.append('  "hosts": [%s]' % ('\n' + hosts + '\n  ' if hosts else ''))
-    return '{\n' + ',\n'.join(parts) + '\n}\n'
+    return ''.join(json_chunks(report))
 
 
 def _evidence_text(evidence, pretty=True):
@@ -711,6 +787,21 @@ def _md_prose(value):
 # ``skipped_lines {count, samples}`` there (docs/report.schema.json, $defs/log_scan).
 LOG_PARTS = (('connreset_sshd', 'events', 'sshd log'), ('connreset_oom', 'log', 'OOM kernel log'),
              ('connreset_conntrack', 'table_full_events', 'conntrack kernel log'))
+
+
+def _fact_parts(*tables):
+    merged = {}
+    for table in tables:
+        for fact, names in table.items():
+            merged[fact] = tuple(dict.fromkeys(merged.get(fact, ()) + tuple(names)))
+    return merged
+
+
+# The parts of a host's facts the report reads besides report.json, ``{fact: (part, ...)}``: the log
+# notes (LOG_PARTS), the endpoints (:func:`host_endpoints`), the timeline and the engine's fleet
+# checks.  A slim host record keeps only these as a dict (:class:`HostFacts`).
+REPORT_FACT_PARTS = _fact_parts(dict((key, (part,)) for key, part, _label in LOG_PARTS),
+                                {'connreset_endpoints': ('endpoints',)}, _timeline.FACT_PARTS, FLEET_FACT_PARTS)
 
 
 def _count_of(value):
@@ -1104,7 +1195,8 @@ def _dir_mode(mode):
 
 
 def write_atomic(path, text, mode=None, create_dirs=True):
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename,
+    """Write ``text`` (a string, or an iterable of strings written one after the other:
+    :func:`json_chunks`) to ``path`` through a temporary file in the same directory and a rename,
     so readers (a textfile collector, a CI job) never see a half-written file.
 
     ``mode``: the file's mode; None gives what the umask leaves of 0666, as any new file (the
@@ -1123,7 +1215,8 @@ def write_atomic(path, text, mode=None, create_dirs=True):
     fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
     try:
         with os.fdopen(fd, 'w', encoding='utf-8', errors='backslashreplace') as handle:
-            handle.write(text)
+            for chunk in [text] if isinstance(text, str) else text:
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, file_mode(mode))
@@ -1269,7 +1362,10 @@ def redact_report(report, kinds):
     for doc in report['hosts']:
         clean = {}
         for key, value in doc.items():
-            if key in ('findings', 'facts', 'probe', 'endpoint_probe', 'capture', 'unreachable', 'host'):
+            if isinstance(value, HostFacts):
+                # the whole facts, in the order the report has them (the pseudonyms' numbers follow it)
+                clean[key] = slim_facts(redactor.value(full_facts(value), key))
+            elif key in ('findings', 'facts', 'probe', 'endpoint_probe', 'capture', 'unreachable', 'host'):
                 clean[key] = redactor.value(value, key)
             elif key == 'endpoints' and isinstance(value, list):
                 # the names a host gave (endpoint, unit, program); the report's own values stay

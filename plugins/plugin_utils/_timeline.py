@@ -45,6 +45,11 @@ KINDS = (
 # of a service is cause service_down (the CRD-SVC findings' cause, _catalogue.CAUSES).
 ENDPOINT_KINDS = (('service_crash', 'service crash', 'service_down', 'crashes'),
                   ('service_restart', 'service restart', 'service_down', 'restarts'))
+# The parts of the facts the timeline reads (:func:`host_kinds`), ``{fact: (part, ...)}``: a report
+# made from slim host records keeps these (_report.REPORT_FACT_PARTS).
+FACT_PARTS = dict((fact, tuple(dict.fromkeys(k[4][0] for k in KINDS if k[3] == fact)))
+                  for fact in dict.fromkeys(k[3] for k in KINDS))
+FACT_PARTS['connreset_endpoints'] = ('endpoints',)
 KIND_STYLE = {          # colour, marker shape
     'oom_kill': ('#7a0019', 'diamond'), 'sshd_crash': ('#d1342f', 'cross'), 'sshd_restart': ('#f08c2e', 'circle'),
     'maxstartups_drop': ('#1f6fb2', 'square'), 'penalty_drop': ('#6a3d9a', 'square'),

@@ -22,6 +22,10 @@ FLEET_EXAMPLE_HOSTS = 5
 FLEET_SCOPE = 'fleet'
 
 
+# The parts of a host document's facts the fleet checks read (:func:`_host_networks`), ``{fact:
+# (part, ...)}``: a report made from slim host records keeps these (_report.REPORT_FACT_PARTS).
+FACT_PARTS = {'connreset_mtu': ('interfaces',)}
+
 _SKIP_NETS = [ipaddress.ip_network(n) for n in ('127.0.0.0/8', '169.254.0.0/16', '::1/128', 'fe80::/10')]
 
 
