@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from ansible_collections.connreset.doctor.plugins.module_utils import _endpoints
+from ansible_collections.connreset.doctor.plugins.module_utils import _endpoint_stack, _endpoints
 from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError, System
 
 SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'endpoints')
@@ -20,7 +20,7 @@ SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'endpoints')
 
 def test_parse_ss_sockets_real_sample():
     with open(os.path.join(SAMPLES, 'ss-Hltnp-iproute2-6.1.txt')) as handle:
-        sockets = _endpoints.parse_ss_sockets(handle.read())
+        sockets = _endpoint_stack.parse_ss_sockets(handle.read())
     assert len(sockets) == 6
     assert sockets[0] == {'address': '127.0.0.1', 'port': 6390, 'recv_q': 0, 'backlog': 511, 'pids': [2847],
                           'processes': ['redis-server']}
@@ -37,7 +37,7 @@ def test_parse_ss_sockets_real_sample():
     ('Max processes 1 2 processes\n', None), ('', None), (None, None),
 ])
 def test_parse_limits(text, expected):
-    assert _endpoints.parse_limits(text) == expected
+    assert _endpoint_stack.parse_limits(text) == expected
 
 
 @pytest.mark.parametrize('text, expected', [
@@ -72,15 +72,15 @@ def test_count_ephemeral():
     ('python3', '/usr/bin/python3.11', 'python3 -m http.server', None),
 ])
 def test_program_of(comm, exe, args, program):
-    assert _endpoints.program_of(comm, exe, args) == program
+    assert _endpoint_stack.program_of(comm, exe, args) == program
 
 
 def test_parse_exec_start():
     value = ('{ path=/usr/bin/redis-server ; argv[]=/usr/bin/redis-server /etc/redis/redis.conf --supervised systemd '
              '--daemonize no ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }')
-    assert _endpoints.parse_exec_start(value) == ['/usr/bin/redis-server', '/etc/redis/redis.conf', '--supervised',
-                                                  'systemd', '--daemonize', 'no']
-    assert _endpoints.parse_exec_start('') == []
+    assert _endpoint_stack.parse_exec_start(value) == ['/usr/bin/redis-server', '/etc/redis/redis.conf', '--supervised',
+                                                       'systemd', '--daemonize', 'no']
+    assert _endpoint_stack.parse_exec_start('') == []
 
 
 # nginx's own lines (src/event/ngx_event_accept.c, ngx_event_connect.c, ngx_log.c of release-1.22.1) and a line a
@@ -97,13 +97,13 @@ NGINX_LINES = [
 
 
 def test_count_program_events_nginx():
-    kinds = _endpoints.count_program_events('nginx', NGINX_LINES)
+    kinds = _endpoint_stack.count_program_events('nginx', NGINX_LINES)
     assert kinds['fd_exhaustion']['count'] == 2 and kinds['fd_exhaustion']['last'] == '2026-12-03T20:01:03'
     assert kinds['addr_exhaustion']['count'] == 1
 
 
 def test_count_program_events_unknown_program():
-    assert _endpoints.count_program_events('envoy', NGINX_LINES) == {'fd_exhaustion': None, 'addr_exhaustion': None}
+    assert _endpoint_stack.count_program_events('envoy', NGINX_LINES) == {'fd_exhaustion': None, 'addr_exhaustion': None}
 
 
 @pytest.mark.parametrize('processes, main_pid, pid', [
@@ -112,7 +112,7 @@ def test_count_program_events_unknown_program():
     ([], None, None),
 ])
 def test_pick_owner(processes, main_pid, pid):
-    owner = _endpoints.pick_owner(processes, main_pid)
+    owner = _endpoint_stack.pick_owner(processes, main_pid)
     assert (owner or {}).get('pid') == pid
 
 
@@ -120,10 +120,10 @@ def test_oom_of_unit():
     oom = {'kills': [{'unit': 'app.service', 'process': 'gunicorn'}, {'unit': 'x.service'}],
            'kills_by_unit': {'app.service': 3, 'x.service': 1}, 'unit_results': [{'unit': 'app.service'}],
            'log': {'status': 'ok', 'reason': None}}
-    part = _endpoints.oom_of_unit(oom, 'app.service')
+    part = _endpoint_stack.oom_of_unit(oom, 'app.service')
     assert part['kill_count'] == 3 and len(part['kills']) == 1 and part['unit_results'] == 1
-    assert _endpoints.oom_of_unit(oom, None)['status'] == 'unknown'
-    assert _endpoints.oom_of_unit({'kills': None, 'reason': 'no log'}, 'a.service')['kill_count'] is None
+    assert _endpoint_stack.oom_of_unit(oom, None)['status'] == 'unknown'
+    assert _endpoint_stack.oom_of_unit({'kills': None, 'reason': 'no log'}, 'a.service')['kill_count'] is None
 
 
 # A lab host's view (tests/lab, bookworm, cgroup v1 memory): the svc-oom fault's kill as the shared kernel log
@@ -143,7 +143,7 @@ SHARED_OOM = {'kills': [NEIGHBOUR_KILL], 'kills_by_unit': {'lab-app.service': 1}
 ])
 def test_oom_of_unit_on_a_shared_kernel(shared, counter, results, status, count, elsewhere):
     oom = dict(SHARED_OOM, unit_results=results)
-    part = _endpoints.oom_of_unit(oom, 'lab-app.service', shared=shared, counter=counter)
+    part = _endpoint_stack.oom_of_unit(oom, 'lab-app.service', shared=shared, counter=counter)
     assert (part['status'], part['kill_count'], part['kills_elsewhere']) == (status, count, elsewhere)
     assert len(part['kills']) == count and part['cgroup_oom_kills'] == counter
     if status == 'partial':
@@ -153,7 +153,7 @@ def test_oom_of_unit_on_a_shared_kernel(shared, counter, results, status, count,
 def test_oom_of_unit_counter_bounds_same_named_kills():
     oom = dict(SHARED_OOM, kills=[dict(NEIGHBOUR_KILL, pid=1), dict(NEIGHBOUR_KILL, pid=2)],
                kills_by_unit={'lab-app.service': 2})
-    part = _endpoints.oom_of_unit(oom, 'lab-app.service', shared=True, counter=1)
+    part = _endpoint_stack.oom_of_unit(oom, 'lab-app.service', shared=True, counter=1)
     assert part['kill_count'] == 1 and [k['pid'] for k in part['kills']] == [2]
 
 
@@ -186,7 +186,7 @@ def test_count_program_events_real_nginx_error_log():
     # nginx 1.22.1 with worker_rlimit_nofile 16 and 30 clients held open (samples/endpoints/README.md)
     with open(os.path.join(SAMPLES, 'nginx-1.22.1-error-emfile.log')) as handle:
         lines = handle.read().splitlines()
-    kinds = _endpoints.count_program_events('nginx', lines)
+    kinds = _endpoint_stack.count_program_events('nginx', lines)
     assert kinds['fd_exhaustion']['count'] == len(lines) > 0
     assert kinds['fd_exhaustion']['samples'][-1] == lines[-1] and len(kinds['fd_exhaustion']['samples']) <= 5
     assert kinds['addr_exhaustion']['count'] == 0

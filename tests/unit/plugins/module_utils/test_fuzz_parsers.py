@@ -53,8 +53,8 @@ from hypothesis import strategies as st
 from ansible_collections.connreset.doctor.plugins.module_utils import (
     _capture, _common, _conntrack, _firewall, _logs, _mtu, _oom, _probe, _sshd, _tcp, _tcp_wrappers,
 )
-from ansible_collections.connreset.doctor.plugins.module_utils import _endpoints, _service, _svcconf, _uwsgi
-from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_probe
+from ansible_collections.connreset.doctor.plugins.module_utils import _endpoint_stack, _endpoints, _service, _svcconf, _uwsgi
+from ansible_collections.connreset.doctor.plugins.module_utils import _hosts_access, _tcp_probe
 from ansible_collections.connreset.doctor.plugins.module_utils._common import OptionError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -877,17 +877,20 @@ def _wrappers_addresses(text):
 
 
 def _wrappers_match(tok, string, mask):
-    return (_tcp_wrappers.string_match(tok, string), _tcp_wrappers.masked_match(tok, mask, string),
-            _tcp_wrappers.port_pattern(tok))
+    return (_hosts_access.string_match(tok, string), _hosts_access.masked_match(tok, mask, string),
+            _hosts_access.port_pattern(tok))
 
 
 def _wrappers_resolver_files(hosts_text, nsswitch_text, address):
-    """The /etc/hosts and nsswitch.conf readers of the name lookups, and the include-loop search."""
-    name = _tcp_wrappers.hosts_file_name(hosts_text, address)
-    first = _tcp_wrappers.files_before_dns(nsswitch_text)
-    words = hosts_text.split()[:2000]
+    """The /etc/hosts and nsswitch.conf readers of the name lookups (_hosts_access)."""
+    return _hosts_access.hosts_file_name(hosts_text, address), _hosts_access.files_before_dns(nsswitch_text)
+
+
+def _wrappers_include_loop(text):
+    """The include-loop search of the pattern files, over includes made of a text's words."""
+    words = text.split()[:2000]
     includes = dict((word, words[i + 1:i + 4]) for i, word in enumerate(words))
-    return name, first, _tcp_wrappers.include_loop(includes, words[0] if words else '/etc/hosts.allow')
+    return _tcp_wrappers.include_loop(includes, words[0] if words else '/etc/hosts.allow')
 
 
 _FW_CLIENTS = st.lists(st.sampled_from(['192.0.2.1', '198.51.100.7', '2001:db8::1', '10.0.0.1']), max_size=3)
@@ -944,12 +947,13 @@ TARGETS = [
     Target('tcp_wrappers', 'dot_quad+parse_v6+parse_v4+normalize_client', _wrappers_addresses,
            one(lines('tcp_wrappers')), kind(tuple)),
     Target('tcp_wrappers', 'ntop6', _tcp_wrappers.ntop6, one(_BYTES16), kind(str)),
-    Target('tcp_wrappers', 'hosts_file_name+files_before_dns+include_loop', _wrappers_resolver_files,
+    Target('hosts_access', 'hosts_file_name+files_before_dns', _wrappers_resolver_files,
            st.tuples(texts('tcp_wrappers'), texts('tcp_wrappers'),
                      st.sampled_from(['192.0.2.1', '::1', '127.0.0.1', '::ffff:192.0.2.1', 'x', ''])),
-           lambda out: isinstance(out, tuple) and (out[0] is None or isinstance(out[0], str))
-           and isinstance(out[1], bool) and (out[2] is None or isinstance(out[2], list))),
-    Target('tcp_wrappers', 'string_match+masked_match+port_pattern', _wrappers_match,
+           lambda out: isinstance(out, tuple) and (out[0] is None or isinstance(out[0], str)) and isinstance(out[1], bool)),
+    Target('tcp_wrappers', 'include_loop', _wrappers_include_loop, one(texts('tcp_wrappers')),
+           lambda out: out is None or isinstance(out, list)),
+    Target('hosts_access', 'string_match+masked_match+port_pattern', _wrappers_match,
            st.tuples(lines('tcp_wrappers'), st.sampled_from(['192.0.2.1', '::1', 'host.example.org', 'unknown', '']),
                      lines('tcp_wrappers')), kind(tuple)),
     Target('tcp_wrappers', 'elf_needed', _tcp_wrappers.elf_needed, one(st.one_of(hostile_elf(), hostile_bytes('tcp_wrappers'))),
@@ -985,15 +989,15 @@ TARGETS = [
     Target('tcp', 'decode_proc_address', _tcp.decode_proc_address, one(lines('tcp')), tuple_of(2)),
     Target('tcp', 'parse_proc_tcp', _tcp_proc, one(texts('tcp')), tuple_of(3, dict)),
     # _endpoints, _svcconf, _service (issue 13)
-    Target('endpoints', 'parse_ss_sockets', _endpoints.parse_ss_sockets, one(texts('endpoints')), list_of_dicts),
-    Target('endpoints', 'parse_limits', _endpoints.parse_limits, one(texts('endpoints')), opt(tuple)),
+    Target('endpoint_stack', 'parse_ss_sockets', _endpoint_stack.parse_ss_sockets, one(texts('endpoints')), list_of_dicts),
+    Target('endpoint_stack', 'parse_limits', _endpoint_stack.parse_limits, one(texts('endpoints')), opt(tuple)),
     Target('endpoints', 'parse_port_range', _endpoints.parse_port_range, one(lines('endpoints')), opt(tuple)),
     Target('endpoints', 'count_ephemeral', lambda t: _endpoints.count_ephemeral(t.split('\n'), 1, 65535),
            one(texts('endpoints')), tuple_of(2, int)),
-    Target('endpoints', 'program_of', _endpoints.program_of,
+    Target('endpoint_stack', 'program_of', _endpoint_stack.program_of,
            st.tuples(lines('endpoints'), lines('endpoints'), lines('endpoints')), opt(str)),
-    Target('endpoints', 'parse_exec_start', _endpoints.parse_exec_start, one(lines('endpoints')), kind(list)),
-    Target('endpoints', 'count_program_events', lambda t: _endpoints.count_program_events('nginx', t.split('\n')),
+    Target('endpoint_stack', 'parse_exec_start', _endpoint_stack.parse_exec_start, one(lines('endpoints')), kind(list)),
+    Target('endpoint_stack', 'count_program_events', lambda t: _endpoint_stack.count_program_events('nginx', t.split('\n')),
            one(texts('endpoints')), kind(dict)),
     Target('endpoints', 'unit_name', _endpoints.unit_name, one(lines('endpoints')), kind(str)),
     Target('svcconf', 'parse_nginx_time', _svcconf.parse_nginx_time, one(lines('endpoints')), opt(float)),
@@ -1180,12 +1184,13 @@ def test_known_hostile_input(target_id, args):
 NOT_PARSERS = {
     'collect': 'the collector (I/O)', 'validate': 'option checks (reset_facts tests)', 'check_options': 'option checks',
     'sshd.pick_listener': 'picks among process records the module built',
-    'sshd.sshd_installed': 'a predicate over values the collector built (test_sshd.py table)', 'tcp_wrappers.Context': 'evaluation state',
-    'tcp_wrappers.host_match': 'inside evaluate()', 'tcp_wrappers.server_match': 'inside evaluate()',
-    'tcp_wrappers.client_match': 'inside evaluate()', 'tcp_wrappers.list_match': 'inside evaluate()',
-    'tcp_wrappers.rule_match': 'inside evaluate()', 'tcp_wrappers.file_error': 'a constructor',
-    'tcp_wrappers.SocketResolver': 'name lookups (I/O)', 'tcp_wrappers.default_resolver': 'name lookups (I/O)',
-    'tcp_wrappers.sock_hostname': 'name lookups through a resolver (I/O)', 'tcp_wrappers.HostLookup': 'name lookups (I/O)',
+    'sshd.sshd_installed': 'a predicate over values the collector built (test_sshd.py table)', 'hosts_access.Context': 'evaluation state',
+    'hosts_access.host_match': 'inside evaluate()', 'hosts_access.server_match': 'inside evaluate()',
+    'hosts_access.client_match': 'inside evaluate()', 'hosts_access.list_match': 'inside evaluate()',
+    'hosts_access.rule_match': 'inside evaluate()', 'hosts_access.walk': 'inside evaluate()',
+    'tcp_wrappers.no_rule_verdict': 'builds the default verdict', 'hosts_access.file_error': 'a constructor',
+    'hosts_access.SocketResolver': 'name lookups (I/O)', 'tcp_wrappers.default_resolver': 'name lookups (I/O)',
+    'hosts_access.sock_hostname': 'name lookups through a resolver (I/O)', 'hosts_access.HostLookup': 'name lookups (I/O)',
     'mtu.link_kind': 'inside parse_links()', 'tcp.filter_ports': 'filters parsed records by option ports',
     'probe.validate_params': 'option checks (test_ssh_probe.py)',
     'probe.time_budget': 'arithmetic on checked options', 'probe.exception_outcome': 'maps exception classes',
@@ -1209,13 +1214,14 @@ NOT_PARSERS = {
     'common.summarize': 'combines statuses', 'common.run_collector': 'runs a collector (I/O)',
     'common.run_fact_module': "a fact module's exit (I/O)", 'common.waiting_budget': 'arithmetic on checked options',
     'capture.open_socket': 'opens the capture socket (I/O)',
-    'endpoints.pick_owner': 'picks among process records the collector built',
-    'endpoints.oom_of_unit': "filters the OOM collector's fact", 'endpoints.Host': 'reads the host once (I/O)',
+    'endpoint_stack.pick_owner': 'picks among process records the collector built',
+    'endpoint_stack.oom_of_unit': "filters the OOM collector's fact", 'endpoint_stack.Host': 'reads the host once (I/O)',
     'service.empty_service': 'builds a fact', 'service.unit_of': 'reads a regex match', 'service.bump': 'a counter',
     'service.close_enough': 'arithmetic on two times', 'capture.read_resets': 'reads the socket (I/O)',
 }
-MODULES = (('sshd', _sshd), ('oom', _oom), ('tcp_wrappers', _tcp_wrappers), ('mtu', _mtu), ('conntrack', _conntrack),
-           ('tcp', _tcp), ('firewall', _firewall), ('capture', _capture), ('endpoints', _endpoints),
+MODULES = (('sshd', _sshd), ('oom', _oom), ('tcp_wrappers', _tcp_wrappers), ('hosts_access', _hosts_access), ('mtu', _mtu),
+           ('conntrack', _conntrack),
+           ('tcp', _tcp), ('firewall', _firewall), ('capture', _capture), ('endpoints', _endpoints), ('endpoint_stack', _endpoint_stack),
            ('svcconf', _svcconf), ('uwsgi', _uwsgi), ('service', _service), ('probe', _probe), ('tcp_probe', _tcp_probe), ('logs', _logs),
            ('common', _common))
 

@@ -305,7 +305,7 @@ def test_mysql_bad_lines(text, problems):
 
 
 def test_follow_config_expands_includes_in_order(tmp_path):
-    from ansible_collections.connreset.doctor.plugins.module_utils import _endpoints
+    from ansible_collections.connreset.doctor.plugins.module_utils import _endpoint_stack
     from ansible_collections.connreset.doctor.plugins.module_utils._common import System
     conf = tmp_path / 'postgresql.conf'
     (tmp_path / 'conf.d').mkdir()
@@ -314,10 +314,10 @@ def test_follow_config_expands_includes_in_order(tmp_path):
     (tmp_path / 'conf.d' / '50-a.conf').write_text("idle_session_timeout = '5min'\ninclude '../loop.conf'\n")
     (tmp_path / 'loop.conf').write_text("include 'conf.d/50-a.conf'\n")   # includes itself over and over: bounded
     (tmp_path / 'conf.d' / 'notes.txt').write_text('idle_session_timeout = 1s\n')
-    entries, problems, error = _endpoints.follow_config(System(), str(conf), _svcconf.postgres_directives,
-                                                        _endpoints._postgres_includes)
+    entries, problems, error = _endpoint_stack.follow_config(System(), str(conf), _svcconf.postgres_directives,
+                                                             _endpoint_stack._postgres_includes)
     assert error is None and problems >= 1       # include 'gone.conf' (required) is missing; the loop is cut
     values, idle, _p = _svcconf.postgres_timeouts(entries)
     assert idle['value_s'] == 300.0 and idle['file'].endswith('50-a.conf')
-    assert _endpoints.follow_config(System(), str(tmp_path / 'nope.conf'), _svcconf.postgres_directives,
-                                    _endpoints._postgres_includes)[0] is None
+    assert _endpoint_stack.follow_config(System(), str(tmp_path / 'nope.conf'), _svcconf.postgres_directives,
+                                         _endpoint_stack._postgres_includes)[0] is None

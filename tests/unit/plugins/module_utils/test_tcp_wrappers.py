@@ -22,6 +22,7 @@ import time
 
 import pytest
 
+from ansible_collections.connreset.doctor.plugins.module_utils import _hosts_access as ha
 from ansible_collections.connreset.doctor.plugins.module_utils import _tcp_wrappers as tw
 from ansible_collections.connreset.doctor.plugins.module_utils._common import (
     BudgetExceeded, CommandResult, OptionError,
@@ -341,9 +342,9 @@ def test_evaluate_three_valued(allow, deny, client, kwargs, access, reason):
     ({'/etc/ssh/allowed': '198.51.100.\n'}, 'denied', None),
     ({'/etc/ssh/allowed': None}, 'denied', None),  # missing: matches nothing
     ({'/etc/ssh/allowed': '/etc/ssh/more\n', '/etc/ssh/more': '192.0.2.7\n'}, 'granted', None),
-    ({'/etc/ssh/allowed': tw.file_error('no permission to read /etc/ssh/allowed: run with become: true')},
+    ({'/etc/ssh/allowed': ha.file_error('no permission to read /etc/ssh/allowed: run with become: true')},
      'unknown', 'cannot read pattern file /etc/ssh/allowed'),
-    ({'/etc/ssh/allowed': tw.file_error('cannot read', certain=True)}, 'denied', None),
+    ({'/etc/ssh/allowed': ha.file_error('cannot read', certain=True)}, 'denied', None),
     ({}, 'unknown', 'was not read'),
 ])
 def test_evaluate_pattern_files(files, access, reason):
@@ -744,7 +745,7 @@ def ylo(string, pattern):
 def test_glob_agrees_with_match_pattern_ylo_exhaustively():
     strings = [''.join(c) for n in range(5) for c in itertools.product('aAb', repeat=n)]
     patterns = [''.join(c) for n in range(5) for c in itertools.product('a*?B', repeat=n)]
-    differ = [(s, p) for s in strings for p in patterns if tw._glob(s, p) != ylo(s, p)]
+    differ = [(s, p) for s in strings for p in patterns if ha._glob(s, p) != ylo(s, p)]
     assert not differ, differ[:10]
     assert len(strings) * len(patterns) > 30000
 
@@ -762,7 +763,7 @@ def test_glob_agrees_with_match_pattern_ylo_exhaustively():
 ])
 def test_glob_is_linear(string, pattern, expected):
     started = time.monotonic()
-    assert tw._glob(string, pattern) is expected
+    assert ha._glob(string, pattern) is expected
     assert time.monotonic() - started < 0.5
 
 
@@ -834,9 +835,9 @@ def test_many_excepts_and_undecided_rules_need_no_recursion():
     assert decide(chain, 'ALL: ALL\n', '192.0.2.7', hostname=None)['access'] == 'granted'   # odd count
     assert decide(chain.replace('ALL\n', 'ALL EXCEPT ALL\n'), 'ALL: ALL\n', '192.0.2.7',
                   hostname=None)['access'] == 'denied'
-    ctx = tw.Context('sshd', '192.0.2.7', hostname=None)
-    assert tw.list_match(['ALL', 'EXCEPT'] * 5000 + ['ALL'], tw.client_match, ctx) is True
-    assert tw.list_match(['ALL', 'EXCEPT'] * 5000, tw.client_match, ctx) is False
+    ctx = ha.Context('sshd', '192.0.2.7', hostname=None)
+    assert ha.list_match(['ALL', 'EXCEPT'] * 5000 + ['ALL'], ha.client_match, ctx) is True
+    assert ha.list_match(['ALL', 'EXCEPT'] * 5000, ha.client_match, ctx) is False
     deny = ''.join('sshd: host%d.example.com\n' % i for i in range(3000)) + 'ALL: ALL\n'
     started = time.monotonic()
     verdict = decide('', deny, '192.0.2.7')
@@ -909,7 +910,7 @@ def test_deadline_while_parsing():
      'web1.example.com', 'lookup of 192.0.2.7'),
 ])
 def test_sock_hostname(address, reverse, forward, name, detail):
-    got, _reverse_name, text = tw.sock_hostname(address, FakeResolver(reverse, forward))
+    got, _reverse_name, text = ha.sock_hostname(address, FakeResolver(reverse, forward))
     assert got == name
     assert detail in text
 
@@ -917,16 +918,16 @@ def test_sock_hostname(address, reverse, forward, name, detail):
 def test_sock_hostname_cuts_long_names_as_libwrap():
     long_name = 'a' * 200 + '.example.com'
     resolver = FakeResolver({'192.0.2.7': long_name}, {'a' * 127: ('a' * 127, ['192.0.2.7'])})
-    assert tw.sock_hostname('192.0.2.7', resolver)[0] == 'a' * 127
+    assert ha.sock_hostname('192.0.2.7', resolver)[0] == 'a' * 127
 
 
 def test_lookup_timeout_and_slowness():
     slow = FakeResolver({'192.0.2.7': 'web1.example.com'}, {'web1.example.com': ('web1.example.com', ['192.0.2.7'])},
                         delay=0.4)
-    late = tw.HostLookup('192.0.2.7', slow, 0.2).run()
+    late = ha.HostLookup('192.0.2.7', slow, 0.2).run()
     assert (late.status, late.name) == ('timeout', None) and 0.15 < late.elapsed_s < 0.4
     assert 'did not finish within 0.2 s' in late.detail
-    done = tw.HostLookup('192.0.2.7', slow, 2).run()
+    done = ha.HostLookup('192.0.2.7', slow, 2).run()
     assert (done.status, done.name) == ('done', 'web1.example.com') and done.elapsed_s >= 0.8
 
 
@@ -943,7 +944,7 @@ HOSTS = '''127.0.0.1\tlocalhost
     ('::ffff:192.0.2.7', None),
 ])
 def test_hosts_file_name(address, name):
-    assert tw.hosts_file_name(HOSTS, address) == name
+    assert ha.hosts_file_name(HOSTS, address) == name
 
 
 @pytest.mark.parametrize('text, expected', [
@@ -956,7 +957,7 @@ def test_hosts_file_name(address, name):
     (None, True),
 ])
 def test_files_before_dns(text, expected):
-    assert tw.files_before_dns(text) is expected
+    assert ha.files_before_dns(text) is expected
 
 
 NAMES = FakeResolver(
@@ -1088,7 +1089,7 @@ def test_clients_are_normalized_once(clients, expected):
     ('22x', None), ('', None), ('\u00b2', None), ('\u0662\u0662', None),    # superscript two, Arabic-Indic 22
 ])
 def test_port_pattern(tok, port):
-    assert tw.port_pattern(tok) == port
+    assert ha.port_pattern(tok) == port
 
 
 def test_unicode_digits_are_a_daemon_name():
