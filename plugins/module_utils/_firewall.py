@@ -534,6 +534,25 @@ def _no_root(res):
 
 
 # -- collection -------------------------------------------------------------------------------
+# iptables-legacy-save lists the tables of the kernel's x_tables from this file, one name per line
+# (iptables/iptables-save.c, for_each_table: afinfo->proc_exists; iptables 1.6 to 1.8.11): a missing
+# file (ENOENT: x_tables never loaded) or an empty one (no table in this network namespace) and it
+# prints nothing, exits 0, and loads no module.
+LEGACY_TABLE_NAMES = {'ip': '/proc/net/ip_tables_names', 'ip6': '/proc/net/ip6_tables_names'}
+
+
+def legacy_tables(system, family):
+    """Whether iptables-legacy-save would find a table of ``family`` (``ip``/``ip6``): False when
+    its table-name file is missing or readable and empty, so the command, which would print
+    nothing, is not run; True when it names a table or cannot be read (mode 0440: not root), so the
+    command runs and says what it can."""
+    path = LEGACY_TABLE_NAMES[family]
+    if not system.exists(path):
+        return False
+    names = system.read_or_none(path)
+    return names is None or bool(names.strip())
+
+
 def _read_iptables(system, parts, services):
     """(rules, nft_managed_tables) from every iptables backend present."""
     rules = []
@@ -549,6 +568,8 @@ def _read_iptables(system, parts, services):
         return rules, managed, []
     problems = []
     for binary, backend, family in present:
+        if backend == 'iptables-legacy' and not legacy_tables(system, family):
+            continue   # what iptables-legacy-save would print: nothing (no legacy table in this namespace)
         res = system.run([binary], timeout=15)
         if not res.ok:
             problems.append('%s: %s' % (binary, 'needs root (use become: true)' if _no_root(res) else res.describe()))

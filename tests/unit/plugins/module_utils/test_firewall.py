@@ -332,6 +332,9 @@ class FakeSystem:
     def read_or_none(self, path):
         return self.files.get(path)
 
+    def exists(self, path):
+        return path in self.files
+
     def which(self, name):
         return '/usr/sbin/' + name if name in self.binaries else None
 
@@ -358,7 +361,10 @@ def full_system(env=None, f2b_status=(F2B_STATUS, '', 0)):
     }
     binaries = ('iptables-nft-save', 'ip6tables-nft-save', 'iptables-legacy-save', 'ip6tables-legacy-save', 'nft',
                 'fail2ban-client', 'cscli')
-    return FakeSystem(commands, binaries, env)
+    system = FakeSystem(commands, binaries, env)
+    # an IPv4 legacy table is loaded; IPv6 has none (ip6tables-legacy-save would print nothing)
+    system.files.update({'/proc/net/ip_tables_names': 'filter\n', '/proc/net/ip6_tables_names': ''})
+    return system
 
 
 def test_collect_everything():
@@ -677,3 +683,35 @@ def test_collect_resolves_names_from_the_hosts_services():
     assert [(r['ports'], r['limit'], r['negated_ports']) for r in fact['rules']] == [([[8080, 8080]], False, False)]
     system.files.clear()
     assert _firewall.collect(system, {'ports': [8080]})['rules'] == []
+
+
+class RecordingSystem(FakeSystem):
+    def __init__(self, *args, **kwargs):
+        FakeSystem.__init__(self, *args, **kwargs)
+        self.ran = []
+
+    def run(self, argv, timeout=15, data=None):
+        self.ran.append(argv[0])
+        return FakeSystem.run(self, argv, timeout, data)
+
+
+@pytest.mark.parametrize('names, ran', [
+    # no table-name file (x_tables never loaded): iptables-legacy-save would print nothing
+    ({}, []),
+    # readable and empty (a fresh network namespace, an nft-only host): nothing either
+    ({'/proc/net/ip_tables_names': '', '/proc/net/ip6_tables_names': '\n'}, []),
+    # a table in one family: that family's save runs
+    ({'/proc/net/ip_tables_names': 'filter\nnat\n', '/proc/net/ip6_tables_names': ''}, ['iptables-legacy-save']),
+    # unreadable (mode 0440, not root): the command runs and says so
+    ({'/proc/net/ip_tables_names': None, '/proc/net/ip6_tables_names': None},
+     ['iptables-legacy-save', 'ip6tables-legacy-save']),
+])
+def test_legacy_saves_run_only_for_tables_that_exist(names, ran):
+    commands = {('iptables-legacy-save',): (IPT_LEGACY_SAVE, '', 0), ('ip6tables-legacy-save',): ('', '', 0)}
+    system = RecordingSystem(commands, ('iptables-legacy-save', 'ip6tables-legacy-save'))
+    system.files.update(names)
+    fact = _firewall.collect(system, {'ports': [22], 'clients': ['192.0.2.1']})
+    assert system.ran == ran
+    assert fact['status'] == 'ok', fact['reason']
+    legacy = [r for r in fact['rules'] if r['backend'] == 'iptables-legacy']
+    assert bool(legacy) is ('iptables-legacy-save' in ran), legacy
