@@ -455,6 +455,11 @@ class ActionModule(ActionBase):
             if args['host_results'] is not None and args['host_results'].get('collect_args') is not None:
                 collected = self.collect(args['host_results']['collect_args'], task_vars)
                 args['host_results'] = dict(args['host_results'], facts=collected)
+                if collected.get('unreachable'):
+                    # the task does not fail: the connection's own words go to the console, uncensored,
+                    # as a warning (the report has them too, classified)
+                    result['warnings'] = ['%s is unreachable (diagnosed, see the report): %s'
+                                          % (args['host_results']['host'], str(collected.get('msg'))[:2000])]
             if args['host_results'] is not None:
                 return self.run_host_results(result, args, write, mode)
             if args['host_doc'] is not None:

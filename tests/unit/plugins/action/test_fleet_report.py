@@ -924,6 +924,11 @@ def test_host_results_collects_itself(tmp_path, outcome, check):
     with open(result['path'], encoding='utf-8') as handle:
         doc = json.load(handle)
     assert check(doc), doc
+    # an unreachable host's connection error is on the console as a warning, the others warn of nothing
+    if isinstance(outcome, AnsibleConnectionFailure):
+        assert result['warnings'] == ['web1 is unreachable (diagnosed, see the report): %s' % REFUSED]
+    else:
+        assert 'warnings' not in result
 
 
 def _ids(doc):
