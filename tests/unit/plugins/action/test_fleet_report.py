@@ -773,6 +773,17 @@ def _role_task_arg(name):
     return task['connreset.doctor.fleet_report']['host_results'][name]
 
 
+def _template_role_arg(templar, name):
+    """host.yml's host_results.<name> templated as the role templates it."""
+    expression = _role_task_arg(name)
+    try:
+        from ansible.template import trust_as_template   # ansible-core 2.19: only trusted text is templated
+        expression = trust_as_template(expression)
+    except ImportError:  # pragma: no cover - older ansible-core
+        pass
+    return templar.template(expression)
+
+
 @pytest.mark.parametrize('variables, expected', [
     ({'diagnose_endpoints': []}, None),
     ({'diagnose_endpoints': [{'port': 443}], 'diagnose_endpoint_probe': False}, None),
@@ -787,13 +798,7 @@ def test_role_passes_the_endpoints_to_the_probe(variables, expected):
     defaults = {'diagnose_probe_host': '192.0.2.21', 'diagnose_probe_attempts': 1, 'diagnose_endpoint_probe': True,
                 'diagnose_endpoint_probe_idle_hold_s': 0}
     templar = Templar(loader=DataLoader(), variables=dict(defaults, **variables))
-    expression = _role_task_arg('endpoint_probe_args')
-    try:
-        from ansible.template import trust_as_template   # ansible-core 2.19: only trusted text is templated
-        expression = trust_as_template(expression)
-    except ImportError:  # pragma: no cover - older ansible-core
-        pass
-    args = templar.template(expression)
+    args = _template_role_arg(templar, 'endpoint_probe_args')
     assert args == expected
     if expected is not None:   # what the role passes is what tcp_probe accepts
         assert fleet_report.ArgumentSpecValidator(fleet_report._tcp_probe.ARGUMENT_SPEC).validate(
@@ -966,13 +971,7 @@ def test_role_collects_in_the_diagnose_task(variables, expected):
     defaults = {'diagnose_gather_subset': ['all'], 'diagnose_budget': 20, 'diagnose_collector_options': {},
                 'diagnose_endpoints': [], 'diagnose_capture': False}
     templar = Templar(loader=DataLoader(), variables=dict(defaults, **variables))
-    expression = _role_task_arg('collect_args')
-    try:
-        from ansible.template import trust_as_template   # ansible-core 2.19: only trusted text is templated
-        expression = trust_as_template(expression)
-    except ImportError:  # pragma: no cover - older ansible-core
-        pass
-    args = templar.template(expression)
+    args = _template_role_arg(templar, 'collect_args')
     assert args == expected
     if expected is not None:   # what the role passes are options reset_facts documents
         import yaml
